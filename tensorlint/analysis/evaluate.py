@@ -1,0 +1,624 @@
+"""Facts of an expression, given the facts of the names it reads (the frame).
+
+Pure: it never changes the frame. The walker (semantic.py) owns flow: it decides
+which frame is in force at each point and binds names as statements execute.
+"""
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field, replace
+from typing import Dict, Iterable, List, Optional, Set
+
+import libcst as cst
+
+from . import torch_api as api
+from .facts import (
+    BUFFER, HOST_TENSOR, MAYBE, MODEL_OUTPUT, MODULE, NO, NOT_TENSOR, NOTHING, PARAMETER,
+    UNKNOWN, YES, Facts, Tri, container_of, device_spec, join_all,
+)
+from .imports import ImportMap, dotted_name
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
+_ELEMENT_PRESERVING_BUILTINS = frozenset({"list", "tuple", "sorted", "reversed", "iter", "set", "frozenset", "tqdm", "trange"})
+
+
+@dataclass
+class ClassInfo:
+    name: str
+    is_module: bool
+    attributes: Dict[str, Facts] = field(default_factory=dict)
+
+
+@dataclass
+class Frame:
+    """What is known at one program point."""
+    env: Dict[str, Facts]
+    globals: Dict[str, Facts]
+    grad_enabled: bool = True
+    cls: Optional[ClassInfo] = None
+
+
+class Evaluator:
+    def __init__(self, imports: ImportMap) -> None:
+        self.imports = imports
+        self.module_classes: Set[str] = set()
+        self.plain_classes: Set[str] = set()
+        self.default_device_may_be_accelerator = False
+        self._cache: Dict[int, Facts] = {}
+
+    def invalidate(self) -> None:
+        self._cache.clear()
+
+    # -- entry point -------------------------------------------------------------------------
+    def facts(self, node: cst.BaseExpression, frame: Frame) -> Facts:
+        key = id(node)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._facts(node, frame)
+            self._cache[key] = cached
+        return cached
+
+    def _facts(self, node, frame: Frame) -> Facts:
+        method = getattr(self, "_eval_" + type(node).__name__, None)
+        if method is None:
+            return UNKNOWN
+        return method(node, frame)
+
+    # -- names and attributes ---------------------------------------------------------------
+    def lookup(self, name: str, frame: Frame) -> Facts:
+        if name in frame.env:
+            return frame.env[name]
+        if name in frame.globals:
+            return frame.globals[name]
+        if name in self.imports.names:
+            return NOT_TENSOR
+        if name in self.module_classes or name in self.plain_classes:
+            return NOT_TENSOR
+        if name == "self" and frame.cls is not None:
+            return MODULE if frame.cls.is_module else UNKNOWN
+        if name in _BUILTIN_NAMES:
+            return NOT_TENSOR
+        return unknown_named(name)
+
+    def _eval_Name(self, node: cst.Name, frame):
+        if node.value in ("True", "False", "None"):
+            return NOT_TENSOR
+        return self.lookup(node.value, frame)
+
+    def _eval_Attribute(self, node: cst.Attribute, frame):
+        path = dotted_name(node)
+        if path is not None:
+            if path in frame.env:
+                return frame.env[path]
+            if path in frame.globals:
+                return frame.globals[path]
+            if self.imports.qualified(node) is not None:
+                return NOT_TENSOR
+        attr = node.attr.value
+        if path is not None and path.startswith("self.") and path.count(".") == 1 and frame.cls is not None:
+            known = frame.cls.attributes.get(attr)
+            if known is not None:
+                # nn.Module.to(device) moves parameters and buffers, so their device is never settled.
+                return known.with_(device=MAYBE) if frame.cls.is_module and known.tensor.possible else known
+        receiver = self.facts(node.value, frame)
+        if attr == "device" and receiver.tensor.possible:
+            return device_spec(receiver.device)
+        if attr in api.NON_TENSOR_ATTRIBUTES:
+            return NOT_TENSOR
+        if attr in ("weight", "bias") and receiver.module.possible:
+            return PARAMETER
+        if receiver.tensor is NO and receiver.module is NO:
+            return NOT_TENSOR
+        if attr in ("data", "targets") and api.looks_like_dataset(dotted_name(node.value) or ""):
+            # torchvision-style datasets keep their samples as host tensors without grad.
+            return Facts(tensor=MAYBE, grad=NO, device=NO)
+        if attr == "grad" and receiver.tensor.possible:
+            return Facts(tensor=YES, grad=NO, device=receiver.device)
+        if attr == "data" and receiver.tensor.possible:
+            return receiver.with_(grad=NO, module=NO, items=None, parts=None)
+        if attr in api.DERIVED_ATTRIBUTES and receiver.tensor is YES:
+            return self._derived(receiver, frame)
+        return unknown_named(attr)
+
+    # -- literals and displays --------------------------------------------------------------
+    def _literal(self, node, frame):
+        return NOT_TENSOR
+
+    _eval_Integer = _eval_Float = _eval_Imaginary = _eval_Ellipsis = _eval_Lambda = _literal
+    _eval_ConcatenatedString = _literal
+
+    def _eval_Dict(self, node, frame):
+        return UNKNOWN.with_(module=NO)
+
+    _eval_DictComp = _eval_Dict
+
+    def _eval_SimpleString(self, node: cst.SimpleString, frame):
+        accelerator = api.accelerator_of_device_string(_string_value(node) or "")
+        if accelerator is None:
+            return NOT_TENSOR
+        return device_spec(YES if accelerator else NO)
+
+    def _eval_FormattedString(self, node: cst.FormattedString, frame):
+        head = node.parts[0] if node.parts else None
+        if isinstance(head, cst.FormattedStringText):
+            accelerator = api.accelerator_of_device_string(head.value)
+            if accelerator is not None:
+                return device_spec(YES if accelerator else NO)
+        return NOT_TENSOR
+
+    def _display(self, node, frame):
+        element_facts = []
+        for element in node.elements:
+            value = self.facts(element.value, frame)
+            if isinstance(element, cst.StarredElement):
+                value = element_of(value)
+            element_facts.append(value)
+        items = join_all(element_facts) or NOTHING
+        parts = tuple(element_facts) if isinstance(node, cst.Tuple) and not any(
+            isinstance(e, cst.StarredElement) for e in node.elements) else None
+        return container_of(items, parts)
+
+    _eval_List = _eval_Tuple = _eval_Set = _display
+
+    def _comprehension(self, node, frame):
+        inner = self.comprehension_frame(node.for_in, frame)
+        return container_of(Evaluator._fresh(self).facts(node.elt, inner))
+
+    _eval_ListComp = _eval_SetComp = _eval_GeneratorExp = _comprehension
+
+    def comprehension_frame(self, for_in: cst.CompFor, frame: Frame) -> Frame:
+        """The frame in force inside a comprehension's element: each `for` target bound."""
+        env = dict(frame.env)
+        clause = for_in
+        while clause is not None:
+            inner = replace(frame, env=env)
+            bind_target(clause.target, element_of(Evaluator._fresh(self).facts(clause.iter, inner)), env)
+            clause = clause.inner_for_in
+        return replace(frame, env=env)
+
+    def _fresh(self) -> "Evaluator":
+        twin = Evaluator.__new__(Evaluator)
+        twin.__dict__.update(self.__dict__)
+        twin._cache = {}
+        return twin
+
+    # -- operators --------------------------------------------------------------------------
+    def _eval_BinaryOperation(self, node: cst.BinaryOperation, frame):
+        left, right = self.facts(node.left, frame), self.facts(node.right, frame)
+        if left.items is not None or right.items is not None:
+            if isinstance(node.operator, (cst.Add, cst.Multiply)):
+                return container_of(_join_items(left, right))
+        return combine([left, right], frame.grad_enabled)
+
+    def _eval_UnaryOperation(self, node: cst.UnaryOperation, frame):
+        if isinstance(node.operator, cst.Not):
+            return NOT_TENSOR
+        return combine([self.facts(node.expression, frame)], frame.grad_enabled)
+
+    def _eval_Comparison(self, node: cst.Comparison, frame):
+        if any(isinstance(t.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for t in node.comparisons):
+            return NOT_TENSOR
+        operands = [self.facts(node.left, frame)] + [self.facts(t.comparator, frame) for t in node.comparisons]
+        return combine(operands, frame.grad_enabled, integer=True)
+
+    def _eval_BooleanOperation(self, node: cst.BooleanOperation, frame):
+        return self.facts(node.left, frame).join(self.facts(node.right, frame))
+
+    def _eval_IfExp(self, node: cst.IfExp, frame):
+        fresh = Evaluator._fresh(self)
+        body = fresh.facts(node.body, refined_frame(self, frame, node.test, True))
+        orelse = Evaluator._fresh(self).facts(node.orelse, refined_frame(self, frame, node.test, False))
+        return body.join(orelse)
+
+    def _eval_NamedExpr(self, node: cst.NamedExpr, frame):
+        return self.facts(node.value, frame)
+
+    def _eval_Subscript(self, node: cst.Subscript, frame):
+        base = self.facts(node.value, frame)
+        index = node.slice[0].slice if len(node.slice) == 1 else None
+        is_slice = isinstance(index, cst.Slice)
+        if base.parts is not None and isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
+            position = int(index.value.value, 0)
+            if position < len(base.parts):
+                return base.parts[position]
+        if base.items is not None:
+            return base if is_slice else base.items
+        if base.tensor is YES:
+            return self._derived(base, frame)
+        if base.tensor is NO and base.module is NO:
+            return NOT_TENSOR
+        return UNKNOWN
+
+    # -- calls ------------------------------------------------------------------------------
+    def _eval_Call(self, node: cst.Call, frame):
+        func = node.func
+        qualified = self.imports.qualified(func)
+        if qualified is not None:
+            return self._call_qualified(qualified, node, frame)
+        if isinstance(func, cst.Name):
+            name = func.value
+            if name in frame.env or name in frame.globals:
+                return self._call_value(self.lookup(name, frame), node, frame)
+            if name in self.module_classes:
+                return MODULE
+            if name in self.plain_classes:
+                return UNKNOWN.with_(module=NO)
+            if name in _BUILTIN_NAMES or name in ("tqdm", "trange"):
+                return self._call_builtin(name, node, frame)
+            return self._call_value(self.lookup(name, frame), node, frame)
+        if isinstance(func, cst.Attribute):
+            return self._call_method(func, node, frame)
+        return self._call_value(self.facts(func, frame), node, frame)
+
+    def _call_value(self, callee: Facts, node: cst.Call, frame):
+        if callee.module.possible:
+            return MODEL_OUTPUT.with_(grad=NO) if not frame.grad_enabled else MODEL_OUTPUT
+        return UNKNOWN.with_(module=NO)
+
+    def _call_builtin(self, name: str, node: cst.Call, frame):
+        args = [self.facts(a.value, frame) for a in node.args if not a.keyword]
+        if name in _ELEMENT_PRESERVING_BUILTINS and args:
+            return container_of(element_of(args[0]))
+        if name == "enumerate" and args:
+            return container_of(container_of(None, (NOT_TENSOR, element_of(args[0]))))
+        if name == "zip" and args:
+            return container_of(container_of(None, tuple(element_of(a) for a in args)))
+        if name == "range":
+            return container_of(NOT_TENSOR)
+        if name in ("sum", "max", "min", "next") and args:
+            return element_of(args[0]) if args[0].items is not None else UNKNOWN
+        if name == "abs" and args:
+            return args[0]
+        return NOT_TENSOR
+
+    def _call_qualified(self, qualified: str, node: cst.Call, frame):
+        head, _, rest = qualified.partition(".")
+        if head in ("numpy", "tensorflow", "jax", "cupy", "pandas", "sklearn", "scipy", "matplotlib", "PIL", "math"):
+            return NOT_TENSOR
+        if qualified in api.MODULE_WRAPPERS or qualified.startswith(api.MODULE_FACTORIES):
+            return MODULE
+        if head == "torch":
+            return self._call_torch(qualified, node, frame)
+        if qualified.endswith(".from_pretrained") and "Model" in qualified:
+            return MODULE
+        if qualified in ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm"):
+            return self._call_builtin("tqdm", node, frame)
+        return UNKNOWN.with_(module=MAYBE if api.looks_like_model(qualified.rsplit(".", 1)[-1]) else NO)
+
+    def _call_torch(self, qualified: str, node: cst.Call, frame):
+        name = qualified.rsplit(".", 1)[-1]
+        if qualified in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
+            grad = _keyword_tri(node, "requires_grad", default=YES)
+            data = self._positional(node, 0, frame)
+            return PARAMETER.with_(grad=grad, device=data.device if data and data.tensor.possible else NO)
+        if qualified.startswith("torch.nn.") and not qualified.startswith("torch.nn.functional.") and name[:1].isupper():
+            return MODULE
+        if qualified.startswith("torch.nn.init."):
+            return self._positional(node, 0, frame) or UNKNOWN
+        if qualified in ("torch.load", "torch.jit.load"):
+            return Facts(tensor=MAYBE, grad=NO, device=MAYBE)
+        if qualified == "torch.device":
+            return device_spec(self.accelerator(node.args[0].value, frame) if node.args else MAYBE)
+        if qualified.startswith("torch.utils.data.") and name.endswith("DataLoader"):
+            return container_of(UNKNOWN)
+        if qualified.startswith(api.TORCH_OPAQUE_NAMESPACES):
+            return UNKNOWN.with_(module=NO)
+        if qualified.count(".") == 1 and (name in api.FACTORIES or name in api.LIKE_FACTORIES):
+            return self._factory(name, node, frame)
+        if qualified.count(".") == 1 and name in api.TORCH_NON_TENSOR_FUNCTIONS:
+            return NOT_TENSOR
+        if qualified.count(".") == 1 or qualified.startswith(("torch.nn.functional.", "torch.linalg.", "torch.fft.", "torch.special.")):
+            if name in api.VALUES_INDICES_METHODS and _has_dim_argument(node, positional_index=1):
+                values = self._op_result(node, frame, skip_first=False)
+                return container_of(None, (values, values.with_(grad=NO)))
+            return self._op_result(node, frame, integer=name in api.INTEGER_OPS)
+        return UNKNOWN.with_(module=NO)
+
+    def _factory(self, name: str, node: cst.Call, frame):
+        grad = _keyword_tri(node, "requires_grad", default=NO)
+        device_arg = _keyword(node, "device")
+        if device_arg is not None:
+            device = self.accelerator(device_arg, frame)
+        elif name.startswith(("cuda",)) or self.default_device_may_be_accelerator:
+            device = MAYBE
+        else:
+            device = NO
+        if name == "from_numpy":
+            return HOST_TENSOR
+        source = self._positional(node, 0, frame)
+        if name in api.LIKE_FACTORIES:
+            if device_arg is None:
+                device = source.device if source is not None and source.tensor.possible else MAYBE
+            return Facts(tensor=YES, grad=grad, device=device)
+        if name in ("as_tensor", "asarray", "tensor") and source is not None:
+            content = source.tensor_content() or (source if source.tensor is not NO else None)
+            if content is not None:
+                if device_arg is None:
+                    device = content.device
+                if name != "tensor" and _keyword(node, "requires_grad") is None:
+                    grad = content.grad
+        return Facts(tensor=YES, grad=grad, device=device)
+
+    def _op_result(self, node: cst.Call, frame, integer: bool = False, skip_first: bool = False) -> Facts:
+        operands = []
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value in ("dim", "dtype", "axis", "keepdim", "out"):
+                continue
+            value = self.facts(arg.value, frame)
+            operands.append(value.tensor_content() or value)
+        result = combine(operands, frame.grad_enabled, integer=integer)
+        return result if result.tensor is not NO else Facts(tensor=YES, grad=NO, device=NO)
+
+    def _call_method(self, func: cst.Attribute, node: cst.Call, frame):
+        name = func.attr.value
+        receiver = self.facts(func.value, frame)
+        if name in ("parameters",):
+            return container_of(PARAMETER)
+        if name == "named_parameters":
+            return container_of(container_of(None, (NOT_TENSOR, PARAMETER)))
+        if name == "buffers":
+            return container_of(BUFFER)
+        if name == "named_buffers":
+            return container_of(container_of(None, (NOT_TENSOR, BUFFER)))
+        if name in ("modules", "children"):
+            return container_of(MODULE)
+        if name in ("named_modules", "named_children"):
+            return container_of(container_of(None, (NOT_TENSOR, MODULE)))
+        if name in ("forward", "__call__") and receiver.module.possible:
+            return self._call_value(receiver, node, frame)
+        if name == "from_pretrained":
+            dotted = dotted_name(func.value) or ""
+            return MODULE if "Model" in dotted else UNKNOWN.with_(module=NO)
+        if receiver.items is not None and name in ("pop", "__getitem__"):
+            return receiver.items
+        if receiver.tensor is NO:
+            if receiver.module is YES:
+                return receiver if name in api.MODULE_RETURNING_METHODS else UNKNOWN.with_(module=NO)
+            if receiver.items is not None and name == "copy":
+                return receiver
+            return NOT_TENSOR
+        result = self._tensor_method(name, receiver, node, frame)
+        if receiver.module.possible and name in api.MODULE_RETURNING_METHODS:
+            return result.with_(module=receiver.module)
+        return result
+
+    def _tensor_method(self, name: str, receiver: Facts, node: cst.Call, frame) -> Facts:
+        tensor_like = receiver.with_(module=NO, items=None, parts=None, denotes_accelerator=None)
+        if name == "detach" or name == "detach_":
+            return tensor_like.with_(grad=NO)
+        if name == "cpu":
+            return tensor_like.with_(device=NO)
+        if name == "cuda":
+            return tensor_like.with_(device=YES)
+        if name == "to":
+            target = self._to_target(node, frame)
+            derived = self._derived(tensor_like, frame, keep_grad_of_leaf=True)
+            return derived if target is None else derived.with_(device=target)
+        if name == "requires_grad_":
+            return tensor_like.with_(grad=_positional_tri(node, 0, "requires_grad", default=YES))
+        if name in api.NON_TENSOR_METHODS:
+            return NOT_TENSOR
+        if receiver.tensor is not YES and name not in api.INTEGER_OPS:
+            return UNKNOWN.with_(module=NO)
+        if name in api.INTEGER_OPS:
+            return tensor_like.with_(grad=NO)
+        if name in api.VALUES_INDICES_METHODS and _has_dim_argument(node, positional_index=0):
+            values = self._derived(tensor_like, frame)
+            return container_of(None, (values, values.with_(grad=NO)))
+        operands = [tensor_like] + [self.facts(a.value, frame) for a in node.args if a.keyword is None]
+        return combine(operands, frame.grad_enabled)
+
+    def _to_target(self, node: cst.Call, frame) -> Optional[Tri]:
+        """Accelerator-ness of `.to(...)`'s target device; None when only the dtype changes."""
+        target = None
+        for arg in node.args:
+            if arg.keyword is not None:
+                if arg.keyword.value == "device":
+                    target = self.accelerator(arg.value, frame)
+                continue
+            if _is_dtype(arg.value, self.imports):
+                continue
+            value = self.facts(arg.value, frame)
+            if value.tensor is YES:
+                return value.device
+            target = self.accelerator(arg.value, frame)
+        return target
+
+    def accelerator(self, node: cst.BaseExpression, frame) -> Tri:
+        """Does this device expression name an accelerator?"""
+        if isinstance(node, cst.Integer):
+            return YES
+        value = self.facts(node, frame)
+        return value.denotes_accelerator if value.denotes_accelerator is not None else MAYBE
+
+    def _derived(self, base: Facts, frame, keep_grad_of_leaf: bool = False) -> Facts:
+        plain = base.with_(module=NO, items=None, parts=None, denotes_accelerator=None)
+        return plain if frame.grad_enabled else plain.with_(grad=NO)
+
+    def _positional(self, node: cst.Call, index: int, frame) -> Optional[Facts]:
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        return self.facts(positional[index].value, frame) if index < len(positional) else None
+
+
+# -- helpers shared with the walker ----------------------------------------------------------
+def unknown_named(name: str) -> Facts:
+    return UNKNOWN.with_(module=MAYBE) if api.looks_like_model(name) else UNKNOWN
+
+
+def element_of(value: Facts) -> Facts:
+    """Facts of what iterating over the value yields."""
+    if value.items is not None:
+        return value.items
+    if value.tensor is YES:
+        return value.with_(items=None, parts=None)
+    if value.tensor is NO and value.module is NO and value.denotes_accelerator is not None:
+        return NOT_TENSOR
+    return UNKNOWN
+
+
+def combine(operands: Iterable[Facts], grad_enabled: bool, integer: bool = False) -> Facts:
+    """Result of a tensor operation on the operands.
+
+    When some operand is known to be a tensor, operands of unknown kind are taken to be
+    scalars (`x * scale`): they do not make the result require grad or move it.
+    """
+    operands = list(operands)
+    known = [f for f in operands if f.tensor is YES]
+    basis = known or [f for f in operands if f.tensor is MAYBE]
+    if not basis:
+        return NOT_TENSOR
+    grad = NO if integer or not grad_enabled else max(f.grad for f in basis)
+    return Facts(tensor=YES if known else MAYBE, grad=grad, device=max(f.device for f in basis))
+
+
+def bind_target(target: cst.BaseExpression, value: Facts, env: Dict[str, Facts]) -> None:
+    """Bind an assignment/loop target to the facts of the value assigned to it."""
+    if isinstance(target, cst.Name):
+        forget(env, target.value)
+        env[target.value] = value
+    elif isinstance(target, cst.Attribute):
+        path = dotted_name(target)
+        if path is not None:
+            forget(env, path)
+            env[path] = value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        elements = target.elements
+        for position, element in enumerate(elements):
+            if isinstance(element, cst.StarredElement):
+                bind_target(element.value, container_of(element_of(value)), env)
+            elif value.parts is not None and len(value.parts) == len(elements):
+                bind_target(element.value, value.parts[position], env)
+            else:
+                bind_target(element.value, element_of(value), env)
+    elif isinstance(target, cst.StarredElement):
+        bind_target(target.value, container_of(element_of(value)), env)
+
+
+def forget(env: Dict[str, Facts], name: str) -> None:
+    """Rebinding `a` makes everything known about `a.x` stale."""
+    prefix = name + "."
+    stale = [key for key in env if key.startswith(prefix)]
+    for key in stale:
+        del env[key]
+
+
+def refined_frame(evaluator: Evaluator, frame: Frame, test: cst.BaseExpression, truth: bool) -> Frame:
+    changes = refinements(evaluator, frame, test, truth)
+    if not changes:
+        return frame
+    env = dict(frame.env)
+    env.update(changes)
+    return replace(frame, env=env)
+
+
+def refinements(evaluator: Evaluator, frame: Frame, test: cst.BaseExpression, truth: bool) -> Dict[str, Facts]:
+    """What a condition being `truth` tells us: `t.requires_grad`, `t.is_cuda`, `isinstance(t, torch.Tensor)`."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return refinements(evaluator, frame, test.expression, not truth)
+    if isinstance(test, cst.BooleanOperation):
+        both = isinstance(test.operator, cst.And) == truth
+        if not both:
+            return {}
+        merged = refinements(evaluator, frame, test.left, truth)
+        merged.update(refinements(evaluator, frame, test.right, truth))
+        return merged
+    fact = YES if truth else NO
+    if isinstance(test, cst.Attribute) and test.attr.value in ("requires_grad", "is_cuda"):
+        path = dotted_name(test.value)
+        if path is None:
+            return {}
+        current = evaluator.facts(test.value, frame)
+        if test.attr.value == "requires_grad":
+            return {path: current.with_(grad=fact)}
+        return {path: current.with_(device=fact)}
+    if isinstance(test, cst.Call) and len(test.args) >= 1:
+        qualified = evaluator.imports.qualified(test.func) or (test.func.value if isinstance(test.func, cst.Name) else "")
+        path = dotted_name(test.args[0].value)
+        if path is None:
+            return {}
+        checks_tensor = qualified == "torch.is_tensor" or (
+            qualified == "isinstance" and len(test.args) == 2
+            and evaluator.imports.qualified(test.args[1].value) in ("torch.Tensor", "torch.nn.Parameter"))
+        if checks_tensor:
+            current = evaluator.facts(test.args[0].value, frame)
+            return {path: current.with_(tensor=YES) if truth else NOT_TENSOR}
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        return _device_type_refinement(evaluator, frame, test, truth)
+    return {}
+
+
+def _device_type_refinement(evaluator, frame, test: cst.Comparison, truth: bool) -> Dict[str, Facts]:
+    """`t.device.type == "cpu"` / `!= "cuda"`."""
+    left, comparison = test.left, test.comparisons[0]
+    if not (isinstance(left, cst.Attribute) and left.attr.value == "type"
+            and isinstance(left.value, cst.Attribute) and left.value.attr.value == "device"):
+        return {}
+    text = _string_value(comparison.comparator)
+    if text is None:
+        return {}
+    if isinstance(comparison.operator, cst.NotEqual):
+        truth = not truth
+    elif not isinstance(comparison.operator, cst.Equal):
+        return {}
+    path = dotted_name(left.value.value)
+    names_cpu = text == "cpu"
+    if path is None or (not truth and not names_cpu):
+        return {}
+    current = evaluator.facts(left.value.value, frame)
+    return {path: current.with_(device=(NO if names_cpu else YES) if truth else YES)}
+
+
+def _string_value(node) -> Optional[str]:
+    if isinstance(node, cst.SimpleString):
+        try:
+            value = node.evaluated_value
+        except Exception:  # noqa: BLE001 - bytes or odd prefixes: not a device name
+            return None
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _keyword(node: cst.Call, name: str) -> Optional[cst.BaseExpression]:
+    for arg in node.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value
+    return None
+
+
+def _keyword_tri(node: cst.Call, name: str, default: Tri) -> Tri:
+    value = _keyword(node, name)
+    return default if value is None else _literal_bool(value)
+
+
+def _positional_tri(node: cst.Call, index: int, name: str, default: Tri) -> Tri:
+    value = _keyword(node, name)
+    positional = [a for a in node.args if a.keyword is None]
+    if value is None and index < len(positional):
+        value = positional[index].value
+    return default if value is None else _literal_bool(value)
+
+
+def _literal_bool(value) -> Tri:
+    if isinstance(value, cst.Name) and value.value in ("True", "False"):
+        return YES if value.value == "True" else NO
+    return MAYBE
+
+
+def _has_dim_argument(node: cst.Call, positional_index: int) -> bool:
+    positional = [a for a in node.args if a.keyword is None]
+    return len(positional) > positional_index or _keyword(node, "dim") is not None or _keyword(node, "k") is not None
+
+
+def _is_dtype(node: cst.BaseExpression, imports: ImportMap) -> bool:
+    qualified = imports.qualified(node)
+    if qualified is not None and qualified.startswith("torch.") and qualified.rsplit(".", 1)[-1] in api.DTYPE_NAMES:
+        return True
+    if isinstance(node, cst.Attribute) and node.attr.value == "dtype":
+        return True
+    dotted = dotted_name(node)
+    return dotted is not None and "dtype" in dotted.rsplit(".", 1)[-1].lower()
+
+
+def _join_items(left: Facts, right: Facts) -> Facts:
+    items = [f.items if f.items is not None else UNKNOWN for f in (left, right)]
+    return items[0].join(items[1])

@@ -1,0 +1,120 @@
+"""What we know about the torch API, as data: which calls make tensors, which results are integers, ..."""
+from __future__ import annotations
+
+import re
+
+FACTORIES = frozenset({
+    "zeros", "ones", "empty", "full", "rand", "randn", "randint", "randperm", "arange", "range",
+    "linspace", "logspace", "eye", "empty_strided", "tensor", "as_tensor", "asarray", "from_numpy",
+    "frombuffer", "scalar_tensor", "complex", "polar", "tril_indices", "triu_indices",
+    "Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor",
+    "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor",
+})
+LIKE_FACTORIES = frozenset({
+    "zeros_like", "ones_like", "empty_like", "full_like", "rand_like", "randn_like", "randint_like",
+})
+
+# Results that never require grad (integer or boolean valued), as functions and as methods.
+INTEGER_OPS = frozenset({
+    "argmax", "argmin", "argsort", "argwhere", "nonzero", "eq", "ne", "gt", "ge", "lt", "le",
+    "greater", "greater_equal", "less", "less_equal", "not_equal", "isnan", "isinf", "isfinite",
+    "isneginf", "isposinf", "isclose", "isin", "isreal", "logical_and", "logical_or", "logical_not",
+    "logical_xor", "bucketize", "searchsorted", "count_nonzero", "bincount", "long", "int", "bool",
+    "byte", "char", "short", "signbit",
+})
+
+# Methods of a tensor whose result is not a tensor.
+NON_TENSOR_METHODS = frozenset({
+    "item", "tolist", "numpy", "size", "dim", "ndimension", "numel", "nelement", "element_size",
+    "stride", "storage_offset", "data_ptr", "is_contiguous", "is_floating_point", "is_complex",
+    "is_signed", "get_device", "__len__", "equal", "untyped_storage", "storage", "backward",
+    "register_hook", "is_pinned", "is_shared", "type", "tobytes", "__array__",
+})
+
+# Attributes of a tensor that are not tensors.
+NON_TENSOR_ATTRIBUTES = frozenset({
+    "shape", "dtype", "device", "ndim", "is_cuda", "is_leaf", "requires_grad", "grad_fn",
+    "layout", "is_sparse", "is_quantized", "is_meta", "is_mps", "names", "itemsize", "nbytes",
+})
+# Attributes of a tensor that are tensors derived from it.
+DERIVED_ATTRIBUTES = frozenset({"T", "mT", "H", "mH", "real", "imag"})
+
+# Methods that return a (values, indices) pair when given a dimension.
+VALUES_INDICES_METHODS = frozenset({"max", "min", "sort", "topk", "kthvalue", "mode", "median", "cummax", "cummin", "aminmax"})
+
+# Module methods that return the module itself.
+MODULE_RETURNING_METHODS = frozenset({
+    "to", "cuda", "cpu", "eval", "train", "half", "float", "double", "bfloat16", "requires_grad_",
+    "apply", "share_memory", "to_empty", "xpu", "mps",
+})
+
+# top-level `torch.X` functions whose result is not a tensor.
+TORCH_NON_TENSOR_FUNCTIONS = frozenset({
+    "device", "dtype", "Size", "finfo", "iinfo", "manual_seed", "seed", "initial_seed",
+    "set_default_dtype", "set_default_device", "get_default_dtype", "get_default_device",
+    "set_grad_enabled", "no_grad", "enable_grad", "inference_mode", "is_tensor", "is_storage",
+    "is_floating_point", "is_complex", "is_grad_enabled", "is_inference_mode_enabled", "numel",
+    "save", "use_deterministic_algorithms", "set_printoptions", "set_num_threads", "get_num_threads",
+    "set_num_interop_threads", "equal", "allclose", "autocast", "Generator", "typename",
+    "set_float32_matmul_precision", "get_rng_state", "set_rng_state", "is_nonzero", "set_anomaly_enabled",
+})
+# Namespaces under torch whose calls do not produce fresh tensors we can reason about.
+TORCH_OPAQUE_NAMESPACES = ("torch.cuda.", "torch.backends.", "torch.distributed.", "torch.optim.",
+                           "torch.utils.", "torch.autograd.", "torch.onnx.", "torch.profiler.",
+                           "torch.multiprocessing.", "torch.testing.", "torch.amp.", "torch.mps.")
+MODULE_FACTORIES = ("torchvision.models.", "timm.create_model", "torch.hub.load", "torch.jit.load")
+MODULE_WRAPPERS = frozenset({"torch.compile", "torch.jit.script", "torch.jit.trace", "torch.nn.DataParallel",
+                             "torch.nn.parallel.DistributedDataParallel"})
+
+DTYPE_NAMES = frozenset({
+    "float", "float16", "float32", "float64", "half", "double", "bfloat16", "int", "int8", "int16",
+    "int32", "int64", "long", "short", "uint8", "bool", "complex64", "complex128", "cfloat", "cdouble",
+    "float8_e4m3fn", "float8_e5m2", "uint16", "uint32", "uint64", "qint8", "quint8",
+})
+ACCELERATOR_PREFIXES = ("cuda", "mps", "xpu", "hpu", "npu", "xla", "meta", "privateuseone", "mtia", "ipu")
+
+NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
+                              "torch.autograd.grad_mode.no_grad", "torch.autograd.grad_mode.inference_mode"})
+GRAD_ON_CONTEXTS = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
+
+MODULE_BASE_SUFFIXES = ("Module", "LightningModule", "Sequential", "ModuleList", "ModuleDict")
+
+_MODEL_TOKENS = frozenset({
+    "model", "models", "net", "network", "encoder", "decoder", "backbone", "classifier", "generator",
+    "discriminator", "critic", "actor", "policy", "head", "module", "layer", "mlp", "fc", "conv",
+    "block", "transformer", "unet", "vae", "autoencoder", "embedding", "embedder", "proj", "projector",
+    "projection", "attn", "attention", "lstm", "gru", "rnn", "cnn", "linear", "criterion", "teacher",
+    "student", "predictor", "regressor", "qnet", "dqn", "bert", "gpt", "resnet", "vit", "llm", "lm",
+    "denoiser", "discrim", "gen", "disc", "featurizer", "extractor", "tower",
+})
+_MODEL_NAMES = frozenset({"loss_fn", "lossfn", "loss_func", "loss_function", "loss_module", "f_theta"})
+_TOKEN_SPLIT = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
+
+
+def looks_like_model(name: str) -> bool:
+    """`model`, `policy_net`, `self.encoder`, `conv1`: a name people give to nn.Modules."""
+    lowered = name.lower()
+    if lowered in _MODEL_NAMES:
+        return True
+    tokens = [t for t in _TOKEN_SPLIT.split(name) if t]
+    return bool(tokens) and tokens[-1].lower() in _MODEL_TOKENS
+
+
+def accelerator_of_device_string(text: str):
+    """'cpu' → False, 'cuda:0'/'mps' → True, anything else → None (unknown)."""
+    lowered = text.strip().lower()
+    if lowered.startswith("cpu"):
+        return False
+    if lowered.startswith(ACCELERATOR_PREFIXES):
+        return True
+    return None
+
+
+_DATASET_TOKENS = frozenset({"dataset", "datasets", "set", "ds", "data", "loader", "dataloader", "trainset", "testset", "valset"})
+
+
+def looks_like_dataset(dotted: str) -> bool:
+    """`train_set`, `dataset`, `self.train_ds`: objects whose `.data` is a host tensor, not a tensor's `.data`."""
+    last = dotted.rsplit(".", 1)[-1]
+    tokens = [t for t in _TOKEN_SPLIT.split(last) if t]
+    return bool(tokens) and tokens[-1].lower() in _DATASET_TOKENS

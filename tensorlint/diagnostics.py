@@ -1,0 +1,47 @@
+"""What a check produces: diagnostics, each with an optional fix made of text edits."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+
+class Safety(str, enum.Enum):
+    SAFE = "safe"      # keeps behaviour for every input the code could see
+    UNSAFE = "unsafe"  # may change behaviour; applied only with --unsafe-fixes
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    """Replace source[start:end] (character offsets) with `text`."""
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    title: str
+    edits: Tuple[Edit, ...]
+    safety: Safety = Safety.SAFE
+
+    @property
+    def is_safe(self) -> bool:
+        return self.safety is Safety.SAFE
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    line: int        # 1-based
+    col: int         # 0-based, in characters (flake8 adds 1 when printing)
+    code: str
+    message: str = field(compare=False)
+    end_line: int = field(default=0, compare=False)
+    end_col: int = field(default=0, compare=False)
+    # Character offsets of the flagged expression in the source.
+    start_offset: int = field(default=0, compare=False)
+    end_offset: int = field(default=0, compare=False)
+    fix: Optional[Fix] = field(default=None, compare=False)
+
+    def format(self, path: str) -> str:
+        return f"{path}:{self.line}:{self.col + 1}: {self.code} {self.message}"

@@ -1,0 +1,125 @@
+"""Parse once, run every enabled family in one walk, turn reports into positioned diagnostics."""
+from __future__ import annotations
+
+import bisect
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from .analysis import Semantic
+from .diagnostics import Diagnostic, Edit, Fix, Safety
+from .rules import FAMILIES
+
+
+class SourceContext:
+    """One file being checked: its text, tree, lazily computed positions, and the reports so far."""
+
+    def __init__(self, source: str, module: cst.Module) -> None:
+        self.source = source
+        self.module = module
+        self._wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        self._positions = None
+        self._line_starts: Optional[List[int]] = None
+        self.diagnostics: List[Diagnostic] = []
+
+    # positions are costly (a full code-generation pass), so only files with findings pay for them
+    def span(self, node: cst.CSTNode) -> Tuple[int, int, int, int]:
+        if self._positions is None:
+            self._positions = self._wrapper.resolve(PositionProvider)
+        code_range = self._positions[node]
+        return code_range.start.line, code_range.start.column, code_range.end.line, code_range.end.column
+
+    def offset(self, line: int, column: int) -> int:
+        if self._line_starts is None:
+            starts, total = [0], 0
+            for text in self.source.splitlines(keepends=True):
+                total += len(text)
+                starts.append(total)
+            self._line_starts = starts
+        return self._line_starts[line - 1] + column
+
+    def start_of(self, node: cst.CSTNode) -> int:
+        line, column, _, _ = self.span(node)
+        return self.offset(line, column)
+
+    def end_of(self, node: cst.CSTNode) -> int:
+        _, _, line, column = self.span(node)
+        return self.offset(line, column)
+
+    def end_with_parentheses(self, node: cst.CSTNode) -> int:
+        """End offset including the node's own closing parentheses (positions exclude them)."""
+        offset, remaining = self.end_of(node), len(getattr(node, "rpar", ()))
+        source = self.source
+        # Only whitespace, comments and line continuations separate a node from its own `)`.
+        while remaining:
+            char = source[offset]
+            if char == "#":
+                offset = source.index("\n", offset)
+            elif char == ")":
+                remaining -= 1
+            offset += 1
+        return offset
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def edit(self, start: int, end: int, text: str) -> Optional[Edit]:
+        """An edit, or None when it would delete a comment."""
+        if self.source.count("#", start, end) > text.count("#"):
+            return None
+        return Edit(start, end, text)
+
+    def report(self, code: str, node: cst.CSTNode, message: str, fix: Optional[Fix] = None) -> None:
+        line, column, end_line, end_column = self.span(node)
+        self.diagnostics.append(Diagnostic(
+            line=line, col=column, code=code, message=message, end_line=end_line, end_col=end_column,
+            start_offset=self.offset(line, column), end_offset=self.offset(end_line, end_column), fix=fix,
+        ))
+
+
+def enabled_codes(select: Optional[Iterable[str]] = None, ignore: Optional[Iterable[str]] = None) -> FrozenSet[str]:
+    """Codes on after --select/--ignore (prefixes, as flake8: `TL1` selects the TL1xx family)."""
+    every = [rule for family in FAMILIES for rule in family.rules]
+    select = tuple(select) if select else None
+    ignore = tuple(ignore or ())
+    chosen = set()
+    for rule in every:
+        selected = rule.code.startswith(select) if select else rule.default_enabled
+        # the longer matching prefix wins, as in flake8 (`--select TL101 --ignore TL1` keeps TL101)
+        if selected and ignore and rule.code.startswith(ignore):
+            best_select = max((len(p) for p in select or () if rule.code.startswith(p)), default=0)
+            best_ignore = max(len(p) for p in ignore if rule.code.startswith(p))
+            selected = best_select > best_ignore
+        if selected:
+            chosen.add(rule.code)
+    return frozenset(chosen)
+
+
+def lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module] = None) -> List[Diagnostic]:
+    """All diagnostics of `codes` in `source`, before noqa. Raises libcst.ParserSyntaxError."""
+    families = [f for f in FAMILIES if any(rule.code in codes for rule in f.rules)
+                and any(trigger in source for trigger in f.triggers)]
+    if not families:
+        return []
+    if module is None:
+        module = cst.parse_module(source)
+    context = SourceContext(source, module)
+    visit_hooks: Dict[type, list] = {}
+    leave_hooks: Dict[type, list] = {}
+    semantic = Semantic(module, visit_hooks, leave_hooks,
+                        default_device_may_be_accelerator="set_default_device" in source
+                        or "set_default_tensor_type" in source)
+    for family in families:
+        checker = family(context, semantic, frozenset(r.code for r in family.rules if r.code in codes))
+        for attribute in dir(checker):
+            for prefix, table in (("visit_", visit_hooks), ("leave_", leave_hooks)):
+                if attribute.startswith(prefix):
+                    node_type = getattr(cst, attribute[len(prefix):], None)
+                    if isinstance(node_type, type):
+                        table.setdefault(node_type, []).append(getattr(checker, attribute))
+    module.visit(semantic)
+    return sorted(context.diagnostics)
+
+
+__all__ = ["Diagnostic", "Edit", "Fix", "Safety", "SourceContext", "enabled_codes", "lint"]

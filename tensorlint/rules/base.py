@@ -1,0 +1,60 @@
+"""What a rule is: a documented code with its own cases; a family checker that reports it."""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import ClassVar, FrozenSet, Optional, Sequence, Tuple
+
+from ..analysis import Semantic
+
+
+@dataclass(frozen=True)
+class Valid:
+    source: str
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Invalid:
+    source: str
+    line: Optional[int] = None     # 1-based line of the expected diagnostic
+    col: Optional[int] = None      # 1-based column, as flake8 prints it
+    fixed: Optional[str] = None    # expected source after `fix --unsafe-fixes`; None: no fix expected
+    unsafe: bool = False           # the fix is only applied with --unsafe-fixes
+    why: str = ""
+
+
+class Rule:
+    """A documented code. The docstring is the rule's documentation (ruff's sections)."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    fixable: ClassVar[str] = "no"   # "always", "sometimes" or "no"
+    default_enabled: ClassVar[bool] = True
+    VALID: ClassVar[Sequence[Valid]] = ()
+    INVALID: ClassVar[Sequence[Invalid]] = ()
+
+    @classmethod
+    def documentation(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+
+class FamilyChecker:
+    """Finds the problems of one family of rules in one pass, reporting only enabled codes.
+
+    Subclasses define libcst-style `visit_<Node>` / `leave_<Node>` hooks; the engine calls them
+    from the shared walker with `self.semantic` positioned at the node.
+    """
+
+    rules: ClassVar[Tuple[type, ...]] = ()
+    # The file text must contain one of these for the family to find anything.
+    triggers: ClassVar[Tuple[str, ...]] = ()
+
+    def __init__(self, context, semantic: Semantic, enabled: FrozenSet[str]) -> None:
+        self.context = context
+        self.semantic = semantic
+        self.enabled = enabled
+
+    def wants(self, code: str) -> bool:
+        return code in self.enabled

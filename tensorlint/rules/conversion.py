@@ -1,0 +1,284 @@
+"""TL1: conversions from torch to NumPy that crash (grad, device) or take a non-canonical path."""
+from __future__ import annotations
+
+from .base import Invalid, Rule, Valid
+from .conversion_checker import ConversionChecker
+
+H = "import numpy as np\nimport torch\n"  # header shared by the cases
+
+
+class NumpyWithoutDetach(Rule):
+    """
+    ## What it does
+    Flags a conversion to NumPy of a tensor that may require grad, with no `.detach()` before it
+    and not inside `torch.no_grad()`/`torch.inference_mode()`. Conversions are `.numpy()` and the
+    implicit ones: a tensor (or a list/tuple/comprehension of tensors) passed to a NumPy function
+    (`np.asarray`, `np.vstack`, `np.isnan`, ...), to `sklearn.metrics`, or to matplotlib's
+    `plot`/`imshow`/`scatter`/`hist`.
+
+    ## Why is this bad?
+    `.numpy()` on a tensor that requires grad raises
+    `RuntimeError: Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.`
+    NumPy functions, sklearn and matplotlib reach the same check through `Tensor.__array__`, so half
+    of these crashes happen with no `.numpy()` in sight.
+
+    Whether a value may require grad comes from its provenance: model outputs, parameters,
+    `requires_grad=True` factories and anything computed from them may; host factories,
+    `torch.from_numpy`, `.detach()`ed values, integer results (`argmax`, comparisons, `.long()`)
+    and values produced under `no_grad` do not. A value of unknown provenance, such as a function
+    parameter, *may*: helper functions that receive tensors from elsewhere are where many real
+    crashes live, and the canonical chain costs nothing on a CPU tensor that needs no detaching
+    (`.detach()` is a view, `.cpu()` returns the same object). An implicit conversion is only
+    flagged when the value is known to be (or to hold) a torch tensor.
+
+    ## Example
+    ```python
+    logits = model(images)
+    preds = logits.numpy()
+    auc = roc_auc_score(labels, torch.sigmoid(logits))
+    ```
+
+    ## Use instead
+    ```python
+    logits = model(images)
+    preds = logits.detach().cpu().numpy()
+    auc = roc_auc_score(labels, torch.sigmoid(logits).detach().cpu())
+    ```
+
+    ## Fix safety
+    The fix rewrites to the canonical chain `.detach().cpu().numpy()` (or passes `.detach().cpu()`
+    to the sink). It is safe when the value is known to be a torch tensor, or the file imports
+    torch and no other array framework. It is unsafe inside `forward()` of an `nn.Module` and where
+    the result flows straight back into a torch call: there `.detach()` silently cuts gradients,
+    where the original crashed, and the message says so.
+
+    ## Known problems
+    Grad mode is followed lexically: a function called from a `no_grad` block is not known to run
+    without grad (and a callee may switch it back on). Values of unknown provenance are flagged by
+    design; `# noqa: TL101` silences one line.
+    """
+
+    code = "TL101"
+    name = "numpy-without-detach"
+    summary = "Conversion to NumPy of a tensor that may require grad, without `.detach()`"
+    fixable = "sometimes"
+    VALID = [
+        Valid(H + "t = torch.zeros(3)\nt.numpy()\n", "host factory without requires_grad"),
+        Valid(H + "a = np.ones(3)\nt = torch.from_numpy(a)\nt.numpy()\n", "from_numpy"),
+        Valid(H + "t = torch.as_tensor([1.0, 2.0])\nt.numpy()\n", "as_tensor of a list"),
+        Valid(H + "t = torch.tensor([1.0])\nt.numpy()\n", "torch.tensor without requires_grad"),
+        Valid(H + "t = torch.randn(3, requires_grad=True)\nt.detach().numpy()\n", "detached"),
+        Valid(H + "def f(model, x):\n    with torch.no_grad():\n        out = model(x).cpu()\n    return out.numpy()\n",
+              "produced under no_grad, converted after the block"),
+        Valid(H + "def f(model, x):\n    out = model(x).cpu()\n    with torch.no_grad():\n        return out.numpy()\n",
+              "converted inside no_grad: the grad check is skipped"),
+        Valid(H + "@torch.no_grad()\ndef f(model, x):\n    return model(x).cpu().numpy()\n", "@torch.no_grad() function"),
+        Valid(H + "def f(model, x):\n    with torch.inference_mode():\n        y = model(x).cpu().numpy()\n", "inference_mode"),
+        Valid(H + "def f(t):\n    return t.detach().cpu().numpy() if t.requires_grad else t.cpu().numpy()\n",
+              "guarded by requires_grad"),
+        Valid(H + "def f(t):\n    if not t.requires_grad:\n        return t.cpu().numpy()\n", "guarded statement"),
+        Valid(H + "def f(model, x):\n    return model(x).argmax(1).cpu().numpy()\n", "argmax never requires grad"),
+        Valid(H + "def f(a, b):\n    return (a == b).cpu().numpy()\n", "comparison result"),
+        Valid(H + "def f(t):\n    return t.long().cpu().numpy()\n", ".long() result"),
+        Valid(H + "def f(x):\n    return np.asarray(x)\n", "unknown value in an implicit conversion"),
+        Valid(H + "t = torch.ones(3, requires_grad=True)\nt.numpy(force=True)\n", "force=True"),
+        Valid("import tensorflow as tf\ndef f(x):\n    return x.numpy()\n", "TensorFlow file without torch"),
+        Valid("import jax\ndef f(x):\n    return x.numpy()\n", "JAX file without torch"),
+        Valid(H + "def f(model, x):\n    y = model(x)\n    y = y.detach()\n    return y.cpu().numpy()\n", "reassignment"),
+        Valid(H + "t = torch.ones(3, requires_grad=True)\ng = t.grad\nnp.asarray(g) if g is not None else None\n", ".grad does not require grad"),
+        Valid(H + "dataset = load()\nx = dataset.data.numpy()\n", "a dataset's .data is a host tensor"),
+    ]
+    INVALID = [
+        Invalid(H + "def f(model, x):\n    return model(x).numpy()\n", line=4, col=12,
+                fixed=H + "def f(model, x):\n    return model(x).detach().cpu().numpy()\n", why="model output"),
+        Invalid(H + "def f(x):\n    return x.cpu().numpy()\n", line=4, col=12,
+                fixed=H + "def f(x):\n    return x.detach().cpu().numpy()\n", why="function parameter: unknown provenance"),
+        Invalid(H + "t = torch.zeros(3, requires_grad=True)\nt.numpy()\n", line=4, col=1,
+                fixed=H + "t = torch.zeros(3, requires_grad=True)\nt.detach().cpu().numpy()\n", why="requires_grad=True factory"),
+        Invalid(H + "w = torch.nn.Parameter(torch.randn(3))\nnp.asarray(w)\n", line=4, col=12,
+                fixed=H + "w = torch.nn.Parameter(torch.randn(3))\nnp.asarray(w.detach().cpu())\n", why="nn.Parameter into np.asarray"),
+        Invalid(H + "def f(model):\n    for p in model.parameters():\n        print(np.linalg.norm(p))\n", line=5, col=30,
+                fixed=H + "def f(model):\n    for p in model.parameters():\n        print(np.linalg.norm(p.detach().cpu()))\n",
+                why="model.parameters() loop variable"),
+        Invalid(H + "def f(model, loader):\n    outs = []\n    for x in loader:\n        outs.append(model(x))\n    return np.vstack(outs)\n",
+                line=7, col=22, why="list of model outputs into np.vstack: no local fix"),
+        Invalid(H + "def f(model, x):\n    y = model(x)\n    return np.isnan(y).any()\n", line=5, col=21,
+                fixed=H + "def f(model, x):\n    y = model(x)\n    return np.isnan(y.detach().cpu()).any()\n", why="np.isnan"),
+        Invalid(H + "def f(model, xs):\n    return np.array([model(x) for x in xs])\n", line=4, col=22,
+                fixed=H + "def f(model, xs):\n    return np.array([model(x).detach().cpu() for x in xs])\n", why="comprehension of model outputs"),
+        Invalid(H + "from sklearn.metrics import accuracy_score\ndef f(model, x, y):\n    return accuracy_score(y, model(x))\n",
+                line=5, col=30, fixed=H + "from sklearn.metrics import accuracy_score\ndef f(model, x, y):\n    return accuracy_score(y, model(x).detach().cpu())\n",
+                why="sklearn metric"),
+        Invalid(H + "import matplotlib.pyplot as plt\ndef f(model, x):\n    plt.plot(model(x))\n", line=5, col=14,
+                fixed=H + "import matplotlib.pyplot as plt\ndef f(model, x):\n    plt.plot(model(x).detach().cpu())\n", why="matplotlib"),
+        Invalid(H + "class Net(torch.nn.Module):\n    def forward(self, x):\n        return torch.from_numpy(np.tanh(x.numpy()))\n",
+                line=5, col=41, unsafe=True,
+                fixed=H + "class Net(torch.nn.Module):\n    def forward(self, x):\n        return torch.from_numpy(np.tanh(x.detach().cpu().numpy()))\n",
+                why="inside forward(): the fix cuts gradients, so it is unsafe"),
+        Invalid(H + "def f(model, x):\n    with torch.no_grad():\n        pass\n    y = model(x)\n    return y.cpu().numpy()\n", line=7, col=12,
+                fixed=H + "def f(model, x):\n    with torch.no_grad():\n        pass\n    y = model(x)\n    return y.detach().cpu().numpy()\n",
+                why="produced after the no_grad block"),
+        Invalid(H + "def f(t):\n    if t.requires_grad:\n        return t.cpu().numpy()\n", line=5, col=16,
+                fixed=H + "def f(t):\n    if t.requires_grad:\n        return t.detach().cpu().numpy()\n", why="the guard says it does"),
+        Invalid(H + "def f(model, x, train):\n    y = torch.zeros(3)\n    if train:\n        y = model(x)\n    return y.cpu().numpy()\n", line=7, col=12,
+                fixed=H + "def f(model, x, train):\n    y = torch.zeros(3)\n    if train:\n        y = model(x)\n    return y.detach().cpu().numpy()\n",
+                why="joined across branches"),
+        Invalid(H + "def f(x):\n    return (x * 2).numpy()\n", line=4, col=12,
+                fixed=H + "def f(x):\n    return (x * 2).detach().cpu().numpy()\n", why="parenthesized receiver"),
+        Invalid("import numpy as np\ndef f(x):\n    return x.numpy()\n", line=3, col=12, unsafe=True,
+                fixed="import numpy as np\ndef f(x):\n    return x.detach().cpu().numpy()\n",
+                why="the file does not import torch: the fix is unsafe"),
+    ]
+
+
+class NumpyWithoutCpu(Rule):
+    """
+    ## What it does
+    Flags a conversion to NumPy (`.numpy()` or an implicit one, as in TL101) of a tensor that may
+    live on an accelerator, with no `.cpu()` / `.to("cpu")` before it.
+
+    ## Why is this bad?
+    NumPy arrays live in host memory. `.numpy()` on a CUDA tensor raises
+    `TypeError: can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.`
+    The device check comes before the grad check, so a CUDA tensor that also requires grad
+    needs both `.detach()` and `.cpu()`.
+
+    Model outputs, parameters, values moved with `.cuda()`/`.to(device)` and factories given a
+    non-CPU `device=` may be on an accelerator; values of unknown provenance may too (see TL101
+    for why they are flagged). Host factories, `torch.from_numpy`, and values after `.cpu()` or
+    `.to("cpu")` are not.
+
+    ## Example
+    ```python
+    x = batch.to(device)
+    mask = np.asarray(x > 0)
+    ```
+
+    ## Use instead
+    ```python
+    x = batch.to(device)
+    mask = np.asarray((x > 0).detach().cpu())
+    ```
+
+    ## Fix safety
+    Same fix as TL101: one canonical `.detach().cpu()` chain, whichever of the two rules applies.
+    `.cpu()` on a CPU tensor returns the same tensor, so the fix changes nothing where the code
+    already worked. Safe when the value is known to be a torch tensor or the file imports torch and
+    no other array framework; unsafe otherwise.
+
+    ## Known problems
+    `torch.set_default_device("cuda")` anywhere in the file makes every factory without `device=`
+    count as possibly on an accelerator.
+    """
+
+    code = "TL102"
+    name = "numpy-without-cpu"
+    summary = "Conversion to NumPy of a tensor that may be on an accelerator, without `.cpu()`"
+    fixable = "sometimes"
+    VALID = [
+        Valid(H + "t = torch.zeros(3)\nt.numpy()\n", "host factory"),
+        Valid(H + "t = torch.zeros(3, device='cpu')\nt.numpy()\n", "device='cpu'"),
+        Valid(H + "def f(x):\n    return x.detach().cpu().numpy()\n", "canonical chain"),
+        Valid(H + "def f(x):\n    return x.detach().to('cpu').numpy()\n", ".to('cpu') after .detach()"),
+        Valid(H + "def f(x):\n    x = x.cpu()\n    return x.detach().numpy()\n", "reassigned after .cpu()"),
+        Valid(H + "def f(x):\n    if x.is_cuda:\n        x = x.cpu()\n    return x.detach().numpy()\n", "moved when on cuda"),
+        Valid(H + "def f(x):\n    return x.numpy(force=True)\n", "force=True"),
+        Valid(H + "def f(x):\n    return np.mean(x)\n", "unknown value in an implicit conversion"),
+        Valid(H + "t = torch.randn(2, 2).to(torch.float64)\nnp.asarray(t)\n", ".to(dtype) keeps the host device"),
+        Valid(H + "a = torch.from_numpy(np.zeros(3)).to('cpu')\nnp.sum(a)\n", "from_numpy"),
+    ]
+    INVALID = [
+        Invalid(H + "t = torch.zeros(3, device='cuda')\nt.numpy()\n", line=4, col=1,
+                fixed=H + "t = torch.zeros(3, device='cuda')\nt.detach().cpu().numpy()\n", why="device='cuda'"),
+        Invalid(H + "def f(x, device):\n    y = x.to(device).detach()\n    return y.numpy()\n", line=5, col=12,
+                fixed=H + "def f(x, device):\n    y = x.to(device).detach()\n    return y.detach().cpu().numpy()\n", why=".to(device)"),
+        Invalid(H + "t = torch.ones(3).cuda()\nnp.asarray(t)\n", line=4, col=12,
+                fixed=H + "t = torch.ones(3).cuda()\nnp.asarray(t.detach().cpu())\n", why=".cuda() into np.asarray"),
+        Invalid(H + "def f(model, x):\n    with torch.no_grad():\n        return model(x).numpy()\n", line=5, col=16,
+                fixed=H + "def f(model, x):\n    with torch.no_grad():\n        return model(x).detach().cpu().numpy()\n",
+                why="no_grad does not move a tensor to the host"),
+        Invalid(H + "def f(x):\n    x = x.cpu()\n    x = x.cuda()\n    return x.detach().numpy()\n", line=6, col=12,
+                fixed=H + "def f(x):\n    x = x.cpu()\n    x = x.cuda()\n    return x.detach().cpu().numpy()\n", why="reassignment moves it back"),
+        Invalid(H + "def f(model, x):\n    return model(x).argmax(1).numpy()\n", line=4, col=12,
+                fixed=H + "def f(model, x):\n    return model(x).argmax(1).detach().cpu().numpy()\n", why="integer result still on the device"),
+        Invalid(H + "def f(a, g):\n    return g(a.detach().numpy()).numpy()\n", line=4, col=12,
+                fixed=H + "def f(a, g):\n    return g(a.detach().cpu().numpy()).detach().cpu().numpy()\n", why="nested conversions fixed in one run"),
+        Invalid(H + "def f(model, x):\n    h = torch.zeros(3)\n    for _ in range(3):\n        print(h.numpy())\n        h = model(h)\n",
+                line=6, col=15, fixed=H + "def f(model, x):\n    h = torch.zeros(3)\n    for _ in range(3):\n        print(h.detach().cpu().numpy())\n        h = model(h)\n",
+                why="the loop's back edge brings a model output"),
+        Invalid(H + "def f(model, xs, ys):\n    return np.array([model(xs), model(ys)])\n", line=4, col=22,
+                fixed=H + "def f(model, xs, ys):\n    return np.array([model(xs).detach().cpu(), model(ys).detach().cpu()])\n",
+                why="list of tensors: each element"),
+    ]
+
+
+class NoncanonicalNumpyChain(Rule):
+    """
+    ## What it does
+    Flags a conversion chain that works but is not `.detach().cpu().numpy()`: a device move before
+    `.detach()` (`.cpu().detach()`, `.to("cpu").detach()`), `.data` inside the chain
+    (`x.data.cpu().numpy()`), or a link repeated (`.cpu().cpu()`). `.detach().to("cpu")` and
+    `.numpy(force=True)` are fine.
+
+    ## Why is this bad?
+    Moving before detaching records a `ToCopyBackward0` node: the copy is differentiable, which
+    costs graph memory for nothing. `.data` is unsafe legacy: it hides in-place changes from
+    autograd's version counter. One canonical chain is easier to read, grep and review.
+
+    ## Example
+    ```python
+    probs = logits.softmax(-1).cpu().detach().numpy()
+    feats = features.data.cpu().numpy()
+    ```
+
+    ## Use instead
+    ```python
+    probs = logits.softmax(-1).detach().cpu().numpy()
+    feats = features.detach().cpu().numpy()
+    ```
+
+    ## Fix safety
+    Safe: every chain rewritten gives identical values and, on the CPU, the same memory sharing
+    with the tensor. `.data` is replaced by `.detach()`, never dropped (dropping it re-introduces
+    the grad crash, pytorch/examples #336). Unsafe when the value carrying `.data` is not known to be
+    a tensor: an object of another kind may have a `.data` attribute of its own.
+
+    ## Known problems
+    When TL101 or TL102 applies to the same conversion, they own it and this rule stays silent:
+    their fix produces the canonical chain too.
+    """
+
+    code = "TL103"
+    name = "noncanonical-numpy-chain"
+    summary = "Conversion chain that works but is not `.detach().cpu().numpy()`"
+    fixable = "always"
+    VALID = [
+        Valid(H + "def f(x):\n    return x.detach().cpu().numpy()\n", "canonical"),
+        Valid(H + "def f(x):\n    return x.detach().to('cpu').numpy()\n", ".to('cpu') after .detach()"),
+        Valid(H + "def f(x):\n    return x.numpy(force=True)\n", "force=True"),
+        Valid(H + "def f(x):\n    return x.clone().detach().cpu().numpy()\n", "clone is not a link"),
+        Valid(H + "def f(train_set):\n    return train_set.data.cpu().numpy()\n", "a dataset's .data is not a tensor's .data"),
+    ]
+    INVALID = [
+        Invalid(H + "def f(x):\n    return x.cpu().detach().numpy()\n", line=4, col=12,
+                fixed=H + "def f(x):\n    return x.detach().cpu().numpy()\n", why="device move before detach"),
+        Invalid(H + "def f(x):\n    return x.to('cpu').detach().numpy()\n", line=4, col=12,
+                fixed=H + "def f(x):\n    return x.detach().cpu().numpy()\n", why=".to('cpu') before detach"),
+        Invalid(H + "def f(x):\n    return x.data.cpu().numpy()\n", line=4, col=12, unsafe=True,
+                fixed=H + "def f(x):\n    return x.detach().cpu().numpy()\n", why=".data of a value not known to be a tensor"),
+        Invalid(H + "w = torch.nn.Parameter(torch.ones(2))\nw.data.cpu().numpy()\n", line=4, col=1,
+                fixed=H + "w = torch.nn.Parameter(torch.ones(2))\nw.detach().cpu().numpy()\n", why=".data of a parameter"),
+        Invalid(H + "def f(x):\n    return x.detach().cpu().cpu().numpy()\n", line=4, col=12,
+                fixed=H + "def f(x):\n    return x.detach().cpu().numpy()\n", why="duplicated link"),
+        Invalid(H + "def f(model, x):\n    return np.asarray(model(x).cpu().detach())\n", line=4, col=23,
+                fixed=H + "def f(model, x):\n    return np.asarray(model(x).detach().cpu())\n", why="implicit conversion of a non-canonical chain"),
+        Invalid(H + "def f(x):\n    return (x  # keep\n        ).cpu().detach().numpy()\n", line=4, col=12,
+                fixed=H + "def f(x):\n    return (x  # keep\n        ).detach().cpu().numpy()\n", why="comments in the base are kept"),
+    ]
+
+
+RULES = (NumpyWithoutDetach, NumpyWithoutCpu, NoncanonicalNumpyChain)
+
+
+class ConversionFamily(ConversionChecker):
+    rules = RULES

@@ -1,0 +1,256 @@
+"""Finds conversions to NumPy (`.numpy()` and implicit ones) and judges them by provenance."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Tuple
+
+import libcst as cst
+
+from ..analysis import Facts, YES, dotted_name
+from ..analysis.torch_api import looks_like_dataset
+from ..diagnostics import Fix, Safety
+from .base import FamilyChecker
+
+GRAD_ERROR = "RuntimeError: Can't call numpy() on Tensor that requires grad"
+DEVICE_ERROR = "TypeError: can't convert cuda:0 device type tensor to numpy"
+CANONICAL = ".detach().cpu()"
+
+# Keyword arguments of NumPy/sklearn/matplotlib calls that never carry array data.
+_STRUCTURAL_KEYWORDS = frozenset({"dtype", "axis", "out", "order", "casting", "keepdims", "ddof", "ax", "label",
+                                  "copy", "like", "subok", "ndmin", "sample_weight_mode", "average", "normalize"})
+# numpy callables that take no array-likes.
+_NUMPY_NON_SINKS = frozenset({"dtype", "finfo", "iinfo", "issubdtype", "set_printoptions", "errstate",
+                              "seterr", "seed", "default_rng", "RandomState", "get_printoptions"})
+PLOT_FUNCTIONS = frozenset({
+    "plot", "imshow", "scatter", "hist", "bar", "barh", "errorbar", "fill_between", "contour", "contourf",
+    "pcolormesh", "matshow", "stem", "step", "boxplot", "violinplot", "hist2d", "semilogy", "semilogx",
+    "loglog", "quiver", "stackplot", "pie",
+})
+_DEVICE_LINKS = ("cpu", "to_cpu")
+
+
+@dataclass(frozen=True)
+class Site:
+    """One value converted to NumPy."""
+    report_node: cst.CSTNode
+    converted: Optional[cst.BaseExpression]  # the expression to rewrite; None: no local rewrite exists
+    facts: Facts
+    sink: str                                 # "`.numpy()`" or "`np.vstack()`"
+    explicit: bool
+
+
+class ConversionChecker(FamilyChecker):
+    triggers = ("numpy", "sklearn", "matplotlib", "plt.", "ax.")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        for site in self._sites(node):
+            self._judge(site)
+
+    # -- finding conversion sites -----------------------------------------------------------
+    def _sites(self, node: cst.Call) -> Iterator[Site]:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "numpy":
+            if self.semantic.imports.numpy_method_is_not_torch or not _plain_numpy_call(node):
+                return
+            facts = self.semantic.facts(func.value)
+            if facts.tensor.possible:
+                yield Site(node, func.value, facts, "`.numpy()`", explicit=True)
+            return
+        sink = self._sink_name(node)
+        if sink is None:
+            return
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value in _STRUCTURAL_KEYWORDS:
+                continue
+            if arg.star:
+                facts = self.semantic.facts(arg.value)
+                content = facts.tensor_content() if facts.items is not None else None
+                if content is not None:
+                    yield Site(arg.value, None, content, sink, explicit=False)
+                continue
+            yield from self._sites_in(arg.value, sink)
+
+    def _sites_in(self, expression: cst.BaseExpression, sink: str) -> Iterator[Site]:
+        facts = self.semantic.facts(expression)
+        if facts.tensor is YES:
+            yield Site(expression, expression, facts, sink, explicit=False)
+        elif isinstance(expression, (cst.List, cst.Tuple, cst.Set)):
+            for element in expression.elements:
+                if isinstance(element, cst.StarredElement):
+                    content = self.semantic.facts(element.value).tensor_content()
+                    if content is not None and content is not self.semantic.facts(element.value):
+                        yield Site(element, None, content, sink, explicit=False)
+                else:
+                    yield from self._sites_in(element.value, sink)
+        elif isinstance(expression, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
+            if facts.items is not None and facts.items.tensor is YES:
+                yield Site(expression.elt, expression.elt, facts.items, sink, explicit=False)
+        else:
+            content = facts.tensor_content()
+            if content is not None:
+                yield Site(expression, None, content, sink, explicit=False)
+
+    def _sink_name(self, node: cst.Call) -> Optional[str]:
+        qualified = self.semantic.qualified(node.func)
+        shown = dotted_name(node.func)
+        if qualified is not None:
+            last = qualified.rsplit(".", 1)[-1]
+            if qualified.startswith("numpy.") and last not in _NUMPY_NON_SINKS:
+                return f"`{shown or qualified}()`"
+            if qualified.startswith("sklearn.metrics.") and last[:1].islower():
+                return f"`{shown or qualified}()`"
+            if qualified.startswith("matplotlib.pyplot.") and last in PLOT_FUNCTIONS:
+                return f"`{shown or qualified}()`"
+            return None
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in PLOT_FUNCTIONS:
+            root = node.func.value
+            while isinstance(root, (cst.Subscript, cst.Attribute)):
+                root = root.value
+            if isinstance(root, cst.Name) and root.value.startswith("ax"):
+                return f"`{self.context.code(node.func)}()`" if shown is None else f"`{shown}()`"
+        return None
+
+    # -- judging a site ---------------------------------------------------------------------
+    def _judge(self, site: Site) -> None:
+        grad_hazard = site.facts.grad.possible and self.semantic.grad_enabled
+        device_hazard = site.facts.device.possible
+        if grad_hazard or device_hazard:
+            cuts_gradients = grad_hazard and (self.semantic.in_module_forward or self._flows_into_torch(site.report_node))
+            fix = self._canonical_fix(site, force_unsafe=cuts_gradients)
+            caveat = ""
+            if cuts_gradients:
+                caveat = ("; in forward(), `.detach()` cuts gradients: check that is intended"
+                          if self.semantic.in_module_forward else
+                          "; the result flows back into torch, so `.detach()` cuts gradients: check that is intended")
+            if grad_hazard and self.wants("TL101"):
+                self.context.report("TL101", site.report_node, _grad_message(site) + caveat, fix)
+            if device_hazard and self.wants("TL102"):
+                self.context.report("TL102", site.report_node, _device_message(site) + caveat, fix)
+            return
+        if site.converted is None or not self.wants("TL103"):
+            return
+        _, links, _ = self._peel(site.converted)
+        problem = _chain_problem(links)
+        if problem is not None:
+            shown = "".join(_LINK_TEXT[link] for link in links) + (".numpy()" if site.explicit else "")
+            self.context.report("TL103", site.report_node,
+                                f"non-canonical conversion chain `{shown}`: {problem}; use "
+                                f"`{CANONICAL}{'.numpy()' if site.explicit else ''}`",
+                                self._canonical_fix(site, force_unsafe=False))
+
+    def _flows_into_torch(self, node: cst.CSTNode) -> bool:
+        """Is the converted value an argument of a torch call in the same statement?"""
+        for ancestor in reversed(self.semantic.ancestors):
+            if isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+                return False
+            if ancestor is not node and isinstance(ancestor, cst.Call):
+                qualified = self.semantic.qualified(ancestor.func) or ""
+                if qualified.startswith("torch."):
+                    return True
+        return False
+
+    # -- the fix ----------------------------------------------------------------------------
+    def _peel(self, expression: cst.BaseExpression) -> Tuple[cst.BaseExpression, List[str], bool]:
+        """Split `x.data.cpu().detach()` into base `x` and links [data, cpu, detach] (evaluation order).
+
+        `.data` is peeled only off values that may be tensors and do not look like datasets;
+        the third result says whether a peeled `.data` sat on a value not known to be a tensor.
+        """
+        links: List[str] = []
+        uncertain = False
+        while True:
+            link = _link_of(expression)
+            if link is None:
+                break
+            if link == "data":
+                receiver = self.semantic.facts(expression.value)
+                if not receiver.tensor.possible or looks_like_dataset(dotted_name(expression.value) or ""):
+                    break
+                uncertain = uncertain or receiver.tensor is not YES
+            links.append(link)
+            expression = expression.value if link == "data" else expression.func.value
+        links.reverse()
+        return expression, links, uncertain
+
+    def _canonical_fix(self, site: Site, force_unsafe: bool) -> Optional[Fix]:
+        converted = site.converted
+        if converted is None:
+            return None
+        base, links, uncertain = self._peel(converted)
+        context = self.context
+        base_end = context.end_with_parentheses(base)
+        if links or base.lpar or isinstance(base, _NEEDS_NO_PARENS):
+            edits = [context.edit(base_end, base_end if converted is base else context.end_of(converted), CANONICAL)]
+        else:
+            edits = [context.edit(context.start_of(base), context.start_of(base), "("),
+                     context.edit(base_end, base_end, ")" + CANONICAL)]
+        if any(edit is None for edit in edits):
+            return None
+        known_torch = site.facts.tensor is YES or self.semantic.imports.torch_only
+        safety = Safety.UNSAFE if force_unsafe or uncertain or not known_torch else Safety.SAFE
+        title = f"Use `{CANONICAL}.numpy()`" if site.explicit else f"Pass `{CANONICAL}` to {site.sink}"
+        return Fix(title, tuple(edits), safety)
+
+
+_NEEDS_NO_PARENS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.List, cst.Tuple)
+_LINK_TEXT = {"detach": ".detach()", "cpu": ".cpu()", "to_cpu": '.to("cpu")', "data": ".data"}
+
+
+def _link_of(expression: cst.BaseExpression) -> Optional[str]:
+    """Which conversion link ends this expression: detach, cpu, to_cpu, data, or None."""
+    if isinstance(expression, cst.Attribute) and expression.attr.value == "data":
+        return "data"
+    if not (isinstance(expression, cst.Call) and isinstance(expression.func, cst.Attribute)):
+        return None
+    name = expression.func.attr.value
+    if name in ("detach", "cpu") and not expression.args:
+        return name
+    if name == "to" and len(expression.args) == 1 and _names_cpu(expression.args[0]):
+        return "to_cpu"
+    return None
+
+
+def _names_cpu(arg: cst.Arg) -> bool:
+    if arg.keyword is not None and arg.keyword.value != "device":
+        return False
+    value = arg.value
+    if isinstance(value, cst.Call) and len(value.args) == 1 and dotted_name(value.func) in ("torch.device", "device"):
+        value = value.args[0].value
+    return isinstance(value, cst.SimpleString) and value.evaluated_value == "cpu"
+
+
+def _chain_problem(links: List[str]) -> Optional[str]:
+    if "data" in links:
+        return "`.data` is unsafe legacy (it hides in-place changes from autograd)"
+    if "detach" in links:
+        first_device = next((i for i, link in enumerate(links) if link in _DEVICE_LINKS), None)
+        if first_device is not None and first_device < links.index("detach"):
+            return "moving before detaching records a differentiable copy"
+    device_links = [link for link in links if link in _DEVICE_LINKS]
+    if links.count("detach") > 1 or len(device_links) > 1:
+        return "duplicated links"
+    return None
+
+
+def _plain_numpy_call(node: cst.Call) -> bool:
+    """`.numpy()` with no arguments, or `force=` that is not literally True (force=True is fine)."""
+    for arg in node.args:
+        if arg.keyword is None or arg.keyword.value != "force":
+            return False
+        if isinstance(arg.value, cst.Name) and arg.value.value == "True":
+            return False
+    return True
+
+
+def _grad_message(site: Site) -> str:
+    if site.explicit:
+        return f"`.numpy()` on a tensor that may require grad: insert `.detach()` first (raises \"{GRAD_ERROR}\")"
+    return (f"{site.sink} converts a tensor that may require grad to NumPy: pass `{CANONICAL}` "
+            f"(raises \"{GRAD_ERROR}\")")
+
+
+def _device_message(site: Site) -> str:
+    if site.explicit:
+        return f"`.numpy()` on a tensor that may be on an accelerator: insert `.cpu()` first (raises \"{DEVICE_ERROR}\")"
+    return (f"{site.sink} converts a tensor that may be on an accelerator to NumPy: pass `{CANONICAL}` "
+            f"(raises \"{DEVICE_ERROR}\")")
