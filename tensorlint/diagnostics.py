@@ -3,7 +3,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
+import re
+from typing import List, Optional, Tuple
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def physical_lines(source: str) -> List[str]:
+    """Lines with their endings, split only where Python ends a line (not at form feeds or U+2028)."""
+    return _LINE.findall(source)
 
 
 class Safety(str, enum.Enum):

@@ -8,7 +8,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .analysis import Semantic
-from .diagnostics import Diagnostic, Edit, Fix, Safety
+from .diagnostics import Diagnostic, Edit, Fix, Safety, physical_lines
 from .rules import FAMILIES
 
 
@@ -33,7 +33,7 @@ class SourceContext:
     def offset(self, line: int, column: int) -> int:
         if self._line_starts is None:
             starts, total = [0], 0
-            for text in self.source.splitlines(keepends=True):
+            for text in physical_lines(self.source):
                 total += len(text)
                 starts.append(total)
             self._line_starts = starts
@@ -107,9 +107,7 @@ def lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module] = None
     context = SourceContext(source, module)
     visit_hooks: Dict[type, list] = {}
     leave_hooks: Dict[type, list] = {}
-    semantic = Semantic(module, visit_hooks, leave_hooks,
-                        default_device_may_be_accelerator="set_default_device" in source
-                        or "set_default_tensor_type" in source)
+    semantic = Semantic(module, visit_hooks, leave_hooks)
     for family in families:
         checker = family(context, semantic, frozenset(r.code for r in family.rules if r.code in codes))
         for attribute in dir(checker):

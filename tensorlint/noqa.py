@@ -6,7 +6,7 @@ import re
 import tokenize
 from typing import Dict, Iterable, List
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, physical_lines
 
 # flake8.defaults.NOQA_INLINE_REGEXP (flake8 7): imported when present so the two never drift.
 try:
@@ -19,7 +19,7 @@ _SEPARATORS = re.compile(r"[,\s]")
 
 def noqa_lines(source: str) -> Dict[int, str]:
     """Line number → the text flake8 searches for `noqa` (a multi-line string counts as one line)."""
-    lines = source.splitlines(keepends=True)
+    lines = physical_lines(source)
     mapping: Dict[int, str] = {}
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
@@ -54,7 +54,7 @@ def without_suppressed(source: str, diagnostics: Iterable[Diagnostic]) -> List[D
     if not diagnostics or "noqa" not in source.lower():
         return diagnostics
     mapping = noqa_lines(source)
-    lines = source.splitlines()
+    lines = physical_lines(source)
     kept = []
     for diagnostic in diagnostics:
         text = mapping.get(diagnostic.line)

@@ -6,8 +6,8 @@ which frame is in force at each point and binds names as statements execute.
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass, field, replace
-from typing import Dict, Iterable, List, Optional, Set
+from dataclasses import replace
+from typing import Dict, Iterable, Optional, Set
 
 import libcst as cst
 
@@ -16,26 +16,12 @@ from .facts import (
     BUFFER, HOST_TENSOR, MAYBE, MODEL_OUTPUT, MODULE, NO, NOT_TENSOR, NOTHING, PARAMETER,
     UNKNOWN, YES, Facts, Tri, container_of, device_spec, join_all,
 )
+from .frame import ClassInfo, Frame
 from .imports import ImportMap, dotted_name
+from .refine import refined_frame
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _ELEMENT_PRESERVING_BUILTINS = frozenset({"list", "tuple", "sorted", "reversed", "iter", "set", "frozenset", "tqdm", "trange"})
-
-
-@dataclass
-class ClassInfo:
-    name: str
-    is_module: bool
-    attributes: Dict[str, Facts] = field(default_factory=dict)
-
-
-@dataclass
-class Frame:
-    """What is known at one program point."""
-    env: Dict[str, Facts]
-    globals: Dict[str, Facts]
-    grad_enabled: bool = True
-    cls: Optional[ClassInfo] = None
 
 
 class Evaluator:
@@ -162,7 +148,7 @@ class Evaluator:
 
     def _comprehension(self, node, frame):
         inner = self.comprehension_frame(node.for_in, frame)
-        return container_of(Evaluator._fresh(self).facts(node.elt, inner))
+        return container_of(self.fresh().facts(node.elt, inner))
 
     _eval_ListComp = _eval_SetComp = _eval_GeneratorExp = _comprehension
 
@@ -172,11 +158,12 @@ class Evaluator:
         clause = for_in
         while clause is not None:
             inner = replace(frame, env=env)
-            bind_target(clause.target, element_of(Evaluator._fresh(self).facts(clause.iter, inner)), env)
+            bind_target(clause.target, element_of(self.fresh().facts(clause.iter, inner)), env)
             clause = clause.inner_for_in
         return replace(frame, env=env)
 
-    def _fresh(self) -> "Evaluator":
+    def fresh(self) -> "Evaluator":
+        """A twin with an empty cache, for evaluating in another frame."""
         twin = Evaluator.__new__(Evaluator)
         twin.__dict__.update(self.__dict__)
         twin._cache = {}
@@ -205,9 +192,9 @@ class Evaluator:
         return self.facts(node.left, frame).join(self.facts(node.right, frame))
 
     def _eval_IfExp(self, node: cst.IfExp, frame):
-        fresh = Evaluator._fresh(self)
+        fresh = self.fresh()
         body = fresh.facts(node.body, refined_frame(self, frame, node.test, True))
-        orelse = Evaluator._fresh(self).facts(node.orelse, refined_frame(self, frame, node.test, False))
+        orelse = self.fresh().facts(node.orelse, refined_frame(self, frame, node.test, False))
         return body.join(orelse)
 
     def _eval_NamedExpr(self, node: cst.NamedExpr, frame):
@@ -352,7 +339,13 @@ class Evaluator:
     def _call_method(self, func: cst.Attribute, node: cst.Call, frame):
         name = func.attr.value
         receiver = self.facts(func.value, frame)
-        if name in ("parameters",):
+        callee = self.facts(func, frame)
+        # `self.encoder(x)`, `trainer.model(x)`: a submodule, or a model kept on an object.
+        # A pandas `df.head()` is neither: weak model names only count on a module receiver.
+        if callee.module is YES or (callee.module is MAYBE and (
+                receiver.module.possible or api.looks_like_model(name, strict=True))):
+            return self._call_value(callee, node, frame)
+        if name == "parameters":
             return container_of(PARAMETER)
         if name == "named_parameters":
             return container_of(container_of(None, (NOT_TENSOR, PARAMETER)))
@@ -394,6 +387,10 @@ class Evaluator:
             target = self._to_target(node, frame)
             derived = self._derived(tensor_like, frame, keep_grad_of_leaf=True)
             return derived if target is None else derived.with_(device=target)
+        if name.startswith("new_") and name[4:] in ("zeros", "ones", "empty", "full", "tensor", "empty_strided"):
+            grad = _keyword_tri(node, "requires_grad", default=NO)
+            device = self.accelerator(_keyword(node, "device"), frame) if _keyword(node, "device") is not None else receiver.device
+            return Facts(tensor=YES if receiver.tensor is YES else MAYBE, grad=grad, device=device)
         if name == "requires_grad_":
             return tensor_like.with_(grad=_positional_tri(node, 0, "requires_grad", default=YES))
         if name in api.NON_TENSOR_METHODS:
@@ -442,6 +439,9 @@ class Evaluator:
 
 # -- helpers shared with the walker ----------------------------------------------------------
 def unknown_named(name: str) -> Facts:
+    """Facts of a value we know nothing about but its name."""
+    if api.looks_like_other_framework(name):
+        return NOT_TENSOR
     return UNKNOWN.with_(module=MAYBE) if api.looks_like_model(name) else UNKNOWN
 
 
@@ -500,72 +500,6 @@ def forget(env: Dict[str, Facts], name: str) -> None:
     stale = [key for key in env if key.startswith(prefix)]
     for key in stale:
         del env[key]
-
-
-def refined_frame(evaluator: Evaluator, frame: Frame, test: cst.BaseExpression, truth: bool) -> Frame:
-    changes = refinements(evaluator, frame, test, truth)
-    if not changes:
-        return frame
-    env = dict(frame.env)
-    env.update(changes)
-    return replace(frame, env=env)
-
-
-def refinements(evaluator: Evaluator, frame: Frame, test: cst.BaseExpression, truth: bool) -> Dict[str, Facts]:
-    """What a condition being `truth` tells us: `t.requires_grad`, `t.is_cuda`, `isinstance(t, torch.Tensor)`."""
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        return refinements(evaluator, frame, test.expression, not truth)
-    if isinstance(test, cst.BooleanOperation):
-        both = isinstance(test.operator, cst.And) == truth
-        if not both:
-            return {}
-        merged = refinements(evaluator, frame, test.left, truth)
-        merged.update(refinements(evaluator, frame, test.right, truth))
-        return merged
-    fact = YES if truth else NO
-    if isinstance(test, cst.Attribute) and test.attr.value in ("requires_grad", "is_cuda"):
-        path = dotted_name(test.value)
-        if path is None:
-            return {}
-        current = evaluator.facts(test.value, frame)
-        if test.attr.value == "requires_grad":
-            return {path: current.with_(grad=fact)}
-        return {path: current.with_(device=fact)}
-    if isinstance(test, cst.Call) and len(test.args) >= 1:
-        qualified = evaluator.imports.qualified(test.func) or (test.func.value if isinstance(test.func, cst.Name) else "")
-        path = dotted_name(test.args[0].value)
-        if path is None:
-            return {}
-        checks_tensor = qualified == "torch.is_tensor" or (
-            qualified == "isinstance" and len(test.args) == 2
-            and evaluator.imports.qualified(test.args[1].value) in ("torch.Tensor", "torch.nn.Parameter"))
-        if checks_tensor:
-            current = evaluator.facts(test.args[0].value, frame)
-            return {path: current.with_(tensor=YES) if truth else NOT_TENSOR}
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
-        return _device_type_refinement(evaluator, frame, test, truth)
-    return {}
-
-
-def _device_type_refinement(evaluator, frame, test: cst.Comparison, truth: bool) -> Dict[str, Facts]:
-    """`t.device.type == "cpu"` / `!= "cuda"`."""
-    left, comparison = test.left, test.comparisons[0]
-    if not (isinstance(left, cst.Attribute) and left.attr.value == "type"
-            and isinstance(left.value, cst.Attribute) and left.value.attr.value == "device"):
-        return {}
-    text = _string_value(comparison.comparator)
-    if text is None:
-        return {}
-    if isinstance(comparison.operator, cst.NotEqual):
-        truth = not truth
-    elif not isinstance(comparison.operator, cst.Equal):
-        return {}
-    path = dotted_name(left.value.value)
-    names_cpu = text == "cpu"
-    if path is None or (not truth and not names_cpu):
-        return {}
-    current = evaluator.facts(left.value.value, frame)
-    return {path: current.with_(device=(NO if names_cpu else YES) if truth else YES)}
 
 
 def _string_value(node) -> Optional[str]:

@@ -16,9 +16,11 @@ import libcst as cst
 
 from . import torch_api as api
 from .evaluate import (
-    ClassInfo, Evaluator, Frame, bind_target, element_of, forget, refinements, unknown_named, combine,
+    Evaluator, bind_target, combine, element_of, forget, unknown_named,
 )
-from .facts import MODULE, NOT_TENSOR, UNKNOWN, YES, NO, Facts, container_of
+from .facts import MAYBE, MODULE, NO, NOT_TENSOR, UNKNOWN, YES, Facts, container_of
+from .frame import ClassInfo, Frame
+from .refine import refinements
 from .imports import ImportMap, dotted_name
 
 Hook = Callable[[cst.CSTNode], None]
@@ -34,14 +36,12 @@ class FunctionInfo:
 
 
 class Semantic(cst.CSTVisitor):
-    def __init__(self, module: cst.Module, visit_hooks: HookTable, leave_hooks: HookTable,
-                 default_device_may_be_accelerator: bool = False) -> None:
+    def __init__(self, module: cst.Module, visit_hooks: HookTable, leave_hooks: HookTable) -> None:
         super().__init__()
         self.module = module
         self.imports = ImportMap()
         self.imports.record_all(module.body)
         self.evaluator = Evaluator(self.imports)
-        self.evaluator.default_device_may_be_accelerator = default_device_may_be_accelerator
         self.frame = Frame(env={}, globals={})
         self.reachable = True
         self.reporting = True
@@ -397,6 +397,18 @@ class Semantic(cst.CSTVisitor):
         value = self.facts(node.value)
         for target in node.targets:
             self._bind(target.target, value)
+            self._requires_grad_assignment(target.target, node.value)
+        if isinstance(node.value, cst.Call):
+            self._in_place_effects(node.value)
+
+    def _requires_grad_assignment(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        """`t.requires_grad = True` changes what is known about `t` itself."""
+        if isinstance(target, cst.Attribute) and target.attr.value == "requires_grad":
+            owner = self.facts(target.value)
+            if owner.tensor.possible and dotted_name(target.value) is not None:
+                flag = value.value if isinstance(value, cst.Name) else None
+                grad = YES if flag == "True" else NO if flag == "False" else MAYBE
+                self._bind(target.value, owner.with_(grad=grad))
 
     def _leave_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
@@ -414,10 +426,20 @@ class Semantic(cst.CSTVisitor):
         self._bind(node.target, self.facts(node.value))
 
     def _leave_Expr(self, node: cst.Expr) -> None:
-        call = node.value
-        if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute):
+        if isinstance(node.value, cst.Call):
+            self._in_place_effects(node.value)
+
+    def _in_place_effects(self, call: cst.Call) -> None:
+        """What a call changes about its receiver: `xs.append(t)`, `t.requires_grad_()`, `t.detach_()`."""
+        if not isinstance(call.func, cst.Attribute):
             return
-        if self.imports.qualified(call.func) == "torch.set_grad_enabled" and call.args:
+        qualified = self.imports.qualified(call.func)
+        if qualified in ("torch.set_default_device", "torch.set_default_tensor_type"):
+            # from here on, a factory without device= may allocate on an accelerator
+            self.evaluator.default_device_may_be_accelerator = True
+            self.evaluator.invalidate()
+            return
+        if qualified == "torch.set_grad_enabled" and call.args:
             self.frame.grad_enabled = self._grad_mode_after(call, self.frame.grad_enabled)
             self.evaluator.invalidate()
             return

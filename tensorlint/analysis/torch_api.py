@@ -91,13 +91,24 @@ _MODEL_NAMES = frozenset({"loss_fn", "lossfn", "loss_func", "loss_function", "lo
 _TOKEN_SPLIT = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
 
 
-def looks_like_model(name: str) -> bool:
+# Tokens that name a whole model, never a part that other libraries also call so (`df.head()`).
+_STRONG_MODEL_TOKENS = frozenset({
+    "model", "net", "network", "encoder", "decoder", "backbone", "classifier", "generator",
+    "discriminator", "critic", "actor", "policy", "transformer", "unet", "vae", "autoencoder",
+    "teacher", "student", "qnet", "dqn", "resnet", "denoiser", "criterion",
+})
+
+
+def looks_like_model(name: str, strict: bool = False) -> bool:
     """`model`, `policy_net`, `self.encoder`, `conv1`: a name people give to nn.Modules."""
     lowered = name.lower()
     if lowered in _MODEL_NAMES:
         return True
+    # a trailing single letter is a role, not a kind: `netG`, `model_D`
     tokens = [t for t in _TOKEN_SPLIT.split(name) if t]
-    return bool(tokens) and tokens[-1].lower() in _MODEL_TOKENS
+    if len(tokens) > 1 and len(tokens[-1]) == 1:
+        tokens.pop()
+    return bool(tokens) and tokens[-1].lower() in (_STRONG_MODEL_TOKENS if strict else _MODEL_TOKENS)
 
 
 def accelerator_of_device_string(text: str):
@@ -118,3 +129,11 @@ def looks_like_dataset(dotted: str) -> bool:
     last = dotted.rsplit(".", 1)[-1]
     tokens = [t for t in _TOKEN_SPLIT.split(last) if t]
     return bool(tokens) and tokens[-1].lower() in _DATASET_TOKENS
+
+
+_OTHER_FRAMEWORK_TOKENS = frozenset({"tf", "keras", "flax", "jax", "jnp", "tfds", "paddle", "mx", "ort", "onnx", "tvm"})
+
+
+def looks_like_other_framework(name: str) -> bool:
+    """`tf_model`, `jax_params`, `flax_state`: a name that says its value is not a torch object."""
+    return any(t.lower() in _OTHER_FRAMEWORK_TOKENS for t in _TOKEN_SPLIT.split(name) if t)

@@ -77,6 +77,10 @@ class NumpyWithoutDetach(Rule):
         Valid(H + "def f(t):\n    return t.detach().cpu().numpy() if t.requires_grad else t.cpu().numpy()\n",
               "guarded by requires_grad"),
         Valid(H + "def f(t):\n    if not t.requires_grad:\n        return t.cpu().numpy()\n", "guarded statement"),
+        Valid(H + "def f(t):\n    if not t.requires_grad and not t.is_cuda:\n        return t.numpy()\n", "two guards joined by and"),
+        Valid(H + "def f(t):\n    if t.requires_grad or t.is_cuda:\n        return None\n    return t.numpy()\n", "two guards joined by or"),
+        Valid(H + "def f(model, x):\n    return np.float64(model(x).sum())\n", "np.float64 of a scalar goes through __float__"),
+        Valid(H + "w = torch.nn.Parameter(torch.ones(3))\nw.new_zeros(3).numpy()\n", "new_zeros never requires grad"),
         Valid(H + "def f(model, x):\n    return model(x).argmax(1).cpu().numpy()\n", "argmax never requires grad"),
         Valid(H + "def f(a, b):\n    return (a == b).cpu().numpy()\n", "comparison result"),
         Valid(H + "def f(t):\n    return t.long().cpu().numpy()\n", ".long() result"),
@@ -87,6 +91,7 @@ class NumpyWithoutDetach(Rule):
         Valid(H + "def f(model, x):\n    y = model(x)\n    y = y.detach()\n    return y.cpu().numpy()\n", "reassignment"),
         Valid(H + "t = torch.ones(3, requires_grad=True)\ng = t.grad\nnp.asarray(g) if g is not None else None\n", ".grad does not require grad"),
         Valid(H + "dataset = load()\nx = dataset.data.numpy()\n", "a dataset's .data is a host tensor"),
+        Valid(H + "t = torch.ones(3, requires_grad=True)\ns = t.detach_()\nt.numpy()\n", "detached in place"),
     ]
     INVALID = [
         Invalid(H + "def f(model, x):\n    return model(x).numpy()\n", line=4, col=12,
@@ -125,6 +130,11 @@ class NumpyWithoutDetach(Rule):
                 why="joined across branches"),
         Invalid(H + "def f(x):\n    return (x * 2).numpy()\n", line=4, col=12,
                 fixed=H + "def f(x):\n    return (x * 2).detach().cpu().numpy()\n", why="parenthesized receiver"),
+        Invalid(H + "t = torch.ones(3)\nt.requires_grad = True\nnp.asarray(t)\n", line=5, col=12,
+                fixed=H + "t = torch.ones(3)\nt.requires_grad = True\nnp.asarray(t.detach().cpu())\n", why="requires_grad set as an attribute"),
+        Invalid(H + "class Trainer:\n    def __init__(self, model):\n        self.model = model\n    def predict(self, x):\n        return np.asarray(self.model(x))\n",
+                line=7, col=27, fixed=H + "class Trainer:\n    def __init__(self, model):\n        self.model = model\n    def predict(self, x):\n        return np.asarray(self.model(x).detach().cpu())\n",
+                why="a model kept on a plain object"),
         Invalid("import numpy as np\ndef f(x):\n    return x.numpy()\n", line=3, col=12, unsafe=True,
                 fixed="import numpy as np\ndef f(x):\n    return x.detach().cpu().numpy()\n",
                 why="the file does not import torch: the fix is unsafe"),
@@ -150,13 +160,13 @@ class NumpyWithoutCpu(Rule):
 
     ## Example
     ```python
-    x = batch.to(device)
+    x = torch.as_tensor(batch, device=device)
     mask = np.asarray(x > 0)
     ```
 
     ## Use instead
     ```python
-    x = batch.to(device)
+    x = torch.as_tensor(batch, device=device)
     mask = np.asarray((x > 0).detach().cpu())
     ```
 
@@ -167,8 +177,9 @@ class NumpyWithoutCpu(Rule):
     no other array framework; unsafe otherwise.
 
     ## Known problems
-    `torch.set_default_device("cuda")` anywhere in the file makes every factory without `device=`
-    count as possibly on an accelerator.
+    After a `torch.set_default_device(...)` call (in file order), every factory without `device=`
+    counts as possibly on an accelerator. A module's own device is not tracked: outputs of a model
+    moved with `.cpu()` still count as possibly on an accelerator.
     """
 
     code = "TL102"

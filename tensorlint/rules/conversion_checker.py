@@ -18,9 +18,11 @@ CANONICAL = ".detach().cpu()"
 # Keyword arguments of NumPy/sklearn/matplotlib calls that never carry array data.
 _STRUCTURAL_KEYWORDS = frozenset({"dtype", "axis", "out", "order", "casting", "keepdims", "ddof", "ax", "label",
                                   "copy", "like", "subok", "ndmin", "sample_weight_mode", "average", "normalize"})
-# numpy callables that take no array-likes.
+# numpy callables that take no array-likes, and `np.float64`/`np.double`, which convert a 0-d tensor
+# through `__float__` (no grad check) and are nearly always given one.
 _NUMPY_NON_SINKS = frozenset({"dtype", "finfo", "iinfo", "issubdtype", "set_printoptions", "errstate",
-                              "seterr", "seed", "default_rng", "RandomState", "get_printoptions"})
+                              "seterr", "seed", "default_rng", "RandomState", "get_printoptions",
+                              "float64", "double"})
 PLOT_FUNCTIONS = frozenset({
     "plot", "imshow", "scatter", "hist", "bar", "barh", "errorbar", "fill_between", "contour", "contourf",
     "pcolormesh", "matshow", "stem", "step", "boxplot", "violinplot", "hist2d", "semilogy", "semilogx",
@@ -178,15 +180,21 @@ class ConversionChecker(FamilyChecker):
             return None
         base, links, uncertain = self._peel(converted)
         context = self.context
-        base_end = context.end_with_parentheses(base)
-        if links or base.lpar or isinstance(base, _NEEDS_NO_PARENS):
-            edits = [context.edit(base_end, base_end if converted is base else context.end_of(converted), CANONICAL)]
-        else:
+        if converted is not base:  # links to replace: `x.cpu().detach()` → `x.detach().cpu()`
+            edits = [context.edit(context.end_with_parentheses(base), context.end_of(converted), CANONICAL)]
+        elif isinstance(base, _NEEDS_NO_PARENS):
+            edits = [context.edit(context.end_of(base), context.end_of(base), CANONICAL)]
+        elif base.lpar and site.explicit:  # `(a + b).numpy()`: the call's span covers the parentheses
+            end = context.end_with_parentheses(base)
+            edits = [context.edit(end, end, CANONICAL)]
+        else:  # `np.asarray(a + b)`: wrap, inside the value's own parentheses if it has any
             edits = [context.edit(context.start_of(base), context.start_of(base), "("),
-                     context.edit(base_end, base_end, ")" + CANONICAL)]
+                     context.edit(context.end_of(base), context.end_of(base), ")" + CANONICAL)]
         if any(edit is None for edit in edits):
             return None
-        known_torch = site.facts.tensor is YES or self.semantic.imports.torch_only
+        # Tensor-ness inferred from names (`model(x)`) proves nothing in a file that never imports torch.
+        imports = self.semantic.imports
+        known_torch = imports.imports_torch and (site.facts.tensor is YES or imports.torch_only)
         safety = Safety.UNSAFE if force_unsafe or uncertain or not known_torch else Safety.SAFE
         title = f"Use `{CANONICAL}.numpy()`" if site.explicit else f"Pass `{CANONICAL}` to {site.sink}"
         return Fix(title, tuple(edits), safety)
@@ -233,11 +241,11 @@ def _chain_problem(links: List[str]) -> Optional[str]:
 
 
 def _plain_numpy_call(node: cst.Call) -> bool:
-    """`.numpy()` with no arguments, or `force=` that is not literally True (force=True is fine)."""
+    """`.numpy()` with no arguments or `force=False`; any other `force=` is a deliberate choice."""
     for arg in node.args:
         if arg.keyword is None or arg.keyword.value != "force":
             return False
-        if isinstance(arg.value, cst.Name) and arg.value.value == "True":
+        if not (isinstance(arg.value, cst.Name) and arg.value.value == "False"):
             return False
     return True
 
@@ -245,12 +253,17 @@ def _plain_numpy_call(node: cst.Call) -> bool:
 def _grad_message(site: Site) -> str:
     if site.explicit:
         return f"`.numpy()` on a tensor that may require grad: insert `.detach()` first (raises \"{GRAD_ERROR}\")"
-    return (f"{site.sink} converts a tensor that may require grad to NumPy: pass `{CANONICAL}` "
-            f"(raises \"{GRAD_ERROR}\")")
+    return f"{site.sink} converts a tensor that may require grad to NumPy: {_remedy(site)} (raises \"{GRAD_ERROR}\")"
 
 
 def _device_message(site: Site) -> str:
     if site.explicit:
         return f"`.numpy()` on a tensor that may be on an accelerator: insert `.cpu()` first (raises \"{DEVICE_ERROR}\")"
-    return (f"{site.sink} converts a tensor that may be on an accelerator to NumPy: pass `{CANONICAL}` "
+    return (f"{site.sink} converts a tensor that may be on an accelerator to NumPy: {_remedy(site)} "
             f"(raises \"{DEVICE_ERROR}\")")
+
+
+def _remedy(site: Site) -> str:
+    if site.converted is None:
+        return f"apply `{CANONICAL}` to each tensor where the collection is built"
+    return f"pass `{CANONICAL}`"

@@ -1,0 +1,308 @@
+"""The `tensorlint` command: check, fix, and explain rules. Every input problem is one line on stderr."""
+from __future__ import annotations
+
+import argparse
+import ast
+import codecs
+import difflib
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Callable, Iterator, List, Optional, Sequence, TypeVar
+
+import libcst as cst
+
+from . import __version__
+from .api import check_source, fix_source
+from .diagnostics import Diagnostic, physical_lines
+from .fixer import FixError
+from .rules import ALL_RULES, RULES_BY_CODE
+
+EXCLUDED_DIRS = frozenset({"__pycache__", ".git", ".venv", "venv", "node_modules", "build", "dist",
+                           ".tox", ".eggs", "site-packages"})
+STDIN = "-"
+T = TypeVar("T")
+
+EPILOG = """\
+output: `path:line:col: CODE message` (columns 1-based, as flake8), sorted by position in each file,
+then a summary line (`All checks passed!` when there is nothing to report). Errors: one line on stderr.
+exit status: 0 clean; 1 problems found (check, fix) or changes pending (fix --diff); 2 usage error or an
+input that cannot be read, decoded as UTF-8 or parsed (the other files are still processed; 2 wins over 1).
+fix - (stdin) writes the fixed source to stdout and its summary to stderr."""
+
+
+class OneLineErrors(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"tensorlint: error: {message} (see `{self.prog} --help`)\n")
+
+
+class InputError(Exception):
+    """A file that cannot be read, decoded, parsed or fixed: reported in one line, then the run goes on."""
+
+
+@dataclass
+class SourceFile:
+    path: str   # as shown to the user
+    text: str
+    bom: bool
+
+
+@dataclass
+class Outcome:
+    problems: int = 0        # diagnostics reported (check) or remaining (fix)
+    safe_fixable: int = 0
+    unsafe_fixable: int = 0
+    fixed: int = 0
+    files_changed: int = 0
+    errors: int = 0
+
+    def count(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.problems += len(diagnostics)
+        fixes = [d.fix for d in diagnostics if d.fix is not None]
+        self.safe_fixable += sum(fix.is_safe for fix in fixes)
+        self.unsafe_fixable += sum(not fix.is_safe for fix in fixes)
+
+    def exit_code(self, findings: bool) -> int:
+        return 2 if self.errors else 1 if findings else 0
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def report_error(outcome: Outcome, message: str) -> None:
+    outcome.errors += 1
+    print(f"tensorlint: error: {' '.join(message.split())}", file=sys.stderr)
+
+
+# -- finding and reading files -----------------------------------------------------------------
+def python_files(paths: Sequence[str], outcome: Outcome) -> Iterator[str]:
+    """Explicit files whatever their suffix; `*.py` under directories, skipping excluded and hidden ones."""
+    for path in dict.fromkeys(paths):
+        if path == STDIN or os.path.isfile(path):
+            yield path
+        elif os.path.isdir(path):
+            walk_errors: List[OSError] = []
+            for root, dirs, files in os.walk(path, onerror=walk_errors.append):
+                dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.startswith("."))
+                yield from (os.path.join(root, name) for name in sorted(files) if name.endswith(".py"))
+            for error in walk_errors:
+                report_error(outcome, f"{error.filename}: cannot read directory: {error.strerror}")
+        else:
+            report_error(outcome, f"{path}: no such file or directory")
+
+
+def read_source(path: str, stdin_filename: Optional[str]) -> SourceFile:
+    try:
+        if path == STDIN:
+            stream = sys.stdin
+            data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode("utf-8")
+        else:
+            with open(path, "rb") as handle:  # bytes: newlines and BOM come back exactly as they were
+                data = handle.read()
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
+    shown = (stdin_filename or path) if path == STDIN else path
+    bom = data.startswith(codecs.BOM_UTF8)
+    body = data[len(codecs.BOM_UTF8):] if bom else data
+    try:
+        return SourceFile(shown, body.decode("utf-8"), bom)
+    except UnicodeDecodeError as error:
+        line = body.count(b"\n", 0, error.start) + 1
+        col = error.start - (body.rfind(b"\n", 0, error.start) + 1) + 1
+        raise InputError(f"{shown}:{line}:{col}: not valid UTF-8 ({error.reason})") from None
+
+
+def write_source(path: str, text: str, bom: bool) -> None:
+    """Replace the file atomically: a crash leaves the old or the new file, never half of one."""
+    target = os.path.realpath(path)  # so a symbolic link stays a link to the fixed file
+    data = (codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8")
+    try:
+        mode = os.stat(target).st_mode & 0o7777
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tensorlint-")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.chmod(temporary, mode)
+            os.replace(temporary, target)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as error:
+        raise InputError(f"{path}: cannot write: {error.strerror or error}") from None
+
+
+def analyse(source: SourceFile, action: Callable[[SourceFile], T]) -> T:
+    """`action(source)`, with any failure turned into one InputError line."""
+    path = source.path
+    try:
+        # The engine skips parsing files that cannot hold a finding, so check syntax as flake8's E999
+        # does, with the running interpreter's parser: fast, and the same verdict as flake8.
+        compile(source.text, source.path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        raise InputError(f"{path}:{error.lineno or 1}:{error.offset or 1}: cannot parse: {error.msg}") from None
+    except (ValueError, RecursionError, MemoryError) as error:  # null bytes (3.11), deep nesting
+        raise InputError(f"{path}: cannot parse: {error or type(error).__name__}") from None
+    try:
+        return action(source)
+    except cst.ParserSyntaxError as error:
+        raise InputError(f"{path}:{error.raw_line}:{error.raw_column + 1}: cannot parse: {error.message}") from None
+    except FixError as error:
+        raise InputError(f"{path}: cannot fix: {error}") from None
+    except Exception as error:  # noqa: BLE001 - a bug in tensorlint is still one line, never a traceback
+        raise InputError(f"{path}: internal error, please report: {type(error).__name__}: {error}") from None
+
+
+def print_diagnostics(path: str, diagnostics: Sequence[Diagnostic]) -> None:
+    for diagnostic in sorted(diagnostics):
+        print(diagnostic.format(path))
+
+
+# -- commands ----------------------------------------------------------------------------------
+def run_check(args: argparse.Namespace) -> int:
+    outcome = Outcome()
+    for path in python_files(args.paths, outcome):
+        try:
+            source = read_source(path, args.stdin_filename)
+            diagnostics = analyse(source, lambda src: check_source(src.text, src.path, args.select, args.ignore))
+        except InputError as error:
+            report_error(outcome, str(error))
+            continue
+        print_diagnostics(source.path, diagnostics)
+        outcome.count(diagnostics)
+    print_check_summary(outcome)
+    return outcome.exit_code(findings=outcome.problems > 0)
+
+
+def print_check_summary(outcome: Outcome) -> None:
+    if not outcome.problems:
+        if not outcome.errors:
+            print("All checks passed!")
+        return
+    notes = []
+    if outcome.safe_fixable:
+        notes.append(f"{outcome.safe_fixable} fixable with `tensorlint fix`")
+    if outcome.unsafe_fixable:
+        notes.append(f"{outcome.unsafe_fixable} more with `--unsafe-fixes`" if notes
+                     else f"{outcome.unsafe_fixable} fixable with `tensorlint fix --unsafe-fixes`")
+    print(f"Found {plural(outcome.problems, 'problem')}" + (f" ({', '.join(notes)})" if notes else "") + ".")
+
+
+def run_fix(args: argparse.Namespace) -> int:
+    outcome = Outcome()
+    for path in python_files(args.paths, outcome):
+        try:
+            source = read_source(path, args.stdin_filename)
+            result = analyse(source, lambda src: fix_source(src.text, src.path, args.select, args.ignore,
+                                                            args.unsafe_fixes))
+            changed = result.source != source.text
+            if args.diff:
+                print_diff(source.path, source.text, result.source)
+            elif path == STDIN:
+                sys.stdout.write(("\ufeff" if source.bom else "") + result.source)
+            elif changed:
+                write_source(path, result.source, source.bom)
+        except InputError as error:
+            report_error(outcome, str(error))
+            continue
+        outcome.fixed += len(result.fixed)
+        outcome.files_changed += changed
+        outcome.count(result.remaining)
+        if not args.diff and path != STDIN:
+            print_diagnostics(source.path, result.remaining)
+    if args.diff:
+        return outcome.exit_code(findings=outcome.files_changed > 0)
+    print_fix_summary(outcome, to=sys.stderr if STDIN in args.paths else sys.stdout)
+    return outcome.exit_code(findings=outcome.problems > 0)
+
+
+def print_fix_summary(outcome: Outcome, to) -> None:
+    if not outcome.fixed and not outcome.problems:
+        if not outcome.errors:
+            print("All checks passed!", file=to)
+        return
+    summary = f"Fixed {plural(outcome.fixed, 'problem')} in {plural(outcome.files_changed, 'file')}"
+    if outcome.problems:
+        summary += f"; {outcome.problems} remaining"
+        if outcome.unsafe_fixable:
+            summary += f" ({outcome.unsafe_fixable} fixable with --unsafe-fixes)"
+    print(summary + ".", file=to)
+
+
+def print_diff(path: str, before: str, after: str) -> None:
+    shown = os.path.normpath(path).lstrip(os.sep)  # `a//tmp/x.py` would not apply; git strips it too
+    lines = difflib.unified_diff(physical_lines(before), physical_lines(after),
+                                 f"a/{shown}", f"b/{shown}")
+    for line in lines:
+        sys.stdout.write(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+
+
+def run_rule(args: argparse.Namespace) -> int:
+    rule = RULES_BY_CODE.get(args.code.upper())
+    if rule is None:
+        report_error(Outcome(), f"unknown rule {args.code!r} (`tensorlint rules` lists them)")
+        return 2
+    print(f"# {rule.code} {rule.name}\n")
+    print(f"Fix: {rule.fixable}. Enabled by default: {'yes' if rule.default_enabled else 'no'}.\n")
+    print(rule.documentation())
+    return 0
+
+
+def run_rules(args: argparse.Namespace) -> int:
+    rows = [("CODE", "NAME", "FIX", "DEFAULT", "SUMMARY")]
+    rows += [(r.code, r.name, r.fixable, "on" if r.default_enabled else "off", r.summary) for r in ALL_RULES]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+    return 0
+
+
+# -- arguments ---------------------------------------------------------------------------------
+def code_prefixes(text: str) -> List[str]:
+    prefixes = [part.strip().upper() for part in text.split(",") if part.strip()]
+    for prefix in prefixes:
+        if not any(code.startswith(prefix) for code in RULES_BY_CODE):
+            raise argparse.ArgumentTypeError(f"no rule code starts with {prefix!r}")
+    return prefixes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineErrors(prog="tensorlint", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                           description="Find and fix PyTorch-to-NumPy conversion hazards.")
+    parser.add_argument("--version", action="version", version=f"tensorlint {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, handler, summary in (("check", run_check, "report problems"),
+                                   ("fix", run_fix, "fix problems in place (or show the --diff)")):
+        command = commands.add_parser(name, help=summary, description=summary, epilog=EPILOG,
+                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+        command.add_argument("paths", nargs="+", metavar="PATH", help="files, directories, or - for stdin")
+        command.add_argument("--select", type=code_prefixes, metavar="CODES",
+                             help="comma-separated codes or prefixes to enable (default: the default rules)")
+        command.add_argument("--ignore", type=code_prefixes, metavar="CODES",
+                             help="comma-separated codes or prefixes to disable")
+        command.add_argument("--stdin-filename", metavar="NAME", help="path to show for - (stdin)")
+        if name == "fix":
+            command.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
+            command.add_argument("--unsafe-fixes", action="store_true",
+                                 help="also apply fixes that may change behaviour")
+        command.set_defaults(handler=handler)
+    rule = commands.add_parser("rule", help="show one rule's documentation")
+    rule.add_argument("code", metavar="CODE")
+    rule.set_defaults(handler=run_rule)
+    commands.add_parser("rules", help="list every rule").set_defaults(handler=run_rules)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse exits on --help, --version and usage errors
+        return int(exit_.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return args.handler(args)

@@ -1,0 +1,114 @@
+"""The flake8 plugin through real flake8 subprocesses: positions, noqa, selection, bad input."""
+import subprocess
+import sys
+
+import pytest
+
+HEADER = "import numpy as np\nimport torch\n"
+
+
+def flake8(tmp_path, source, *options, name="sample.py"):
+    """Run flake8 on one file in tmp_path (cwd), return (stdout lines, completed process)."""
+    (tmp_path / name).write_text(source, encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", *options, name],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert "Traceback" not in completed.stderr, completed.stderr
+    return completed.stdout.splitlines(), completed
+
+
+def positions(lines):
+    """`sample.py:4:12: TL101 ...` → ('sample.py', 4, 12, 'TL101')."""
+    result = []
+    for line in lines:
+        path, row, col, rest = line.split(":", 3)
+        result.append((path, int(row), int(col), rest.split()[0]))
+    return result
+
+
+# PEP 8-clean files, so that flake8's default selection shows only our codes.
+PARAMETER = HEADER + "\n\ndef f(x):\n    return x.numpy(){noqa}\n\n\nprint(np.pi, torch.pi)\n"
+
+
+def test_column_is_1_based_at_the_expression_start(tmp_path):
+    lines, completed = flake8(tmp_path, HEADER + "def f(x):\n    return x.cpu().numpy()\n", "--select", "TL")
+    assert lines == [
+        "sample.py:4:12: TL101 `.numpy()` on a tensor that may require grad: insert `.detach()` first "
+        "(raises \"RuntimeError: Can't call numpy() on Tensor that requires grad\")"
+    ]
+    assert completed.returncode == 1
+
+
+@pytest.mark.parametrize("source, expected", [
+    pytest.param(HEADER + "t = torch.ones(3, requires_grad=True)\nresult = np.asarray(t * 2)\n",
+                 [("sample.py", 4, 21, "TL101")], id="implicit-conversion-argument"),
+    pytest.param(HEADER + "def f(model, x):\n    y = ('é€😀', model(x).numpy())\n    return y\n",
+                 [("sample.py", 4, 17, "TL101"), ("sample.py", 4, 17, "TL102")],
+                 id="non-ascii-before-is-counted-in-characters"),
+    pytest.param(HEADER + "def f(x):\n    return (\n        x * 2\n    ).cpu().numpy()\n",
+                 [("sample.py", 4, 12, "TL101")], id="multi-line-expression-starts-at-its-parenthesis"),
+    pytest.param(HEADER + "def f(a, g):\n    return g(a.detach().numpy()).numpy()\n",
+                 [("sample.py", 4, 12, "TL101"), ("sample.py", 4, 12, "TL102"), ("sample.py", 4, 14, "TL102")],
+                 id="nested-conversions"),
+])
+def test_columns(tmp_path, source, expected):
+    lines, _ = flake8(tmp_path, source, "--select", "TL")
+    assert positions(lines) == expected
+
+
+def test_plugin_is_on_by_default(tmp_path):
+    lines, _ = flake8(tmp_path, PARAMETER.format(noqa=""))
+    assert positions(lines) == [("sample.py", 6, 12, "TL101"), ("sample.py", 6, 12, "TL102")]
+
+
+@pytest.mark.parametrize("noqa, expected", [
+    pytest.param("  # noqa", [], id="bare-noqa"),
+    pytest.param("  # noqa: TL101", ["TL102"], id="noqa-TL101-keeps-TL102"),
+    pytest.param("  # noqa: TL102", ["TL101"], id="noqa-TL102-keeps-TL101"),
+    pytest.param("  # noqa: TL101,TL102", [], id="noqa-both"),
+    pytest.param("  # noqa: TL1", [], id="noqa-prefix"),
+    pytest.param("  # noqa: E501", ["TL101", "TL102"], id="noqa-other-code"),
+])
+def test_noqa(tmp_path, noqa, expected):
+    lines, _ = flake8(tmp_path, PARAMETER.format(noqa=noqa))
+    assert [code for *_, code in positions(lines)] == expected
+
+
+def test_extend_ignore(tmp_path):
+    lines, _ = flake8(tmp_path, PARAMETER.format(noqa=""), "--extend-ignore", "TL102")
+    assert positions(lines) == [("sample.py", 6, 12, "TL101")]
+
+
+ALL_THREE = HEADER + (
+    "\n\ndef f(model, x):\n"
+    "    a = model(x).numpy()\n"                # TL101 + TL102
+    "    b = model(x).cpu().numpy()\n"          # TL101
+    "    c = x.cpu().detach().numpy()\n"        # TL103
+    "    return a, b, c, np, torch\n"
+)
+
+
+@pytest.mark.parametrize("select, expected", [
+    pytest.param("TL", [(6, "TL101"), (6, "TL102"), (7, "TL101"), (8, "TL103")], id="TL"),
+    pytest.param("TL103", [(8, "TL103")], id="TL103"),
+    pytest.param("TL101", [(6, "TL101"), (7, "TL101")], id="TL101"),
+    pytest.param("TL102,TL103", [(6, "TL102"), (8, "TL103")], id="TL102-and-TL103"),
+])
+def test_select(tmp_path, select, expected):
+    lines, _ = flake8(tmp_path, ALL_THREE, "--select", select)
+    assert [(row, code) for _, row, _, code in positions(lines)] == expected
+
+
+def test_syntax_error_yields_only_e999(tmp_path):
+    lines, completed = flake8(tmp_path, HEADER + "def f(x:\n    return x.numpy()\n")
+    assert len(lines) == 1 and " E999 " in lines[0], completed.stdout
+    assert "TL" not in completed.stdout
+    assert completed.stderr == ""
+
+
+def test_tensorflow_only_file_is_silent(tmp_path):
+    source = "import tensorflow as tf\n\n\ndef f(x):\n    return x.numpy()\n"
+    lines, completed = flake8(tmp_path, source, "--select", "TL")
+    assert lines == []
+    assert completed.returncode == 0
