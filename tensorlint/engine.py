@@ -1,8 +1,7 @@
 """Parse once, run every enabled family in one walk, turn reports into positioned diagnostics."""
 from __future__ import annotations
 
-import bisect
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider

@@ -16,7 +16,7 @@ from .facts import (
     BUFFER, HOST_TENSOR, MAYBE, MODEL_OUTPUT, MODULE, NO, NOT_TENSOR, NOTHING, PARAMETER,
     UNKNOWN, YES, Facts, Tri, container_of, device_spec, join_all,
 )
-from .frame import ClassInfo, Frame
+from .frame import Frame
 from .imports import ImportMap, dotted_name
 from .refine import refined_frame
 
@@ -385,7 +385,7 @@ class Evaluator:
             return tensor_like.with_(device=YES)
         if name == "to":
             target = self._to_target(node, frame)
-            derived = self._derived(tensor_like, frame, keep_grad_of_leaf=True)
+            derived = self._derived(tensor_like, frame)
             return derived if target is None else derived.with_(device=target)
         if name.startswith("new_") and name[4:] in ("zeros", "ones", "empty", "full", "tensor", "empty_strided"):
             grad = _keyword_tri(node, "requires_grad", default=NO)
@@ -428,7 +428,7 @@ class Evaluator:
         value = self.facts(node, frame)
         return value.denotes_accelerator if value.denotes_accelerator is not None else MAYBE
 
-    def _derived(self, base: Facts, frame, keep_grad_of_leaf: bool = False) -> Facts:
+    def _derived(self, base: Facts, frame) -> Facts:
         plain = base.with_(module=NO, items=None, parts=None, denotes_accelerator=None)
         return plain if frame.grad_enabled else plain.with_(grad=NO)
 
