@@ -7,17 +7,35 @@ from .diagnostics import Diagnostic
 from .engine import enabled_codes, lint
 from .fixer import FixResult, fix_to_fixpoint
 from .noqa import without_suppressed
+from .settings import DEFAULT, Settings
+
+
+def _settings(path: Optional[str], settings: Optional[Settings]) -> Settings:
+    if settings is not None:
+        return settings
+    if path is None:
+        return DEFAULT
+    from .project import settings_for  # reads project metadata near `path` (cached per directory)
+    return settings_for(path)
 
 
 def check_source(source: str, path: Optional[str] = None, select: Optional[Iterable[str]] = None,
-                 ignore: Optional[Iterable[str]] = None) -> List[Diagnostic]:
-    """Diagnostics for one file's text, `# noqa` honoured. Raises libcst.ParserSyntaxError."""
+                 ignore: Optional[Iterable[str]] = None, settings: Optional[Settings] = None) -> List[Diagnostic]:
+    """Diagnostics for one file's text, `# noqa` honoured.
+
+    `settings` (the project's NumPy/torch range) default to what the project metadata near `path`
+    says, or to `Settings()` without a path. Files that cannot hold a finding are not parsed;
+    otherwise raises libcst.ParserSyntaxError.
+    """
     codes = enabled_codes(select, ignore)
-    return without_suppressed(source, lint(source, codes))
+    return without_suppressed(source, lint(source, codes, settings=_settings(path, settings)))
 
 
 def fix_source(source: str, path: Optional[str] = None, select: Optional[Iterable[str]] = None,
-               ignore: Optional[Iterable[str]] = None, unsafe_fixes: bool = False) -> FixResult:
+               ignore: Optional[Iterable[str]] = None, unsafe_fixes: bool = False,
+               settings: Optional[Settings] = None) -> FixResult:
     """Fixed text plus what was fixed and what remains. Raises libcst.ParserSyntaxError or FixError."""
     codes = enabled_codes(select, ignore)
-    return fix_to_fixpoint(source, lambda text: without_suppressed(text, lint(text, codes)), unsafe_fixes)
+    resolved = _settings(path, settings)
+    return fix_to_fixpoint(source, lambda text: without_suppressed(text, lint(text, codes, settings=resolved)),
+                           unsafe_fixes)

@@ -17,7 +17,9 @@ from . import __version__
 from .api import check_source, fix_source
 from .diagnostics import Diagnostic, physical_lines
 from .fixer import FixError
+from .project import ProjectConfigError, settings_for
 from .rules import ALL_RULES, RULES_BY_CODE
+from .settings import Settings
 
 EXCLUDED_DIRS = frozenset({"__pycache__", ".git", ".venv", "venv", "node_modules", "build", "dist",
                            ".tox", ".eggs", "site-packages"})
@@ -156,6 +158,14 @@ def analyse(source: SourceFile, action: Callable[[SourceFile], T]) -> T:
         raise InputError(f"{path}: internal error, please report: {type(error).__name__}: {error}") from None
 
 
+def project_settings(path: str, args: argparse.Namespace) -> Settings:
+    """The NumPy/torch range for `path`: --target-numpy/--target-torch, else the nearest project metadata."""
+    try:
+        return settings_for(path if path != STDIN else os.getcwd(), args.target_numpy, args.target_torch)
+    except ProjectConfigError as error:
+        raise InputError(str(error)) from None
+
+
 def print_diagnostics(path: str, diagnostics: Sequence[Diagnostic]) -> None:
     for diagnostic in sorted(diagnostics):
         print(diagnostic.format(path))
@@ -167,7 +177,9 @@ def run_check(args: argparse.Namespace) -> int:
     for path in python_files(args.paths, outcome):
         try:
             source = read_source(path, args.stdin_filename)
-            diagnostics = analyse(source, lambda src: check_source(src.text, src.path, args.select, args.ignore))
+            settings = project_settings(source.path, args)
+            diagnostics = analyse(source, lambda src: check_source(src.text, src.path, args.select, args.ignore,
+                                                                   settings=settings))
         except InputError as error:
             report_error(outcome, str(error))
             continue
@@ -196,8 +208,9 @@ def run_fix(args: argparse.Namespace) -> int:
     for path in python_files(args.paths, outcome):
         try:
             source = read_source(path, args.stdin_filename)
+            settings = project_settings(source.path, args)
             result = analyse(source, lambda src: fix_source(src.text, src.path, args.select, args.ignore,
-                                                            args.unsafe_fixes))
+                                                            args.unsafe_fixes, settings=settings))
             changed = result.source != source.text
             if args.diff:
                 print_diff(source.path, source.text, result.source)
@@ -284,6 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--ignore", type=code_prefixes, metavar="CODES",
                              help="comma-separated codes or prefixes to disable")
         command.add_argument("--stdin-filename", metavar="NAME", help="path to show for - (stdin)")
+        command.add_argument("--target-numpy", metavar="VERSION",
+                             help="lowest NumPy the code must run on (default: read from the project's metadata)")
+        command.add_argument("--target-torch", metavar="VERSION",
+                             help="lowest torch the code must run on (default: read from the project's metadata)")
         if name == "fix":
             command.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
             command.add_argument("--unsafe-fixes", action="store_true",

@@ -9,14 +9,16 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from .analysis import Semantic
 from .diagnostics import Diagnostic, Edit, Fix, Safety, physical_lines
 from .rules import FAMILIES
+from .settings import DEFAULT, Settings
 
 
 class SourceContext:
     """One file being checked: its text, tree, lazily computed positions, and the reports so far."""
 
-    def __init__(self, source: str, module: cst.Module) -> None:
+    def __init__(self, source: str, module: cst.Module, settings: Settings = DEFAULT) -> None:
         self.source = source
         self.module = module
+        self.settings = settings
         self._wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self._positions = None
         self._line_starts: Optional[List[int]] = None
@@ -69,12 +71,47 @@ class SourceContext:
             return None
         return Edit(start, end, text)
 
+    def import_edit(self, statement: str) -> Edit:
+        """An edit adding `statement` (e.g. "import torch") after the docstring and `__future__` imports.
+
+        Every fix that needs the same import gets the same edit, so the fixer applies it once.
+        """
+        body = self.module.body
+        index = 0
+        if body and _is_docstring(body[0]):
+            index = 1
+        while index < len(body) and _is_future_import(body[index]):
+            index += 1
+        if index < len(body):
+            offset = self.start_of(body[index])
+            offset -= len(self.source[:offset]) - len(self.source[:offset].rstrip(" \t"))  # column 0 of that line
+            return Edit(offset, offset, statement + self.module.default_newline)
+        ending = "" if not self.source or self.source.endswith(("\n", "\r")) else self.module.default_newline
+        return Edit(len(self.source), len(self.source), ending + statement + self.module.default_newline)
+
+    def statement_indent(self, statement: cst.CSTNode) -> str:
+        start = self.start_of(statement)
+        line_start = max(self.source.rfind("\n", 0, start), self.source.rfind("\r", 0, start)) + 1
+        return self.source[line_start:start]
+
     def report(self, code: str, node: cst.CSTNode, message: str, fix: Optional[Fix] = None) -> None:
         line, column, end_line, end_column = self.span(node)
         self.diagnostics.append(Diagnostic(
             line=line, col=column, code=code, message=message, end_line=end_line, end_col=end_column,
             start_offset=self.offset(line, column), end_offset=self.offset(end_line, end_column), fix=fix,
         ))
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    return (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+            and isinstance(statement.body[0], cst.Expr)
+            and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+
+
+def _is_future_import(statement: cst.CSTNode) -> bool:
+    return (isinstance(statement, cst.SimpleStatementLine)
+            and any(isinstance(small, cst.ImportFrom) and isinstance(small.module, cst.Name)
+                    and small.module.value == "__future__" for small in statement.body))
 
 
 def enabled_codes(select: Optional[Iterable[str]] = None, ignore: Optional[Iterable[str]] = None) -> FrozenSet[str]:
@@ -95,7 +132,8 @@ def enabled_codes(select: Optional[Iterable[str]] = None, ignore: Optional[Itera
     return frozenset(chosen)
 
 
-def lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module] = None) -> List[Diagnostic]:
+def lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module] = None,
+         settings: Settings = DEFAULT) -> List[Diagnostic]:
     """All diagnostics of `codes` in `source`, before noqa. Raises libcst.ParserSyntaxError."""
     families = [f for f in FAMILIES if any(rule.code in codes for rule in f.rules)
                 and any(trigger in source for trigger in f.triggers)]
@@ -103,7 +141,7 @@ def lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module] = None
         return []
     if module is None:
         module = cst.parse_module(source)
-    context = SourceContext(source, module)
+    context = SourceContext(source, module, settings)
     visit_hooks: Dict[type, list] = {}
     leave_hooks: Dict[type, list] = {}
     semantic = Semantic(module, visit_hooks, leave_hooks)

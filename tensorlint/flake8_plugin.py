@@ -1,18 +1,22 @@
 """flake8 adaptor: flake8 hands us the file's lines; we hand back 0-based columns (flake8 adds 1)."""
 from __future__ import annotations
 
-from typing import Iterator, List, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import libcst as cst
 
 from . import __version__
 from .engine import lint
+from .project import ProjectConfigError, settings_for
 from .rules import ALL_RULES
+from .settings import DEFAULT
 
 
 class TensorlintChecker:
     name = "tensorlint"
     version = __version__
+    target_numpy: Optional[str] = None
+    target_torch: Optional[str] = None
 
     # flake8 classifies plugins by their parameters: `tree` makes this an AST plugin. We do not
     # use the ast tree (libcst parses `lines`), but flake8 has already built it anyway.
@@ -20,12 +24,29 @@ class TensorlintChecker:
         self.lines = lines
         self.filename = filename
 
+    @classmethod
+    def add_options(cls, parser) -> None:
+        parser.add_option("--tensorlint-target-numpy", metavar="VERSION", parse_from_config=True,
+                          help="lowest NumPy the code must run on (default: the project's metadata)")
+        parser.add_option("--tensorlint-target-torch", metavar="VERSION", parse_from_config=True,
+                          help="lowest torch the code must run on (default: the project's metadata)")
+
+    @classmethod
+    def parse_options(cls, options) -> None:
+        cls.target_numpy = options.tensorlint_target_numpy
+        cls.target_torch = options.tensorlint_target_torch
+
     def run(self) -> Iterator[Tuple[int, int, str, type]]:
         source = "".join(self.lines)
         # flake8 applies --select/--ignore and `# noqa` itself, so report every code.
         codes = frozenset(rule.code for rule in ALL_RULES)
         try:
-            diagnostics = lint(source, codes)
+            settings = settings_for(self.filename if self.filename not in ("-", "stdin") else ".",
+                                    self.target_numpy, self.target_torch)
+        except ProjectConfigError:
+            settings = DEFAULT  # flake8 has no channel for a config error; the CLI reports it
+        try:
+            diagnostics = lint(source, codes, settings=settings)
         except (cst.ParserSyntaxError, RecursionError):
             return  # flake8 reports E999 for the syntax error itself
         for diagnostic in diagnostics:

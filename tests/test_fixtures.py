@@ -85,8 +85,8 @@ def test_fixing_fixed_py_again_changes_nothing(path):
 
 # -- (d) only what has no fix remains --------------------------------------------------------
 def _key(diagnostic):
-    # Fixes never add or remove lines, and the message names the sink, so this survives fixing.
-    return diagnostic.line, diagnostic.code, diagnostic.message
+    # Some fixes add lines (`with torch.no_grad():`), so lines shift; the message names the expression.
+    return diagnostic.code, diagnostic.message
 
 
 @pytest.mark.parametrize("path", _source_params())

@@ -91,7 +91,8 @@ class Evaluator:
             return device_spec(receiver.device)
         if attr in api.NON_TENSOR_ATTRIBUTES:
             return NOT_TENSOR
-        if attr in ("weight", "bias") and receiver.module.possible:
+        # `.weight`/`.bias` of a module, or of a value of unknown kind (`def init(m): m.weight...`)
+        if attr in ("weight", "bias") and (receiver.module.possible or receiver.tensor is MAYBE):
             return PARAMETER
         if receiver.tensor is NO and receiver.module is NO:
             return NOT_TENSOR

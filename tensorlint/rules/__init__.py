@@ -5,8 +5,9 @@ from typing import Dict, Tuple
 
 from .base import FamilyChecker, Invalid, Rule, Valid
 from .conversion import ConversionFamily
+from .data import DataFamily
 
-FAMILIES: Tuple[type, ...] = (ConversionFamily,)
+FAMILIES: Tuple[type, ...] = (ConversionFamily, DataFamily,)
 ALL_RULES: Tuple[type, ...] = tuple(rule for family in FAMILIES for rule in family.rules)
 RULES_BY_CODE: Dict[str, type] = {rule.code: rule for rule in ALL_RULES}
 

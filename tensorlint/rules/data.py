@@ -1,0 +1,167 @@
+"""TL2: the legacy `.data` attribute, read (TL201) or written through (TL202)."""
+from __future__ import annotations
+
+from .base import Invalid, Rule, Valid
+from .data_checker import DataChecker
+
+H = "import torch\n"
+P = H + "p = torch.nn.Parameter(torch.randn(3))\n"
+
+
+class DataRead(Rule):
+    """
+    ## What it does
+    Flags reading `t.data` as a value, where the shared analysis knows `t` is a tensor (a parameter,
+    a module's `.weight`/`.bias`/`.grad`, a model output, a torch op result, a `model.parameters()`
+    loop variable). Datasets, HTTP responses, PyG `Data` objects, plain `self.data` fields, NumPy
+    arrays and values of unknown kind are never flagged.
+
+    ## Why is this bad?
+    `.data` and `.detach()` both alias the tensor's storage, but only `.detach()` shares autograd's
+    version counter. Change a tensor that backward still needs through a `.detach()` alias and
+    backward raises "one of the variables needed for gradient computation has been modified by an
+    inplace operation"; through a `.data` alias it silently computes wrong gradients. PyTorch's docs
+    call `.data` unsafe: "A safer alternative is to use `x.detach()`".
+
+    ## Example
+    ```python
+    w = torch.nn.Parameter(torch.randn(3))
+    snapshot = w.data.clone()
+    ```
+
+    ## Use instead
+    ```python
+    w = torch.nn.Parameter(torch.randn(3))
+    snapshot = w.detach().clone()
+    ```
+
+    ## Fix safety
+    The fix replaces `.data` with `.detach()` (never with nothing: dropping `.data` before
+    `.numpy()` re-introduced the grad crash in pytorch/examples #336). It is safe when the result is
+    only read: chained into a call that does not mutate, returned, passed on, or used in arithmetic.
+    It is unsafe when the alias is stored under a name that the same function later changes in
+    place: then a silently wrong gradient becomes an error at backward, which is the point, but a
+    change of behaviour.
+
+    ## Known problems
+    Inside a conversion chain (`x.data.cpu().numpy()`) TL103 (or TL101/TL102) owns the `.data`
+    and gives the canonical chain; this rule stays silent there.
+    """
+
+    code = "TL201"
+    name = "data-read"
+    summary = "Reading a tensor through the unsafe legacy `.data`"
+    fixable = "always"
+    VALID = [
+        Valid(H + "def f(x):\n    return x.data\n", "unknown kind: could be any object with .data"),
+        Valid(H + "class Holder:\n    def get(self):\n        return self.data\n", "a plain self.data field"),
+        Valid(H + "import numpy as np\na = np.ones(3)\nbuf = a.data\n", "NumPy array buffer"),
+        Valid(H + "def f(dataset):\n    return dataset.data\n", "a dataset"),
+        Valid(H + "def f(response):\n    return response.data\n", "an HTTP response"),
+        Valid(H + "def f(data):\n    return data.x\n", "a name called data"),
+        Valid(P + "p.detach().clone()\n", "already .detach()"),
+        Valid(P + "p.data.cpu().numpy()\n", "conversion chain: TL103 owns it"),
+        Valid(P + "import numpy as np\nnp.asarray(p.data)\n", "implicit conversion: TL1 owns it"),
+        Valid(P + "p.data.add_(1)\n", "an in-place write is TL202"),
+    ]
+    INVALID = [
+        Invalid(P + "snapshot = p.data.clone()\n", line=3, col=12, fixed=P + "snapshot = p.detach().clone()\n",
+                why="parameter read into a non-mutating call"),
+        Invalid(H + "def f(model):\n    return [p.data for p in model.parameters()]\n", line=3, col=13, unsafe=True,
+                fixed=H + "def f(model):\n    return [p.detach() for p in model.parameters()]\n",
+                why="parameters() loop; aliases kept in a list may be changed later: unsafe"),
+        Invalid(H + "def f(model):\n    return model.fc.weight.data\n", line=3, col=12,
+                fixed=H + "def f(model):\n    return model.fc.weight.detach()\n", why="module .weight"),
+        Invalid(H + "def f(p):\n    g = p.grad.data\n    return g * 2\n", line=3, col=9,
+                fixed=H + "def f(p):\n    g = p.grad.detach()\n    return g * 2\n", why=".grad of anything"),
+        Invalid(H + "def f(model, x):\n    out = model(x)\n    return out.data.max(1)\n", line=4, col=12,
+                fixed=H + "def f(model, x):\n    out = model(x)\n    return out.detach().max(1)\n", why="model output"),
+        Invalid(P + "w = p.data\nw.mul_(2)\n", line=3, col=5, unsafe=True, fixed=P + "w = p.detach()\nw.mul_(2)\n",
+                why="alias mutated later: unsafe"),
+    ]
+
+
+class DataInplaceWrite(Rule):
+    """
+    ## What it does
+    Flags changing a tensor through `.data`: in-place methods (`p.data.add_(...)`, `copy_`,
+    `zero_`, `fill_`, `mul_`, ...), item assignment (`p.data[...] = v`), augmented assignment
+    (`p.data *= 2`) and replacement (`p.data = x`), on values the shared analysis knows are tensors.
+
+    ## Why is this bad?
+    Writes through `.data` are invisible to autograd: a value saved for backward changes silently
+    and gradients come out wrong instead of raising. The modern form is an in-place update under
+    `torch.no_grad()`, which autograd tracks (it bumps the version counter) and which keeps the
+    parameter a leaf. Simply dropping `.data` is wrong: "a leaf Variable that requires grad is being
+    used in an in-place operation" (pytorch/examples had to revert exactly that, #767).
+    `p.data = x` can change shape, dtype and device; `p.copy_(x)` cannot (size mismatch), so
+    shape-changing replacement needs `torch.utils.swap_tensors(p, x)`.
+
+    ## Example
+    ```python
+    for p in model.parameters():
+        p.data.add_(p.grad, alpha=-lr)
+    ```
+
+    ## Use instead
+    ```python
+    for p in model.parameters():
+        with torch.no_grad():
+            p.add_(p.grad, alpha=-lr)
+    ```
+
+    ## Fix safety
+    Always unsafe: the update becomes visible to autograd, so code that silently corrupted
+    gradients now raises at backward. The fix wraps the statement in `with torch.no_grad():` and
+    drops `.data` (adding `import torch` when the file lacks it); inside a `no_grad` block or a
+    `@torch.no_grad()` function it only drops `.data`. `p.data = x` gets no fix: whether
+    `copy_` or `swap_tensors` is right depends on shapes.
+
+    ## Known problems
+    Consecutive flagged statements are wrapped one by one (one `with` block each).
+    """
+
+    code = "TL202"
+    name = "data-inplace-write"
+    summary = "Changing a tensor in place through `.data`"
+    fixable = "sometimes"
+    VALID = [
+        Valid(H + "def f(x):\n    x.data.add_(1)\n", "unknown kind"),
+        Valid(P + "with torch.no_grad():\n    p.add_(1)\n", "the modern form"),
+        Valid(H + "class Box:\n    def reset(self):\n        self.data = []\n", "a plain self.data field"),
+        Valid(H + "def f(batch):\n    batch.data[0] = 1\n", "unknown kind with item assignment"),
+        Valid(P + "p.data.clone().add_(1)\n", "in-place on a copy, not through .data"),
+    ]
+    INVALID = [
+        Invalid(H + "def step(model, lr):\n    for p in model.parameters():\n        p.data.add_(p.grad, alpha=-lr)\n",
+                line=4, col=9, unsafe=True,
+                fixed=H + "def step(model, lr):\n    for p in model.parameters():\n        with torch.no_grad():\n"
+                          "            p.add_(p.grad, alpha=-lr)\n", why="SGD step through .data"),
+        Invalid(P + "p.data.zero_()\n", line=3, col=1, unsafe=True, fixed=P + "with torch.no_grad():\n    p.zero_()\n",
+                why="zero_"),
+        Invalid(P + "p.data[0] = 1.0\n", line=3, col=1, unsafe=True, fixed=P + "with torch.no_grad():\n    p[0] = 1.0\n",
+                why="item assignment"),
+        Invalid(P + "p.data *= 2\n", line=3, col=1, unsafe=True, fixed=P + "with torch.no_grad():\n    p *= 2\n",
+                why="augmented assignment"),
+        Invalid(P + "with torch.no_grad():\n    p.data.fill_(0)\n", line=4, col=5, unsafe=True,
+                fixed=P + "with torch.no_grad():\n    p.fill_(0)\n", why="already under no_grad: only drop .data"),
+        Invalid(H + "@torch.no_grad()\ndef ema(avg, model):\n    for a, p in zip(avg.parameters(), model.parameters()):\n"
+                    "        a.data.mul_(0.99).add_(p.data, alpha=0.01)\n", line=5, col=9, unsafe=True,
+                fixed=H + "@torch.no_grad()\ndef ema(avg, model):\n    for a, p in zip(avg.parameters(), model.parameters()):\n"
+                          "        a.mul_(0.99).add_(p.detach(), alpha=0.01)\n",
+                why="inside @torch.no_grad(): only drop .data (the read of p.data is TL201)"),
+        Invalid(P + "p.data = torch.zeros(5)\n", line=3, col=1, why="replacement: no fix, message names copy_/swap_tensors"),
+        Invalid("def init(m):\n    m.weight.data.normal_(0.0, 0.02)\n", line=2, col=5, unsafe=True,
+                fixed="import torch\ndef init(m):\n    with torch.no_grad():\n        m.weight.normal_(0.0, 0.02)\n",
+                why="DCGAN-style init without a torch import: the fix adds it"),
+        Invalid("import torch as th\np = th.nn.Parameter(th.ones(2))\np.data.copy_(th.zeros(2))\n", line=3, col=1, unsafe=True,
+                fixed="import torch as th\np = th.nn.Parameter(th.ones(2))\nwith th.no_grad():\n    p.copy_(th.zeros(2))\n",
+                why="torch under an alias"),
+    ]
+
+
+RULES = (DataRead, DataInplaceWrite)
+
+
+class DataFamily(DataChecker):
+    rules = RULES

@@ -1,0 +1,176 @@
+"""Finds `.data` on values the shared analysis knows are tensors, and tells reads from in-place writes."""
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from ..analysis import YES, dotted_name
+from ..diagnostics import Fix, Safety
+from .base import FamilyChecker
+
+_CHAIN_LINKS = frozenset({"detach", "cpu", "to", "clone", "contiguous"})
+
+
+def is_in_place_method(name: str) -> bool:
+    """`add_`, `copy_`, `zero_`: torch's in-place methods end with one underscore."""
+    return name.endswith("_") and not name.endswith("__") and len(name) > 1
+
+
+class DataChecker(FamilyChecker):
+    triggers = (".data",)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value != "data" or self.semantic.facts(node.value).tensor is not YES:
+            return
+        parent = self._ancestor(1)
+        grandparent = self._ancestor(2)
+        if isinstance(parent, cst.AssignTarget) and parent.target is node:
+            self._report_replacement(node)
+        elif isinstance(parent, cst.AugAssign) and parent.target is node:
+            self._report_write(node, parent, f"`{self._code(node)} {self._code(parent.operator).strip()} ...`")
+        elif isinstance(parent, cst.Subscript) and parent.value is node and self._is_write_target(parent, grandparent):
+            statement = grandparent if isinstance(grandparent, cst.AugAssign) else self._ancestor(3)
+            self._report_write(node, statement, "an item assignment")
+        elif (isinstance(parent, cst.Attribute) and parent.value is node and is_in_place_method(parent.attr.value)
+              and isinstance(grandparent, cst.Call) and grandparent.func is parent):
+            self._report_write(node, self._ancestor(3), f"`.{parent.attr.value}()`")
+        elif not self._in_conversion_chain(node) and self.wants("TL201"):
+            self._report_read(node)
+
+    # -- TL201 ------------------------------------------------------------------------------
+    def _report_read(self, node: cst.Attribute) -> None:
+        edit = self._replace_data(node, ".detach()")
+        fix = None
+        if edit is not None:
+            safety = Safety.UNSAFE if self._may_be_mutated_later(node) else Safety.SAFE
+            fix = Fix("Replace `.data` with `.detach()`", (edit,), safety)
+        self.context.report("TL201", node, f"`{self._code(node)}` reads through unsafe legacy `.data`: use "
+                            f"`{self._code(node.value)}.detach()` (autograd then sees later in-place changes)", fix)
+
+    def _may_be_mutated_later(self, node: cst.Attribute) -> bool:
+        """Is the alias stored under a name that the enclosing function later changes in place?"""
+        parent = self._ancestor(1)
+        if isinstance(parent, (cst.Call, cst.Arg, cst.Return, cst.BinaryOperation, cst.Comparison, cst.UnaryOperation)):
+            return False
+        if isinstance(parent, cst.Attribute) and parent.value is node and not is_in_place_method(parent.attr.value):
+            return False
+        if isinstance(parent, cst.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name):
+            return _mutates_in_place(self._enclosing_scope(), parent.targets[0].target.value)
+        return True
+
+    # -- TL202 ------------------------------------------------------------------------------
+    def _report_write(self, node: cst.Attribute, statement: Optional[cst.CSTNode], what: str) -> None:
+        if not self.wants("TL202"):
+            return
+        owner = self._code(node.value)
+        self.context.report(
+            "TL202", node,
+            f"in-place change through `.data` ({what}) is hidden from autograd: write it as "
+            f"`with torch.no_grad(): {owner}...` without `.data`", self._no_grad_fix(node, statement))
+
+    def _report_replacement(self, node: cst.Attribute) -> None:
+        if not self.wants("TL202"):
+            return
+        owner = self._code(node.value)
+        self.context.report(
+            "TL202", node,
+            f"assigning `{owner}.data` swaps the tensor behind autograd's back: use "
+            f"`with torch.no_grad(): {owner}.copy_(new)` when shapes match, "
+            f"`torch.utils.swap_tensors({owner}, new)` otherwise")
+
+    def _no_grad_fix(self, node: cst.Attribute, small: Optional[cst.CSTNode]) -> Optional[Fix]:
+        drop = self._replace_data(node, "")
+        if drop is None:
+            return None
+        if not self.semantic.grad_enabled:
+            return Fix("Drop `.data` (already under no_grad)", (drop,), Safety.UNSAFE)
+        line = self._ancestor_statement_line()
+        if line is None or len(line.body) != 1 or line.body[0] is not small:
+            return None  # `a; b` on one line, or a write nested in an expression: no local rewrite
+        torch_name = next((local for local, full in self.semantic.imports.names.items() if full == "torch"), None)
+        start = self.context.start_of(line)
+        indent = self.context.statement_indent(line)
+        edits = [self.context.edit(start, start, f"with {torch_name or 'torch'}.no_grad():"
+                                   f"{self.context.module.default_newline}{indent}    "), drop]
+        if torch_name is None:
+            edits.append(self.context.import_edit("import torch"))
+        if any(edit is None for edit in edits):
+            return None
+        return Fix("Wrap in `with torch.no_grad():` and drop `.data`", tuple(edits), Safety.UNSAFE)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _replace_data(self, node: cst.Attribute, text: str):
+        return self.context.edit(self.context.end_with_parentheses(node.value), self.context.end_of(node), text)
+
+    def _ancestor(self, depth: int) -> Optional[cst.CSTNode]:
+        ancestors = self.semantic.ancestors
+        return ancestors[-1 - depth] if len(ancestors) > depth else None
+
+    def _ancestor_statement_line(self) -> Optional[cst.SimpleStatementLine]:
+        for ancestor in reversed(self.semantic.ancestors):
+            if isinstance(ancestor, cst.SimpleStatementLine):
+                return ancestor
+            if isinstance(ancestor, cst.BaseCompoundStatement):
+                return None
+        return None
+
+    def _enclosing_scope(self) -> cst.CSTNode:
+        for ancestor in reversed(self.semantic.ancestors):
+            if isinstance(ancestor, (cst.FunctionDef, cst.Module)):
+                return ancestor
+        return self.context.module
+
+    @staticmethod
+    def _is_write_target(subscript: cst.Subscript, parent: Optional[cst.CSTNode]) -> bool:
+        return (isinstance(parent, cst.AssignTarget) and parent.target is subscript) or (
+            isinstance(parent, cst.AugAssign) and parent.target is subscript)
+
+    def _in_conversion_chain(self, node: cst.Attribute) -> bool:
+        """`x.data.cpu().numpy()`: the TL1 chain fix owns this `.data` (one fix, canonical result)."""
+        current: cst.CSTNode = node
+        depth = 1
+        while True:
+            parent = self._ancestor(depth)
+            if isinstance(parent, cst.Attribute) and parent.value is current:
+                if parent.attr.value == "numpy":
+                    return True
+                if parent.attr.value not in _CHAIN_LINKS:
+                    return False
+                call = self._ancestor(depth + 1)
+                if not (isinstance(call, cst.Call) and call.func is parent):
+                    return False
+                current, depth = call, depth + 2
+                continue
+            if isinstance(parent, cst.Arg):
+                call = self._ancestor(depth + 1)
+                qualified = self.semantic.qualified(call.func) if isinstance(call, cst.Call) else None
+                return bool(qualified and qualified.startswith("numpy."))
+            return False
+
+    def _code(self, node: cst.CSTNode) -> str:
+        return self.context.code(node)
+
+
+def _mutates_in_place(scope: cst.CSTNode, name: str) -> bool:
+    """Does `scope` contain `name.add_(...)`, `name[...] = ...` or `name += ...`?"""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            nonlocal found
+            func = call.func
+            if isinstance(func, cst.Attribute) and dotted_name(func.value) == name and is_in_place_method(func.attr.value):
+                found = True
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            nonlocal found
+            target = node.target.value if isinstance(node.target, cst.Subscript) else node.target
+            found = found or dotted_name(target) == name
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            nonlocal found
+            found = found or (isinstance(node.target, cst.Subscript) and dotted_name(node.target.value) == name)
+
+    scope.visit(Finder())
+    return found
