@@ -17,8 +17,9 @@ SAFE_FIXED = SAFE.replace("model(x).numpy()", "model(x).detach().cpu().numpy()")
 # TL101 + TL102 on line 3 whose fix is unsafe: `x` is unknown and torch is not imported.
 UNSAFE = "import numpy as np\ndef f(x):\n    return x.numpy()\n"
 UNSAFE_FIXED = UNSAFE.replace("x.numpy()", "x.detach().cpu().numpy()")
-# TL101 + TL102 on line 7 with no fix at all: a list of model outputs into np.vstack.
-UNFIXABLE = ("import numpy as np\nimport torch\ndef f(model, loader):\n    outs = []\n    for x in loader:\n"
+# TL101 + TL102 on line 7 with no fix at all: a list of model outputs into np.vstack (not a step loop,
+# so TL404 does not offer `.detach()` at the append).
+UNFIXABLE = ("import numpy as np\nimport torch\ndef f(model, inputs):\n    outs = []\n    for x in inputs:\n"
              "        outs.append(model(x))\n    return np.vstack(outs)\n")
 CLEAN = "import torch\nt = torch.zeros(3)\nt.numpy()\n"
 

@@ -95,11 +95,17 @@ def test_only_unfixable_diagnostics_remain(path):
     original = check_source(source)
     own_code = _stem(path).split("_", 1)[0]
     assert any(d.code == own_code for d in original), f"{path.name} has no {own_code} case"
-    unfixable = Counter(_key(d) for d in original if d.fix is None)
-    remaining = Counter(_key(d) for d in check_source(_read(path.parent / f"{_stem(path)}.fixed.py")))
-    assert remaining == unfixable
+    family = own_code[:3]  # "TL1": fixing a crash may expose another family's finding (a per-step copy)
+    unfixable = Counter(_key(d) for d in original if d.fix is None and d.code.startswith(family))
+
+    def left(diagnostics):
+        return Counter(_key(d) for d in diagnostics if d.code.startswith(family))
+
+    # Nothing fixable of the family is left and nothing new of it appears; a fix may also clear a
+    # diagnostic that had no fix of its own (`.detach()` at an append clears the `np.vstack` of that list).
+    assert not left(check_source(_read(path.parent / f"{_stem(path)}.fixed.py"))) - unfixable
     # the same through fix_source's own bookkeeping
-    assert Counter(_key(d) for d in fix_source(source, unsafe_fixes=True).remaining) == unfixable
+    assert not left(fix_source(source, unsafe_fixes=True).remaining) - unfixable
 
 
 # -- (e) layout ------------------------------------------------------------------------------

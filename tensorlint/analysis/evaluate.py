@@ -233,6 +233,9 @@ class Evaluator:
                 return UNKNOWN.with_(module=NO)
             if name in _BUILTIN_NAMES or name in ("tqdm", "trange"):
                 return self._call_builtin(name, node, frame)
+            if name[:1].isupper():
+                # calling a class constructs an object (perhaps a module), it does not run a model
+                return UNKNOWN.with_(module=MAYBE if api.looks_like_model(name) else NO)
             return self._call_value(self.lookup(name, frame), node, frame)
         if isinstance(func, cst.Attribute):
             return self._call_method(func, node, frame)

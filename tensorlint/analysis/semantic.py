@@ -22,6 +22,7 @@ from .facts import MAYBE, MODULE, NO, NOT_TENSOR, UNKNOWN, YES, Facts, container
 from .frame import ClassInfo, Frame
 from .refine import refinements
 from .imports import ImportMap, dotted_name
+from .loops import LoopInfo, classify_loop, is_periodic_guard
 
 Hook = Callable[[cst.CSTNode], None]
 HookTable = Dict[Type[cst.CSTNode], List[Hook]]
@@ -33,6 +34,14 @@ class FunctionInfo:
     name: str
     is_module_forward: bool
     node: cst.CSTNode
+    in_module_class: bool = False
+
+
+_STEP_DRIVING_METHODS = ("generate", "sample", "decode", "rollout", "search", "train", "fit", "evaluate", "predict")
+
+
+def _drives_steps(method_name: str) -> bool:
+    return any(word in method_name.lower() for word in _STEP_DRIVING_METHODS)
 
 
 class Semantic(cst.CSTVisitor):
@@ -42,6 +51,7 @@ class Semantic(cst.CSTVisitor):
         self.imports = ImportMap()
         self.imports.record_all(module.body)
         self.evaluator = Evaluator(self.imports)
+        self._declare_module_classes(module)
         self.frame = Frame(env={}, globals={})
         self.reachable = True
         self.reporting = True
@@ -50,6 +60,22 @@ class Semantic(cst.CSTVisitor):
         self._loop_exits: List[Tuple[List[State], List[State]]] = []  # (continues, breaks)
         self._visit_hooks = visit_hooks
         self._leave_hooks = leave_hooks
+        # Loops, `if` branches and function boundaries enclosing the current node, outermost first.
+        self._control: List[object] = []
+        self._loop_infos: Dict[int, LoopInfo] = {}
+
+    def _declare_module_classes(self, module: cst.Module) -> None:
+        """Know every top-level nn.Module subclass before walking: a class may be used above its definition."""
+        classes = [stmt for stmt in module.body if isinstance(stmt, cst.ClassDef)]
+        changed = True
+        while changed:
+            changed = False
+            for cls in classes:
+                name = cls.name.value
+                if name not in self.evaluator.module_classes and any(
+                        self._is_module_base(arg.value) for arg in cls.bases if arg.keyword is None):
+                    self.evaluator.module_classes.add(name)
+                    changed = True
 
     # -- what rules ask ---------------------------------------------------------------------
     def facts(self, node: cst.BaseExpression) -> Facts:
@@ -65,6 +91,29 @@ class Semantic(cst.CSTVisitor):
     @property
     def in_module_forward(self) -> bool:
         return any(f.is_module_forward for f in self.functions)
+
+    def step_loop(self) -> Optional[LoopInfo]:
+        """The step loop whose every iteration runs the current node, unless a periodic guard intervenes."""
+        for entry in reversed(self._control):
+            if entry is _FUNCTION or entry is _PERIODIC:
+                return None
+            if isinstance(entry, LoopInfo) and entry.is_step:
+                return entry
+        return None
+
+    def loop_info(self, node: cst.CSTNode) -> LoopInfo:
+        """Is this loop a step loop? (Decided once per loop from its body and the facts before it.)"""
+        info = self._loop_infos.get(id(node))
+        if info is None:
+            def calls_a_model(call: cst.Call) -> bool:
+                return self.evaluator.fresh().facts(call.func, self.frame).module.possible
+            # Inside an nn.Module's own methods a loop calling submodules walks layers, not steps;
+            # only generation-style methods (`generate`, `sample`) drive steps there.
+            method = self.functions[-1] if self.functions else None
+            layer_walk = method is not None and (method.name == "forward" or (
+                method.in_module_class and not _drives_steps(method.name)))
+            info = self._loop_infos[id(node)] = classify_loop(node, calls_a_model, model_calls_count=not layer_walk)
+        return info
 
     def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
         """The parent of `node`, which must be on the current path."""
@@ -149,11 +198,13 @@ class Semantic(cst.CSTVisitor):
                            grad_enabled=self._decorated_grad_mode(node), cls=cls)
         self.reachable = True
         self.evaluator.invalidate()
-        self.functions.append(FunctionInfo(node.name.value,
-                                           directly_in_class and cls is not None and cls.is_module and node.name.value == "forward",
-                                           node))
+        self._control.append(_FUNCTION)
+        in_module_class = directly_in_class and cls is not None and cls.is_module
+        self.functions.append(FunctionInfo(node.name.value, in_module_class and node.name.value == "forward",
+                                           node, in_module_class))
         self._walk(node.body)
         self.functions.pop()
+        self._control.pop()
         self.frame, self.reachable = outer_frame, outer_reachable
         self._bind(node.name, NOT_TENSOR)
         return False
@@ -226,7 +277,9 @@ class Semantic(cst.CSTVisitor):
             env[param.name.value] = unknown_named(param.name.value)
         self.frame = replace(outer, env=env)
         self.evaluator.invalidate()
+        self._control.append(_FUNCTION)
         self._walk(node.body)
+        self._control.pop()
         self.frame = outer
         self.evaluator.invalidate()
         return False
@@ -280,36 +333,43 @@ class Semantic(cst.CSTVisitor):
         else_env = dict(pre_env)
         else_env.update(refinements(self.evaluator, self.frame, node.test, False))
         self._enter(then_env, pre_reachable)
+        self._control.append(_PERIODIC if is_periodic_guard(node.test) else _BRANCH)
         self._walk(node.body)
+        self._control.pop()
         after_then = self._state()
         self._enter(else_env, pre_reachable)
+        self._control.append(_BRANCH)
         if isinstance(node.orelse, cst.Else):
             self._walk(node.orelse.body)
         else:
             self._walk(node.orelse)
+        self._control.pop()
         self._join([after_then, self._state()])
         return False
 
     def _loop(self, head: Callable[[], None], body: cst.CSTNode, orelse: Optional[cst.Else]) -> None:
+        info = self.loop_info(self.ancestors[-1])
         pre_env, pre_reachable = self._state()
         if self.reporting:
             with self._silently():
-                continues, _ = self._walk_loop_body(dict(pre_env), pre_reachable, head, body)
+                continues, _ = self._walk_loop_body(dict(pre_env), pre_reachable, head, body, info)
             self._join([(pre_env, pre_reachable), *continues])
             head_env = self.frame.env
         else:
             head_env = pre_env
-        continues, breaks = self._walk_loop_body(dict(head_env), pre_reachable, head, body)
+        continues, breaks = self._walk_loop_body(dict(head_env), pre_reachable, head, body, info)
         self._join([(pre_env, pre_reachable), *continues])
         if orelse is not None:
             self._walk(orelse.body)
         self._join([self._state(), *breaks])
 
-    def _walk_loop_body(self, env, reachable, head, body):
+    def _walk_loop_body(self, env, reachable, head, body, info: LoopInfo):
         self._enter(env, reachable)
+        self._control.append(info)
         head()
         self._loop_exits.append(([], []))
         self._walk(body)
+        self._control.pop()
         continues, breaks = self._loop_exits.pop()
         return [self._state(), *continues], breaks
 
@@ -487,6 +547,9 @@ class Semantic(cst.CSTVisitor):
         if self._loop_exits:
             self._loop_exits[-1][1].append(self._state())
         self.reachable = False
+
+
+_FUNCTION, _PERIODIC, _BRANCH = object(), object(), object()  # control-stack markers
 
 
 def _own(prefix: str) -> Dict[type, Callable]:

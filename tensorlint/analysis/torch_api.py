@@ -77,7 +77,7 @@ NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.au
                               "torch.autograd.grad_mode.no_grad", "torch.autograd.grad_mode.inference_mode"})
 GRAD_ON_CONTEXTS = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
 
-MODULE_BASE_SUFFIXES = ("Module", "LightningModule", "Sequential", "ModuleList", "ModuleDict")
+MODULE_BASE_SUFFIXES = ("Module", "LightningModule", "Sequential", "ModuleList", "ModuleDict", "PreTrainedModel")
 
 _MODEL_TOKENS = frozenset({
     "model", "models", "net", "network", "encoder", "decoder", "backbone", "classifier", "generator",

@@ -5,9 +5,11 @@ from typing import Dict, Tuple
 
 from .base import FamilyChecker, Invalid, Rule, Valid
 from .conversion import ConversionFamily
+from .numpy_names import NumpyNamesFamily
 from .data import DataFamily
+from .sync import SyncFamily
 
-FAMILIES: Tuple[type, ...] = (ConversionFamily, DataFamily,)
+FAMILIES: Tuple[type, ...] = (ConversionFamily, DataFamily, SyncFamily, NumpyNamesFamily,)
 ALL_RULES: Tuple[type, ...] = tuple(rule for family in FAMILIES for rule in family.rules)
 RULES_BY_CODE: Dict[str, type] = {rule.code: rule for rule in ALL_RULES}
 

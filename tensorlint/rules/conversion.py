@@ -92,6 +92,7 @@ class NumpyWithoutDetach(Rule):
         Valid(H + "t = torch.ones(3, requires_grad=True)\ng = t.grad\nnp.asarray(g) if g is not None else None\n", ".grad does not require grad"),
         Valid(H + "dataset = load()\nx = dataset.data.numpy()\n", "a dataset's .data is a host tensor"),
         Valid(H + "t = torch.ones(3, requires_grad=True)\ns = t.detach_()\nt.numpy()\n", "detached in place"),
+        Valid(H + "def f(model, x):\n    return np.shape(model(x)), np.squeeze(model(x))\n", "np.shape/np.squeeze ask the tensor, no conversion"),
     ]
     INVALID = [
         Invalid(H + "def f(model, x):\n    return model(x).numpy()\n", line=4, col=12,
@@ -109,6 +110,9 @@ class NumpyWithoutDetach(Rule):
                 line=7, col=22, why="list of model outputs into np.vstack: no local fix"),
         Invalid(H + "def f(model, x):\n    y = model(x)\n    return np.isnan(y).any()\n", line=5, col=21,
                 fixed=H + "def f(model, x):\n    y = model(x)\n    return np.isnan(y.detach().cpu()).any()\n", why="np.isnan"),
+        Invalid(H + "def f(model, x):\n    return np.mean(model(x))\n", line=4, col=20,
+                fixed=H + "def f(model, x):\n    return np.mean(model(x).detach().cpu().numpy())\n",
+                why="np.mean calls Tensor.mean(axis=...): the fix passes an ndarray"),
         Invalid(H + "def f(model, xs):\n    return np.array([model(x) for x in xs])\n", line=4, col=22,
                 fixed=H + "def f(model, xs):\n    return np.array([model(x).detach().cpu() for x in xs])\n", why="comprehension of model outputs"),
         Invalid(H + "from sklearn.metrics import accuracy_score\ndef f(model, x, y):\n    return accuracy_score(y, model(x))\n",

@@ -1,7 +1,7 @@
 """Finds conversions to NumPy (`.numpy()` and implicit ones) and judges them by provenance."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, List, Optional, Tuple
 
 import libcst as cst
@@ -18,11 +18,16 @@ CANONICAL = ".detach().cpu()"
 # Keyword arguments of NumPy/sklearn/matplotlib calls that never carry array data.
 _STRUCTURAL_KEYWORDS = frozenset({"dtype", "axis", "out", "order", "casting", "keepdims", "ddof", "ax", "label",
                                   "copy", "like", "subok", "ndmin", "sample_weight_mode", "average", "normalize"})
-# numpy callables that take no array-likes, and `np.float64`/`np.double`, which convert a 0-d tensor
-# through `__float__` (no grad check) and are nearly always given one.
+# numpy callables that take no array-likes; `np.float64`/`np.double`, which convert a 0-d tensor
+# through `__float__` (no grad check) and are nearly always given one; and those that ask the tensor
+# itself (`np.shape(t)` is `t.shape`, `np.squeeze(t)` is `t.squeeze()`): no conversion happens.
 _NUMPY_NON_SINKS = frozenset({"dtype", "finfo", "iinfo", "issubdtype", "set_printoptions", "errstate",
                               "seterr", "seed", "default_rng", "RandomState", "get_printoptions",
-                              "float64", "double"})
+                              "float64", "double", "shape", "ndim", "size", "squeeze", "nonzero", "argwhere",
+                              "real", "isscalar", "iterable"})
+# Reductions that call the argument's own method (`np.mean(t)` is `t.mean(axis=None, ...)`): given a
+# tensor directly they raise TypeError whatever its grad or device, so the fix must pass an ndarray.
+DELEGATING_REDUCTIONS = frozenset({"sum", "mean", "max", "min", "amax", "amin", "prod", "std", "var", "any", "all"})
 PLOT_FUNCTIONS = frozenset({
     "plot", "imshow", "scatter", "hist", "bar", "barh", "errorbar", "fill_between", "contour", "contourf",
     "pcolormesh", "matshow", "stem", "step", "boxplot", "violinplot", "hist2d", "semilogy", "semilogx",
@@ -39,6 +44,7 @@ class Site:
     facts: Facts
     sink: str                                 # "`.numpy()`" or "`np.vstack()`"
     explicit: bool
+    delegating: bool = False                  # `np.mean(t)`: NumPy calls `t.mean(axis=...)` (TypeError)
 
 
 class ConversionChecker(FamilyChecker):
@@ -61,6 +67,9 @@ class ConversionChecker(FamilyChecker):
         sink = self._sink_name(node)
         if sink is None:
             return
+        qualified = self.semantic.qualified(node.func) or ""
+        delegating = qualified.startswith("numpy.") and qualified.count(".") == 1 \
+            and qualified.rsplit(".", 1)[-1] in DELEGATING_REDUCTIONS
         for arg in node.args:
             if arg.keyword is not None and arg.keyword.value in _STRUCTURAL_KEYWORDS:
                 continue
@@ -70,7 +79,9 @@ class ConversionChecker(FamilyChecker):
                 if content is not None:
                     yield Site(arg.value, None, content, sink, explicit=False)
                 continue
-            yield from self._sites_in(arg.value, sink)
+            for site in self._sites_in(arg.value, sink):
+                # only a tensor passed directly reaches the method; list elements go through np.asarray
+                yield replace(site, delegating=True) if delegating and site.converted is arg.value else site
 
     def _sites_in(self, expression: cst.BaseExpression, sink: str) -> Iterator[Site]:
         facts = self.semantic.facts(expression)
@@ -180,23 +191,24 @@ class ConversionChecker(FamilyChecker):
             return None
         base, links, uncertain = self._peel(converted)
         context = self.context
+        chain = CANONICAL + ".numpy()" if site.delegating else CANONICAL
         if converted is not base:  # links to replace: `x.cpu().detach()` → `x.detach().cpu()`
-            edits = [context.edit(context.end_with_parentheses(base), context.end_of(converted), CANONICAL)]
+            edits = [context.edit(context.end_with_parentheses(base), context.end_of(converted), chain)]
         elif isinstance(base, _NEEDS_NO_PARENS):
-            edits = [context.edit(context.end_of(base), context.end_of(base), CANONICAL)]
+            edits = [context.edit(context.end_of(base), context.end_of(base), chain)]
         elif base.lpar and site.explicit:  # `(a + b).numpy()`: the call's span covers the parentheses
             end = context.end_with_parentheses(base)
-            edits = [context.edit(end, end, CANONICAL)]
+            edits = [context.edit(end, end, chain)]
         else:  # `np.asarray(a + b)`: wrap, inside the value's own parentheses if it has any
             edits = [context.edit(context.start_of(base), context.start_of(base), "("),
-                     context.edit(context.end_of(base), context.end_of(base), ")" + CANONICAL)]
+                     context.edit(context.end_of(base), context.end_of(base), ")" + chain)]
         if any(edit is None for edit in edits):
             return None
         # Tensor-ness inferred from names (`model(x)`) proves nothing in a file that never imports torch.
         imports = self.semantic.imports
         known_torch = imports.imports_torch and (site.facts.tensor is YES or imports.torch_only)
         safety = Safety.UNSAFE if force_unsafe or uncertain or not known_torch else Safety.SAFE
-        title = f"Use `{CANONICAL}.numpy()`" if site.explicit else f"Pass `{CANONICAL}` to {site.sink}"
+        title = f"Use `{CANONICAL}.numpy()`" if site.explicit else f"Pass `{chain}` to {site.sink}"
         return Fix(title, tuple(edits), safety)
 
 
@@ -250,13 +262,23 @@ def _plain_numpy_call(node: cst.Call) -> bool:
     return True
 
 
+def _delegation_message(site: Site, hazard: str) -> str:
+    method = site.sink.strip("`()").rsplit(".", 1)[-1]
+    return (f"{site.sink} calls the tensor's own `.{method}(axis=...)`, which raises TypeError (and the tensor "
+            f"{hazard}): pass `{CANONICAL}.numpy()`")
+
+
 def _grad_message(site: Site) -> str:
+    if site.delegating:
+        return _delegation_message(site, "may require grad")
     if site.explicit:
         return f"`.numpy()` on a tensor that may require grad: insert `.detach()` first (raises \"{GRAD_ERROR}\")"
     return f"{site.sink} converts a tensor that may require grad to NumPy: {_remedy(site)} (raises \"{GRAD_ERROR}\")"
 
 
 def _device_message(site: Site) -> str:
+    if site.delegating:
+        return _delegation_message(site, "may be on an accelerator")
     if site.explicit:
         return f"`.numpy()` on a tensor that may be on an accelerator: insert `.cpu()` first (raises \"{DEVICE_ERROR}\")"
     return (f"{site.sink} converts a tensor that may be on an accelerator to NumPy: {_remedy(site)} "

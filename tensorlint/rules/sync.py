@@ -1,0 +1,273 @@
+"""TL4: work that blocks on the accelerator, or keeps autograd graphs alive, every step of a loop."""
+from __future__ import annotations
+
+from .base import Invalid, Rule, Valid
+from .sync_checker import SyncChecker
+
+H = "import torch\n"
+TRAIN = H + ("def train(model, loader, optimizer, criterion, device):\n"
+             "    running = 0.0\n"
+             "    for step, (x, y) in enumerate(loader):\n"
+             "        out = model(x.to(device))\n"
+             "        loss = criterion(out, y.to(device))\n"
+             "        optimizer.zero_grad()\n"
+             "        loss.backward()\n"
+             "        optimizer.step()\n")
+
+
+def train_with(line: str) -> str:
+    """The training loop above with one more statement at the end of its body."""
+    return TRAIN + "        " + line + "\n"
+
+
+STEP_LOOPS = """
+    A *step loop* is decided by the shared analysis: a `for`/`while` loop whose own body (not nested
+    functions or loops) calls `.backward()` or an optimizer/scaler `.step(...)`, or that iterates a
+    data loader (`for batch in loader`, `enumerate(train_loader)`, `tqdm(dataloader)`), a `range(...)`
+    or is a `while` loop, and calls a model: training, evaluation under `no_grad` and token-by-token
+    generation loops. An epoch loop that calls `train(...)` is not one. Anything under a periodic
+    guard (`if step % N == 0:`, `if (i + 1) % log_every == 0:`, an `if` naming `log_interval`,
+    `should_log`, `is_last_step`, ...) or after the loop is fine.
+"""
+
+
+class PerStepScalarSync(Rule):
+    __doc__ = """
+    ## What it does
+    Flags, inside a step loop and outside any periodic guard, reading a tensor that may be on an
+    accelerator back to Python: `.item()`, `.tolist()`, `float(t)`/`int(t)`/`bool(t)`, formatting it
+    in an f-string, or using it as an `if`/`while` condition.
+    """ + STEP_LOOPS + """
+    ## Why is this bad?
+    Each of these blocks the host until every kernel queued so far has finished, so the GPU runs dry
+    while Python waits, every step. Public fixes report 5–50 % throughput gains; torchtune measured
+    40–50 ms of `cudaStreamSynchronize` per step from one unguarded `loss.item()` in a progress bar.
+
+    ## Example
+    ```python
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        running += loss.item()
+    ```
+
+    ## Use instead
+    ```python
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        running += loss.detach()
+    epoch_loss = running.item()
+    ```
+
+    ## Fix safety
+    No automatic fix: moving the conversion changes the accumulator's type (float → tensor) and
+    what gets printed, so the rewrite needs a human.
+
+    ## Known problems
+    Only values known to be tensors (model outputs, losses, torch results) are judged; a value of
+    unknown provenance is not. Some syncs are intentional (sampling on the CPU for
+    reproducibility): silence them with `# noqa: TL401`.
+    """
+    code = "TL401"
+    name = "per-step-scalar-sync"
+    summary = "Reading a device tensor back to Python every step of a loop"
+    fixable = "no"
+    VALID = [
+        Valid(train_with("if step % 100 == 0:\n            print(loss.item())"), "periodic guard"),
+        Valid(train_with("if (step + 1) % log_every == 0:\n            running += loss.item()"), "(i + 1) % log_every"),
+        Valid(train_with("if should_log:\n            print(f'{loss}')"), "a should_log flag"),
+        Valid(train_with("running += loss.detach()") + "    return running.item()\n", "device-side accumulator, one sync after the loop"),
+        Valid(H + "def fit(model, loader, epochs):\n    for epoch in range(epochs):\n        loss = train(model, loader)\n"
+                  "        print(loss.item())\n", "epoch loop calling train(): not a step loop"),
+        Valid(H + "def bench(model, x, n):\n    for _ in range(n):\n        model(x)\n"
+                  "    return torch.zeros(3).sum().item()\n", "after the loop"),
+        Valid(H + "def f(xs):\n    total = 0\n    for x in xs:\n        total += x.item()\n    return total\n", "not a step loop"),
+        Valid("import tensorflow as tf\ndef train(model, loader, optimizer):\n    for x, y in loader:\n"
+              "        loss = model(x)\n        optimizer.step()\n        print(loss.numpy().item())\n", "TensorFlow code"),
+        Valid(train_with("running += float(step)"), "float of an int"),
+    ]
+    INVALID = [
+        Invalid(train_with("running += loss.item()"), line=10, col=20, why="plain training loop"),
+        Invalid(train_with("print(f'step {step}: {loss}')"), line=10, col=30, why="f-string of the loss"),
+        Invalid(train_with("if loss < 0.01:\n            break"), line=10, col=12, why="tensor as an if condition"),
+        Invalid(train_with("running += float(loss)"), line=10, col=20, why="float(tensor)"),
+        Invalid(H + "def train(model, loader, optimizer, scaler, criterion):\n    for x, y in loader:\n"
+                    "        with torch.autocast('cuda'):\n            loss = criterion(model(x), y)\n"
+                    "        scaler.scale(loss).backward()\n        scaler.step(optimizer)\n        scaler.update()\n"
+                    "        progress.set_postfix(loss=loss.item())\n", line=9, col=35, why="AMP with a GradScaler"),
+        Invalid(H + "def train(model, loader, optimizer, criterion, accum):\n    for i, (x, y) in enumerate(loader):\n"
+                    "        loss = criterion(model(x), y) / accum\n        loss.backward()\n"
+                    "        if (i + 1) % accum == 0:\n            optimizer.step()\n        losses.append(loss.item())\n",
+                line=8, col=23, why="gradient accumulation: the append runs every micro-step"),
+        Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    correct = 0\n    for x, y in loader:\n"
+                    "        pred = model(x).argmax(1)\n        correct += (pred == y).sum().item()\n    return correct\n",
+                line=7, col=20, why="evaluation under no_grad"),
+        Invalid(H + "def generate(model, idx, max_new_tokens):\n    for _ in range(max_new_tokens):\n"
+                    "        logits = model(idx)\n        next_id = logits[:, -1].argmax(-1)\n"
+                    "        if next_id.item() == eos:\n            break\n", line=6, col=12, why="generation loop"),
+    ]
+
+
+class PerStepHostCopy(Rule):
+    __doc__ = """
+    ## What it does
+    Flags, inside a step loop and outside any periodic guard, copying a tensor that may be on an
+    accelerator to the host: `.cpu()`, `.to("cpu")`, `.numpy(force=True)`, `print(tensor)`.
+    """ + STEP_LOOPS + """
+    ## Why is this bad?
+    A device-to-host copy waits for every queued kernel, then for the transfer, every batch.
+    Collecting predictions on the device and moving them once after the loop does one transfer.
+
+    ## Example
+    ```python
+    with torch.no_grad():
+        for x, y in loader:
+            preds.append(model(x).argmax(1).cpu())
+    ```
+
+    ## Use instead
+    ```python
+    with torch.no_grad():
+        for x, y in loader:
+            preds.append(model(x).argmax(1))
+    preds = torch.cat(preds).cpu()
+    ```
+
+    ## Fix safety
+    No automatic fix: where the copy goes depends on how the results are used.
+
+    ## Known problems
+    Only values known to be tensors are judged. A loop that must free device memory each batch may
+    copy on purpose: silence it with `# noqa: TL402`.
+    """
+    code = "TL402"
+    name = "per-step-host-copy"
+    summary = "Copying a device tensor to the host every step of a loop"
+    fixable = "no"
+    VALID = [
+        Valid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    preds = []\n    for x, y in loader:\n"
+                  "        preds.append(model(x).argmax(1))\n    return torch.cat(preds).cpu()\n", "moved once after the loop"),
+        Valid(train_with("if step % 50 == 0:\n            print(loss)"), "print under a guard"),
+        Valid(train_with("host = torch.zeros(3).cpu()"), "a host tensor"),
+    ]
+    INVALID = [
+        Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    preds = []\n    for x, y in loader:\n"
+                    "        preds.append(model(x).argmax(1).cpu())\n    return preds\n", line=6, col=22,
+                why="collecting predictions on the host every batch"),
+        Invalid(train_with("print(loss)"), line=10, col=9, why="print(tensor)"),
+        Invalid(train_with("host = out.to('cpu')"), line=10, col=16, why=".to('cpu')"),
+    ]
+
+
+class PerStepSynchronize(Rule):
+    __doc__ = """
+    ## What it does
+    Flags `torch.cuda.synchronize()` inside a step loop, outside a periodic guard and outside a
+    timing loop (one that reads `time.perf_counter()`/`time.time()`/`Event.elapsed_time` in the
+    same iteration).
+    """ + STEP_LOOPS + """
+    ## Why is this bad?
+    It blocks the host until the whole device queue drains, every step, for no result. It is also
+    invisible to `torch.cuda.set_sync_debug_mode`, which only reports copies and stream syncs.
+
+    ## Example
+    ```python
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        torch.cuda.synchronize()
+    ```
+
+    ## Use instead
+    ```python
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    ```
+
+    ## Fix safety
+    Never fixed automatically: a synchronize may be there on purpose (timing, a race it hides).
+    """
+    code = "TL403"
+    name = "per-step-synchronize"
+    summary = "`torch.cuda.synchronize()` every step of a loop"
+    fixable = "no"
+    VALID = [
+        Valid(H + "import time\ndef bench(model, loader, optimizer):\n    for x in loader:\n        start = time.perf_counter()\n"
+                  "        model(x).sum().backward()\n        optimizer.step()\n        torch.cuda.synchronize()\n"
+                  "        print(time.perf_counter() - start)\n", "timing loop"),
+        Valid(train_with("if step % 100 == 0:\n            torch.cuda.synchronize()"), "guarded"),
+        Valid(H + "def f(model, loader, optimizer):\n    for x in loader:\n        model(x).sum().backward()\n"
+                  "    torch.cuda.synchronize()\n", "after the loop"),
+    ]
+    INVALID = [
+        Invalid(train_with("torch.cuda.synchronize()"), line=10, col=9, why="every step"),
+    ]
+
+
+class GraphRetention(Rule):
+    __doc__ = """
+    ## What it does
+    Flags accumulating a value that may require grad across the iterations of a step loop without
+    `.detach()`/`.item()`: `total += loss`, `losses.append(loss)`, unless the accumulator itself
+    later feeds `.backward()` (then keeping the graph is the point).
+    """ + STEP_LOOPS + """
+    ## Why is this bad?
+    A tensor that requires grad keeps its whole autograd graph alive; summing or collecting it keeps
+    every step's graph, so memory grows each step until the epoch ends or the process dies.
+
+    ## Example
+    ```python
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        total += loss
+    ```
+
+    ## Use instead
+    ```python
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach()
+    ```
+
+    ## Fix safety
+    Safe: `.detach()` gives the same values and the same type (a tensor stays a tensor), and the
+    rule does not fire when the accumulator later feeds `.backward()`.
+    """
+    code = "TL404"
+    name = "graph-retention"
+    summary = "Accumulating a grad-carrying tensor across steps without `.detach()`"
+    fixable = "always"
+    VALID = [
+        Valid(train_with("running += loss.detach()"), "detached"),
+        Valid(train_with("running += loss.item()"), "a Python number (TL401 judges the sync)"),
+        Valid(H + "def train(model, loader, optimizer, criterion):\n    losses = []\n    for x, y in loader:\n"
+                  "        losses.append(criterion(model(x), y))\n    torch.stack(losses).mean().backward()\n"
+                  "    optimizer.step()\n", "the collected losses feed backward"),
+        Valid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    total = 0\n    for x, y in loader:\n"
+                  "        total += model(x).sum()\n    return total\n", "no grad"),
+    ]
+    INVALID = [
+        Invalid(train_with("running += loss"), line=10, col=9, fixed=train_with("running += loss.detach()"),
+                why="summing the loss"),
+        Invalid(train_with("history.append(loss)"), line=10, col=9, fixed=train_with("history.append(loss.detach())"),
+                why="collecting the loss"),
+        Invalid(train_with("running += loss * x.size(0)"), line=10, col=9,
+                fixed=train_with("running += (loss * x.size(0)).detach()"), why="an expression"),
+    ]
+
+
+RULES = (PerStepScalarSync, PerStepHostCopy, PerStepSynchronize, GraphRetention)
+
+
+class SyncFamily(SyncChecker):
+    rules = RULES

@@ -1,0 +1,214 @@
+"""Finds host syncs and graph retention that run every step of a step loop (as the shared analysis sees them)."""
+from __future__ import annotations
+
+import builtins
+from typing import Dict, Optional, Set
+
+import libcst as cst
+
+from ..analysis import YES, Facts, dotted_name
+from ..diagnostics import Fix, Safety
+from .base import FamilyChecker
+
+_SCALAR_BUILTINS = frozenset({"float", "int", "bool"})
+ACCUMULATE = "accumulate on the device (`running += loss.detach()`) and convert once after the loop or under the logging guard"
+
+
+class SyncChecker(FamilyChecker):
+    triggers = ("backward", ".step(", "oader", "range(", "while ")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._backward_roots: Dict[int, Set[str]] = {}
+
+    def _active(self) -> bool:
+        return self.semantic.imports.imports_torch and self.semantic.step_loop() is not None
+
+    def _on_device(self, expression: cst.BaseExpression) -> Optional[Facts]:
+        facts = self.semantic.facts(expression)
+        return facts if facts.tensor is YES and facts.device.possible else None
+
+    # -- TL401 / TL402 / TL403 ------------------------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self._active():
+            return
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            name = func.attr.value
+            if name in ("item", "tolist") and not node.args and self._on_device(func.value):
+                self._report("TL401", node, f"`.{name}()` waits for the accelerator every step: {ACCUMULATE}")
+            elif (name == "cpu" and not node.args or name == "to" and _to_cpu(node)) and self._on_device(func.value):
+                shown = ".cpu()" if name == "cpu" else '.to("cpu")'
+                self._report("TL402", node, f"`{shown}` copies to the host "
+                             "every step: collect on the device (`torch.cat`/`torch.stack` the list) and move once "
+                             "after the loop")
+            elif name == "numpy" and _forced(node) and self._on_device(func.value):
+                self._report("TL402", node, "`.numpy(force=True)` copies to the host every step: collect on the "
+                             "device and convert once after the loop")
+            elif self.semantic.qualified(func) == "torch.cuda.synchronize":
+                if not self.semantic.step_loop().is_timing:
+                    self._report("TL403", node, "`torch.cuda.synchronize()` every step stalls the pipeline: drop it "
+                                 "(keep it only in timing code, next to the clock reads)")
+        elif isinstance(func, cst.Name) and self._is_builtin(func.value):
+            positional = [a for a in node.args if a.keyword is None]
+            if func.value in _SCALAR_BUILTINS and len(positional) == 1 and self._on_device(positional[0].value):
+                self._report("TL401", node, f"`{func.value}(tensor)` waits for the accelerator every step: {ACCUMULATE}")
+            elif func.value == "print" and any(self._on_device(a.value) for a in positional):
+                self._report("TL402", node, "`print(tensor)` copies to the host every step: print under a logging "
+                             "guard (`if step % log_every == 0:`)")
+
+    def visit_FormattedStringExpression(self, node: cst.FormattedStringExpression) -> None:
+        if self._active() and self._on_device(node.expression) and not self._only_on_failure():
+            self._report("TL401", node, f"formatting a tensor in an f-string waits for the accelerator every step: "
+                         f"format under a logging guard, or {ACCUMULATE}")
+
+    def visit_If(self, node: cst.If) -> None:
+        if self._active() and self._on_device(node.test):
+            self._report("TL401", node.test, "a tensor as an `if` condition waits for the accelerator every step: "
+                         "keep the decision on the device (`torch.where`) or check it under a logging guard")
+
+    def visit_While(self, node: cst.While) -> None:
+        runs_per_step = self.semantic.loop_info(node).is_step or self.semantic.step_loop() is not None
+        if self.semantic.imports.imports_torch and runs_per_step and self._on_device(node.test):
+            self._report("TL401", node.test, "a tensor as a `while` condition waits for the accelerator every step: "
+                         "test it every N steps instead")
+
+    # -- TL404 ----------------------------------------------------------------------------------
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)) and self._retains_graph(node.value, node.target):
+            self._report("TL404", node, f"`{self._code(node.target)} += ...` keeps every step's autograd graph alive "
+                         "(memory grows each step): accumulate `.detach()`ed values", self._detach_fix(node.value))
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        call = node.value
+        if (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "append"
+                and len(call.args) == 1 and call.args[0].keyword is None
+                and self._retains_graph(call.args[0].value, call.func.value)):
+            self._report("TL404", call, f"`{self._code(call.func.value)}.append(...)` keeps every step's autograd graph "
+                         "alive (memory grows each step): append `.detach()`ed values",
+                         self._detach_fix(call.args[0].value))
+
+    def _retains_graph(self, value: cst.BaseExpression, accumulator: cst.BaseExpression) -> bool:
+        if not self._active() or not self.semantic.grad_enabled:
+            return False
+        facts = self.semantic.facts(value)
+        if facts.tensor is not YES or not facts.grad.possible:
+            return False
+        name = dotted_name(accumulator)
+        return name is not None and name not in self._names_reaching_backward()
+
+    def _names_reaching_backward(self) -> Set[str]:
+        """Names in the enclosing function whose value flows into a `.backward()` call (then keeping the graph is the point)."""
+        scope = next((a for a in reversed(self.semantic.ancestors) if isinstance(a, (cst.FunctionDef, cst.Module))),
+                     self.context.module)
+        roots = self._backward_roots.get(id(scope))
+        if roots is None:
+            roots = self._backward_roots[id(scope)] = _names_reaching_backward(scope)
+        return roots
+
+    def _detach_fix(self, value: cst.BaseExpression) -> Optional[Fix]:
+        context = self.context
+        # detach before a trailing host move: `out.cpu()` → `out.detach().cpu()` (the canonical order)
+        base = value
+        while _is_host_move(base) and not base.lpar:
+            base = base.func.value
+        if base is not value:
+            end = context.end_with_parentheses(base)
+            edits = (context.edit(end, end, ".detach()"),)
+        elif isinstance(value, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) or value.lpar:
+            edits = (context.edit(context.end_of(value), context.end_of(value), ".detach()"),)
+        else:
+            edits = (context.edit(context.start_of(value), context.start_of(value), "("),
+                     context.edit(context.end_of(value), context.end_of(value), ").detach()"))
+        if any(edit is None for edit in edits):
+            return None
+        return Fix("Accumulate `.detach()`", edits, Safety.SAFE)
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _only_on_failure(self) -> bool:
+        """Inside an `assert` message or a `raise`: evaluated only when something already went wrong."""
+        ancestors = self.semantic.ancestors
+        for index in range(len(ancestors) - 1, 0, -1):
+            ancestor = ancestors[index]
+            if isinstance(ancestor, cst.Raise):
+                return True
+            if isinstance(ancestor, cst.Assert):
+                return ancestors[index + 1] is ancestor.msg
+            if isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+                return False
+        return False
+
+    def _report(self, code: str, node: cst.CSTNode, message: str, fix: Optional[Fix] = None) -> None:
+        if self.wants(code):
+            self.context.report(code, node, message, fix)
+
+    def _is_builtin(self, name: str) -> bool:
+        frame = self.semantic.frame
+        return hasattr(builtins, name) and name not in frame.env and name not in frame.globals \
+            and name not in self.semantic.imports.names
+
+    def _code(self, node: cst.CSTNode) -> str:
+        return self.context.code(node)
+
+
+def _is_host_move(node: cst.BaseExpression) -> bool:
+    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+            and (node.func.attr.value == "cpu" and not node.args or node.func.attr.value == "to" and _to_cpu(node)))
+
+
+def _to_cpu(node: cst.Call) -> bool:
+    return len(node.args) >= 1 and isinstance(node.args[0].value, cst.SimpleString) \
+        and node.args[0].value.evaluated_value == "cpu"
+
+
+def _forced(node: cst.Call) -> bool:
+    return any(a.keyword is not None and a.keyword.value == "force" for a in node.args)
+
+
+def _names_reaching_backward(scope: cst.CSTNode) -> Set[str]:
+    """Names read by `.backward()` receivers, closed over the assignments that feed them."""
+    receivers, assignments = [], []
+
+    class Collector(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value == "backward":
+                receivers.append(node.func.value)
+            elif dotted_name(node.func) in ("torch.autograd.backward", "autograd.backward") and node.args:
+                receivers.append(node.args[0].value)
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            assignments.append((node.targets, node.value))
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            assignments.append(([cst.AssignTarget(node.target)], node.value))
+
+    scope.visit(Collector())
+    roots: Set[str] = set()
+    for receiver in receivers:
+        roots |= _names_in(receiver)
+    changed = True
+    while changed:
+        changed = False
+        for targets, value in assignments:
+            if any(_names_in(t.target) & roots for t in targets):
+                new = _names_in(value) - roots
+                if new:
+                    roots |= new
+                    changed = True
+    return roots
+
+
+def _names_in(node: cst.CSTNode) -> Set[str]:
+    names: Set[str] = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            names.add(name.value)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> None:
+            path = dotted_name(attribute)
+            if path is not None:
+                names.add(path)
+
+    node.visit(Names())
+    return names
