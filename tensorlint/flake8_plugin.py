@@ -4,12 +4,13 @@ from __future__ import annotations
 from typing import Iterator, List, Optional, Tuple
 
 import libcst as cst
+from flake8.exceptions import ExecutionError
 
 from . import __version__
 from .engine import lint
 from .project import ProjectConfigError, settings_for
 from .rules import ALL_RULES
-from .settings import DEFAULT
+from .settings import DEFAULT, parse_version
 
 
 class TensorlintChecker:
@@ -33,6 +34,14 @@ class TensorlintChecker:
 
     @classmethod
     def parse_options(cls, options) -> None:
+        for option in ("tensorlint_target_numpy", "tensorlint_target_torch"):
+            value = getattr(options, option)
+            if value is not None:
+                try:
+                    parse_version(value)
+                except ValueError as error:
+                    # flake8 prints an ExecutionError as one clear message, without a traceback
+                    raise ExecutionError(f"--{option.replace('_', '-')}: {error}") from None
         cls.target_numpy = options.tensorlint_target_numpy
         cls.target_torch = options.tensorlint_target_torch
 
