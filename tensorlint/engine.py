@@ -83,7 +83,10 @@ class SourceContext:
         while index < len(body) and _is_future_import(body[index]):
             index += 1
         if index < len(body):
-            offset = self.start_of(body[index])
+            first = body[index]
+            # a decorated def/class starts at its first `@`, not at `def` (where libcst's position is)
+            decorators = getattr(first, "decorators", ())
+            offset = self.start_of(decorators[0] if decorators else first)
             offset -= len(self.source[:offset]) - len(self.source[:offset].rstrip(" \t"))  # column 0 of that line
             return Edit(offset, offset, statement + self.module.default_newline)
         ending = "" if not self.source or self.source.endswith(("\n", "\r")) else self.module.default_newline

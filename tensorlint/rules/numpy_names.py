@@ -31,9 +31,10 @@ class NumpyRemovedAlias(Rule):
     project's lowest supported NumPy is below 2.0, which is assumed when nothing says otherwise.
 
     Compatibility code is not flagged: the body of a `try:` that catches `AttributeError` or
-    `ImportError` (or anything broader), a branch taken only when `hasattr(np, "float")` holds,
-    either branch of a test on the NumPy version (`np.__version__`, `np.lib.NumpyVersion`), and
-    files that restore the name themselves (`np.float = float`).
+    `ImportError` (or anything broader), code that runs only when `hasattr(np, "float")` holds
+    (its branch, or what follows `if not hasattr(np, "float"): return`), either branch of a test
+    on the NumPy version (`np.__version__`, `np.lib.NumpyVersion`, `importlib.metadata.version("numpy")`,
+    or a flag assigned from one), and files that restore the name themselves (`np.float = float`).
 
     ## Example
     ```python
@@ -164,9 +165,9 @@ class Numpy2RemovedName(Rule):
 
     Compatibility code is not flagged: the body of a `try:` that catches `AttributeError` or
     `ImportError` (or anything broader), the fallback in an `AttributeError`/`ImportError` handler,
-    a branch taken only when
-    `hasattr(np, "trapz")` holds, either branch of a test on the NumPy version, and files that restore
-    the name themselves (`np.NaN = np.nan`). `getattr(np, "NaN", np.nan)` is not an attribute access.
+    code that runs only when `hasattr(np, "trapz")` holds, either branch of a test on the NumPy
+    version (a `hasattr(np, "trapezoid")` test counts as one), and files that restore the name
+    themselves (`np.NaN = np.nan`). `getattr(np, "NaN", np.nan)` is not an attribute access.
 
     ## Example
     ```python
@@ -202,8 +203,8 @@ class Numpy2RemovedName(Rule):
 
     ## Known problems
     `np.row_stack` and `np.chararray` are deprecated but still present in NumPy 2.4, so they are not
-    flagged. A shim in another module is not seen, and names brought in by `from numpy import *`
-    are not followed.
+    flagged. A shim in another module is not seen, names brought in by `from numpy import *` are not
+    followed, and a version flag is recognised only once its assignment has been read (in file order).
     """
 
     code = "TL302"
