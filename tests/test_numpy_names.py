@@ -440,3 +440,16 @@ def test_selecting_one_code():
     assert codes(source) == [(2, "TL301"), (3, "TL302")]
     assert [(d.line, d.code) for d in check_source(source, select=["TL302"])] == [(3, "TL302")]
     assert [(d.line, d.code) for d in check_source(source, select=["TL301"])] == [(2, "TL301")]
+
+
+def test_facts_correction_row_stack_is_deprecated_not_removed():
+    """FACTS.md §4 lists `row_stack` among the NumPy 2.0 removals; NumPy 2.x still has it (deprecated)."""
+    numpy = pytest.importorskip("numpy")
+    if int(numpy.__version__.split(".")[0]) < 2:
+        pytest.skip("a NumPy 2.x fact")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        assert hasattr(numpy, "row_stack")
+    from tensorlint import check_source
+    assert not [d for d in check_source("import numpy as np\nnp.row_stack([[1], [2]])\n") if d.code == "TL302"]
