@@ -400,6 +400,9 @@ class Evaluator:
         if name in api.NON_TENSOR_METHODS:
             return NOT_TENSOR
         if receiver.tensor is not YES and name not in api.INTEGER_OPS:
+            # `x.detach().cpu().clone()`: a tensor method keeps what is known, whatever `x` is
+            if name in api.FACT_PRESERVING_METHODS and receiver.tensor is MAYBE:
+                return self._derived(tensor_like, frame)
             return UNKNOWN.with_(module=NO)
         if name in api.INTEGER_OPS:
             return tensor_like.with_(grad=NO)

@@ -137,3 +137,11 @@ _OTHER_FRAMEWORK_TOKENS = frozenset({"tf", "keras", "flax", "jax", "jnp", "tfds"
 def looks_like_other_framework(name: str) -> bool:
     """`tf_model`, `jax_params`, `flax_state`: a name that says its value is not a torch object."""
     return any(t.lower() in _OTHER_FRAMEWORK_TOKENS for t in _TOKEN_SPLIT.split(name) if t)
+
+# Tensor methods that keep device and grad facts (a copy, a view, a dtype change), even on a value
+# only known to *maybe* be a tensor: the chain `x.detach().cpu().clone()` stays detached and on the host.
+FACT_PRESERVING_METHODS = frozenset({
+    "clone", "contiguous", "float", "double", "half", "bfloat16", "view", "view_as", "reshape", "reshape_as",
+    "flatten", "squeeze", "unsqueeze", "permute", "transpose", "t", "expand", "expand_as", "narrow", "select",
+    "softmax", "log_softmax", "sigmoid", "tanh", "relu", "abs", "exp", "log", "sum", "mean", "max", "min",
+})

@@ -93,6 +93,7 @@ class NumpyWithoutDetach(Rule):
         Valid(H + "dataset = load()\nx = dataset.data.numpy()\n", "a dataset's .data is a host tensor"),
         Valid(H + "t = torch.ones(3, requires_grad=True)\ns = t.detach_()\nt.numpy()\n", "detached in place"),
         Valid(H + "def f(model, x):\n    return np.shape(model(x)), np.squeeze(model(x))\n", "np.shape/np.squeeze ask the tensor, no conversion"),
+        Valid(H + "def f(x):\n    return x.detach().cpu().clone().numpy()\n", "clone keeps detached and on the host"),
     ]
     INVALID = [
         Invalid(H + "def f(model, x):\n    return model(x).numpy()\n", line=4, col=12,
@@ -139,6 +140,8 @@ class NumpyWithoutDetach(Rule):
         Invalid(H + "class Trainer:\n    def __init__(self, model):\n        self.model = model\n    def predict(self, x):\n        return np.asarray(self.model(x))\n",
                 line=7, col=27, fixed=H + "class Trainer:\n    def __init__(self, model):\n        self.model = model\n    def predict(self, x):\n        return np.asarray(self.model(x).detach().cpu())\n",
                 why="a model kept on a plain object"),
+        Invalid(H + "x = torch.ones(2, dtype=torch.cfloat, requires_grad=True)\nx.conj().numpy()\n", line=4, col=1,
+                why="a conjugate view needs .resolve_conj(): the canonical chain would still raise, so no fix"),
         Invalid("import numpy as np\ndef f(x):\n    return x.numpy()\n", line=3, col=12, unsafe=True,
                 fixed="import numpy as np\ndef f(x):\n    return x.detach().cpu().numpy()\n",
                 why="the file does not import torch: the fix is unsafe"),

@@ -190,6 +190,8 @@ class ConversionChecker(FamilyChecker):
         if converted is None:
             return None
         base, links, uncertain = self._peel(converted)
+        if _is_conjugate_view(base):
+            return None  # `x.conj().detach().cpu().numpy()` still raises: it needs `.resolve_conj()`
         context = self.context
         chain = CANONICAL + ".numpy()" if site.delegating else CANONICAL
         if converted is not base:  # links to replace: `x.cpu().detach()` → `x.detach().cpu()`
@@ -214,6 +216,14 @@ class ConversionChecker(FamilyChecker):
 
 _NEEDS_NO_PARENS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.List, cst.Tuple)
 _LINK_TEXT = {"detach": ".detach()", "cpu": ".cpu()", "to_cpu": '.to("cpu")', "data": ".data"}
+
+
+def _is_conjugate_view(expression: cst.BaseExpression) -> bool:
+    """`x.conj()`, `x.conj().imag`: NumPy refuses the conjugate/negative bit even after detach and cpu."""
+    while isinstance(expression, cst.Attribute) and expression.attr.value in ("imag", "real", "T", "mT"):
+        expression = expression.value
+    return (isinstance(expression, cst.Call) and isinstance(expression.func, cst.Attribute)
+            and expression.func.attr.value in ("conj", "conj_physical_") and not expression.args)
 
 
 def _link_of(expression: cst.BaseExpression) -> Optional[str]:

@@ -10,6 +10,10 @@ from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
 
 _CHAIN_LINKS = frozenset({"detach", "cpu", "to", "clone", "contiguous"})
+# In-place methods that change the `.data` alias's shape or identity, not just values: through `.data`
+# they leave the parameter alone, so `with torch.no_grad(): p.t_()` would change behaviour.
+_METADATA_CHANGING = frozenset({"t_", "resize_", "resize_as_", "set_", "requires_grad_", "squeeze_", "unsqueeze_",
+                                "transpose_", "swapdims_", "swapaxes_", "as_strided_", "share_memory_"})
 
 
 def is_in_place_method(name: str) -> bool:
@@ -34,7 +38,8 @@ class DataChecker(FamilyChecker):
             self._report_write(node, statement, "an item assignment")
         elif (isinstance(parent, cst.Attribute) and parent.value is node and is_in_place_method(parent.attr.value)
               and isinstance(grandparent, cst.Call) and grandparent.func is parent):
-            self._report_write(node, self._ancestor(3), f"`.{parent.attr.value}()`")
+            statement = None if parent.attr.value in _METADATA_CHANGING else self._ancestor(3)
+            self._report_write(node, statement, f"`.{parent.attr.value}()`")
         elif not self._in_conversion_chain(node) and self.wants("TL201"):
             self._report_read(node)
 
@@ -81,7 +86,7 @@ class DataChecker(FamilyChecker):
 
     def _no_grad_fix(self, node: cst.Attribute, small: Optional[cst.CSTNode]) -> Optional[Fix]:
         drop = self._replace_data(node, "")
-        if drop is None:
+        if drop is None or small is None:
             return None
         if not self.semantic.grad_enabled:
             return Fix("Drop `.data` (already under no_grad)", (drop,), Safety.UNSAFE)

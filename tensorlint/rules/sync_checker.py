@@ -75,18 +75,54 @@ class SyncChecker(FamilyChecker):
 
     # -- TL404 ----------------------------------------------------------------------------------
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)) and self._retains_graph(node.value, node.target):
-            self._report("TL404", node, f"`{self._code(node.target)} += ...` keeps every step's autograd graph alive "
-                         "(memory grows each step): accumulate `.detach()`ed values", self._detach_fix(node.value))
+        if not isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)):
+            return
+        for value, fixable in self._accumulated(node.value):
+            if self._retains_graph(value, node.target):
+                self._report("TL404", node, f"`{self._code(node.target)} += ...` keeps every step's autograd graph "
+                             "alive (memory grows each step): accumulate `.detach()`ed values",
+                             self._detach_fix(value) if fixable else None)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        """`total = total + loss`: the same accumulation as `total += loss`."""
+        if len(node.targets) != 1 or not isinstance(node.value, cst.BinaryOperation):
+            return
+        target, value = node.targets[0].target, node.value
+        name = dotted_name(target)
+        if name is None or not isinstance(value.operator, (cst.Add, cst.Subtract)) or dotted_name(value.left) != name:
+            return
+        if self._retains_graph(value.right, target):
+            self._report("TL404", node, f"`{name} = {name} + ...` keeps every step's autograd graph alive (memory "
+                         "grows each step): accumulate `.detach()`ed values", self._detach_fix(value.right))
+
+    def _accumulated(self, value: cst.BaseExpression):
+        """The values `+=` adds: the value itself, or each element of a list/tuple display (`xs += [loss]`)."""
+        if isinstance(value, (cst.List, cst.Tuple)):
+            for element in value.elements:
+                if not isinstance(element, cst.StarredElement):
+                    yield element.value, True
+        else:
+            yield value, True
 
     def visit_Expr(self, node: cst.Expr) -> None:
         call = node.value
-        if (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "append"
-                and len(call.args) == 1 and call.args[0].keyword is None
-                and self._retains_graph(call.args[0].value, call.func.value)):
-            self._report("TL404", call, f"`{self._code(call.func.value)}.append(...)` keeps every step's autograd graph "
-                         "alive (memory grows each step): append `.detach()`ed values",
-                         self._detach_fix(call.args[0].value))
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)) or not call.args:
+            return
+        method, owner = call.func.attr.value, call.func.value
+        if method == "append" or method == "insert" and len(call.args) == 2:
+            stored = [(call.args[-1].value, True)]
+        elif method == "extend" and len(call.args) == 1:
+            stored = list(self._accumulated(call.args[0].value))
+        else:
+            return
+        for value, fixable in stored:
+            if isinstance(value, (cst.List, cst.Tuple)):  # `xs.append((loss, step))`
+                stored.extend(self._accumulated(value))
+                continue
+            if self._retains_graph(value, owner):
+                self._report("TL404", call, f"`{self._code(owner)}.{method}(...)` keeps every step's autograd graph "
+                             f"alive (memory grows each step): {method} `.detach()`ed values",
+                             self._detach_fix(value) if fixable else None)
 
     def _retains_graph(self, value: cst.BaseExpression, accumulator: cst.BaseExpression) -> bool:
         if not self._active() or not self.semantic.grad_enabled:

@@ -1,13 +1,19 @@
-"""Runtime verification helpers for tensorlint (not used by the linter itself).
+"""Runtime verification of tensorlint's fixes (`tensorlint verify`, `tensorlint fix --verify`).
 
-This package imports PyTorch and NumPy at import time, so it needs the ``verify`` extra
-(``pip install torch==2.13.0 -e ".[verify]"`` -- pin torch to your build). The linter, the flake8
-plugin and the CLI never import ``tensorlint.verify``; import its modules directly, e.g.
-``from tensorlint.verify.emulation import to_emulated_cuda, count_syncs``.
+The linter and the flake8 plugin never import this package. The CLI imports only
+:mod:`tensorlint.verify.command`, which (like this ``__init__``, :mod:`~tensorlint.verify.core`,
+:mod:`~tensorlint.verify.snippets`, :mod:`~tensorlint.verify.plan`, :mod:`~tensorlint.verify.runner` and
+:mod:`~tensorlint.verify.report`) needs neither torch nor NumPy: snippets are evaluated in worker
+subprocesses. The modules that import PyTorch and NumPy need the ``verify`` extra
+(``pip install torch==2.13.0 -e ".[verify]"`` -- pin torch to your build):
 
-Modules:
-
+* :mod:`tensorlint.verify.worker` -- the subprocess: binds snippets to the tensor matrix and compares;
+* :mod:`tensorlint.verify.matrix` -- the binding matrix (kinds x devices x dtypes);
+* :mod:`tensorlint.verify.compare` -- identical results, memory sharing;
+* :mod:`tensorlint.verify.numpy_facts` -- what removed NumPy names meant (FACTS.md §4, the verifier's copy);
 * :mod:`tensorlint.verify.emulation` -- a CPU-only stand-in for CUDA tensors (``device`` reports
   ``cuda:0``, ``.numpy()`` raises the real CUDA error, ``.cpu()`` copies) that counts every
   host<->device synchronisation, so fixes can be checked on a machine without a GPU.
+
+See docs/verifier.md.
 """

@@ -1,0 +1,524 @@
+"""Turn a file's fixes into verification jobs: the original and fixed snippet, and what surrounds it.
+
+This runs in the verifier's parent process and needs neither torch nor NumPy: it reads the file with
+:mod:`ast`, never runs it. For each fix (diagnostics sharing one fix are one case: TL101 and TL102
+share the canonical chain) it extracts
+
+* the **expression** the fix rewrites (conversions, TL1xx, and `.data` reads, TL201), plus, where the
+  flagged expression is not a `.numpy()` call but the argument of an implicit conversion, the
+  enclosing NumPy/torch call (`np.linalg.norm(p)`) and the model of any such sink, `np.asarray(...)`;
+* the **statement** (TL202 writes: the fix wraps it in `with torch.no_grad():`);
+* the **accumulating statement** of a step loop (TL4xx: run a few iterations);
+* the **NumPy name** and its enclosing expression/call, or the `from numpy import` statement (TL3xx);
+
+together with the grad mode the code has there (lexically inside `with torch.no_grad()`,
+`torch.inference_mode()`, `torch.set_grad_enabled(False)` or a function decorated with one of them:
+off), the file's import aliases (so `np` is bound to NumPy only if the file means NumPy by it), and
+the snippet's text with every *other* fix whose edits lie inside it applied to both sides, so that a
+fix is judged on its own effect (`np.array([a, b])` with one fix per element).
+
+What a family's snippet is comes from the code's family (the public contract of the codes), never
+from a rule's internals: :data:`SNIPPET_KINDS`.
+"""
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from ..diagnostics import Diagnostic, Edit, Fix, physical_lines
+
+# code prefix -> snippet kind; the longest matching prefix wins
+SNIPPET_KINDS: Dict[str, str] = {
+    "TL1": "expression",
+    "TL201": "expression",
+    "TL202": "statement",
+    "TL2": "statement",
+    "TL3": "numpy",
+    "TL4": "loop",
+}
+# Names bound to real modules when the file does not import them otherwise.
+DEFAULT_MODULES: Dict[str, str] = {"np": "numpy", "numpy": "numpy", "torch": "torch", "nn": "torch.nn",
+                                   "F": "torch.nn.functional", "math": "math"}
+# Modules the verifier may bind names to; names imported from anything else cannot be bound.
+ALLOWED_ROOTS = ("numpy", "torch", "math", "builtins")
+_GRAD_OFF = {"torch.no_grad", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad",
+             "torch.inference_mode", "torch.autograd.inference_mode", "torch.autograd.grad_mode.inference_mode"}
+_GRAD_ON = {"torch.enable_grad", "torch.autograd.enable_grad", "torch.autograd.grad_mode.enable_grad"}
+_SET_GRAD = {"torch.set_grad_enabled", "torch.autograd.set_grad_enabled",
+             "torch.autograd.grad_mode.set_grad_enabled"}
+_IMPORT_LINE = re.compile(r"\A\s*(?:import|from)\s+[\w.]+.*\n?\Z", re.DOTALL)
+_SINK_ROOTS = ("numpy",)  # an implicit conversion evaluated inside its own call when the callee is NumPy's
+SINK_MODEL = "__tl_np.asarray"
+
+
+def snippet_kind(codes: Sequence[str]) -> str:
+    best = ""
+    for code in codes:
+        for prefix in SNIPPET_KINDS:
+            if code.startswith(prefix) and len(prefix) > len(best):
+                best = prefix
+    return SNIPPET_KINDS.get(best, "expression")
+
+
+@dataclass
+class Candidate:
+    """One way of evaluating a fix: `original` and `fixed` texts; `flagged` = (start, end) in `original`."""
+    original: str
+    fixed: str
+    how: str                      # "expression", "enclosing call", "modelled as np.asarray(...)", "statement", ...
+    flagged: Tuple[int, int] = (0, 0)
+    mode: str = "eval"            # "eval" (an expression) or "exec" (statements)
+
+
+@dataclass
+class Case:
+    """One fix of one file, ready to be sent to a worker (see :meth:`job`)."""
+    path: str
+    diagnostics: List[Diagnostic]
+    fix: Fix
+    kind: str
+    candidates: List[Candidate] = field(default_factory=list)
+    grad_modes: List[bool] = field(default_factory=lambda: [True])
+    imports: Dict[str, List[str]] = field(default_factory=dict)
+    legacy_name: str = ""
+    numpy_min: Optional[Tuple[int, ...]] = None
+    problem: str = ""             # set when the fix cannot be extracted: reported SKIPPED with this reason
+    notes: List[str] = field(default_factory=list)
+
+    @property
+    def codes(self) -> List[str]:
+        return sorted({d.code for d in self.diagnostics})
+
+    @property
+    def first(self) -> Diagnostic:
+        return min(self.diagnostics)
+
+    def job(self, iterations: int = 3, strict_bfloat16: bool = False) -> dict:
+        return {
+            "kind": self.kind,
+            "codes": self.codes,
+            "candidates": [c.__dict__ for c in self.candidates],
+            "grad_modes": self.grad_modes,
+            "imports": self.imports,
+            "legacy_name": self.legacy_name,
+            "numpy_min": list(self.numpy_min) if self.numpy_min else None,
+            "iterations": iterations,
+            "strict_bfloat16": strict_bfloat16,
+        }
+
+
+# -- positions ---------------------------------------------------------------------------------
+class _Positions:
+    """Character offsets of ast positions (ast columns are UTF-8 byte offsets)."""
+
+    def __init__(self, source: str) -> None:
+        self.lines = physical_lines(source)
+        self.starts = [0]
+        for line in self.lines:
+            self.starts.append(self.starts[-1] + len(line))
+
+    def offset(self, lineno: int, col: int) -> int:
+        index = lineno - 1
+        if index >= len(self.lines):
+            return self.starts[-1]
+        prefix = self.lines[index].encode("utf-8")[:col].decode("utf-8", errors="ignore")
+        return self.starts[index] + len(prefix)
+
+    def span(self, node: ast.AST) -> Tuple[int, int]:
+        return (self.offset(node.lineno, node.col_offset), self.offset(node.end_lineno, node.end_col_offset))
+
+    def line_start(self, offset: int) -> int:
+        for start in reversed(self.starts):
+            if start <= offset:
+                return start
+        return 0
+
+
+class SourceModel:
+    """A parsed file: spans, parents, imports. Raises SyntaxError for a file that does not parse."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.tree = ast.parse(source)
+        self.positions = _Positions(source)
+        self.parents: Dict[int, ast.AST] = {}
+        self.nodes: List[Tuple[int, int, int, ast.AST]] = []   # (start, end, depth, node)
+        self._index(self.tree, 0)
+        self.imports = _imports(self.tree)
+
+    def _index(self, node: ast.AST, depth: int) -> None:
+        for child in ast.iter_child_nodes(node):
+            self.parents[id(child)] = node
+            if isinstance(child, (ast.expr, ast.stmt)):
+                start, end = self.positions.span(child)
+                self.nodes.append((start, end, depth + 1, child))
+            self._index(child, depth + 1)
+
+    def parent(self, node: ast.AST) -> Optional[ast.AST]:
+        return self.parents.get(id(node))
+
+    def covering(self, start: int, end: int, kinds: tuple) -> Optional[ast.AST]:
+        """The smallest (then deepest) node of `kinds` whose span holds [start, end]."""
+        best = None
+        for node_start, node_end, depth, node in self.nodes:
+            if isinstance(node, kinds) and node_start <= start and end <= node_end:
+                key = (node_end - node_start, -depth)
+                if best is None or key < best[0]:
+                    best = (key, node)
+        return best[1] if best else None
+
+    def span(self, node: ast.AST) -> Tuple[int, int]:
+        return self.positions.span(node)
+
+
+def _imports(tree: ast.Module) -> Dict[str, List[str]]:
+    """name -> ["module", path] / ["attr", module, name] / ["foreign", what] / ["ambiguous", ...]."""
+    found: Dict[str, List[str]] = {}
+
+    def bind(name: str, value: List[str]) -> None:
+        if name in found and found[name] != value:
+            found[name] = ["ambiguous", f"`{name}` is imported more than once, differently"]
+        else:
+            found[name] = value
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    target = alias.name
+                    name = alias.asname
+                else:
+                    target = name = alias.name.split(".")[0]
+                allowed = target.split(".")[0] in ALLOWED_ROOTS
+                bind(name, ["module", target] if allowed else ["foreign", f"module `{target}`"])
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                name = alias.asname or alias.name
+                allowed = node.level == 0 and module.split(".")[0] in ALLOWED_ROOTS
+                bind(name, ["attr", module, alias.name] if allowed else ["foreign", f"`{module}.{alias.name}`"])
+    return found
+
+
+# -- dotted names and grad mode -----------------------------------------------------------------
+def _dotted(node: ast.AST, imports: Dict[str, List[str]]) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return ""
+    binding = imports.get(node.id)
+    if binding is None:
+        root = DEFAULT_MODULES.get(node.id, node.id)
+    elif binding[0] == "module":
+        root = binding[1]
+    elif binding[0] == "attr":
+        root = f"{binding[1]}.{binding[2]}"
+    else:
+        return ""
+    return ".".join([root] + parts[::-1])
+
+
+def _grad_effect(expr: ast.AST, imports: Dict[str, List[str]]) -> Optional[List[bool]]:
+    """What a `with` item / decorator does to grad mode: [False], [True], [True, False] (unknown) or None."""
+    call = expr if isinstance(expr, ast.Call) else None
+    name = _dotted(call.func if call else expr, imports)
+    if name in _GRAD_OFF:
+        if name.endswith("inference_mode") and call is not None:
+            flag = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "mode"), None)
+            if isinstance(flag, ast.Constant) and flag.value is False:
+                return None
+            if flag is not None and not isinstance(flag, ast.Constant):
+                return [True, False]
+        return [False]
+    if name in _GRAD_ON:
+        return [True]
+    if name in _SET_GRAD and call is not None:
+        flag = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "mode"), None)
+        if isinstance(flag, ast.Constant) and isinstance(flag.value, bool):
+            return [flag.value]
+        return [True, False]
+    return None
+
+
+def grad_modes(model: SourceModel, node: ast.AST) -> List[bool]:
+    """Grad mode at `node`, read lexically; a function's body starts from its decorators, else grad on."""
+    current: Optional[ast.AST] = node
+    while current is not None:
+        parent = model.parent(current)
+        if isinstance(parent, (ast.With, ast.AsyncWith)) and current in parent.body:
+            for item in reversed(parent.items):
+                effect = _grad_effect(item.context_expr, model.imports)
+                if effect is not None:
+                    return effect
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)) and current in parent.body:
+            for decorator in parent.decorator_list:
+                effect = _grad_effect(decorator, model.imports)
+                if effect is not None:
+                    return effect
+            return [True]
+        if isinstance(parent, ast.Lambda):
+            return [True]
+        current = parent
+    return [True]
+
+
+# -- applying edits inside a region -------------------------------------------------------------
+def _inserted_imports(source: str, edit: Edit) -> Optional[str]:
+    """The import lines an edit inserts (also written as a minimal edit: `i` -> `import x\ni`), else None."""
+    replaced = source[edit.start:edit.end]
+    text = edit.text
+    if replaced and text.endswith(replaced):
+        inserted = text[:len(text) - len(replaced)]
+    elif text.startswith(replaced):
+        inserted = text[len(replaced):]
+    else:
+        return None
+    lines = [line for line in inserted.splitlines() if line.strip()]
+    if not lines or not all(_IMPORT_LINE.match(line + "\n") for line in lines):
+        return None
+    return "\n".join(lines) + "\n"
+
+
+def _inside(edit: Edit, start: int, end: int) -> bool:
+    return start <= edit.start and edit.end <= end
+
+
+def _overlap(a: Edit, b: Edit) -> bool:
+    return a.start < b.end and b.start < a.end or a.start == b.start
+
+
+def _apply(text: str, base: int, edits: Iterable[Edit]) -> str:
+    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
+        text = text[:edit.start - base] + edit.text + text[edit.end - base:]
+    return text
+
+
+def _region_texts(source: str, start: int, end: int, fix: Fix,
+                  others: Sequence[Fix]) -> Tuple[str, str, List[Edit]]:
+    """Original and fixed text of source[start:end]; other fixes inside the region applied to both.
+
+    Returns (original, fixed, the other fixes' edits that were applied).
+    """
+    own = [e for e in fix.edits if _inside(e, start, end)]
+    extra: List[Edit] = []
+    for other in others:
+        if other == fix:
+            continue
+        edits = list(other.edits)
+        if edits and all(_inside(e, start, end) for e in edits) and \
+                not any(_overlap(e, o) for e in edits for o in own + extra):
+            extra.extend(edits)
+    region = source[start:end]
+    return _apply(region, start, extra), _apply(region, start, own + extra), extra
+
+
+def _flagged(diagnostic: Diagnostic, start: int, applied: Sequence[Edit]) -> Tuple[int, int]:
+    """The flagged span, relative to the region's original text once `applied` edits are made."""
+    a, b = diagnostic.start_offset - start, diagnostic.end_offset - start
+    shift_a = shift_b = 0
+    for edit in applied:
+        change = len(edit.text) - (edit.end - edit.start)
+        if edit.end <= diagnostic.start_offset:
+            shift_a += change
+        if edit.end <= diagnostic.end_offset:
+            shift_b += change
+    return a + shift_a, b + shift_b
+
+
+# -- building cases ----------------------------------------------------------------------------
+def cases_for_source(source: str, path: str, diagnostics: Sequence[Diagnostic],
+                     numpy_min: Optional[Tuple[int, ...]] = None) -> List[Case]:
+    """One Case per distinct fix among `diagnostics`. Raises SyntaxError if the file does not parse."""
+    by_fix: Dict[Fix, List[Diagnostic]] = {}
+    for diagnostic in diagnostics:
+        if diagnostic.fix is not None:
+            by_fix.setdefault(diagnostic.fix, []).append(diagnostic)
+    if not by_fix:
+        return []
+    model = SourceModel(source)
+    fixes = list(by_fix)
+    cases = []
+    for fix, group in by_fix.items():
+        case = Case(path, sorted(group), fix, snippet_kind([d.code for d in group]), imports=model.imports,
+                    numpy_min=numpy_min)
+        try:
+            _extract(model, case, fixes)
+        except _Unextractable as problem:
+            case.problem = str(problem)
+        cases.append(case)
+    cases.sort(key=lambda c: (c.first.line, c.first.col, c.codes))
+    return cases
+
+
+class _Unextractable(Exception):
+    pass
+
+
+def _extract(model: SourceModel, case: Case, fixes: Sequence[Fix]) -> None:
+    source = model.source
+    first = case.first
+    edits = list(case.fix.edits)
+    outside_imports = []
+    for edit in edits:
+        inserted = _inserted_imports(source, edit)
+        if inserted is not None and not (first.start_offset < edit.start < first.end_offset):
+            outside_imports.append(edit)
+            try:
+                added = _imports(ast.parse(textwrap.dedent(inserted)))
+            except SyntaxError:
+                continue
+            case.imports = {**case.imports, **added}
+    if outside_imports:
+        case.notes.append("the fix also inserts import lines; the snippet binds those modules itself")
+    edits = [e for e in edits if e not in outside_imports]
+    if not edits:
+        raise _Unextractable("the fix only inserts imports: nothing to evaluate")
+    region = (min([first.start_offset] + [e.start for e in edits]), max([first.end_offset] + [e.end for e in edits]))
+    fix = Fix(case.fix.title, tuple(edits), case.fix.safety)
+    others = [f for f in fixes if f != case.fix]
+    if case.kind == "numpy":
+        _extract_numpy(model, case, fix, others, region)
+        return
+    if case.kind == "expression":
+        node = model.covering(*region, kinds=(ast.expr,))
+        if node is None:
+            raise _Unextractable("no expression holds the fix's edits")
+        case.grad_modes = grad_modes(model, node)
+        _expression_candidates(model, case, fix, others, node)
+        return
+    statement = model.covering(*region, kinds=(ast.stmt,))
+    if statement is None:
+        raise _Unextractable("no statement holds the fix's edits")
+    if any(hasattr(statement, name) for name in ("body", "orelse", "handlers")):
+        raise _Unextractable(f"the fix spans a compound statement (`{type(statement).__name__}`)")
+    case.grad_modes = grad_modes(model, statement)
+    start, end = model.span(statement)
+    line_start = model.positions.line_start(start)
+    if source[line_start:start].strip() == "":
+        start = line_start
+    original, fixed, applied = _region_texts(source, start, end, fix, others)
+    _note_applied(case, applied)
+    case.candidates.append(Candidate(original, fixed, "statement" if case.kind == "statement" else "loop body",
+                                     _flagged(case.first, start, applied), "exec"))
+
+
+def _note_applied(case: Case, applied: Sequence[Edit]) -> None:
+    if applied and not any("applied to both sides" in note for note in case.notes):
+        case.notes.append("other fixes inside the snippet are applied to both sides")
+
+
+def _is_numpy_call(node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "numpy"
+
+
+def _expression_candidates(model: SourceModel, case: Case, fix: Fix, others: Sequence[Fix], node: ast.expr) -> None:
+    source = model.source
+    start, end = model.span(node)
+    original, fixed, applied = _region_texts(source, start, end, fix, others)
+    _note_applied(case, applied)
+    flagged = _flagged(case.first, start, applied)
+    conversion = case.kind == "expression" and any(code.startswith("TL1") for code in case.codes)
+    if not conversion or _is_numpy_call(node):
+        case.candidates.append(Candidate(original, fixed, "expression", flagged))
+        return
+    # an argument of an implicit conversion: its own NumPy call if that can be evaluated, else np.asarray(...)
+    sink = _enclosing_sink(model, node)
+    if sink is not None:
+        sink_start, sink_end = model.span(sink)
+        sink_original, sink_fixed, sink_applied = _region_texts(source, sink_start, sink_end, fix, others)
+        _note_applied(case, sink_applied)
+        case.candidates.append(Candidate(sink_original, sink_fixed, "enclosing call",
+                                         _flagged(case.first, sink_start, sink_applied)))
+    prefix = f"{SINK_MODEL}(\n"
+    case.candidates.append(Candidate(f"{prefix}{original}\n)", f"{prefix}{fixed}\n)", "modelled as np.asarray(...)",
+                                     (flagged[0] + len(prefix), flagged[1] + len(prefix))))
+
+
+def _enclosing_sink(model: SourceModel, node: ast.expr) -> Optional[ast.Call]:
+    current: ast.AST = node
+    while True:
+        parent = model.parent(current)
+        if isinstance(parent, (ast.List, ast.Tuple, ast.Starred, ast.keyword)):
+            current = parent
+            continue
+        if isinstance(parent, ast.Call) and current is not parent.func:
+            name = _dotted(parent.func, model.imports)
+            if name.split(".")[0] in _SINK_ROOTS:
+                return parent
+        return None
+
+
+def _legacy_name(text: str) -> str:
+    """`np.bool` -> bool, `NaN as MISSING` -> NaN, `np.in1d` -> in1d."""
+    head = text.split(" as ")[0].strip()
+    return head.rsplit(".", 1)[-1].strip()
+
+
+def _extract_numpy(model: SourceModel, case: Case, fix: Fix, others: Sequence[Fix], region: Tuple[int, int]) -> None:
+    source = model.source
+    first = case.first
+    case.legacy_name = _legacy_name(source[first.start_offset:first.end_offset])
+    node = model.covering(*region, kinds=(ast.expr,))
+    if node is None:
+        statement = model.covering(*region, kinds=(ast.stmt,))
+        if not isinstance(statement, (ast.ImportFrom, ast.Import)):
+            raise _Unextractable("the NumPy-name fix is neither in an expression nor in an import")
+        start, end = model.span(statement)
+        original, fixed, applied = _region_texts(source, start, end, fix, others)
+        case.candidates.append(Candidate(original, fixed, "import", _flagged(first, start, applied), "exec"))
+        return
+    start, end = model.span(node)
+    original, fixed, applied = _region_texts(source, start, end, fix, others)
+    case.candidates.append(Candidate(original, fixed, "expression", _flagged(first, start, applied)))
+    # the context that may tell two meanings apart: the call the name is an argument of
+    current: ast.AST = node
+    parent = model.parent(current)
+    while isinstance(parent, (ast.keyword, ast.UnaryOp)):
+        current, parent = parent, model.parent(parent)
+    if isinstance(parent, ast.Call):  # an argument (`dtype=np.bool`) or the callee (`np.long(n)`)
+        start, end = model.span(parent)
+        original, fixed, applied = _region_texts(source, start, end, fix, others)
+        case.candidates.append(Candidate(original, fixed, "enclosing call", _flagged(first, start, applied)))
+
+
+# -- TL4 findings without a fix: measure the flagged site's host syncs ---------------------------------
+PROBE_PREFIXES = ("TL4",)
+
+
+def probes_for_source(source: str, path: str, diagnostics: Sequence[Diagnostic]) -> List[Case]:
+    """One probe Case per TL4 diagnostic without a fix: the flagged expression, run a few iterations.
+
+    An `if`/`while`/`assert` condition is measured as `bool(condition)` (that is where it syncs), an
+    f-string replacement field as the whole f-string.
+    """
+    wanted = [d for d in diagnostics if d.fix is None and d.code.startswith(PROBE_PREFIXES)]
+    if not wanted:
+        return []
+    model = SourceModel(source)
+    probes = []
+    for diagnostic in sorted(wanted):
+        case = Case(path, [diagnostic], None, "probe", imports=model.imports)  # type: ignore[arg-type]
+        node = model.covering(diagnostic.start_offset, diagnostic.end_offset, kinds=(ast.expr,))
+        if node is None:
+            case.problem = "no expression holds the flagged span"
+            probes.append(case)
+            continue
+        parent = model.parent(node)
+        while isinstance(parent, (ast.FormattedValue, ast.JoinedStr)) or isinstance(node, ast.FormattedValue):
+            node, parent = parent, model.parent(parent)
+        start, end = model.span(node)
+        text = source[start:end]
+        how = "flagged expression"
+        if isinstance(parent, (ast.If, ast.While, ast.Assert, ast.IfExp)) and parent.test is node:
+            text, how = f"bool(\n{text}\n)", "flagged condition, as bool(...)"
+        case.grad_modes = grad_modes(model, node)
+        case.candidates.append(Candidate(text, text, how, (0, len(text))))
+        probes.append(case)
+    return probes
