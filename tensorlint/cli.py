@@ -5,6 +5,7 @@ import argparse
 import ast
 import codecs
 import difflib
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -15,7 +16,9 @@ import libcst as cst
 
 from . import __version__
 from .api import check_source, fix_source
+from .cache import DIRECTORY_NAME, ENVIRONMENT_VARIABLE, Cache, cache_key, default_directory, tool_fingerprint
 from .diagnostics import Diagnostic, physical_lines
+from .engine import enabled_codes
 from .fixer import FixError
 from .project import ProjectConfigError, settings_for
 from .rules import ALL_RULES, RULES_BY_CODE
@@ -31,7 +34,10 @@ output: `path:line:col: CODE message` (columns 1-based, as flake8), sorted by po
 then a summary line (`All checks passed!` when there is nothing to report). Errors: one line on stderr.
 exit status: 0 clean; 1 problems found (check, fix) or changes pending (fix --diff); 2 usage error or an
 input that cannot be read, decoded as UTF-8 or parsed (the other files are still processed; 2 wins over 1).
-fix - (stdin) writes the fixed source to stdout and its summary to stderr."""
+fix - (stdin) writes the fixed source to stdout and its summary to stderr.
+check runs files in parallel (--jobs) and prints them in the order given, each directory's files sorted;
+it caches results by file content, settings, codes and tool version, so unchanged files are not re-checked
+(`fix` always checks afresh)."""
 
 
 class OneLineErrors(argparse.ArgumentParser):
@@ -158,10 +164,10 @@ def analyse(source: SourceFile, action: Callable[[SourceFile], T]) -> T:
         raise InputError(f"{path}: internal error, please report: {type(error).__name__}: {error}") from None
 
 
-def project_settings(path: str, args: argparse.Namespace) -> Settings:
+def project_settings(path: str, target_numpy: Optional[str], target_torch: Optional[str]) -> Settings:
     """The NumPy/torch range for `path`: --target-numpy/--target-torch, else the nearest project metadata."""
     try:
-        return settings_for(path if path != STDIN else os.getcwd(), args.target_numpy, args.target_torch)
+        return settings_for(path if path != STDIN else os.getcwd(), target_numpy, target_torch)
     except ProjectConfigError as error:
         raise InputError(str(error)) from None
 
@@ -171,20 +177,93 @@ def print_diagnostics(path: str, diagnostics: Sequence[Diagnostic]) -> None:
         print(diagnostic.format(path))
 
 
+# -- check: one file, in this process or a worker --------------------------------------------------
+@dataclass(frozen=True)
+class CheckJob:
+    """What every file of one `tensorlint check` run is checked with (sent once to each worker)."""
+    select: Optional[Sequence[str]]
+    ignore: Optional[Sequence[str]]
+    target_numpy: Optional[str]
+    target_torch: Optional[str]
+    stdin_filename: Optional[str]
+    cache_directory: Optional[str]  # None: no cache
+
+
+@dataclass
+class FileResult:
+    path: str                       # as shown to the user
+    diagnostics: List[Diagnostic]
+    error: Optional[str] = None     # the one-line message when the file could not be checked
+
+
+def check_file(job: CheckJob, path: str) -> FileResult:
+    """Check one file, from the cache when its text, settings and codes were seen before."""
+    try:
+        source = read_source(path, job.stdin_filename)
+        settings = project_settings(source.path, job.target_numpy, job.target_torch)
+        key = cache = None
+        if job.cache_directory is not None:
+            cache = Cache(job.cache_directory)
+            key = cache_key(source.text, settings, enabled_codes(job.select, job.ignore))
+            cached = cache.load(key)
+            if cached is not None:
+                return FileResult(source.path, cached)
+        diagnostics = analyse(source, lambda src: check_source(src.text, src.path, job.select, job.ignore,
+                                                               settings=settings))
+    except InputError as error:
+        return FileResult(path, [], str(error))
+    if cache is not None:
+        cache.store(key, diagnostics)  # errors are not cached: a file that failed is tried again next time
+    return FileResult(source.path, diagnostics)
+
+
+_WORKER_JOB: Optional[CheckJob] = None
+
+
+def _start_worker(job: CheckJob) -> None:
+    global _WORKER_JOB
+    _WORKER_JOB = job
+
+
+def _check_in_worker(path: str) -> FileResult:
+    assert _WORKER_JOB is not None
+    return check_file(_WORKER_JOB, path)
+
+
+def check_files(job: CheckJob, paths: Sequence[str], jobs: int) -> Iterator[FileResult]:
+    """Results in the order of `paths`, computed by up to `jobs` processes."""
+    jobs = min(jobs, len(paths))
+    if jobs <= 1 or STDIN in paths:  # stdin belongs to this process
+        yield from (check_file(job, path) for path in paths)
+        return
+    if job.cache_directory is not None:
+        tool_fingerprint()  # computed once here, inherited by forked workers
+    # Small chunks keep both workers busy to the end; big ones save round trips on many small files.
+    chunksize = max(1, min(16, len(paths) // (jobs * 16)))
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    with context.Pool(jobs, initializer=_start_worker, initargs=(job,)) as pool:
+        yield from pool.imap(_check_in_worker, paths, chunksize)
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may use
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 # -- commands ----------------------------------------------------------------------------------
 def run_check(args: argparse.Namespace) -> int:
     outcome = Outcome()
-    for path in python_files(args.paths, outcome):
-        try:
-            source = read_source(path, args.stdin_filename)
-            settings = project_settings(source.path, args)
-            diagnostics = analyse(source, lambda src: check_source(src.text, src.path, args.select, args.ignore,
-                                                                   settings=settings))
-        except InputError as error:
-            report_error(outcome, str(error))
+    files = list(python_files(args.paths, outcome))
+    job = CheckJob(args.select, args.ignore, args.target_numpy, args.target_torch, args.stdin_filename,
+                   None if args.no_cache else str(default_directory()))
+    for result in check_files(job, files, args.jobs or default_jobs()):
+        if result.error is not None:
+            report_error(outcome, result.error)
             continue
-        print_diagnostics(source.path, diagnostics)
-        outcome.count(diagnostics)
+        print_diagnostics(result.path, result.diagnostics)
+        outcome.count(result.diagnostics)
     print_check_summary(outcome)
     return outcome.exit_code(findings=outcome.problems > 0)
 
@@ -208,7 +287,7 @@ def run_fix(args: argparse.Namespace) -> int:
     for path in python_files(args.paths, outcome):
         try:
             source = read_source(path, args.stdin_filename)
-            settings = project_settings(source.path, args)
+            settings = project_settings(source.path, args.target_numpy, args.target_torch)
             result = analyse(source, lambda src: fix_source(src.text, src.path, args.select, args.ignore,
                                                             args.unsafe_fixes, settings=settings))
             changed = result.source != source.text
@@ -282,6 +361,16 @@ def code_prefixes(text: str) -> List[str]:
     return prefixes
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrors(prog="tensorlint", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
                            description="Find and fix PyTorch-to-NumPy conversion hazards.")
@@ -301,6 +390,12 @@ def build_parser() -> argparse.ArgumentParser:
                              help="lowest NumPy the code must run on (default: read from the project's metadata)")
         command.add_argument("--target-torch", metavar="VERSION",
                              help="lowest torch the code must run on (default: read from the project's metadata)")
+        if name == "check":
+            command.add_argument("-j", "--jobs", type=positive_int, metavar="N",
+                                 help="check files in N processes (default: one per core)")
+            command.add_argument("--no-cache", action="store_true",
+                                 help=f"neither read nor write the result cache ({DIRECTORY_NAME}/ in the project "
+                                      f"root, or ${ENVIRONMENT_VARIABLE})")
         if name == "fix":
             command.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
             command.add_argument("--unsafe-fixes", action="store_true",

@@ -7,6 +7,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .analysis import Semantic
+from .analysis.walk import walk
 from .diagnostics import Diagnostic, Edit, Fix, Safety, physical_lines
 from .rules import FAMILIES
 from .settings import DEFAULT, Settings
@@ -27,7 +28,10 @@ class SourceContext:
     # positions are costly (a full code-generation pass), so only files with findings pay for them
     def span(self, node: cst.CSTNode) -> Tuple[int, int, int, int]:
         if self._positions is None:
-            self._positions = self._wrapper.resolve(PositionProvider)
+            # Not `self._wrapper.resolve(PositionProvider)`: libcst's resolver first walks (and rebuilds) the
+            # whole tree for an empty batch of batchable providers, which costs more than the code generation
+            # this provider needs.
+            self._positions = PositionProvider()._gen(self._wrapper)
         code_range = self._positions[node]
         return code_range.start.line, code_range.start.column, code_range.end.line, code_range.end.column
 
@@ -156,7 +160,7 @@ def lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module] = None
                     node_type = getattr(cst, attribute[len(prefix):], None)
                     if isinstance(node_type, type):
                         table.setdefault(node_type, []).append(getattr(checker, attribute))
-    module.visit(semantic)
+    walk(module, semantic)
     return sorted(context.diagnostics)
 
 

@@ -16,6 +16,7 @@ from typing import Callable, List
 import libcst as cst
 
 from .imports import dotted_name
+from .walk import walk
 
 _TOKENS = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
 _OPTIMIZER_TOKENS = frozenset({"optim", "optimizer", "optimiser", "opt", "scaler", "optimizers", "optim_g", "optim_d"})
@@ -74,8 +75,8 @@ def classify_loop(node: cst.CSTNode, calls_a_model: Callable[[cst.Call], bool],
                   model_calls_count: bool = True) -> LoopInfo:
     evidence = _Evidence()
     if isinstance(node, cst.While):
-        node.test.visit(evidence)
-    node.body.visit(evidence)
+        walk(node.test, evidence)
+    walk(node.body, evidence)
     model_call = model_calls_count and any(calls_a_model(call) for call in evidence.calls)
     per_step_iteration = isinstance(node, cst.While) or (isinstance(node, cst.For) and _iterates_steps(node.iter))
     return LoopInfo(node, evidence.steps or (model_call and per_step_iteration), evidence.timing)
@@ -114,5 +115,5 @@ def is_periodic_guard(test: cst.BaseExpression) -> bool:
                         isinstance(target.comparator, cst.Integer) or isinstance(node.left, cst.Integer)):
                     found = True
 
-    test.visit(Finder())
+    walk(test, Finder())
     return found

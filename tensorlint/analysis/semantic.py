@@ -23,6 +23,7 @@ from .frame import ClassInfo, Frame
 from .refine import refinements
 from .imports import ImportMap, dotted_name
 from .loops import LoopInfo, classify_loop, is_periodic_guard
+from .walk import walk
 
 Hook = Callable[[cst.CSTNode], None]
 HookTable = Dict[Type[cst.CSTNode], List[Hook]]
@@ -182,7 +183,7 @@ class Semantic(cst.CSTVisitor):
 
     def _walk(self, node: Optional[cst.CSTNode]) -> None:
         if node is not None:
-            node.visit(self)
+            walk(node, self)
 
     # -- scopes -----------------------------------------------------------------------------
     def _visit_FunctionDef(self, node: cst.FunctionDef) -> bool:

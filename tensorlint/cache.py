@@ -1,0 +1,155 @@
+"""Check results cached by what decides them, so an unchanged file costs a read and a hash.
+
+The key is a SHA-256 over the file's text, the settings (NumPy/torch range), the enabled codes and a
+fingerprint of the tool: tensorlint's version and the source of its loaded modules (an editable
+install that changed gives new keys), and the versions of Python, libcst and flake8 (their parsers
+and `noqa` syntax decide results too). Nothing else decides a result, so an entry is never stale:
+a changed input is a different key. The path is not part of the key (the settings already say
+what the path means), so identical files share an entry.
+
+Entries live under the cache directory (`$TENSORLINT_CACHE_DIR`, else `.tensorlint_cache/` in the
+project root of the current directory, else in the current directory) as
+`v1/<2 hex>/<62 hex>.json`, one file per key, each written to a temporary file and renamed into
+place: concurrent workers and runs never see half an entry, and two writers of one key write the
+same bytes. An unreadable or corrupt entry is a miss. A cache that cannot be written is skipped
+silently: it only ever saves time. Only `check` uses it; `fix` always re-checks.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import FrozenSet, List, Optional, Union
+
+from . import __version__
+from .diagnostics import Diagnostic, Edit, Fix, Safety
+from .settings import Settings
+
+ENVIRONMENT_VARIABLE = "TENSORLINT_CACHE_DIR"
+DIRECTORY_NAME = ".tensorlint_cache"
+LAYOUT = "v1"
+
+_fingerprint: Optional[str] = None
+
+
+def default_directory() -> Path:
+    configured = os.environ.get(ENVIRONMENT_VARIABLE)
+    if configured:
+        return Path(configured)
+    from .project import find_project_root
+    return (find_project_root(os.getcwd()) or Path(os.getcwd())) / DIRECTORY_NAME
+
+
+def tool_fingerprint() -> str:
+    """tensorlint's version and source, and the versions of what shapes its results."""
+    global _fingerprint
+    if _fingerprint is None:
+        digest = hashlib.sha256()
+        versions = (__version__, sys.version, platform.python_implementation(),
+                    _version("libcst"), _version("flake8"))
+        digest.update(repr(versions).encode())
+        # The source of every tensorlint module loaded: by the time a check asks, that is all the code a
+        # check runs (the CLI imports the engine, rules and analysis up front), and editing any of it in an
+        # editable install gives new keys. Modules a check never loads (the verifier, the editor server)
+        # do not invalidate the cache.
+        loaded = {module.__file__ for name, module in list(sys.modules.items())
+                  if (name == "tensorlint" or name.startswith("tensorlint.")) and getattr(module, "__file__", None)}
+        for source in sorted(loaded):
+            digest.update(Path(source).name.encode() + b"\0")
+            with open(source, "rb") as handle:
+                digest.update(handle.read() + b"\0")
+        _fingerprint = digest.hexdigest()
+    return _fingerprint
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def cache_key(text: str, settings: Settings, codes: FrozenSet[str]) -> str:
+    digest = hashlib.sha256()
+    digest.update(tool_fingerprint().encode())
+    digest.update(repr((settings.numpy_min, settings.torch_min, settings.numpy_source, sorted(codes))).encode())
+    digest.update(b"\0")
+    digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+class Cache:
+    """One cache directory. `load` / `store` never raise: a failing cache is a slower run, not a broken one."""
+
+    def __init__(self, directory: Union[str, "os.PathLike[str]"]) -> None:
+        self.directory = Path(directory)
+        self._root = self.directory / LAYOUT
+        self._ready = False
+
+    def _path(self, key: str) -> Path:
+        return self._root / key[:2] / (key[2:] + ".json")
+
+    def load(self, key: str) -> Optional[List[Diagnostic]]:
+        try:
+            with open(self._path(key), "rb") as handle:
+                entries = json.loads(handle.read())
+            if not isinstance(entries, list):
+                return None
+            return [_decode(entry) for entry in entries]
+        except (OSError, ValueError, TypeError, KeyError, IndexError):
+            return None
+
+    def store(self, key: str, diagnostics: List[Diagnostic]) -> None:
+        path = self._path(key)
+        try:
+            self._prepare()
+            path.parent.mkdir(exist_ok=True)
+            data = json.dumps([_encode(d) for d in diagnostics], separators=(",", ":")).encode()
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(handle, "wb") as stream:
+                    stream.write(data)
+                os.replace(temporary, path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError:
+            pass
+
+    def _prepare(self) -> None:
+        """Create the directory, marked so that git and backup tools leave it alone."""
+        if self._ready:
+            return
+        self._root.mkdir(parents=True, exist_ok=True)
+        for name, content in ((".gitignore", "# created by tensorlint\n*\n"),
+                              ("CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n"
+                                               "# tensorlint's result cache; safe to delete.\n")):
+            marker = self.directory / name
+            if not marker.exists():
+                marker.write_text(content)
+        self._ready = True
+
+
+def _encode(diagnostic: Diagnostic) -> list:
+    fix = diagnostic.fix
+    encoded_fix = None if fix is None else [fix.title, fix.safety.value, [[e.start, e.end, e.text] for e in fix.edits]]
+    return [diagnostic.line, diagnostic.col, diagnostic.code, diagnostic.message, diagnostic.end_line,
+            diagnostic.end_col, diagnostic.start_offset, diagnostic.end_offset, encoded_fix]
+
+
+def _decode(entry: list) -> Diagnostic:
+    line, col, code, message, end_line, end_col, start_offset, end_offset, encoded_fix = entry
+    fix = None
+    if encoded_fix is not None:
+        title, safety, edits = encoded_fix
+        fix = Fix(title, tuple(Edit(start, end, text) for start, end, text in edits), Safety(safety))
+    return Diagnostic(line=line, col=col, code=code, message=message, end_line=end_line, end_col=end_col,
+                      start_offset=start_offset, end_offset=end_offset, fix=fix)
+
+
+__all__ = ["Cache", "DIRECTORY_NAME", "ENVIRONMENT_VARIABLE", "cache_key", "default_directory", "tool_fingerprint"]

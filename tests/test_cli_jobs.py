@@ -1,0 +1,93 @@
+"""`tensorlint check --jobs N`: the same output, exit code and errors as one process, in the same order."""
+import io
+import subprocess
+import sys
+
+import pytest
+
+from tensorlint.cli import default_jobs, main
+
+SAFE = "import numpy as np\nimport torch\ndef f(model, x):\n    return model(x).numpy()\n"
+UNSAFE = "import numpy as np\ndef f(x):\n    return x.numpy()\n"
+CLEAN = "import torch\nt = torch.zeros(3)\nt.numpy()\n"
+FILES = {
+    "pkg/a.py": SAFE,
+    "pkg/b.py": CLEAN,
+    "pkg/c.py": UNSAFE + SAFE.replace("def f", "def g"),
+    "pkg/sub/bad_syntax.py": SAFE + "def g(:\n",
+    "pkg/sub/bad_utf8.py": b"import torch\nx = '\xff'\n",
+    "pkg/sub/d.py": "\n" * 50 + SAFE,
+    "pkg/sub/e.py": "x = 1\n",
+    "pkg/z.py": UNSAFE,
+    "other.py": SAFE,
+}
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TENSORLINT_CACHE_DIR", str(tmp_path / ".cache"))
+    for name, text in FILES.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return tmp_path
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("cache", [["--no-cache"], []], ids=["no cache", "cache"])
+def test_parallel_output_equals_one_process(tree, capsys, cache):
+    one = run(capsys, "check", "-j", "1", *cache, "pkg", "missing.py", "other.py")
+    assert one[0] == 2 and one[2].count("\n") == 3  # missing file, bad syntax, bad UTF-8: one line each
+    for jobs in ("2", "3", "8"):
+        assert run(capsys, "check", "--jobs", jobs, *cache, "pkg", "missing.py", "other.py") == one
+
+
+def test_files_are_printed_in_the_order_given(tree, capsys):
+    code, out, _ = run(capsys, "check", "-j", "2", "--no-cache", "other.py", "pkg")
+    shown = list(dict.fromkeys(line.split(":")[0] for line in out.splitlines()[:-1]))
+    assert shown == ["other.py", "pkg/a.py", "pkg/c.py", "pkg/z.py", "pkg/sub/d.py"]  # a directory's own files first
+
+
+def test_warm_parallel_run_equals_cold(tree, capsys):
+    cold = run(capsys, "check", "-j", "2", "pkg")
+    assert (tree / ".cache" / "v1").is_dir()
+    assert run(capsys, "check", "-j", "2", "pkg") == cold
+    assert run(capsys, "check", "-j", "1", "pkg") == cold
+
+
+def test_default_is_one_process_per_core(tree, capsys):
+    assert default_jobs() >= 1
+    assert run(capsys, "check", "pkg") == run(capsys, "check", "-j", "1", "pkg")
+
+
+def test_stdin_among_paths_is_read_once(tree, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(SAFE.encode())))
+    code, out, _ = run(capsys, "check", "-j", "2", "--stdin-filename", "in.py", "-", "pkg/z.py")
+    assert code == 1
+    assert [line.split(":")[0] for line in out.splitlines()[:-1]] == ["in.py", "in.py", "pkg/z.py", "pkg/z.py"]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", ""])
+def test_bad_jobs_is_a_one_line_usage_error(tree, capsys, value):
+    code, out, err = run(capsys, "check", "--jobs", value, "pkg")
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1 and err.startswith("tensorlint: error: ") and "--jobs" in err
+
+
+def test_fix_has_no_jobs_option(tree, capsys):
+    assert run(capsys, "fix", "--jobs", "2", "pkg")[0] == 2
+
+
+def test_parallel_run_in_a_real_process(tree):
+    result = subprocess.run([sys.executable, "-m", "tensorlint", "check", "-j", "2", "pkg"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2  # the two broken files
+    assert result.stdout.splitlines()[0].startswith("pkg/a.py:4:12: TL101 ")
+    assert result.stdout.splitlines()[-1].startswith("Found 10 problems")
+    assert len(result.stderr.splitlines()) == 2
