@@ -20,6 +20,8 @@ from .cache import DIRECTORY_NAME, ENVIRONMENT_VARIABLE, Cache, cache_key, defau
 from .diagnostics import Diagnostic, physical_lines
 from .engine import enabled_codes
 from .fixer import FixError
+from .notebook import NotebookError, check_notebook, fix_notebook, is_notebook
+from .verify.command import add_verify_parser
 from .project import ProjectConfigError, settings_for
 from .rules import ALL_RULES, RULES_BY_CODE
 from .settings import Settings
@@ -94,7 +96,7 @@ def python_files(paths: Sequence[str], outcome: Outcome) -> Iterator[str]:
             walk_errors: List[OSError] = []
             for root, dirs, files in os.walk(path, onerror=walk_errors.append):
                 dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.startswith("."))
-                yield from (os.path.join(root, name) for name in sorted(files) if name.endswith(".py"))
+                yield from (os.path.join(root, name) for name in sorted(files) if name.endswith((".py", ".ipynb")))
             for error in walk_errors:
                 report_error(outcome, f"{error.filename}: cannot read directory: {error.strerror}")
         else:
@@ -149,7 +151,9 @@ def analyse(source: SourceFile, action: Callable[[SourceFile], T]) -> T:
     try:
         # The engine skips parsing files that cannot hold a finding, so check syntax as flake8's E999
         # does, with the running interpreter's parser: fast, and the same verdict as flake8.
-        compile(source.text, source.path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        # (A notebook's cells are compiled one by one inside tensorlint.notebook.)
+        if not is_notebook(path):
+            compile(source.text, source.path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
         raise InputError(f"{path}:{error.lineno or 1}:{error.offset or 1}: cannot parse: {error.msg}") from None
     except (ValueError, RecursionError, MemoryError) as error:  # null bytes (3.11), deep nesting
@@ -160,6 +164,8 @@ def analyse(source: SourceFile, action: Callable[[SourceFile], T]) -> T:
         raise InputError(f"{path}:{error.raw_line}:{error.raw_column + 1}: cannot parse: {error.message}") from None
     except FixError as error:
         raise InputError(f"{path}: cannot fix: {error}") from None
+    except NotebookError as error:
+        raise InputError(str(error)) from None
     except Exception as error:  # noqa: BLE001 - a bug in tensorlint is still one line, never a traceback
         raise InputError(f"{path}: internal error, please report: {type(error).__name__}: {error}") from None
 
@@ -202,6 +208,9 @@ def check_file(job: CheckJob, path: str) -> FileResult:
         source = read_source(path, job.stdin_filename)
         settings = project_settings(source.path, job.target_numpy, job.target_torch)
         key = cache = None
+        if is_notebook(source.path):
+            return FileResult(source.path, analyse(source, lambda src: check_notebook(
+                src.text, src.path, job.select, job.ignore, settings=settings)))
         if job.cache_directory is not None:
             cache = Cache(job.cache_directory)
             key = cache_key(source.text, settings, enabled_codes(job.select, job.ignore))
@@ -282,14 +291,34 @@ def print_check_summary(outcome: Outcome) -> None:
     print(f"Found {plural(outcome.problems, 'problem')}" + (f" ({', '.join(notes)})" if notes else "") + ".")
 
 
+def fix_one(source: SourceFile, args: argparse.Namespace, settings: Settings):
+    """Fix one file: a notebook cell by cell; with --verify only the fixes the runtime verifier passes."""
+    if is_notebook(source.path):
+        return fix_notebook(source.text, source.path, args.select, args.ignore, args.unsafe_fixes, settings=settings)
+    if not args.verify:
+        return fix_source(source.text, source.path, args.select, args.ignore, args.unsafe_fixes, settings=settings)
+    from .verify.command import VerifierUnavailable, rejected_lines, verified_fix_source  # needs the verify extra
+    try:
+        result = verified_fix_source(source.text, source.path, args.select, args.ignore, args.unsafe_fixes,
+                                     settings=settings)
+    except VerifierUnavailable as error:
+        raise InputError(f"{source.path}: cannot verify: {error}") from None
+    result.rejected_lines = rejected_lines(source.path, result)
+    return result
+
+
+def run_lsp(args: argparse.Namespace) -> int:
+    from .lsp import serve  # pygls is imported only here, and only when installed
+    return serve()
+
+
 def run_fix(args: argparse.Namespace) -> int:
     outcome = Outcome()
     for path in python_files(args.paths, outcome):
         try:
             source = read_source(path, args.stdin_filename)
             settings = project_settings(source.path, args.target_numpy, args.target_torch)
-            result = analyse(source, lambda src: fix_source(src.text, src.path, args.select, args.ignore,
-                                                            args.unsafe_fixes, settings=settings))
+            result = analyse(source, lambda src: fix_one(src, args, settings))
             changed = result.source != source.text
             if args.diff:
                 print_diff(source.path, source.text, result.source)
@@ -305,6 +334,8 @@ def run_fix(args: argparse.Namespace) -> int:
         outcome.count(result.remaining)
         if not args.diff and path != STDIN:
             print_diagnostics(source.path, result.remaining)
+            for line in getattr(result, "rejected_lines", ()):
+                print(line)
     if args.diff:
         return outcome.exit_code(findings=outcome.files_changed > 0)
     print_fix_summary(outcome, to=sys.stderr if STDIN in args.paths else sys.stdout)
@@ -400,11 +431,16 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
             command.add_argument("--unsafe-fixes", action="store_true",
                                  help="also apply fixes that may change behaviour")
+            command.add_argument("--verify", action="store_true",
+                                 help="apply only fixes the runtime verifier passes (needs the verify extra)")
         command.set_defaults(handler=handler)
     rule = commands.add_parser("rule", help="show one rule's documentation")
     rule.add_argument("code", metavar="CODE")
     rule.set_defaults(handler=run_rule)
     commands.add_parser("rules", help="list every rule").set_defaults(handler=run_rules)
+    add_verify_parser(commands)
+    commands.add_parser("lsp", help="run the language server (LSP over stdio) for editors").set_defaults(
+        handler=run_lsp)
     return parser
 
 

@@ -141,8 +141,6 @@ def test_hooks_run_on_notebooks(precommit):
         assert "tensorlint: error" not in text and "An unexpected error" not in precommit["notebook"]["all"]
 
 
-@pytest.mark.xfail(strict=True, reason="the CLI does not route .ipynb files to tensorlint.notebook yet; "
-                                       "remove this marker once it does")
 def test_hooks_check_and_fix_notebooks(precommit):
     assert "analysis.ipynb:cell 4:1:7: TL101" in hook(precommit["notebook"], "tensorlint")[1]
     assert "files were modified by this hook" in hook(precommit["notebook"], "tensorlint-fix")[1]

@@ -626,9 +626,6 @@ def test_a_notebook_given_explicitly(tmp_path, capsys):
     assert_error_lines(err, 1, "nb.ipynb")
 
 
-@pytest.mark.xfail(strict=True, reason="a valid .ipynb given explicitly is read as Python: its JSON is a dict literal, "
-                                       "so the code in its cells is never checked and the run says 'All checks "
-                                       "passed!'; check the cells (tensorlint/notebook.py) or refuse the file")
 def test_a_valid_notebook_given_explicitly_is_checked(tmp_path, capsys):
     cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
             "source": ["import torch\n", "t = torch.ones(2, requires_grad=True)\n", "t.numpy()\n"]}
