@@ -33,6 +33,7 @@ from tensorlint.fixer import FixError  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / ".results" / "fuzz"
 HYPOTHESMITH_SHARE = 0.1  # of the programs, from each of from_grammar() and from_node()
+KNOWN_BUG_NAMES = ["conversion chain through parentheses"]  # test_fuzz.KNOWN_BUGS, in order
 
 
 def classify(source: str) -> Tuple[str, str]:
@@ -40,18 +41,20 @@ def classify(source: str) -> Tuple[str, str]:
     try:
         return test_fuzz.exercise(source), ""
     except FixError as error:
-        return "refused", _reason(str(error))
+        return "refused", _reason(str(error), source)
     except AssertionError as error:
         return "wrong", str(error).splitlines()[0] if str(error) else "assertion"
     except Exception as error:  # noqa: BLE001 - counting crashes is the point
         return "crash", f"{type(error).__name__}: {str(error)[:200]}"
 
 
-def _reason(message: str) -> str:
-    """The message without positions and parser details, so that equal causes count together."""
-    message = re.sub(r"line \d+", "line N", message)
-    message = re.sub(r"error at \d+:\d+: expected one of [^)]*", "unexpected token", message)
-    return re.sub(r"error at \d+:\d+", "error at L:C", message)
+def _reason(message: str, source: str) -> str:
+    """What refused the fix and which rules' fixes were applied, without positions, to count causes."""
+    codes = ",".join(sorted(set(re.findall(r"TL\d{3}", message))))
+    kind = re.match(r"(fix produced invalid code \((?:parser|tokenizer) error|refused: [a-z ]+)", message)
+    known = [name for name, bug in zip(KNOWN_BUG_NAMES, test_fuzz.KNOWN_BUGS) if bug.search(source)]
+    what = kind.group(1).replace(" (", ": ") if kind else message[:60]
+    return f"{what} [{codes}]" + (f" - known bug: {known[0]}" if known else "")
 
 
 def _torch_chunk(seeds: List[int]) -> List[Tuple[int, str, str]]:

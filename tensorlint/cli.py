@@ -10,7 +10,7 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass
-from typing import Callable, Iterator, List, Optional, Sequence, TypeVar
+from typing import Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
 import libcst as cst
 
@@ -18,10 +18,10 @@ from . import __version__
 from .api import check_source, fix_source
 from .cache import DIRECTORY_NAME, ENVIRONMENT_VARIABLE, Cache, cache_key, default_directory, tool_fingerprint
 from .diagnostics import Diagnostic, physical_lines
-from .engine import enabled_codes
+from . import output
+from .config import ConfigError, load_config
 from .fixer import FixError
 from .notebook import NotebookError, check_notebook, fix_notebook, is_notebook
-from .verify.command import add_verify_parser
 from .project import ProjectConfigError, settings_for
 from .rules import ALL_RULES, RULES_BY_CODE
 from .settings import Settings
@@ -95,8 +95,16 @@ def python_files(paths: Sequence[str], outcome: Outcome) -> Iterator[str]:
         elif os.path.isdir(path):
             walk_errors: List[OSError] = []
             for root, dirs, files in os.walk(path, onerror=walk_errors.append):
-                dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.startswith("."))
-                yield from (os.path.join(root, name) for name in sorted(files) if name.endswith((".py", ".ipynb")))
+                try:
+                    config = load_config(root)  # `exclude` and .gitignore of [tool.tensorlint]
+                except ConfigError as error:
+                    report_error(outcome, str(error))
+                    dirs[:] = []
+                    continue
+                dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.startswith(".")
+                                 and not config.is_excluded(os.path.join(root, d), is_dir=True))
+                yield from (os.path.join(root, name) for name in sorted(files) if name.endswith((".py", ".ipynb"))
+                            and not config.is_excluded(os.path.join(root, name), is_dir=False))
             for error in walk_errors:
                 report_error(outcome, f"{error.filename}: cannot read directory: {error.strerror}")
         else:
@@ -170,6 +178,15 @@ def analyse(source: SourceFile, action: Callable[[SourceFile], T]) -> T:
         raise InputError(f"{path}: internal error, please report: {type(error).__name__}: {error}") from None
 
 
+def configured_codes(path: str, select: Optional[Sequence[str]], ignore: Optional[Sequence[str]]) -> FrozenSet[str]:
+    """The codes on for `path`: defaults, then [tool.tensorlint], then the command line, then per-file-ignores."""
+    try:
+        return load_config(path if path != STDIN else os.getcwd()).codes_for(
+            path if path != STDIN else None, select, ignore)
+    except ConfigError as error:
+        raise InputError(str(error)) from None
+
+
 def project_settings(path: str, target_numpy: Optional[str], target_torch: Optional[str]) -> Settings:
     """The NumPy/torch range for `path`: --target-numpy/--target-torch, else the nearest project metadata."""
     try:
@@ -207,18 +224,21 @@ def check_file(job: CheckJob, path: str) -> FileResult:
     try:
         source = read_source(path, job.stdin_filename)
         settings = project_settings(source.path, job.target_numpy, job.target_torch)
+        codes = configured_codes(source.path, job.select, job.ignore)
+        if not codes:
+            return FileResult(source.path, [])
+        select = sorted(codes)
         key = cache = None
         if is_notebook(source.path):
             return FileResult(source.path, analyse(source, lambda src: check_notebook(
-                src.text, src.path, job.select, job.ignore, settings=settings)))
+                src.text, src.path, select, None, settings=settings)))
         if job.cache_directory is not None:
             cache = Cache(job.cache_directory)
-            key = cache_key(source.text, settings, enabled_codes(job.select, job.ignore))
+            key = cache_key(source.text, settings, codes)
             cached = cache.load(key)
             if cached is not None:
                 return FileResult(source.path, cached)
-        diagnostics = analyse(source, lambda src: check_source(src.text, src.path, job.select, job.ignore,
-                                                               settings=settings))
+        diagnostics = analyse(source, lambda src: check_source(src.text, src.path, select, None, settings=settings))
     except InputError as error:
         return FileResult(path, [], str(error))
     if cache is not None:
@@ -267,14 +287,28 @@ def run_check(args: argparse.Namespace) -> int:
     files = list(python_files(args.paths, outcome))
     job = CheckJob(args.select, args.ignore, args.target_numpy, args.target_torch, args.stdin_filename,
                    None if args.no_cache else str(default_directory()))
+    streaming = args.format == "concise" and not args.statistics
+    items: List[Tuple[str, Diagnostic]] = []
+    sources: Dict[str, str] = {}
     for result in check_files(job, files, args.jobs or default_jobs()):
         if result.error is not None:
             report_error(outcome, result.error)
             continue
-        print_diagnostics(result.path, result.diagnostics)
+        if streaming:
+            print_diagnostics(result.path, result.diagnostics)
+        else:
+            items.extend((result.path, d) for d in sorted(result.diagnostics))
+            if result.diagnostics and result.path != STDIN and not is_notebook(result.path):
+                sources[result.path] = read_source(result.path, None).text
         outcome.count(result.diagnostics)
+    if args.statistics:
+        output.write_statistics(sys.stdout, [d for _, d in items], as_json=args.format == "json")
+    elif not streaming:
+        output.write(args.format, sys.stdout, items, sources, color=output.should_color(sys.stdout))
+    if args.format not in ("concise", "text") or args.statistics:
+        return outcome.exit_code(findings=outcome.problems > 0 and not args.exit_zero)
     print_check_summary(outcome)
-    return outcome.exit_code(findings=outcome.problems > 0)
+    return outcome.exit_code(findings=outcome.problems > 0 and not args.exit_zero)
 
 
 def print_check_summary(outcome: Outcome) -> None:
@@ -293,13 +327,14 @@ def print_check_summary(outcome: Outcome) -> None:
 
 def fix_one(source: SourceFile, args: argparse.Namespace, settings: Settings):
     """Fix one file: a notebook cell by cell; with --verify only the fixes the runtime verifier passes."""
+    select = sorted(configured_codes(source.path, args.select, args.ignore)) or ["none"]
     if is_notebook(source.path):
-        return fix_notebook(source.text, source.path, args.select, args.ignore, args.unsafe_fixes, settings=settings)
+        return fix_notebook(source.text, source.path, select, None, args.unsafe_fixes, settings=settings)
     if not args.verify:
-        return fix_source(source.text, source.path, args.select, args.ignore, args.unsafe_fixes, settings=settings)
+        return fix_source(source.text, source.path, select, None, args.unsafe_fixes, settings=settings)
     from .verify.command import VerifierUnavailable, rejected_lines, verified_fix_source  # needs the verify extra
     try:
-        result = verified_fix_source(source.text, source.path, args.select, args.ignore, args.unsafe_fixes,
+        result = verified_fix_source(source.text, source.path, select, None, args.unsafe_fixes,
                                      settings=settings)
     except VerifierUnavailable as error:
         raise InputError(f"{source.path}: cannot verify: {error}") from None
@@ -422,6 +457,11 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--target-torch", metavar="VERSION",
                              help="lowest torch the code must run on (default: read from the project's metadata)")
         if name == "check":
+            command.add_argument("--format", choices=output.FORMATS, default="concise",
+                                 help="concise (path:line:col: CODE message, the default), text (with the source "
+                                      "line and a caret), json, sarif, github")
+            command.add_argument("--statistics", action="store_true", help="print counts per code instead")
+            command.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found")
             command.add_argument("-j", "--jobs", type=positive_int, metavar="N",
                                  help="check files in N processes (default: one per core)")
             command.add_argument("--no-cache", action="store_true",
@@ -438,6 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     rule.add_argument("code", metavar="CODE")
     rule.set_defaults(handler=run_rule)
     commands.add_parser("rules", help="list every rule").set_defaults(handler=run_rules)
+    from .verify.command import add_verify_parser  # argparse only; the verifier itself loads on use
     add_verify_parser(commands)
     commands.add_parser("lsp", help="run the language server (LSP over stdio) for editors").set_defaults(
         handler=run_lsp)
