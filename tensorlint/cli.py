@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import argparse
 import ast
-import codecs
 import difflib
 import multiprocessing
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from typing import Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
@@ -21,6 +19,7 @@ from .diagnostics import Diagnostic, physical_lines
 from . import output
 from .config import ConfigError, load_config
 from .fixer import FixError
+from .safe_io import SourceError, SourceFile, decode_source, newline_style, read_source_file, write_source_file
 from .notebook import NotebookError, check_notebook, fix_notebook, is_notebook
 from .project import ProjectConfigError, settings_for
 from .rules import ALL_RULES, RULES_BY_CODE
@@ -49,13 +48,6 @@ class OneLineErrors(argparse.ArgumentParser):
 
 class InputError(Exception):
     """A file that cannot be read, decoded, parsed or fixed: reported in one line, then the run goes on."""
-
-
-@dataclass
-class SourceFile:
-    path: str   # as shown to the user
-    text: str
-    bom: bool
 
 
 @dataclass
@@ -112,45 +104,25 @@ def python_files(paths: Sequence[str], outcome: Outcome) -> Iterator[str]:
 
 
 def read_source(path: str, stdin_filename: Optional[str]) -> SourceFile:
+    """The file (or stdin) decoded as Python decodes source: coding cookie, BOM, newlines kept."""
     try:
-        if path == STDIN:
-            stream = sys.stdin
-            data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode("utf-8")
-        else:
-            with open(path, "rb") as handle:  # bytes: newlines and BOM come back exactly as they were
-                data = handle.read()
-    except OSError as error:
-        raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
-    shown = (stdin_filename or path) if path == STDIN else path
-    bom = data.startswith(codecs.BOM_UTF8)
-    body = data[len(codecs.BOM_UTF8):] if bom else data
-    try:
-        return SourceFile(shown, body.decode("utf-8"), bom)
-    except UnicodeDecodeError as error:
-        line = body.count(b"\n", 0, error.start) + 1
-        col = error.start - (body.rfind(b"\n", 0, error.start) + 1) + 1
-        raise InputError(f"{shown}:{line}:{col}: not valid UTF-8 ({error.reason})") from None
+        if path != STDIN:
+            return read_source_file(path)
+        stream = sys.stdin
+        data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode("utf-8")
+        shown = stdin_filename or path
+        text, encoding, bom = decode_source(data, shown)
+        return SourceFile(shown, text, encoding, bom, *newline_style(text))
+    except SourceError as error:
+        raise InputError(str(error)) from None
 
 
-def write_source(path: str, text: str, bom: bool) -> None:
-    """Replace the file atomically: a crash leaves the old or the new file, never half of one."""
-    target = os.path.realpath(path)  # so a symbolic link stays a link to the fixed file
-    data = (codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8")
+def write_source(source: SourceFile, text: str) -> None:
+    """Replace the file atomically, in its own encoding and line breaks; refuse if it changed since it was read."""
     try:
-        mode = os.stat(target).st_mode & 0o7777
-        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tensorlint-")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(temporary, mode)
-            os.replace(temporary, target)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError as error:
-        raise InputError(f"{path}: cannot write: {error.strerror or error}") from None
+        write_source_file(source, text)
+    except SourceError as error:
+        raise InputError(str(error)) from None
 
 
 def analyse(source: SourceFile, action: Callable[[SourceFile], T]) -> T:
@@ -174,6 +146,8 @@ def analyse(source: SourceFile, action: Callable[[SourceFile], T]) -> T:
         raise InputError(f"{path}: cannot fix: {error}") from None
     except NotebookError as error:
         raise InputError(str(error)) from None
+    except RecursionError:
+        raise InputError(f"{path}: cannot check: nested too deeply for tensorlint") from None
     except Exception as error:  # noqa: BLE001 - a bug in tensorlint is still one line, never a traceback
         raise InputError(f"{path}: internal error, please report: {type(error).__name__}: {error}") from None
 
@@ -360,7 +334,7 @@ def run_fix(args: argparse.Namespace) -> int:
             elif path == STDIN:
                 sys.stdout.write(("\ufeff" if source.bom else "") + result.source)
             elif changed:
-                write_source(path, result.source, source.bom)
+                write_source(source, result.source)
         except InputError as error:
             report_error(outcome, str(error))
             continue

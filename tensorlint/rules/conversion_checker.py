@@ -173,7 +173,7 @@ class ConversionChecker(FamilyChecker):
         uncertain = False
         while True:
             link = _link_of(expression)
-            if link is None:
+            if link is None or expression.lpar:  # `(t.data).cpu()`: a parenthesised link stays in the base
                 break
             if link == "data":
                 receiver = self.semantic.facts(expression.value)
