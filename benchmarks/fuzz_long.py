@@ -33,7 +33,6 @@ from tensorlint.fixer import FixError  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / ".results" / "fuzz"
 HYPOTHESMITH_SHARE = 0.1  # of the programs, from each of from_grammar() and from_node()
-KNOWN_BUG_NAMES = ["conversion chain through parentheses"]  # test_fuzz.KNOWN_BUGS, in order
 
 
 def classify(source: str) -> Tuple[str, str]:
@@ -52,9 +51,8 @@ def _reason(message: str, source: str) -> str:
     """What refused the fix and which rules' fixes were applied, without positions, to count causes."""
     codes = ",".join(sorted(set(re.findall(r"TL\d{3}", message))))
     kind = re.match(r"(fix produced invalid code \((?:parser|tokenizer) error|refused: [a-z ]+)", message)
-    known = [name for name, bug in zip(KNOWN_BUG_NAMES, test_fuzz.KNOWN_BUGS) if bug.search(source)]
     what = kind.group(1).replace(" (", ": ") if kind else message[:60]
-    return f"{what} [{codes}]" + (f" - known bug: {known[0]}" if known else "")
+    return f"{what} [{codes}]"
 
 
 def _torch_chunk(seeds: List[int]) -> List[Tuple[int, str, str]]:

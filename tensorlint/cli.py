@@ -7,7 +7,7 @@ import difflib
 import multiprocessing
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
 import libcst as cst
@@ -21,6 +21,7 @@ from .config import ConfigError, load_config
 from .fixer import FixError
 from .safe_io import SourceError, SourceFile, decode_source, newline_style, read_source_file, write_source_file
 from .notebook import NotebookError, check_notebook, fix_notebook, is_notebook
+from .progress import Progress
 from .project import ProjectConfigError, settings_for
 from .rules import ALL_RULES, RULES_BY_CODE
 from .settings import Settings
@@ -176,14 +177,22 @@ def print_diagnostics(path: str, diagnostics: Sequence[Diagnostic]) -> None:
 
 # -- check: one file, in this process or a worker --------------------------------------------------
 @dataclass(frozen=True)
-class CheckJob:
-    """What every file of one `tensorlint check` run is checked with (sent once to each worker)."""
+class FileJob:
+    """What every file of one run is handled with (sent once to each worker)."""
     select: Optional[Sequence[str]]
     ignore: Optional[Sequence[str]]
     target_numpy: Optional[str]
     target_torch: Optional[str]
     stdin_filename: Optional[str]
-    cache_directory: Optional[str]  # None: no cache
+
+
+@dataclass(frozen=True)
+class CheckJob(FileJob):
+    """`tensorlint check`."""
+    cache_directory: Optional[str] = None  # None: no cache
+
+    def run(self, path: str) -> "FileResult":
+        return check_file(self, path)
 
 
 @dataclass
@@ -220,32 +229,31 @@ def check_file(job: CheckJob, path: str) -> FileResult:
     return FileResult(source.path, diagnostics)
 
 
-_WORKER_JOB: Optional[CheckJob] = None
+_WORKER_JOB = None  # the CheckJob or FixJob of this worker process
 
 
-def _start_worker(job: CheckJob) -> None:
+def _start_worker(job) -> None:
     global _WORKER_JOB
     _WORKER_JOB = job
 
 
-def _check_in_worker(path: str) -> FileResult:
-    assert _WORKER_JOB is not None
-    return check_file(_WORKER_JOB, path)
+def _run_in_worker(path: str):
+    return _WORKER_JOB.run(path)
 
 
-def check_files(job: CheckJob, paths: Sequence[str], jobs: int) -> Iterator[FileResult]:
-    """Results in the order of `paths`, computed by up to `jobs` processes."""
+def run_files(job, paths: Sequence[str], jobs: int) -> Iterator:
+    """`job.run(path)` for each path, in the order of `paths`, computed by up to `jobs` processes."""
     jobs = min(jobs, len(paths))
     if jobs <= 1 or STDIN in paths:  # stdin belongs to this process
-        yield from (check_file(job, path) for path in paths)
+        yield from (job.run(path) for path in paths)
         return
-    if job.cache_directory is not None:
+    if getattr(job, "cache_directory", None) is not None:
         tool_fingerprint()  # computed once here, inherited by forked workers
     # Small chunks keep both workers busy to the end; big ones save round trips on many small files.
     chunksize = max(1, min(16, len(paths) // (jobs * 16)))
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with context.Pool(jobs, initializer=_start_worker, initargs=(job,)) as pool:
-        yield from pool.imap(_check_in_worker, paths, chunksize)
+        yield from pool.imap(_run_in_worker, paths, chunksize)
 
 
 def default_jobs() -> int:
@@ -264,7 +272,7 @@ def run_check(args: argparse.Namespace) -> int:
     streaming = args.format == "concise" and not args.statistics
     items: List[Tuple[str, Diagnostic]] = []
     sources: Dict[str, str] = {}
-    for result in check_files(job, files, args.jobs or default_jobs()):
+    for result in run_files(job, files, args.jobs or default_jobs()):
         if result.error is not None:
             report_error(outcome, result.error)
             continue
@@ -299,21 +307,72 @@ def print_check_summary(outcome: Outcome) -> None:
     print(f"Found {plural(outcome.problems, 'problem')}" + (f" ({', '.join(notes)})" if notes else "") + ".")
 
 
-def fix_one(source: SourceFile, args: argparse.Namespace, settings: Settings):
+@dataclass(frozen=True)
+class FixJob(FileJob):
+    """`tensorlint fix`."""
+    unsafe_fixes: Optional[bool] = None  # None: as [tool.tensorlint] `unsafe-fixes` says
+    verify: bool = False
+    diff: bool = False
+
+    def run(self, path: str) -> "FixFileResult":
+        return fix_file(self, path)
+
+
+@dataclass
+class FixFileResult:
+    path: str                                   # as shown to the user
+    fixed: int = 0
+    changed: bool = False
+    remaining: List[Diagnostic] = field(default_factory=list)
+    rejected_lines: Sequence[str] = ()          # --verify: the fixes the verifier refused, one line each
+    output: str = ""                            # --diff: the diff; stdin: the fixed source
+    from_stdin: bool = False
+    error: Optional[str] = None
+
+
+def fix_file(job: FixJob, path: str) -> FixFileResult:
+    """Fix one file and write it back (atomically, unless --diff or stdin); never raises for bad input."""
+    try:
+        source = read_source(path, job.stdin_filename)
+        settings = project_settings(source.path, job.target_numpy, job.target_torch)
+        result = analyse(source, lambda src: fix_one(src, job, settings))
+        changed = result.source != source.text
+        output_text = ""
+        if job.diff:
+            output_text = unified_diff(source.path, source.text, result.source)
+        elif path == STDIN:
+            output_text = ("\ufeff" if source.bom else "") + result.source
+        elif changed:
+            write_source(source, result.source)
+    except InputError as error:
+        return FixFileResult(path, error=str(error))
+    return FixFileResult(source.path, len(result.fixed), changed, list(result.remaining),
+                         tuple(getattr(result, "rejected_lines", ())), output_text, from_stdin=path == STDIN)
+
+
+def fix_one(source: SourceFile, job: FixJob, settings: Settings):
     """Fix one file: a notebook cell by cell; with --verify only the fixes the runtime verifier passes."""
-    select = sorted(configured_codes(source.path, args.select, args.ignore)) or ["none"]
+    select = sorted(configured_codes(source.path, job.select, job.ignore)) or ["none"]
+    unsafe = unsafe_fixes_for(source.path, job.unsafe_fixes)
     if is_notebook(source.path):
-        return fix_notebook(source.text, source.path, select, None, args.unsafe_fixes, settings=settings)
-    if not args.verify:
-        return fix_source(source.text, source.path, select, None, args.unsafe_fixes, settings=settings)
+        return fix_notebook(source.text, source.path, select, None, unsafe, settings=settings)
+    if not job.verify:
+        return fix_source(source.text, source.path, select, None, unsafe, settings=settings)
     from .verify.command import VerifierUnavailable, rejected_lines, verified_fix_source  # needs the verify extra
     try:
-        result = verified_fix_source(source.text, source.path, select, None, args.unsafe_fixes,
-                                     settings=settings)
+        result = verified_fix_source(source.text, source.path, select, None, unsafe, settings=settings)
     except VerifierUnavailable as error:
         raise InputError(f"{source.path}: cannot verify: {error}") from None
     result.rejected_lines = rejected_lines(source.path, result)
     return result
+
+
+def unsafe_fixes_for(path: str, cli: Optional[bool]) -> bool:
+    """--unsafe-fixes / --no-unsafe-fixes, else [tool.tensorlint] `unsafe-fixes`, else false."""
+    try:
+        return load_config(path if path != STDIN else os.getcwd()).resolve_unsafe_fixes(cli)
+    except ConfigError as error:
+        raise InputError(str(error)) from None
 
 
 def run_lsp(args: argparse.Namespace) -> int:
@@ -323,28 +382,27 @@ def run_lsp(args: argparse.Namespace) -> int:
 
 def run_fix(args: argparse.Namespace) -> int:
     outcome = Outcome()
-    for path in python_files(args.paths, outcome):
-        try:
-            source = read_source(path, args.stdin_filename)
-            settings = project_settings(source.path, args.target_numpy, args.target_torch)
-            result = analyse(source, lambda src: fix_one(src, args, settings))
-            changed = result.source != source.text
-            if args.diff:
-                print_diff(source.path, source.text, result.source)
-            elif path == STDIN:
-                sys.stdout.write(("\ufeff" if source.bom else "") + result.source)
-            elif changed:
-                write_source(source, result.source)
-        except InputError as error:
-            report_error(outcome, str(error))
+    files = list(python_files(args.paths, outcome))
+    job = FixJob(args.select, args.ignore, args.target_numpy, args.target_torch, args.stdin_filename,
+                 args.unsafe_fixes, args.verify, args.diff)
+    progress = Progress(len(files), sys.stderr, enabled=None if not args.diff and STDIN not in files else False)
+    for result in run_files(job, files, args.jobs or default_jobs()):
+        progress.advance()
+        if result.error is not None:
+            progress.clear()
+            report_error(outcome, result.error)
             continue
-        outcome.fixed += len(result.fixed)
-        outcome.files_changed += changed
+        outcome.fixed += result.fixed
+        outcome.files_changed += result.changed
         outcome.count(result.remaining)
-        if not args.diff and path != STDIN:
-            print_diagnostics(source.path, result.remaining)
-            for line in getattr(result, "rejected_lines", ()):
+        if args.diff or result.from_stdin:
+            sys.stdout.write(result.output)
+        elif result.remaining or result.rejected_lines:
+            progress.clear()
+            print_diagnostics(result.path, result.remaining)
+            for line in result.rejected_lines:
                 print(line)
+    progress.clear()
     if args.diff:
         return outcome.exit_code(findings=outcome.files_changed > 0)
     print_fix_summary(outcome, to=sys.stderr if STDIN in args.paths else sys.stdout)
@@ -364,12 +422,11 @@ def print_fix_summary(outcome: Outcome, to) -> None:
     print(summary + ".", file=to)
 
 
-def print_diff(path: str, before: str, after: str) -> None:
+def unified_diff(path: str, before: str, after: str) -> str:
     shown = os.path.normpath(path).lstrip(os.sep)  # `a//tmp/x.py` would not apply; git strips it too
     lines = difflib.unified_diff(physical_lines(before), physical_lines(after),
                                  f"a/{shown}", f"b/{shown}")
-    for line in lines:
-        sys.stdout.write(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
 def run_rule(args: argparse.Namespace) -> int:
@@ -443,8 +500,13 @@ def build_parser() -> argparse.ArgumentParser:
                                       f"root, or ${ENVIRONMENT_VARIABLE})")
         if name == "fix":
             command.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
-            command.add_argument("--unsafe-fixes", action="store_true",
-                                 help="also apply fixes that may change behaviour")
+            command.add_argument("--unsafe-fixes", action="store_true", default=None,
+                                 help="also apply fixes that may change behaviour (default: [tool.tensorlint] "
+                                      "unsafe-fixes, else off)")
+            command.add_argument("--no-unsafe-fixes", dest="unsafe_fixes", action="store_false",
+                                 help="apply only safe fixes, whatever the configuration says")
+            command.add_argument("-j", "--jobs", type=positive_int, metavar="N",
+                                 help="fix files in N processes (default: one per core)")
             command.add_argument("--verify", action="store_true",
                                  help="apply only fixes the runtime verifier passes (needs the verify extra)")
         command.set_defaults(handler=handler)

@@ -4,10 +4,11 @@ from __future__ import annotations
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .analysis import Semantic
 from .analysis.walk import walk
+from .deep import parse_module, with_deep_recursion
+from .positions import NodePositions
 from .diagnostics import Diagnostic, Edit, Fix, Safety, physical_lines
 from .rules import FAMILIES
 from .settings import DEFAULT, Settings
@@ -20,20 +21,21 @@ class SourceContext:
         self.source = source
         self.module = module
         self.settings = settings
-        self._wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        self._positions = None
+        self._positions: Optional[NodePositions] = None
+        self._line_one_shift = 0
         self._line_starts: Optional[List[int]] = None
         self.diagnostics: List[Diagnostic] = []
 
-    # positions are costly (a full code-generation pass), so only files with findings pay for them
+    # positions cost a code-generation pass over the whole file, so only files with findings pay for them
     def span(self, node: cst.CSTNode) -> Tuple[int, int, int, int]:
         if self._positions is None:
-            # Not `self._wrapper.resolve(PositionProvider)`: libcst's resolver first walks (and rebuilds) the
-            # whole tree for an empty batch of batchable providers, which costs more than the code generation
-            # this provider needs.
-            self._positions = PositionProvider()._gen(self._wrapper)
-        code_range = self._positions[node]
-        return code_range.start.line, code_range.start.column, code_range.end.line, code_range.end.column
+            self._positions = NodePositions(self.module)
+            self._line_one_shift = _dropped_prefix(self.source, self._positions.code)
+        line, column, end_line, end_column = self._positions.span(node)
+        if self._line_one_shift:
+            column += self._line_one_shift if line == 1 else 0
+            end_column += self._line_one_shift if end_line == 1 else 0
+        return line, column, end_line, end_column
 
     def offset(self, line: int, column: int) -> int:
         if self._line_starts is None:
@@ -121,6 +123,15 @@ def _is_future_import(statement: cst.CSTNode) -> bool:
                     and small.module.value == "__future__" for small in statement.body))
 
 
+def _dropped_prefix(source: str, generated: str) -> int:
+    """Characters libcst dropped before the first statement (a form feed, U+FEFF): line 1's columns
+    are that much short. 0 when the tree gives the source back exactly, or differs in another way."""
+    if generated == source or not source.endswith(generated):
+        return 0
+    prefix = source[:len(source) - len(generated)]
+    return 0 if "\n" in prefix or "\r" in prefix else len(prefix)
+
+
 def enabled_codes(select: Optional[Iterable[str]] = None, ignore: Optional[Iterable[str]] = None) -> FrozenSet[str]:
     """Codes on after --select/--ignore (prefixes, as flake8: `TL1` selects the TL1xx family)."""
     every = [rule for family in FAMILIES for rule in family.rules]
@@ -142,12 +153,16 @@ def enabled_codes(select: Optional[Iterable[str]] = None, ignore: Optional[Itera
 def lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module] = None,
          settings: Settings = DEFAULT) -> List[Diagnostic]:
     """All diagnostics of `codes` in `source`, before noqa. Raises libcst.ParserSyntaxError."""
+    return with_deep_recursion(_lint, source, codes, module, settings)
+
+
+def _lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module], settings: Settings) -> List[Diagnostic]:
     families = [f for f in FAMILIES if any(rule.code in codes for rule in f.rules)
                 and any(trigger in source for trigger in f.triggers)]
     if not families:
         return []
     if module is None:
-        module = cst.parse_module(source)
+        module = parse_module(source)
     context = SourceContext(source, module, settings)
     visit_hooks: Dict[type, list] = {}
     leave_hooks: Dict[type, list] = {}

@@ -14,6 +14,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
+from .deep import parse_module, with_deep_recursion
 from .diagnostics import Diagnostic, Edit, Fix, physical_lines
 
 MAX_PASSES = 10
@@ -89,6 +90,10 @@ def fix_to_fixpoint(source: str, diagnose: Callable[[str], List[Diagnostic]], un
     Every pass must parse and pass `check_pass`; the result must be a fixpoint (checked: the last
     diagnosis offers no applicable fix), else FixError.
     """
+    return with_deep_recursion(_fix_to_fixpoint, source, diagnose, unsafe)
+
+
+def _fix_to_fixpoint(source: str, diagnose: Callable[[str], List[Diagnostic]], unsafe: bool) -> FixResult:
     result = FixResult(source)
     tree: Optional[ast.Module] = None
     for passes in range(MAX_PASSES + 1):
@@ -105,7 +110,7 @@ def fix_to_fixpoint(source: str, diagnose: Callable[[str], List[Diagnostic]], un
         applied_set = set(applied)
         done = [d for d in usable if d.fix in applied_set]
         try:
-            cst.parse_module(new_source)
+            parse_module(new_source)
         except cst.ParserSyntaxError as error:
             raise FixError(f"fix produced invalid code ({error.message.splitlines()[0]}) "
                            f"({_describe(done)}); nothing was written") from None

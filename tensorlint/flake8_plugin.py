@@ -1,4 +1,12 @@
-"""flake8 adaptor: flake8 hands us the file's lines; we hand back 0-based columns (flake8 adds 1)."""
+"""flake8 adaptor: flake8 hands us the file's lines; we hand back 0-based columns (flake8 adds 1).
+
+The plugin reads the same `[tool.tensorlint]` as the CLI (found by walking up from the file): `exclude`,
+`target-numpy`/`target-torch`, and `select`/`ignore`/`extend-select`/`per-file-ignores`. flake8's own options
+win when given: once flake8's `--select`, `--ignore`, `--extend-select`, `--extend-ignore` or
+`--per-file-ignores` name a TL code (or a prefix of one, such as `T`), the plugin reports every TL code and
+leaves the choice to flake8; `--tensorlint-target-numpy/-torch` win over the project's versions.
+A broken `[tool.tensorlint]` stops flake8 with one message naming the key, as the CLI does.
+"""
 from __future__ import annotations
 
 from typing import Iterator, List, Optional, Tuple
@@ -8,9 +16,13 @@ from flake8.exceptions import ExecutionError
 
 from . import __version__
 from .engine import lint
+from .config import ConfigError, load_config
 from .project import ProjectConfigError, settings_for
 from .rules import ALL_RULES
-from .settings import DEFAULT, parse_version
+from .settings import parse_version
+
+_EVERY_CODE = frozenset(rule.code for rule in ALL_RULES)
+_FLAKE8_CODE_OPTIONS = ("select", "ignore", "extend_select", "extend_ignore")
 
 
 class TensorlintChecker:
@@ -18,6 +30,7 @@ class TensorlintChecker:
     version = __version__
     target_numpy: Optional[str] = None
     target_torch: Optional[str] = None
+    flake8_chooses_codes = False  # flake8's options name TL codes: they decide, not [tool.tensorlint]
 
     # flake8 classifies plugins by their parameters: `tree` makes this an AST plugin. We do not
     # use the ast tree (libcst parses `lines`), but flake8 has already built it anyway.
@@ -44,22 +57,38 @@ class TensorlintChecker:
                     raise ExecutionError(f"--{option.replace('_', '-')}: {error}") from None
         cls.target_numpy = options.tensorlint_target_numpy
         cls.target_torch = options.tensorlint_target_torch
+        cls.flake8_chooses_codes = _names_our_codes(options)
 
     def run(self) -> Iterator[Tuple[int, int, str, type]]:
-        source = "".join(self.lines)
-        # flake8 applies --select/--ignore and `# noqa` itself, so report every code.
-        codes = frozenset(rule.code for rule in ALL_RULES)
+        from_stdin = self.filename in ("-", "stdin")
+        where = "." if from_stdin else self.filename
         try:
-            settings = settings_for(self.filename if self.filename not in ("-", "stdin") else ".",
-                                    self.target_numpy, self.target_torch)
-        except ProjectConfigError:
-            settings = DEFAULT  # flake8 has no channel for a config error; the CLI reports it
+            config = load_config(where)
+            if not from_stdin and config.is_excluded(self.filename, is_dir=False, explicit=True):
+                return
+            # flake8 applies its --select/--ignore and `# noqa` itself; we only narrow to what the project chose
+            codes = _EVERY_CODE if self.flake8_chooses_codes else config.codes_for(None if from_stdin else where)
+            settings = settings_for(where, self.target_numpy, self.target_torch)
+        except (ConfigError, ProjectConfigError) as error:
+            raise ExecutionError(f"tensorlint: {error}") from None
+        if not codes:
+            return
         try:
-            diagnostics = lint(source, codes, settings=settings)
+            diagnostics = lint("".join(self.lines), codes, settings=settings)
         except (cst.ParserSyntaxError, RecursionError):
             return  # flake8 reports E999 for the syntax error itself
         for diagnostic in diagnostics:
             yield diagnostic.line, diagnostic.col, f"{diagnostic.code} {diagnostic.message}", type(self)
+
+
+def _names_our_codes(options) -> bool:
+    """Do flake8's own options mention a TL code, or a prefix of one (`T`, `TL`, `TL1`, `TL101`)?"""
+    named: List[str] = []
+    for option in _FLAKE8_CODE_OPTIONS:
+        named.extend(getattr(options, option, None) or ())
+    per_file = getattr(options, "per_file_ignores", None) or ""
+    named.extend(part for entry in per_file.replace(",", " ").split() for part in entry.split(":")[-1:])
+    return any(code.strip() and ("TL".startswith(code.strip()) or code.strip().startswith("TL")) for code in named)
 
 
 __all__ = ["TensorlintChecker"]

@@ -51,6 +51,7 @@ from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tu
 import libcst as cst
 
 from .api import check_source
+from .deep import parse_module
 from .diagnostics import Diagnostic, Edit, Fix, physical_lines
 from .fixer import FixError, apply_edits, check_pass
 from .settings import Settings
@@ -523,7 +524,7 @@ def _check_fixed_cell(source: str, number: int, shown: str) -> None:
         if masked is None:
             raise SyntaxError("the cell magic changed")
         compile(masked[0], f"cell {number}", "exec", _COMPILE_FLAGS, dont_inherit=True)
-        cst.parse_module(masked[0])
+        parse_module(masked[0])
     except (SyntaxError, ValueError, cst.ParserSyntaxError) as error:
         message = getattr(error, "msg", None) or getattr(error, "message", None) or str(error)
         raise FixError(f"fix produced invalid code in cell {number} ({message}); nothing was written") from None

@@ -91,3 +91,45 @@ def test_parallel_run_in_a_real_process(tree):
     assert result.stdout.splitlines()[0].startswith("pkg/a.py:4:12: TL101 ")
     assert result.stdout.splitlines()[-1].startswith("Found 10 problems")
     assert len(result.stderr.splitlines()) == 2
+
+
+# -- tensorlint fix --jobs N ------------------------------------------------------------------------
+def _snapshot(root):
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.py"))}
+
+
+@pytest.mark.parametrize("extra", [[], ["--unsafe-fixes"], ["--diff"]], ids=["safe", "unsafe", "diff"])
+def test_parallel_fix_equals_one_process(tmp_path, capsys, monkeypatch, extra):
+    results = {}
+    for jobs in ("1", "2", "3"):
+        root = tmp_path / f"j{jobs}"
+        for name, text in FILES.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(text.encode() if isinstance(text, str) else text)
+        monkeypatch.chdir(root)
+        results[jobs] = (run(capsys, "fix", "-j", jobs, *extra, "pkg", "missing.py", "other.py"), _snapshot(root))
+    one = results["1"]
+    assert one[0][0] == 2 and one[0][2].count("\n") == 3  # missing file, bad syntax, bad UTF-8: one line each
+    assert "Fixed" in one[0][1] or "--diff" in extra
+    assert results["2"] == one and results["3"] == one
+    if "--diff" in extra:
+        assert one[1] == {k: v.encode() if isinstance(v, str) else v for k, v in FILES.items()}
+    else:
+        assert one[1]["pkg/a.py"] != FILES["pkg/a.py"].encode()  # it did write
+
+
+def test_fix_summary_counts_what_unsafe_fixes_would_fix(tree, capsys):
+    code, out, _ = run(capsys, "fix", "-j", "2", "pkg/z.py", "pkg/a.py")
+    assert code == 1
+    assert out.splitlines()[-1] == "Fixed 2 problems in 1 file; 2 remaining (2 fixable with --unsafe-fixes)."
+    code, out, _ = run(capsys, "fix", "-j", "2", "--unsafe-fixes", "pkg/z.py")
+    assert (code, out.splitlines()[-1]) == (0, "Fixed 2 problems in 1 file.")
+
+
+def test_unsafe_fixes_from_configuration_and_its_override(tree, capsys):
+    (tree / "pyproject.toml").write_text("[tool.tensorlint]\nunsafe-fixes = true\n")
+    code, out, _ = run(capsys, "fix", "--diff", "pkg/z.py")
+    assert code == 1 and "+    return x.detach().cpu().numpy()" in out
+    code, out, _ = run(capsys, "fix", "--diff", "--no-unsafe-fixes", "pkg/z.py")
+    assert (code, out) == (0, "")

@@ -112,3 +112,56 @@ def test_tensorflow_only_file_is_silent(tmp_path):
     lines, completed = flake8(tmp_path, source, "--select", "TL")
     assert lines == []
     assert completed.returncode == 0
+
+
+# -- the same [tool.tensorlint] as the CLI ---------------------------------------------------------
+MODEL = HEADER + "\n\ndef f(model, x):\n    return model(x).numpy()\n\n\nprint(np.pi, torch.pi)\n"
+
+
+def _codes(lines):
+    return sorted(code for *_, code in positions(lines))
+
+
+@pytest.mark.parametrize("table, expected", [
+    ("", ["TL101", "TL102"]),
+    ('ignore = ["TL102"]', ["TL101"]),
+    ('select = ["TL102"]', ["TL102"]),
+    ('per-file-ignores = {"sample.py" = ["TL1"]}', []),
+    ('per-file-ignores = {"other.py" = ["TL1"]}', ["TL101", "TL102"]),
+    ('exclude = ["sample.py"]', []),
+])
+def test_plugin_reads_tool_tensorlint(tmp_path, table, expected):
+    (tmp_path / "pyproject.toml").write_text(f"[tool.tensorlint]\n{table}\n")
+    lines, completed = flake8(tmp_path, MODEL)
+    assert _codes(lines) == expected, completed.stderr
+
+
+@pytest.mark.parametrize("options, expected", [
+    (["--select", "TL102"], ["TL102"]),            # flake8 names a TL code: [tool.tensorlint] ignore is not applied
+    (["--extend-ignore", "TL101"], ["TL102"]),
+    (["--per-file-ignores", "sample.py:TL101"], ["TL102"]),
+    (["--extend-ignore", "E501"], ["TL101"]),      # no TL code named: the project's choice stands
+])
+def test_flake8_options_win_when_they_name_our_codes(tmp_path, options, expected):
+    (tmp_path / "pyproject.toml").write_text('[tool.tensorlint]\nignore = ["TL102"]\n')
+    lines, completed = flake8(tmp_path, MODEL, *options)
+    assert _codes(lines) == expected, completed.stderr
+
+
+def test_plugin_reads_target_numpy_from_tool_tensorlint(tmp_path):
+    source = HEADER + "\n\nprint(np.bool, np.float, torch.pi)\n"
+    (tmp_path / "pyproject.toml").write_text('[tool.tensorlint]\ntarget-numpy = "2.0"\n')
+    assert _codes(flake8(tmp_path, source)[0]) == ["TL301"]  # np.bool exists again in NumPy 2
+    (tmp_path / "pyproject.toml").write_text('[tool.tensorlint]\ntarget-numpy = "1.21"\n')
+    assert _codes(flake8(tmp_path, source)[0]) == ["TL301", "TL301"]
+
+
+@pytest.mark.parametrize("jobs", [[], ["-j", "2"]], ids=["serial", "parallel"])
+def test_broken_tool_tensorlint_is_one_clear_error(tmp_path, jobs):
+    (tmp_path / "pyproject.toml").write_text("[tool.tensorlint]\nbogus = 1\n")
+    (tmp_path / "second.py").write_text(MODEL)
+    lines, completed = flake8(tmp_path, MODEL, *jobs, "second.py")
+    output = completed.stdout + completed.stderr  # flake8 prints its critical errors on stdout
+    assert completed.returncode == 1 and not any(": TL" in line for line in lines)
+    assert "tensorlint: pyproject.toml: [tool.tensorlint]: unknown key 'bogus'" in output
+    assert "Traceback" not in output

@@ -16,7 +16,7 @@ from .facts import (
     BUFFER, HOST_TENSOR, MAYBE, MODEL_OUTPUT, MODULE, NO, NOT_TENSOR, NOTHING, PARAMETER,
     UNKNOWN, YES, Facts, Tri, container_of, device_spec, join_all,
 )
-from .frame import Frame
+from .frame import Frame, forget, store
 from .imports import ImportMap, dotted_name
 from .refine import refined_frame
 
@@ -487,7 +487,7 @@ def bind_target(target: cst.BaseExpression, value: Facts, env: Dict[str, Facts])
         path = dotted_name(target)
         if path is not None:
             forget(env, path)
-            env[path] = value
+            store(env, {path: value})
     elif isinstance(target, (cst.Tuple, cst.List)):
         elements = target.elements
         for position, element in enumerate(elements):
@@ -499,14 +499,6 @@ def bind_target(target: cst.BaseExpression, value: Facts, env: Dict[str, Facts])
                 bind_target(element.value, element_of(value), env)
     elif isinstance(target, cst.StarredElement):
         bind_target(target.value, container_of(element_of(value)), env)
-
-
-def forget(env: Dict[str, Facts], name: str) -> None:
-    """Rebinding `a` makes everything known about `a.x` stale."""
-    prefix = name + "."
-    stale = [key for key in env if key.startswith(prefix)]
-    for key in stale:
-        del env[key]
 
 
 def _string_value(node) -> Optional[str]:

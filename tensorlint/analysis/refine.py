@@ -7,7 +7,7 @@ from typing import Dict
 import libcst as cst
 
 from .facts import NO, NOT_TENSOR, YES, Facts
-from .frame import Frame
+from .frame import Frame, store
 from .imports import dotted_name
 
 
@@ -16,7 +16,7 @@ def refined_frame(evaluator, frame: Frame, test: cst.BaseExpression, truth: bool
     if not changes:
         return frame
     env = dict(frame.env)
-    env.update(changes)
+    store(env, changes)
     return replace(frame, env=env)
 
 

@@ -19,7 +19,7 @@ from .evaluate import (
     Evaluator, bind_target, combine, element_of, forget, unknown_named,
 )
 from .facts import MAYBE, MODULE, NO, NOT_TENSOR, UNKNOWN, YES, Facts, container_of
-from .frame import ClassInfo, Frame
+from .frame import ClassInfo, Frame, store
 from .refine import refinements
 from .imports import ImportMap, dotted_name
 from .loops import LoopInfo, classify_loop, is_periodic_guard
@@ -295,7 +295,7 @@ class Semantic(cst.CSTVisitor):
             self._bind(clause.target, element_of(self.facts(clause.iter)))
             for condition in clause.ifs:
                 self._walk(condition)
-                env.update(refinements(self.evaluator, self.frame, condition.test, True))
+                store(env, refinements(self.evaluator, self.frame, condition.test, True))
                 self.evaluator.invalidate()
             clause = clause.inner_for_in
         for element in elements:
@@ -317,7 +317,7 @@ class Semantic(cst.CSTVisitor):
         for branch, truth in ((node.body, True), (node.orelse, False)):
             outer = self.frame
             env = dict(outer.env)
-            env.update(refinements(self.evaluator, outer, node.test, truth))
+            store(env, refinements(self.evaluator, outer, node.test, truth))
             self.frame = replace(outer, env=env)
             self.evaluator.invalidate()
             self._walk(branch)
@@ -330,9 +330,9 @@ class Semantic(cst.CSTVisitor):
         self._walk(node.test)
         pre_env, pre_reachable = self._state()
         then_env = dict(pre_env)
-        then_env.update(refinements(self.evaluator, self.frame, node.test, True))
+        store(then_env, refinements(self.evaluator, self.frame, node.test, True))
         else_env = dict(pre_env)
-        else_env.update(refinements(self.evaluator, self.frame, node.test, False))
+        store(else_env, refinements(self.evaluator, self.frame, node.test, False))
         self._enter(then_env, pre_reachable)
         self._control.append(_PERIODIC if is_periodic_guard(node.test) else _BRANCH)
         self._walk(node.body)

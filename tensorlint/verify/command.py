@@ -23,6 +23,7 @@ from typing import Iterable, Iterator, List, Optional, Sequence
 from ..settings import Settings
 from .core import FixVerdict, VerifiedFixResult, Verifier, shared_verifier
 from .runner import DEFAULT_TIMEOUT, VerifierUnavailable
+from .sandbox import DEFAULT_MEMORY_BYTES
 from .snippets import Case
 
 __all__ = ["add_verify_parser", "run_verify", "verified_fix_source", "rejected_lines", "VerifierUnavailable",
@@ -82,6 +83,9 @@ def add_verify_parser(subparsers) -> argparse.ArgumentParser:
                         help="comma-separated codes or prefixes to disable")
     parser.add_argument("--timeout", type=_positive, default=DEFAULT_TIMEOUT, metavar="S",
                         help=f"seconds one fix may take, all bindings together (default: {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--memory-limit", type=_count, default=DEFAULT_MEMORY_BYTES // 2 ** 20, metavar="MIB",
+                        help="memory a worker may add to what it holds after loading torch; a snippet past it "
+                             f"gets MemoryError (default: {DEFAULT_MEMORY_BYTES // 2 ** 20})")
     parser.add_argument("--unsafe-fixes", action="store_true", help="also verify fixes marked unsafe")
     parser.add_argument("--strict-bfloat16", action="store_true",
                         help="count a fix that still cannot convert bfloat16 as FAIL (default: a listed limitation)")
@@ -165,7 +169,7 @@ def run_verify(args: argparse.Namespace, verifier: Optional[Verifier] = None) ->
     for name, default in (("target_numpy", None), ("target_torch", None), ("select", None), ("ignore", None),
                           ("strict_bfloat16", False), ("device", "auto"), ("workers", None), ("iterations", 3),
                           ("verbose", False), ("format", "text"), ("timeout", DEFAULT_TIMEOUT),
-                          ("unsafe_fixes", False)):
+                          ("unsafe_fixes", False), ("memory_limit", DEFAULT_MEMORY_BYTES // 2 ** 20)):
         if not hasattr(args, name):
             setattr(args, name, default)
     verdicts: List[FixVerdict] = []
@@ -174,7 +178,7 @@ def run_verify(args: argparse.Namespace, verifier: Optional[Verifier] = None) ->
     if verifier is None:
         verifier = Verifier(timeout=args.timeout, workers=args.workers, device=args.device,
                             unsafe_fixes=args.unsafe_fixes, strict_bfloat16=args.strict_bfloat16,
-                            iterations=args.iterations)
+                            iterations=args.iterations, memory_bytes=args.memory_limit * 2 ** 20)
     try:
         cases: List[Case] = []
         for path in _python_files(args.paths, errors):

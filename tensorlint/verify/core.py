@@ -16,10 +16,12 @@ import libcst as cst
 
 from .. import fixer
 from ..api import check_source
+from ..deep import parse_module
 from ..diagnostics import Diagnostic, Fix
 from ..fixer import FixError, FixResult, apply_edits
 from ..settings import DEFAULT, Settings
 from .runner import DEFAULT_TIMEOUT, WorkerPool
+from .sandbox import DEFAULT_MEMORY_BYTES
 from .snippets import Case, cases_for_source, probes_for_source
 
 UNSAFE_SKIP = "unsafe fix: pass --unsafe-fixes to verify it"
@@ -114,8 +116,9 @@ class Verifier:
     """Verifies fixes in worker subprocesses. `with Verifier() as v: v.verify_source(text, path)`."""
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT, workers: Optional[int] = None, device: str = "auto",
-                 unsafe_fixes: bool = False, strict_bfloat16: bool = False, iterations: int = 3) -> None:
-        self.pool = WorkerPool(workers, timeout, device)
+                 unsafe_fixes: bool = False, strict_bfloat16: bool = False, iterations: int = 3,
+                 memory_bytes: int = DEFAULT_MEMORY_BYTES) -> None:
+        self.pool = WorkerPool(workers, timeout, device, memory_bytes)
         self.unsafe_fixes = unsafe_fixes
         self.strict_bfloat16 = strict_bfloat16
         self.iterations = iterations
@@ -230,7 +233,7 @@ class Verifier:
                 return result
             new_source, applied = apply_edits(result.source, passing)
             try:
-                cst.parse_module(new_source)
+                parse_module(new_source)
             except cst.ParserSyntaxError as error:
                 raise FixError(f"fix produced invalid code ({error.message}); nothing was written") from None
             done = [d for d in usable if d.fix in applied]

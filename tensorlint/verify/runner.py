@@ -7,6 +7,11 @@ timeout gets its worker killed (and a fresh one started for the next job); the w
 lines say which side was running, so a fixed snippet that hangs where the original finished is a
 FAIL, and an original that hangs is a per-fix error. A worker that dies (a crash in native code)
 is the same: that job's error, and the run goes on.
+
+Each worker confines itself once torch is loaded (:mod:`tensorlint.verify.sandbox`): no network, no
+processes, no writes outside its temporary directory, and at most ``memory_bytes`` more memory; this
+side also watches the worker's resident memory and restarts a worker that exceeds that limit (the
+only memory limit with a real CUDA device).
 """
 from __future__ import annotations
 
@@ -21,7 +26,10 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
+from .sandbox import DEFAULT_MEMORY_BYTES, resident_bytes
+
 DEFAULT_TIMEOUT = 20.0
+_MEMORY_POLL = 0.2  # seconds between two looks at a running worker's resident memory
 STARTUP_TIMEOUT = 180.0
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -35,8 +43,10 @@ def default_workers() -> int:
 
 
 class _Worker:
-    def __init__(self, device: str) -> None:
+    def __init__(self, device: str, memory_bytes: int = DEFAULT_MEMORY_BYTES) -> None:
         self.device = device
+        self.memory_bytes = memory_bytes
+        self.resident_limit = 0  # bytes; set once the worker has started
         self.process: Optional[subprocess.Popen] = None
         self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
         self.hello: Dict[str, str] = {}
@@ -51,6 +61,8 @@ class _Worker:
         self._directory = tempfile.TemporaryDirectory(prefix="tensorlint-verify-")
         env = dict(os.environ)
         env["TENSORLINT_VERIFY_DEVICE"] = self.device
+        env["TENSORLINT_VERIFY_MEMORY_BYTES"] = str(self.memory_bytes)
+        env["PYTHONDONTWRITEBYTECODE"] = "1"  # the sandbox refuses writes outside its folder anyway
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
         env.setdefault("PYTHONIOENCODING", "utf-8")
         self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
@@ -76,6 +88,7 @@ class _Worker:
                 raise VerifierUnavailable(message["fatal"])
             if "hello" in message:
                 self.hello = message["hello"]
+                self.resident_limit = resident_bytes(self.process.pid) + self.memory_bytes
                 return
 
     @staticmethod
@@ -108,9 +121,15 @@ class _Worker:
         while True:
             remaining = deadline - time.monotonic()
             try:
-                line = self.lines.get(timeout=remaining) if remaining > 0 else ""
+                line = self.lines.get(timeout=min(remaining, _MEMORY_POLL)) if remaining > 0 else ""
             except queue.Empty:
+                if time.monotonic() < deadline and not self._over_memory():
+                    continue
                 line = ""
+            if line == "" and self._over_memory():
+                self.stop()
+                return _error(f"used more than {self.memory_bytes / 2 ** 20:.0f} MiB of memory beyond its start"
+                              f"{_where(progress)} (the worker was restarted)")
             if line == "":
                 self.stop()
                 return _timed_out(progress, timeout)
@@ -125,6 +144,9 @@ class _Worker:
             if "result" in message:
                 return message["result"]
             progress = message
+
+    def _over_memory(self) -> bool:
+        return self.process is not None and 0 < self.resident_limit < resident_bytes(self.process.pid)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -170,10 +192,12 @@ def _timed_out(progress: dict, timeout: float) -> dict:
 class WorkerPool:
     """Worker subprocesses shared by every job of a run; use as a context manager or call close()."""
 
-    def __init__(self, workers: Optional[int] = None, timeout: float = DEFAULT_TIMEOUT, device: str = "auto") -> None:
+    def __init__(self, workers: Optional[int] = None, timeout: float = DEFAULT_TIMEOUT, device: str = "auto",
+                 memory_bytes: int = DEFAULT_MEMORY_BYTES) -> None:
         self.size = workers or default_workers()
         self.timeout = timeout
         self.device = device
+        self.memory_bytes = memory_bytes
         self._idle: List[_Worker] = []
         self._lock = threading.Lock()
         self._hello: Dict[str, str] = {}
@@ -191,7 +215,7 @@ class WorkerPool:
                 worker = self._idle.pop()
                 if worker.alive:
                     return worker
-        worker = _Worker(self.device)
+        worker = _Worker(self.device, self.memory_bytes)
         worker.start()
         with self._lock:
             self._hello = self._hello or worker.hello

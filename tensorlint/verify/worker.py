@@ -38,7 +38,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from . import emulation
+from . import emulation, sandbox
 from .compare import difference, shared_inputs, summary
 from .matrix import OPERANDS, SHAPES, Cell, Factory, cells, describe, seed_for
 from .numpy_facts import INTRODUCED, describe_range, meanings_for, resolve
@@ -809,8 +809,11 @@ def main() -> int:
         protocol.write(json.dumps(dict(message, id=current["id"]), default=str) + "\n")
 
     verifier = Verifier(real_cuda, emit)
+    memory = os.environ.get("TENSORLINT_VERIFY_MEMORY_BYTES")
+    sandbox.confine(os.getcwd(), int(memory) if memory else sandbox.DEFAULT_MEMORY_BYTES,
+                    limit_address_space=not real_cuda)
     protocol.write(json.dumps({"hello": hello(real_cuda)}) + "\n")
-    for line in sys.stdin:
+    for line in sys.stdin:  # from here on, the sandbox applies (see tensorlint/verify/sandbox.py)
         if not line.strip():
             continue
         request = json.loads(line)
