@@ -151,6 +151,8 @@ class DataInplaceWrite(Rule):
                           "        a.mul_(0.99).add_(p.detach(), alpha=0.01)\n",
                 why="inside @torch.no_grad(): only drop .data (the read of p.data is TL201)"),
         Invalid(P + "p.data = torch.zeros(5)\n", line=3, col=1, why="replacement: no fix, message names copy_/swap_tensors"),
+        Invalid(P + "p.data, meta = repack(p)\n", line=3, col=1,
+                why="a tuple target is a replacement too, never a read: no fix (found on transformers' quantizers)"),
         Invalid(P + "p.data.t_()\n", line=3, col=1,
                 why="t_/resize_/set_ change only the .data alias's shape: no faithful rewrite, no fix"),
         Invalid("def init(m):\n    m.weight.data.normal_(0.0, 0.02)\n", line=2, col=5, unsafe=True,
