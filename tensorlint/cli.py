@@ -385,7 +385,8 @@ def run_fix(args: argparse.Namespace) -> int:
     files = list(python_files(args.paths, outcome))
     job = FixJob(args.select, args.ignore, args.target_numpy, args.target_torch, args.stdin_filename,
                  args.unsafe_fixes, args.verify, args.diff)
-    progress = Progress(len(files), sys.stderr, enabled=None if not args.diff and STDIN not in files else False)
+    # the bar goes to a terminal only; never with --diff or stdin, whose output is the point
+    progress = Progress(len(files), sys.stderr, enabled=False if args.diff or STDIN in files else None)
     for result in run_files(job, files, args.jobs or default_jobs()):
         progress.advance()
         if result.error is not None:

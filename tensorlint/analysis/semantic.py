@@ -28,6 +28,7 @@ from .walk import walk
 Hook = Callable[[cst.CSTNode], None]
 HookTable = Dict[Type[cst.CSTNode], List[Hook]]
 State = Tuple[Dict[str, Facts], bool]  # (env, reachable)
+_TARGET_HOLDERS = (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,21 @@ class Semantic(cst.CSTVisitor):
         for index in range(len(self.ancestors) - 1, 0, -1):
             if self.ancestors[index] is node:
                 return self.ancestors[index - 1]
+        return None
+
+    def store_of(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """What stores into the node being visited, directly or by unpacking (`a.x, b = ...`): its
+        AssignTarget, AnnAssign, AugAssign, For, CompFor, AsName or Del; None when the node is read."""
+        child = node
+        for ancestor in reversed(self.ancestors[:-1]):
+            if isinstance(ancestor, (cst.Element, cst.StarredElement, cst.Tuple, cst.List)):
+                child = ancestor
+            elif isinstance(ancestor, _TARGET_HOLDERS):
+                return ancestor if ancestor.target is child else None
+            elif isinstance(ancestor, cst.AsName):
+                return ancestor if ancestor.name is child else None
+            else:
+                return ancestor if isinstance(ancestor, cst.Del) else None
         return None
 
     # -- dispatch ---------------------------------------------------------------------------

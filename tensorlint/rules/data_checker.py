@@ -29,7 +29,8 @@ class DataChecker(FamilyChecker):
             return
         parent = self._ancestor(1)
         grandparent = self._ancestor(2)
-        if isinstance(parent, cst.AssignTarget) and parent.target is node or self._is_unpacking_target(node):
+        # `p.data = x`, `p.data, meta = f()`, `for p.data in xs`, `with f() as p.data`: a store, never a read
+        if isinstance(self.semantic.store_of(node), (cst.AssignTarget, cst.For, cst.CompFor, cst.AsName)):
             self._report_replacement(node)
         elif isinstance(parent, cst.AugAssign) and parent.target is node:
             self._report_write(node, parent, f"`{self._code(node)} {self._code(parent.operator).strip()} ...`")
@@ -107,21 +108,6 @@ class DataChecker(FamilyChecker):
     # -- helpers ----------------------------------------------------------------------------
     def _replace_data(self, node: cst.Attribute, text: str):
         return self.context.edit(self.context.end_with_parentheses(node.value), self.context.end_of(node), text)
-
-    def _is_unpacking_target(self, node: cst.Attribute) -> bool:
-        """`p.data, q = ...`, `for p.data in ...`, `with f() as (p.data, q)`: a store, never a read."""
-        child: cst.CSTNode = node
-        for ancestor in reversed(self.semantic.ancestors[:-1]):
-            if isinstance(ancestor, (cst.Element, cst.StarredElement, cst.Tuple, cst.List)):
-                child = ancestor
-                continue
-            if child is node:
-                return isinstance(ancestor, (cst.For, cst.CompFor)) and ancestor.target is node \
-                    or isinstance(ancestor, cst.AsName) and ancestor.name is node
-            return (isinstance(ancestor, cst.AssignTarget) and ancestor.target is child
-                    or isinstance(ancestor, (cst.For, cst.CompFor)) and ancestor.target is child
-                    or isinstance(ancestor, cst.AsName) and ancestor.name is child)
-        return False
 
     def _ancestor(self, depth: int) -> Optional[cst.CSTNode]:
         ancestors = self.semantic.ancestors

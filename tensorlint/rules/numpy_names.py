@@ -781,15 +781,7 @@ class NumpyNamesChecker(FamilyChecker):
 
     def _is_target(self, node: cst.CSTNode) -> bool:
         """Is `node` assigned or deleted (`np.float = float`, `del np.NaN`) rather than read?"""
-        child = node
-        for ancestor in reversed(self.semantic.ancestors[:-1]):
-            if isinstance(ancestor, (cst.Element, cst.Tuple, cst.List, cst.StarredElement)):
-                child = ancestor
-                continue
-            if isinstance(ancestor, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign)):
-                return ancestor.target is child
-            return isinstance(ancestor, cst.Del)
-        return False
+        return isinstance(self.semantic.store_of(node), (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.Del))
 
     def _in_compat_code(self, name: str) -> bool:
         """Is the current node in code that only runs when the name exists, or handles its absence?"""

@@ -123,13 +123,13 @@ class _Worker:
             try:
                 line = self.lines.get(timeout=min(remaining, _MEMORY_POLL)) if remaining > 0 else ""
             except queue.Empty:
-                if time.monotonic() < deadline and not self._over_memory():
+                if self._over_memory():
+                    self.stop()
+                    return _error(f"used more than {self.memory_bytes / 2 ** 20:.0f} MiB of memory beyond its "
+                                  f"start{_where(progress)} (the worker was restarted)")
+                if time.monotonic() < deadline:
                     continue
                 line = ""
-            if line == "" and self._over_memory():
-                self.stop()
-                return _error(f"used more than {self.memory_bytes / 2 ** 20:.0f} MiB of memory beyond its start"
-                              f"{_where(progress)} (the worker was restarted)")
             if line == "":
                 self.stop()
                 return _timed_out(progress, timeout)

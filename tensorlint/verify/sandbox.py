@@ -23,6 +23,7 @@ Limits (Linux and macOS; on other systems only the audit hook applies):
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from typing import Optional, Tuple
 
@@ -48,7 +49,7 @@ _NETWORK_EVENTS = frozenset({"socket.connect", "socket.bind", "socket.sendto", "
                              "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr",
                              "socket.gethostbyname_ex", "socket.getnameinfo", "urllib.Request",
                              "http.client.connect", "ftplib.connect", "smtplib.connect"})
-_LOCAL_FAMILIES = frozenset({getattr(__import__("socket"), "AF_UNIX", -1)})
+_LOCAL_FAMILIES = frozenset({getattr(socket, "AF_UNIX", -1)})
 
 
 class SandboxViolation(PermissionError):
