@@ -3,6 +3,7 @@
     python benchmarks/floors.py read   DIR   # read every file and run one regex over it
     python benchmarks/floors.py ast    DIR   # ast.parse every file
     python benchmarks/floors.py libcst DIR   # libcst.parse_module every file (one process)
+    python benchmarks/floors.py prescreen DIR   # ast.parse every file and run the prescreen on its tree
     python benchmarks/floors.py files  DIR   # check each file through the CLI's own path, timing each one
 
 Each prints one JSON object on stdout.
@@ -50,6 +51,19 @@ def libcst_floor(files):
     return {"failed": failed}
 
 
+def prescreen_floor(files):
+    """What the prescreen costs before any libcst parse, and how many files it sends on."""
+    from tensorlint import prescreen
+    passing = failed = 0
+    for path in files:
+        tree = prescreen.parse(path.read_bytes().decode("utf-8", "replace"))
+        if tree is None:
+            failed += 1
+        else:
+            passing += len(prescreen.families_without_candidates(tree)) < len(prescreen.FAMILIES)
+    return {"passing": passing, "failed": failed}
+
+
 def _time_one(path):
     from tensorlint.cli import CheckJob, check_file
     job = CheckJob(None, None, None, None, None, None)
@@ -73,7 +87,8 @@ def file_timings(files):
             "per_rule": dict(sorted(per_rule.items()))}
 
 
-MODES = {"read": read_floor, "ast": ast_floor, "libcst": libcst_floor, "files": file_timings}
+MODES = {"read": read_floor, "ast": ast_floor, "libcst": libcst_floor, "prescreen": prescreen_floor,
+         "files": file_timings}
 
 
 def main(argv):

@@ -1,6 +1,6 @@
 """tensorlint against TorchFix, flake8 and the parse floors, on a corpus of real PyTorch projects.
 
-    python benchmarks/run.py                  # everything, one run (about 20 minutes on 2 cores)
+    python benchmarks/run.py                  # everything, one run (about 30 minutes on 2 cores)
     python benchmarks/run.py --only floors,tensorlint
 
 Builds the corpus (benchmarks/corpus.py), makes two virtual environments of its own
@@ -36,7 +36,7 @@ FLAKE8_VENV = HERE / ".venv-flake8"
 # TorchFix 0.7.0 needs libcst < 1.6; installed without dependencies so that nothing pulls in torch.
 TORCHFIX_PACKAGES = ("TorchFix==0.7.0", "libcst==1.5.1", "PyYAML==6.0.2", "flake8==7.1.1", "pyflakes==3.2.0",
                      "pycodestyle==2.12.1", "mccabe==0.7.0")
-GROUPS = ("floors", "tensorlint", "scaling", "files", "flake8", "torchfix")
+GROUPS = ("floors", "tensorlint", "scaling", "files", "flake8", "torchfix", "prescreen")
 SETS = ("all", "half", "quarter", "sixteenth")
 FINDING = re.compile(r":\d+:\d+: (TL\d{3}) ")
 
@@ -90,9 +90,13 @@ def findings(result: dict) -> Counter:
     return Counter(FINDING.findall(text))
 
 
-def tensorlint(name: str, subset: str, directory: Path, jobs: int, cache: Optional[Path]) -> dict:
+def tensorlint(name: str, subset: str, directory: Path, jobs: int, cache: Optional[Path],
+               prescreen: bool = True, project: bool = True) -> dict:
     command = [sys.executable, "-m", "tensorlint", "check", "-j", str(jobs), str(directory)]
+    if not project:  # each file alone, as flake8 and the editor see it
+        command.insert(4, "--no-project")
     env = dict(os.environ)
+    env["TENSORLINT_PRESCREEN"] = "1" if prescreen else "0"
     if cache is None:
         command.insert(4, "--no-cache")
     else:
@@ -114,7 +118,7 @@ def warm(name: str, subset: str, directory: Path, jobs: int, cache: Path) -> dic
 
 
 def entries(cache: Path) -> int:
-    return sum(1 for _ in cache.glob("v1/*/*.json"))
+    return sum(1 for _ in cache.glob("v2/*/*.json"))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -145,7 +149,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if "floors" in groups:
             print("floors (one process)", flush=True)
             for mode, label in (("read", "read+regex floor"), ("ast", "ast.parse floor"),
-                                ("libcst", "libcst parse floor")):
+                                ("prescreen", "ast.parse + prescreen floor"), ("libcst", "libcst parse floor")):
                 runs[label] = measure(label, main_set, [python, floors, mode, str(everything)])
         if "tensorlint" in groups:
             print("tensorlint check", flush=True)
@@ -157,6 +161,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                                                          count, cache)
             name = f"tensorlint -j{jobs} no cache"
             runs[name] = tensorlint(name, main_set, everything, jobs, None)
+            name = f"tensorlint -j{jobs} no cache, no prescreen"
+            runs[name] = tensorlint(name, main_set, everything, jobs, None, prescreen=False)
+            for count in sorted({1, jobs}):
+                name = f"tensorlint -j{count} no cache, no project"
+                runs[name] = tensorlint(name, main_set, everything, count, None, project=False)
             report["findings"] = dict(sorted(findings(runs[f"tensorlint -j{jobs} cold"]).items()))
         if "scaling" in groups:
             print(f"scaling (tensorlint -j{jobs}, no cache)", flush=True)
@@ -190,6 +199,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             if name not in runs:
                 runs[name] = tensorlint(name, args.torchfix_set, target, jobs, None)
             report["torchfix_set"] = args.torchfix_set
+        if "prescreen" in groups:
+            print("findings with and without the prescreen, file by file (prescreen_check.py)", flush=True)
+            results = RESULTS / "prescreen.json"
+            runs["prescreen check"] = measure("prescreen check", main_set, [
+                python, str(HERE / "prescreen_check.py"), str(everything), "-j", str(jobs), "--results", str(results)])
+            report["prescreen"] = json.loads(results.read_text())
     finally:
         shutil.rmtree(cache_root, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)
@@ -217,13 +232,11 @@ def table(report: dict) -> str:
     rows = ["| run | set | files | lines | wall s | CPU s | lines/s | peak RSS MB | ÷ libcst parse | TorchFix ÷ |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, run in runs.items():
-        if name == "per-file times":
+        if name in ("per-file times", "prescreen check"):
             continue
         size, wall = sizes[run["set"]], run["wall_s"]
         versus_floor = f"{wall / floor:.2f}" if floor and run["set"] == main_set else ""
-        versus_torchfix = ""
-        if torchfix and run["set"] == torchfix["set"] and name.startswith("tensorlint"):
-            versus_torchfix = f"{torchfix['wall_s'] / wall:.1f}×"
+        versus_torchfix = f"{torchfix['wall_s'] / wall:.1f}×" if run is torchfix_pair(report) else ""
         rows.append(f"| {name} | {run['set']} | {size['files']:,} | {size['lines']:,} | {wall:.2f} | "
                     f"{run['cpu_s']:.2f} | {size['lines'] / wall:,.0f} | {run['peak_rss_mb']:.0f} | "
                     f"{versus_floor} | {versus_torchfix} |")
@@ -233,7 +246,8 @@ def table(report: dict) -> str:
         notes.append(f"flake8 --select TL adds {100 * (with_tl / bare - 1):.0f} % to bare flake8 "
                      f"({with_tl:.2f} s vs {bare:.2f} s wall, {runs['flake8 bare']['set']} set)")
     scaling = [(sizes[run["set"]]["lines"], run["wall_s"]) for name, run in runs.items()
-               if name.startswith(f"tensorlint -j{jobs} ") and ("no cache" in name or run["set"] != main_set)]
+               if name.startswith(f"tensorlint -j{jobs} ") and "prescreen" not in name
+               and ("no cache" in name or run["set"] != main_set)]
     if len(scaling) >= 2:
         notes.append(f"scaling (tensorlint -j{jobs}, no cache): " + ", ".join(
             f"{lines:,} lines {wall:.2f} s ({lines / wall:,.0f} lines/s)" for lines, wall in sorted(scaling)))
@@ -244,7 +258,92 @@ def table(report: dict) -> str:
                      f"files over 2 s: {files['over_2s']}")
     if report.get("findings"):
         notes.append("findings per rule: " + ", ".join(f"{code} {count}" for code, count in report["findings"].items()))
-    return "\n".join(rows + [""] + [f"- {note}" for note in notes])
+    sections = rows + [""] + [f"- {note}" for note in notes]
+    if report.get("prescreen"):
+        sections += ["", passing_table(report["prescreen"])]
+    return "\n".join(sections + ["", targets_table(report)])
+
+
+def passing_table(prescreen: dict) -> str:
+    """How many files and lines each family's condition lets through (the libcst parse sees "any")."""
+    files, lines = prescreen["files"], prescreen["lines"]
+    rows = ["| prescreen passes | files | share | lines | share |", "|---|---:|---:|---:|---:|"]
+    for family, (count, family_lines) in prescreen["passing"].items():
+        rows.append(f"| {family} | {count:,} | {100 * count / files:.1f} % | {family_lines:,} | "
+                    f"{100 * family_lines / lines:.1f} % |")
+    return "\n".join(rows)
+
+
+def targets_table(report: dict) -> str:
+    """Every target of the performance issue, as a ratio measured in this run, and whether it is met."""
+    runs, jobs, main_set = report["runs"], report["jobs"], report["set"]
+    rows = ["| target | measured in this run | verdict |", "|---|---|---|"]
+
+    def row(target: str, measured: str, met: bool) -> None:
+        rows.append(f"| {target} | {measured} | {'met' if met else '**missed**'} |")
+
+    floor, single = runs.get("libcst parse floor"), runs.get("tensorlint -j1 cold")
+    if floor and single:
+        wall, cpu = single["wall_s"] / floor["wall_s"], single["cpu_s"] / floor["cpu_s"]
+        row("`check -j1` ≤ 0.5× the libcst parse of every file", f"{wall:.2f}× wall, {cpu:.2f}× CPU ({main_set})",
+            wall <= 0.5)
+    alone = runs.get("tensorlint -j1 no cache, no project")
+    if floor and alone:
+        wall, cpu = alone["wall_s"] / floor["wall_s"], alone["cpu_s"] / floor["cpu_s"]
+        row("the same, each file alone (`--no-project`, what flake8 and the editor do)",
+            f"{wall:.2f}× wall, {cpu:.2f}× CPU ({main_set})", wall <= 0.5)
+    torchfix, paired = runs.get("torchfix"), torchfix_pair(report)
+    if torchfix and paired:
+        ratio, cpu = torchfix["wall_s"] / paired["wall_s"], torchfix["cpu_s"] / paired["cpu_s"]
+        row("≥ 30× faster than TorchFix on the same files",
+            f"{ratio:.1f}× wall, {cpu:.1f}× CPU ({torchfix['set']} set, -j{jobs})", ratio >= 30)
+    if "flake8 bare" in runs and "flake8 --select TL" in runs:
+        bare, with_tl = runs["flake8 bare"], runs["flake8 --select TL"]
+        added, cpu = with_tl["wall_s"] / bare["wall_s"] - 1, with_tl["cpu_s"] / bare["cpu_s"] - 1
+        row("`flake8 --select TL` adds ≤ 50 % to bare flake8",
+            f"+{100 * added:.0f} % wall, +{100 * cpu:.0f} % CPU ({bare['set']} set)", added <= 0.5)
+    warm = runs.get(f"tensorlint -j{jobs} warm")
+    if warm:
+        where = "the full corpus" if main_set == "all" else f"the {main_set} set (the target is for the full corpus)"
+        row(f"warm cache rerun ≤ 1 s on the full corpus at -j{jobs}", f"{warm['wall_s']:.2f} s on {where}",
+            warm["wall_s"] <= 1 and main_set == "all")
+    measured = [run for name, run in runs.items() if name.startswith("tensorlint")]
+    if measured:
+        peak = max(run["peak_rss_mb"] for run in measured)
+        row("peak RSS ≤ 300 MB per worker", f"{peak:.0f} MB (largest process of any tensorlint run)", peak <= 300)
+    same = identical_findings(report)
+    if same is not None:
+        row("findings identical to the run without the prescreen", same[1], same[0])
+    return "\n".join(rows)
+
+
+def torchfix_pair(report: dict) -> Optional[dict]:
+    """The tensorlint run TorchFix is compared with: -jN, no cache, on TorchFix's set (as `main` runs it)."""
+    runs, jobs = report["runs"], report["jobs"]
+    torchfix = runs.get("torchfix")
+    if torchfix is None:
+        return None
+    if torchfix["set"] == report["set"]:
+        return runs.get(f"tensorlint -j{jobs} no cache")
+    return runs.get(f"tensorlint -j{jobs} {torchfix['set']}")
+
+
+def identical_findings(report: dict):
+    """(identical?, how it was measured) from the CLI runs with and without the prescreen and prescreen_check.py."""
+    runs, jobs = report["runs"], report["jobs"]
+    evidence, identical = [], True
+    with_it, without = runs.get(f"tensorlint -j{jobs} no cache"), runs.get(f"tensorlint -j{jobs} no cache, no prescreen")
+    if with_it and without:
+        lines = [sorted(line for line in Path(run["output"]).read_text(errors="replace").splitlines()
+                        if FINDING.search(line)) for run in (with_it, without)]
+        identical = identical and lines[0] == lines[1]
+        evidence.append(f"CLI output {'identical' if lines[0] == lines[1] else 'differs'} ({len(lines[1]):,} findings)")
+    checked = report.get("prescreen")
+    if checked:
+        identical = identical and not checked["differences"]
+        evidence.append(f"prescreen_check.py: {len(checked['differences'])} of {checked['files']:,} files differ "
+                        f"(every code, {checked['findings']:,} findings, step-loop audit included)")
+    return (identical, "; ".join(evidence)) if evidence else None
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The Python API: `check_source` and `fix_source`. The CLI, flake8 and the editor use these layers."""
 from __future__ import annotations
 
+import ast
 from typing import Iterable, List, Optional
 
 from .diagnostics import Diagnostic
@@ -20,15 +21,22 @@ def _settings(path: Optional[str], settings: Optional[Settings]) -> Settings:
 
 
 def check_source(source: str, path: Optional[str] = None, select: Optional[Iterable[str]] = None,
-                 ignore: Optional[Iterable[str]] = None, settings: Optional[Settings] = None) -> List[Diagnostic]:
+                 ignore: Optional[Iterable[str]] = None, settings: Optional[Settings] = None,
+                 tree: Optional[ast.Module] = None, project=None, prescreen: Optional[bool] = None
+                 ) -> List[Diagnostic]:
     """Diagnostics for one file's text, `# noqa` honoured.
 
     `settings` (the project's NumPy/torch range) default to what the project metadata near `path`
-    says, or to `Settings()` without a path. Files that cannot hold a finding are not parsed;
-    otherwise raises libcst.ParserSyntaxError.
+    says, or to `Settings()` without a path. `tree` is `ast.parse(source)` when the caller already
+    has it (it spares the prescreen a parse). Files that cannot hold a finding are not parsed by
+    libcst; otherwise raises libcst.ParserSyntaxError.
+
+    `project` (an `analysis.crossmodule.ProjectContext`) is what the rest of the file's project tells
+    it; `tensorlint check` builds one per file in a project run (`tensorlint.project_run`).
     """
     codes = enabled_codes(select, ignore)
-    return without_suppressed(source, lint(source, codes, settings=_settings(path, settings)))
+    return without_suppressed(source, lint(source, codes, settings=_settings(path, settings), tree=tree,
+                                           prescreen=prescreen, project=project))
 
 
 def fix_source(source: str, path: Optional[str] = None, select: Optional[Iterable[str]] = None,

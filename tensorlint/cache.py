@@ -9,7 +9,7 @@ what the path means), so identical files share an entry.
 
 Entries live under the cache directory (`$TENSORLINT_CACHE_DIR`, else `.tensorlint_cache/` in the
 project root of the current directory, else in the current directory) as
-`v1/<2 hex>/<62 hex>.json`, one file per key, each written to a temporary file and renamed into
+`v2/<2 hex>/<62 hex>.json`, one file per key, each written to a temporary file and renamed into
 place: concurrent workers and runs never see half an entry, and two writers of one key write the
 same bytes. An unreadable or corrupt entry is a miss. A cache that cannot be written is skipped
 silently: it only ever saves time. Only `check` uses it; `fix` always re-checks.
@@ -24,7 +24,7 @@ import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import FrozenSet, List, Optional, Union
+from typing import Any, FrozenSet, List, Optional, Tuple, Union
 
 from . import __version__
 from .diagnostics import Diagnostic, Edit, Fix, Safety
@@ -32,7 +32,7 @@ from .settings import Settings
 
 ENVIRONMENT_VARIABLE = "TENSORLINT_CACHE_DIR"
 DIRECTORY_NAME = ".tensorlint_cache"
-LAYOUT = "v1"
+LAYOUT = "v2"
 
 _fingerprint: Optional[str] = None
 
@@ -74,9 +74,11 @@ def _version(distribution: str) -> str:
         return "?"
 
 
-def cache_key(text: str, settings: Settings, codes: FrozenSet[str]) -> str:
+def cache_key(text: str, settings: Settings, codes: FrozenSet[str], context: str = "") -> str:
+    """`context`: what else decides the result (a project run's module name and what the project told it)."""
     digest = hashlib.sha256()
     digest.update(tool_fingerprint().encode())
+    digest.update(context.encode("utf-8", "surrogatepass") + b"\0")
     digest.update(repr((settings.numpy_min, settings.torch_min, settings.numpy_source, sorted(codes))).encode())
     digest.update(b"\0")
     digest.update(text.encode("utf-8", "surrogatepass"))
@@ -95,21 +97,26 @@ class Cache:
         return self._root / key[:2] / (key[2:] + ".json")
 
     def load(self, key: str) -> Optional[List[Diagnostic]]:
+        entry = self.load_entry(key)
+        return None if entry is None else entry[0]
+
+    def load_entry(self, key: str) -> Optional[Tuple[List[Diagnostic], Any]]:
+        """The diagnostics stored under `key` and what else was stored with them (a project run's records)."""
         try:
             with open(self._path(key), "rb") as handle:
-                entries = json.loads(handle.read())
-            if not isinstance(entries, list):
+                entry = json.loads(handle.read())
+            if not isinstance(entry, dict) or not isinstance(entry.get("d"), list):
                 return None
-            return [_decode(entry) for entry in entries]
+            return [_decode(item) for item in entry["d"]], entry.get("x")
         except (OSError, ValueError, TypeError, KeyError, IndexError):
             return None
 
-    def store(self, key: str, diagnostics: List[Diagnostic]) -> None:
+    def store(self, key: str, diagnostics: List[Diagnostic], extra: Any = None) -> None:
         path = self._path(key)
         try:
             self._prepare()
             path.parent.mkdir(exist_ok=True)
-            data = json.dumps([_encode(d) for d in diagnostics], separators=(",", ":")).encode()
+            data = json.dumps({"d": [_encode(d) for d in diagnostics], "x": extra}, separators=(",", ":")).encode()
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
                 with os.fdopen(handle, "wb") as stream:

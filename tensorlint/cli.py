@@ -1,54 +1,45 @@
-"""The `tensorlint` command: check, fix, and explain rules. Every input problem is one line on stderr."""
+"""The `tensorlint` commands: check (also --add-noqa, --watch), fix, rule, rules, lsp.
+
+A file that cannot be read or parsed is a finding (TL001/TL002, exit 1); anything else that stops a
+file (configuration, a write, a bug) is one line on stderr and exit 2. The grammar is in `arguments`,
+reading one input in `inputs`.
+"""
 from __future__ import annotations
 
 import argparse
-import ast
+import dataclasses
 import difflib
 import multiprocessing
 import os
+import signal
 import sys
+import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple, TypeVar
+from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
-from . import __version__
-from .api import check_source, fix_source
-from .cache import DIRECTORY_NAME, ENVIRONMENT_VARIABLE, Cache, cache_key, default_directory, tool_fingerprint
-from .diagnostics import Diagnostic, physical_lines
 from . import output
-from .config import ConfigError, load_config
-from .fixer import FixError
-from .safe_io import SourceError, SourceFile, decode_source, newline_style, read_source_file, write_source_file
-from .notebook import NotebookError, check_notebook, fix_notebook, is_notebook
+from .add_noqa import add_noqa, add_noqa_to_notebook
+from .api import check_source, fix_source
+from .arguments import build_parser, conflicting_options
+from .cache import Cache, cache_key, default_directory, tool_fingerprint
+from .config import ConfigError, clear_cache as clear_config_cache, load_config
+from .diagnostics import Diagnostic, physical_lines
+from .file_problems import CODES as FILE_PROBLEM_CODES, UNREADABLE, parse_python, problem
+from .inputs import (STDIN, InputError, Unchecked, analyse, ensure_parses, project_settings, read_source,
+                     read_stdin, selection, write_source)
+from .notebook import NotebookDiagnostic, NotebookError, check_notebook, fix_notebook, is_notebook
 from .progress import Progress
-from .project import ProjectConfigError, settings_for
+from .project_run import check_project
+from .project import clear_cache as clear_project_cache
 from .rules import ALL_RULES, RULES_BY_CODE
+from .safe_io import SourceError, SourceFile, read_source_file
 from .settings import Settings
+from .watch import Watcher
 
 EXCLUDED_DIRS = frozenset({"__pycache__", ".git", ".venv", "venv", "node_modules", "build", "dist",
                            ".tox", ".eggs", "site-packages"})
-STDIN = "-"
-T = TypeVar("T")
-
-EPILOG = """\
-output: `path:line:col: CODE message` (columns 1-based, as flake8), sorted by position in each file,
-then a summary line (`All checks passed!` when there is nothing to report). Errors: one line on stderr.
-exit status: 0 clean; 1 problems found (check, fix) or changes pending (fix --diff); 2 usage error or an
-input that cannot be read, decoded as UTF-8 or parsed (the other files are still processed; 2 wins over 1).
-fix - (stdin) writes the fixed source to stdout and its summary to stderr.
-check runs files in parallel (--jobs) and prints them in the order given, each directory's files sorted;
-it caches results by file content, settings, codes and tool version, so unchanged files are not re-checked
-(`fix` always checks afresh)."""
-
-
-class OneLineErrors(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"tensorlint: error: {message} (see `{self.prog} --help`)\n")
-
-
-class InputError(Exception):
-    """A file that cannot be read, decoded, parsed or fixed: reported in one line, then the run goes on."""
 
 
 @dataclass
@@ -58,10 +49,12 @@ class Outcome:
     unsafe_fixable: int = 0
     fixed: int = 0
     files_changed: int = 0
+    unchecked: int = 0       # files reported as TL001/TL002
     errors: int = 0
 
     def count(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.problems += len(diagnostics)
+        self.unchecked += any(d.code in FILE_PROBLEM_CODES for d in diagnostics)
         fixes = [d.fix for d in diagnostics if d.fix is not None]
         self.safe_fixable += sum(fix.is_safe for fix in fixes)
         self.unsafe_fixable += sum(not fix.is_safe for fix in fixes)
@@ -80,8 +73,13 @@ def report_error(outcome: Outcome, message: str) -> None:
 
 
 # -- finding and reading files -----------------------------------------------------------------
-def python_files(paths: Sequence[str], outcome: Outcome) -> Iterator[str]:
-    """Explicit files whatever their suffix; `*.py` under directories, skipping excluded and hidden ones."""
+def python_files(paths: Sequence[str], error: Callable[[str], None],
+                 unreadable: Callable[[str, str], None]) -> Iterator[str]:
+    """Explicit files whatever their suffix; `*.py` under directories, skipping excluded and hidden ones.
+
+    A directory that cannot be listed goes to `unreadable(path, reason)`: it is a finding (TL001).
+    A path that does not exist (a usage error) and a broken configuration go to `error(message)`.
+    """
     for path in dict.fromkeys(paths):
         if path == STDIN or os.path.isfile(path):
             yield path
@@ -90,89 +88,27 @@ def python_files(paths: Sequence[str], outcome: Outcome) -> Iterator[str]:
             for root, dirs, files in os.walk(path, onerror=walk_errors.append):
                 try:
                     config = load_config(root)  # `exclude` and .gitignore of [tool.tensorlint]
-                except ConfigError as error:
-                    report_error(outcome, str(error))
+                except ConfigError as broken:
+                    error(str(broken))
                     dirs[:] = []
                     continue
                 dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.startswith(".")
                                  and not config.is_excluded(os.path.join(root, d), is_dir=True))
                 yield from (os.path.join(root, name) for name in sorted(files) if name.endswith((".py", ".ipynb"))
                             and not config.is_excluded(os.path.join(root, name), is_dir=False))
-            for error in walk_errors:
-                report_error(outcome, f"{error.filename}: cannot read directory: {error.strerror}")
+            for walk_error in walk_errors:
+                unreadable(walk_error.filename, f"cannot read directory: {walk_error.strerror}")
         else:
-            report_error(outcome, f"{path}: no such file or directory")
+            error(f"{path}: no such file or directory")
 
 
-def read_source(path: str, stdin_filename: Optional[str]) -> SourceFile:
-    """The file (or stdin) decoded as Python decodes source: coding cookie, BOM, newlines kept."""
-    try:
-        if path != STDIN:
-            return read_source_file(path)
-        stream = sys.stdin
-        data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode("utf-8")
-        shown = stdin_filename or path
-        text, encoding, bom = decode_source(data, shown)
-        return SourceFile(shown, text, encoding, bom, *newline_style(text))
-    except SourceError as error:
-        raise InputError(str(error)) from None
-
-
-def write_source(source: SourceFile, text: str) -> None:
-    """Replace the file atomically, in its own encoding and line breaks; refuse if it changed since it was read."""
-    try:
-        write_source_file(source, text)
-    except SourceError as error:
-        raise InputError(str(error)) from None
-
-
-def analyse(source: SourceFile, action: Callable[[SourceFile], T]) -> T:
-    """`action(source)`, with any failure turned into one InputError line."""
-    path = source.path
-    try:
-        # The engine skips parsing files that cannot hold a finding, so check syntax as flake8's E999
-        # does, with the running interpreter's parser: fast, and the same verdict as flake8.
-        # (A notebook's cells are compiled one by one inside tensorlint.notebook.)
-        if not is_notebook(path):
-            compile(source.text, source.path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-    except SyntaxError as error:
-        raise InputError(f"{path}:{error.lineno or 1}:{error.offset or 1}: cannot parse: {error.msg}") from None
-    except (ValueError, RecursionError, MemoryError) as error:  # null bytes (3.11), deep nesting
-        raise InputError(f"{path}: cannot parse: {error or type(error).__name__}") from None
-    try:
-        return action(source)
-    except cst.ParserSyntaxError as error:
-        raise InputError(f"{path}:{error.raw_line}:{error.raw_column + 1}: cannot parse: {error.message}") from None
-    except FixError as error:
-        raise InputError(f"{path}: cannot fix: {error}") from None
-    except NotebookError as error:
-        raise InputError(str(error)) from None
-    except RecursionError:
-        raise InputError(f"{path}: cannot check: nested too deeply for tensorlint") from None
-    except Exception as error:  # noqa: BLE001 - a bug in tensorlint is still one line, never a traceback
-        raise InputError(f"{path}: internal error, please report: {type(error).__name__}: {error}") from None
-
-
-def configured_codes(path: str, select: Optional[Sequence[str]], ignore: Optional[Sequence[str]]) -> FrozenSet[str]:
-    """The codes on for `path`: defaults, then [tool.tensorlint], then the command line, then per-file-ignores."""
-    try:
-        return load_config(path if path != STDIN else os.getcwd()).codes_for(
-            path if path != STDIN else None, select, ignore)
-    except ConfigError as error:
-        raise InputError(str(error)) from None
-
-
-def project_settings(path: str, target_numpy: Optional[str], target_torch: Optional[str]) -> Settings:
-    """The NumPy/torch range for `path`: --target-numpy/--target-torch, else the nearest project metadata."""
-    try:
-        return settings_for(path if path != STDIN else os.getcwd(), target_numpy, target_torch)
-    except ProjectConfigError as error:
-        raise InputError(str(error)) from None
-
-
-def print_diagnostics(path: str, diagnostics: Sequence[Diagnostic]) -> None:
+def print_diagnostics(path: str, diagnostics: Sequence[Diagnostic], stream=None) -> None:
     for diagnostic in sorted(diagnostics):
-        print(diagnostic.format(path))
+        print(diagnostic.format(path), file=stream or sys.stdout)
+
+
+def file_problems_in(diagnostics: Sequence[Diagnostic]) -> List[Diagnostic]:
+    return [d for d in diagnostics if d.code in FILE_PROBLEM_CODES]
 
 
 # -- check: one file, in this process or a worker --------------------------------------------------
@@ -184,6 +120,9 @@ class FileJob:
     target_numpy: Optional[str]
     target_torch: Optional[str]
     stdin_filename: Optional[str]
+
+    def shown(self, path: str) -> str:
+        return (self.stdin_filename or path) if path == STDIN else path
 
 
 @dataclass(frozen=True)
@@ -199,42 +138,81 @@ class CheckJob(FileJob):
 class FileResult:
     path: str                       # as shown to the user
     diagnostics: List[Diagnostic]
-    error: Optional[str] = None     # the one-line message when the file could not be checked
+    error: Optional[str] = None     # the one-line message when the run could not handle the file
+
+
+@dataclass
+class Inspection:
+    """One file checked: what was found, and what it was found in (for --add-noqa to edit)."""
+    result: FileResult
+    source: Optional[SourceFile] = None
+    rules: FrozenSet[str] = frozenset()
+    settings: Optional[Settings] = None
 
 
 def check_file(job: CheckJob, path: str) -> FileResult:
-    """Check one file, from the cache when its text, settings and codes were seen before."""
+    return inspect_file(job, path).result
+
+
+def inspect_file(job: CheckJob, path: str, project=None) -> Inspection:
+    """Check one file, from the cache when its text, settings and codes were seen before.
+
+    `project` (a `project_run.ProjectFile`) is this file's place in a project run: what the rest of the
+    project told it, and where its own records (queries, calls out) go; they are cached with the result."""
+    shown = job.shown(path)
+    problems: FrozenSet[str] = frozenset()
     try:
-        source = read_source(path, job.stdin_filename)
-        settings = project_settings(source.path, job.target_numpy, job.target_torch)
-        codes = configured_codes(source.path, job.select, job.ignore)
-        if not codes:
-            return FileResult(source.path, [])
-        select = sorted(codes)
+        rules, problems = selection(shown, job.select, job.ignore)
+        if not rules and not problems:
+            return Inspection(FileResult(shown, []))
+        source = read_source(path, shown, read_stdin() if path == STDIN else None)
+        settings = project_settings(shown, job.target_numpy, job.target_torch)
+        select = sorted(rules)
         key = cache = None
-        if is_notebook(source.path):
-            return FileResult(source.path, analyse(source, lambda src: check_notebook(
-                src.text, src.path, select, None, settings=settings)))
-        if job.cache_directory is not None:
+        if job.cache_directory is not None and rules and not is_notebook(shown):
             cache = Cache(job.cache_directory)
-            key = cache_key(source.text, settings, codes)
-            cached = cache.load(key)
-            if cached is not None:
-                return FileResult(source.path, cached)
-        diagnostics = analyse(source, lambda src: check_source(src.text, src.path, select, None, settings=settings))
+            key = cache_key(source.text, settings, rules, project.cache_context() if project is not None else "")
+            cached = cache.load_entry(key)
+            if cached is not None and (project is None or project.restore(cached[1])):
+                return Inspection(FileResult(shown, cached[0]), source, rules, settings)
+        tree = ensure_parses(source, bool(rules))
+        if not rules:
+            diagnostics: List = []
+        elif is_notebook(shown):
+            diagnostics = analyse(source, lambda src: check_notebook(src.text, src.path, select, None,
+                                                                     settings=settings))
+        elif project is not None:
+            diagnostics = analyse(source, lambda src: project.check(src.text, select, settings, tree))
+        else:
+            diagnostics = analyse(source, lambda src: check_source(src.text, src.path, select, None,
+                                                                   settings=settings, tree=tree))
+    except Unchecked as unchecked:  # not cached: the next run reads the file again
+        return Inspection(FileResult(shown, unchecked.reported(problems)))
+    except InputError as error:
+        return Inspection(FileResult(shown, [], str(error)))
+    if cache is not None:
+        cache.store(key, diagnostics, project.records() if project is not None else None)
+    return Inspection(FileResult(shown, diagnostics), source, rules, settings)
+
+
+def unreadable_directory(job: FileJob, path: str, reason: str) -> FileResult:
+    """TL001 for a directory that cannot be listed (unless ignored for it)."""
+    try:
+        _, problems = selection(path, job.select, job.ignore)
     except InputError as error:
         return FileResult(path, [], str(error))
-    if cache is not None:
-        cache.store(key, diagnostics)  # errors are not cached: a file that failed is tried again next time
-    return FileResult(source.path, diagnostics)
+    found = problem(UNREADABLE, reason)
+    return FileResult(path, [found] if found.code in problems else [])
 
 
-_WORKER_JOB = None  # the CheckJob or FixJob of this worker process
+_WORKER_JOB = None  # the job of this worker process
 
 
 def _start_worker(job) -> None:
     global _WORKER_JOB
     _WORKER_JOB = job
+    # Ctrl-C is the parent's to handle (it stops the pool); a worker would print a traceback each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_in_worker(path: str):
@@ -265,14 +243,48 @@ def default_jobs() -> int:
 
 # -- commands ----------------------------------------------------------------------------------
 def run_check(args: argparse.Namespace) -> int:
+    if args.add_noqa:
+        return run_add_noqa(args)
+    if args.watch:
+        return run_watch(args)
     outcome = Outcome()
-    files = list(python_files(args.paths, outcome))
-    job = CheckJob(args.select, args.ignore, args.target_numpy, args.target_torch, args.stdin_filename,
-                   None if args.no_cache else str(default_directory()))
+    job = check_job(args)
+    results = check_paths(job, args.paths, outcome, args.jobs or default_jobs(), project=not args.no_project)
+    show_check(args, outcome, results)
+    return outcome.exit_code(findings=outcome.problems > 0 and not args.exit_zero)
+
+
+def check_job(args: argparse.Namespace, job_type=None) -> "CheckJob":
+    return (job_type or CheckJob)(args.select, args.ignore, args.target_numpy, args.target_torch,
+                                  args.stdin_filename, None if args.no_cache else str(default_directory()))
+
+
+def check_paths(job: CheckJob, paths: Sequence[str], outcome: Outcome, jobs: int, project: bool = False) -> Iterator:
+    """The results of every file under `paths`, directories that cannot be listed first. With `project`,
+    the files see what the project's other modules tell them (`project_run`)."""
+    files, listing = find_files(job, paths, lambda message: report_error(outcome, message))
+    yield from listing
+    if project and len(files) > 1 and STDIN not in files:
+        yield from check_project(job, files, run_files, jobs)
+    else:
+        yield from run_files(job, files, jobs)
+
+
+def find_files(job: FileJob, paths: Sequence[str], error: Callable[[str], None]
+               ) -> Tuple[List[str], List[FileResult]]:
+    """The files under `paths`, and a TL001 result for each directory that cannot be listed."""
+    listing: List[FileResult] = []
+    files = list(python_files(paths, error, lambda path, reason: listing.append(
+        unreadable_directory(job, path, reason))))
+    return files, listing
+
+
+def show_check(args: argparse.Namespace, outcome: Outcome, results: Iterable[FileResult]) -> None:
+    """Print each result as it comes (concise) or all at the end (the other formats), then the summary."""
     streaming = args.format == "concise" and not args.statistics
     items: List[Tuple[str, Diagnostic]] = []
     sources: Dict[str, str] = {}
-    for result in run_files(job, files, args.jobs or default_jobs()):
+    for result in results:
         if result.error is not None:
             report_error(outcome, result.error)
             continue
@@ -280,17 +292,37 @@ def run_check(args: argparse.Namespace) -> int:
             print_diagnostics(result.path, result.diagnostics)
         else:
             items.extend((result.path, d) for d in sorted(result.diagnostics))
-            if result.diagnostics and result.path != STDIN and not is_notebook(result.path):
-                sources[result.path] = read_source(result.path, None).text
+            if args.format != "github" and result.diagnostics:
+                text = source_text(result.path)
+                if text is not None:
+                    sources[result.path] = text
         outcome.count(result.diagnostics)
     if args.statistics:
         output.write_statistics(sys.stdout, [d for _, d in items], as_json=args.format == "json")
     elif not streaming:
-        output.write(args.format, sys.stdout, items, sources, color=output.should_color(sys.stdout))
-    if args.format not in ("concise", "text") or args.statistics:
-        return outcome.exit_code(findings=outcome.problems > 0 and not args.exit_zero)
-    print_check_summary(outcome)
-    return outcome.exit_code(findings=outcome.problems > 0 and not args.exit_zero)
+        flat = [(path, in_file(d, keep_fix=args.format == "text")) for path, d in items]
+        output.write(args.format, sys.stdout, flat, sources, color=output.should_color(sys.stdout))
+    if args.format in ("concise", "text") and not args.statistics:
+        print_check_summary(outcome)
+
+
+def source_text(path: str) -> Optional[str]:
+    """The file's text again, for formats that show source lines or place fix edits (not notebooks,
+    whose findings are placed in the file without their edits; not files that cannot be read)."""
+    if path == STDIN or is_notebook(path):
+        return None
+    try:
+        return read_source_file(path).text
+    except SourceError:
+        return None
+
+
+def in_file(diagnostic, keep_fix: bool) -> Diagnostic:
+    """A notebook finding placed in the `.ipynb` file itself (as editors, SARIF and GitHub address it)."""
+    if not isinstance(diagnostic, NotebookDiagnostic):
+        return diagnostic
+    flat = diagnostic.flat()
+    return dataclasses.replace(flat, fix=diagnostic.fix) if keep_fix else flat
 
 
 def print_check_summary(outcome: Outcome) -> None:
@@ -299,10 +331,12 @@ def print_check_summary(outcome: Outcome) -> None:
             print("All checks passed!")
         return
     notes = []
+    if outcome.unchecked:
+        notes.append(f"{plural(outcome.unchecked, 'file')} could not be checked")
     if outcome.safe_fixable:
         notes.append(f"{outcome.safe_fixable} fixable with `tensorlint fix`")
     if outcome.unsafe_fixable:
-        notes.append(f"{outcome.unsafe_fixable} more with `--unsafe-fixes`" if notes
+        notes.append(f"{outcome.unsafe_fixable} more with `--unsafe-fixes`" if outcome.safe_fixable
                      else f"{outcome.unsafe_fixable} fixable with `tensorlint fix --unsafe-fixes`")
     print(f"Found {plural(outcome.problems, 'problem')}" + (f" ({', '.join(notes)})" if notes else "") + ".")
 
@@ -328,14 +362,23 @@ class FixFileResult:
     output: str = ""                            # --diff: the diff; stdin: the fixed source
     from_stdin: bool = False
     error: Optional[str] = None
+    echo: bytes = b""                           # stdin that could not be checked: passed through unchanged
 
 
 def fix_file(job: FixJob, path: str) -> FixFileResult:
-    """Fix one file and write it back (atomically, unless --diff or stdin); never raises for bad input."""
+    """Fix one file and write it back (atomically, unless --diff or stdin); never raises for bad input.
+
+    A file that cannot be read or parsed is left as it is and reported (TL001/TL002), as `check` does;
+    stdin is then passed through unchanged, so an editor piping its buffer through keeps it."""
+    shown = job.shown(path)
+    stdin = read_stdin() if path == STDIN else None
+    problems: FrozenSet[str] = frozenset()
     try:
-        source = read_source(path, job.stdin_filename)
-        settings = project_settings(source.path, job.target_numpy, job.target_torch)
-        result = analyse(source, lambda src: fix_one(src, job, settings))
+        rules, problems = selection(shown, job.select, job.ignore)
+        source = read_source(path, shown, stdin)
+        settings = project_settings(shown, job.target_numpy, job.target_torch)
+        ensure_parses(source, bool(rules))
+        result = analyse(source, lambda src: fix_one(src, job, rules, settings))
         changed = result.source != source.text
         output_text = ""
         if job.diff:
@@ -344,15 +387,18 @@ def fix_file(job: FixJob, path: str) -> FixFileResult:
             output_text = ("\ufeff" if source.bom else "") + result.source
         elif changed:
             write_source(source, result.source)
+    except Unchecked as unchecked:
+        return FixFileResult(shown, remaining=unchecked.reported(problems), from_stdin=path == STDIN,
+                             echo=stdin if stdin is not None and not job.diff else b"")
     except InputError as error:
-        return FixFileResult(path, error=str(error))
+        return FixFileResult(shown, error=str(error))
     return FixFileResult(source.path, len(result.fixed), changed, list(result.remaining),
                          tuple(getattr(result, "rejected_lines", ())), output_text, from_stdin=path == STDIN)
 
 
-def fix_one(source: SourceFile, job: FixJob, settings: Settings):
+def fix_one(source: SourceFile, job: FixJob, rules: FrozenSet[str], settings: Settings):
     """Fix one file: a notebook cell by cell; with --verify only the fixes the runtime verifier passes."""
-    select = sorted(configured_codes(source.path, job.select, job.ignore)) or ["none"]
+    select = sorted(rules) or ["none"]  # an empty select would mean the default rules
     unsafe = unsafe_fixes_for(source.path, job.unsafe_fixes)
     if is_notebook(source.path):
         return fix_notebook(source.text, source.path, select, None, unsafe, settings=settings)
@@ -376,17 +422,22 @@ def unsafe_fixes_for(path: str, cli: Optional[bool]) -> bool:
 
 
 def run_lsp(args: argparse.Namespace) -> int:
-    from .lsp import serve  # pygls is imported only here, and only when installed
+    from .lsp import serve  # pygls is imported only when the server starts
     return serve()
 
 
 def run_fix(args: argparse.Namespace) -> int:
     outcome = Outcome()
-    files = list(python_files(args.paths, outcome))
     job = FixJob(args.select, args.ignore, args.target_numpy, args.target_torch, args.stdin_filename,
                  args.unsafe_fixes, args.verify, args.diff)
+    files, listing = find_files(job, args.paths, lambda message: report_error(outcome, message))
+    # where findings go when stdout is the point: the diff, or the fixed source of stdin
+    aside = args.diff or STDIN in files
+    for result in listing:
+        print_diagnostics(result.path, result.diagnostics, sys.stderr if aside else sys.stdout)
+        outcome.count(result.diagnostics)
     # the bar goes to a terminal only; never with --diff or stdin, whose output is the point
-    progress = Progress(len(files), sys.stderr, enabled=False if args.diff or STDIN in files else None)
+    progress = Progress(len(files), sys.stderr, enabled=False if aside else None)
     for result in run_files(job, files, args.jobs or default_jobs()):
         progress.advance()
         if result.error is not None:
@@ -396,8 +447,9 @@ def run_fix(args: argparse.Namespace) -> int:
         outcome.fixed += result.fixed
         outcome.files_changed += result.changed
         outcome.count(result.remaining)
-        if args.diff or result.from_stdin:
-            sys.stdout.write(result.output)
+        if aside:
+            write_output(result)
+            print_diagnostics(result.path, file_problems_in(result.remaining), sys.stderr)
         elif result.remaining or result.rejected_lines:
             progress.clear()
             print_diagnostics(result.path, result.remaining)
@@ -405,9 +457,23 @@ def run_fix(args: argparse.Namespace) -> int:
                 print(line)
     progress.clear()
     if args.diff:
-        return outcome.exit_code(findings=outcome.files_changed > 0)
+        return outcome.exit_code(findings=outcome.files_changed > 0 or outcome.unchecked > 0)
     print_fix_summary(outcome, to=sys.stderr if STDIN in args.paths else sys.stdout)
     return outcome.exit_code(findings=outcome.problems > 0)
+
+
+def write_output(result: FixFileResult) -> None:
+    """The diff, the fixed source of stdin, or stdin's bytes unchanged when it could not be checked."""
+    if not result.echo:
+        sys.stdout.write(result.output)
+        return
+    sys.stdout.flush()
+    binary = getattr(sys.stdout, "buffer", None)
+    if binary is not None:
+        binary.write(result.echo)
+        binary.flush()
+    else:
+        sys.stdout.write(result.echo.decode("utf-8", "surrogateescape"))
 
 
 def print_fix_summary(outcome: Outcome, to) -> None:
@@ -418,9 +484,132 @@ def print_fix_summary(outcome: Outcome, to) -> None:
     summary = f"Fixed {plural(outcome.fixed, 'problem')} in {plural(outcome.files_changed, 'file')}"
     if outcome.problems:
         summary += f"; {outcome.problems} remaining"
+        notes = []
+        if outcome.unchecked:
+            notes.append(f"{plural(outcome.unchecked, 'file')} could not be checked")
         if outcome.unsafe_fixable:
-            summary += f" ({outcome.unsafe_fixable} fixable with --unsafe-fixes)"
+            notes.append(f"{outcome.unsafe_fixable} fixable with --unsafe-fixes")
+        if notes:
+            summary += f" ({', '.join(notes)})"
     print(summary + ".", file=to)
+
+
+# -- check --add-noqa ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AddNoqaJob(CheckJob):
+    """`tensorlint check --add-noqa`: check, then silence every finding with a `# noqa` comment."""
+
+    def run(self, path: str) -> "NoqaResult":
+        return add_noqa_file(self, path)
+
+
+@dataclass
+class NoqaResult:
+    path: str
+    silenced: int = 0                 # findings a new comment silences
+    lines: int = 0                    # lines given a comment or more codes
+    remaining: List[Diagnostic] = field(default_factory=list)  # files that cannot be checked; stubborn findings
+    error: Optional[str] = None
+
+
+def add_noqa_file(job: AddNoqaJob, path: str) -> NoqaResult:
+    """Add the comments and write the file back atomically, or leave it alone: a file that cannot be
+    checked is only reported, and the new text is checked again before it is written."""
+    inspection = inspect_file(job, path)
+    result, source = inspection.result, inspection.source
+    if result.error is not None:
+        return NoqaResult(result.path, error=result.error)
+    if not result.diagnostics or file_problems_in(result.diagnostics) or source is None:
+        return NoqaResult(result.path, remaining=result.diagnostics)
+    findings = result.diagnostics
+    try:
+        new_text, left = with_noqa(source, findings, inspection)
+        if left:  # a `# noqa` flake8 finds first (inside a string) hides ours: leave those lines alone
+            stubborn = {finding_key(d) for d in left}
+            new_text, left = with_noqa(source, [d for d in findings if finding_key(d) not in stubborn], inspection)
+        if new_text != source.text:
+            write_source(source, new_text)
+    except InputError as error:
+        return NoqaResult(result.path, error=str(error))
+    return NoqaResult(result.path, len(findings) - len(left), changed_lines(source.text, new_text), left)
+
+
+def finding_key(diagnostic) -> Tuple[int, int, str]:
+    """What identifies a finding across texts that differ only in comments: (cell, line, code)."""
+    return getattr(diagnostic, "cell", 0), diagnostic.line, diagnostic.code
+
+
+def with_noqa(source: SourceFile, findings: Sequence, inspection: Inspection) -> Tuple[str, list]:
+    """The text with comments silencing `findings`, and what a check of it still finds."""
+    select, settings, path = sorted(inspection.rules), inspection.settings, source.path
+    try:
+        if is_notebook(path):
+            new_text = add_noqa_to_notebook(source.text, path, findings)
+            return new_text, check_notebook(new_text, path, select, None, settings=settings)
+        new_text = add_noqa(source.text, [(d.line, d.code) for d in findings])
+        if parse_python(new_text)[1] is not None:
+            raise InputError(f"{path}: internal error, please report: --add-noqa would break the file")
+        return new_text, check_source(new_text, path, select, None, settings=settings)
+    except (cst.ParserSyntaxError, NotebookError) as error:
+        raise InputError(f"{path}: internal error, please report: --add-noqa would break the file: {error}") \
+            from None
+
+
+def changed_lines(before: str, after: str) -> int:
+    """Lines that differ (a `# noqa` comment never adds or removes a line)."""
+    return sum(old != new for old, new in zip(physical_lines(before), physical_lines(after)))
+
+
+def run_add_noqa(args: argparse.Namespace) -> int:
+    outcome = Outcome()
+    silenced = lines = files_changed = 0
+    for result in check_paths(check_job(args, AddNoqaJob), args.paths, outcome, args.jobs or default_jobs()):
+        if isinstance(result, FileResult):  # a directory that cannot be listed
+            result = NoqaResult(result.path, remaining=result.diagnostics, error=result.error)
+        if result.error is not None:
+            report_error(outcome, result.error)
+            continue
+        print_diagnostics(result.path, result.remaining)
+        outcome.count(result.remaining)
+        silenced += result.silenced
+        lines += result.lines
+        files_changed += result.lines > 0
+    if silenced:
+        print(f"Added noqa comments to {plural(lines, 'line')} in {plural(files_changed, 'file')}, "
+              f"silencing {plural(silenced, 'finding')}.")
+    print_check_summary(outcome)  # what the next check will say
+    return outcome.exit_code(findings=outcome.problems > 0 and not args.exit_zero)
+
+
+# -- check --watch -------------------------------------------------------------------------------
+def run_watch(args: argparse.Namespace) -> int:
+    missing = [path for path in args.paths if not os.path.exists(path)]
+    if missing:
+        report_error(Outcome(), f"{missing[0]}: no such file or directory")
+        return 2
+    job = check_job(args)
+    jobs = args.jobs or default_jobs()
+    terminal = sys.stdout.isatty()
+
+    def find() -> Tuple[List[str], List[FileResult]]:
+        errors: List[FileResult] = []  # shown with each run, not printed at every poll
+        files, listing = find_files(job, args.paths, lambda message: errors.append(FileResult("", [], message)))
+        return files, errors + listing
+
+    def show(extra: List[FileResult], results: List[FileResult]) -> None:
+        if terminal:
+            sys.stdout.write("\x1b[2J\x1b[H")  # clear the screen, cursor home: one run per screen
+        else:
+            print()
+        show_check(args, Outcome(), [*extra, *results])
+        print(f"[{time.strftime('%H:%M:%S')}] Watching {plural(len(results), 'file')} for changes "
+              f"(Ctrl-C to stop).", flush=True)
+
+    def forget_settings() -> None:
+        clear_config_cache()
+        clear_project_cache()
+
+    return Watcher(args.paths, find, lambda files: run_files(job, files, jobs), show, forget_settings).run()
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
@@ -450,80 +639,11 @@ def run_rules(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- arguments ---------------------------------------------------------------------------------
-def code_prefixes(text: str) -> List[str]:
-    prefixes = [part.strip().upper() for part in text.split(",") if part.strip()]
-    for prefix in prefixes:
-        if not any(code.startswith(prefix) for code in RULES_BY_CODE):
-            raise argparse.ArgumentTypeError(f"no rule code starts with {prefix!r}")
-    return prefixes
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineErrors(prog="tensorlint", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-                           description="Find and fix PyTorch-to-NumPy conversion hazards.")
-    parser.add_argument("--version", action="version", version=f"tensorlint {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, handler, summary in (("check", run_check, "report problems"),
-                                   ("fix", run_fix, "fix problems in place (or show the --diff)")):
-        command = commands.add_parser(name, help=summary, description=summary, epilog=EPILOG,
-                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-        command.add_argument("paths", nargs="+", metavar="PATH", help="files, directories, or - for stdin")
-        command.add_argument("--select", type=code_prefixes, metavar="CODES",
-                             help="comma-separated codes or prefixes to enable (default: the default rules)")
-        command.add_argument("--ignore", type=code_prefixes, metavar="CODES",
-                             help="comma-separated codes or prefixes to disable")
-        command.add_argument("--stdin-filename", metavar="NAME", help="path to show for - (stdin)")
-        command.add_argument("--target-numpy", metavar="VERSION",
-                             help="lowest NumPy the code must run on (default: read from the project's metadata)")
-        command.add_argument("--target-torch", metavar="VERSION",
-                             help="lowest torch the code must run on (default: read from the project's metadata)")
-        if name == "check":
-            command.add_argument("--format", choices=output.FORMATS, default="concise",
-                                 help="concise (path:line:col: CODE message, the default), text (with the source "
-                                      "line and a caret), json, sarif, github")
-            command.add_argument("--statistics", action="store_true", help="print counts per code instead")
-            command.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found")
-            command.add_argument("-j", "--jobs", type=positive_int, metavar="N",
-                                 help="check files in N processes (default: one per core)")
-            command.add_argument("--no-cache", action="store_true",
-                                 help=f"neither read nor write the result cache ({DIRECTORY_NAME}/ in the project "
-                                      f"root, or ${ENVIRONMENT_VARIABLE})")
-        if name == "fix":
-            command.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
-            command.add_argument("--unsafe-fixes", action="store_true", default=None,
-                                 help="also apply fixes that may change behaviour (default: [tool.tensorlint] "
-                                      "unsafe-fixes, else off)")
-            command.add_argument("--no-unsafe-fixes", dest="unsafe_fixes", action="store_false",
-                                 help="apply only safe fixes, whatever the configuration says")
-            command.add_argument("-j", "--jobs", type=positive_int, metavar="N",
-                                 help="fix files in N processes (default: one per core)")
-            command.add_argument("--verify", action="store_true",
-                                 help="apply only fixes the runtime verifier passes (needs the verify extra)")
-        command.set_defaults(handler=handler)
-    rule = commands.add_parser("rule", help="show one rule's documentation")
-    rule.add_argument("code", metavar="CODE")
-    rule.set_defaults(handler=run_rule)
-    commands.add_parser("rules", help="list every rule").set_defaults(handler=run_rules)
-    from .verify.command import add_verify_parser  # argparse only; the verifier itself loads on use
-    add_verify_parser(commands)
-    commands.add_parser("lsp", help="run the language server (LSP over stdio) for editors").set_defaults(
-        handler=run_lsp)
-    return parser
+HANDLERS = {"check": run_check, "fix": run_fix, "rule": run_rule, "rules": run_rules, "lsp": run_lsp}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
+    parser = build_parser(HANDLERS)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse exits on --help, --version and usage errors
@@ -531,4 +651,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    return args.handler(args)
+    conflict = conflicting_options(args)
+    if conflict is not None:
+        print(f"tensorlint: error: {conflict} (see `tensorlint check --help`)", file=sys.stderr)
+        return 2
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:  # Ctrl-C: no traceback; 130 is what a shell reports for SIGINT
+        print(file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `tensorlint check | head`: the reader is gone, so is the output
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush must not fail again
+        return 1

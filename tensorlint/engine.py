@@ -1,11 +1,15 @@
-"""Parse once, run every enabled family in one walk, turn reports into positioned diagnostics."""
+"""Prescreen with `ast`, parse once with libcst, run the enabled families in one walk, position the reports."""
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
+import ast
+import os
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple, Union
 
 import libcst as cst
 
+from . import prescreen as screen
 from .analysis import Semantic
+from .analysis.crossmodule import ProjectContext
 from .analysis.walk import walk
 from .deep import parse_module, with_deep_recursion
 from .positions import NodePositions
@@ -25,6 +29,23 @@ class SourceContext:
         self._line_one_shift = 0
         self._line_starts: Optional[List[int]] = None
         self.diagnostics: List[Diagnostic] = []
+        self._reported: Dict[Tuple[str, int, int, int, int], Tuple[int, bool]] = {}
+        # Set by the checkers: the same-file call whose context the analysis is walking a helper in, if any.
+        self.call_site: Optional[Callable[[], Union[cst.Call, str, None]]] = None
+        self.codes: FrozenSet[str] = frozenset()  # the codes enabled for this file
+        # `.data` reads that another family's finding already covers (id → None), or that it hands over to
+        # be reported as the one finding of their site (id → (message, fix)).
+        self._claimed: Dict[int, Optional[Tuple[str, Optional[Fix]]]] = {}
+
+    def claim(self, nodes: Iterable[cst.CSTNode], handover: Optional[Tuple[str, Optional[Fix]]] = None) -> None:
+        """Another family's finding covers these nodes; with `handover`, the first node's own family reports
+        that finding (message, fix) instead: one finding per site."""
+        for index, node in enumerate(nodes):
+            self._claimed[id(node)] = handover if index == 0 else None
+
+    def claimed(self, node: cst.CSTNode) -> Tuple[bool, Optional[Tuple[str, Optional[Fix]]]]:
+        key = id(node)
+        return key in self._claimed, self._claimed.get(key)
 
     # positions cost a code-generation pass over the whole file, so only files with findings pay for them
     def span(self, node: cst.CSTNode) -> Tuple[int, int, int, int]:
@@ -104,11 +125,33 @@ class SourceContext:
         return self.source[line_start:start]
 
     def report(self, code: str, node: cst.CSTNode, message: str, fix: Optional[Fix] = None) -> None:
+        """Record a finding. One per code and place: a same-file helper walked in a caller's context may find
+        again what its own walk found, and then the finding that needs no caller wins."""
+        call = self.call_site() if self.call_site is not None else None
+        if isinstance(call, str):  # a call in another module of the project: "`to_np(out)` at train.py:42"
+            message += f" (reached from the call {call})"
+        elif call is not None:
+            message += f" (reached from the call `{_shortened(self.code(call))}` at line {self.span(call)[0]})"
+            if fix is not None and fix.is_safe:  # right for that caller; other callers may pass something else
+                fix = Fix(fix.title, fix.edits, Safety.UNSAFE)
         line, column, end_line, end_column = self.span(node)
-        self.diagnostics.append(Diagnostic(
+        key = (code, line, column, end_line, end_column)
+        earlier = self._reported.get(key)
+        diagnostic = Diagnostic(
             line=line, col=column, code=code, message=message, end_line=end_line, end_col=end_column,
             start_offset=self.offset(line, column), end_offset=self.offset(end_line, end_column), fix=fix,
-        ))
+        )
+        if earlier is None:
+            self._reported[key] = (len(self.diagnostics), call is not None)
+            self.diagnostics.append(diagnostic)
+        elif earlier[1] and call is None:
+            self._reported[key] = (earlier[0], False)
+            self.diagnostics[earlier[0]] = diagnostic
+
+
+def _shortened(code: str, limit: int = 60) -> str:
+    code = " ".join(code.split())
+    return code if len(code) <= limit else code[:limit - 3] + "..."
 
 
 def _is_docstring(statement: cst.CSTNode) -> bool:
@@ -151,22 +194,60 @@ def enabled_codes(select: Optional[Iterable[str]] = None, ignore: Optional[Itera
 
 
 def lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module] = None,
-         settings: Settings = DEFAULT) -> List[Diagnostic]:
-    """All diagnostics of `codes` in `source`, before noqa. Raises libcst.ParserSyntaxError."""
-    return with_deep_recursion(_lint, source, codes, module, settings)
+         settings: Settings = DEFAULT, tree: Optional[ast.Module] = None,
+         prescreen: Optional[bool] = None, project: Optional[ProjectContext] = None) -> List[Diagnostic]:
+    """All diagnostics of `codes` in `source`, before noqa. Raises libcst.ParserSyntaxError.
+
+    Families that `tensorlint.prescreen` proves cannot report in this file are not run, and a file
+    no enabled family can report in is not parsed by libcst. `tree` is the file's `ast` tree when the
+    caller has one (flake8 does); otherwise the source is parsed with `ast` here. `prescreen=False`,
+    or `TENSORLINT_PRESCREEN=0` in the environment when it is None, runs every enabled family.
+
+    `project` is what the rest of the project tells this file (a project run). The check records in it
+    whether the file was walked, what it asked for (`queries`) and the calls it made into other modules
+    (`calls_out`). The prescreen's TL1-TL3 conditions hold whatever other modules say (a finding is at a
+    conversion, `.data` or NumPy-name site of this file); TL4's do not when a step comes from elsewhere
+    (an inherited step method, a call from another file's step loop), and then TL4 runs regardless.
+    """
+    return with_deep_recursion(_lint, source, codes, module, settings, tree, prescreen, project)
 
 
-def _lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module], settings: Settings) -> List[Diagnostic]:
-    families = [f for f in FAMILIES if any(rule.code in codes for rule in f.rules)
-                and any(trigger in source for trigger in f.triggers)]
+def prescreen_enabled(prescreen: Optional[bool] = None) -> bool:
+    if prescreen is not None:
+        return prescreen
+    return os.environ.get("TENSORLINT_PRESCREEN", "1").strip().lower() not in ("0", "off", "no", "false")
+
+
+def family_prefix(family: type) -> str:
+    """`TL1` for the conversion family: the hundreds digit of its codes names the family."""
+    return family.rules[0].code[:3]
+
+
+def _lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module], settings: Settings,
+          tree: Optional[ast.Module], prescreen: Optional[bool], project: Optional[ProjectContext] = None
+          ) -> List[Diagnostic]:
+    families = [f for f in FAMILIES if any(rule.code in codes for rule in f.rules)]
+    ast_parses = False
+    if families and prescreen_enabled(prescreen):
+        if tree is None:
+            tree = screen.parse(source)
+        if tree is not None:  # otherwise every family runs and libcst reports the error, as without it
+            ast_parses = True
+            excluded = screen.families_without_candidates(tree)
+            if project is not None:  # a step can come from another module: the prescreen cannot see it
+                excluded = set(excluded) - project.families_beyond_prescreen()
+            families = [f for f in families if family_prefix(f) not in excluded]
     if not families:
         return []
+    if project is not None:
+        project.walked = True
     if module is None:
-        module = parse_module(source)
+        module = parse_module(source, ast_parses=ast_parses)
     context = SourceContext(source, module, settings)
+    context.codes = codes
     visit_hooks: Dict[type, list] = {}
     leave_hooks: Dict[type, list] = {}
-    semantic = Semantic(module, visit_hooks, leave_hooks)
+    semantic = Semantic(module, visit_hooks, leave_hooks, project)
     for family in families:
         checker = family(context, semantic, frozenset(r.code for r in family.rules if r.code in codes))
         for attribute in dir(checker):
@@ -176,7 +257,10 @@ def _lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module], sett
                     if isinstance(node_type, type):
                         table.setdefault(node_type, []).append(getattr(checker, attribute))
     walk(module, semantic)
+    if project is not None:
+        project.calls_out = semantic.outgoing_calls(lambda node: context.span(node)[0], context.code)
     return sorted(context.diagnostics)
 
 
-__all__ = ["Diagnostic", "Edit", "Fix", "Safety", "SourceContext", "enabled_codes", "lint"]
+__all__ = ["Diagnostic", "Edit", "Fix", "Safety", "SourceContext", "enabled_codes", "family_prefix", "lint",
+           "prescreen_enabled"]

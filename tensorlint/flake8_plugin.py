@@ -9,6 +9,7 @@ A broken `[tool.tensorlint]` stops flake8 with one message naming the key, as th
 """
 from __future__ import annotations
 
+import ast
 from typing import Iterator, List, Optional, Tuple
 
 import libcst as cst
@@ -32,9 +33,10 @@ class TensorlintChecker:
     target_torch: Optional[str] = None
     flake8_chooses_codes = False  # flake8's options name TL codes: they decide, not [tool.tensorlint]
 
-    # flake8 classifies plugins by their parameters: `tree` makes this an AST plugin. We do not
-    # use the ast tree (libcst parses `lines`), but flake8 has already built it anyway.
-    def __init__(self, tree: object, lines: List[str], filename: str) -> None:
+    # flake8 classifies plugins by their parameters: `tree` makes this an AST plugin. The tree flake8
+    # has already built is all the prescreen needs; libcst parses `lines` only when it passes.
+    def __init__(self, tree: ast.Module, lines: List[str], filename: str) -> None:
+        self.tree = tree
         self.lines = lines
         self.filename = filename
 
@@ -74,7 +76,7 @@ class TensorlintChecker:
         if not codes:
             return
         try:
-            diagnostics = lint("".join(self.lines), codes, settings=settings)
+            diagnostics = lint("".join(self.lines), codes, settings=settings, tree=self.tree)
         except (cst.ParserSyntaxError, RecursionError):
             return  # flake8 reports E999 for the syntax error itself
         for diagnostic in diagnostics:

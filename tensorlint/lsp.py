@@ -14,7 +14,7 @@ with the client (UTF-16 code units unless the client offers UTF-8 or UTF-32).
 Optional `initializationOptions`: `{"select": ["TL1"], "ignore": ["TL404"]}` (code prefixes, applied on
 top of `[tool.tensorlint]` as the command line's `--select`/`--ignore` are).
 
-pygls is an optional dependency (`pip install 'tensorlint[lsp]'`); the linter never needs it.
+pygls is a dependency of tensorlint, imported only when the server starts; the linter never needs it.
 """
 from __future__ import annotations
 
@@ -22,11 +22,9 @@ import asyncio
 import bisect
 import concurrent.futures
 import difflib
-import io
 import os
 import re
 import sys
-import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -34,9 +32,10 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 from . import __version__
 from .api import check_source, fix_source
 from .diagnostics import Diagnostic, Fix, physical_lines
-from .noqa import _NOQA, without_suppressed
+from .add_noqa import noqa_edits
+from .noqa import without_suppressed
 
-MISSING_EXTRA = "tensorlint lsp needs the lsp extra: pip install 'tensorlint[lsp]'"
+MISSING_EXTRA = "tensorlint lsp needs pygls 2, a dependency of tensorlint missing here: pip install 'pygls>=2'"
 
 SOURCE = "tensorlint"
 FIX_ALL_KIND = "source.fixAll.tensorlint"
@@ -137,52 +136,17 @@ def minimal_changes(old: str, new: str) -> List[TextChange]:
     return changes
 
 
-def _noqa_target(source: str, line: int) -> Optional[Tuple[int, Optional[int]]]:
-    """Where a `# noqa` for a finding on 1-based `line` goes: (line, column of its comment or None).
-
-    flake8 reads `noqa` over a multi-line string or a backslash continuation as one line, and a
-    comment can only follow its last line (the grouping mirrors `noqa.noqa_lines`). None when the
-    text does not tokenize.
-    """
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        return None
-    low, high, comment = sys.maxsize, -1, None
-    for token in tokens:
-        if token.type in (tokenize.ENDMARKER, tokenize.DEDENT):
-            continue
-        low, high = min(low, token.start[0]), max(high, token.end[0])
-        if token.type == tokenize.COMMENT:
-            comment = token.start
-        if token.type in (tokenize.NL, tokenize.NEWLINE):
-            if low <= line <= high:
-                return high, comment[1] if comment is not None and comment[0] == high else None
-            low, high, comment = sys.maxsize, -1, None
-    return line, None
-
-
 def noqa_change(source: str, diagnostic: Diagnostic) -> Optional[TextChange]:
-    """Append `  # noqa: CODE` to the finding's line, or add CODE to the `# noqa: ...` comment already there.
+    """Append `  # noqa: CODE` to the finding's line, or add CODE to the `# noqa: ...` comment already there
+    (on the last line of a multi-line string or continued line: see `tensorlint.add_noqa`).
 
-    None where flake8 would still not honour it (the line's first `# noqa` is inside a string).
+    None where flake8 would still not honour it (the line's first `# noqa` is inside a string), or
+    where the text does not tokenize.
     """
-    target = _noqa_target(source, diagnostic.line)
-    if target is None:
+    edits = noqa_edits(source, [(diagnostic.line, diagnostic.code)])
+    if not edits:
         return None
-    lines = Lines(source, "utf-32")
-    line, comment = target
-    line = min(line, len(lines.lines)) - 1
-    start, end = lines.starts[line], lines.line_end(line)
-    text = source[start:end]
-    change = None
-    if comment is not None:
-        match = _NOQA.search(text, comment)
-        if match is not None and match.group("codes"):
-            codes_end = match.start("codes") + len(match.group("codes").rstrip(", \t"))
-            change = TextChange(start + codes_end, start + codes_end, f", {diagnostic.code}")
-    if change is None:
-        change = TextChange(start + len(text.rstrip(" \t")), end, f"  # noqa: {diagnostic.code}")
+    change = TextChange(edits[0].start, edits[0].end, edits[0].text)
     after = source[:change.start] + change.text + source[change.end:]
     return change if not without_suppressed(after, [diagnostic]) else None
 

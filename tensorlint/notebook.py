@@ -46,7 +46,7 @@ import json
 import re
 import tokenize
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 import libcst as cst
 
@@ -57,7 +57,7 @@ from .fixer import FixError, apply_edits, check_pass
 from .settings import Settings
 
 __all__ = ["NOTEBOOK_SUFFIX", "NotebookDiagnostic", "NotebookError", "NotebookFixResult",
-           "check_notebook", "fix_notebook", "is_notebook"]
+           "check_notebook", "fix_notebook", "is_notebook", "parse_notebook", "rewrite_cells"]
 
 NOTEBOOK_SUFFIX = ".ipynb"
 MAX_PASSES = 10
@@ -66,7 +66,28 @@ _COMPILE_FLAGS = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 
 
 class NotebookError(Exception):
-    """The file is not a notebook we can read, or a cell does not parse. str() is one line, path included."""
+    """The file is not a notebook we can read, or a cell does not parse. str() is one line, path included.
+
+    `cell` (1-based; 0: the file as a whole), `line` and `column` (1-based; 0 unknown: within the cell
+    when `cell` is set, else in the file) and `reason` let the CLI report it as a diagnostic;
+    `unparsable` tells a cell's syntax error (TL002) from a file that is not a notebook (TL001).
+    `file_line`/`file_col` (1-based line, 0-based col) place a cell's error in the `.ipynb` itself,
+    `line_text` is the cell's line there.
+    """
+
+    def __init__(self, path: str, reason: str, line: int = 0, column: int = 0, cell: int = 0,
+                 unparsable: bool = False) -> None:
+        self.path, self.reason, self.line, self.column, self.cell = path, reason, line, column, cell
+        self.unparsable = unparsable
+        self.file_line, self.file_col = 0, 0
+        self.line_text = ""  # the cell's physical line at `line`, where a `# noqa` would be
+        where = f"{path}:cell {cell}" if cell else path
+        if line:
+            where += f":{line}:{column}" if column else f":{line}"
+        super().__init__(f"{where}: {reason}")
+
+    def __reduce__(self):  # the default would call __init__ with the message alone
+        return type(self), (self.path, self.reason, self.line, self.column, self.cell, self.unparsable)
 
 
 def is_notebook(path: Optional[str]) -> bool:
@@ -84,6 +105,8 @@ class NotebookDiagnostic:
     diagnostic: Diagnostic = field(compare=False)
     file_line: int = field(default=0, compare=False)   # 1-based line in the .ipynb file
     file_col: int = field(default=0, compare=False)    # 0-based column in the .ipynb file
+    file_end_line: int = field(default=0, compare=False)  # where the flagged span ends in the file (0: unknown)
+    file_end_col: int = field(default=0, compare=False)
     cell_id: Optional[str] = field(default=None, compare=False)  # the cell's `id` (nbformat >= 4.5)
 
     @property
@@ -105,6 +128,14 @@ class NotebookDiagnostic:
     def format_flat(self, path: str) -> str:
         return f"{path}:{self.file_line}:{self.file_col + 1}: {self.code} {self.message}"
 
+    def flat(self) -> Diagnostic:
+        """The finding placed in the `.ipynb` file itself, for formats that address files by line.
+
+        Without its fix: fix edits index the cell's source, not the file's JSON text.
+        """
+        return Diagnostic(self.file_line, self.file_col, self.code, self.message,
+                          end_line=self.file_end_line, end_col=self.file_end_col)
+
 
 class NotebookFixResult(NamedTuple):
     """Unpacks as `(new_text, fixed, remaining)`; attribute names match api.FixResult."""
@@ -124,6 +155,25 @@ def check_notebook(text: str, path: Optional[str] = None, select: Optional[Itera
     shown = path or "<notebook>"
     notebook = _Notebook(text, shown)
     return _diagnose(notebook, shown, path, select, ignore, settings)
+
+
+def parse_notebook(text: str, path: Optional[str] = None) -> None:
+    """Raise NotebookError when `text` is not a notebook or a linted cell does not parse; check nothing."""
+    _Notebook(text, path or "<notebook>")
+
+
+def rewrite_cells(text: str, path: Optional[str], rewrite: Callable[[int, str, str], str]) -> str:
+    """`text` with each linted cell's source replaced by `rewrite(cell, source, masked)`: `cell` is
+    the 1-based index among all cells, `masked` the source as linted (same lines, IPython syntax
+    masked). Only the changed cells are rewritten, as fixes are. Raises NotebookError."""
+    notebook = _Notebook(text, path or "<notebook>")
+    changed = {}
+    for cell in notebook.cells:
+        if cell.lintable:
+            new_source = rewrite(cell.index + 1, cell.source, cell.masked)
+            if new_source != cell.source:
+                changed[cell.index] = new_source
+    return notebook.replace_sources(changed) if changed else text
 
 
 def fix_notebook(text: str, path: Optional[str] = None, select: Optional[Iterable[str]] = None,
@@ -189,17 +239,17 @@ class _Notebook:
         cells = data.get("cells")
         if not isinstance(cells, list):
             if isinstance(data.get("worksheets"), list) or data.get("nbformat") in (1, 2, 3):
-                raise NotebookError(f"{shown}: nbformat {data.get('nbformat')} notebooks are not supported "
-                                    f"(convert with `jupyter nbconvert --to notebook --nbformat 4`)")
-            raise NotebookError(f"{shown}: not a Jupyter notebook (no \"cells\" list)")
+                raise NotebookError(shown, f"nbformat {data.get('nbformat')} notebooks are not supported "
+                                           f"(convert with `jupyter nbconvert --to notebook --nbformat 4`)")
+            raise NotebookError(shown, "not a Jupyter notebook (no \"cells\" list)")
         if not isinstance(data.get("nbformat", 4), int) or data.get("nbformat", 4) < 4:
-            raise NotebookError(f"{shown}: nbformat {data.get('nbformat')!r} notebooks are not supported "
-                                f"(convert with `jupyter nbconvert --to notebook --nbformat 4`)")
+            raise NotebookError(shown, f"nbformat {data.get('nbformat')!r} notebooks are not supported "
+                                       f"(convert with `jupyter nbconvert --to notebook --nbformat 4`)")
         metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
         self.python = _is_python_notebook(metadata)
         cell_spans, source_spans = self._layout()
         if len(cell_spans) != len(cells):  # pragma: no cover - both read the same JSON text
-            raise NotebookError(f"{shown}: cannot locate the cells in the file")
+            raise NotebookError(shown, "cannot locate the cells in the file")
         self.cells: List[_Cell] = []
         for index, cell in enumerate(cells):
             self.cells.append(self._cell(index, cell, source_spans[index]))
@@ -211,12 +261,12 @@ class _Notebook:
         try:
             data = json.loads(self.text)
         except json.JSONDecodeError as error:
-            raise NotebookError(f"{self.shown}:{error.lineno}:{error.colno}: not a Jupyter notebook: "
-                                f"invalid JSON ({error.msg})") from None
+            raise NotebookError(self.shown, f"not a Jupyter notebook: invalid JSON ({error.msg})",
+                                error.lineno, error.colno) from None
         except RecursionError:
-            raise NotebookError(f"{self.shown}: not a Jupyter notebook: JSON nested too deeply") from None
+            raise NotebookError(self.shown, "not a Jupyter notebook: JSON nested too deeply") from None
         if not isinstance(data, dict):
-            raise NotebookError(f"{self.shown}: not a Jupyter notebook (the JSON is not an object)")
+            raise NotebookError(self.shown, "not a Jupyter notebook (the JSON is not an object)")
         return data
 
     def _layout(self) -> Tuple[List[Span], List[Optional[Tuple[Span, Optional[List[Span]]]]]]:
@@ -241,7 +291,7 @@ class _Notebook:
 
     def _cell(self, index: int, cell: Any, spans) -> _Cell:
         if not isinstance(cell, dict):
-            raise NotebookError(f"{self.shown}: cell {index + 1} is not a JSON object")
+            raise NotebookError(self.shown, f"cell {index + 1} is not a JSON object")
         kind = cell.get("cell_type")
         raw = cell.get("source", "")
         if isinstance(raw, str):
@@ -249,7 +299,7 @@ class _Notebook:
         elif isinstance(raw, list) and all(isinstance(item, str) for item in raw):
             elements, source = list(raw), "".join(raw)
         else:
-            raise NotebookError(f"{self.shown}: cell {index + 1}: \"source\" must be a string or a list of strings")
+            raise NotebookError(self.shown, f"cell {index + 1}: \"source\" must be a string or a list of strings")
         cell_id = cell.get("id") if isinstance(cell.get("id"), str) else None
         span, element_spans = spans if spans is not None else (None, None)
         result = _Cell(index, kind, cell_id, source, span, elements, element_spans or [])
@@ -258,8 +308,20 @@ class _Notebook:
             if masked is not None:
                 result.lintable = True
                 result.masked, result.masked_lines = masked
-                _check_cell(result.masked, index + 1, self.shown)
+                try:
+                    _check_cell(result.masked, index + 1, self.shown)
+                except NotebookError as error:
+                    raise self.placed(error, result) from None
         return result
+
+    def placed(self, error: NotebookError, cell: _Cell) -> NotebookError:
+        """`error` (a syntax error in `cell`) with its position in the `.ipynb` file."""
+        lines = physical_lines(cell.source) or [""]
+        row = min(max(error.line, 1), len(lines)) - 1
+        column = min(max(error.column - 1, 0), len(lines[row].rstrip("\r\n")))
+        error.file_line, error.file_col = self.file_position(cell, sum(map(len, lines[:row])) + column)
+        error.line_text = lines[row]
+        return error
 
     # -- writing --------------------------------------------------------------------------------
     def replace_sources(self, sources: Dict[int, str]) -> str:
@@ -512,10 +574,11 @@ def _check_cell(masked: str, number: int, shown: str) -> None:
     try:
         compile(masked, f"cell {number}", "exec", _COMPILE_FLAGS, dont_inherit=True)
     except SyntaxError as error:
-        raise NotebookError(f"{shown}:cell {number}:{error.lineno or 1}:{error.offset or 1}: "
-                            f"cannot parse: {error.msg}") from None
+        raise NotebookError(shown, f"cannot parse: {error.msg}", error.lineno or 1, error.offset or 1, number,
+                            unparsable=True) from None
     except (ValueError, RecursionError, MemoryError) as error:
-        raise NotebookError(f"{shown}:cell {number}: cannot parse: {error or type(error).__name__}") from None
+        raise NotebookError(shown, f"cannot parse: {error or type(error).__name__}", cell=number,
+                            unparsable=True) from None
 
 
 def _check_fixed_cell(source: str, number: int, shown: str) -> None:
@@ -616,8 +679,9 @@ class _Virtual:
         local = dataclasses.replace(diagnostic, line=line + 1, end_line=end_line + 1, start_offset=start,
                                     end_offset=max(start, end), fix=fix)
         file_line, file_col = notebook.file_position(cell, start)
+        file_end_line, file_end_col = notebook.file_position(cell, max(start, end))
         return NotebookDiagnostic(cell.index + 1, line + 1, diagnostic.col, diagnostic.code, local,
-                                  file_line, file_col, cell.cell_id)
+                                  file_line, file_col, file_end_line, file_end_col, cell.cell_id)
 
 
 def _lint(notebook: _Notebook, shown: str, path: Optional[str], select, ignore,
@@ -630,8 +694,8 @@ def _lint(notebook: _Notebook, shown: str, path: Optional[str], select, ignore,
         diagnostics = check_source(virtual.text, path, select, ignore, settings=settings)
     except cst.ParserSyntaxError as error:
         cell, line = virtual.locate_line(max(error.raw_line, 1) - 1)
-        raise NotebookError(f"{shown}:cell {cell.index + 1}:{line + 1}:{error.raw_column + 1}: "
-                            f"cannot parse: {error.message}") from None
+        raise notebook.placed(NotebookError(shown, f"cannot parse: {error.message}", line + 1, error.raw_column + 1,
+                                            cell.index + 1, unparsable=True), cell) from None
     pairs = [(virtual.map(diagnostic, notebook), diagnostic) for diagnostic in diagnostics]
     return virtual, sorted(pairs, key=lambda pair: pair[0])
 

@@ -23,9 +23,9 @@ from urllib.parse import quote
 
 from . import __version__
 from .diagnostics import Diagnostic, Fix, physical_lines
-from .rules import ALL_RULES, RULES_BY_CODE
+from .rules import ALL_RULES, FILE_RULES, RULES_BY_CODE
 
-__all__ = ["FORMATS", "HOMEPAGE", "Item", "rule_url", "should_color", "write", "write_text", "write_concise",
+__all__ = ["FORMATS", "HOMEPAGE", "Item", "level", "rule_url", "should_color", "write", "write_text", "write_concise",
            "write_json", "write_sarif", "write_github", "to_json", "to_sarif", "statistics",
            "statistics_data", "write_statistics"]
 
@@ -42,6 +42,14 @@ Item = Tuple[str, Diagnostic]
 def rule_url(code: str) -> str:
     """The documentation page of a rule (docs/rules/<CODE>.md in the repository)."""
     return f"{HOMEPAGE}/blob/main/docs/rules/{code}.md"
+
+
+_UNCHECKED_CODES = frozenset(rule.code for rule in FILE_RULES)
+
+
+def level(code: str) -> str:
+    """`error` for a file that could not be checked (TL001, TL002), `warning` for a finding in one."""
+    return "error" if code in _UNCHECKED_CODES else "warning"
 
 
 def _rule_name(code: str) -> str:
@@ -256,7 +264,7 @@ def _sarif_rule(rule) -> Dict[str, Any]:
     if documentation:
         descriptor["help"] = {"text": documentation, "markdown": documentation}
     descriptor["helpUri"] = rule_url(rule.code)
-    descriptor["defaultConfiguration"] = {"level": "warning", "enabled": bool(rule.default_enabled)}
+    descriptor["defaultConfiguration"] = {"level": level(rule.code), "enabled": bool(rule.default_enabled)}
     descriptor["properties"] = {"fixable": rule.fixable}
     return descriptor
 
@@ -274,7 +282,7 @@ def to_sarif(items: Iterable[Item], sources: Optional[Mapping[str, str]] = None,
         result: Dict[str, Any] = {"ruleId": diagnostic.code}
         if diagnostic.code in index:
             result["ruleIndex"] = index[diagnostic.code]
-        result["level"] = "warning"
+        result["level"] = level(diagnostic.code)
         result["message"] = {"text": diagnostic.message}
         result["locations"] = [{"physicalLocation": {
             "artifactLocation": location,
@@ -327,7 +335,8 @@ def _escape_property(text: str) -> str:
 
 
 def write_github(stream: IO[str], items: Iterable[Item]) -> None:
-    """GitHub Actions workflow commands: one `::warning ...::message` annotation per finding,
+    """GitHub Actions workflow commands: one `::warning ...::message` annotation per finding
+    (`::error` for a file that could not be checked),
     escaped as GitHub's toolkit does (`%`, CR and LF everywhere; also `:` and `,` in properties)."""
     for path, diagnostic in items:
         end_line, end_col = _end(diagnostic)
@@ -335,7 +344,7 @@ def write_github(stream: IO[str], items: Iterable[Item]) -> None:
                       ("col", str(diagnostic.col + 1)), ("endLine", str(end_line)),
                       ("endColumn", str(end_col + 1)), ("title", diagnostic.code)]
         joined = ",".join(f"{name}={_escape_property(value)}" for name, value in properties)
-        stream.write(f"::warning {joined}::{_escape_data(diagnostic.message)}\n")
+        stream.write(f"::{level(diagnostic.code)} {joined}::{_escape_data(diagnostic.message)}\n")
 
 
 # ---------------------------------------------------------------- all formats

@@ -8,8 +8,7 @@ The spans are the syntactic ones of `PositionProvider` (`tests/test_positions.py
 from __future__ import annotations
 
 import bisect
-from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -24,7 +23,8 @@ class _OffsetCodegenState(CodegenState):
         super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
         self.offset = 0
         self.dropped = ""
-        self.spans: Dict[cst.CSTNode, Span] = {}
+        # by id(node): libcst's own __hash__ is a Python call per lookup
+        self.spans: Dict[int, Span] = {}
         self._starts: List[int] = []
 
     def add_indent_tokens(self) -> None:
@@ -46,19 +46,32 @@ class _OffsetCodegenState(CodegenState):
 
     def after_codegen(self, node: cst.CSTNode) -> None:
         start = self._starts.pop()
-        if node not in self.spans:  # a syntactic span, recorded inside, wins
-            self.spans[node] = (start, self.offset)
+        key = id(node)
+        if key not in self.spans:  # a syntactic span, recorded inside, wins
+            self.spans[key] = (start, self.offset)
 
-    @contextmanager
     def record_syntactic_position(self, node: cst.CSTNode, *, start_node: Optional[cst.CSTNode] = None,
-                                  end_node: Optional[cst.CSTNode] = None) -> Iterator[None]:
-        start = self.offset
-        try:
-            yield
-        finally:
-            spans = self.spans
-            self.spans[node] = (spans[start_node][0] if start_node is not None else start,
-                                spans[end_node][1] if end_node is not None else self.offset)
+                                  end_node: Optional[cst.CSTNode] = None) -> "_SyntacticSpan":
+        return _SyntacticSpan(self, node, start_node, end_node)
+
+
+class _SyntacticSpan:
+    """`record_syntactic_position`'s context: libcst enters one per node, so it is a plain object, not a
+    generator-based context manager (a third of the pass went to contextlib)."""
+    __slots__ = ("state", "node", "start_node", "end_node", "start")
+
+    def __init__(self, state: _OffsetCodegenState, node: cst.CSTNode, start_node: Optional[cst.CSTNode],
+                 end_node: Optional[cst.CSTNode]) -> None:
+        self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
+
+    def __enter__(self) -> None:
+        self.start = self.state.offset
+
+    def __exit__(self, *exception: object) -> None:
+        state = self.state
+        spans = state.spans
+        spans[id(self.node)] = (spans[id(self.start_node)][0] if self.start_node is not None else self.start,
+                                spans[id(self.end_node)][1] if self.end_node is not None else state.offset)
 
 
 class NodePositions:
@@ -82,5 +95,5 @@ class NodePositions:
         return line + 1, offset - self._line_starts[line]
 
     def span(self, node: cst.CSTNode) -> Tuple[int, int, int, int]:
-        start, end = self._spans[node]
+        start, end = self._spans[id(node)]
         return (*self._line_column(start), *self._line_column(end))

@@ -30,7 +30,23 @@ _READ_ATTEMPTS = 3
 
 
 class SourceError(Exception):
-    """A file that cannot be read, decoded or written: the message is one line starting with the path."""
+    """A file that cannot be read, decoded or written: the message is one line starting with the path.
+
+    `line` and `column` (1-based; 0 when unknown) say where, `reason` what, so the CLI can report a
+    file it could not read as a diagnostic (TL001) at that place.
+    """
+
+    def __init__(self, path: str, reason: str, line: int = 0, column: int = 0) -> None:
+        self.path, self.reason, self.line, self.column = path, reason, line, column
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}:{column}: {reason}" if line and column else f"{where}: {reason}")
+
+    def __reduce__(self):  # the default would call __init__ with the message alone
+        return type(self), (self.path, self.reason, self.line, self.column)
+
+
+class UnparsableSourceError(SourceError):
+    """The bytes decode but cannot be Python source (a null byte): a syntax error (TL002), not a read error."""
 
 
 class FileChangedError(SourceError):
@@ -71,7 +87,7 @@ def read_source_file(path: str) -> SourceFile:
         if info is not None:
             break
     else:
-        raise SourceError(f"{path}: cannot read: the file kept changing while being read")
+        raise SourceError(path, "cannot read: the file kept changing while being read")
     text, encoding, bom = decode_source(data, path)
     newline, mixed = newline_style(text)
     snapshot = Snapshot(info.st_mtime_ns, info.st_size, info.st_ino, info.st_dev, hashlib.sha256(data).hexdigest())
@@ -83,9 +99,9 @@ def _read_bytes(path: str) -> Tuple[bytes, Optional[os.stat_result]]:
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
-            raise SourceError(f"{path}: cannot read: is a directory")
+            raise SourceError(path, "cannot read: is a directory")
         if not stat.S_ISREG(info.st_mode):  # a FIFO or a device could block or never end
-            raise SourceError(f"{path}: cannot read: not a regular file")
+            raise SourceError(path, "cannot read: not a regular file")
         # O_NONBLOCK: a FIFO swapped in after the check still cannot block the open
         with open(path, "rb", opener=lambda name, flags: os.open(name, flags | getattr(os, "O_NONBLOCK", 0))) \
                 as handle:
@@ -93,9 +109,9 @@ def _read_bytes(path: str) -> Tuple[bytes, Optional[os.stat_result]]:
             data = handle.read()
             after = os.fstat(handle.fileno())
     except OSError as error:
-        raise SourceError(f"{path}: cannot read: {error.strerror or error}") from None
+        raise SourceError(path, f"cannot read: {error.strerror or error}") from None
     if not stat.S_ISREG(after.st_mode):
-        raise SourceError(f"{path}: cannot read: not a regular file")
+        raise SourceError(path, "cannot read: not a regular file")
     unchanged = (before.st_mtime_ns, before.st_size) == (after.st_mtime_ns, after.st_size) == \
         (after.st_mtime_ns, len(data))
     return data, after if unchanged else None
@@ -106,12 +122,12 @@ def decode_source(data: bytes, path: str) -> Tuple[str, str, bool]:
     for bom_bytes, name in ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
                             (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16")):
         if data.startswith(bom_bytes):
-            raise SourceError(f"{path}: cannot read: {name} text (Python source is UTF-8 or declares "
-                              f"an ASCII-compatible encoding)")
+            raise SourceError(path, f"cannot read: {name} text (Python source is UTF-8 or declares "
+                                    f"an ASCII-compatible encoding)")
     nul = data.find(b"\x00")
     if nul >= 0:
         line, column = _position(data, nul, "utf-8")
-        raise SourceError(f"{path}:{line}:{column}: cannot parse: source contains a null byte (a binary file?)")
+        raise UnparsableSourceError(path, "cannot parse: source contains a null byte (a binary file?)", line, column)
     encoding = _declared_encoding(data, path)
     bom = data.startswith(codecs.BOM_UTF8)
     body = data[len(codecs.BOM_UTF8):] if bom else data
@@ -120,7 +136,7 @@ def decode_source(data: bytes, path: str) -> Tuple[str, str, bool]:
     except UnicodeDecodeError as error:
         line, column = _position(body, error.start, encoding)
         shown = "UTF-8" if encoding == "utf-8" else encoding
-        raise SourceError(f"{path}:{line}:{column}: not valid {shown} ({error.reason})") from None
+        raise SourceError(path, f"not valid {shown} ({error.reason})", line, column) from None
 
 
 def _declared_encoding(data: bytes, path: str) -> str:
@@ -133,14 +149,14 @@ def _declared_encoding(data: bytes, path: str) -> str:
         line = next((number for number, text in enumerate(data.splitlines()[:2], start=1) if _COOKIE.match(text)), 1)
         if message.startswith("unknown encoding"):
             name = message.split(":", 1)[1].strip()
-            raise SourceError(f"{path}:{line}: cannot read: unknown encoding {name!r} in the coding declaration") \
+            raise SourceError(path, f"cannot read: unknown encoding {name!r} in the coding declaration", line) \
                 from None
-        raise SourceError(f"{path}:{line}: cannot read: a UTF-8 BOM but a different coding declaration") from None
+        raise SourceError(path, "cannot read: a UTF-8 BOM but a different coding declaration", line) from None
     encoding = codecs.lookup(encoding).name
     if encoding == "utf-8-sig":
         return "utf-8"
     if "#\n".encode(encoding) != b"#\n":
-        raise SourceError(f"{path}:1: cannot read: the declared encoding {encoding!r} is not ASCII-compatible")
+        raise SourceError(path, f"cannot read: the declared encoding {encoding!r} is not ASCII-compatible", 1)
     return encoding
 
 
@@ -170,8 +186,8 @@ def encode_source(source: SourceFile, text: str) -> bytes:
         data = text.encode(source.encoding)
     except UnicodeEncodeError as error:
         line = text.count("\n", 0, error.start) + 1
-        raise SourceError(f"{source.path}:{line}: cannot write: {text[error.start]!r} cannot be encoded "
-                          f"as {source.encoding}") from None
+        raise SourceError(source.path, f"cannot write: {text[error.start]!r} cannot be encoded "
+                                       f"as {source.encoding}", line) from None
     return (codecs.BOM_UTF8 if source.bom else b"") + data
 
 
@@ -223,7 +239,7 @@ def write_source_file(source: SourceFile, new_text: str) -> None:
     try:
         info = _unchanged(source)
         if not os.access(target, os.W_OK):
-            raise SourceError(f"{path}: cannot write: the file is read-only")
+            raise SourceError(path, "cannot write: the file is read-only")
         handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target),
                                              prefix=f".{os.path.basename(target)}.", suffix=".tensorlint")
         try:
@@ -245,7 +261,7 @@ def write_source_file(source: SourceFile, new_text: str) -> None:
     except SourceError:
         raise
     except OSError as error:
-        raise SourceError(f"{path}: cannot write: {error.strerror or error}") from None
+        raise SourceError(path, f"cannot write: {error.strerror or error}") from None
 
 
 def _unchanged(source: SourceFile) -> os.stat_result:
@@ -253,16 +269,16 @@ def _unchanged(source: SourceFile) -> os.stat_result:
     path, snapshot = source.path, source.snapshot
     assert snapshot is not None
     if os.path.realpath(path) != source.real_path:
-        raise FileChangedError(f"{path}: changed on disk since it was read (it now points elsewhere); not written")
+        raise FileChangedError(path, "changed on disk since it was read (it now points elsewhere); not written")
     try:
         info = os.stat(source.real_path)
         # A new size settles it; otherwise the content decides, as mtimes can be coarser than two
         # quick saves and a `touch` or a same-content save changes nothing that was read.
         changed = info.st_size != snapshot.size or _digest(source.real_path) != snapshot.sha256
     except FileNotFoundError:
-        raise FileChangedError(f"{path}: changed on disk since it was read (it was deleted); not written") from None
+        raise FileChangedError(path, "changed on disk since it was read (it was deleted); not written") from None
     if changed:
-        raise FileChangedError(f"{path}: changed on disk since it was read; not written (run tensorlint again)")
+        raise FileChangedError(path, "changed on disk since it was read; not written (run tensorlint again)")
     return info
 
 

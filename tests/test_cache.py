@@ -111,7 +111,7 @@ def test_concurrent_writers_never_expose_half_an_entry(tmp_path):
     with multiprocessing.get_context("fork").Pool(4) as pool:
         results = pool.starmap(_store_and_read, [(tmp_path / "c", "77" * 32, diagnostics, 40)] * 4)
     assert all(results)
-    assert [p.name for p in (tmp_path / "c" / "v1" / "77").iterdir()] == ["77" * 31 + ".json"]  # no temporaries
+    assert [p.name for p in (tmp_path / "c" / "v2" / "77").iterdir()] == ["77" * 31 + ".json"]  # no temporaries
 
 
 # -- where it lives ------------------------------------------------------------------------------
@@ -130,7 +130,7 @@ def test_second_check_is_served_from_the_cache(tmp_path, capsys, cache_dir, monk
     path = tmp_path / "a.py"
     path.write_text(SAFE)
     first = run(capsys, "check", str(path))
-    assert first[0] == 1 and (cache_dir / "v1").is_dir()
+    assert first[0] == 1 and (cache_dir / "v2").is_dir()
 
     def no_analysis(*args, **kwargs):
         raise AssertionError("analysed although cached")
@@ -193,6 +193,6 @@ def test_errors_are_not_cached(tmp_path, capsys, cache_dir):
     path = tmp_path / "bad.py"
     path.write_text("def f(:\n")
     for _ in range(2):
-        code, _, err = run(capsys, "check", str(path))
-        assert code == 2 and "cannot parse" in err
-    assert not (cache_dir / "v1").exists()
+        code, out, _ = run(capsys, "check", str(path))
+        assert code == 1 and f"{path}:1:7: TL002 cannot parse" in out
+    assert not (cache_dir / "v2").exists()

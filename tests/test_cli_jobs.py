@@ -43,7 +43,8 @@ def run(capsys, *argv):
 @pytest.mark.parametrize("cache", [["--no-cache"], []], ids=["no cache", "cache"])
 def test_parallel_output_equals_one_process(tree, capsys, cache):
     one = run(capsys, "check", "-j", "1", *cache, "pkg", "missing.py", "other.py")
-    assert one[0] == 2 and one[2].count("\n") == 3  # missing file, bad syntax, bad UTF-8: one line each
+    assert one[0] == 2 and one[2].count("\n") == 1  # the missing file: a usage error, one line
+    assert "pkg/sub/bad_syntax.py:5:7: TL002 " in one[1] and "pkg/sub/bad_utf8.py:2:6: TL001 " in one[1]
     for jobs in ("2", "3", "8"):
         assert run(capsys, "check", "--jobs", jobs, *cache, "pkg", "missing.py", "other.py") == one
 
@@ -51,12 +52,13 @@ def test_parallel_output_equals_one_process(tree, capsys, cache):
 def test_files_are_printed_in_the_order_given(tree, capsys):
     code, out, _ = run(capsys, "check", "-j", "2", "--no-cache", "other.py", "pkg")
     shown = list(dict.fromkeys(line.split(":")[0] for line in out.splitlines()[:-1]))
-    assert shown == ["other.py", "pkg/a.py", "pkg/c.py", "pkg/z.py", "pkg/sub/d.py"]  # a directory's own files first
+    assert shown == ["other.py", "pkg/a.py", "pkg/c.py", "pkg/z.py",  # a directory's own files first
+                     "pkg/sub/bad_syntax.py", "pkg/sub/bad_utf8.py", "pkg/sub/d.py"]
 
 
 def test_warm_parallel_run_equals_cold(tree, capsys):
     cold = run(capsys, "check", "-j", "2", "pkg")
-    assert (tree / ".cache" / "v1").is_dir()
+    assert (tree / ".cache" / "v2").is_dir()
     assert run(capsys, "check", "-j", "2", "pkg") == cold
     assert run(capsys, "check", "-j", "1", "pkg") == cold
 
@@ -80,17 +82,18 @@ def test_bad_jobs_is_a_one_line_usage_error(tree, capsys, value):
     assert len(err.splitlines()) == 1 and err.startswith("tensorlint: error: ") and "--jobs" in err
 
 
-def test_fix_has_no_jobs_option(tree, capsys):
-    assert run(capsys, "fix", "--jobs", "2", "pkg")[0] == 2
+def test_fix_with_jobs_reports_the_broken_files_and_exits_1(tree, capsys):
+    code, out, err = run(capsys, "fix", "--jobs", "2", "pkg")
+    assert (code, err) == (1, "")
+    assert "pkg/sub/bad_syntax.py:5:7: TL002 " in out and "pkg/sub/bad_utf8.py:2:6: TL001 " in out
 
 
 def test_parallel_run_in_a_real_process(tree):
     result = subprocess.run([sys.executable, "-m", "tensorlint", "check", "-j", "2", "pkg"],
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2  # the two broken files
+    assert (result.returncode, result.stderr) == (1, "")  # the two broken files are findings
     assert result.stdout.splitlines()[0].startswith("pkg/a.py:4:12: TL101 ")
-    assert result.stdout.splitlines()[-1].startswith("Found 10 problems")
-    assert len(result.stderr.splitlines()) == 2
+    assert result.stdout.splitlines()[-1].startswith("Found 12 problems (2 files could not be checked, ")
 
 
 # -- tensorlint fix --jobs N ------------------------------------------------------------------------
@@ -110,7 +113,8 @@ def test_parallel_fix_equals_one_process(tmp_path, capsys, monkeypatch, extra):
         monkeypatch.chdir(root)
         results[jobs] = (run(capsys, "fix", "-j", jobs, *extra, "pkg", "missing.py", "other.py"), _snapshot(root))
     one = results["1"]
-    assert one[0][0] == 2 and one[0][2].count("\n") == 3  # missing file, bad syntax, bad UTF-8: one line each
+    assert one[0][0] == 2 and one[0][2].count("\n") == (1 if "--diff" not in extra else 3)  # the missing file
+    assert "pkg/sub/bad_syntax.py:5:7: TL002 " in (one[0][2] if "--diff" in extra else one[0][1])
     assert "Fixed" in one[0][1] or "--diff" in extra
     assert results["2"] == one and results["3"] == one
     if "--diff" in extra:

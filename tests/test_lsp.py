@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 HAZARD = (
     "import torch\n"
     "\n"
-    "model = torch.nn.Linear(2, 2)\n"
+    "model = torch.nn.Linear(2, 2).cuda()\n"
     "out = model(torch.ones(2))\n"
     'label = "😀🐍"; arr = out.numpy()\n'
 )
@@ -528,7 +528,8 @@ def test_closed_input_ends_the_server(client, tmp_path):
     assert lsp.process.wait(timeout=TIMEOUT) == 1
 
 
-def test_missing_extra_is_one_line_and_exit_code_2(tmp_path):
+def test_missing_pygls_is_one_line_and_exit_code_2(tmp_path):
+    """pygls is a dependency; an environment that lost it gets one line saying how to put it back."""
     code = ("import sys\n"
             "sys.modules['pygls'] = sys.modules['lsprotocol'] = None\n"
             "from tensorlint.lsp import serve\n"
@@ -538,7 +539,20 @@ def test_missing_extra_is_one_line_and_exit_code_2(tmp_path):
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr == MISSING_EXTRA + "\n"
-    assert MISSING_EXTRA == "tensorlint lsp needs the lsp extra: pip install 'tensorlint[lsp]'"
+    assert MISSING_EXTRA == "tensorlint lsp needs pygls 2, a dependency of tensorlint missing here: pip install 'pygls>=2'"
+
+
+def test_pygls_comes_with_a_plain_install_and_only_the_server_imports_it(tmp_path):
+    import tomllib
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    assert any(requirement.startswith("pygls>=2") for requirement in project["dependencies"])
+    assert project["optional-dependencies"]["lsp"] == []  # `pip install 'tensorlint[lsp]'` still works
+    (tmp_path / "a.py").write_text("x = 1\n")
+    code = ("import sys\nfrom tensorlint.cli import main\n"
+            f"main(['check', '--no-cache', {str(tmp_path / 'a.py')!r}])\n"
+            "print(sorted(name for name in ('pygls', 'lsprotocol') if name in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.stdout.splitlines()[-1] == "[]", done.stderr  # a check never pays for the server's import
 
 
 # ------------------------------------------------------------------ the pure helpers

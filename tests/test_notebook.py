@@ -59,7 +59,7 @@ def changed_lines(before: str, after: str):
 
 
 IMPORTS = "import numpy as np\nimport torch\n"
-MODEL = "model = torch.nn.Linear(3, 1)\nout = model(torch.randn(2, 3))\n"
+MODEL = "model = torch.nn.Linear(3, 1).cuda()\nout = model(torch.randn(2, 3))\n"
 CONVERT = "arr = out.numpy()\n"
 
 
@@ -121,7 +121,7 @@ def test_cells_share_imports_and_provenance_in_order():
     assert (grad.cell, grad.code, device.code) == (3, "TL101", "TL102")
     assert grad.fix.is_safe  # `out` is a model output: cell 2, with `torch` from cell 1
 
-    under_no_grad = "model = torch.nn.Linear(3, 1)\nwith torch.no_grad():\n    out = model(torch.ones(1, 3))\n"
+    under_no_grad = "model = torch.nn.Linear(3, 1).cuda()\nwith torch.no_grad():\n    out = model(torch.ones(1, 3))\n"
     no_grad = notebook(IMPORTS, under_no_grad, CONVERT)
     assert found(check_notebook(no_grad, settings=SETTINGS)) == [(3, 1, 7, "TL102")]
 

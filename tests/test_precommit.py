@@ -26,7 +26,7 @@ NOTEBOOK = ROOT / "tests" / "data" / "notebooks" / "hazards.ipynb"
 HAZARD = """\
 import torch
 
-model = torch.nn.Linear(3, 1)
+model = torch.nn.Linear(3, 1).cuda()
 out = model(torch.randn(2, 3))
 arr = out.numpy()
 """

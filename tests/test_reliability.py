@@ -1,11 +1,12 @@
-"""Reliability: fixes checked against the AST, safe writes, and bad input handled in one line.
+"""Reliability: fixes checked against the AST, safe writes, and bad input handled in one line each.
 
 Three parts, each a table where it can be:
 - the AST safety check (`tensorlint.fixer.check_pass`) refuses deliberately bad fixes and accepts every real one;
 - `tensorlint.safe_io` keeps encoding, BOM, newlines, final newline and mode, cleans up, and never
   overwrites a file changed since it was read;
-- bad input through the API and through `tensorlint.cli.main([...])`: one line on stderr, the right
-  exit status, the other files still processed, never a traceback.
+- bad input through the API and through `tensorlint.cli.main([...])`: a file that cannot be read or
+  parsed is one finding (TL001/TL002, exit 1), a run that cannot go on is one line on stderr (exit 2),
+  the other files are still processed, never a traceback.
 
 """
 from __future__ import annotations
@@ -515,41 +516,43 @@ def test_a_chain_through_parentheses(source):
 
 # == bad input through the CLI =====================================================================
 CLI_INPUTS = [
-    # name, content, exit status, what the one error line says (None: no error)
-    ("py2.py", 'print "x"\n', 2, "py2.py:1:1: cannot parse: Missing parentheses"),
-    ("syntax.py", "def f(:\n    pass\n", 2, "syntax.py:1:7: cannot parse"),
-    ("latin.py", b"x = '\xe9'\n", 2, "latin.py:1:6: not valid UTF-8"),
-    ("binary.py", bytes(range(256)) * 4, 2, "binary.py"),
-    ("nul.py", b"import torch\nx = 1\x00\n", 2, "nul.py"),
-    ("utf16.py", codecs.BOM_UTF16_LE + "import torch\n".encode("utf-16-le"), 2, "utf16.py"),
-    ("empty.py", "", 0, None),
-    ("parens.py", H + "x = " + "(" * 1000 + "1" + ")" * 1000 + "\n", 2, "too many nested parentheses"),
-    ("tabs.py", H + "if x:\n\tif y:\n        pass\n", 2, "inconsistent use of tabs and spaces"),
-    ("tabbed.py", H + "def f(model, x):\n\treturn model(x).numpy()\n", 1, None),
-    ("feeds.py", H + "\x0c\ndef f(model, x):\n    return model(x).numpy()\n\x0c\n", 1, None),
-    ("notes.txt", "Remember to call .numpy() on the outputs.\n", 2, "notes.txt:1:10: cannot parse"),
-    ("code.txt", H + "def f(model, x):\n    return model(x).numpy()\n", 1, None),
-    ("broken.ipynb", '{"cells": [', 2, "broken.ipynb"),
+    # name, content, the one finding about the file itself (None: the file is checked as usual)
+    ("py2.py", 'print "x"\n', "py2.py:1:1: TL002 cannot parse: Missing parentheses"),
+    ("syntax.py", "def f(:\n    pass\n", "syntax.py:1:7: TL002 cannot parse"),
+    ("latin.py", b"x = '\xe9'\n", "latin.py:1:6: TL001 not valid UTF-8"),
+    ("binary.py", bytes(range(256)) * 4, "binary.py:1:1: TL002 cannot parse: source contains a null byte"),
+    ("nul.py", b"import torch\nx = 1\x00\n", "nul.py:2:6: TL002 cannot parse: source contains a null byte"),
+    ("utf16.py", codecs.BOM_UTF16_LE + "import torch\n".encode("utf-16-le"), "utf16.py:1:1: TL001 cannot read: UTF-16"),
+    ("empty.py", "", None),
+    ("parens.py", H + "x = " + "(" * 1000 + "1" + ")" * 1000 + "\n", "TL002 cannot parse: too many nested parentheses"),
+    ("tabs.py", H + "if x:\n\tif y:\n        pass\n", "TL002 cannot parse: inconsistent use of tabs and spaces"),
+    ("tabbed.py", H + "def f(model, x):\n\treturn model(x).numpy()\n", None),
+    ("feeds.py", H + "\x0c\ndef f(model, x):\n    return model(x).numpy()\n\x0c\n", None),
+    ("notes.txt", "Remember to call .numpy() on the outputs.\n", "notes.txt:1:10: TL002 cannot parse"),
+    ("code.txt", H + "def f(model, x):\n    return model(x).numpy()\n", None),
+    ("broken.ipynb", '{"cells": [', "broken.ipynb:1:12: TL001 not a Jupyter notebook: invalid JSON"),
 ]
 
 
-@pytest.mark.parametrize("name, content, status, message", CLI_INPUTS, ids=[case[0] for case in CLI_INPUTS])
-def test_bad_input_is_one_line_and_the_run_goes_on(tmp_path, capsys, name, content, status, message):
+@pytest.mark.parametrize("name, content, finding", CLI_INPUTS, ids=[case[0] for case in CLI_INPUTS])
+def test_bad_input_is_one_finding_and_the_run_goes_on(tmp_path, capsys, name, content, finding):
+    """A file that cannot be read or parsed is a finding (exit 1, as flake8's E999 and ruff's E902),
+    never an error of the run: stderr stays empty and the other files are checked."""
     bad = write(tmp_path / name, content)
     good = write(tmp_path / "good.py", SAFE)
     code, out, err = run(capsys, "check", bad)
-    assert code == status
-    if message is None:
-        assert err == ""
+    assert err == ""
+    if finding is None:
+        assert " TL00" not in out
     else:
-        assert_error_lines(err, 1, message)
+        assert code == 1 and finding in out.splitlines()[0] and len(out.splitlines()) == 2, out
     code, out, err = run(capsys, "check", bad, good)  # the other file is still checked
-    assert code == max(status, 1) and f"{good}:5:12: TL101" in out
+    assert code == 1 and err == "" and f"{good}:5:12: TL101" in out
     before = bad.read_bytes()
-    code, _, err = run(capsys, "fix", bad)
-    assert code in (0, 1, 2) and "Traceback" not in err
-    if status == 2:
-        assert bad.read_bytes() == before
+    code, out, err = run(capsys, "fix", bad)
+    assert code in (0, 1) and err == ""
+    if finding is not None:
+        assert code == 1 and finding in out and bad.read_bytes() == before
 
 
 @pytest.mark.parametrize("source", DEEP + [H + "x = " + "[" * 150 + "t.numpy()" + "]" * 150 + "\n"],
@@ -557,11 +560,8 @@ def test_bad_input_is_one_line_and_the_run_goes_on(tmp_path, capsys, name, conte
 def test_deep_nesting_through_the_cli_is_checked_or_one_line(tmp_path, capsys, source):
     path = write(tmp_path / "deep.py", source)
     code, out, err = run(capsys, "check", path)
-    assert code in (1, 2)
-    if code == 2:
-        assert_error_lines(err, 1, "deep.py")
-    else:
-        assert err == "" and ": TL101 " in out
+    assert code == 1 and err == ""
+    assert ": TL101 " in out or ": TL002 cannot parse: nested too deeply" in out
 
 
 @pytest.mark.parametrize("source", DEEP, ids=["199-nested-lists", "1000-term-sum"])
@@ -577,9 +577,9 @@ def test_missing_paths_and_broken_links_are_one_line_each(tmp_path, capsys):
     write(folder / "good.py", SAFE)
     (folder / "dangling.py").symlink_to("nowhere.py")
     code, out, err = run(capsys, "check", tmp_path / "missing.py", tmp_path / "broken.py", folder)
-    assert code == 2
-    assert_error_lines(err, 3, "missing.py: no such file or directory", "broken.py: no such file or directory",
-                       "dangling.py: cannot read: No such file or directory")
+    assert code == 2  # a path on the command line that does not exist is a usage error
+    assert_error_lines(err, 2, "missing.py: no such file or directory", "broken.py: no such file or directory")
+    assert f"{folder / 'dangling.py'}:1:1: TL001 cannot read: No such file or directory" in out
     assert "good.py:5:12: TL101" in out
 
 
@@ -594,8 +594,8 @@ def test_an_unreadable_file_is_one_line_and_the_rest_is_checked(tmp_path, capsys
 
     monkeypatch.setattr("builtins.open", guarded)  # we run as root: chmod 000 would not stop us
     code, out, err = run(capsys, "check", locked, good)
-    assert code == 2
-    assert_error_lines(err, 1, f"{locked}: cannot read: Permission denied")
+    assert (code, err) == (1, "")
+    assert f"{locked}:1:1: TL001 cannot read: Permission denied" in out
     assert f"{good}:5:12: TL101" in out
 
 
@@ -626,11 +626,11 @@ def test_an_empty_file_is_left_empty(tmp_path, capsys):
 
 
 def test_a_notebook_given_explicitly(tmp_path, capsys):
-    """A `.ipynb` that is not JSON is one line, exit 2."""
+    """A `.ipynb` that is not JSON is one TL001 finding, where the JSON goes wrong."""
     path = write(tmp_path / "nb.ipynb", "not json {")
-    code, _, err = run(capsys, "check", path)
-    assert code == 2
-    assert_error_lines(err, 1, "nb.ipynb")
+    code, out, err = run(capsys, "check", path)
+    assert (code, err) == (1, "")
+    assert out.startswith(f"{path}:1:1: TL001 not a Jupyter notebook: invalid JSON (Expecting value)\n")
 
 
 def test_a_valid_notebook_given_explicitly_is_checked(tmp_path, capsys):
@@ -653,9 +653,9 @@ def test_cli_reads_and_fixes_a_latin1_file(tmp_path, capsys):
 
 def test_cli_reports_an_unknown_coding_declaration(tmp_path, capsys):
     path = write(tmp_path / "a.py", b"# coding: foobar\nx = 1\n")
-    code, _, err = run(capsys, "check", path)
-    assert code == 2
-    assert_error_lines(err, 1, "unknown encoding 'foobar'")
+    code, out, err = run(capsys, "check", path)
+    assert (code, err) == (1, "")
+    assert out.startswith(f"{path}:1:1: TL001 cannot read: unknown encoding 'foobar' in the coding declaration\n")
 
 
 def test_cli_does_not_overwrite_a_file_saved_meanwhile(tmp_path, capsys, monkeypatch):
@@ -680,4 +680,5 @@ def test_cli_does_not_hang_on_a_fifo(tmp_path):
     write(tmp_path / "good.py", SAFE)
     done = subprocess.run([sys.executable, "-m", "tensorlint", "check", str(tmp_path)], capture_output=True,
                           text=True, timeout=20, env={**os.environ, "TENSORLINT_CACHE_DIR": str(tmp_path / ".c")})
-    assert done.returncode == 2 and "pipe.py: cannot read: not a regular file" in done.stderr
+    assert done.returncode == 1 and done.stderr == ""
+    assert f"{tmp_path / 'pipe.py'}:1:1: TL001 cannot read: not a regular file" in done.stdout

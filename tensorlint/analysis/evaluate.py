@@ -13,7 +13,7 @@ import libcst as cst
 
 from . import torch_api as api
 from .facts import (
-    BUFFER, HOST_TENSOR, MAYBE, MODEL_OUTPUT, MODULE, NO, NOT_TENSOR, NOTHING, PARAMETER,
+    BUFFER, BUILT_MODULE, HOST_TENSOR, MAYBE, MODEL_OUTPUT, MODULE, NO, NOT_TENSOR, NOTHING, PARAMETER,
     UNKNOWN, YES, Facts, Tri, container_of, device_spec, join_all,
 )
 from .frame import Frame, forget, store
@@ -30,6 +30,7 @@ class Evaluator:
         self.module_classes: Set[str] = set()
         self.plain_classes: Set[str] = set()
         self.default_device_may_be_accelerator = False
+        self.calls = None  # SameFileCalls: what functions of this file return (set by the walker)
         self._cache: Dict[int, Facts] = {}
 
     def invalidate(self) -> None:
@@ -84,8 +85,11 @@ class Evaluator:
         if path is not None and path.startswith("self.") and path.count(".") == 1 and frame.cls is not None:
             known = frame.cls.attributes.get(attr)
             if known is not None:
-                # nn.Module.to(device) moves parameters and buffers, so their device is never settled.
-                return known.with_(device=MAYBE) if frame.cls.is_module and known.tensor.possible else known
+                if known == UNKNOWN and api.looks_like_model(attr, strict=True):
+                    return known.with_(module=MAYBE)  # `self.policy = self.policy_class(...)`: the name still says it
+                # nn.Module.to(device) moves parameters, buffers and submodules: their device is never settled.
+                moved = frame.cls.is_module and (known.tensor.possible or known.module.possible)
+                return known.with_(device=MAYBE) if moved else known
         receiver = self.facts(node.value, frame)
         if attr == "device" and receiver.tensor.possible:
             return device_spec(receiver.device)
@@ -114,10 +118,18 @@ class Evaluator:
     _eval_Integer = _eval_Float = _eval_Imaginary = _eval_Ellipsis = _eval_Lambda = _literal
     _eval_ConcatenatedString = _literal
 
-    def _eval_Dict(self, node, frame):
-        return UNKNOWN.with_(module=NO)
+    def _eval_Dict(self, node: cst.Dict, frame):
+        """`{"loss": loss, "pred": out}`: a container of its values (what `d[k]`, `d.values()` give)."""
+        values = []
+        for element in node.elements:
+            if isinstance(element, cst.StarredDictElement):
+                return UNKNOWN.with_(module=NO)
+            values.append(self.facts(element.value, frame))
+        return container_of(join_all(values) or NOTHING)
 
-    _eval_DictComp = _eval_Dict
+    def _eval_DictComp(self, node: cst.DictComp, frame):
+        inner = self.comprehension_frame(node.for_in, frame)
+        return container_of(self.fresh().facts(node.value, inner))
 
     def _eval_SimpleString(self, node: cst.SimpleString, frame):
         accelerator = api.accelerator_of_device_string(_string_value(node) or "")
@@ -215,20 +227,41 @@ class Evaluator:
             return self._derived(base, frame)
         if base.tensor is NO and base.module is NO:
             return NOT_TENSOR
+        if base.module is NO and base.denotes_accelerator is None:
+            # maybe a tensor: if it is one, an element or slice keeps what is known (`indices[j]` needs no grad)
+            return self._derived(base, frame)
         return UNKNOWN
 
     # -- calls ------------------------------------------------------------------------------
     def _eval_Call(self, node: cst.Call, frame):
+        result = self._call(node, frame)
+        if not frame.grad_enabled and result.grad is MAYBE and result.items is None:
+            # what a call computes under no_grad does not require grad (only a stored tensor handed back
+            # unchanged would, and converting that inside the block is fine anyway)
+            return result.with_(grad=NO)
+        return result
+
+    def _call(self, node: cst.Call, frame):
         func = node.func
         qualified = self.imports.qualified(func)
         if qualified is not None:
             return self._call_qualified(qualified, node, frame)
+        if self.calls is not None:
+            callee = self.calls.resolve(func, frame, lambda name: self.lookup(name, frame))
+            if callee is not None:
+                arguments = self.calls.arguments(callee, node, lambda value: self.facts(value, frame))
+                if arguments is not None:
+                    return self.calls.returns(callee, arguments, frame.grad_enabled)
+            elif isinstance(func, cst.Attribute) and dotted_name(func.value) == "self":
+                inherited = self.calls.external_method(frame.cls, func.attr.value)
+                if inherited is not None:  # `self.unwrap_to_tensors(...)` of a base class in another module
+                    return inherited.returns
         if isinstance(func, cst.Name):
             name = func.value
             if name in frame.env or name in frame.globals:
                 return self._call_value(self.lookup(name, frame), node, frame)
             if name in self.module_classes:
-                return MODULE
+                return BUILT_MODULE
             if name in self.plain_classes:
                 return UNKNOWN.with_(module=NO)
             if name in _BUILTIN_NAMES or name in ("tqdm", "trange"):
@@ -239,11 +272,20 @@ class Evaluator:
             return self._call_value(self.lookup(name, frame), node, frame)
         if isinstance(func, cst.Attribute):
             return self._call_method(func, node, frame)
+        if isinstance(func, cst.Call) and self._stateless_module(func):  # `nn.Softmax(dim=-1)(x)`: a function of x
+            return combine([self.facts(a.value, frame) for a in node.args if a.keyword is None], frame.grad_enabled)
         return self._call_value(self.facts(func, frame), node, frame)
+
+    def _stateless_module(self, constructor: cst.Call) -> bool:
+        qualified = self.imports.qualified(constructor.func) or ""
+        return (qualified.startswith("torch.nn.") and qualified.rsplit(".", 1)[-1] in api.STATELESS_MODULES
+                and _weightless(constructor))
 
     def _call_value(self, callee: Facts, node: cst.Call, frame):
         if callee.module.possible:
-            return MODEL_OUTPUT.with_(grad=NO) if not frame.grad_enabled else MODEL_OUTPUT
+            output = MODEL_OUTPUT.with_(grad=NO) if not frame.grad_enabled else MODEL_OUTPUT
+            # a module built here and never moved computes on the host (inputs elsewhere would raise)
+            return output.with_(device=NO) if callee.device is NO else output
         return UNKNOWN.with_(module=NO)
 
     def _call_builtin(self, name: str, node: cst.Call, frame):
@@ -266,14 +308,24 @@ class Evaluator:
         head, _, rest = qualified.partition(".")
         if head in ("numpy", "tensorflow", "jax", "cupy", "pandas", "sklearn", "scipy", "matplotlib", "PIL", "math"):
             return NOT_TENSOR
-        if qualified in api.MODULE_WRAPPERS or qualified.startswith(api.MODULE_FACTORIES):
-            return MODULE
+        if qualified in api.MODULE_WRAPPERS or qualified.startswith(api.MODULE_LOADERS):
+            return MODULE  # a wrapper (DataParallel scatters to the GPUs) or a load that may map to a device
+        if qualified.startswith(api.MODULE_FACTORIES):
+            return BUILT_MODULE
         if head == "torch":
             return self._call_torch(qualified, node, frame)
         if qualified.endswith(".from_pretrained") and "Model" in qualified:
             return MODULE
         if qualified in ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm"):
             return self._call_builtin("tqdm", node, frame)
+        project = self.imports.project
+        if project is not None:  # a function or class of another module of the project
+            cls = project.class_(qualified)
+            if cls is not None:
+                return BUILT_MODULE if cls.is_module else UNKNOWN.with_(module=NO)
+            function = project.function(qualified)
+            if function is not None:
+                return function.returns
         return UNKNOWN.with_(module=MAYBE if api.looks_like_model(qualified.rsplit(".", 1)[-1]) else NO)
 
     def _call_torch(self, qualified: str, node: cst.Call, frame):
@@ -283,7 +335,7 @@ class Evaluator:
             data = self._positional(node, 0, frame)
             return PARAMETER.with_(grad=grad, device=data.device if data and data.tensor.possible else NO)
         if qualified.startswith("torch.nn.") and not qualified.startswith("torch.nn.functional.") and name[:1].isupper():
-            return MODULE
+            return MODULE if name in api.STATELESS_MODULES and _weightless(node) else BUILT_MODULE
         if qualified.startswith("torch.nn.init."):
             return self._positional(node, 0, frame) or UNKNOWN
         if qualified in ("torch.load", "torch.jit.load"):
@@ -292,6 +344,9 @@ class Evaluator:
             return device_spec(self.accelerator(node.args[0].value, frame) if node.args else MAYBE)
         if qualified.startswith("torch.utils.data.") and name.endswith("DataLoader"):
             return container_of(UNKNOWN)
+        if qualified == "torch.autograd.grad":  # gradients, which require grad only with create_graph=True
+            create_graph = _keyword_tri(node, "create_graph", default=NO)
+            return container_of(Facts(tensor=YES, grad=create_graph, device=MAYBE))
         if qualified.startswith(api.TORCH_OPAQUE_NAMESPACES):
             return UNKNOWN.with_(module=NO)
         if qualified.count(".") == 1 and (name in api.FACTORIES or name in api.LIKE_FACTORIES):
@@ -299,7 +354,7 @@ class Evaluator:
         if qualified.count(".") == 1 and name in api.TORCH_NON_TENSOR_FUNCTIONS:
             return NOT_TENSOR
         if qualified.count(".") == 1 or qualified.startswith(("torch.nn.functional.", "torch.linalg.", "torch.fft.", "torch.special.")):
-            if name in api.VALUES_INDICES_METHODS and _has_dim_argument(node, positional_index=1):
+            if name in api.VALUES_INDICES_METHODS and self._has_dim_argument(node, 1, frame):
                 values = self._op_result(node, frame, skip_first=False)
                 return container_of(None, (values, values.with_(grad=NO)))
             return self._op_result(node, frame, integer=name in api.INTEGER_OPS)
@@ -338,7 +393,9 @@ class Evaluator:
             value = self.facts(arg.value, frame)
             operands.append(value.tensor_content() or value)
         result = combine(operands, frame.grad_enabled, integer=integer)
-        return result if result.tensor is not NO else Facts(tensor=YES, grad=NO, device=NO)
+        if result.tensor is NO:  # only non-tensor operands (`torch.arange(n)`-like): a fresh host tensor
+            return Facts(tensor=YES, grad=NO, device=NO)
+        return result
 
     def _call_method(self, func: cst.Attribute, node: cst.Call, frame):
         name = func.attr.value
@@ -349,14 +406,16 @@ class Evaluator:
         if callee.module is YES or (callee.module is MAYBE and (
                 receiver.module.possible or api.looks_like_model(name, strict=True))):
             return self._call_value(callee, node, frame)
+        # a module's parameters and buffers are where the module is (on the host, when it was built here)
+        placed = NO if receiver.module is YES and receiver.device is NO else MAYBE
         if name == "parameters":
-            return container_of(PARAMETER)
+            return container_of(PARAMETER.with_(device=placed))
         if name == "named_parameters":
-            return container_of(container_of(None, (NOT_TENSOR, PARAMETER)))
+            return container_of(container_of(None, (NOT_TENSOR, PARAMETER.with_(device=placed))))
         if name == "buffers":
-            return container_of(BUFFER)
+            return container_of(BUFFER.with_(device=placed))
         if name == "named_buffers":
-            return container_of(container_of(None, (NOT_TENSOR, BUFFER)))
+            return container_of(container_of(None, (NOT_TENSOR, BUFFER.with_(device=placed))))
         if name in ("modules", "children"):
             return container_of(MODULE)
         if name in ("named_modules", "named_children"):
@@ -366,14 +425,25 @@ class Evaluator:
         if name == "from_pretrained":
             dotted = dotted_name(func.value) or ""
             return MODULE if "Model" in dotted else UNKNOWN.with_(module=NO)
-        if receiver.items is not None and name in ("pop", "__getitem__"):
+        if receiver.items is not None and name in ("pop", "__getitem__", "get", "setdefault"):
             return receiver.items
+        if receiver.items is not None and name == "values":
+            return container_of(receiver.items)
+        if receiver.items is not None and name == "items":
+            return container_of(container_of(None, (NOT_TENSOR, receiver.items)))
         if receiver.tensor is NO:
             if receiver.module is YES:
+                if name in ("to", "cuda", "cpu"):  # `model.to(device)` moves the parameters (and returns the module)
+                    return receiver.with_(device=self._tensor_method(name, receiver, node, frame).device)
                 return receiver if name in api.MODULE_RETURNING_METHODS else UNKNOWN.with_(module=NO)
             if receiver.items is not None and name == "copy":
                 return receiver
             return NOT_TENSOR
+        if name == "state_dict" and receiver.module.possible and not _keyword(node, "keep_vars"):
+            # detached copies of the parameters and buffers, where the module is
+            return container_of(Facts(tensor=YES, grad=NO, device=receiver.device if receiver.module is YES else MAYBE))
+        if name == "sample":  # `distribution.sample()` is not differentiable (rsample is); tensors have no `sample`
+            return UNKNOWN.with_(grad=NO, module=NO)
         result = self._tensor_method(name, receiver, node, frame)
         if receiver.module.possible and name in api.MODULE_RETURNING_METHODS:
             return result.with_(module=receiver.module)
@@ -397,16 +467,20 @@ class Evaluator:
             return Facts(tensor=YES if receiver.tensor is YES else MAYBE, grad=grad, device=device)
         if name == "requires_grad_":
             return tensor_like.with_(grad=_positional_tri(node, 0, "requires_grad", default=YES))
+        if name == "type" and node.args:  # `x.type(torch.int32)` converts; `x.type()` names the type
+            return self._derived(tensor_like, frame)
         if name in api.NON_TENSOR_METHODS:
             return NOT_TENSOR
         if receiver.tensor is not YES and name not in api.INTEGER_OPS:
             # `x.detach().cpu().clone()`: a tensor method keeps what is known, whatever `x` is
+            if name in api.TENSOR_RESULT_METHODS and receiver.tensor is MAYBE:
+                return self._derived(tensor_like.with_(tensor=YES), frame)  # only a tensor has `.unsqueeze()`
             if name in api.FACT_PRESERVING_METHODS and receiver.tensor is MAYBE:
                 return self._derived(tensor_like, frame)
             return UNKNOWN.with_(module=NO)
         if name in api.INTEGER_OPS:
             return tensor_like.with_(grad=NO)
-        if name in api.VALUES_INDICES_METHODS and _has_dim_argument(node, positional_index=0):
+        if name in api.VALUES_INDICES_METHODS and self._has_dim_argument(node, 0, frame):
             values = self._derived(tensor_like, frame)
             return container_of(None, (values, values.with_(grad=NO)))
         operands = [tensor_like] + [self.facts(a.value, frame) for a in node.args if a.keyword is None]
@@ -439,9 +513,28 @@ class Evaluator:
         plain = base.with_(module=NO, items=None, parts=None, denotes_accelerator=None)
         return plain if frame.grad_enabled else plain.with_(grad=NO)
 
+    def _has_dim_argument(self, node: cst.Call, positional_index: int, frame) -> bool:
+        """`torch.max(x, 1)`, `x.topk(k=3)`: a (values, indices) pair; `torch.max(a, b)` of two tensors is not."""
+        if _keyword(node, "dim") is not None or _keyword(node, "k") is not None:
+            return True
+        name = node.func.attr.value if isinstance(node.func, cst.Attribute) else ""
+        if name in _ALWAYS_PAIRS:
+            return True
+        positional = [a for a in node.args if a.keyword is None]
+        # a dim is an int: a value that may be a tensor (`torch.min(loss_1, loss_2)`) makes it elementwise
+        return len(positional) > positional_index and self.facts(positional[positional_index].value, frame).tensor is NO
+
     def _positional(self, node: cst.Call, index: int, frame) -> Optional[Facts]:
         positional = [a for a in node.args if a.keyword is None and not a.star]
         return self.facts(positional[index].value, frame) if index < len(positional) else None
+
+
+def _weightless(constructor: cst.Call) -> bool:
+    """A loss built with `weight=`/`pos_weight=` holds a tensor (and moves with `.to()`): not stateless."""
+    return not any(a.keyword is not None and a.keyword.value in ("weight", "pos_weight") for a in constructor.args)
+
+
+_ALWAYS_PAIRS = frozenset({"sort", "topk", "kthvalue", "aminmax", "cummax", "cummin"})  # (values, indices) always
 
 
 # -- helpers shared with the walker ----------------------------------------------------------
@@ -537,9 +630,6 @@ def _literal_bool(value) -> Tri:
     return MAYBE
 
 
-def _has_dim_argument(node: cst.Call, positional_index: int) -> bool:
-    positional = [a for a in node.args if a.keyword is None]
-    return len(positional) > positional_index or _keyword(node, "dim") is not None or _keyword(node, "k") is not None
 
 
 def _is_dtype(node: cst.BaseExpression, imports: ImportMap) -> bool:

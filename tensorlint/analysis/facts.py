@@ -113,7 +113,8 @@ def join_all(facts: Iterable[Facts]) -> Optional[Facts]:
 NOTHING = Facts(tensor=NO, grad=NO, device=NO, parts=())
 UNKNOWN = Facts()
 NOT_TENSOR = Facts(tensor=NO, grad=NO, device=NO)
-MODULE = Facts(tensor=NO, grad=NO, device=NO, module=YES)
+MODULE = Facts(tensor=NO, grad=NO, device=MAYBE, module=YES)  # a module's `device`: where its parameters are
+BUILT_MODULE = MODULE.with_(device=NO)  # just constructed (`nn.Linear(...)`, `Net()`): on the host until moved
 PARAMETER = Facts(tensor=YES, grad=YES, device=MAYBE)
 BUFFER = Facts(tensor=YES, grad=NO, device=MAYBE)
 MODEL_OUTPUT = Facts(tensor=YES, grad=MAYBE, device=MAYBE)

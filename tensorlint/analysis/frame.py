@@ -4,14 +4,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, Optional
 
+import libcst as cst
+
 from .facts import UNKNOWN, Facts
 
 
-@dataclass
+@dataclass(eq=False)
 class ClassInfo:
     name: str
     is_module: bool
     attributes: Dict[str, Facts] = field(default_factory=dict)
+    node: Optional[cst.ClassDef] = None
 
 
 @dataclass
@@ -21,6 +24,7 @@ class Frame:
     globals: Dict[str, Facts]
     grad_enabled: bool = True
     cls: Optional[ClassInfo] = None
+    scope: Optional[cst.FunctionDef] = None  # the function whose body this is (None: module level)
 
 
 def store(env: Dict[str, Facts], changes: Dict[str, Facts]) -> None:

@@ -21,9 +21,12 @@ def dotted_name(node: cst.BaseExpression) -> Optional[str]:
 
 
 class ImportMap:
-    def __init__(self) -> None:
+    def __init__(self, project=None) -> None:
+        """`project` (a `ProjectContext`) resolves relative imports and star imports of the project's modules."""
+        self.project = project
         self.names: Dict[str, str] = {}
         self.top_level_modules: set = set()
+        self.star_imports: list = []  # modules imported with `*` (relative ones as written: ".optim")
 
     def record(self, stmt: cst.CSTNode) -> None:
         if isinstance(stmt, cst.Import):
@@ -38,10 +41,13 @@ class ImportMap:
                     top = full.split(".")[0]
                     self.names[top] = top
         elif isinstance(stmt, cst.ImportFrom):
-            if stmt.relative or stmt.module is None:
+            module = dotted_name(stmt.module) if stmt.module is not None else ""
+            if stmt.relative and module is not None:  # `from .utils import to_np`: absolute when the module is known
+                module = self.project.absolute(len(stmt.relative), module or None) if self.project else None
+            if isinstance(stmt.names, cst.ImportStar):
+                self.star_imports.append(module or "")  # "": a relative module this check cannot place
                 return
-            module = dotted_name(stmt.module)
-            if module is None:
+            if not module:
                 return
             self.top_level_modules.add(module.split(".")[0])
             if isinstance(stmt.names, cst.ImportStar):
@@ -54,14 +60,29 @@ class ImportMap:
                     local = alias.asname.name.value
                 self.names[local] = f"{module}.{alias.name.value}"
 
-    def record_all(self, statements: Iterable[cst.CSTNode]) -> None:
+    def record_all(self, statements: Iterable[cst.CSTNode], top: bool = True) -> None:
         """Record imports of a statement list, looking into top-level if/try blocks (optional imports)."""
         for stmt in statements:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
                     self.record(small)
             elif isinstance(stmt, (cst.If, cst.Try, cst.TryStar)):
-                self.record_all(_blocks_of(stmt))
+                self.record_all(_blocks_of(stmt), top=False)
+        if top and self.star_imports:
+            self._conventional_names()
+
+    def _conventional_names(self) -> None:
+        """`from .torch_core import *` then `torch.nn.Linear(...)`: a name the file uses without importing it
+        comes from the star import. What the project's module binds is known across a project run; otherwise
+        `torch`, `nn`, `F`, `np` mean what they mean everywhere."""
+        for module in self.star_imports:
+            exported = self.project.star(module) if self.project is not None and module else None
+            for local, qualified in (exported or {}).items():
+                self.names.setdefault(local, qualified)
+                self.top_level_modules.add(qualified.split(".")[0])
+        for local, module in _CONVENTIONAL.items():
+            self.names.setdefault(local, module)
+        self.top_level_modules.update(("torch", "numpy"))
 
     def forget(self, local: str) -> None:
         self.names.pop(local, None)
@@ -94,6 +115,9 @@ class ImportMap:
     def numpy_method_is_not_torch(self) -> bool:
         """`.numpy()` here belongs to TensorFlow/JAX: the file imports them and not torch."""
         return self.imports_other_array_framework and not self.imports_torch
+
+
+_CONVENTIONAL = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional", "np": "numpy", "numpy": "numpy"}
 
 
 def _blocks_of(stmt) -> Iterable[cst.CSTNode]:

@@ -10,7 +10,7 @@ literal (`i == 0`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, List
 
 import libcst as cst
@@ -20,7 +20,7 @@ from .walk import walk
 
 _TOKENS = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
 _OPTIMIZER_TOKENS = frozenset({"optim", "optimizer", "optimiser", "opt", "scaler", "optimizers", "optim_g", "optim_d"})
-_LOADER_TOKENS = frozenset({"loader", "dataloader", "loaders", "batches", "iterator"})
+_LOADER_TOKENS = frozenset({"loader", "dataloader", "loaders", "batches", "iterator", "dl", "dataset", "set"})
 _GUARD_TOKENS = frozenset({
     "log", "logging", "every", "interval", "freq", "frequency", "period", "periodic", "last", "verbose",
     "print", "display", "report", "debug", "eval", "evaluate", "validate", "validation", "save",
@@ -28,14 +28,19 @@ _GUARD_TOKENS = frozenset({
 })
 _TIMING_CALLS = frozenset({"perf_counter", "perf_counter_ns", "time", "time_ns", "monotonic", "monotonic_ns",
                            "process_time", "elapsed_time"})
-_ITERATION_WRAPPERS = frozenset({"enumerate", "tqdm", "trange", "iter", "zip", "islice", "cycle", "track", "progress"})
+_ITERATION_WRAPPERS = frozenset({"enumerate", "tqdm", "trange", "iter", "zip", "islice", "cycle", "track", "progress",
+                                 "progress_bar"})
 
 
 @dataclass(frozen=True)
 class LoopInfo:
-    node: cst.CSTNode
+    node: cst.CSTNode = field(repr=False)
     is_step: bool
     is_timing: bool
+    # A training loop (it does a backward/optimizer step) or a loop over a data loader, as opposed to a
+    # generation/simulation loop over `range`/`while`: only there do kept graphs pile up unused (generation
+    # runs under `no_grad` in practice, which a caller may set where this file cannot see it).
+    trains_or_reads_data: bool = False
 
 
 def _tokens(name: str) -> List[str]:
@@ -58,62 +63,123 @@ class _Evidence(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.append(node)
+        if is_step_call(node):
+            self.steps = True
         func = node.func
-        if not isinstance(func, cst.Attribute):
-            return
-        name = func.attr.value
-        owner = dotted_name(func.value) or ""
-        if name == "backward":
-            self.steps = True
-        elif name == "step" and set(_tokens(owner.rsplit(".", 1)[-1])) & _OPTIMIZER_TOKENS:
-            self.steps = True
-        elif name in _TIMING_CALLS and (owner in ("time", "timeit") or name == "elapsed_time"):
+        if isinstance(func, cst.Attribute) and func.attr.value in _TIMING_CALLS and (
+                dotted_name(func.value) in ("time", "timeit") or func.attr.value == "elapsed_time"):
             self.timing = True
 
 
-def classify_loop(node: cst.CSTNode, calls_a_model: Callable[[cst.Call], bool],
-                  model_calls_count: bool = True) -> LoopInfo:
+def is_step_call(node: cst.Call) -> bool:
+    """`loss.backward()`, `accelerator.backward(loss)`, `self.manual_backward(loss)`, `optimizer.step()`,
+    `scaler.step(opt)`: a call that does a training step's work."""
+    func = node.func
+    if not isinstance(func, cst.Attribute):
+        return False
+    name = func.attr.value
+    if name in ("backward", "manual_backward"):
+        return True
+    owner = dotted_name(func.value) or ""
+    return name == "step" and bool(set(_tokens(owner.rsplit(".", 1)[-1])) & _OPTIMIZER_TOKENS)
+
+
+def classify_loop(node: cst.CSTNode, calls_a_model: Callable[[cst.Call], bool], model_calls_count: bool = True,
+                  calls_a_step_helper: Callable[[cst.Call], bool] = lambda call: False,
+                  iterates_a_loader: bool = False) -> LoopInfo:
+    """`calls_a_step_helper`: does a call run a same-file helper that does the step (`self.training_step(b)`)?
+    `iterates_a_loader`: is the iterable a name bound to a loader (`pbar = tqdm(loader)`)?"""
     evidence = _Evidence()
     if isinstance(node, cst.While):
         walk(node.test, evidence)
     walk(node.body, evidence)
-    model_call = model_calls_count and any(calls_a_model(call) for call in evidence.calls)
-    per_step_iteration = isinstance(node, cst.While) or (isinstance(node, cst.For) and _iterates_steps(node.iter))
-    return LoopInfo(node, evidence.steps or (model_call and per_step_iteration), evidence.timing)
+    steps = evidence.steps or any(calls_a_step_helper(call) for call in evidence.calls)
+    # (inside a module's own methods a loop over "batches" splits one input: a layer walk, not steps)
+    over_data = model_calls_count and isinstance(node, cst.For) and (iterates_a_loader or iterates_data(node.iter))
+    if over_data or steps:
+        return LoopInfo(node, True, evidence.timing, trains_or_reads_data=True)
+    per_step_iteration = isinstance(node, cst.While) or (isinstance(node, cst.For) and iterates_steps(node.iter))
+    model_call = per_step_iteration and model_calls_count and any(calls_a_model(call) for call in evidence.calls)
+    return LoopInfo(node, model_call, evidence.timing)
 
 
-def _iterates_steps(iterable: cst.BaseExpression) -> bool:
-    """`loader`, `enumerate(train_loader)`, `tqdm(dataloader)`, `DataLoader(...)`, `range(max_new_tokens)`."""
-    while isinstance(iterable, cst.Call):
-        callee = dotted_name(iterable.func) or ""
-        last = callee.rsplit(".", 1)[-1]
-        if last in ("range", "DataLoader") or last.endswith("DataLoader"):
-            return True
-        if last not in _ITERATION_WRAPPERS or not iterable.args:
-            return False
-        iterable = iterable.args[0].value
-    name = dotted_name(iterable)
+def iterates_steps(iterable: cst.BaseExpression) -> bool:
+    """Data (`iterates_data`) or a count of steps: `range(max_new_tokens)`."""
+    inner = innermost_iterable(iterable)
+    if isinstance(inner, cst.Call) and (dotted_name(inner.func) or "").rsplit(".", 1)[-1] == "range":
+        return True
+    return iterates_data(iterable)
+
+
+def iterates_data(iterable: cst.BaseExpression) -> bool:
+    """Batches of a data loader: `loader`, `enumerate(train_loader)`, `tqdm(dataloader)`, `DataLoader(...)`,
+    `self.get_iterator(dataset)`, `enumerate(pbar := tqdm(loader))`. Each iteration is a step."""
+    inner = innermost_iterable(iterable)
+    if isinstance(inner, cst.Call):
+        last = (dotted_name(inner.func) or "").rsplit(".", 1)[-1]
+        return last.endswith("DataLoader") or bool(set(_tokens(last)) & _LOADER_TOKENS)
+    name = dotted_name(inner)
     return bool(name) and bool(set(_tokens(name.rsplit(".", 1)[-1])) & _LOADER_TOKENS)
 
 
-def is_periodic_guard(test: cst.BaseExpression) -> bool:
-    found = False
+def innermost_iterable(iterable: cst.BaseExpression) -> cst.BaseExpression:
+    """What `enumerate(tqdm(x))`, `zip(x, y)`, `(pbar := tqdm(x))` iterate over: `x`."""
+    while True:
+        if isinstance(iterable, cst.NamedExpr):
+            iterable = iterable.value
+        elif isinstance(iterable, cst.Call) and iterable.args and (
+                (dotted_name(iterable.func) or "").rsplit(".", 1)[-1] in _ITERATION_WRAPPERS):
+            iterable = iterable.args[0].value
+        else:
+            return iterable
+
+
+def performs_step(body: cst.CSTNode) -> bool:
+    """Does this block itself call `.backward()` or step an optimizer (nested loops and functions aside)?"""
+    evidence = _Evidence()
+    walk(body, evidence)
+    return evidence.steps
+
+
+def is_first_time_guard(node: cst.If) -> bool:
+    """`if initial_loss is None: initial_loss = ...`: the body runs until it sets the name, so once."""
+    test = node.test
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].operator, cst.Is)
+            and isinstance(test.comparisons[0].comparator, cst.Name) and test.comparisons[0].comparator.value == "None"):
+        return False
+    name = dotted_name(test.left)
+    if name is None or not isinstance(node.body, cst.IndentedBlock):
+        return False
+    for line in node.body.body:
+        for small in getattr(line, "body", ()) if isinstance(line, cst.SimpleStatementLine) else ():
+            if isinstance(small, cst.Assign) and any(dotted_name(t.target) == name for t in small.targets):
+                return True
+    return False
+
+
+def guard_kind(test: cst.BaseExpression):
+    """"logging" for a test that names logging/interval/last-step knobs (`step % log_every == 0`,
+    `self.should_log()`), "schedule" for a bare arithmetic test (`(i + 1) % n_critic == 0`, `i == 0`), else None.
+    A schedule whose body does the training step is the step itself (a GAN critic schedule, gradient
+    accumulation); a logging guard stays a logging guard whatever its body does."""
+    named = arithmetic = False
 
     class Finder(cst.CSTVisitor):
         def visit_Modulo(self, node) -> None:
-            nonlocal found
-            found = True
+            nonlocal arithmetic
+            arithmetic = True
 
         def visit_Name(self, node: cst.Name) -> None:
-            nonlocal found
-            found = found or bool(set(_tokens(node.value)) & _GUARD_TOKENS)
+            nonlocal named
+            named = named or bool(set(_tokens(node.value)) & _GUARD_TOKENS)
 
         def visit_Comparison(self, node: cst.Comparison) -> None:
-            nonlocal found
+            nonlocal arithmetic
             for target in node.comparisons:
                 if isinstance(target.operator, cst.Equal) and (
                         isinstance(target.comparator, cst.Integer) or isinstance(node.left, cst.Integer)):
-                    found = True
+                    arithmetic = True
 
     walk(test, Finder())
-    return found
+    return "logging" if named else "schedule" if arithmetic else None

@@ -6,7 +6,7 @@ from typing import Dict
 
 import libcst as cst
 
-from .facts import NO, NOT_TENSOR, YES, Facts
+from .facts import MAYBE, NO, NOT_TENSOR, YES, Facts
 from .frame import Frame, store
 from .imports import dotted_name
 
@@ -34,6 +34,10 @@ def refinements(evaluator, frame: Frame, test: cst.BaseExpression, truth: bool) 
         merged.update(refinements(evaluator.fresh(), after_left, test.right, truth))
         return merged
     fact = YES if truth else NO
+    if not truth and _is_device_flag(test, evaluator, frame):
+        # `out.cpu().numpy() if self.cuda else out.numpy()`: with the flag off nothing was moved to the accelerator
+        return {name: facts.with_(device=NO) for name, facts in frame.env.items()
+                if facts.tensor.possible and facts.device is MAYBE and not name.endswith(".")}
     if isinstance(test, cst.Attribute) and test.attr.value in ("requires_grad", "is_cuda"):
         path = dotted_name(test.value)
         if path is None:
@@ -47,12 +51,25 @@ def refinements(evaluator, frame: Frame, test: cst.BaseExpression, truth: bool) 
         path = dotted_name(test.args[0].value)
         if path is None:
             return {}
-        checks_tensor = qualified == "torch.is_tensor" or (
+        helper = qualified.rsplit(".", 1)[-1]  # `is_torch_tensor(x)` as transformers/diffusers write it
+        checks_tensor = qualified == "torch.is_tensor" or helper == "is_torch_tensor" or (
             qualified == "isinstance" and len(test.args) == 2
             and evaluator.imports.qualified(test.args[1].value) in ("torch.Tensor", "torch.nn.Parameter"))
+        # `is_tensor(x)` (any framework's tensor) false, `is_numpy_array(x)` true: not a torch tensor
+        if (helper == "is_tensor" and qualified != "torch.is_tensor" and not truth) or (
+                helper in _ARRAY_CHECKS and truth):
+            return {path: NOT_TENSOR}
         if checks_tensor:
             current = evaluator.facts(test.args[0].value, frame)
-            return {path: current.with_(tensor=YES) if truth else NOT_TENSOR}
+            if current.tensor is NO:  # it was thought not to be (an annotation said so): nothing else is known
+                current = Facts(tensor=YES)
+            return {path: current.with_(tensor=YES, module=NO) if truth else NOT_TENSOR}
+        # `isinstance(x, np.ndarray)`, `isinstance(x, (list, tuple))`: true, it is not a tensor
+        if qualified == "isinstance" and len(test.args) == 2 and truth and _names_other_types(evaluator, test.args[1].value):
+            return {path: NOT_TENSOR}
+        # `hasattr(x, "detach")` false: every tensor has it, so `x` is not one
+        if qualified == "hasattr" and len(test.args) == 2 and not truth and _string_value(test.args[1].value) in _TENSOR_ATTRIBUTES:
+            return {path: NOT_TENSOR}
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         return _device_type_refinement(evaluator, frame, test, truth)
     return {}
@@ -77,6 +94,34 @@ def _device_type_refinement(evaluator, frame, test: cst.Comparison, truth: bool)
         return {}
     current = evaluator.facts(left.value.value, frame)
     return {path: current.with_(device=(NO if names_cpu else YES) if truth else YES)}
+
+
+_DEVICE_FLAG_TOKENS = frozenset({"cuda", "gpu"})
+
+
+def _is_device_flag(test: cst.BaseExpression, evaluator, frame: Frame) -> bool:
+    """`self.cuda`, `use_cuda`, `args.gpu`, `on_gpu`: a flag saying whether to use the accelerator (not a
+    tensor's own `is_cuda`, not a call)."""
+    path = dotted_name(test)
+    if path is None or path.endswith(".is_cuda") or evaluator.facts(test, frame).tensor is YES:
+        return False
+    last = path.rsplit(".", 1)[-1].lower()
+    return bool(set(last.replace("-", "_").split("_")) & _DEVICE_FLAG_TOKENS)
+
+
+_TENSOR_ATTRIBUTES = frozenset({"detach", "numpy", "cpu", "requires_grad", "grad", "is_cuda", "device", "dim", "item"})
+_OTHER_TYPES = frozenset({"numpy.ndarray", "numpy.generic", "numpy.number", "list", "tuple", "dict", "int", "float",
+                          "str", "bool", "bytes", "PIL.Image.Image"})
+
+
+_ARRAY_CHECKS = frozenset({"is_numpy_array", "is_ndarray", "is_pil_image", "is_tf_tensor", "is_jax_tensor"})
+
+
+def _names_other_types(evaluator, types: cst.BaseExpression) -> bool:
+    """`np.ndarray`, `(list, tuple)`: types no torch tensor is an instance of."""
+    members = [e.value for e in types.elements] if isinstance(types, cst.Tuple) else [types]
+    names = [evaluator.imports.qualified(m) or dotted_name(m) for m in members]
+    return bool(names) and all(name in _OTHER_TYPES for name in names)
 
 
 def _string_value(node):

@@ -15,6 +15,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type
 import libcst as cst
 
 from . import torch_api as api
+from .calls import Callee, SameFileCalls
+from .crossmodule import OutgoingCall, ProjectContext, is_project_name
 from .evaluate import (
     Evaluator, bind_target, combine, element_of, forget, unknown_named,
 )
@@ -22,7 +24,10 @@ from .facts import MAYBE, MODULE, NO, NOT_TENSOR, UNKNOWN, YES, Facts, container
 from .frame import ClassInfo, Frame, store
 from .refine import refinements
 from .imports import ImportMap, dotted_name
-from .loops import LoopInfo, classify_loop, is_periodic_guard
+from .index import FileIndex, apply_evidence, bound_names
+from .annotations import annotated, annotation_facts
+from .retention import names_reaching_backward, names_reset_in
+from .loops import LoopInfo, classify_loop, guard_kind, is_first_time_guard, performs_step
 from .walk import walk
 
 Hook = Callable[[cst.CSTNode], None]
@@ -46,15 +51,35 @@ def _drives_steps(method_name: str) -> bool:
     return any(word in method_name.lower() for word in _STEP_DRIVING_METHODS)
 
 
+@dataclass(frozen=True)
+class _CallContext:
+    """Control-stack entry of a callee walked in its caller's context: the call, and the caller's step loop."""
+    call: cst.Call
+    step: Optional[LoopInfo]
+
+
 class Semantic(cst.CSTVisitor):
-    def __init__(self, module: cst.Module, visit_hooks: HookTable, leave_hooks: HookTable) -> None:
+    def __init__(self, module: cst.Module, visit_hooks: HookTable, leave_hooks: HookTable,
+                 project: Optional[ProjectContext] = None) -> None:
         super().__init__()
         self.module = module
-        self.imports = ImportMap()
+        self.project = project if project is not None else ProjectContext()
+        self.imports = ImportMap(self.project)
         self.imports.record_all(module.body)
         self.evaluator = Evaluator(self.imports)
+        self.index = FileIndex(module, numpy_is_torch=not self.imports.numpy_method_is_not_torch)
+        self.calls = SameFileCalls(self.index, self._returns_of, self.project, self.imports)
+        self.calls.classes_by_name = {stmt.name.value: stmt for stmt in module.body if isinstance(stmt, cst.ClassDef)}
+        self.calls.class_info = self._class_info
+        self.calls.stated_return = lambda node: self._stated(node.returns)
+        self.evaluator.calls = self.calls
+        self._class_infos: Dict[int, ClassInfo] = {}
         self._declare_module_classes(module)
         self.frame = Frame(env={}, globals={})
+        self.module_frame = self.frame
+        self._start_walk(visit_hooks, leave_hooks)
+
+    def _start_walk(self, visit_hooks: HookTable, leave_hooks: HookTable) -> None:
         self.reachable = True
         self.reporting = True
         self.functions: List[FunctionInfo] = []
@@ -65,6 +90,12 @@ class Semantic(cst.CSTVisitor):
         # Loops, `if` branches and function boundaries enclosing the current node, outermost first.
         self._control: List[object] = []
         self._loop_infos: Dict[int, LoopInfo] = {}
+        self._returned: Optional[List[Facts]] = None  # facts of `return` values, while summarising a callee
+        self._backward_roots: Dict[int, set] = {}
+        self._reset: Dict[int, set] = {}
+        self._call_site: Optional[cst.Call] = None    # the call whose context the walk is in
+        self._context_depth = 0
+        self._outgoing_nodes: Dict[int, cst.Call] = {}
 
     def _declare_module_classes(self, module: cst.Module) -> None:
         """Know every top-level nn.Module subclass before walking: a class may be used above its definition."""
@@ -74,8 +105,7 @@ class Semantic(cst.CSTVisitor):
             changed = False
             for cls in classes:
                 name = cls.name.value
-                if name not in self.evaluator.module_classes and any(
-                        self._is_module_base(arg.value) for arg in cls.bases if arg.keyword is None):
+                if name not in self.evaluator.module_classes and self._is_module_class(cls):
                     self.evaluator.module_classes.add(name)
                     changed = True
 
@@ -95,26 +125,69 @@ class Semantic(cst.CSTVisitor):
         return any(f.is_module_forward for f in self.functions)
 
     def step_loop(self) -> Optional[LoopInfo]:
-        """The step loop whose every iteration runs the current node, unless a periodic guard intervenes."""
+        """The step loop whose every iteration runs the current node, unless a periodic guard intervenes
+        (inside a helper walked in its caller's context: the caller's step loop)."""
         for entry in reversed(self._control):
             if entry is _FUNCTION or entry is _PERIODIC:
                 return None
+            if isinstance(entry, _CallContext):
+                return entry.step
             if isinstance(entry, LoopInfo) and entry.is_step:
                 return entry
         return None
+
+    def feeds_backward(self, name: str) -> bool:
+        """Does the value of `name` flow into what the enclosing function backpropagates?"""
+        scope = next((a for a in reversed(self.ancestors) if isinstance(a, cst.FunctionDef)), self.module)
+        roots = self._backward_roots.get(id(scope))
+        if roots is None:
+            roots = self._backward_roots[id(scope)] = names_reaching_backward(scope)
+        return name in roots
+
+    def outlives_step(self, accumulator: cst.BaseExpression) -> bool:
+        """Does what `accumulator` names survive the current step (rather than being made anew in it)?"""
+        path = dotted_name(accumulator)
+        root = path.split(".", 1)[0] if path is not None else None
+        if root is None or root == "self":
+            return True
+        if self._call_site is not None:  # a helper walked for one step of its caller: its locals die with the call
+            callee = self.functions[0].node
+            return root in self.index.functions[id(callee)].params or root not in self._reset_names(callee.body)
+        loop = self.step_loop()
+        return loop is None or root not in self._reset_names(loop.node.body)
+
+    def _reset_names(self, body: cst.CSTNode):
+        names = self._reset.get(id(body))
+        if names is None:
+            names = self._reset[id(body)] = names_reset_in(body)
+        return names
+
+    def current_call_site(self) -> Optional[cst.Call]:
+        """The same-file call whose arguments or step loop the current node is judged with, if any."""
+        return self._call_site
 
     def loop_info(self, node: cst.CSTNode) -> LoopInfo:
         """Is this loop a step loop? (Decided once per loop from its body and the facts before it.)"""
         info = self._loop_infos.get(id(node))
         if info is None:
-            def calls_a_model(call: cst.Call) -> bool:
-                return self.evaluator.fresh().facts(call.func, self.frame).module.possible
+            def calls_a_model(call: cst.Call) -> bool:  # `model(x)`, `self.forward(x)`
+                func = call.func
+                if isinstance(func, cst.Attribute) and func.attr.value == "forward":
+                    func = func.value
+                return self.evaluator.fresh().facts(func, self.frame).module.possible
             # Inside an nn.Module's own methods a loop calling submodules walks layers, not steps;
             # only generation-style methods (`generate`, `sample`) drive steps there.
             method = self.functions[-1] if self.functions else None
             layer_walk = method is not None and (method.name == "forward" or (
                 method.in_module_class and not _drives_steps(method.name)))
-            info = self._loop_infos[id(node)] = classify_loop(node, calls_a_model, model_calls_count=not layer_walk)
+            def calls_a_step_helper(call: cst.Call) -> bool:  # `self.training_step(batch)` that calls backward
+                callee = self.calls.resolve(call.func, self.frame, lambda name: self.evaluator.lookup(name, self.frame))
+                if callee is not None:
+                    return callee.function.performs_step
+                return bool(getattr(self._external_summary(call), "performs_step", False))
+            info = self._loop_infos[id(node)] = classify_loop(
+                node, calls_a_model, model_calls_count=not layer_walk, calls_a_step_helper=calls_a_step_helper,
+                iterates_a_loader=id(node) in self.index.loader_loops)
         return info
 
     def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
@@ -178,13 +251,21 @@ class Semantic(cst.CSTVisitor):
                 joined[key] = value if known is None else known.join(value)
         self._enter(joined)
 
-    def _bind(self, target: cst.BaseExpression, value: Facts) -> None:
-        bind_target(target, value, self.frame.env)
+    def _bind(self, target: cst.BaseExpression, value: Facts, owner: Optional[cst.CSTNode] = None) -> None:
+        """Bind `target` to `value` at the statement `owner`, with what later uses prove about that binding."""
+        env = self.frame.env
+        bind_target(target, value, env)
+        if owner is not None:
+            for name in bound_names(target):
+                evidence = self.index.evidence.get((id(owner), name))
+                if evidence is not None and name in env:
+                    env[name] = apply_evidence(env[name], evidence)
         self.evaluator.invalidate()
         cls = self.frame.cls
         if cls is not None and isinstance(target, cst.Attribute):
             path = dotted_name(target)
             if path is not None and path.startswith("self.") and path.count(".") == 1:
+                value = env.get(path, value)
                 known = cls.attributes.get(target.attr.value)
                 cls.attributes[target.attr.value] = value if known is None else known.join(value)
 
@@ -212,19 +293,184 @@ class Semantic(cst.CSTVisitor):
         outer_frame, outer_reachable = self.frame, self.reachable
         globals_ = self.frame.env if not self.functions and cls is None else {**self.frame.globals, **self.frame.env}
         self.frame = Frame(env=self._parameters(node, cls if directly_in_class else None), globals=globals_,
-                           grad_enabled=self._decorated_grad_mode(node), cls=cls)
+                           grad_enabled=self._decorated_grad_mode(node), cls=cls, scope=node)
         self.reachable = True
         self.evaluator.invalidate()
-        self._control.append(_FUNCTION)
         in_module_class = directly_in_class and cls is not None and cls.is_module
+        framework_step = directly_in_class and cls is not None and (
+            in_module_class and node.name.value in _FRAMEWORK_STEP_METHODS and self._is_lightning(cls)
+            or node.name.value in self.calls.inherited_step_methods(cls))
+        # Lightning calls `training_step` once per batch: its body is one step of a loop the framework runs
+        self._control.append(_CallContext(None, LoopInfo(node, True, False, trains_or_reads_data=True))
+                             if framework_step else _FUNCTION)
         self.functions.append(FunctionInfo(node.name.value, in_module_class and node.name.value == "forward",
                                            node, in_module_class))
+        returned, self._returned = self._returned, None  # a nested def's returns are not the callee's
         self._walk(node.body)
+        self._returned = returned
         self.functions.pop()
         self._control.pop()
         self.frame, self.reachable = outer_frame, outer_reachable
         self._bind(node.name, NOT_TENSOR)
         return False
+
+    # -- same-file calls (calls.py decides which; here is how a callee is walked) -------------------
+    def _returns_of(self, callee: Callee, arguments: Dict[str, Facts], grad_enabled: bool) -> Facts:
+        """What the callee returns given these arguments: its body walked silently by a walker of its own."""
+        walker = Semantic.__new__(Semantic)
+        cst.CSTVisitor.__init__(walker)
+        for shared in ("module", "project", "imports", "index", "calls", "_class_infos", "module_frame"):
+            setattr(walker, shared, getattr(self, shared))
+        walker.evaluator = self.evaluator.fresh()
+        walker._start_walk({}, {})
+        walker.reporting = False
+        walker._returned = []
+        walker._walk_callee(callee, arguments, grad_enabled, context=_FUNCTION)
+        if not walker._returned:
+            return NOT_TENSOR
+        joined = walker._returned[0]
+        for facts in walker._returned[1:]:
+            joined = joined.join(facts)
+        return joined  # the body's word over the `-> T` annotation (which helpers copied around get wrong)
+
+    def _walk_callee(self, callee: Callee, arguments: Dict[str, Facts], grad_enabled: bool, context: object) -> None:
+        node = callee.function.node
+        cls = callee.cls if callee.is_method else None
+        env = self._parameters(node, cls)
+        for name, facts in arguments.items():
+            if env.get(name, UNKNOWN).tensor is NO:
+                continue  # `def ocr(image: np.ndarray)`: the callee's own word on what it takes stands
+            env[name] = apply_evidence(facts, self.index.evidence.get((id(node), name)))
+        self.frame = Frame(env=env, globals=self.module_frame.env,
+                           grad_enabled=grad_enabled and self._decorated_grad_mode(node), cls=callee.cls, scope=node)
+        self.reachable = True
+        self.evaluator.invalidate()
+        in_module_class = cls is not None and cls.is_module
+        self.functions = [FunctionInfo(node.name.value, in_module_class and node.name.value == "forward",
+                                       node, in_module_class)]
+        self._control = [context]
+        self._loop_exits = []
+        self.ancestors = [self.module] + ([cls.node] if cls is not None and cls.node is not None else [])
+        self.ancestors.append(node)
+        self._walk(node.body)
+
+    def _leave_Call(self, node: cst.Call) -> None:
+        """Walk a same-file callee again, reporting, when the caller tells it more than it knows alone;
+        note a call into another module of the project."""
+        if not self.reporting or not self.reachable or self._context_depth >= MAX_CONTEXT_DEPTH:
+            return
+        callee = self.calls.resolve(node.func, self.frame, lambda name: self.evaluator.lookup(name, self.frame))
+        if callee is None:
+            self._call_out(node)
+            return
+        if any(f.node is callee.function.node for f in self.functions):
+            return
+        arguments = self.calls.arguments(callee, node, self.facts)
+        if arguments is None:
+            return
+        specific = {name: facts for name, facts in arguments.items()
+                    if facts.tensor is YES or facts.holds_tensors or facts.module is YES}
+        step = self.step_loop()
+        if not specific and step is None:
+            return
+        key = (id(callee.function.node), tuple(sorted(specific.items(), key=lambda item: item[0])),
+               step is not None, self.frame.grad_enabled)
+        if not self.calls.wants_context_walk(key):
+            return
+        saved = (self.frame, self.reachable, self.functions, self._control, self._loop_exits, self.ancestors,
+                 self._call_site)
+        self._call_site = node
+        self._context_depth += 1
+        try:
+            self._walk_callee(callee, specific, self.frame.grad_enabled, context=_CallContext(node, step))
+        finally:
+            self._context_depth -= 1
+            (self.frame, self.reachable, self.functions, self._control, self._loop_exits, self.ancestors,
+             self._call_site) = saved
+            self.evaluator.invalidate()
+
+    def _external_summary(self, call: cst.Call):
+        """The summary of the function of another module that `call` calls, if the project run has one."""
+        func = call.func
+        if isinstance(func, cst.Attribute) and dotted_name(func.value) == "self":
+            return self.calls.external_method(self.frame.cls, func.attr.value)
+        qualified = self.imports.qualified(func)
+        return self.project.function(qualified) if qualified and is_project_name(qualified) else None
+
+    def outgoing_calls(self, line_of, code_of) -> list:
+        """The calls into other modules recorded during the walk, with their line and text filled in."""
+        found = []
+        for key, call in self.project.outgoing.items():
+            node = self._outgoing_nodes.get(key)
+            if node is not None:
+                text = " ".join(code_of(node).split())
+                found.append(replace(call, line=line_of(node), text=text if len(text) <= 60 else text[:57] + "..."))
+        return found
+
+    def _leave_Module(self, node: cst.Module) -> None:
+        """Walk this module's functions once more for each call another module of the project makes into
+        them with something specific (`to_np(model(x))` in train.py, for `def to_np(t)` here)."""
+        for incoming in self.project.incoming:
+            found = self._local_function(incoming.function)
+            if found is None:
+                continue
+            function, cls = found
+            params = function.params[1:] if cls is not None else function.params
+            arguments = {}
+            for key, facts in incoming.arguments:
+                name = params[int(key)] if key.isdigit() and int(key) < len(params) else key
+                if name in params:
+                    arguments[name] = facts
+            callee = Callee(function, self._class_info(cls) if cls is not None else None, cls is not None)
+            step = LoopInfo(function.node, True, False, trains_or_reads_data=True) if incoming.in_step_loop else None
+            self._call_site = f"`{incoming.text}` at {incoming.where}"
+            self._context_depth = 1
+            try:
+                self._walk_callee(callee, arguments, incoming.grad_enabled, context=_CallContext(None, step))
+            finally:
+                self._context_depth = 0
+                self._call_site = None
+        self.frame, self.reachable, self._control, self.functions = self.module_frame, True, [], []
+        self.ancestors = [node]
+        self.evaluator.invalidate()
+
+    def _local_function(self, name: str):
+        owner, _, method = name.rpartition(".")
+        if not owner:
+            function = self.index.module_functions.get(name)
+            return (function, None) if function is not None else None
+        cls = self.calls.classes_by_name.get(owner)
+        function = self.index.method(cls, method) if cls is not None else None
+        return (function, cls) if function is not None else None
+
+    def _call_out(self, node: cst.Call) -> None:
+        """A call of another module's function: what its summary proves about the arguments (`step(loss)` whose
+        body calls `loss.backward()`), and, when the call passes something specific, an outgoing call."""
+        qualified = self.imports.qualified(node.func)
+        if qualified is None or not is_project_name(qualified):
+            return
+        summary = self.project.function(qualified)
+        positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
+        if summary is not None and summary.evidence:
+            for param, evidence in summary.evidence:
+                index = summary.params.index(param) if param in summary.params else -1
+                arg = positional[index].value if 0 <= index < len(positional) else next(
+                    (a.value for a in node.args if a.keyword is not None and a.keyword.value == param), None)
+                if arg is not None and dotted_name(arg) is not None:
+                    self._bind(arg, apply_evidence(self.facts(arg), evidence))
+        if self.project.module == "" or self._context_depth:
+            return
+        arguments = {}
+        for position, arg in enumerate(positional):
+            arguments[str(position)] = self.facts(arg.value)
+        for arg in node.args:
+            if arg.keyword is not None:
+                arguments[arg.keyword.value] = self.facts(arg.value)
+        specific = tuple((k, f) for k, f in arguments.items() if f.tensor is YES or f.holds_tensors or f.module is YES)
+        step = self.step_loop() is not None
+        if specific or step or not self.frame.grad_enabled:
+            self.project.outgoing[id(node)] = OutgoingCall(qualified, specific, step, self.frame.grad_enabled, 0, "")
+            self._outgoing_nodes[id(node)] = node
 
     def _parameters(self, node: cst.FunctionDef, cls: Optional[ClassInfo]) -> Dict[str, Facts]:
         env: Dict[str, Facts] = {}
@@ -235,23 +481,18 @@ class Semantic(cst.CSTVisitor):
             if index == 0 and cls is not None and name == "self":
                 env[name] = MODULE if cls.is_module else UNKNOWN.with_(module=NO)
             else:
-                env[name] = self._annotated(param.annotation, name)
+                env[name] = apply_evidence(self._annotated(param.annotation, name),
+                                           self.index.evidence.get((id(node), name)))
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 env[star.name.value] = UNKNOWN.with_(module=NO)
         return env
 
     def _annotated(self, annotation: Optional[cst.Annotation], name: str) -> Facts:
-        if annotation is None:
-            return unknown_named(name)
-        qualified = self.imports.qualified(annotation.annotation) or dotted_name(annotation.annotation) or ""
-        if qualified in ("torch.Tensor", "torch.nn.Parameter", "torch.FloatTensor", "torch.LongTensor"):
-            return Facts(tensor=YES)
-        if qualified in ("int", "float", "str", "bool", "bytes", "numpy.ndarray", "numpy.typing.NDArray"):
-            return NOT_TENSOR
-        if qualified in ("torch.nn.Module",):
-            return MODULE
-        return unknown_named(name)
+        return self._stated(annotation) or unknown_named(name)
+
+    def _stated(self, annotation: Optional[cst.Annotation]) -> Optional[Facts]:
+        return annotation_facts(annotation, self.imports, self.evaluator.module_classes, self.index.type_aliases)
 
     def _decorated_grad_mode(self, node: cst.FunctionDef) -> bool:
         for decorator in node.decorators:
@@ -267,22 +508,57 @@ class Semantic(cst.CSTVisitor):
             self._walk(decorator)
         for base in node.bases:
             self._walk(base)
-        is_module = any(self._is_module_base(arg.value) for arg in node.bases if arg.keyword is None)
-        name = node.name.value
-        (self.evaluator.module_classes if is_module else self.evaluator.plain_classes).add(name)
+        info = self._class_info(node)
+        (self.evaluator.module_classes if info.is_module else self.evaluator.plain_classes).add(info.name)
         outer_frame, outer_reachable = self.frame, self.reachable
         self.frame = Frame(env={}, globals={**outer_frame.globals, **outer_frame.env},
-                           grad_enabled=outer_frame.grad_enabled, cls=ClassInfo(name, is_module))
+                           grad_enabled=outer_frame.grad_enabled, cls=info)
         self.evaluator.invalidate()
-        self._walk(node.body)
+        self.ancestors.append(node.body)
+        # `__init__` first, wherever it stands: it sets what `self.x` holds for every other method
+        # (findings are sorted by position, so the order of the walk shows nowhere else).
+        statements = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else None
+        if statements is not None:
+            statements.sort(key=lambda statement: not (isinstance(statement, cst.FunctionDef)
+                                                        and statement.name.value == "__init__"))
+            for statement in statements:
+                self._walk(statement)
+        self.ancestors.pop()
+        if statements is None:
+            self._walk(node.body)
         self.frame, self.reachable = outer_frame, outer_reachable
         self.evaluator.invalidate()
         return False
+
+    def _is_lightning(self, cls: ClassInfo) -> bool:
+        return cls.node is not None and any(
+            (self.imports.qualified(arg.value) or dotted_name(arg.value) or "").endswith("LightningModule")
+            for arg in cls.node.bases)
+
+    def _class_info(self, node: cst.ClassDef) -> ClassInfo:
+        info = self._class_infos.get(id(node))
+        if info is None:
+            is_module = self._is_module_class(node)
+            info = self._class_infos[id(node)] = ClassInfo(node.name.value, is_module, node=node)
+        return info
+
+    def _is_module_class(self, node: cst.ClassDef) -> bool:
+        """An nn.Module subclass: a module base, or (bases from elsewhere, like `ModelMixin`) a `forward` method."""
+        bases = [arg.value for arg in node.bases if arg.keyword is None]
+        if any(self._is_module_base(base) for base in bases):
+            return True
+        if any((self.imports.qualified(base) or "").startswith("torch.autograd.") for base in bases):
+            return False  # a custom autograd Function: its `forward(ctx, ...)` is not a module's
+        return bool(bases) and self.index.method(node, "forward") is not None and not all(
+            dotted_name(base) == "object" for base in bases)
 
     def _is_module_base(self, base: cst.BaseExpression) -> bool:
         qualified = self.imports.qualified(base) or ""
         if qualified.startswith("torch.nn.") or qualified.endswith("LightningModule"):
             return True
+        external = self.project.class_(qualified) if qualified else None
+        if external is not None:  # a class of another module of the project (`from .base import Net`)
+            return external.is_module
         dotted = dotted_name(base) or ""
         return dotted in self.evaluator.module_classes or (bool(dotted) and dotted.endswith(api.MODULE_BASE_SUFFIXES))
 
@@ -290,16 +566,28 @@ class Semantic(cst.CSTVisitor):
         self._walk(node.params)
         outer = self.frame
         env = dict(outer.env)
-        for param in [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]:
+        params = [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]
+        for param in params:
             env[param.name.value] = unknown_named(param.name.value)
+        mapped = self._mapped_over(node)
+        if mapped is not None and params:  # `map(lambda t: t.item(), tensors)`: runs now, once per element
+            env[params[0].name.value] = element_of(self.facts(mapped))
         self.frame = replace(outer, env=env)
         self.evaluator.invalidate()
-        self._control.append(_FUNCTION)
+        self._control.append(_BRANCH if mapped is not None else _FUNCTION)
         self._walk(node.body)
         self._control.pop()
         self.frame = outer
         self.evaluator.invalidate()
         return False
+
+    def _mapped_over(self, node: cst.Lambda) -> Optional[cst.BaseExpression]:
+        """The iterable a `map(lambda ..., iterable)` applies this lambda to, if that is where it stands."""
+        arg, call = (self.ancestors[-2], self.ancestors[-3]) if len(self.ancestors) >= 3 else (None, None)
+        if (isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == "map"
+                and len(call.args) == 2 and call.args[0] is arg and "map" not in self.frame.env):
+            return call.args[1].value
+        return None
 
     def _comprehension(self, node, elements: Sequence[cst.CSTNode]) -> bool:
         outer = self.frame
@@ -350,7 +638,11 @@ class Semantic(cst.CSTVisitor):
         else_env = dict(pre_env)
         store(else_env, refinements(self.evaluator, self.frame, node.test, False))
         self._enter(then_env, pre_reachable)
-        self._control.append(_PERIODIC if is_periodic_guard(node.test) else _BRANCH)
+        # `if (i + 1) % n_critic == 0:` around a backward/optimizer step is a training step (a GAN critic
+        # schedule, gradient accumulation), not a logging guard: what runs inside still runs every step.
+        kind = guard_kind(node.test)
+        periodic = kind == "logging" or kind == "schedule" and not performs_step(node.body) or is_first_time_guard(node)
+        self._control.append(_PERIODIC if periodic else _BRANCH)
         self._walk(node.body)
         self._control.pop()
         after_then = self._state()
@@ -395,7 +687,7 @@ class Semantic(cst.CSTVisitor):
         element = element_of(self.facts(node.iter))
 
         def head():
-            self._bind(node.target, element)
+            self._bind(node.target, element, node)
             self._walk(node.target)
 
         self._loop(head, node.body, node.orelse)
@@ -444,7 +736,7 @@ class Semantic(cst.CSTVisitor):
             self._walk(item.item)
             mode = self._grad_mode_after(item.item, mode)
             if item.asname is not None:
-                self._bind(item.asname.name, UNKNOWN.with_(module=NO))
+                self._bind(item.asname.name, UNKNOWN.with_(module=NO), item)
                 self._walk(item.asname)
         outer_mode = self.frame.grad_enabled
         self.frame.grad_enabled = mode
@@ -473,7 +765,7 @@ class Semantic(cst.CSTVisitor):
     def _leave_Assign(self, node: cst.Assign) -> None:
         value = self.facts(node.value)
         for target in node.targets:
-            self._bind(target.target, value)
+            self._bind(target.target, value, node)
             self._requires_grad_assignment(target.target, node.value)
         if isinstance(node.value, cst.Call):
             self._in_place_effects(node.value)
@@ -488,8 +780,13 @@ class Semantic(cst.CSTVisitor):
                 self._bind(target.value, owner.with_(grad=grad))
 
     def _leave_AnnAssign(self, node: cst.AnnAssign) -> None:
+        stated = self._stated(node.annotation)
         if node.value is not None:
-            self._bind(node.target, self.facts(node.value))
+            self._bind(node.target, annotated(self.facts(node.value), stated), node)
+        elif stated is not None and self.frame.cls is not None and isinstance(node.target, cst.Name) and (
+                len(self.ancestors) >= 4 and isinstance(self.ancestors[-4], cst.ClassDef)):
+            # `encoder: nn.Module` in a class body: what instances' `self.encoder` holds
+            self.frame.cls.attributes.setdefault(node.target.value, stated)
 
     def _leave_AugAssign(self, node: cst.AugAssign) -> None:
         current, incoming = self.facts(node.target), self.facts(node.value)
@@ -497,10 +794,10 @@ class Semantic(cst.CSTVisitor):
             updated = container_of(current.items.join(element_of(incoming)))
         else:
             updated = combine([current, incoming], self.frame.grad_enabled)
-        self._bind(node.target, updated)
+        self._bind(node.target, updated, node)
 
     def _leave_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self._bind(node.target, self.facts(node.value))
+        self._bind(node.target, self.facts(node.value), node)
 
     def _leave_Expr(self, node: cst.Expr) -> None:
         if isinstance(node.value, cst.Call):
@@ -533,6 +830,8 @@ class Semantic(cst.CSTVisitor):
             self._bind(receiver, self.evaluator.facts(call, self.frame))
         elif method == "detach_" and current.tensor.possible:
             self._bind(receiver, current.with_(grad=NO))
+        elif method in ("to", "cuda", "cpu") and current.module is YES:  # `model.to(device)` moves it in place
+            self._bind(receiver, self.evaluator.facts(call, self.frame))
 
     def _leave_Del(self, node: cst.Del) -> None:
         targets = node.target.elements if isinstance(node.target, (cst.Tuple, cst.List)) else [node.target]
@@ -550,10 +849,14 @@ class Semantic(cst.CSTVisitor):
 
     _leave_ImportFrom = _leave_Import
 
-    def _leave_Return(self, node) -> None:
+    def _leave_Return(self, node: cst.Return) -> None:
+        if self._returned is not None and self.reachable and node.value is not None and not (
+                isinstance(node.value, cst.Name) and node.value.value == "None"):
+            self._returned.append(self.facts(node.value))  # `return None` never weakens what a helper returns
         self.reachable = False
 
-    _leave_Raise = _leave_Return
+    def _leave_Raise(self, node) -> None:
+        self.reachable = False
 
     def _leave_Continue(self, node) -> None:
         if self._loop_exits:
@@ -567,6 +870,13 @@ class Semantic(cst.CSTVisitor):
 
 
 _FUNCTION, _PERIODIC, _BRANCH = object(), object(), object()  # control-stack markers
+MAX_CONTEXT_DEPTH = 2  # a step loop's helper, and the helper's helper (`fit_batch` → `check_gradients`)
+# Methods a training framework calls once per batch (PyTorch Lightning's hooks).
+_FRAMEWORK_STEP_METHODS = frozenset({
+    "training_step", "validation_step", "test_step", "predict_step", "on_train_batch_end", "on_train_batch_start",
+    "on_validation_batch_end", "on_test_batch_end", "on_before_backward", "on_after_backward",
+    "on_before_optimizer_step", "on_before_zero_grad",
+})
 
 
 def _own(prefix: str) -> Dict[type, Callable]:

@@ -9,6 +9,7 @@ FACTORIES = frozenset({
     "frombuffer", "scalar_tensor", "complex", "polar", "tril_indices", "triu_indices",
     "Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor",
     "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor",
+    "hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window",
 })
 LIKE_FACTORIES = frozenset({
     "zeros_like", "ones_like", "empty_like", "full_like", "rand_like", "randn_like", "randint_like",
@@ -62,7 +63,8 @@ TORCH_NON_TENSOR_FUNCTIONS = frozenset({
 TORCH_OPAQUE_NAMESPACES = ("torch.cuda.", "torch.backends.", "torch.distributed.", "torch.optim.",
                            "torch.utils.", "torch.autograd.", "torch.onnx.", "torch.profiler.",
                            "torch.multiprocessing.", "torch.testing.", "torch.amp.", "torch.mps.")
-MODULE_FACTORIES = ("torchvision.models.", "timm.create_model", "torch.hub.load", "torch.jit.load")
+MODULE_FACTORIES = ("torchvision.models.", "timm.create_model")  # built on the host
+MODULE_LOADERS = ("torch.hub.load", "torch.jit.load")  # `map_location` may put it anywhere
 MODULE_WRAPPERS = frozenset({"torch.compile", "torch.jit.script", "torch.jit.trace", "torch.nn.DataParallel",
                              "torch.nn.parallel.DistributedDataParallel"})
 
@@ -99,6 +101,11 @@ _STRONG_MODEL_TOKENS = frozenset({
 })
 
 
+# (`get_model()`, `build_model()` return a model: those keep their model name)
+_PREDICATE_PREFIXES = frozenset({"is", "has", "should", "can", "needs", "uses", "supports", "num", "n", "print",
+                                 "count", "log"})
+
+
 def looks_like_model(name: str, strict: bool = False) -> bool:
     """`model`, `policy_net`, `self.encoder`, `conv1`: a name people give to nn.Modules."""
     lowered = name.lower()
@@ -106,6 +113,8 @@ def looks_like_model(name: str, strict: bool = False) -> bool:
         return True
     # a trailing single letter is a role, not a kind: `netG`, `model_D`
     tokens = [t for t in _TOKEN_SPLIT.split(name) if t]
+    if tokens and tokens[0].lower() in _PREDICATE_PREFIXES:  # `is_fsdp_managed_module(...)` answers a question
+        return False
     if len(tokens) > 1 and len(tokens[-1]) == 1:
         tokens.pop()
     return bool(tokens) and tokens[-1].lower() in (_STRONG_MODEL_TOKENS if strict else _MODEL_TOKENS)
@@ -144,4 +153,33 @@ FACT_PRESERVING_METHODS = frozenset({
     "clone", "contiguous", "float", "double", "half", "bfloat16", "view", "view_as", "reshape", "reshape_as",
     "flatten", "squeeze", "unsqueeze", "permute", "transpose", "t", "expand", "expand_as", "narrow", "select",
     "softmax", "log_softmax", "sigmoid", "tanh", "relu", "abs", "exp", "log", "sum", "mean", "max", "min",
+})
+
+# Methods only a torch tensor has (NumPy arrays, lists, pandas and modules have none of them): calling one
+# proves the receiver is a tensor, and its result is one. (`.cuda()`/`.float()` are modules' too, `.clone()`
+# a yacs config's, `.reshape()`/`.squeeze()`/`.sum()` NumPy's: they are not here.)
+TENSOR_ONLY_METHODS = frozenset({
+    "detach", "detach_", "contiguous", "permute", "unsqueeze", "unsqueeze_", "softmax", "log_softmax", "sigmoid",
+    "view_as", "expand_as", "type_as", "reshape_as", "masked_fill", "masked_fill_", "index_select", "new_zeros",
+    "new_ones", "new_empty", "new_full", "new_tensor", "numel", "element_size", "is_contiguous", "dim",
+    "retain_grad", "register_hook", "data_ptr", "pin_memory", "is_pinned", "size",
+})
+# What these return is a tensor whatever the receiver was thought to be (`.clone()` is not evidence about
+# the receiver, a yacs config has it too, but nobody converts a config's clone).
+TENSOR_RESULT_METHODS = TENSOR_ONLY_METHODS | {"clone"}
+
+# `torch.nn` modules without parameters or buffers: they compute where their inputs are, so one built on the
+# host and never moved (`criterion = nn.CrossEntropyLoss()`) says nothing about its output's device, and
+# `nn.Softmax(dim=1)(x)` is a function of `x`.
+STATELESS_MODULES = frozenset({
+    "Softmax", "LogSoftmax", "Softmax2d", "Softmin", "Sigmoid", "LogSigmoid", "Tanh", "ReLU", "ReLU6", "LeakyReLU",
+    "GELU", "ELU", "SELU", "CELU", "SiLU", "Mish", "Softplus", "Softsign", "Hardtanh", "Hardswish", "Hardsigmoid",
+    "Tanhshrink", "Threshold", "GLU", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Identity",
+    "Flatten", "Unflatten", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d", "Upsample", "PixelShuffle", "PixelUnshuffle", "CosineSimilarity", "PairwiseDistance",
+    "L1Loss", "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss", "HuberLoss",
+    "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
+    "MultiLabelSoftMarginLoss", "SoftMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss", "CTCLoss",
+    "MultiMarginLoss", "MultiLabelMarginLoss",
 })

@@ -7,10 +7,12 @@ from .base import FamilyChecker, Invalid, Rule, Valid
 from .conversion import ConversionFamily
 from .numpy_names import NumpyNamesFamily
 from .data import DataFamily
+from .files import FILE_RULES
 from .sync import SyncFamily
 
 FAMILIES: Tuple[type, ...] = (ConversionFamily, DataFamily, SyncFamily, NumpyNamesFamily,)
-ALL_RULES: Tuple[type, ...] = tuple(rule for family in FAMILIES for rule in family.rules)
+# FILE_RULES (TL0) have no checker: the CLI reports files it could not read or parse under them.
+ALL_RULES: Tuple[type, ...] = FILE_RULES + tuple(rule for family in FAMILIES for rule in family.rules)
 RULES_BY_CODE: Dict[str, type] = {rule.code: rule for rule in ALL_RULES}
 
-__all__ = ["ALL_RULES", "FAMILIES", "FamilyChecker", "Invalid", "RULES_BY_CODE", "Rule", "Valid"]
+__all__ = ["ALL_RULES", "FAMILIES", "FILE_RULES", "FamilyChecker", "Invalid", "RULES_BY_CODE", "Rule", "Valid"]

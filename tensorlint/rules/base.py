@@ -55,6 +55,7 @@ class FamilyChecker:
         self.context = context
         self.semantic = semantic
         self.enabled = enabled
+        context.call_site = semantic.current_call_site  # findings in a helper name the call they came from
 
     def wants(self, code: str) -> bool:
         return code in self.enabled

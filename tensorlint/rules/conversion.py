@@ -53,9 +53,13 @@ class NumpyWithoutDetach(Rule):
     where the original crashed, and the message says so.
 
     ## Known problems
-    Grad mode is followed lexically: a function called from a `no_grad` block is not known to run
-    without grad (and a callee may switch it back on). Values of unknown provenance are flagged by
-    design; `# noqa: TL101` silences one line.
+    What a same-file helper returns is judged in its caller's grad mode (called under `no_grad`, it
+    returns a value that needs no grad), but a conversion inside a function body is judged with grad
+    on even when every call is under `no_grad`. A helper that switches grad back on
+    (`torch.enable_grad()` in its body or as its decorator) while called under `no_grad` is missed:
+    its result counts as needing no grad. Tensors stored by item assignment (`d[k] = model(x)`) are
+    not remembered by the container; dict displays, `append`, `extend` and `+=` are. Values of
+    unknown provenance are flagged by design; `# noqa: TL101` silences one line.
     """
 
     code = "TL101"
@@ -94,6 +98,25 @@ class NumpyWithoutDetach(Rule):
         Valid(H + "t = torch.ones(3, requires_grad=True)\ns = t.detach_()\nt.numpy()\n", "detached in place"),
         Valid(H + "def f(model, x):\n    return np.shape(model(x)), np.squeeze(model(x))\n", "np.shape/np.squeeze ask the tensor, no conversion"),
         Valid(H + "def f(x):\n    return x.detach().cpu().clone().numpy()\n", "clone keeps detached and on the host"),
+        Valid(H + "def f(crit, out, y):\n    loss = crit(out, y)\n    return np.asarray(loss)\n",
+              "an unknown call's result with no tensor-only use: not known to be a tensor"),
+        Valid(H + "def f(crit, out, y):\n    loss = crit(out, y)\n    loss.backward()\n    loss = loss.item()\n    return np.asarray(loss)\n",
+              "backward() is evidence about its own binding only: rebound to a float"),
+        Valid(H + "import torch.nn.functional as F\ndef f(model, xs, y):\n    history = []\n    for x in xs:\n"
+                  "        history.append(F.mse_loss(model(x), y).item())\n    return np.array(history)\n", "a list of .item() floats"),
+        Valid(H + "def f(model, xs):\n    outs = []\n    for x in xs:\n        outs.append(model(x).detach().cpu())\n"
+                  "    return np.concatenate(outs)\n", "a list of detached host tensors"),
+        Valid(H + "def to_np(t):\n    return np.asarray(t)\ndef report():\n    return to_np(torch.zeros(3))\n",
+              "a same-file helper converting what its only caller passes: a host factory"),
+        Valid(H + "def predict(model, x):\n    return model(x)\ndef report(model, x):\n    with torch.no_grad():\n"
+                  "        out = predict(model, x)\n    return np.asarray(out.cpu())\n",
+              "a same-file helper called under no_grad returns a value that needs no grad"),
+        Valid(H + "def f(x: np.ndarray):\n    return np.asarray(x)\n", "annotated as an ndarray"),
+        Valid(H + "def to_numpy(x):\n    if isinstance(x, np.ndarray):\n        return np.asarray(x, dtype=np.float32)\n"
+                  "    return x.detach().cpu().numpy()\n",
+              "isinstance(x, np.ndarray) overrides the .detach() use elsewhere in the function"),
+        Valid(H + "def to_numpy(x):\n    if not hasattr(x, 'detach'):\n        return x.numpy()\n    return x.detach().cpu().numpy()\n",
+              "no .detach(): not a torch tensor (a TensorFlow one, say)"),
     ]
     INVALID = [
         Invalid(H + "def f(model, x):\n    return model(x).numpy()\n", line=4, col=12,
@@ -145,6 +168,75 @@ class NumpyWithoutDetach(Rule):
         Invalid("import numpy as np\ndef f(x):\n    return x.numpy()\n", line=3, col=12, unsafe=True,
                 fixed="import numpy as np\ndef f(x):\n    return x.detach().cpu().numpy()\n",
                 why="the file does not import torch: the fix is unsafe"),
+        Invalid(H + "def f(crit, out, y):\n    loss = crit(out, y)\n    loss.backward()\n    return np.asarray(loss)\n",
+                line=6, col=23, fixed=H + "def f(crit, out, y):\n    loss = crit(out, y)\n    loss.backward()\n"
+                                          "    return np.asarray(loss.detach().cpu())\n",
+                why="loss.backward() says an unknown call returned a tensor that requires grad"),
+        Invalid(H + "def f(crit, out, y, scaler):\n    loss = crit(out, y)\n    scaler.scale(loss).backward()\n    return np.asarray(loss)\n",
+                line=6, col=23, fixed=H + "def f(crit, out, y, scaler):\n    loss = crit(out, y)\n    scaler.scale(loss).backward()\n"
+                                          "    return np.asarray(loss.detach().cpu())\n", why="evidence from scaler.scale(loss).backward()"),
+        Invalid(H + "def f(crit, out, y, accelerator):\n    loss = crit(out, y)\n    accelerator.backward(loss)\n    return np.asarray(loss)\n",
+                line=6, col=23, fixed=H + "def f(crit, out, y, accelerator):\n    loss = crit(out, y)\n    accelerator.backward(loss)\n"
+                                          "    return np.asarray(loss.detach().cpu())\n", why="evidence from accelerator.backward(loss)"),
+        Invalid(H + "import matplotlib.pyplot as plt\ndef f(crit, out, y, n):\n    loss = crit(out, y)\n    (loss / n).backward()\n    plt.plot(loss)\n",
+                line=7, col=14, fixed=H + "import matplotlib.pyplot as plt\ndef f(crit, out, y, n):\n    loss = crit(out, y)\n"
+                                          "    (loss / n).backward()\n    plt.plot(loss.detach().cpu())\n",
+                why="evidence from (loss / n).backward(), into an implicit sink"),
+        Invalid(H + "def f(load):\n    w = load()\n    print(w.requires_grad)\n    return np.asarray(w)\n", line=6, col=23,
+                fixed=H + "def f(load):\n    w = load()\n    print(w.requires_grad)\n    return np.asarray(w.detach().cpu())\n",
+                why="reading .requires_grad says it is a tensor"),
+        Invalid(H + "def grad_norms(named):\n    for name, p in named:\n        if p.grad is not None:\n"
+                    "            print(name, np.linalg.norm(p))\n", line=6, col=40,
+                fixed=H + "def grad_norms(named):\n    for name, p in named:\n        if p.grad is not None:\n"
+                          "            print(name, np.linalg.norm(p.detach().cpu()))\n", why="reading .grad says it is a tensor"),
+        Invalid(H + "def f(t):\n    snapshot = t.detach().clone()\n    return np.asarray(t)\n", line=5, col=23,
+                fixed=H + "def f(t):\n    snapshot = t.detach().clone()\n    return np.asarray(t.detach().cpu())\n",
+                why="calling .detach() on it says it is a tensor"),
+        Invalid(H + "import torch.nn.functional as F\ndef f(model, loader):\n    history = []\n    for x, y in loader:\n"
+                    "        err = F.mse_loss(model(x), y)\n        history.append(err)\n    return np.array(history)\n",
+                line=9, col=21, why="a list appended with losses in a loop: no local fix"),
+        Invalid(H + "def f(model, xs):\n    outs = []\n    for x in xs:\n        outs += [model(x)]\n    return np.concatenate(outs)\n",
+                line=7, col=27, why="a list extended with += remembers the tensors"),
+        Invalid(H + "def f(model, x):\n    feats = {'a': model(x), 'b': model(x)}\n    return np.stack(list(feats.values()))\n",
+                line=5, col=21, why="a dict's values() hold the tensors put in it"),
+        Invalid(H + "def predict(model, x):\n    return model(x)\ndef report(model, x):\n    return np.asarray(predict(model, x))\n",
+                line=6, col=23, fixed=H + "def predict(model, x):\n    return model(x)\ndef report(model, x):\n"
+                                          "    return np.asarray(predict(model, x).detach().cpu())\n",
+                why="a same-file helper returning a model output: found at the caller"),
+        Invalid(H + "class Runner:\n    def __init__(self, model):\n        self.model = model\n    def infer(self, x):\n"
+                    "        return self.model(x)\n    def report(self, x):\n        return np.asarray(self.infer(x))\n",
+                line=9, col=27, fixed=H + "class Runner:\n    def __init__(self, model):\n        self.model = model\n"
+                                          "    def infer(self, x):\n        return self.model(x)\n    def report(self, x):\n"
+                                          "        return np.asarray(self.infer(x).detach().cpu())\n",
+                why="a method returning self.model(x)"),
+        Invalid(H + "def to_np(t):\n    return np.asarray(t)\ndef report(model, x):\n    return to_np(model(x))\n",
+                line=4, col=23, unsafe=True,
+                fixed=H + "def to_np(t):\n    return np.asarray(t.detach().cpu())\ndef report(model, x):\n    return to_np(model(x))\n",
+                why="a helper converting what a caller passes: found in the helper, naming the call; unsafe there"),
+        Invalid(H + "def predict(model, x):\n    return model(x)\ndef main(model, x):\n    with torch.no_grad():\n"
+                    "        a = predict(model, x)\n    b = predict(model, x)\n    return b.cpu().numpy()\n", line=9, col=12,
+                fixed=H + "def predict(model, x):\n    return model(x)\ndef main(model, x):\n    with torch.no_grad():\n"
+                          "        a = predict(model, x)\n    b = predict(model, x)\n    return b.detach().cpu().numpy()\n",
+                why="the same helper called outside no_grad returns a value that may require grad"),
+        Invalid(H + "import torch.nn as nn\nclass Model(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                    "        self.emb = nn.Embedding(10, 4)\n    def dump(self):\n        return np.asarray(self.emb.weight)\n",
+                line=9, col=27, fixed=H + "import torch.nn as nn\nclass Model(nn.Module):\n    def __init__(self):\n"
+                                           "        super().__init__()\n        self.emb = nn.Embedding(10, 4)\n    def dump(self):\n"
+                                           "        return np.asarray(self.emb.weight.detach().cpu())\n",
+                why="a submodule set in __init__: its .weight in another method"),
+        Invalid(H + "def f(x: torch.Tensor):\n    return np.asarray(x)\n", line=4, col=23,
+                fixed=H + "def f(x: torch.Tensor):\n    return np.asarray(x.detach().cpu())\n", why="annotated as a tensor"),
+        Invalid(H + "from typing import Optional\ndef f(x: Optional[torch.Tensor]):\n    if x is not None:\n        return np.asarray(x)\n",
+                line=6, col=27, fixed=H + "from typing import Optional\ndef f(x: Optional[torch.Tensor]):\n    if x is not None:\n"
+                                          "        return np.asarray(x.detach().cpu())\n", why="Optional[Tensor]"),
+        Invalid(H + "class Encoder:\n    def embed(self, x) -> torch.Tensor:\n        raise NotImplementedError\n"
+                    "    def show(self, x):\n        return np.asarray(self.embed(x))\n", line=7, col=27,
+                fixed=H + "class Encoder:\n    def embed(self, x) -> torch.Tensor:\n        raise NotImplementedError\n"
+                          "    def show(self, x):\n        return np.asarray(self.embed(x).detach().cpu())\n",
+                why="a same-file method's -> Tensor annotation (its body says nothing)"),
+        Invalid(H + "def f(x):\n    if isinstance(x, torch.Tensor):\n        return np.asarray(x)\n    return x\n", line=5, col=27,
+                fixed=H + "def f(x):\n    if isinstance(x, torch.Tensor):\n        return np.asarray(x.detach().cpu())\n    return x\n",
+                why="isinstance(x, torch.Tensor) says it is a tensor"),
     ]
 
 
@@ -185,8 +277,14 @@ class NumpyWithoutCpu(Rule):
 
     ## Known problems
     After a `torch.set_default_device(...)` call (in file order), every factory without `device=`
-    counts as possibly on an accelerator. A module's own device is not tracked: outputs of a model
-    moved with `.cpu()` still count as possibly on an accelerator.
+    counts as possibly on an accelerator. A module's device is tracked once it is known to be a
+    module (built in the file, annotated `nn.Module`, or a submodule set in `__init__`): built on
+    the host and never moved, its outputs are host tensors; `.to(device)`/`.cuda()` move it, also as
+    a statement or, for `self.<name>`, in another method of the class; `.cpu()` moves it back. A
+    model that is an unannotated parameter is not known to be a module, so `model.cpu()` proves
+    nothing and its outputs still count as possibly on an accelerator. A module-level model moved
+    inside another function, or by a module-level statement after the function that calls it, is
+    not seen there: that function's outputs of it count as host tensors, and the crash is missed.
     """
 
     code = "TL102"
@@ -204,6 +302,15 @@ class NumpyWithoutCpu(Rule):
         Valid(H + "def f(x):\n    return np.mean(x)\n", "unknown value in an implicit conversion"),
         Valid(H + "t = torch.randn(2, 2).to(torch.float64)\nnp.asarray(t)\n", ".to(dtype) keeps the host device"),
         Valid(H + "a = torch.from_numpy(np.zeros(3)).to('cpu')\nnp.sum(a)\n", "from_numpy"),
+        Valid(H + "import torch.nn as nn\ndef f(x):\n    model = nn.Linear(2, 2)\n    return np.asarray(model(x))\n",
+              "a module built on the host and never moved gives host outputs (TL101 still applies)"),
+        Valid(H + "import torch.nn as nn\ndef f(x, device):\n    model = nn.Linear(2, 2).to(device)\n    model.cpu()\n"
+                  "    return np.asarray(model(x))\n", "model.cpu() as a statement moves the module back in place"),
+        Valid(H + "import torch.nn as nn\ndef f(model: nn.Module, x):\n    model.cpu()\n    return np.asarray(model(x))\n",
+              "a parameter annotated nn.Module, moved to the host"),
+        Valid(H + "import torch.nn as nn\nclass Probe:\n    def __init__(self):\n        self.head = nn.Linear(4, 2)\n"
+                  "    def scores(self, x):\n        return np.asarray(self.head(x))\n",
+              "a submodule built on the host in __init__, never moved by the class"),
     ]
     INVALID = [
         Invalid(H + "t = torch.zeros(3, device='cuda')\nt.numpy()\n", line=4, col=1,
@@ -227,6 +334,24 @@ class NumpyWithoutCpu(Rule):
         Invalid(H + "def f(model, xs, ys):\n    return np.array([model(xs), model(ys)])\n", line=4, col=22,
                 fixed=H + "def f(model, xs, ys):\n    return np.array([model(xs).detach().cpu(), model(ys).detach().cpu()])\n",
                 why="list of tensors: each element"),
+        Invalid(H + "import torch.nn as nn\ndef f(x, device):\n    model = nn.Linear(2, 2)\n    model.to(device)\n"
+                    "    return np.asarray(model(x))\n", line=7, col=23,
+                fixed=H + "import torch.nn as nn\ndef f(x, device):\n    model = nn.Linear(2, 2)\n    model.to(device)\n"
+                          "    return np.asarray(model(x).detach().cpu())\n", why="model.to(device) as a statement moves the module"),
+        Invalid(H + "import torch.nn as nn\ndef f(x, use_gpu):\n    model = nn.Linear(2, 2)\n    if use_gpu:\n        model.cuda()\n"
+                    "    return np.asarray(model(x))\n", line=8, col=23,
+                fixed=H + "import torch.nn as nn\ndef f(x, use_gpu):\n    model = nn.Linear(2, 2)\n    if use_gpu:\n        model.cuda()\n"
+                          "    return np.asarray(model(x).detach().cpu())\n", why="moved with .cuda() on one branch"),
+        Invalid(H + "import torch.nn as nn\nclass Probe:\n    def __init__(self):\n        self.head = nn.Linear(4, 2)\n"
+                    "    def to_gpu(self):\n        self.head.cuda()\n    @torch.no_grad()\n    def scores(self, x):\n"
+                    "        return np.asarray(self.head(x))\n", line=11, col=27,
+                fixed=H + "import torch.nn as nn\nclass Probe:\n    def __init__(self):\n        self.head = nn.Linear(4, 2)\n"
+                          "    def to_gpu(self):\n        self.head.cuda()\n    @torch.no_grad()\n    def scores(self, x):\n"
+                          "        return np.asarray(self.head(x).detach().cpu())\n",
+                why="a submodule moved by another method of the class"),
+        Invalid(H + "def f(t):\n    print(t.is_cuda)\n    return np.asarray(t)\n", line=5, col=23,
+                fixed=H + "def f(t):\n    print(t.is_cuda)\n    return np.asarray(t.detach().cpu())\n",
+                why="reading .is_cuda says an unknown value is a tensor"),
     ]
 
 
@@ -263,7 +388,8 @@ class NoncanonicalNumpyChain(Rule):
 
     ## Known problems
     When TL101 or TL102 applies to the same conversion, they own it and this rule stays silent:
-    their fix produces the canonical chain too.
+    their fix produces the canonical chain too. A chain through `.data` is TL201's finding (its fix
+    is this canonical chain); this rule reports it only when TL201 is disabled.
     """
 
     code = "TL103"
@@ -282,10 +408,6 @@ class NoncanonicalNumpyChain(Rule):
                 fixed=H + "def f(x):\n    return x.detach().cpu().numpy()\n", why="device move before detach"),
         Invalid(H + "def f(x):\n    return x.to('cpu').detach().numpy()\n", line=4, col=12,
                 fixed=H + "def f(x):\n    return x.detach().cpu().numpy()\n", why=".to('cpu') before detach"),
-        Invalid(H + "def f(x):\n    return x.data.cpu().numpy()\n", line=4, col=12, unsafe=True,
-                fixed=H + "def f(x):\n    return x.detach().cpu().numpy()\n", why=".data of a value not known to be a tensor"),
-        Invalid(H + "w = torch.nn.Parameter(torch.ones(2))\nw.data.cpu().numpy()\n", line=4, col=1,
-                fixed=H + "w = torch.nn.Parameter(torch.ones(2))\nw.detach().cpu().numpy()\n", why=".data of a parameter"),
         Invalid(H + "def f(x):\n    return x.detach().cpu().cpu().numpy()\n", line=4, col=12,
                 fixed=H + "def f(x):\n    return x.detach().cpu().numpy()\n", why="duplicated link"),
         Invalid(H + "def f(model, x):\n    return np.asarray(model(x).cpu().detach())\n", line=4, col=23,

@@ -127,6 +127,14 @@ class ConversionChecker(FamilyChecker):
     def _judge(self, site: Site) -> None:
         grad_hazard = site.facts.grad.possible and self.semantic.grad_enabled
         device_hazard = site.facts.device.possible
+        data = self._data_accesses(site.converted) if site.converted is not None else []
+        if data and "TL201" in self.context.codes and self._legacy_data(data[0]):
+            # `x.data.numpy()`, `out.data[0].numpy()`: one finding, the `.data` read, whose fix is the canonical
+            # chain (which also ends any grad or device crash the message names)
+            cuts_gradients = grad_hazard and (self.semantic.in_module_forward or self._flows_into_torch(site.report_node))
+            message = _data_chain_message(self.context.code(data[0]), site, grad_hazard, device_hazard)
+            self.context.claim(data, handover=(message, self._canonical_fix(site, force_unsafe=cuts_gradients)))
+            return
         if grad_hazard or device_hazard:
             cuts_gradients = grad_hazard and (self.semantic.in_module_forward or self._flows_into_torch(site.report_node))
             fix = self._canonical_fix(site, force_unsafe=cuts_gradients)
@@ -135,10 +143,15 @@ class ConversionChecker(FamilyChecker):
                 caveat = ("; in forward(), `.detach()` cuts gradients: check that is intended"
                           if self.semantic.in_module_forward else
                           "; the result flows back into torch, so `.detach()` cuts gradients: check that is intended")
+            reported = False
             if grad_hazard and self.wants("TL101"):
                 self.context.report("TL101", site.report_node, _grad_message(site) + caveat, fix)
+                reported = True
             if device_hazard and self.wants("TL102"):
                 self.context.report("TL102", site.report_node, _device_message(site) + caveat, fix)
+                reported = True
+            if reported:
+                self.context.claim(data)  # one finding for the conversion and its `.data`, one canonical fix
             return
         if site.converted is None or not self.wants("TL103"):
             return
@@ -150,6 +163,39 @@ class ConversionChecker(FamilyChecker):
                                 f"non-canonical conversion chain `{shown}`: {problem}; use "
                                 f"`{CANONICAL}{'.numpy()' if site.explicit else ''}`",
                                 self._canonical_fix(site, force_unsafe=False))
+            self.context.claim(data)
+
+    def _legacy_data(self, data: cst.Attribute) -> bool:
+        """Is this the tensor's own `.data` (a known tensor, or a plain name: `x.data.numpy()` is the legacy
+        idiom), rather than a field of some object (`self.data`, `decoder.get_all_samples().data`)?"""
+        receiver = data.value
+        if self.semantic.facts(receiver).tensor is YES:
+            return True
+        if isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute):  # `x.cpu().data`
+            return _link_of(receiver) is not None or receiver.func.attr.value in _VIEW_METHODS
+        return isinstance(receiver, cst.Name) and receiver.value not in ("self", "cls")
+
+    def _data_accesses(self, expression: cst.BaseExpression) -> List[cst.Attribute]:
+        """The tensor `.data` reads whose value the conversion converts: links of its chain, and those behind
+        views and subscripts (`out.data[0]`, `x.data.view(-1)`)."""
+        found: List[cst.Attribute] = []
+        node = expression
+        while True:
+            if isinstance(node, cst.Attribute) and node.attr.value == "data":
+                receiver = self.semantic.facts(node.value)
+                if not receiver.tensor.possible or looks_like_dataset(dotted_name(node.value) or ""):
+                    return found
+                found.append(node)
+                node = node.value
+            elif isinstance(node, cst.Subscript):
+                node = node.value
+            elif isinstance(node, cst.Attribute) and node.attr.value in _VIEW_ATTRIBUTES:
+                node = node.value
+            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and (
+                    node.func.attr.value in _VIEW_METHODS or _link_of(node) is not None):
+                node = node.func.value
+            else:
+                return found
 
     def _flows_into_torch(self, node: cst.CSTNode) -> bool:
         """Is the converted value an argument of a torch call in the same statement?"""
@@ -194,7 +240,16 @@ class ConversionChecker(FamilyChecker):
             return None  # `x.conj().detach().cpu().numpy()` still raises: it needs `.resolve_conj()`
         context = self.context
         chain = CANONICAL + ".numpy()" if site.delegating else CANONICAL
-        if converted is not base:  # links to replace: `x.cpu().detach()` → `x.detach().cpu()`
+        # `out.data[0]` → `out[0].detach().cpu()`: a `.data` behind a view goes; the chain at the end replaces it
+        behind = self._data_accesses(base)
+        drops = [context.edit(context.end_with_parentheses(node.value), context.end_of(node), "") for node in behind]
+        uncertain = uncertain or any(self.semantic.facts(node.value).tensor is not YES for node in behind)
+        if behind and site.explicit and converted is base:
+            # the rewritten value differs from the original (a host copy of a view), so the edit spans the
+            # whole conversion: what the fix changes is then the array `.numpy()` returns, as for the others
+            edits = [context.edit(context.end_with_parentheses(base), context.end_of(site.report_node),
+                                  chain + ".numpy()")]
+        elif converted is not base:  # links to replace: `x.cpu().detach()` → `x.detach().cpu()`
             edits = [context.edit(context.end_with_parentheses(base), context.end_of(converted), chain)]
         elif isinstance(base, _NEEDS_NO_PARENS):
             edits = [context.edit(context.end_of(base), context.end_of(base), chain)]
@@ -204,6 +259,7 @@ class ConversionChecker(FamilyChecker):
         else:  # `np.asarray(a + b)`: wrap, inside the value's own parentheses if it has any
             edits = [context.edit(context.start_of(base), context.start_of(base), "("),
                      context.edit(context.end_of(base), context.end_of(base), ")" + chain)]
+        edits = drops + edits
         if any(edit is None for edit in edits):
             return None
         # Tensor-ness inferred from names (`model(x)`) proves nothing in a file that never imports torch.
@@ -214,6 +270,11 @@ class ConversionChecker(FamilyChecker):
         return Fix(title, tuple(edits), safety)
 
 
+# What keeps a tensor's values (a view, a copy, a dtype change): a `.data` behind it still feeds the conversion.
+_VIEW_METHODS = frozenset({"view", "view_as", "reshape", "reshape_as", "squeeze", "unsqueeze", "permute", "transpose",
+                           "t", "flatten", "contiguous", "clone", "float", "double", "half", "long", "int", "bool",
+                           "expand", "expand_as", "narrow", "select", "flip"})
+_VIEW_ATTRIBUTES = frozenset({"T", "mT", "real"})
 _NEEDS_NO_PARENS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.List, cst.Tuple)
 _LINK_TEXT = {"detach": ".detach()", "cpu": ".cpu()", "to_cpu": '.to("cpu")', "data": ".data"}
 
@@ -270,6 +331,16 @@ def _plain_numpy_call(node: cst.Call) -> bool:
         if not (isinstance(arg.value, cst.Name) and arg.value.value == "False"):
             return False
     return True
+
+
+def _data_chain_message(data: str, site: Site, grad_hazard: bool, device_hazard: bool) -> str:
+    chain = f"{CANONICAL}.numpy()" if site.explicit or site.delegating else CANONICAL
+    message = (f"`{data}` reads through unsafe legacy `.data` to convert to NumPy: drop `.data` and end the "
+               f"chain with `{chain}` (autograd then sees later in-place changes)")
+    crashes = [error for hazard, error in ((device_hazard, DEVICE_ERROR), (grad_hazard, GRAD_ERROR)) if hazard]
+    if crashes:
+        message += "; as written it raises " + " or ".join(f'"{error}"' for error in crashes)
+    return message
 
 
 def _delegation_message(site: Site, hazard: str) -> str:

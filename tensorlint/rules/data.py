@@ -43,9 +43,14 @@ class DataRead(Rule):
     place: then a silently wrong gradient becomes an error at backward, which is the point, but a
     change of behaviour.
 
+    A `.data` read that feeds a conversion to NumPy (`x.data.numpy()`, `out.data[0].numpy()`,
+    `np.asarray(p.data)`) is reported once, here, with the conversion's canonical chain as the fix
+    (`out[0].detach().cpu().numpy()`); the message says when the conversion would also crash (a CUDA
+    tensor). There `.data` of a value of unknown kind counts too: `.numpy()` already says it is a tensor.
+
     ## Known problems
-    Inside a conversion chain (`x.data.cpu().numpy()`) TL103 (or TL101/TL102) owns the `.data`
-    and gives the canonical chain; this rule stays silent there.
+    With TL201 disabled, a `.data` inside a conversion chain is left to TL1 (TL101/TL102 when the
+    conversion may crash, TL103 otherwise), whose fix gives the same canonical chain.
     """
 
     code = "TL201"
@@ -60,9 +65,10 @@ class DataRead(Rule):
         Valid(H + "def f(response):\n    return response.data\n", "an HTTP response"),
         Valid(H + "def f(data):\n    return data.x\n", "a name called data"),
         Valid(P + "p.detach().clone()\n", "already .detach()"),
-        Valid(P + "p.data.cpu().numpy()\n", "conversion chain: TL103 owns it"),
-        Valid(P + "import numpy as np\nnp.asarray(p.data)\n", "implicit conversion: TL1 owns it"),
         Valid(P + "p.data.add_(1)\n", "an in-place write is TL202"),
+        Valid(H + "def f(loader):\n    return loader.dataset.data.numpy()\n", "a loader's dataset's .data into .numpy()"),
+        Valid(H + "import torchvision\ntrain_set = torchvision.datasets.MNIST('data', download=True)\nx = train_set.data.numpy()\n",
+              "a torchvision dataset's .data is a host tensor, not an autograd alias"),
     ]
     INVALID = [
         Invalid(P + "snapshot = p.data.clone()\n", line=3, col=12, fixed=P + "snapshot = p.detach().clone()\n",
@@ -78,6 +84,31 @@ class DataRead(Rule):
                 fixed=H + "def f(model, x):\n    out = model(x)\n    return out.detach().max(1)\n", why="model output"),
         Invalid(P + "w = p.data\nw.mul_(2)\n", line=3, col=5, unsafe=True, fixed=P + "w = p.detach()\nw.mul_(2)\n",
                 why="alias mutated later: unsafe"),
+        Invalid(P + "p.data.cpu().numpy()\n", line=3, col=1, fixed=P + "p.detach().cpu().numpy()\n",
+                why="a conversion chain through .data: one finding, the canonical chain"),
+        Invalid(P + "import numpy as np\nnp.asarray(p.data)\n", line=4, col=12,
+                fixed=P + "import numpy as np\nnp.asarray(p.detach().cpu())\n", why="an implicit conversion of .data"),
+        Invalid(H + "def f(x):\n    return x.data.numpy()\n", line=3, col=12, unsafe=True,
+                fixed=H + "def f(x):\n    return x.detach().cpu().numpy()\n",
+                why=".numpy() says x is a tensor; unknown kind, so the fix is unsafe"),
+        Invalid(H + "def f(model, x):\n    out = model(x)\n    return out.data[0].numpy()\n", line=4, col=12,
+                fixed=H + "def f(model, x):\n    out = model(x)\n    return out[0].detach().cpu().numpy()\n",
+                why=".data behind a subscript: dropped, the chain goes at the end"),
+        Invalid(H + "def f(model, x):\n    return model(x).data.view(-1).numpy()\n", line=3, col=12,
+                fixed=H + "def f(model, x):\n    return model(x).view(-1).detach().cpu().numpy()\n",
+                why=".data behind a view"),
+        Invalid(H + "def f(model, x):\n    out = model(x).cpu()\n    return out.data[0].numpy()\n", line=4, col=12,
+                fixed=H + "def f(model, x):\n    out = model(x).cpu()\n    return out[0].detach().cpu().numpy()\n",
+                why="facts flow through .data and subscripts: on the host, no crash, still the .data finding"),
+        Invalid(H + "def f(model, x):\n    return model(x).data.cpu().numpy()\n", line=3, col=12,
+                fixed=H + "def f(model, x):\n    return model(x).detach().cpu().numpy()\n",
+                why="the classic model(x).data.cpu().numpy(): one finding (no TL101/TL103), the canonical chain"),
+        Invalid(H + "def f(model, x):\n    return model(x).data.cpu().detach().numpy()\n", line=3, col=12,
+                fixed=H + "def f(model, x):\n    return model(x).detach().cpu().numpy()\n",
+                why=".data plus a move before .detach(): one finding, one canonical chain"),
+        Invalid(H + "import numpy as np\ndef f(model, x):\n    return np.array(model(x).data)\n", line=4, col=21,
+                fixed=H + "import numpy as np\ndef f(model, x):\n    return np.array(model(x).detach().cpu())\n",
+                why="np.array of .data: the fix passes .detach().cpu(), the message names the CUDA crash"),
     ]
 
 
@@ -131,6 +162,7 @@ class DataInplaceWrite(Rule):
         Valid(H + "class Box:\n    def reset(self):\n        self.data = []\n", "a plain self.data field"),
         Valid(H + "def f(batch):\n    batch.data[0] = 1\n", "unknown kind with item assignment"),
         Valid(P + "p.data.clone().add_(1)\n", "in-place on a copy, not through .data"),
+        Valid(H + "def f(dataset):\n    dataset.data[0].zero_()\n", "a dataset's .data, written through a subscript"),
     ]
     INVALID = [
         Invalid(H + "def step(model, lr):\n    for p in model.parameters():\n        p.data.add_(p.grad, alpha=-lr)\n",
@@ -161,6 +193,13 @@ class DataInplaceWrite(Rule):
         Invalid("import torch as th\np = th.nn.Parameter(th.ones(2))\np.data.copy_(th.zeros(2))\n", line=3, col=1, unsafe=True,
                 fixed="import torch as th\np = th.nn.Parameter(th.ones(2))\nwith th.no_grad():\n    p.copy_(th.zeros(2))\n",
                 why="torch under an alias"),
+        Invalid(H + "import torch.nn as nn\nemb = nn.Embedding(10, 4, padding_idx=0)\nemb.weight.data[0].zero_()\n", line=4, col=1,
+                unsafe=True, fixed=H + "import torch.nn as nn\nemb = nn.Embedding(10, 4, padding_idx=0)\n"
+                                       "with torch.no_grad():\n    emb.weight[0].zero_()\n",
+                why="an in-place method on a subscript of .data: zeroing the padding row"),
+        Invalid(H + "def f(model):\n    for p in model.parameters():\n        p.data[:, :2].fill_(0.0)\n", line=4, col=9, unsafe=True,
+                fixed=H + "def f(model):\n    for p in model.parameters():\n        with torch.no_grad():\n"
+                          "            p[:, :2].fill_(0.0)\n", why="a slice of .data filled in a parameters() loop"),
     ]
 
 

@@ -9,7 +9,6 @@ from ..analysis import YES, dotted_name
 from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
 
-_CHAIN_LINKS = frozenset({"detach", "cpu", "to", "clone", "contiguous"})
 # In-place methods that change the `.data` alias's shape or identity, not just values: through `.data`
 # they leave the parameter alone, so `with torch.no_grad(): p.t_()` would change behaviour.
 _METADATA_CHANGING = frozenset({"t_", "resize_", "resize_as_", "set_", "requires_grad_", "squeeze_", "unsqueeze_",
@@ -25,7 +24,14 @@ class DataChecker(FamilyChecker):
     triggers = (".data",)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if node.attr.value != "data" or self.semantic.facts(node.value).tensor is not YES:
+        if node.attr.value != "data":
+            return
+        claimed, handover = self.context.claimed(node)
+        if claimed:  # a conversion's finding covers it, or hands it over as its one finding (`x.data.numpy()`)
+            if handover is not None and self.wants("TL201"):
+                self.context.report("TL201", node, *handover)
+            return
+        if self.semantic.facts(node.value).tensor is not YES:
             return
         parent = self._ancestor(1)
         grandparent = self._ancestor(2)
@@ -41,7 +47,11 @@ class DataChecker(FamilyChecker):
               and isinstance(grandparent, cst.Call) and grandparent.func is parent):
             statement = None if parent.attr.value in _METADATA_CHANGING else self._ancestor(3)
             self._report_write(node, statement, f"`.{parent.attr.value}()`")
-        elif not self._in_conversion_chain(node) and self.wants("TL201"):
+        elif self._in_place_on_a_slice(node):  # `p.data[:, k:].copy_(new)`: writes through a view of `.data`
+            method = self._ancestor(2).attr.value
+            statement = None if method in _METADATA_CHANGING else self._ancestor(4)
+            self._report_write(node, statement if isinstance(statement, cst.Expr) else None, f"`[...].{method}()`")
+        elif self.wants("TL201"):
             self._report_read(node)
 
     # -- TL201 ------------------------------------------------------------------------------
@@ -127,32 +137,16 @@ class DataChecker(FamilyChecker):
                 return ancestor
         return self.context.module
 
+    def _in_place_on_a_slice(self, node: cst.Attribute) -> bool:
+        subscript, method, call = self._ancestor(1), self._ancestor(2), self._ancestor(3)
+        return (isinstance(subscript, cst.Subscript) and subscript.value is node
+                and isinstance(method, cst.Attribute) and method.value is subscript and is_in_place_method(method.attr.value)
+                and isinstance(call, cst.Call) and call.func is method)
+
     @staticmethod
     def _is_write_target(subscript: cst.Subscript, parent: Optional[cst.CSTNode]) -> bool:
         return (isinstance(parent, cst.AssignTarget) and parent.target is subscript) or (
             isinstance(parent, cst.AugAssign) and parent.target is subscript)
-
-    def _in_conversion_chain(self, node: cst.Attribute) -> bool:
-        """`x.data.cpu().numpy()`: the TL1 chain fix owns this `.data` (one fix, canonical result)."""
-        current: cst.CSTNode = node
-        depth = 1
-        while True:
-            parent = self._ancestor(depth)
-            if isinstance(parent, cst.Attribute) and parent.value is current:
-                if parent.attr.value == "numpy":
-                    return True
-                if parent.attr.value not in _CHAIN_LINKS:
-                    return False
-                call = self._ancestor(depth + 1)
-                if not (isinstance(call, cst.Call) and call.func is parent):
-                    return False
-                current, depth = call, depth + 2
-                continue
-            if isinstance(parent, cst.Arg):
-                call = self._ancestor(depth + 1)
-                qualified = self.semantic.qualified(call.func) if isinstance(call, cst.Call) else None
-                return bool(qualified and qualified.startswith("numpy."))
-            return False
 
     def _code(self, node: cst.CSTNode) -> str:
         return self.context.code(node)

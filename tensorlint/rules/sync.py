@@ -23,11 +23,17 @@ def train_with(line: str) -> str:
 STEP_LOOPS = """
     A *step loop* is decided by the shared analysis: a `for`/`while` loop whose own body (not nested
     functions or loops) calls `.backward()` or an optimizer/scaler `.step(...)`, or that iterates a
-    data loader (`for batch in loader`, `enumerate(train_loader)`, `tqdm(dataloader)`), a `range(...)`
-    or is a `while` loop, and calls a model: training, evaluation under `no_grad` and token-by-token
-    generation loops. An epoch loop that calls `train(...)` is not one. Anything under a periodic
-    guard (`if step % N == 0:`, `if (i + 1) % log_every == 0:`, an `if` naming `log_interval`,
-    `should_log`, `is_last_step`, ...) or after the loop is fine.
+    data loader (`for batch in loader`, `enumerate(train_loader)`, `tqdm(dataloader)`, `zip` of
+    loaders), a `range(...)` or is a `while` loop, and calls a model: training, evaluation under
+    `no_grad` and token-by-token generation loops. An epoch loop that calls `train(...)` is not one.
+    A same-file helper that the loop calls and that does the step itself (`self.train_step(batch)`,
+    also through `functools.partial`) is part of the step: findings are reported inside the helper,
+    naming the call. A `LightningModule`'s `training_step`/`validation_step`/... body is one step of
+    the loop Lightning runs. Anything under a periodic guard (`if step % N == 0:`,
+    `if (i + 1) % log_every == 0:`, `if i == 0:`, an `if` naming `log_interval`, `should_log`,
+    `is_last_step`, ...) or after the loop is fine, except that a bare arithmetic guard whose body
+    itself calls `.backward()` or steps an optimizer (a GAN critic schedule, gradient accumulation)
+    is a training step, not logging.
 """
 
 
@@ -67,9 +73,10 @@ class PerStepScalarSync(Rule):
     what gets printed, so the rewrite needs a human.
 
     ## Known problems
-    Only values known to be tensors (model outputs, losses, torch results) are judged; a value of
-    unknown provenance is not. Some syncs are intentional (sampling on the CPU for
-    reproducibility): silence them with `# noqa: TL401`.
+    Only values known to be tensors (model outputs, losses, torch results, values that are
+    `.backward()`ed) are judged; a value of unknown provenance is not: in an evaluation loop,
+    `val_loss += criterion(model(x), y).item()` with a criterion passed in is not flagged. Some syncs
+    are intentional (sampling on the CPU for reproducibility): silence them with `# noqa: TL401`.
     """
     code = "TL401"
     name = "per-step-scalar-sync"
@@ -88,6 +95,16 @@ class PerStepScalarSync(Rule):
         Valid("import tensorflow as tf\ndef train(model, loader, optimizer):\n    for x, y in loader:\n"
               "        loss = model(x)\n        optimizer.step()\n        print(loss.numpy().item())\n", "TensorFlow code"),
         Valid(train_with("running += float(step)"), "float of an int"),
+        Valid(train_with("if step == 0:\n            print(loss.item())"), "a first-time guard runs once"),
+        Valid(H + "class Trainer:\n    def train_step(self, batch):\n        loss = self.crit(self.model(batch[0]), batch[1])\n"
+                  "        loss.backward()\n        self.opt.step()\n        return loss.item()\n    def fit_one(self, batch):\n"
+                  "        return self.train_step(batch)\n", "a step helper that no loop calls"),
+        Valid(H + "class Helper:\n    def training_step(self, batch, batch_idx):\n        x, y = batch\n"
+                  "        loss = torch.nn.functional.cross_entropy(self.model(x), y)\n        print(loss.item())\n        return loss\n",
+              "training_step of a class that is not a LightningModule, called by no loop"),
+        Valid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
+                  "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x), y)\n"
+                  "        self.log('train_loss', loss)\n        return loss\n", "Lightning: self.log of the tensor itself"),
     ]
     INVALID = [
         Invalid(train_with("running += loss.item()"), line=10, col=20, why="plain training loop"),
@@ -108,6 +125,32 @@ class PerStepScalarSync(Rule):
         Invalid(H + "def generate(model, idx, max_new_tokens):\n    for _ in range(max_new_tokens):\n"
                     "        logits = model(idx)\n        next_id = logits[:, -1].argmax(-1)\n"
                     "        if next_id.item() == eos:\n            break\n", line=6, col=12, why="generation loop"),
+        Invalid(H + "def train(model, loader, opt, crit):\n    total = 0.0\n    for x, y in loader:\n        out = model(x)\n"
+                    "        loss = crit(out, y)\n        loss.backward()\n        opt.step()\n        total += loss.item()\n"
+                    "    return total\n", line=9, col=18, why="a loss from an unknown criterion: backward() says it is a tensor"),
+        Invalid(H + "from tqdm import tqdm\ndef train(model, loader, opt, crit):\n    for i, batch in enumerate(pbar := tqdm(loader)):\n"
+                    "        loss = crit(model(batch[0]), batch[1])\n        loss.backward()\n        opt.step()\n"
+                    "        pbar.set_description(f'{loss.item()}')\n", line=8, col=33, why="a tqdm bar bound with := in the loop header"),
+        Invalid(H + "def train(model, loader_a, loader_b, opt, crit):\n    for (xa, ya), (xb, yb) in zip(loader_a, loader_b):\n"
+                    "        loss = crit(model(xa), ya) + crit(model(xb), yb)\n        loss.backward()\n        opt.step()\n"
+                    "        print(loss.item())\n", line=7, col=15, why="zip of two loaders"),
+        Invalid(H + "def train(G, D, loader, opt_g, opt_d, n_critic):\n    for i, (real, _) in enumerate(loader):\n"
+                    "        d_loss = D(G(real)).mean() - D(real).mean()\n        d_loss.backward()\n        opt_d.step()\n"
+                    "        if (i + 1) % n_critic == 0:\n            g_loss = -D(G(real)).mean()\n            g_loss.backward()\n"
+                    "            opt_g.step()\n            print(g_loss.item())\n", line=11, col=19,
+                why="a GAN critic schedule: a modulo guard around backward/step is a training step, not logging"),
+        Invalid(H + "class Trainer:\n    def train_step(self, batch):\n        loss = self.crit(self.model(batch[0]), batch[1])\n"
+                    "        loss.backward()\n        self.opt.step()\n        return loss.item()\n    def fit(self, loader):\n"
+                    "        for batch in loader:\n            self.train_step(batch)\n", line=7, col=16,
+                why="a step helper called by a loader loop: found in the helper, naming the call"),
+        Invalid(H + "import functools\ndef step(model, opt, crit, batch):\n    loss = crit(model(batch[0]), batch[1])\n"
+                    "    loss.backward()\n    opt.step()\n    return loss.item()\ndef fit(model, opt, crit, loader):\n"
+                    "    train_step = functools.partial(step, model, opt, crit)\n    for batch in loader:\n        train_step(batch)\n",
+                line=7, col=12, why="a functools.partial of a same-file step helper"),
+        Invalid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
+                    "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x), y)\n"
+                    "        self.log('train_loss', loss.item())\n        return loss\n", line=7, col=32,
+                why="Lightning calls training_step every step"),
     ]
 
 
@@ -152,6 +195,9 @@ class PerStepHostCopy(Rule):
                   "        preds.append(model(x).argmax(1))\n    return torch.cat(preds).cpu()\n", "moved once after the loop"),
         Valid(train_with("if step % 50 == 0:\n            print(loss)"), "print under a guard"),
         Valid(train_with("host = torch.zeros(3).cpu()"), "a host tensor"),
+        Valid(H + "def generate(model, idx, steps):\n    logits = model(idx)\n    for _ in range(steps):\n"
+                  "        probs = torch.softmax(logits, dim=-1)\n        out.append(probs.cpu())\n",
+              "a range loop that calls no model: not a step loop"),
     ]
     INVALID = [
         Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    preds = []\n    for x, y in loader:\n"
@@ -159,6 +205,14 @@ class PerStepHostCopy(Rule):
                 why="collecting predictions on the host every batch"),
         Invalid(train_with("print(loss)"), line=10, col=9, why="print(tensor)"),
         Invalid(train_with("host = out.to('cpu')"), line=10, col=16, why=".to('cpu')"),
+        Invalid(H + "@torch.no_grad()\ndef generate(model, idx, max_new_tokens):\n    for _ in range(max_new_tokens):\n"
+                    "        logits = model(idx)\n        probs = logits[:, -1].softmax(-1)\n"
+                    "        nxt = torch.multinomial(probs.cpu(), 1)\n        idx = torch.cat([idx, nxt.to(idx.device)], dim=1)\n"
+                    "    return idx\n", line=7, col=33, why="sampling on the host every generated token"),
+        Invalid(H + "def generate(model, idx, max_new_tokens):\n    logits = model(idx)\n    for _ in range(max_new_tokens):\n"
+                    "        probs = torch.softmax(logits[:, -1], dim=-1)\n        history.append(probs.cpu())\n"
+                    "        idx = torch.cat([idx, torch.multinomial(probs, 1)], dim=1)\n        logits = model(idx)\n",
+                line=6, col=24, why="a generation loop whose model call ends the body"),
     ]
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import builtins
-from typing import Dict, Optional, Set
+from typing import Optional
 
 import libcst as cst
 
@@ -16,10 +16,6 @@ ACCUMULATE = "accumulate on the device (`running += loss.detach()`) and convert 
 
 class SyncChecker(FamilyChecker):
     triggers = ("backward", ".step(", "oader", "range(", "while ")
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._backward_roots: Dict[int, Set[str]] = {}
 
     def _active(self) -> bool:
         return self.semantic.imports.imports_torch and self.semantic.step_loop() is not None
@@ -63,9 +59,12 @@ class SyncChecker(FamilyChecker):
                          f"format under a logging guard, or {ACCUMULATE}")
 
     def visit_If(self, node: cst.If) -> None:
-        if self._active() and self._on_device(node.test):
-            self._report("TL401", node.test, "a tensor as an `if` condition waits for the accelerator every step: "
-                         "keep the decision on the device (`torch.where`) or check it under a logging guard")
+        if not self._active():
+            return
+        for tested in _truth_tested(node.test):  # `if t:`, `if not torch.isnan(t):`, `if a and t:`
+            if self._on_device(tested):
+                self._report("TL401", tested, "a tensor as an `if` condition waits for the accelerator every step: "
+                             "keep the decision on the device (`torch.where`) or check it under a logging guard")
 
     def visit_While(self, node: cst.While) -> None:
         runs_per_step = self.semantic.loop_info(node).is_step or self.semantic.step_loop() is not None
@@ -125,22 +124,15 @@ class SyncChecker(FamilyChecker):
                              self._detach_fix(value) if fixable else None)
 
     def _retains_graph(self, value: cst.BaseExpression, accumulator: cst.BaseExpression) -> bool:
-        if not self._active() or not self.semantic.grad_enabled:
+        loop = self.semantic.step_loop()
+        if not self._active() or not self.semantic.grad_enabled or not loop.trains_or_reads_data:
             return False
         facts = self.semantic.facts(value)
         if facts.tensor is not YES or not facts.grad.possible:
             return False
         name = dotted_name(accumulator)
-        return name is not None and name not in self._names_reaching_backward()
-
-    def _names_reaching_backward(self) -> Set[str]:
-        """Names in the enclosing function whose value flows into a `.backward()` call (then keeping the graph is the point)."""
-        scope = next((a for a in reversed(self.semantic.ancestors) if isinstance(a, (cst.FunctionDef, cst.Module))),
-                     self.context.module)
-        roots = self._backward_roots.get(id(scope))
-        if roots is None:
-            roots = self._backward_roots[id(scope)] = _names_reaching_backward(scope)
-        return roots
+        # kept for a later backward, the graph is the point; made anew each step, nothing accumulates
+        return name is not None and not self.semantic.feeds_backward(name) and self.semantic.outlives_step(accumulator)
 
     def _detach_fix(self, value: cst.BaseExpression) -> Optional[Fix]:
         context = self.context
@@ -201,50 +193,12 @@ def _forced(node: cst.Call) -> bool:
     return any(a.keyword is not None and a.keyword.value == "force" for a in node.args)
 
 
-def _names_reaching_backward(scope: cst.CSTNode) -> Set[str]:
-    """Names read by `.backward()` receivers, closed over the assignments that feed them."""
-    receivers, assignments = [], []
-
-    class Collector(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            if isinstance(node.func, cst.Attribute) and node.func.attr.value == "backward":
-                receivers.append(node.func.value)
-            elif dotted_name(node.func) in ("torch.autograd.backward", "autograd.backward") and node.args:
-                receivers.append(node.args[0].value)
-
-        def visit_Assign(self, node: cst.Assign) -> None:
-            assignments.append((node.targets, node.value))
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            assignments.append(([cst.AssignTarget(node.target)], node.value))
-
-    scope.visit(Collector())
-    roots: Set[str] = set()
-    for receiver in receivers:
-        roots |= _names_in(receiver)
-    changed = True
-    while changed:
-        changed = False
-        for targets, value in assignments:
-            if any(_names_in(t.target) & roots for t in targets):
-                new = _names_in(value) - roots
-                if new:
-                    roots |= new
-                    changed = True
-    return roots
-
-
-def _names_in(node: cst.CSTNode) -> Set[str]:
-    names: Set[str] = set()
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            names.add(name.value)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> None:
-            path = dotted_name(attribute)
-            if path is not None:
-                names.add(path)
-
-    node.visit(Names())
-    return names
+def _truth_tested(test: cst.BaseExpression):
+    """The operands whose truth value an `if` takes: through `not` and `and`/`or`."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        yield from _truth_tested(test.expression)
+    elif isinstance(test, cst.BooleanOperation):
+        yield from _truth_tested(test.left)
+        yield from _truth_tested(test.right)
+    else:
+        yield test

@@ -1,0 +1,130 @@
+"""Type annotations as evidence: `x: torch.Tensor`, `-> Tensor`, `Optional[Tensor]`, `List[Tensor]`, `nn.Module`.
+
+An annotation is the author's word about a value. It is used where nothing better is known: a parameter,
+an annotated assignment of an unknown call, a helper's return, a class-level attribute. `None` in a union
+(`Optional[T]`, `T | None`) is left out: a value that may be None is converted only when it is not.
+Unknown names give no facts (None), never a guess.
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import libcst as cst
+
+from .facts import MAYBE, MODULE, NO, NOT_TENSOR, PARAMETER, YES, Facts, container_of, join_all
+from .imports import ImportMap, dotted_name
+
+_TENSOR_TYPES = frozenset({"torch.Tensor", "torch.FloatTensor", "torch.LongTensor", "torch.DoubleTensor",
+                           "torch.HalfTensor", "torch.BoolTensor", "torch.IntTensor", "torch.ByteTensor",
+                           "torch.cuda.FloatTensor", "torch.nn.parameter.Buffer", "torch.nn.Buffer"})
+_PARAMETER_TYPES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+_MODULE_TYPES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module", "torch.nn.Sequential",
+                           "torch.nn.ModuleList", "torch.nn.ModuleDict"})
+_NOT_TENSOR_TYPES = frozenset({
+    "int", "float", "str", "bool", "bytes", "complex", "set", "frozenset", "type",
+    "numpy.ndarray", "numpy.typing.NDArray", "numpy.number", "numpy.generic",
+    "numpy.float32", "numpy.float64", "numpy.int64", "numpy.int32", "numpy.bool_", "PIL.Image.Image",
+    "typing.Set", "typing.Callable", "collections.abc.Callable", "Set", "Callable",
+    "torch.device", "torch.dtype", "torch.Size", "torch.Generator", "pathlib.Path", "Path",
+})
+# `List[Tensor]` holds tensors; a bare `list` says nothing about what it holds.
+_SEQUENCES = frozenset({"list", "List", "typing.List", "Sequence", "typing.Sequence", "collections.abc.Sequence",
+                        "Iterable", "typing.Iterable", "collections.abc.Iterable", "Iterator", "typing.Iterator",
+                        "tuple", "Tuple", "typing.Tuple"})
+_TUPLES = frozenset({"tuple", "Tuple", "typing.Tuple"})
+# `Dict[str, Tensor]`: what subscripting gives (iterating gives keys, which are never converted).
+_MAPPINGS = frozenset({"dict", "Dict", "typing.Dict", "Mapping", "typing.Mapping", "collections.abc.Mapping"})
+_UNIONS = frozenset({"Optional", "typing.Optional", "Union", "typing.Union"})
+
+
+class _Context:
+    def __init__(self, imports: ImportMap, module_classes, aliases) -> None:
+        self.imports = imports
+        self.module_classes = module_classes
+        self.aliases = aliases
+
+
+def annotation_facts(annotation: Optional[cst.Annotation], imports: ImportMap, module_classes=frozenset(),
+                     aliases: Optional[Dict[str, cst.BaseExpression]] = None) -> Optional[Facts]:
+    """Facts an annotation states, or None when it states nothing we understand. `aliases`: the module's
+    type aliases (`NamedParameter = Tuple[str, torch.Tensor]`)."""
+    if annotation is None:
+        return None
+    return _facts(annotation.annotation, _Context(imports, module_classes, aliases or {}), depth=0)
+
+
+def _facts(node: cst.BaseExpression, context: _Context, depth: int) -> Optional[Facts]:
+    if depth > 4:
+        return None
+    imports, module_classes = context.imports, context.module_classes
+    if isinstance(node, cst.SimpleString):  # "torch.Tensor": a forward reference
+        try:
+            text = node.evaluated_value
+            parsed = cst.parse_expression(text) if isinstance(text, str) else None
+        except Exception:  # noqa: BLE001 - not an expression: says nothing
+            return None
+        return _facts(parsed, context, depth + 1) if parsed is not None else None
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):  # `Tensor | None`
+        return _union([node.left, node.right], context, depth)
+    if isinstance(node, cst.Subscript):
+        name = _name(node.value, imports)
+        arguments = [element.slice.value for element in node.slice if isinstance(element.slice, cst.Index)]
+        if name in _UNIONS:
+            return _union(arguments, context, depth)
+        if name in _SEQUENCES or name in _MAPPINGS:
+            if name in _MAPPINGS:
+                arguments = arguments[1:]
+            items = [_facts(a, context, depth + 1) for a in arguments if not _is_ellipsis(a)]
+            if not items or any(item is None for item in items):
+                return None
+            fixed_tuple = name in _TUPLES and not any(_is_ellipsis(a) for a in arguments)
+            return container_of(join_all(items), tuple(items) if fixed_tuple else None)
+        return NOT_TENSOR if name in _NOT_TENSOR_TYPES else None
+    name = _name(node, imports)
+    if name is None:
+        return None
+    if name in context.aliases:
+        return _facts(context.aliases[name], context, depth + 1)
+    if name in ("None",):
+        return NOT_TENSOR
+    if name in _PARAMETER_TYPES:
+        return PARAMETER
+    if name in _TENSOR_TYPES:
+        return Facts(tensor=YES)
+    if name in _MODULE_TYPES or name in module_classes:
+        return MODULE
+    if name in _NOT_TENSOR_TYPES:
+        return NOT_TENSOR
+    return None
+
+
+def _union(members, context: _Context, depth) -> Optional[Facts]:
+    facts = []
+    for member in members:
+        if _name(member, context.imports) == "None":
+            continue
+        found = _facts(member, context, depth + 1)
+        if found is None:
+            return None
+        facts.append(found)
+    return join_all(facts)
+
+
+def _name(node: cst.BaseExpression, imports: ImportMap) -> Optional[str]:
+    if isinstance(node, cst.Name) and node.value == "None":
+        return "None"
+    return imports.qualified(node) or dotted_name(node)
+
+
+def _is_ellipsis(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Ellipsis)
+
+
+def annotated(value: Facts, stated: Optional[Facts]) -> Facts:
+    """A value's facts with its annotation's word on what is unknown: `x: Tensor = f()` is a tensor,
+    `x: np.ndarray = f()` is not. What is known (a tensor, a non-tensor, a container, a module) stays."""
+    if stated is None or value.tensor is not MAYBE or value.items is not None or value.module is YES:
+        return value
+    if stated.tensor is YES:
+        return value.with_(tensor=YES, grad=stated.grad if value.grad is MAYBE else value.grad, module=NO)
+    return stated

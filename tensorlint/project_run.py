@@ -1,0 +1,395 @@
+"""`tensorlint check DIR` across the modules of one project, in three phases.
+
+1. **Check** every file alone (the prescreen applies, results cached as usual). Each walked file records
+   what its analysis asked about other modules of the project and could not answer (*queries*: an imported
+   function it called or a base class), and the calls it made into them with something specific
+   (*calls out*). A file the prescreen left alone records the project names it imports (from its `ast`).
+2. **Summarise** the modules those name (`analysis/summarize.py`), following re-exports
+   (`from .utils import to_np` in a package's `__init__`), cached per module text.
+3. **Check again** each file whose queries got an answer that says more than "unknown",
+   or that another file calls with something specific (*incoming calls*: its helper is walked with the
+   caller's arguments and step loop, and a finding names the call site `file:line`). Cached under the
+   answers it was given. The prescreen still applies to TL1-TL3 (their findings sit at sites of the file
+   itself); TL4 runs regardless when a step can come from elsewhere (`families_beyond_prescreen`).
+
+A file's module name comes from its path: the chain of directories holding `__init__.py` above it
+(`src/pkg/utils.py` is `pkg.utils`), or its stem for a script outside any package. Two files claiming
+one module name are both left out of the project's map. One round: a recheck's own calls out are not
+followed further. Only `check` runs this; `fix`, `--add-noqa`, `--watch`, the flake8 plugin and the editor
+check one file at a time (see docs/provenance.md, "Across modules").
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+
+from .analysis.crossmodule import (ClassSummary, FunctionSummary, IncomingCall, ModuleSummary, OutgoingCall,
+                                   ProjectContext, decode_facts, is_project_name)
+from .api import check_source
+from .cache import Cache, cache_key
+from .settings import Settings
+
+MAX_RESOLVE_HOPS = 4          # re-exports followed: `pkg.to_np` → `pkg.utils.to_np`
+MAX_INCOMING_PER_FILE = 32    # calls from other files walked in one file
+MAX_SUMMARY_ROUNDS = 4        # rounds of summarising the modules that re-exports and base classes name
+SUMMARY_CONTEXT = "summary"
+
+
+# -- where a file sits in its project --------------------------------------------------------------
+def module_places(paths: Iterable[str]) -> Dict[str, Tuple[str, bool]]:
+    """path → (dotted module name, is a package `__init__`), for the Python files among `paths`."""
+    packages: Dict[str, Optional[str]] = {}   # directory → its dotted package name, None outside packages
+
+    def package_of(directory: str) -> Optional[str]:
+        if directory not in packages:
+            if os.path.isfile(os.path.join(directory, "__init__.py")):
+                parent = os.path.dirname(directory)
+                outer = package_of(parent) if parent != directory else None
+                name = os.path.basename(directory)
+                packages[directory] = f"{outer}.{name}" if outer else name
+            else:
+                packages[directory] = None
+        return packages[directory]
+
+    places = {}
+    for path in paths:
+        if not path.endswith(".py"):
+            continue
+        absolute = os.path.abspath(path)
+        package = package_of(os.path.dirname(absolute))
+        stem = os.path.basename(absolute)[:-3]
+        if stem == "__init__":
+            if package:
+                places[path] = (package, True)
+        elif stem.isidentifier():
+            places[path] = (f"{package}.{stem}" if package else stem, False)
+    return places
+
+
+def project_imports(tree: ast.Module, module: str, is_package: bool) -> List[str]:
+    """The project names a file imports (qualified), and `*module` for its star imports."""
+    place = ProjectContext(module=module, is_package=is_package)
+    found: Set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        base = place.absolute(node.level, node.module) if node.level else node.module
+        if not base or not is_project_name(base):
+            continue
+        for alias in node.names:
+            found.add("*" + base if alias.name == "*" else f"{base}.{alias.name}")
+    return sorted(found)
+
+
+# -- one file's part in a run (sent to workers, so plain data) ----------------------------------------
+@dataclass
+class ProjectFile:
+    module: str
+    is_package: bool
+    context: Optional[dict] = None          # phase 3: the answers and incoming calls, encoded
+    queries: List[str] = field(default_factory=list)
+    calls_out: List[OutgoingCall] = field(default_factory=list)
+    walked: bool = False
+    imports: List[str] = field(default_factory=list)
+
+    def cache_context(self) -> str:
+        return json.dumps([self.module, self.is_package, self.context], sort_keys=True, separators=(",", ":"))
+
+    def check(self, text: str, select: Sequence[str], settings: Settings, tree: Optional[ast.Module]):
+        project = decode_context(self.module, self.is_package, self.context)
+        diagnostics = check_source(text, None, select, None, settings=settings, tree=tree, project=project)
+        self.queries = sorted(project.queries)
+        self.calls_out = project.calls_out
+        self.walked = project.walked
+        self.imports = project_imports(tree, self.module, self.is_package) if tree is not None else []
+        return diagnostics
+
+    def records(self):
+        return {"q": self.queries, "o": [call.encode() for call in self.calls_out], "w": self.walked,
+                "i": self.imports}
+
+    def restore(self, records) -> bool:
+        if not isinstance(records, dict):
+            return False
+        try:
+            self.queries, self.walked, self.imports = list(records["q"]), bool(records["w"]), list(records["i"])
+            self.calls_out = [OutgoingCall.decode(call) for call in records["o"]]
+        except (KeyError, TypeError, ValueError):
+            return False
+        return True
+
+
+def decode_context(module: str, is_package: bool, context: Optional[dict]) -> ProjectContext:
+    project = ProjectContext(module=module, is_package=is_package)
+    if context:
+        project.functions = {k: FunctionSummary.decode(v) for k, v in context["f"].items()}
+        project.classes = {k: ClassSummary.decode(v) for k, v in context["c"].items()}
+        project.stars = {k: dict(v) for k, v in context["s"].items()}
+        project.incoming = [IncomingCall(function, tuple((key, decode_facts(f)) for key, f in arguments),
+                                         step, grad, where, text)
+                            for function, arguments, step, grad, where, text in context["i"]]
+    return project
+
+
+# -- jobs for the worker pool --------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Phase:
+    """`check` with a project place per file (phases 1 and 3)."""
+    job: object
+    places: Dict[str, Tuple[str, bool, Optional[dict]]]
+
+    def run(self, path: str):
+        from .cli import inspect_file
+        place = self.places.get(path)
+        if place is None:
+            return inspect_file(self.job, path).result, None
+        project = ProjectFile(*place)
+        result = inspect_file(self.job, path, project).result
+        return result, project
+
+
+@dataclass(frozen=True)
+class _Summaries:
+    paths: Dict[str, Tuple[str, bool]]       # module → (path, is_package)
+    wanted: Dict[str, Optional[Tuple[str, ...]]]
+    cache_directory: Optional[str]
+
+    def run(self, module: str):
+        path, is_package = self.paths[module]
+        return module, summarize_file(path, module, is_package, self.cache_directory, self.wanted.get(module))
+
+
+def summarize_file(path: str, module: str, is_package: bool, cache_directory: Optional[str],
+                   wanted: Optional[Tuple[str, ...]] = None) -> Optional[dict]:
+    """The encoded summary of one module (of the `wanted` names, None: all), or None when it cannot be read
+    or parsed (its check says why)."""
+    from .deep import parse_module, with_deep_recursion
+    from .safe_io import SourceError, read_source_file
+    try:
+        text = read_source_file(path).text
+    except (SourceError, OSError):
+        return None
+    cache = Cache(cache_directory) if cache_directory is not None else None
+    key = cache_key(text, Settings(), frozenset(), json.dumps([SUMMARY_CONTEXT, module, is_package, wanted]))
+    if cache is not None:
+        cached = cache.load_entry(key)
+        if cached is not None and isinstance(cached[1], dict):
+            return cached[1]
+    try:
+        from .analysis.summarize import summarize_module
+        tree = with_deep_recursion(parse_module, text)
+        summary = with_deep_recursion(summarize_module, tree, ProjectContext(module=module, is_package=is_package),
+                                      wanted)
+    except Exception:  # a module that cannot be summarised tells its importers nothing
+        return None
+    encoded = summary.encode()
+    if cache is not None:
+        cache.store(key, [], encoded)
+    return encoded
+
+
+# -- the run -------------------------------------------------------------------------------------
+def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
+    """The results of `job` on `files`, in order, with what the project's modules tell each other."""
+    from .notebook import is_notebook
+    places = {path: (module, package, None) for path, (module, package) in module_places(files).items()
+              if not is_notebook(path)}
+    first = list(run_files(_Phase(job, places), files, jobs))
+    records = {path: project for path, (_, project) in zip(files, first) if project is not None}
+    paths_by_module: Dict[str, Tuple[str, bool]] = {}
+    claimed: Dict[str, int] = {}
+    for path, (module, package, _) in places.items():
+        claimed[module] = claimed.get(module, 0) + 1
+        paths_by_module[module] = (path, package)
+    paths_by_module = {m: p for m, p in paths_by_module.items() if claimed[m] == 1}
+
+    resolver = _Resolver(paths_by_module, getattr(job, "cache_directory", None), run_files, jobs)
+    wanted = {path: (project.queries if project.walked else project.imports) for path, project in records.items()}
+    resolver.prepare([name for names in wanted.values() for name in names]
+                     + [call.callee for project in records.values() for call in project.calls_out])
+    incoming = _incoming_calls(records, resolver, job)
+    second: Dict[str, Tuple[str, bool, Optional[dict]]] = {}
+    for path, project in records.items():
+        context = resolver.context_for(wanted[path], incoming.get(path, []), needs_steps=not project.walked)
+        if context is not None:
+            second[path] = (project.module, project.is_package, context)
+    rechecked = {}
+    if second:
+        ordered = [path for path in files if path in second]
+        for path, (result, _) in zip(ordered, run_files(_Phase(job, second), ordered, jobs)):
+            rechecked[path] = result
+    for path, (result, _) in zip(files, first):
+        yield rechecked.get(path, result)
+
+
+def _incoming_calls(records: Dict[str, ProjectFile], resolver: "_Resolver", job) -> Dict[str, List[IncomingCall]]:
+    found: Dict[str, List[IncomingCall]] = {}
+    seen: Set[tuple] = set()
+    for path, project in records.items():
+        for call in project.calls_out:
+            target = resolver.function_place(call.callee)
+            if target is None:
+                continue
+            target_path, local = target
+            key = (target_path, local, call.arguments, call.in_step_loop, call.grad_enabled)
+            if key in seen or len(found.get(target_path, ())) >= MAX_INCOMING_PER_FILE:
+                continue
+            seen.add(key)
+            found.setdefault(target_path, []).append(IncomingCall(
+                local, call.arguments, call.in_step_loop, call.grad_enabled,
+                f"{job.shown(path)}:{call.line}", call.text))
+    return found
+
+
+class _Resolver:
+    """Qualified names → the summaries of the project's modules that define them."""
+
+    def __init__(self, paths_by_module: Dict[str, Tuple[str, bool]], cache_directory: Optional[str],
+                 run_files, jobs: int) -> None:
+        self.paths_by_module = paths_by_module
+        self.cache_directory = cache_directory
+        self.run_files = run_files
+        self.jobs = jobs
+        self.summaries: Dict[str, Optional[ModuleSummary]] = {}
+        self._wanted: Dict[str, Optional[Set[str]]] = {}   # what each module was summarised for (None: all)
+
+    def prepare(self, names: Iterable[str]) -> None:
+        """Summarise the modules `names` need, and those their re-exports and base classes name."""
+        pending = set(names)
+        for _ in range(MAX_SUMMARY_ROUNDS):
+            wanted: Dict[str, Optional[Set[str]]] = {}
+            for name in pending:
+                place = self._module_of(name.lstrip("*"))
+                if place is None:
+                    continue
+                module, rest = place
+                head = rest.partition(".")[0]
+                if name.startswith("*") or not head:
+                    wanted[module] = None            # everything it defines
+                elif wanted.get(module, set()) is not None:
+                    wanted.setdefault(module, set()).add(head)
+            todo = {m: w for m, w in wanted.items() if not self._covers(m, w)}
+            if not todo:
+                return
+            for module, heads in todo.items():
+                if heads is not None and self._wanted.get(module):
+                    heads |= self._wanted[module]      # summarised before for other names: once more, for all
+                self._wanted[module] = heads
+            job = _Summaries(self.paths_by_module,
+                             {m: None if w is None else tuple(sorted(w)) for m, w in todo.items()},
+                             self.cache_directory)
+            for module, encoded in self.run_files(job, sorted(todo), self.jobs):
+                self.summaries[module] = ModuleSummary.decode(encoded) if encoded is not None else None
+            following: Set[str] = set()
+            for name in pending:
+                found = self._resolve(name.lstrip("*"), hops=0, follow=following)
+                if isinstance(found, ClassSummary):
+                    following.update(found.bases)
+                elif isinstance(found, ModuleSummary) and name.startswith("*"):
+                    following.update(q for q in found.exports(name[1:]).values() if self._module_of(q))
+            pending = {name for name in following if (self._module_of(name.lstrip("*")) or ("",))[0]
+                       not in self.summaries}
+
+    def _covers(self, module: str, heads: Optional[Set[str]]) -> bool:
+        if module not in self.summaries:
+            return False
+        done = self._wanted.get(module, set())
+        return done is None or (heads is not None and heads <= done)
+
+    def _module_of(self, qualified: str) -> Optional[Tuple[str, str]]:
+        """(module, the rest of the name) for the longest module of the project that `qualified` starts with."""
+        if qualified in self.paths_by_module:
+            return qualified, ""
+        parts = qualified.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:cut])
+            if module in self.paths_by_module:
+                return module, ".".join(parts[cut:])
+        return None
+
+    def _resolve(self, qualified: str, hops: int, follow: Optional[Set[str]] = None):
+        """A FunctionSummary, a ClassSummary, a ModuleSummary (the name is a module), or None."""
+        place = self._module_of(qualified)
+        if place is None:
+            return None
+        module, rest = place
+        summary = self.summaries.get(module)
+        if summary is None:
+            if follow is not None:
+                follow.add(qualified)
+            return None
+        if not rest:
+            return summary
+        head, _, tail = rest.partition(".")
+        if not tail and head in summary.functions:
+            return summary.functions[head]
+        if not tail and head in summary.classes:
+            return summary.classes[head]
+        if head in summary.names and hops < MAX_RESOLVE_HOPS:
+            target = summary.names[head] + (f".{tail}" if tail else "")
+            if target != qualified:
+                return self._resolve(target, hops + 1, follow)
+        return None
+
+    def function_place(self, qualified: str) -> Optional[Tuple[str, str]]:
+        """(path of the file defining the function, its local name) for a project function."""
+        for _ in range(MAX_RESOLVE_HOPS):
+            place = self._module_of(qualified)
+            if place is None:
+                return None
+            module, rest = place
+            summary = self.summaries.get(module)
+            if summary is None or not rest or "." in rest:
+                return None
+            if rest in summary.functions:
+                return self.paths_by_module[module][0], rest
+            if rest not in summary.names:
+                return None
+            qualified = summary.names[rest]
+        return None
+
+    def context_for(self, names: Iterable[str], incoming: List[IncomingCall], needs_steps: bool = False
+                    ) -> Optional[dict]:
+        """The encoded context of a file's recheck, or None when nothing it asked about says anything.
+        `needs_steps`: the file had no candidate site of its own (the prescreen left it alone), so only a
+        step from elsewhere can give it a finding."""
+        project = ProjectContext()
+        informative = False
+        pending, seen = list(names), set(names)
+        while pending:
+            name = pending.pop(0)
+            if name.startswith("*"):
+                found = self._resolve(name[1:], 0)
+                if isinstance(found, ModuleSummary):
+                    exported = project.stars[name[1:]] = found.exports(name[1:])
+                    informative = True
+                    # `build()` from the star import: the first check could not ask for its summary
+                    pending.extend(q for q in exported.values() if q not in seen)
+                    seen.update(exported.values())
+                continue
+            found = self._resolve(name, 0)
+            if isinstance(found, FunctionSummary):
+                project.functions[name] = found
+                informative = informative or found.informative
+            elif isinstance(found, ClassSummary):
+                self._add_class(project, name, found, depth=0)
+                informative = informative or found.informative
+        project.incoming = list(incoming)
+        if not informative and not incoming:
+            return None
+        if needs_steps and not project.families_beyond_prescreen():
+            return None
+        return project.encode_context()
+
+    def _add_class(self, project: ProjectContext, name: str, summary: ClassSummary, depth: int) -> None:
+        project.classes[name] = summary
+        for base in summary.bases if depth < 3 else ():
+            found = self._resolve(base, 0)
+            if isinstance(found, ClassSummary) and base not in project.classes:
+                self._add_class(project, base, found, depth + 1)
+
+
+__all__ = ["ProjectFile", "check_project", "module_places", "project_imports", "summarize_file"]

@@ -1,0 +1,223 @@
+"""Project runs: `tensorlint check DIR` lets the modules of one project tell each other what they know.
+
+Every test drives the real command (in-process `main`, or a subprocess for the CLI and flake8) over a small
+package written to tmp_path, and compares the exact lines printed with and without `--no-project`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from contextlib import redirect_stdout
+from io import StringIO
+from pathlib import Path
+
+import pytest
+
+from tensorlint.cli import main
+from tensorlint.project_run import module_places, project_imports
+
+UTILS = """\
+import numpy as np
+import torch
+
+
+def to_np(values):
+    return np.asarray(values)
+
+
+def predict(x):
+    model = torch.nn.Linear(2, 2).cuda()
+    return model(x)
+
+
+def host_buffer():
+    return torch.zeros(3)
+"""
+BASE = """\
+class Trainer:
+    def fit(self, train_loader, optimizer):
+        for batch in train_loader:
+            loss = self.training_forward(batch)
+            loss.backward()
+            optimizer.step()
+"""
+TRAIN = """\
+import numpy as np
+import torch
+from . import to_np
+from .base import Trainer
+from .utils import host_buffer, predict
+
+
+def run(x):
+    out = predict(x)
+    probs = np.asarray(out)
+    buffer = host_buffer().numpy()
+    model = torch.nn.Linear(2, 2)
+    return to_np(model(x))
+
+
+class Regressor(Trainer):
+    def training_forward(self, batch):
+        loss = self.criterion(batch)
+        print(loss.item())
+        return loss
+"""
+# What the project tells train.py and utils.py: a helper's return (line 10), a host buffer (line 11, no
+# longer flagged), a step method inherited from another module (line 19), and a call into utils (line 6).
+WITH_PROJECT = [
+    "pkg/train.py:10:24: TL101",
+    "pkg/train.py:10:24: TL102",
+    "pkg/train.py:19:15: TL401",
+    "pkg/utils.py:6:23: TL101",
+]
+ALONE = [
+    "pkg/train.py:11:14: TL101",
+    "pkg/train.py:11:14: TL102",
+]
+
+
+def write_package(root: Path, files=None) -> Path:
+    files = files or {"__init__.py": "from .utils import to_np\n", "utils.py": UTILS, "base.py": BASE,
+                      "train.py": TRAIN}
+    package = root / "pkg"
+    package.mkdir(parents=True)
+    for name, text in files.items():
+        (package / name).write_text(text, encoding="utf-8")
+    return package
+
+
+def check(*args: str, cwd: Path):
+    out = StringIO()
+    previous = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with redirect_stdout(out):
+            code = main(["check", *args])
+    finally:
+        os.chdir(previous)
+    return code, [line for line in out.getvalue().splitlines() if ": TL" in line]
+
+
+def codes_at(lines):
+    return [line.split(" ", 2)[0] + " " + line.split(" ", 2)[1] for line in lines]
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TENSORLINT_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_modules_tell_each_other_returns_bases_and_calls(tmp_path):
+    write_package(tmp_path)
+    code, lines = check("--no-cache", "pkg", cwd=tmp_path)
+    assert code == 1
+    assert codes_at(lines) == WITH_PROJECT
+    incoming = lines[-1]
+    assert incoming.endswith("(reached from the call `to_np(model(x))` at pkg/train.py:13)")
+
+
+def test_no_project_checks_each_file_alone(tmp_path):
+    write_package(tmp_path)
+    _, lines = check("--no-cache", "--no-project", "pkg", cwd=tmp_path)
+    assert codes_at(lines) == ALONE
+
+
+def test_one_file_given_is_checked_alone(tmp_path):
+    write_package(tmp_path)
+    _, lines = check("--no-cache", "pkg/train.py", cwd=tmp_path)
+    assert codes_at(lines) == ALONE
+
+
+def test_jobs_and_the_cache_give_the_same_lines(tmp_path):
+    write_package(tmp_path)
+    _, serial = check("-j1", "pkg", cwd=tmp_path)
+    _, parallel = check("-j2", "pkg", cwd=tmp_path)
+    _, warm = check("-j2", "pkg", cwd=tmp_path)
+    assert serial == parallel == warm
+    assert codes_at(warm) == WITH_PROJECT
+    entries = list((tmp_path / "cache" / "v2").rglob("*.json"))
+    assert entries and all(isinstance(json.loads(p.read_text()), dict) for p in entries)
+
+
+def test_a_changed_helper_reaches_its_callers_through_the_cache(tmp_path):
+    package = write_package(tmp_path)
+    _, before = check("pkg", cwd=tmp_path)
+    assert "pkg/train.py:10:24: TL101" in codes_at(before)
+    (package / "utils.py").write_text(UTILS.replace("return model(x)", "return model(x).detach().cpu()"))
+    _, after = check("pkg", cwd=tmp_path)
+    assert not any(line.startswith("pkg/train.py:10:") for line in after)
+
+
+def test_a_broken_module_is_a_finding_and_the_rest_still_runs(tmp_path):
+    files = {"__init__.py": "", "utils.py": "def predict(x:\n", "train.py": TRAIN.replace("from . import to_np\n", "")
+             .replace("from .base import Trainer\n", "").replace("(Trainer)", "")}
+    write_package(tmp_path, files)
+    code, lines = check("--no-cache", "pkg", cwd=tmp_path)
+    assert code == 1
+    assert any(line.startswith("pkg/utils.py:1:") and " TL002 " in line for line in lines)
+    assert any(line.startswith("pkg/train.py:10:") for line in lines) is False  # predict: unknown, implicit sink
+
+
+def test_two_files_claiming_one_module_are_left_out(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "helpers.py").write_text(UTILS)
+        (tmp_path / folder / "main.py").write_text(
+            "import numpy as np\nfrom helpers import predict\n\nprobs = np.asarray(predict(1))\n")
+    _, lines = check("--no-cache", "a", "b", cwd=tmp_path)
+    assert lines == []  # `helpers` is ambiguous: neither main.py gets its summary
+    (tmp_path / "b" / "helpers.py").unlink()
+    _, lines = check("--no-cache", "a", "b", cwd=tmp_path)
+    assert codes_at(lines) == ["a/main.py:4:20: TL101", "a/main.py:4:20: TL102",
+                               "b/main.py:4:20: TL101", "b/main.py:4:20: TL102"]
+
+
+def test_star_imports_bring_the_project_modules_names(tmp_path):
+    files = {"__init__.py": "", "core.py": "import torch\nimport torch.nn as nn\n\n\ndef build():\n"
+             "    return nn.Linear(2, 2).cuda()\n",
+             "use.py": "import numpy as np\nfrom .core import *\n\n\ndef go(x):\n    return np.asarray(build()(x))\n"}
+    write_package(tmp_path, files)
+    _, lines = check("--no-cache", "pkg", cwd=tmp_path)
+    assert codes_at(lines) == ["pkg/use.py:6:23: TL101", "pkg/use.py:6:23: TL102"]
+    _, alone = check("--no-cache", "--no-project", "pkg", cwd=tmp_path)
+    assert alone == []
+
+
+def test_module_places(tmp_path):
+    (tmp_path / "src" / "pkg" / "sub").mkdir(parents=True)
+    for name in ("src/pkg/__init__.py", "src/pkg/sub/__init__.py", "src/pkg/sub/m.py", "script.py",
+                 "src/pkg/not-a-module.py", "src/pkg/sub/notes.txt"):
+        (tmp_path / name).write_text("")
+    paths = [str(tmp_path / p) for p in ("src/pkg/__init__.py", "src/pkg/sub/__init__.py", "src/pkg/sub/m.py",
+                                         "script.py", "src/pkg/not-a-module.py", "src/pkg/sub/notes.txt")]
+    assert module_places(paths) == {paths[0]: ("pkg", True), paths[1]: ("pkg.sub", True),
+                                    paths[2]: ("pkg.sub.m", False), paths[3]: ("script", False)}
+
+
+def test_project_imports_resolve_relative_and_star_imports():
+    import ast
+    tree = ast.parse("from .utils import a\nfrom ..core import *\nfrom numpy import ones\nimport pkg.x\n"
+                     "from pkg.models import Net as N\n")
+    assert project_imports(tree, "pkg.sub.m", False) == ["*pkg.core", "pkg.models.Net", "pkg.sub.utils.a"]
+    assert project_imports(tree, "pkg.sub", True) == ["*pkg.core", "pkg.models.Net", "pkg.sub.utils.a"]
+
+
+def test_the_command_in_a_subprocess(tmp_path):
+    write_package(tmp_path)
+    env = dict(os.environ, TENSORLINT_CACHE_DIR=str(tmp_path / "cache"))
+    result = subprocess.run([sys.executable, "-m", "tensorlint", "check", "pkg"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert codes_at([line for line in result.stdout.splitlines() if ": TL" in line]) == WITH_PROJECT
+
+
+def test_flake8_checks_one_file_at_a_time(tmp_path):
+    """flake8 hands a plugin one file: it sees what `--no-project` sees (documented in docs/provenance.md)."""
+    pytest.importorskip("flake8")
+    write_package(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "flake8", "--select", "TL", "pkg"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert codes_at(result.stdout.splitlines()) == ALONE, result.stderr
