@@ -76,9 +76,9 @@ def build_parser(handlers: Mapping[str, Callable[[argparse.Namespace], int]]) ->
             command.add_argument("--no-cache", action="store_true",
                                  help=f"neither read nor write the result cache ({DIRECTORY_NAME}/ in the project "
                                       f"root, or ${ENVIRONMENT_VARIABLE})")
-            command.add_argument("--no-project", action="store_true",
-                                 help="check each file alone: do not use what the project's other modules tell it "
-                                      "(their functions' returns, base classes, calls into them)")
+            command.add_argument("--project", action="store_true",
+                                 help="let the files' modules tell each other what they know (imported functions' "
+                                      "returns, base classes, calls into other files); slower on a first run")
             command.add_argument("--add-noqa", action="store_true",
                                  help="add `# noqa: CODE` to every line with a finding (merged with noqa comments "
                                       "already there), so that the next check starts from zero")

@@ -249,7 +249,7 @@ def run_check(args: argparse.Namespace) -> int:
         return run_watch(args)
     outcome = Outcome()
     job = check_job(args)
-    results = check_paths(job, args.paths, outcome, args.jobs or default_jobs(), project=not args.no_project)
+    results = check_paths(job, args.paths, outcome, args.jobs or default_jobs(), project=args.project)
     show_check(args, outcome, results)
     return outcome.exit_code(findings=outcome.problems > 0 and not args.exit_zero)
 

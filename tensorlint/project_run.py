@@ -1,4 +1,4 @@
-"""`tensorlint check DIR` across the modules of one project, in three phases.
+"""`tensorlint check --project DIR` across the modules of one project, in three phases.
 
 1. **Check** every file alone (the prescreen applies, results cached as usual). Each walked file records
    what its analysis asked about other modules of the project and could not answer (*queries*: an imported

@@ -1,7 +1,7 @@
 """Project runs: `tensorlint check DIR` lets the modules of one project tell each other what they know.
 
 Every test drives the real command (in-process `main`, or a subprocess for the CLI and flake8) over a small
-package written to tmp_path, and compares the exact lines printed with and without `--no-project`.
+package written to tmp_path, and compares the exact lines printed with `--project` and without it (each file alone).
 """
 from __future__ import annotations
 
@@ -90,6 +90,8 @@ def write_package(root: Path, files=None) -> Path:
 
 
 def check(*args: str, cwd: Path):
+    """`tensorlint check --project ARGS`, or with "--no-project" among ARGS the plain per-file check."""
+    args = tuple(a for a in args if a != "--no-project") if "--no-project" in args else ("--project", *args)
     out = StringIO()
     previous = os.getcwd()
     os.chdir(cwd)
@@ -119,7 +121,7 @@ def test_modules_tell_each_other_returns_bases_and_calls(tmp_path):
     assert incoming.endswith("(reached from the call `to_np(model(x))` at pkg/train.py:13)")
 
 
-def test_no_project_checks_each_file_alone(tmp_path):
+def test_without_project_each_file_is_checked_alone(tmp_path):
     write_package(tmp_path)
     _, lines = check("--no-cache", "--no-project", "pkg", cwd=tmp_path)
     assert codes_at(lines) == ALONE
@@ -208,14 +210,14 @@ def test_project_imports_resolve_relative_and_star_imports():
 def test_the_command_in_a_subprocess(tmp_path):
     write_package(tmp_path)
     env = dict(os.environ, TENSORLINT_CACHE_DIR=str(tmp_path / "cache"))
-    result = subprocess.run([sys.executable, "-m", "tensorlint", "check", "pkg"], cwd=tmp_path, env=env,
+    result = subprocess.run([sys.executable, "-m", "tensorlint", "check", "--project", "pkg"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
     assert codes_at([line for line in result.stdout.splitlines() if ": TL" in line]) == WITH_PROJECT
 
 
 def test_flake8_checks_one_file_at_a_time(tmp_path):
-    """flake8 hands a plugin one file: it sees what `--no-project` sees (documented in docs/provenance.md)."""
+    """flake8 hands a plugin one file: it sees what a check without `--project` sees (documented in docs/provenance.md)."""
     pytest.importorskip("flake8")
     write_package(tmp_path)
     result = subprocess.run([sys.executable, "-m", "flake8", "--select", "TL", "pkg"], cwd=tmp_path,
