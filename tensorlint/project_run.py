@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 from .analysis.crossmodule import (ClassSummary, FunctionSummary, IncomingCall, ModuleSummary, OutgoingCall,
-                                   ProjectContext, decode_facts, is_project_name)
+                                   ProjectContext, is_project_name)
 from .api import check_source
 from .cache import Cache, cache_key
 from .settings import Settings
@@ -128,9 +128,7 @@ def decode_context(module: str, is_package: bool, context: Optional[dict]) -> Pr
         project.functions = {k: FunctionSummary.decode(v) for k, v in context["f"].items()}
         project.classes = {k: ClassSummary.decode(v) for k, v in context["c"].items()}
         project.stars = {k: dict(v) for k, v in context["s"].items()}
-        project.incoming = [IncomingCall(function, tuple((key, decode_facts(f)) for key, f in arguments),
-                                         step, grad, where, text)
-                            for function, arguments, step, grad, where, text in context["i"]]
+        project.incoming = [IncomingCall.decode(call) for call in context["i"]]
     return project
 
 

@@ -153,6 +153,11 @@ class IncomingCall:
         return [self.function, [[k, encode_facts(f)] for k, f in self.arguments], self.in_step_loop,
                 self.grad_enabled, self.where, self.text]
 
+    @classmethod
+    def decode(cls, data) -> "IncomingCall":
+        function, arguments, step, grad, where, text = data
+        return cls(function, tuple((k, decode_facts(f)) for k, f in arguments), step, grad, where, text)
+
 
 @dataclass
 class ProjectContext:

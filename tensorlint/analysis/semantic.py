@@ -116,6 +116,11 @@ class Semantic(cst.CSTVisitor):
     def qualified(self, node: cst.BaseExpression) -> Optional[str]:
         return self.imports.qualified(node)
 
+    def may_be_tensor_data(self, attribute: cst.Attribute) -> bool:
+        """Is `x.data` possibly a tensor's legacy `.data` (rather than a dataset's samples or a plain field)?"""
+        return (self.facts(attribute.value).tensor.possible
+                and not api.looks_like_dataset(dotted_name(attribute.value) or ""))
+
     @property
     def grad_enabled(self) -> bool:
         return self.frame.grad_enabled

@@ -7,7 +7,6 @@ from typing import Iterator, List, Optional, Tuple
 import libcst as cst
 
 from ..analysis import Facts, YES, dotted_name
-from ..analysis.torch_api import looks_like_dataset
 from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
 
@@ -127,16 +126,15 @@ class ConversionChecker(FamilyChecker):
     def _judge(self, site: Site) -> None:
         grad_hazard = site.facts.grad.possible and self.semantic.grad_enabled
         device_hazard = site.facts.device.possible
+        cuts_gradients = grad_hazard and (self.semantic.in_module_forward or self._flows_into_torch(site.report_node))
         data = self._data_accesses(site.converted) if site.converted is not None else []
         if data and "TL201" in self.context.codes and self._legacy_data(data[0]):
             # `x.data.numpy()`, `out.data[0].numpy()`: one finding, the `.data` read, whose fix is the canonical
             # chain (which also ends any grad or device crash the message names)
-            cuts_gradients = grad_hazard and (self.semantic.in_module_forward or self._flows_into_torch(site.report_node))
             message = _data_chain_message(self.context.code(data[0]), site, grad_hazard, device_hazard)
             self.context.claim(data, handover=(message, self._canonical_fix(site, force_unsafe=cuts_gradients)))
             return
         if grad_hazard or device_hazard:
-            cuts_gradients = grad_hazard and (self.semantic.in_module_forward or self._flows_into_torch(site.report_node))
             fix = self._canonical_fix(site, force_unsafe=cuts_gradients)
             caveat = ""
             if cuts_gradients:
@@ -182,8 +180,7 @@ class ConversionChecker(FamilyChecker):
         node = expression
         while True:
             if isinstance(node, cst.Attribute) and node.attr.value == "data":
-                receiver = self.semantic.facts(node.value)
-                if not receiver.tensor.possible or looks_like_dataset(dotted_name(node.value) or ""):
+                if not self.semantic.may_be_tensor_data(node):
                     return found
                 found.append(node)
                 node = node.value
@@ -222,10 +219,9 @@ class ConversionChecker(FamilyChecker):
             if link is None or expression.lpar:  # `(t.data).cpu()`: a parenthesised link stays in the base
                 break
             if link == "data":
-                receiver = self.semantic.facts(expression.value)
-                if not receiver.tensor.possible or looks_like_dataset(dotted_name(expression.value) or ""):
+                if not self.semantic.may_be_tensor_data(expression):
                     break
-                uncertain = uncertain or receiver.tensor is not YES
+                uncertain = uncertain or self.semantic.facts(expression.value).tensor is not YES
             links.append(link)
             expression = expression.value if link == "data" else expression.func.value
         links.reverse()
