@@ -91,6 +91,7 @@ class Cache:
     def __init__(self, directory: Union[str, "os.PathLike[str]"]) -> None:
         self.directory = Path(directory)
         self._root = self.directory / LAYOUT
+        self._root_text = str(self._root)  # a warm run looks up every file: no pathlib on that path
         self._ready = False
 
     def _path(self, key: str) -> Path:
@@ -103,7 +104,7 @@ class Cache:
     def load_entry(self, key: str) -> Optional[Tuple[List[Diagnostic], Any]]:
         """The diagnostics stored under `key` and what else was stored with them (a project run's records)."""
         try:
-            with open(self._path(key), "rb") as handle:
+            with open(os.path.join(self._root_text, key[:2], key[2:] + ".json"), "rb") as handle:
                 entry = json.loads(handle.read())
             if not isinstance(entry, dict) or not isinstance(entry.get("d"), list):
                 return None

@@ -7,8 +7,10 @@ reading one input in `inputs`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import difflib
+import gc
 import multiprocessing
 import os
 import signal
@@ -639,6 +641,21 @@ def run_rules(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def batch_collection() -> Iterator[None]:
+    """Python's cyclic collector, tuned for checking many files: what was loaded before the run is never
+    garbage (frozen), and collections come less often. A check makes and drops millions of syntax-tree
+    objects; the default thresholds collect ~5 % of its time away, for a few MB of memory."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 HANDLERS = {"check": run_check, "fix": run_fix, "rule": run_rule, "rules": run_rules, "lsp": run_lsp}
 
 
@@ -656,7 +673,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"tensorlint: error: {conflict} (see `tensorlint check --help`)", file=sys.stderr)
         return 2
     try:
-        return args.handler(args)
+        with batch_collection() if args.command in ("check", "fix") else contextlib.nullcontext():
+            return args.handler(args)
     except KeyboardInterrupt:  # Ctrl-C: no traceback; 130 is what a shell reports for SIGINT
         print(file=sys.stderr)
         return 130

@@ -79,6 +79,7 @@ conditions necessary, and those checks say when it does not.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import warnings
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple
@@ -127,19 +128,19 @@ def is_step_evidence(name: str) -> bool:
 def iteration_kind(iterable: ast.expr) -> Optional[str]:
     """What a `for` over this may iterate: "data" (it mentions a loader-like name: every iteration is a
     step), "count" (it mentions `range`: steps when the body calls a model), or None."""
-    kind = None
-    for node in ast.walk(iterable):
-        if isinstance(node, ast.Name):
-            name = node.id
-        elif isinstance(node, ast.Attribute):
-            name = node.attr
-        else:
-            continue
-        if not LOADER_TOKENS.isdisjoint(t.lower() for t in _TOKENS.split(name) if t):
-            return "data"
-        if name == "range":
-            kind = "count"
-    return kind
+    return _iteration_kind_of(names_in(iterable))
+
+
+def _iteration_kind_of(names: Set[str]) -> Optional[str]:
+    """`iteration_kind` of an expression that mentions exactly `names`."""
+    if any(_is_loader_name(name) for name in names):
+        return "data"
+    return "count" if "range" in names else None
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_loader_name(name: str) -> bool:
+    return not LOADER_TOKENS.isdisjoint(t.lower() for t in _TOKENS.split(name) if t)
 
 
 def names_in(node: ast.AST) -> Set[str]:
@@ -193,6 +194,7 @@ class _Scan:
         self.functions: List[_Function] = []
         self.module_classes: Set[str] = set()
         self.tree: Optional[ast.Module] = None
+        self.assignments: List[Tuple[Set[str], ast.expr]] = []  # (names the targets bind, value), every one
 
     def run(self, tree: ast.Module) -> None:
         self.tree = tree
@@ -222,6 +224,10 @@ class _Scan:
                 self._import(node)
             elif kind is ast.ImportFrom:
                 self._import_from(node)
+            elif kind is ast.Assign:
+                self.assignments.append((set().union(*(_bound_by(target) for target in node.targets)), node.value))
+            elif (kind is ast.AnnAssign or kind is ast.AugAssign or kind is ast.NamedExpr) and node.value is not None:
+                self.assignments.append((_bound_by(node.target), node.value))
             for field in node._fields:
                 value = getattr(node, field)
                 if type(value) is list:
@@ -282,9 +288,10 @@ class _Scan:
             push((node.iter, context))
             kind = None
             if not layer_walk:
-                kind = iteration_kind(node.iter)
+                names = names_in(node.iter)
+                kind = _iteration_kind_of(names)
                 self.data_loop = self.data_loop or kind == "data"
-                self.for_iteration_names |= names_in(node.iter)
+                self.for_iteration_names |= names
             inner = (True, may_step or kind is not None, function, layer_walk)
             push((node.target, inner))
         for child in (*node.body, *node.orelse):
@@ -365,9 +372,9 @@ class _Scan:
             return True
         if not self.for_iteration_names and not self.call_in_loop:
             return False
-        assignments = _assignments(self.tree)
+        assignments = [(targets, names_in(value)) for targets, value in self.assignments]
         # `pbar = tqdm(loader)` ... `for batch in pbar:` (index.py's loader bindings): a loop over data too
-        loader_names = {name for targets, value in assignments if iteration_kind(value) for name in targets}
+        loader_names = {name for targets, names in assignments if _iteration_kind_of(names) for name in targets}
         if not self.for_iteration_names.isdisjoint(loader_names):
             return True
         if not self.call_in_loop:
@@ -375,7 +382,7 @@ class _Scan:
         stepping = self._stepping_names(assignments)
         return not self.loop_names.isdisjoint(stepping) or not stepping.isdisjoint(_INSTANCE_CALLS)
 
-    def _stepping_names(self, assignments: List[Tuple[Set[str], ast.expr]]) -> Set[str]:
+    def _stepping_names(self, assignments: List[Tuple[Set[str], Set[str]]]) -> Set[str]:
         """Names of the file's functions with step evidence inside, directly or through the functions they
         name, and names assigned from an expression naming one (`step = partial(train_step, ...)`)."""
         functions = self.functions
@@ -385,7 +392,7 @@ class _Scan:
                 parent.evidence = parent.evidence or function.evidence
                 parent.names |= function.names
         stepping = {f.name for f in functions if f.evidence}
-        links = [({f.name}, f.names) for f in functions] + [(targets, names_in(value)) for targets, value in assignments]
+        links = [({f.name}, f.names) for f in functions] + assignments
         grew = bool(stepping)
         while grew:
             grew = False
@@ -412,18 +419,6 @@ def _top_level_imported(tree: ast.Module) -> Set[str]:
             for handler in getattr(statement, "handlers", []):
                 pending += handler.body
     return bound
-
-
-def _assignments(tree: ast.Module) -> List[Tuple[Set[str], ast.expr]]:
-    """(names and attribute names of the targets, value) of every assignment in the file."""
-    found = []
-    for node in ast.walk(tree):
-        kind = type(node)
-        if kind is ast.Assign:
-            found.append((set().union(*(_bound_by(target) for target in node.targets)), node.value))
-        elif (kind is ast.AnnAssign or kind is ast.AugAssign or kind is ast.NamedExpr) and node.value is not None:
-            found.append((_bound_by(node.target), node.value))
-    return found
 
 
 def _bound_by(target: ast.expr) -> Set[str]:

@@ -29,6 +29,7 @@ try:
 except ImportError:  # Python < 3.11
     import tomli as _toml  # type: ignore[no-redef]
 
+from .safe_io import clear_cache as clear_real_paths, real_path
 from .settings import Settings, Version, parse_version
 
 __all__ = ["ProjectConfigError", "settings_for", "find_project_root", "clear_cache"]
@@ -326,14 +327,15 @@ def _root_for_directory(directory: Path) -> Optional[Path]:
     return None if parent == directory else _root_for_directory(parent)
 
 
-def _start_directory(path: Union[str, "os.PathLike[str]"]) -> Path:
-    resolved = Path(path).resolve()
-    return resolved if resolved.is_dir() else resolved.parent
+@functools.lru_cache(maxsize=None)
+def _root_for_real_directory(directory: str) -> Optional[Path]:
+    return _root_for_directory(Path(directory))
 
 
 def find_project_root(path: Union[str, "os.PathLike[str]"]) -> Optional[Path]:
     """The nearest directory at or above `path` (a file or directory) that holds project metadata."""
-    return _root_for_directory(_start_directory(path))
+    resolved = real_path(os.fspath(path))
+    return _root_for_real_directory(resolved if os.path.isdir(resolved) else os.path.dirname(resolved))
 
 
 def _lowest(requirements: List[Requirement], package: str) -> Tuple[Bound, str]:
@@ -416,4 +418,6 @@ def settings_for(path: Union[str, "os.PathLike[str]"], target_numpy: Optional[st
 def clear_cache() -> None:
     """Forget cached project roots and settings (for long-running processes whose files change)."""
     _root_for_directory.cache_clear()
+    _root_for_real_directory.cache_clear()
     _cached_project_settings.cache_clear()
+    clear_real_paths()
