@@ -257,9 +257,11 @@ def default_tool() -> List[str]:
     return ["tensorlint"] if shutil.which("tensorlint") else [sys.executable, "-m", "tensorlint"]
 
 
-def run_tool(tool: List[str], root: Path, jobs: Optional[int]) -> tuple:
+def run_tool(tool: List[str], root: Path, jobs: Optional[int], project: bool = False) -> tuple:
     """Findings of one sdist as (relative path, line, code) tuples, the seconds taken and a warning."""
     cmd = tool + ["check", str(root), "--format", "json", "--no-cache"]
+    if project:  # each sdist is one project: its modules tell each other what they know
+        cmd.append("--project")
     if jobs:
         cmd += ["-j", str(jobs)]
     start = time.monotonic()
@@ -394,6 +396,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--only", action="append", default=[], metavar="PKG",
                     help="only this package (or package-version); repeatable")
     ap.add_argument("--misses", action="store_true", help="also list every hazard site that was not found")
+    ap.add_argument("--project", action="store_true", help="check each sdist as one project (check --project)")
     ap.add_argument("--label", default="", help="free text stored in the JSON (e.g. the tensorlint commit)")
     args = ap.parse_args(argv)
     tool = shlex.split(args.tensorlint) if args.tensorlint else default_tool()
@@ -406,14 +409,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         own_work_tree()
         findings, warnings, seconds = {}, [], 0.0
         for sdist in sdists:
-            findings[sdist.name], took, warning = run_tool(tool, roots[sdist.name], args.jobs)
+            findings[sdist.name], took, warning = run_tool(tool, roots[sdist.name], args.jobs, args.project)
             seconds += took
             if warning:
                 warnings.append(f"{sdist.name}: {warning}")
     except Fail as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    result = {"tool": shlex.join(tool), "label": args.label, "sdists": len(sdists)}
+    result = {"tool": shlex.join(tool), "label": args.label, "sdists": len(sdists), "project": args.project}
     result.update(score(sdists, findings))
     result["warnings"] = warnings
     report(result)
