@@ -94,8 +94,8 @@ class Cache:
         self._root_text = str(self._root)  # a warm run looks up every file: no pathlib on that path
         self._ready = False
 
-    def _path(self, key: str) -> Path:
-        return self._root / key[:2] / (key[2:] + ".json")
+    def _path(self, key: str) -> str:
+        return os.path.join(self._root_text, key[:2], key[2:] + ".json")
 
     def load(self, key: str) -> Optional[List[Diagnostic]]:
         entry = self.load_entry(key)
@@ -104,7 +104,7 @@ class Cache:
     def load_entry(self, key: str) -> Optional[Tuple[List[Diagnostic], Any]]:
         """The diagnostics stored under `key` and what else was stored with them (a project run's records)."""
         try:
-            with open(os.path.join(self._root_text, key[:2], key[2:] + ".json"), "rb") as handle:
+            with open(self._path(key), "rb") as handle:
                 entry = json.loads(handle.read())
             if not isinstance(entry, dict) or not isinstance(entry.get("d"), list):
                 return None
@@ -116,9 +116,9 @@ class Cache:
         path = self._path(key)
         try:
             self._prepare()
-            path.parent.mkdir(exist_ok=True)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             data = json.dumps({"d": [_encode(d) for d in diagnostics], "x": extra}, separators=(",", ":")).encode()
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
             try:
                 with os.fdopen(handle, "wb") as stream:
                     stream.write(data)

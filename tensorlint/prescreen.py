@@ -125,14 +125,9 @@ def is_step_evidence(name: str) -> bool:
     return "backward" in name or name.endswith("step") or name == "zero_grad"
 
 
-def iteration_kind(iterable: ast.expr) -> Optional[str]:
-    """What a `for` over this may iterate: "data" (it mentions a loader-like name: every iteration is a
-    step), "count" (it mentions `range`: steps when the body calls a model), or None."""
-    return _iteration_kind_of(names_in(iterable))
-
-
-def _iteration_kind_of(names: Set[str]) -> Optional[str]:
-    """`iteration_kind` of an expression that mentions exactly `names`."""
+def iteration_kind(names: Set[str]) -> Optional[str]:
+    """What a `for` over an expression mentioning exactly these names (`names_in`) may iterate: "data" (a
+    loader-like name: every iteration is a step), "count" (`range`: steps when the body calls a model), or None."""
     if any(_is_loader_name(name) for name in names):
         return "data"
     return "count" if "range" in names else None
@@ -289,7 +284,7 @@ class _Scan:
             kind = None
             if not layer_walk:
                 names = names_in(node.iter)
-                kind = _iteration_kind_of(names)
+                kind = iteration_kind(names)
                 self.data_loop = self.data_loop or kind == "data"
                 self.for_iteration_names |= names
             inner = (True, may_step or kind is not None, function, layer_walk)
@@ -374,7 +369,7 @@ class _Scan:
             return False
         assignments = [(targets, names_in(value)) for targets, value in self.assignments]
         # `pbar = tqdm(loader)` ... `for batch in pbar:` (index.py's loader bindings): a loop over data too
-        loader_names = {name for targets, names in assignments if _iteration_kind_of(names) for name in targets}
+        loader_names = {name for targets, names in assignments if iteration_kind(names) for name in targets}
         if not self.for_iteration_names.isdisjoint(loader_names):
             return True
         if not self.call_in_loop:

@@ -320,22 +320,18 @@ def _is_project_root(directory: Path) -> bool:
 
 
 @functools.lru_cache(maxsize=None)
-def _root_for_directory(directory: Path) -> Optional[Path]:
-    if _is_project_root(directory):
-        return directory
-    parent = directory.parent
+def _root_for_directory(directory: str) -> Optional[Path]:
+    """Keyed by the resolved directory's text: a run asks once per file, and most share a directory."""
+    if _is_project_root(Path(directory)):
+        return Path(directory)
+    parent = os.path.dirname(directory)
     return None if parent == directory else _root_for_directory(parent)
-
-
-@functools.lru_cache(maxsize=None)
-def _root_for_real_directory(directory: str) -> Optional[Path]:
-    return _root_for_directory(Path(directory))
 
 
 def find_project_root(path: Union[str, "os.PathLike[str]"]) -> Optional[Path]:
     """The nearest directory at or above `path` (a file or directory) that holds project metadata."""
     resolved = real_path(os.fspath(path))
-    return _root_for_real_directory(resolved if os.path.isdir(resolved) else os.path.dirname(resolved))
+    return _root_for_directory(resolved if os.path.isdir(resolved) else os.path.dirname(resolved))
 
 
 def _lowest(requirements: List[Requirement], package: str) -> Tuple[Bound, str]:
@@ -418,6 +414,5 @@ def settings_for(path: Union[str, "os.PathLike[str]"], target_numpy: Optional[st
 def clear_cache() -> None:
     """Forget cached project roots and settings (for long-running processes whose files change)."""
     _root_for_directory.cache_clear()
-    _root_for_real_directory.cache_clear()
     _cached_project_settings.cache_clear()
     clear_real_paths()

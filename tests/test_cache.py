@@ -1,6 +1,7 @@
 """The result cache: keyed by everything that decides a result, never stale, safe to share, check only."""
 import multiprocessing
 import os
+from pathlib import Path
 
 import pytest
 
@@ -81,7 +82,7 @@ def test_directory_is_marked_for_git_and_backups(tmp_path):
 def test_a_corrupt_entry_is_a_miss(tmp_path, content):
     store = Cache(tmp_path / "c")
     store.store("ef" * 32, [])
-    store._path("ef" * 32).write_bytes(content)
+    Path(store._path("ef" * 32)).write_bytes(content)
     assert store.load("ef" * 32) is None
 
 
