@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
-from .facts import NO, UNKNOWN, Facts, Tri
+from .facts import NO, UNKNOWN, Evidence, Facts, Tri
 
 # Modules that are never part of a checked project: their names are not queried.
 # (Which names are the project's is the project run's to decide, from the files it checks; these never are.)
@@ -38,16 +38,27 @@ def encode_facts(facts: Optional[Facts]):
         return None
     return [int(facts.tensor), int(facts.grad), int(facts.device), int(facts.module), encode_facts(facts.items),
             None if facts.parts is None else [encode_facts(p) for p in facts.parts],
-            None if facts.denotes_accelerator is None else int(facts.denotes_accelerator)]
+            None if facts.denotes_accelerator is None else int(facts.denotes_accelerator),
+            _encode_why(facts.grad_why), _encode_why(facts.device_why), facts.guessed]
 
 
 def decode_facts(data) -> Optional[Facts]:
     if data is None:
         return None
-    tensor, grad, device, module, items, parts, accelerator = data
+    tensor, grad, device, module, items, parts, accelerator, grad_why, device_why, guessed = data
     return Facts(Tri(tensor), Tri(grad), Tri(device), Tri(module), decode_facts(items),
                  None if parts is None else tuple(decode_facts(p) for p in parts),
-                 None if accelerator is None else Tri(accelerator))
+                 None if accelerator is None else Tri(accelerator),
+                 _decode_why(grad_why), _decode_why(device_why), bool(guessed))
+
+
+def _encode_why(why: Optional[Evidence]) -> Optional[str]:
+    """Evidence crosses modules as words (its nodes and lines belong to the other module's tree)."""
+    return None if why is None else why.describe() + " in another module"
+
+
+def _decode_why(text: Optional[str]) -> Optional[Evidence]:
+    return None if text is None else Evidence(text.replace("{", "{{").replace("}", "}}"))
 
 
 # -- summaries ---------------------------------------------------------------------------------------

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import replace
-from typing import Dict, Iterable, Optional, Set
+from typing import Dict, Iterable, Optional, Set, Tuple
 
 import libcst as cst
 
 from . import torch_api as api
 from .facts import (
     BUFFER, BUILT_MODULE, HOST_TENSOR, MAYBE, MODEL_OUTPUT, MODULE, NO, NOT_TENSOR, NOTHING, PARAMETER,
-    UNKNOWN, YES, Facts, Tri, container_of, device_spec, join_all,
+    UNKNOWN, YES, Evidence, Facts, Tri, container_of, device_spec, evidence, join_all,
 )
 from .frame import Frame, forget, store
 from .imports import ImportMap, dotted_name
@@ -97,14 +97,17 @@ class Evaluator:
             return NOT_TENSOR
         # `.weight`/`.bias` of a module, or of a value of unknown kind (`def init(m): m.weight...`)
         if attr in ("weight", "bias") and (receiver.module.possible or receiver.tensor is MAYBE):
-            return PARAMETER
+            return PARAMETER.with_(device=receiver.device if receiver.module is YES else MAYBE,
+                                   device_why=receiver.device_why if receiver.module is YES else None,
+                                   guessed=receiver.module is not YES)
         if receiver.tensor is NO and receiver.module is NO:
             return NOT_TENSOR
         if attr in ("data", "targets") and api.looks_like_dataset(dotted_name(node.value) or ""):
             # torchvision-style datasets keep their samples as host tensors without grad.
             return Facts(tensor=MAYBE, grad=NO, device=NO)
         if attr == "grad" and receiver.tensor.possible:
-            return Facts(tensor=YES, grad=NO, device=receiver.device)
+            return Facts(tensor=YES, grad=NO, device=receiver.device, device_why=receiver.device_why,
+                         guessed=receiver.guessed)
         if attr == "data" and receiver.tensor.possible:
             return receiver.with_(grad=NO, module=NO, items=None, parts=None)
         if attr in api.DERIVED_ATTRIBUTES and receiver.tensor is YES:
@@ -283,10 +286,43 @@ class Evaluator:
 
     def _call_value(self, callee: Facts, node: cst.Call, frame):
         if callee.module.possible:
-            output = MODEL_OUTPUT.with_(grad=NO) if not frame.grad_enabled else MODEL_OUTPUT
-            # a module built here and never moved computes on the host (inputs elsewhere would raise)
-            return output.with_(device=NO) if callee.device is NO else output
-        return UNKNOWN.with_(module=NO)
+            return self.model_output(callee, node, frame)
+        return self._unknown_result(node, frame)
+
+    def _unknown_result(self, node: cst.Call, frame) -> Facts:
+        """An unknown call's result: nothing is known, but if it turns out to be a tensor (a use proves it:
+        `loss.backward()`), one computed from device tensors (`criterion(out, y.to(device))`) is on the device."""
+        cause = self._argument_device_why(node, frame)
+        if cause is None:
+            return UNKNOWN.with_(module=NO)
+        return UNKNOWN.with_(module=NO, device_why=evidence("comes from `{code}` (line {line})", node, cause))
+
+    def model_output(self, callee: Facts, node: cst.CSTNode, frame) -> Facts:
+        """What calling a module gives: a tensor that requires grad in grad mode (its parameters do), where the
+        module is. A module known only by its name (`net(x)`) proves nothing in a file that never imports torch."""
+        guessed = callee.module is not YES or callee.guessed
+        output = MODEL_OUTPUT.with_(guessed=guessed)
+        if not frame.grad_enabled:
+            output = output.with_(grad=NO)
+        elif not guessed or self.imports.imports_torch:
+            output = output.with_(grad_why=evidence("comes from `{code}` (line {line})", node))
+        # a module built here and never moved computes on the host (inputs elsewhere would raise)
+        if callee.device is NO:
+            return output.with_(device=NO)
+        # a module computes where its parameters are, and so where its inputs are (anything else raises)
+        cause = callee.device_why or (self._argument_device_why(node, frame) if isinstance(node, cst.Call) else None)
+        if cause is not None:
+            return output.with_(device_why=evidence("comes from `{code}` (line {line})", node, cause))
+        return output
+
+    def _argument_device_why(self, node: cst.Call, frame) -> Optional[Evidence]:
+        """The device evidence of the first argument that has some: `model(x.to(device))` computes on the device."""
+        for arg in node.args:
+            value = self.facts(arg.value, frame)
+            content = value.tensor_content() or value
+            if content.device_evidenced:
+                return content.device_why
+        return None
 
     def _call_builtin(self, name: str, node: cst.Call, frame):
         args = [self.facts(a.value, frame) for a in node.args if not a.keyword]
@@ -308,8 +344,10 @@ class Evaluator:
         head, _, rest = qualified.partition(".")
         if head in ("numpy", "tensorflow", "jax", "cupy", "pandas", "sklearn", "scipy", "matplotlib", "PIL", "math"):
             return NOT_TENSOR
-        if qualified in api.MODULE_WRAPPERS or qualified.startswith(api.MODULE_LOADERS):
-            return MODULE  # a wrapper (DataParallel scatters to the GPUs) or a load that may map to a device
+        if qualified in api.MODULE_WRAPPERS:  # DataParallel and friends scatter to the accelerators
+            return MODULE.with_(device_why=evidence("is wrapped by `{code}` (line {line})", node.func))
+        if qualified.startswith(api.MODULE_LOADERS):
+            return MODULE  # a load that may map to a device (or not: `map_location` decides)
         if qualified.startswith(api.MODULE_FACTORIES):
             return BUILT_MODULE
         if head == "torch":
@@ -333,7 +371,9 @@ class Evaluator:
         if qualified in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
             grad = _keyword_tri(node, "requires_grad", default=YES)
             data = self._positional(node, 0, frame)
-            return PARAMETER.with_(grad=grad, device=data.device if data and data.tensor.possible else NO)
+            placed = data is not None and data.tensor.possible
+            return PARAMETER.with_(grad=grad, grad_why=evidence("is created by `{code}` (line {line})", node.func),
+                                   device=data.device if placed else NO, device_why=data.device_why if placed else None)
         if qualified.startswith("torch.nn.") and not qualified.startswith("torch.nn.functional.") and name[:1].isupper():
             return MODULE if name in api.STATELESS_MODULES and _weightless(node) else BUILT_MODULE
         if qualified.startswith("torch.nn.init."):
@@ -346,7 +386,8 @@ class Evaluator:
             return container_of(UNKNOWN)
         if qualified == "torch.autograd.grad":  # gradients, which require grad only with create_graph=True
             create_graph = _keyword_tri(node, "create_graph", default=NO)
-            return container_of(Facts(tensor=YES, grad=create_graph, device=MAYBE))
+            return container_of(Facts(tensor=YES, grad=create_graph, device=MAYBE,
+                                      grad_why=evidence("comes from `{code}` (line {line})", node)))
         if qualified.startswith(api.TORCH_OPAQUE_NAMESPACES):
             return UNKNOWN.with_(module=NO)
         if qualified.count(".") == 1 and (name in api.FACTORIES or name in api.LIKE_FACTORIES):
@@ -361,7 +402,9 @@ class Evaluator:
         return UNKNOWN.with_(module=NO)
 
     def _factory(self, name: str, node: cst.Call, frame):
+        made_here = evidence("is created by `{code}` (line {line})", node)
         grad = _keyword_tri(node, "requires_grad", default=NO)
+        grad_why = made_here if grad.possible else None
         device_arg = _keyword(node, "device")
         if device_arg is not None:
             device = self.accelerator(device_arg, frame)
@@ -369,21 +412,24 @@ class Evaluator:
             device = MAYBE
         else:
             device = NO
+        device_why = made_here if device.possible else None
         if name == "from_numpy":
             return HOST_TENSOR
         source = self._positional(node, 0, frame)
         if name in api.LIKE_FACTORIES:
             if device_arg is None:
-                device = source.device if source is not None and source.tensor.possible else MAYBE
-            return Facts(tensor=YES, grad=grad, device=device)
+                placed = source is not None and source.tensor.possible
+                device = source.device if placed else MAYBE
+                device_why = source.device_why if placed else None
+            return Facts(tensor=YES, grad=grad, device=device, grad_why=grad_why, device_why=device_why)
         if name in ("as_tensor", "asarray", "tensor") and source is not None:
             content = source.tensor_content() or (source if source.tensor is not NO else None)
             if content is not None:
                 if device_arg is None:
-                    device = content.device
+                    device, device_why = content.device, content.device_why
                 if name != "tensor" and _keyword(node, "requires_grad") is None:
-                    grad = content.grad
-        return Facts(tensor=YES, grad=grad, device=device)
+                    grad, grad_why = content.grad, content.grad_why
+        return Facts(tensor=YES, grad=grad, device=device, grad_why=grad_why, device_why=device_why)
 
     def _op_result(self, node: cst.Call, frame, integer: bool = False, skip_first: bool = False) -> Facts:
         operands = []
@@ -408,14 +454,18 @@ class Evaluator:
             return self._call_value(callee, node, frame)
         # a module's parameters and buffers are where the module is (on the host, when it was built here)
         placed = NO if receiver.module is YES and receiver.device is NO else MAYBE
+        placed_why = receiver.device_why if placed is MAYBE and receiver.module.possible else None
+        guessed = receiver.module is not YES
+        parameter = PARAMETER.with_(device=placed, device_why=placed_why, guessed=guessed)
+        buffer = BUFFER.with_(device=placed, device_why=placed_why, guessed=guessed)
         if name == "parameters":
-            return container_of(PARAMETER.with_(device=placed))
+            return container_of(parameter)
         if name == "named_parameters":
-            return container_of(container_of(None, (NOT_TENSOR, PARAMETER.with_(device=placed))))
+            return container_of(container_of(None, (NOT_TENSOR, parameter)))
         if name == "buffers":
-            return container_of(BUFFER.with_(device=placed))
+            return container_of(buffer)
         if name == "named_buffers":
-            return container_of(container_of(None, (NOT_TENSOR, BUFFER.with_(device=placed))))
+            return container_of(container_of(None, (NOT_TENSOR, buffer)))
         if name in ("modules", "children"):
             return container_of(MODULE)
         if name in ("named_modules", "named_children"):
@@ -434,14 +484,17 @@ class Evaluator:
         if receiver.tensor is NO:
             if receiver.module is YES:
                 if name in ("to", "cuda", "cpu"):  # `model.to(device)` moves the parameters (and returns the module)
-                    return receiver.with_(device=self._tensor_method(name, receiver, node, frame).device)
+                    moved = self._tensor_method(name, receiver, node, frame)
+                    return receiver.with_(device=moved.device, device_why=moved.device_why)
                 return receiver if name in api.MODULE_RETURNING_METHODS else UNKNOWN.with_(module=NO)
             if receiver.items is not None and name == "copy":
                 return receiver
             return NOT_TENSOR
         if name == "state_dict" and receiver.module.possible and not _keyword(node, "keep_vars"):
             # detached copies of the parameters and buffers, where the module is
-            return container_of(Facts(tensor=YES, grad=NO, device=receiver.device if receiver.module is YES else MAYBE))
+            known = receiver.module is YES
+            return container_of(Facts(tensor=YES, grad=NO, device=receiver.device if known else MAYBE,
+                                      device_why=receiver.device_why if known else None, guessed=not known))
         if name == "sample":  # `distribution.sample()` is not differentiable (rsample is); tensors have no `sample`
             return UNKNOWN.with_(grad=NO, module=NO)
         result = self._tensor_method(name, receiver, node, frame)
@@ -456,17 +509,27 @@ class Evaluator:
         if name == "cpu":
             return tensor_like.with_(device=NO)
         if name == "cuda":
-            return tensor_like.with_(device=YES)
+            return tensor_like.with_(device=YES, device_why=evidence("was moved by `{code}` (line {line})", node))
         if name == "to":
             target = self._to_target(node, frame)
             derived = self._derived(tensor_like, frame)
-            return derived if target is None else derived.with_(device=target)
+            if target is None:
+                return derived
+            device, why = target
+            return derived.with_(device=device, device_why=why if device.possible else None)
         if name.startswith("new_") and name[4:] in ("zeros", "ones", "empty", "full", "tensor", "empty_strided"):
             grad = _keyword_tri(node, "requires_grad", default=NO)
-            device = self.accelerator(_keyword(node, "device"), frame) if _keyword(node, "device") is not None else receiver.device
-            return Facts(tensor=YES if receiver.tensor is YES else MAYBE, grad=grad, device=device)
+            if _keyword(node, "device") is not None:
+                device = self.accelerator(_keyword(node, "device"), frame)
+                device_why = evidence("is created by `{code}` (line {line})", node) if device.possible else None
+            else:
+                device, device_why = receiver.device, receiver.device_why
+            return Facts(tensor=YES if receiver.tensor is YES else MAYBE, grad=grad, device=device,
+                         device_why=device_why, guessed=receiver.guessed)
         if name == "requires_grad_":
-            return tensor_like.with_(grad=_positional_tri(node, 0, "requires_grad", default=YES))
+            grad = _positional_tri(node, 0, "requires_grad", default=YES)
+            return tensor_like.with_(grad=grad, grad_why=evidence("is marked by `{code}` (line {line})", node)
+                                     if grad.possible else None)
         if name == "type" and node.args:  # `x.type(torch.int32)` converts; `x.type()` names the type
             return self._derived(tensor_like, frame)
         if name in api.NON_TENSOR_METHODS:
@@ -474,7 +537,8 @@ class Evaluator:
         if receiver.tensor is not YES and name not in api.INTEGER_OPS:
             # `x.detach().cpu().clone()`: a tensor method keeps what is known, whatever `x` is
             if name in api.TENSOR_RESULT_METHODS and receiver.tensor is MAYBE:
-                return self._derived(tensor_like.with_(tensor=YES), frame)  # only a tensor has `.unsqueeze()`
+                # only a tensor has `.unsqueeze()` (of the arrays we know; other frameworks' may): a guess
+                return self._derived(tensor_like.with_(tensor=YES, guessed=True), frame)
             if name in api.FACT_PRESERVING_METHODS and receiver.tensor is MAYBE:
                 return self._derived(tensor_like, frame)
             return UNKNOWN.with_(module=NO)
@@ -486,20 +550,21 @@ class Evaluator:
         operands = [tensor_like] + [self.facts(a.value, frame) for a in node.args if a.keyword is None]
         return combine(operands, frame.grad_enabled)
 
-    def _to_target(self, node: cst.Call, frame) -> Optional[Tri]:
-        """Accelerator-ness of `.to(...)`'s target device; None when only the dtype changes."""
+    def _to_target(self, node: cst.Call, frame) -> Optional[Tuple[Tri, Optional[Evidence]]]:
+        """Accelerator-ness of `.to(...)`'s target device and its evidence; None when only the dtype changes."""
         target = None
+        moved = evidence("was moved by `{code}` (line {line})", node)
         for arg in node.args:
             if arg.keyword is not None:
                 if arg.keyword.value == "device":
-                    target = self.accelerator(arg.value, frame)
+                    target = (self.accelerator(arg.value, frame), moved)
                 continue
             if _is_dtype(arg.value, self.imports):
                 continue
             value = self.facts(arg.value, frame)
             if value.tensor is YES:
-                return value.device
-            target = self.accelerator(arg.value, frame)
+                return value.device, value.device_why
+            target = (self.accelerator(arg.value, frame), moved)
         return target
 
     def accelerator(self, node: cst.BaseExpression, frame) -> Tri:
@@ -568,7 +633,11 @@ def combine(operands: Iterable[Facts], grad_enabled: bool, integer: bool = False
     if not basis:
         return NOT_TENSOR
     grad = NO if integer or not grad_enabled else max(f.grad for f in basis)
-    return Facts(tensor=YES if known else MAYBE, grad=grad, device=max(f.device for f in basis))
+    device = max(f.device for f in basis)
+    grad_why = next((f.grad_why for f in basis if f.grad_evidenced), None) if grad.possible else None
+    device_why = next((f.device_why for f in basis if f.device_evidenced), None)
+    return Facts(tensor=YES if known else MAYBE, grad=grad, device=device, grad_why=grad_why, device_why=device_why,
+                 guessed=any(f.guessed for f in known))
 
 
 def bind_target(target: cst.BaseExpression, value: Facts, env: Dict[str, Facts]) -> None:

@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Iterable, Optional, Tuple
 
+import libcst as cst
+
 
 class Tri(enum.IntEnum):
     NO = 0
@@ -29,6 +31,39 @@ class Tri(enum.IntEnum):
 NO, MAYBE, YES = Tri.NO, Tri.MAYBE, Tri.YES
 
 
+@dataclass(frozen=True, eq=False)
+class Evidence:
+    """Why a fact may hold: the code that shows it (`out` *comes from `model(x)` (line 12)*).
+
+    A fact that is MAYBE or YES *with* evidence is a manifest hazard; without evidence it is a guess
+    (a parameter of unknown provenance), which the default rules stay silent on. `template` may name
+    `{code}` and `{line}` of `node`; `cause` is the evidence of what the node was made from (a model
+    output's device evidence is the model's move).
+    """
+    template: str
+    node: Optional[cst.CSTNode] = None
+    cause: Optional["Evidence"] = None
+
+    def describe(self, context=None) -> str:
+        """The evidence in words. `context` (a SourceContext) gives line numbers; without it they are left out."""
+        text = self.template
+        if self.node is not None:
+            code = context.code(self.node) if context is not None else cst.Module([]).code_for_node(self.node)
+            code = " ".join(code.split())
+            if len(code) > 50:
+                code = code[:47] + "..."
+            line = context.span(self.node)[0] if context is not None else None
+            text = text.replace(" (line {line})", "" if line is None else f" (line {line})")
+            text = text.format(code=code, line=line)
+        if self.cause is not None:
+            text += ", " + self.cause.describe(context)
+        return text
+
+
+def evidence(template: str, node: Optional[cst.CSTNode] = None, cause: Optional[Evidence] = None) -> Evidence:
+    return Evidence(template, node, cause)
+
+
 @dataclass(frozen=True)
 class Facts:
     tensor: Tri = MAYBE
@@ -43,6 +78,22 @@ class Facts:
     # When the value is a device specification ("cpu", torch.device("cuda"), t.device):
     # whether it names an accelerator.
     denotes_accelerator: Optional[Tri] = None
+    # What shows that `grad` / `device` may hold (None: nothing does; a MAYBE without evidence is a guess).
+    grad_why: Optional[Evidence] = None
+    device_why: Optional[Evidence] = None
+    # Tensor-ness (or module-ness) inferred from names or duck typing (`net(x)`, `.unsqueeze()` on an unknown
+    # value, `m.weight`), not proven by a torch source: a fix relying on it is not safe.
+    guessed: bool = False
+
+    @property
+    def grad_evidenced(self) -> bool:
+        """May require grad, and something in the code shows it."""
+        return self.grad.possible and self.grad_why is not None
+
+    @property
+    def device_evidenced(self) -> bool:
+        """May be on an accelerator, and something in the code shows it."""
+        return self.device.possible and self.device_why is not None
 
     def with_(self, **changes) -> "Facts":
         return replace(self, **changes)
@@ -60,6 +111,9 @@ class Facts:
             items=_join_optional(self.items, other.items),
             parts=_join_parts(self.parts, other.parts),
             denotes_accelerator=_join_tri_optional(self.denotes_accelerator, other.denotes_accelerator),
+            grad_why=_join_why(self.grad, self.grad_why, other.grad, other.grad_why),
+            device_why=_join_why(self.device, self.device_why, other.device, other.device_why),
+            guessed=self.guessed or other.guessed,
         )
 
     @property
@@ -82,6 +136,15 @@ class Facts:
                 return inner
             inner = inner.items
         return None
+
+
+def _join_why(a: Tri, a_why: Optional[Evidence], b: Tri, b_why: Optional[Evidence]) -> Optional[Evidence]:
+    """Evidence survives a join: a path on which the fact holds, with evidence, makes the joined fact manifest."""
+    if a_why is not None and a.possible:
+        return a_why
+    if b_why is not None and b.possible:
+        return b_why
+    return None
 
 
 def _join_optional(a: Optional[Facts], b: Optional[Facts]) -> Optional[Facts]:
@@ -115,7 +178,8 @@ UNKNOWN = Facts()
 NOT_TENSOR = Facts(tensor=NO, grad=NO, device=NO)
 MODULE = Facts(tensor=NO, grad=NO, device=MAYBE, module=YES)  # a module's `device`: where its parameters are
 BUILT_MODULE = MODULE.with_(device=NO)  # just constructed (`nn.Linear(...)`, `Net()`): on the host until moved
-PARAMETER = Facts(tensor=YES, grad=YES, device=MAYBE)
+IS_PARAMETER = Evidence("is a parameter")
+PARAMETER = Facts(tensor=YES, grad=YES, device=MAYBE, grad_why=IS_PARAMETER)
 BUFFER = Facts(tensor=YES, grad=NO, device=MAYBE)
 MODEL_OUTPUT = Facts(tensor=YES, grad=MAYBE, device=MAYBE)
 HOST_TENSOR = Facts(tensor=YES, grad=NO, device=NO)

@@ -134,3 +134,30 @@ def _blocks_of(stmt) -> Iterable[cst.CSTNode]:
             yield extra
         else:
             yield from getattr(extra.body, "body", ())
+
+
+_OTHER_FRAMEWORK_WORDS = OTHER_ARRAY_FRAMEWORKS + ("tf", "jnp", "caffe", "coreml", "coremltools", "onnx", "onnxruntime",
+                                                  "openvino", "tensorrt", "sklearn", "paddlepaddle", "mlx")
+
+
+def names_other_framework(test: cst.BaseExpression, imports: "ImportMap") -> bool:
+    """Does a branch test mention another framework: a name bound to one (`tf.Tensor`), or a string naming one
+    (`backend == "tensorflow"`)? Its arm handles that framework's objects, whatever their method names."""
+    for node in _subexpressions(test):
+        if isinstance(node, (cst.Name, cst.Attribute)):
+            qualified = imports.qualified(node) or dotted_name(node) or ""
+            if qualified.split(".", 1)[0].lower() in _OTHER_FRAMEWORK_WORDS:
+                return True
+        elif isinstance(node, cst.SimpleString):
+            text = node.value.strip("'\"rbuRBU").lower()
+            if text in _OTHER_FRAMEWORK_WORDS or text in ("tensorflow", "keras", "jax", "pt_tf", "np_tf"):
+                return True
+    return False
+
+
+def _subexpressions(node: cst.CSTNode):
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)

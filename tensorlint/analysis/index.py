@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from .facts import MAYBE, NO, YES, Facts, Tri
+from .facts import MAYBE, NO, YES, Evidence, Facts, Tri
 from .imports import dotted_name
 from .loops import innermost_iterable, is_step_call, iterates_steps
 from .torch_api import TENSOR_ONLY_METHODS
@@ -30,7 +30,9 @@ BindingKey = Tuple[int, str]
 
 # What a use proves: the value is a tensor, and (for backward) one that requires grad.
 A_TENSOR = Facts(tensor=YES, grad=MAYBE, device=MAYBE)
-A_GRAD_TENSOR = Facts(tensor=YES, grad=YES, device=MAYBE)
+A_GRAD_TENSOR = Facts(tensor=YES, grad=YES, device=MAYBE,
+                      grad_why=Evidence("is used as a tensor that requires grad (`.grad`, `retain_grad()`, a hook)"))
+A_BACKWARD = Facts(tensor=YES, grad=YES, device=MAYBE, grad_why=Evidence("is back-propagated (`.backward()`)"))
 # (`requires_grad_()` and `.cuda()` are not evidence: modules have them too.)
 _EVIDENT_METHODS = {**{name: A_TENSOR for name in TENSOR_ONLY_METHODS},
                     "retain_grad": A_GRAD_TENSOR, "register_hook": A_GRAD_TENSOR}
@@ -95,7 +97,8 @@ class FileIndex:
             return False
         known = self.evidence.get(key)
         stronger = facts if known is None else Facts(tensor=max(known.tensor, facts.tensor),
-                                                     grad=max(known.grad, facts.grad), device=MAYBE)
+                                                     grad=max(known.grad, facts.grad), device=MAYBE,
+                                                     grad_why=known.grad_why or facts.grad_why)
         self.evidence[key] = stronger
         return stronger != known
 
@@ -108,7 +111,7 @@ class FileIndex:
                 seen.add(term)
                 pending.append(term)
                 if term in self.item_uses:
-                    self.add(term, A_GRAD_TENSOR)
+                    self.add(term, A_BACKWARD)
 
     def _evidence_through_calls(self) -> None:
         """A same-file call's Name arguments get the evidence the callee has about its parameters (a second
@@ -133,8 +136,9 @@ def apply_evidence(value: Facts, evidence: Optional[Facts]) -> Facts:
     """Strengthen what is unknown about a value with what its uses prove; known facts stay."""
     if evidence is None or value.tensor is NO or value.items is not None or value.module is YES:
         return value
-    grad: Tri = value.grad if value.grad is not MAYBE else evidence.grad
-    return value.with_(tensor=YES, grad=grad, module=NO)
+    if value.grad is not MAYBE:
+        return value.with_(tensor=YES, module=NO)
+    return value.with_(tensor=YES, grad=evidence.grad, module=NO, grad_why=value.grad_why or evidence.grad_why)
 
 
 class _Scope:
@@ -310,7 +314,7 @@ class _Scanner:
                 receiver = (node.args[0].value if node.args else None) if driver else func.value
                 key = self.key_of(_evident_receiver(receiver)) if receiver is not None else None
                 if key is not None:
-                    self.evidence(key, A_GRAD_TENSOR)
+                    self.evidence(key, A_BACKWARD)
                     self.index.backward_keys.add(key)
             elif method in _EVIDENT_METHODS:
                 self.evidence(self.key_of(func.value), _EVIDENT_METHODS[method])

@@ -6,7 +6,7 @@ from typing import Dict
 
 import libcst as cst
 
-from .facts import MAYBE, NO, NOT_TENSOR, YES, Facts
+from .facts import MAYBE, NO, NOT_TENSOR, YES, Facts, evidence
 from .frame import Frame, store
 from .imports import dotted_name
 
@@ -43,9 +43,10 @@ def refinements(evaluator, frame: Frame, test: cst.BaseExpression, truth: bool) 
         if path is None:
             return {}
         current = evaluator.facts(test.value, frame)
+        checked = evidence("is checked by `{code}` (line {line})", test) if truth else None
         if test.attr.value == "requires_grad":
-            return {path: current.with_(grad=fact)}
-        return {path: current.with_(device=fact)}
+            return {path: current.with_(grad=fact, grad_why=checked)}
+        return {path: current.with_(device=fact, device_why=checked)}
     if isinstance(test, cst.Call) and len(test.args) >= 1:
         qualified = evaluator.imports.qualified(test.func) or (test.func.value if isinstance(test.func, cst.Name) else "")
         path = dotted_name(test.args[0].value)

@@ -20,10 +20,10 @@ from .crossmodule import OutgoingCall, ProjectContext, is_project_name
 from .evaluate import (
     Evaluator, bind_target, combine, element_of, forget, unknown_named,
 )
-from .facts import MAYBE, MODULE, NO, NOT_TENSOR, UNKNOWN, YES, Facts, container_of
+from .facts import MAYBE, MODULE, NO, NOT_TENSOR, UNKNOWN, YES, Facts, container_of, evidence
 from .frame import ClassInfo, Frame, store
 from .refine import refinements
-from .imports import ImportMap, dotted_name
+from .imports import ImportMap, dotted_name, names_other_framework
 from .index import FileIndex, apply_evidence, bound_names
 from .annotations import annotated, annotation_facts
 from .retention import names_reaching_backward, names_reset_in
@@ -124,6 +124,21 @@ class Semantic(cst.CSTVisitor):
     @property
     def grad_enabled(self) -> bool:
         return self.frame.grad_enabled
+
+    def proves_torch_tensor(self, facts: Facts) -> bool:
+        """Is a value with these facts, here, proven a torch tensor (what a safe fix may rely on)? Tensor-ness
+        from a torch source, in a file that imports torch and no other array framework, outside a branch for
+        another framework (`if isinstance(x, tf.Tensor):`, `if backend == "tensorflow":`)."""
+        return (facts.tensor is YES and not facts.guessed and self.imports.torch_only
+                and not self.in_other_framework_branch())
+
+    def in_other_framework_branch(self) -> bool:
+        """Is the current node in an `if` arm (or conditional expression) whose test names another framework?"""
+        for ancestor in self.ancestors:
+            test = getattr(ancestor, "test", None) if isinstance(ancestor, (cst.If, cst.IfExp, cst.While)) else None
+            if test is not None and names_other_framework(test, self.imports):
+                return True
+        return False
 
     @property
     def in_module_forward(self) -> bool:
@@ -782,7 +797,8 @@ class Semantic(cst.CSTVisitor):
             if owner.tensor.possible and dotted_name(target.value) is not None:
                 flag = value.value if isinstance(value, cst.Name) else None
                 grad = YES if flag == "True" else NO if flag == "False" else MAYBE
-                self._bind(target.value, owner.with_(grad=grad))
+                why = evidence("has `{code}` set (line {line})", target) if grad.possible else None
+                self._bind(target.value, owner.with_(grad=grad, grad_why=why))
 
     def _leave_AnnAssign(self, node: cst.AnnAssign) -> None:
         stated = self._stated(node.annotation)

@@ -124,15 +124,22 @@ class ConversionChecker(FamilyChecker):
 
     # -- judging a site ---------------------------------------------------------------------
     def _judge(self, site: Site) -> None:
-        grad_hazard = site.facts.grad.possible and self.semantic.grad_enabled
-        device_hazard = site.facts.device.possible
-        cuts_gradients = grad_hazard and (self.semantic.in_module_forward or self._flows_into_torch(site.report_node))
+        facts = site.facts
+        grad_possible = facts.grad.possible and self.semantic.grad_enabled
+        device_possible = facts.device.possible
+        # Manifest: the value is a tensor and something in the code shows it requires grad / is on an accelerator.
+        grad_hazard = grad_possible and facts.tensor is YES and facts.grad_why is not None
+        device_hazard = device_possible and facts.tensor is YES and facts.device_why is not None
+        cuts_gradients = grad_possible and (self.semantic.in_module_forward or self._flows_into_torch(site.report_node))
         data = self._data_accesses(site.converted) if site.converted is not None else []
         if data and "TL201" in self.context.codes and self._legacy_data(data[0]):
-            # `x.data.numpy()`, `out.data[0].numpy()`: one finding, the `.data` read, whose fix is the canonical
-            # chain (which also ends any grad or device crash the message names)
-            message = _data_chain_message(self.context.code(data[0]), site, grad_hazard, device_hazard)
-            self.context.claim(data, handover=(message, self._canonical_fix(site, force_unsafe=cuts_gradients)))
+            # `x.data.numpy()`, `out.data[0].numpy()`: the `.data` read (TL201), whose fix is the canonical chain;
+            # a device crash of the same conversion is reported under its own code beside it, with the same fix
+            fix = self._canonical_fix(site, force_unsafe=cuts_gradients)
+            message = _data_chain_message(self.context.code(data[0]), site)
+            self.context.claim(data, handover=(message, fix))
+            if device_hazard and self.wants("TL102"):
+                self.context.report("TL102", site.report_node, self._device_message(site), fix)
             return
         if grad_hazard or device_hazard:
             fix = self._canonical_fix(site, force_unsafe=cuts_gradients)
@@ -143,13 +150,19 @@ class ConversionChecker(FamilyChecker):
                           "; the result flows back into torch, so `.detach()` cuts gradients: check that is intended")
             reported = False
             if grad_hazard and self.wants("TL101"):
-                self.context.report("TL101", site.report_node, _grad_message(site) + caveat, fix)
+                self.context.report("TL101", site.report_node, self._grad_message(site) + caveat, fix)
                 reported = True
             if device_hazard and self.wants("TL102"):
-                self.context.report("TL102", site.report_node, _device_message(site) + caveat, fix)
+                self.context.report("TL102", site.report_node, self._device_message(site) + caveat, fix)
                 reported = True
             if reported:
                 self.context.claim(data)  # one finding for the conversion and its `.data`, one canonical fix
+            return
+        if (grad_possible or device_possible) and (site.explicit or facts.tensor is YES) and self.wants("TL105"):
+            # nothing shows a hazard, nothing rules it out: the house style rule (off by default) asks for the chain
+            fix = self._canonical_fix(site, force_unsafe=True)
+            self.context.report("TL105", site.report_node, _unproven_message(site), fix)
+            self.context.claim(data)
             return
         if site.converted is None or not self.wants("TL103"):
             return
@@ -162,6 +175,16 @@ class ConversionChecker(FamilyChecker):
                                 f"`{CANONICAL}{'.numpy()' if site.explicit else ''}`",
                                 self._canonical_fix(site, force_unsafe=False))
             self.context.claim(data)
+
+    def _subject(self, site: Site) -> str:
+        shown = " ".join(self.context.code(site.converted if site.converted is not None else site.report_node).split())
+        return f"`{shown}`" if len(shown) <= 40 else "the value"
+
+    def _grad_message(self, site: Site) -> str:
+        return _grad_message(site, f"{self._subject(site)} {site.facts.grad_why.describe(self.context)}")
+
+    def _device_message(self, site: Site) -> str:
+        return _device_message(site, f"{self._subject(site)} {site.facts.device_why.describe(self.context)}")
 
     def _legacy_data(self, data: cst.Attribute) -> bool:
         """Is this the tensor's own `.data` (a known tensor, or a plain name: `x.data.numpy()` is the legacy
@@ -258,11 +281,13 @@ class ConversionChecker(FamilyChecker):
         edits = drops + edits
         if any(edit is None for edit in edits):
             return None
-        # Tensor-ness inferred from names (`model(x)`) proves nothing in a file that never imports torch.
-        imports = self.semantic.imports
-        known_torch = imports.imports_torch and (site.facts.tensor is YES or imports.torch_only)
-        safety = Safety.UNSAFE if force_unsafe or uncertain or not known_torch else Safety.SAFE
+        # A safe fix relies on nothing unproven: the receiver is a torch tensor (from a torch source, in a torch-only
+        # file, outside another framework's branch); `.detach()` on a look-alike (`Results.cpu()`) would raise.
+        proven = self.semantic.proves_torch_tensor(site.facts) and not uncertain
+        safety = Safety.UNSAFE if force_unsafe or not proven else Safety.SAFE
         title = f"Use `{CANONICAL}.numpy()`" if site.explicit else f"Pass `{chain}` to {site.sink}"
+        if not proven:
+            title += f" (assumes {self._subject(site)} is a torch tensor)"
         return Fix(title, tuple(edits), safety)
 
 
@@ -329,14 +354,16 @@ def _plain_numpy_call(node: cst.Call) -> bool:
     return True
 
 
-def _data_chain_message(data: str, site: Site, grad_hazard: bool, device_hazard: bool) -> str:
+def _data_chain_message(data: str, site: Site) -> str:
     chain = f"{CANONICAL}.numpy()" if site.explicit or site.delegating else CANONICAL
-    message = (f"`{data}` reads through unsafe legacy `.data` to convert to NumPy: drop `.data` and end the "
-               f"chain with `{chain}` (autograd then sees later in-place changes)")
-    crashes = [error for hazard, error in ((device_hazard, DEVICE_ERROR), (grad_hazard, GRAD_ERROR)) if hazard]
-    if crashes:
-        message += "; as written it raises " + " or ".join(f'"{error}"' for error in crashes)
-    return message
+    return (f"`{data}` reads through unsafe legacy `.data` to convert to NumPy: drop `.data` and end the "
+            f"chain with `{chain}` (autograd then sees later in-place changes)")
+
+
+def _unproven_message(site: Site) -> str:
+    chain = f"{CANONICAL}.numpy()" if site.explicit or site.delegating else CANONICAL
+    return (f"{site.sink} of a value whose provenance is unknown: use the canonical `{chain}` (house style; "
+            f"nothing here shows it requires grad or is on an accelerator)")
 
 
 def _delegation_message(site: Site, hazard: str) -> str:
@@ -345,20 +372,23 @@ def _delegation_message(site: Site, hazard: str) -> str:
             f"{hazard}): pass `{CANONICAL}.numpy()`")
 
 
-def _grad_message(site: Site) -> str:
+def _grad_message(site: Site, evidence: str) -> str:
     if site.delegating:
-        return _delegation_message(site, "may require grad")
+        return _delegation_message(site, f"may require grad: {evidence}")
     if site.explicit:
-        return f"`.numpy()` on a tensor that may require grad: insert `.detach()` first (raises \"{GRAD_ERROR}\")"
-    return f"{site.sink} converts a tensor that may require grad to NumPy: {_remedy(site)} (raises \"{GRAD_ERROR}\")"
+        return (f"`.numpy()` on a tensor that may require grad ({evidence}): insert `.detach()` first "
+                f"(raises \"{GRAD_ERROR}\")")
+    return (f"{site.sink} converts a tensor that may require grad to NumPy ({evidence}): {_remedy(site)} "
+            f"(raises \"{GRAD_ERROR}\")")
 
 
-def _device_message(site: Site) -> str:
+def _device_message(site: Site, evidence: str) -> str:
     if site.delegating:
-        return _delegation_message(site, "may be on an accelerator")
+        return _delegation_message(site, f"may be on an accelerator: {evidence}")
     if site.explicit:
-        return f"`.numpy()` on a tensor that may be on an accelerator: insert `.cpu()` first (raises \"{DEVICE_ERROR}\")"
-    return (f"{site.sink} converts a tensor that may be on an accelerator to NumPy: {_remedy(site)} "
+        return (f"`.numpy()` on a tensor that may be on an accelerator ({evidence}): insert `.cpu()` first "
+                f"(raises \"{DEVICE_ERROR}\")")
+    return (f"{site.sink} converts a tensor that may be on an accelerator to NumPy ({evidence}): {_remedy(site)} "
             f"(raises \"{DEVICE_ERROR}\")")
 
 

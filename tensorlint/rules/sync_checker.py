@@ -22,7 +22,8 @@ class SyncChecker(FamilyChecker):
 
     def _on_device(self, expression: cst.BaseExpression) -> Optional[Facts]:
         facts = self.semantic.facts(expression)
-        return facts if facts.tensor is YES and facts.device.possible else None
+        # a sync costs only where the value may be on an accelerator and something in the code shows it
+        return facts if facts.tensor is YES and facts.device_evidenced else None
 
     # -- TL401 / TL402 / TL403 ------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
