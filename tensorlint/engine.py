@@ -182,7 +182,9 @@ def enabled_codes(select: Optional[Iterable[str]] = None, ignore: Optional[Itera
     ignore = tuple(ignore or ())
     chosen = set()
     for rule in every:
-        selected = rule.code.startswith(select) if select else rule.default_enabled
+        # an opt-in rule (a house style) is on only when named in full: `--select TL1` keeps it off
+        selected = (rule.code in select or rule.default_enabled and rule.code.startswith(select)) if select \
+            else rule.default_enabled
         # the longer matching prefix wins, as in flake8 (`--select TL101 --ignore TL1` keeps TL101)
         if selected and ignore and rule.code.startswith(ignore):
             best_select = max((len(p) for p in select or () if rule.code.startswith(p)), default=0)

@@ -22,7 +22,7 @@ from .project import ProjectConfigError, settings_for
 from .rules import ALL_RULES
 from .settings import parse_version
 
-_EVERY_CODE = frozenset(rule.code for rule in ALL_RULES)
+_DEFAULT_CODES = frozenset(rule.code for rule in ALL_RULES if rule.default_enabled)
 _FLAKE8_CODE_OPTIONS = ("select", "ignore", "extend_select", "extend_ignore")
 
 
@@ -32,6 +32,7 @@ class TensorlintChecker:
     target_numpy: Optional[str] = None
     target_torch: Optional[str] = None
     flake8_chooses_codes = False  # flake8's options name TL codes: they decide, not [tool.tensorlint]
+    flake8_codes = _DEFAULT_CODES
 
     # flake8 classifies plugins by their parameters: `tree` makes this an AST plugin. The tree flake8
     # has already built is all the prescreen needs; libcst parses `lines` only when it passes.
@@ -60,6 +61,7 @@ class TensorlintChecker:
         cls.target_numpy = options.tensorlint_target_numpy
         cls.target_torch = options.tensorlint_target_torch
         cls.flake8_chooses_codes = _names_our_codes(options)
+        cls.flake8_codes = _DEFAULT_CODES | _opt_in_codes_named(options)
 
     def run(self) -> Iterator[Tuple[int, int, str, type]]:
         from_stdin = self.filename in ("-", "stdin")
@@ -69,7 +71,7 @@ class TensorlintChecker:
             if not from_stdin and config.is_excluded(self.filename, is_dir=False, explicit=True):
                 return
             # flake8 applies its --select/--ignore and `# noqa` itself; we only narrow to what the project chose
-            codes = _EVERY_CODE if self.flake8_chooses_codes else config.codes_for(None if from_stdin else where)
+            codes = self.flake8_codes if self.flake8_chooses_codes else config.codes_for(None if from_stdin else where)
             settings = settings_for(where, self.target_numpy, self.target_torch)
         except (ConfigError, ProjectConfigError) as error:
             raise ExecutionError(f"tensorlint: {error}") from None
@@ -81,6 +83,14 @@ class TensorlintChecker:
             return  # flake8 reports E999 for the syntax error itself
         for diagnostic in diagnostics:
             yield diagnostic.line, diagnostic.col, f"{diagnostic.code} {diagnostic.message}", type(self)
+
+
+def _opt_in_codes_named(options) -> frozenset:
+    """Opt-in rules (house styles, off by default) that flake8's options name in full: `--select TL` leaves them off."""
+    named = set()
+    for option in _FLAKE8_CODE_OPTIONS[0::2]:  # select, extend_select
+        named.update(code.strip() for code in getattr(options, option, None) or ())
+    return frozenset(rule.code for rule in ALL_RULES if not rule.default_enabled and rule.code in named)
 
 
 def _names_our_codes(options) -> bool:

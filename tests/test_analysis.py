@@ -112,3 +112,42 @@ def test_imports_resolve_every_alias():
 def test_numpy_method_is_not_torch(source, expected):
     module = cst.parse_module(source)
     assert Semantic(module, {}, {}).imports.numpy_method_is_not_torch is expected
+
+
+def reveal_evidence(body: str):
+    """(grad evidenced, device evidenced, guessed) of the last `reveal(x)` argument."""
+    module = cst.parse_module(HEADER + body)
+    seen = []
+
+    def record(node: cst.Call) -> None:
+        if isinstance(node.func, cst.Name) and node.func.value == "reveal":
+            facts = semantic.facts(node.args[0].value)
+            seen.append((facts.grad_evidenced, facts.device_evidenced, facts.guessed))
+
+    semantic = Semantic(module, {cst.Call: [record]}, {})
+    module.visit(semantic)
+    return seen[-1]
+
+
+EVIDENCE_CASES = [
+    ("def f(x):\n    reveal(x)\n", (False, False, False), "a parameter: nothing shows anything"),
+    ("def f(x: torch.Tensor):\n    reveal(x)\n", (False, False, False), "an annotation proves a tensor, not grad or device"),
+    ("def f(model, x):\n    reveal(model(x))\n", (True, False, True), "a model output requires grad; a named model is a guess"),
+    ("def f(x):\n    model = nn.Linear(2, 2)\n    reveal(model(x))\n", (True, False, False), "a module built here: proven"),
+    ("def f(x, device):\n    model = nn.Linear(2, 2).to(device)\n    reveal(model(x))\n", (True, True, False),
+     "a moved module's output is on the device"),
+    ("def f(model, x, device):\n    reveal(model(x.to(device)))\n", (True, True, True), "a model given device inputs"),
+    ("def f(crit, out, y, device):\n    loss = crit(out, y.to(device))\n    loss.backward()\n    reveal(loss)\n",
+     (True, True, False), "backward() proves grad; device inputs give the device"),
+    ("def f(x):\n    reveal(x.cuda())\n", (False, True, False), ".cuda()"),
+    ("def f(x):\n    reveal(x.clone())\n", (False, False, True), ".clone() on an unknown value: a guess (other libraries have it)"),
+    ("t = torch.ones(2, requires_grad=True)\nreveal(t * 2)\n", (True, False, False), "evidence survives arithmetic"),
+    ("def f(model, x, c):\n    y = torch.zeros(2)\n    if c:\n        y = model(x)\n    reveal(y)\n", (True, False, True),
+     "evidence survives a join with a host value"),
+    ("def f(model, x):\n    with torch.no_grad():\n        y = model(x)\n    reveal(y)\n", (False, False, True), "no_grad"),
+]
+
+
+@pytest.mark.parametrize("body, expected, why", EVIDENCE_CASES, ids=[c[2] for c in EVIDENCE_CASES])
+def test_evidence(body, expected, why):
+    assert reveal_evidence(body) == expected

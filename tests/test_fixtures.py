@@ -42,6 +42,17 @@ def _read(path):
 
 
 SOURCES = [path for directory in FAMILY_DIRS for path in _sources(directory)]
+DEFAULT_CODES = [rule.code for rule in ALL_RULES if rule.default_enabled]
+
+
+def _own_rule(path):
+    return RULES_BY_CODE.get(_stem(path).split("_", 1)[0])
+
+
+def _select(path):
+    """The codes a fixture is checked with: the default rules, and its own rule when that rule is opt-in."""
+    rule = _own_rule(path)
+    return DEFAULT_CODES + ([rule.code] if rule is not None and not rule.default_enabled else [])
 
 
 def _source_params():
@@ -56,29 +67,33 @@ def test_there_are_fixtures():
 # -- (a) one real flake8 run per family ----------------------------------------------------
 @pytest.mark.parametrize("directory", [pytest.param(d, id=d.name) for d in FAMILY_DIRS])
 def test_flake8_output_matches_txt(directory):
-    sources = _sources(directory)
-    names = [path.name for path in sources]
-    completed = subprocess.run(
-        [sys.executable, "-m", "flake8", "--select", "TL", *names],
-        cwd=directory, capture_output=True, text=True, timeout=300,
-    )
-    expected = "".join(_read(path.with_suffix(".txt")) for path in sources)
-    assert "Traceback" not in completed.stderr, completed.stderr
-    assert completed.stdout == expected
-    assert completed.returncode == (1 if expected else 0), completed.stderr
+    # one run for the default rules' fixtures (`--select TL`), one per opt-in rule's (`--select TL,TL105`)
+    runs = {}
+    for path in _sources(directory):
+        rule = _own_rule(path)
+        runs.setdefault("TL" if rule is None or rule.default_enabled else f"TL,{rule.code}", []).append(path)
+    for select, sources in runs.items():
+        completed = subprocess.run(
+            [sys.executable, "-m", "flake8", "--select", select, *[path.name for path in sources]],
+            cwd=directory, capture_output=True, text=True, timeout=300,
+        )
+        expected = "".join(_read(path.with_suffix(".txt")) for path in sources)
+        assert "Traceback" not in completed.stderr, completed.stderr
+        assert completed.stdout == expected
+        assert completed.returncode == (1 if expected else 0), completed.stderr
 
 
 # -- (b) and (c) the fixes --------------------------------------------------------------------
 @pytest.mark.parametrize("path", _source_params())
 def test_fix_matches_fixed_py(path):
-    result = fix_source(_read(path), unsafe_fixes=True)
+    result = fix_source(_read(path), select=_select(path), unsafe_fixes=True)
     assert result.source == _read(path.parent / f"{_stem(path)}.fixed.py")
 
 
 @pytest.mark.parametrize("path", _source_params())
 def test_fixing_fixed_py_again_changes_nothing(path):
     fixed = _read(path.parent / f"{_stem(path)}.fixed.py")
-    again = fix_source(fixed, unsafe_fixes=True)
+    again = fix_source(fixed, select=_select(path), unsafe_fixes=True)
     assert again.source == fixed
     assert again.fixed == []
 
@@ -92,7 +107,7 @@ def _key(diagnostic):
 @pytest.mark.parametrize("path", _source_params())
 def test_only_unfixable_diagnostics_remain(path):
     source = _read(path)
-    original = check_source(source)
+    original = check_source(source, select=_select(path))
     own_code = _stem(path).split("_", 1)[0]
     assert any(d.code == own_code for d in original), f"{path.name} has no {own_code} case"
     family = own_code[:3]  # "TL1": fixing a crash may expose another family's finding (a per-step copy)
@@ -103,9 +118,9 @@ def test_only_unfixable_diagnostics_remain(path):
 
     # Nothing fixable of the family is left and nothing new of it appears; a fix may also clear a
     # diagnostic that had no fix of its own (`.detach()` at an append clears the `np.vstack` of that list).
-    assert not left(check_source(_read(path.parent / f"{_stem(path)}.fixed.py"))) - unfixable
+    assert not left(check_source(_read(path.parent / f"{_stem(path)}.fixed.py"), select=_select(path))) - unfixable
     # the same through fix_source's own bookkeeping
-    assert not left(fix_source(source, unsafe_fixes=True).remaining) - unfixable
+    assert not left(fix_source(source, select=_select(path), unsafe_fixes=True).remaining) - unfixable
 
 
 # -- (e) layout ------------------------------------------------------------------------------

@@ -4,6 +4,13 @@ import pytest
 from tensorlint import check_source, fix_source
 from tensorlint.rules import ALL_RULES
 
+DEFAULT_CODES = [rule.code for rule in ALL_RULES if rule.default_enabled]
+
+
+def _codes(rule):
+    """Every default rule, plus the rule itself when it is opt-in (its cases run as a user who selected it)."""
+    return DEFAULT_CODES if rule.default_enabled else DEFAULT_CODES + [rule.code]
+
 
 def _cases(kind):
     for rule in ALL_RULES:
@@ -13,13 +20,13 @@ def _cases(kind):
 
 @pytest.mark.parametrize("rule, case", list(_cases("VALID")))
 def test_valid(rule, case):
-    found = [d for d in check_source(case.source) if d.code == rule.code]
+    found = [d for d in check_source(case.source, select=_codes(rule)) if d.code == rule.code]
     assert found == [], f"{rule.code} should not fire ({case.why}):\n{case.source}"
 
 
 @pytest.mark.parametrize("rule, case", list(_cases("INVALID")))
 def test_invalid(rule, case):
-    found = [d for d in check_source(case.source) if d.code == rule.code]
+    found = [d for d in check_source(case.source, select=_codes(rule)) if d.code == rule.code]
     assert found, f"{rule.code} should fire ({case.why}):\n{case.source}"
     if case.line is not None:
         assert (found[0].line, found[0].col + 1) == (case.line, case.col)
@@ -27,8 +34,8 @@ def test_invalid(rule, case):
 
 @pytest.mark.parametrize("rule, case", list(_cases("INVALID")))
 def test_invalid_fix(rule, case):
-    safe = fix_source(case.source)
-    unsafe = fix_source(case.source, unsafe_fixes=True)
+    safe = fix_source(case.source, select=_codes(rule))
+    unsafe = fix_source(case.source, select=_codes(rule), unsafe_fixes=True)
     if case.fixed is None:
         assert not any(d.code == rule.code for d in unsafe.fixed), "no fix was expected"
         return
@@ -37,6 +44,6 @@ def test_invalid_fix(rule, case):
         assert not any(d.code == rule.code for d in safe.fixed), "fix should need --unsafe-fixes"
     else:
         assert safe.source == case.fixed
-    again = fix_source(unsafe.source, unsafe_fixes=True)
+    again = fix_source(unsafe.source, select=_codes(rule), unsafe_fixes=True)
     assert again.source == unsafe.source, "fixing twice must change nothing"
-    assert not [d for d in check_source(unsafe.source) if d.code == rule.code]
+    assert not [d for d in check_source(unsafe.source, select=_codes(rule)) if d.code == rule.code]

@@ -97,8 +97,7 @@ class Evaluator:
             return NOT_TENSOR
         # `.weight`/`.bias` of a module, or of a value of unknown kind (`def init(m): m.weight...`)
         if attr in ("weight", "bias") and (receiver.module.possible or receiver.tensor is MAYBE):
-            return PARAMETER.with_(device=receiver.device if receiver.module is YES else MAYBE,
-                                   device_why=receiver.device_why if receiver.module is YES else None,
+            return PARAMETER.with_(device_why=receiver.device_why if receiver.module is YES else None,
                                    guessed=receiver.module is not YES)
         if receiver.tensor is NO and receiver.module is NO:
             return NOT_TENSOR

@@ -120,54 +120,43 @@ class NumpyWithoutDetach(Rule):
     ]
     INVALID = [
         Invalid(H + "def f(model, x):\n    return model(x).numpy()\n", line=4, col=12,
-                fixed=H + "def f(model, x):\n    return model(x).detach().cpu().numpy()\n", why="model output"),
-        Invalid(H + "def f(x):\n    return x.cpu().numpy()\n", line=4, col=12,
-                fixed=H + "def f(x):\n    return x.detach().cpu().numpy()\n", why="function parameter: unknown provenance"),
+                fixed=H + "def f(model, x):\n    return model(x).detach().cpu().numpy()\n", unsafe=True, why="model output"),
         Invalid(H + "t = torch.zeros(3, requires_grad=True)\nt.numpy()\n", line=4, col=1,
                 fixed=H + "t = torch.zeros(3, requires_grad=True)\nt.detach().cpu().numpy()\n", why="requires_grad=True factory"),
         Invalid(H + "w = torch.nn.Parameter(torch.randn(3))\nnp.asarray(w)\n", line=4, col=12,
                 fixed=H + "w = torch.nn.Parameter(torch.randn(3))\nnp.asarray(w.detach().cpu())\n", why="nn.Parameter into np.asarray"),
         Invalid(H + "def f(model):\n    for p in model.parameters():\n        print(np.linalg.norm(p))\n", line=5, col=30,
                 fixed=H + "def f(model):\n    for p in model.parameters():\n        print(np.linalg.norm(p.detach().cpu()))\n",
-                why="model.parameters() loop variable"),
+                unsafe=True, why="model.parameters() loop variable"),
         Invalid(H + "def f(model, loader):\n    outs = []\n    for x in loader:\n        outs.append(model(x))\n    return np.vstack(outs)\n",
                 line=7, col=22, why="list of model outputs into np.vstack: no local fix"),
         Invalid(H + "def f(model, x):\n    y = model(x)\n    return np.isnan(y).any()\n", line=5, col=21,
-                fixed=H + "def f(model, x):\n    y = model(x)\n    return np.isnan(y.detach().cpu()).any()\n", why="np.isnan"),
+                fixed=H + "def f(model, x):\n    y = model(x)\n    return np.isnan(y.detach().cpu()).any()\n", unsafe=True, why="np.isnan"),
         Invalid(H + "def f(model, x):\n    return np.mean(model(x))\n", line=4, col=20,
                 fixed=H + "def f(model, x):\n    return np.mean(model(x).detach().cpu().numpy())\n",
-                why="np.mean calls Tensor.mean(axis=...): the fix passes an ndarray"),
+                unsafe=True, why="np.mean calls Tensor.mean(axis=...): the fix passes an ndarray"),
         Invalid(H + "def f(model, xs):\n    return np.array([model(x) for x in xs])\n", line=4, col=22,
-                fixed=H + "def f(model, xs):\n    return np.array([model(x).detach().cpu() for x in xs])\n", why="comprehension of model outputs"),
+                fixed=H + "def f(model, xs):\n    return np.array([model(x).detach().cpu() for x in xs])\n", unsafe=True, why="comprehension of model outputs"),
         Invalid(H + "from sklearn.metrics import accuracy_score\ndef f(model, x, y):\n    return accuracy_score(y, model(x))\n",
                 line=5, col=30, fixed=H + "from sklearn.metrics import accuracy_score\ndef f(model, x, y):\n    return accuracy_score(y, model(x).detach().cpu())\n",
-                why="sklearn metric"),
+                unsafe=True, why="sklearn metric"),
         Invalid(H + "import matplotlib.pyplot as plt\ndef f(model, x):\n    plt.plot(model(x))\n", line=5, col=14,
-                fixed=H + "import matplotlib.pyplot as plt\ndef f(model, x):\n    plt.plot(model(x).detach().cpu())\n", why="matplotlib"),
-        Invalid(H + "class Net(torch.nn.Module):\n    def forward(self, x):\n        return torch.from_numpy(np.tanh(x.numpy()))\n",
-                line=5, col=41, unsafe=True,
-                fixed=H + "class Net(torch.nn.Module):\n    def forward(self, x):\n        return torch.from_numpy(np.tanh(x.detach().cpu().numpy()))\n",
-                why="inside forward(): the fix cuts gradients, so it is unsafe"),
+                fixed=H + "import matplotlib.pyplot as plt\ndef f(model, x):\n    plt.plot(model(x).detach().cpu())\n", unsafe=True, why="matplotlib"),
         Invalid(H + "def f(model, x):\n    with torch.no_grad():\n        pass\n    y = model(x)\n    return y.cpu().numpy()\n", line=7, col=12,
                 fixed=H + "def f(model, x):\n    with torch.no_grad():\n        pass\n    y = model(x)\n    return y.detach().cpu().numpy()\n",
-                why="produced after the no_grad block"),
+                unsafe=True, why="produced after the no_grad block"),
         Invalid(H + "def f(t):\n    if t.requires_grad:\n        return t.cpu().numpy()\n", line=5, col=16,
                 fixed=H + "def f(t):\n    if t.requires_grad:\n        return t.detach().cpu().numpy()\n", why="the guard says it does"),
         Invalid(H + "def f(model, x, train):\n    y = torch.zeros(3)\n    if train:\n        y = model(x)\n    return y.cpu().numpy()\n", line=7, col=12,
                 fixed=H + "def f(model, x, train):\n    y = torch.zeros(3)\n    if train:\n        y = model(x)\n    return y.detach().cpu().numpy()\n",
-                why="joined across branches"),
-        Invalid(H + "def f(x):\n    return (x * 2).numpy()\n", line=4, col=12,
-                fixed=H + "def f(x):\n    return (x * 2).detach().cpu().numpy()\n", why="parenthesized receiver"),
+                unsafe=True, why="joined across branches"),
         Invalid(H + "t = torch.ones(3)\nt.requires_grad = True\nnp.asarray(t)\n", line=5, col=12,
                 fixed=H + "t = torch.ones(3)\nt.requires_grad = True\nnp.asarray(t.detach().cpu())\n", why="requires_grad set as an attribute"),
         Invalid(H + "class Trainer:\n    def __init__(self, model):\n        self.model = model\n    def predict(self, x):\n        return np.asarray(self.model(x))\n",
                 line=7, col=27, fixed=H + "class Trainer:\n    def __init__(self, model):\n        self.model = model\n    def predict(self, x):\n        return np.asarray(self.model(x).detach().cpu())\n",
-                why="a model kept on a plain object"),
+                unsafe=True, why="a model kept on a plain object"),
         Invalid(H + "x = torch.ones(2, dtype=torch.cfloat, requires_grad=True)\nx.conj().numpy()\n", line=4, col=1,
                 why="a conjugate view needs .resolve_conj(): the canonical chain would still raise, so no fix"),
-        Invalid("import numpy as np\ndef f(x):\n    return x.numpy()\n", line=3, col=12, unsafe=True,
-                fixed="import numpy as np\ndef f(x):\n    return x.detach().cpu().numpy()\n",
-                why="the file does not import torch: the fix is unsafe"),
         Invalid(H + "def f(crit, out, y):\n    loss = crit(out, y)\n    loss.backward()\n    return np.asarray(loss)\n",
                 line=6, col=23, fixed=H + "def f(crit, out, y):\n    loss = crit(out, y)\n    loss.backward()\n"
                                           "    return np.asarray(loss.detach().cpu())\n",
@@ -182,16 +171,10 @@ class NumpyWithoutDetach(Rule):
                 line=7, col=14, fixed=H + "import matplotlib.pyplot as plt\ndef f(crit, out, y, n):\n    loss = crit(out, y)\n"
                                           "    (loss / n).backward()\n    plt.plot(loss.detach().cpu())\n",
                 why="evidence from (loss / n).backward(), into an implicit sink"),
-        Invalid(H + "def f(load):\n    w = load()\n    print(w.requires_grad)\n    return np.asarray(w)\n", line=6, col=23,
-                fixed=H + "def f(load):\n    w = load()\n    print(w.requires_grad)\n    return np.asarray(w.detach().cpu())\n",
-                why="reading .requires_grad says it is a tensor"),
         Invalid(H + "def grad_norms(named):\n    for name, p in named:\n        if p.grad is not None:\n"
                     "            print(name, np.linalg.norm(p))\n", line=6, col=40,
                 fixed=H + "def grad_norms(named):\n    for name, p in named:\n        if p.grad is not None:\n"
                           "            print(name, np.linalg.norm(p.detach().cpu()))\n", why="reading .grad says it is a tensor"),
-        Invalid(H + "def f(t):\n    snapshot = t.detach().clone()\n    return np.asarray(t)\n", line=5, col=23,
-                fixed=H + "def f(t):\n    snapshot = t.detach().clone()\n    return np.asarray(t.detach().cpu())\n",
-                why="calling .detach() on it says it is a tensor"),
         Invalid(H + "import torch.nn.functional as F\ndef f(model, loader):\n    history = []\n    for x, y in loader:\n"
                     "        err = F.mse_loss(model(x), y)\n        history.append(err)\n    return np.array(history)\n",
                 line=9, col=21, why="a list appended with losses in a loop: no local fix"),
@@ -202,13 +185,13 @@ class NumpyWithoutDetach(Rule):
         Invalid(H + "def predict(model, x):\n    return model(x)\ndef report(model, x):\n    return np.asarray(predict(model, x))\n",
                 line=6, col=23, fixed=H + "def predict(model, x):\n    return model(x)\ndef report(model, x):\n"
                                           "    return np.asarray(predict(model, x).detach().cpu())\n",
-                why="a same-file helper returning a model output: found at the caller"),
+                unsafe=True, why="a same-file helper returning a model output: found at the caller"),
         Invalid(H + "class Runner:\n    def __init__(self, model):\n        self.model = model\n    def infer(self, x):\n"
                     "        return self.model(x)\n    def report(self, x):\n        return np.asarray(self.infer(x))\n",
                 line=9, col=27, fixed=H + "class Runner:\n    def __init__(self, model):\n        self.model = model\n"
                                           "    def infer(self, x):\n        return self.model(x)\n    def report(self, x):\n"
                                           "        return np.asarray(self.infer(x).detach().cpu())\n",
-                why="a method returning self.model(x)"),
+                unsafe=True, why="a method returning self.model(x)"),
         Invalid(H + "def to_np(t):\n    return np.asarray(t)\ndef report(model, x):\n    return to_np(model(x))\n",
                 line=4, col=23, unsafe=True,
                 fixed=H + "def to_np(t):\n    return np.asarray(t.detach().cpu())\ndef report(model, x):\n    return to_np(model(x))\n",
@@ -217,26 +200,19 @@ class NumpyWithoutDetach(Rule):
                     "        a = predict(model, x)\n    b = predict(model, x)\n    return b.cpu().numpy()\n", line=9, col=12,
                 fixed=H + "def predict(model, x):\n    return model(x)\ndef main(model, x):\n    with torch.no_grad():\n"
                           "        a = predict(model, x)\n    b = predict(model, x)\n    return b.detach().cpu().numpy()\n",
-                why="the same helper called outside no_grad returns a value that may require grad"),
+                unsafe=True, why="the same helper called outside no_grad returns a value that may require grad"),
         Invalid(H + "import torch.nn as nn\nclass Model(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
                     "        self.emb = nn.Embedding(10, 4)\n    def dump(self):\n        return np.asarray(self.emb.weight)\n",
                 line=9, col=27, fixed=H + "import torch.nn as nn\nclass Model(nn.Module):\n    def __init__(self):\n"
                                            "        super().__init__()\n        self.emb = nn.Embedding(10, 4)\n    def dump(self):\n"
                                            "        return np.asarray(self.emb.weight.detach().cpu())\n",
                 why="a submodule set in __init__: its .weight in another method"),
-        Invalid(H + "def f(x: torch.Tensor):\n    return np.asarray(x)\n", line=4, col=23,
-                fixed=H + "def f(x: torch.Tensor):\n    return np.asarray(x.detach().cpu())\n", why="annotated as a tensor"),
-        Invalid(H + "from typing import Optional\ndef f(x: Optional[torch.Tensor]):\n    if x is not None:\n        return np.asarray(x)\n",
-                line=6, col=27, fixed=H + "from typing import Optional\ndef f(x: Optional[torch.Tensor]):\n    if x is not None:\n"
-                                          "        return np.asarray(x.detach().cpu())\n", why="Optional[Tensor]"),
-        Invalid(H + "class Encoder:\n    def embed(self, x) -> torch.Tensor:\n        raise NotImplementedError\n"
-                    "    def show(self, x):\n        return np.asarray(self.embed(x))\n", line=7, col=27,
-                fixed=H + "class Encoder:\n    def embed(self, x) -> torch.Tensor:\n        raise NotImplementedError\n"
-                          "    def show(self, x):\n        return np.asarray(self.embed(x).detach().cpu())\n",
-                why="a same-file method's -> Tensor annotation (its body says nothing)"),
-        Invalid(H + "def f(x):\n    if isinstance(x, torch.Tensor):\n        return np.asarray(x)\n    return x\n", line=5, col=27,
-                fixed=H + "def f(x):\n    if isinstance(x, torch.Tensor):\n        return np.asarray(x.detach().cpu())\n    return x\n",
-                why="isinstance(x, torch.Tensor) says it is a tensor"),
+        Invalid(H + "def f(model, x):\n    h = torch.zeros(3)\n    for _ in range(3):\n        print(h.numpy())\n        h = model(h)\n",
+            line=6, col=15, fixed=H + "def f(model, x):\n    h = torch.zeros(3)\n    for _ in range(3):\n        print(h.detach().cpu().numpy())\n        h = model(h)\n",
+            unsafe=True, why="the loop's back edge brings a model output"),
+        Invalid(H + "def f(model, xs, ys):\n    return np.array([model(xs), model(ys)])\n", line=4, col=22,
+            fixed=H + "def f(model, xs, ys):\n    return np.array([model(xs).detach().cpu(), model(ys).detach().cpu()])\n",
+            unsafe=True, why="list of tensors: each element"),
     ]
 
 
@@ -319,21 +295,8 @@ class NumpyWithoutCpu(Rule):
                 fixed=H + "def f(x, device):\n    y = x.to(device).detach()\n    return y.detach().cpu().numpy()\n", why=".to(device)"),
         Invalid(H + "t = torch.ones(3).cuda()\nnp.asarray(t)\n", line=4, col=12,
                 fixed=H + "t = torch.ones(3).cuda()\nnp.asarray(t.detach().cpu())\n", why=".cuda() into np.asarray"),
-        Invalid(H + "def f(model, x):\n    with torch.no_grad():\n        return model(x).numpy()\n", line=5, col=16,
-                fixed=H + "def f(model, x):\n    with torch.no_grad():\n        return model(x).detach().cpu().numpy()\n",
-                why="no_grad does not move a tensor to the host"),
         Invalid(H + "def f(x):\n    x = x.cpu()\n    x = x.cuda()\n    return x.detach().numpy()\n", line=6, col=12,
                 fixed=H + "def f(x):\n    x = x.cpu()\n    x = x.cuda()\n    return x.detach().cpu().numpy()\n", why="reassignment moves it back"),
-        Invalid(H + "def f(model, x):\n    return model(x).argmax(1).numpy()\n", line=4, col=12,
-                fixed=H + "def f(model, x):\n    return model(x).argmax(1).detach().cpu().numpy()\n", why="integer result still on the device"),
-        Invalid(H + "def f(a, g):\n    return g(a.detach().numpy()).numpy()\n", line=4, col=12,
-                fixed=H + "def f(a, g):\n    return g(a.detach().cpu().numpy()).detach().cpu().numpy()\n", why="nested conversions fixed in one run"),
-        Invalid(H + "def f(model, x):\n    h = torch.zeros(3)\n    for _ in range(3):\n        print(h.numpy())\n        h = model(h)\n",
-                line=6, col=15, fixed=H + "def f(model, x):\n    h = torch.zeros(3)\n    for _ in range(3):\n        print(h.detach().cpu().numpy())\n        h = model(h)\n",
-                why="the loop's back edge brings a model output"),
-        Invalid(H + "def f(model, xs, ys):\n    return np.array([model(xs), model(ys)])\n", line=4, col=22,
-                fixed=H + "def f(model, xs, ys):\n    return np.array([model(xs).detach().cpu(), model(ys).detach().cpu()])\n",
-                why="list of tensors: each element"),
         Invalid(H + "import torch.nn as nn\ndef f(x, device):\n    model = nn.Linear(2, 2)\n    model.to(device)\n"
                     "    return np.asarray(model(x))\n", line=7, col=23,
                 fixed=H + "import torch.nn as nn\ndef f(x, device):\n    model = nn.Linear(2, 2)\n    model.to(device)\n"
@@ -349,9 +312,6 @@ class NumpyWithoutCpu(Rule):
                           "    def to_gpu(self):\n        self.head.cuda()\n    @torch.no_grad()\n    def scores(self, x):\n"
                           "        return np.asarray(self.head(x).detach().cpu())\n",
                 why="a submodule moved by another method of the class"),
-        Invalid(H + "def f(t):\n    print(t.is_cuda)\n    return np.asarray(t)\n", line=5, col=23,
-                fixed=H + "def f(t):\n    print(t.is_cuda)\n    return np.asarray(t.detach().cpu())\n",
-                why="reading .is_cuda says an unknown value is a tensor"),
     ]
 
 
@@ -417,7 +377,102 @@ class NoncanonicalNumpyChain(Rule):
     ]
 
 
-RULES = (NumpyWithoutDetach, NumpyWithoutCpu, NoncanonicalNumpyChain)
+class NumpyOfUnknownProvenance(Rule):
+    """
+    ## What it does
+    Off by default (a house style; select it with `--select TL105` or `extend-select = ["TL105"]`).
+    Flags a `.numpy()` (or an implicit conversion of a known tensor) whose value nothing in the code
+    shows to require grad or to live on an accelerator, but nothing rules out either: a function
+    parameter of unknown provenance, a tensor annotated `torch.Tensor`, a model output computed
+    under `no_grad` on a model whose device is unknown. It asks for the canonical
+    `.detach().cpu().numpy()` chain everywhere such a value is converted.
+
+    ## Why is this bad?
+    It may not be: TL101 and TL102 report the conversions that the code shows can crash, and stay
+    silent where it shows nothing. Teams that want every conversion of a value from elsewhere to
+    be robust to whatever callers pass (a tensor that requires grad, a CUDA tensor) select this
+    rule; on a host tensor that needs no detaching the canonical chain costs nothing (`.detach()`
+    is a view, `.cpu()` returns the same object).
+
+    ## Example
+    ```python
+    def to_numpy(t):
+        return t.numpy()
+    ```
+
+    ## Use instead
+    ```python
+    def to_numpy(t):
+        return t.detach().cpu().numpy()
+    ```
+
+    ## Fix safety
+    Always unsafe: nothing proves the value is a torch tensor. Objects of other libraries have
+    `.numpy()` and `.cpu()` of their own but no `.detach()` (a TensorFlow tensor, a detection
+    package's result wrapper, a dataset library's tensor), and the rewritten chain raises
+    `AttributeError` on them. The fix title names what it assumes.
+
+    ## Known problems
+    It fires on every conversion of a value of unknown kind in a file that imports torch, which
+    is what it is for; use it as a house style, not as a crash detector.
+    """
+
+    code = "TL105"
+    name = "numpy-unknown-provenance"
+    summary = "Conversion to NumPy of a value of unknown provenance without the canonical chain (opt-in)"
+    fixable = "sometimes"
+    default_enabled = False
+    VALID = [
+        Valid(H + "def f(x):\n    return x.detach().cpu().numpy()\n", "already the canonical chain"),
+        Valid(H + "t = torch.zeros(3)\nt.numpy()\n", "a host factory: proven safe"),
+        Valid(H + "def f(x):\n    return np.asarray(x)\n", "an implicit conversion of a value not known to be a tensor"),
+        Valid(H + "def f(model, x):\n    return model(x).numpy()\n", "evidence of grad: TL101's finding, not this one"),
+    ]
+    INVALID = [
+        Invalid(H + "def f(x):\n    return x.cpu().numpy()\n", line=4, col=12,
+            fixed=H + "def f(x):\n    return x.detach().cpu().numpy()\n", unsafe=True, why="function parameter: unknown provenance"),
+        Invalid(H + "class Net(torch.nn.Module):\n    def forward(self, x):\n        return torch.from_numpy(np.tanh(x.numpy()))\n",
+            line=5, col=41, unsafe=True,
+            fixed=H + "class Net(torch.nn.Module):\n    def forward(self, x):\n        return torch.from_numpy(np.tanh(x.detach().cpu().numpy()))\n",
+            why="inside forward(): the fix cuts gradients, so it is unsafe"),
+        Invalid(H + "def f(x):\n    return (x * 2).numpy()\n", line=4, col=12,
+            fixed=H + "def f(x):\n    return (x * 2).detach().cpu().numpy()\n", unsafe=True, why="parenthesized receiver"),
+        Invalid("import numpy as np\ndef f(x):\n    return x.numpy()\n", line=3, col=12, unsafe=True,
+            fixed="import numpy as np\ndef f(x):\n    return x.detach().cpu().numpy()\n",
+            why="the file does not import torch: the fix is unsafe"),
+        Invalid(H + "def f(load):\n    w = load()\n    print(w.requires_grad)\n    return np.asarray(w)\n", line=6, col=23,
+            fixed=H + "def f(load):\n    w = load()\n    print(w.requires_grad)\n    return np.asarray(w.detach().cpu())\n",
+            unsafe=True, why="reading .requires_grad says it is a tensor"),
+        Invalid(H + "def f(t):\n    snapshot = t.detach().clone()\n    return np.asarray(t)\n", line=5, col=23,
+            fixed=H + "def f(t):\n    snapshot = t.detach().clone()\n    return np.asarray(t.detach().cpu())\n",
+            unsafe=True, why="calling .detach() on it says it is a tensor"),
+        Invalid(H + "def f(x: torch.Tensor):\n    return np.asarray(x)\n", line=4, col=23,
+            fixed=H + "def f(x: torch.Tensor):\n    return np.asarray(x.detach().cpu())\n", unsafe=True, why="annotated as a tensor"),
+        Invalid(H + "from typing import Optional\ndef f(x: Optional[torch.Tensor]):\n    if x is not None:\n        return np.asarray(x)\n",
+            line=6, col=27, fixed=H + "from typing import Optional\ndef f(x: Optional[torch.Tensor]):\n    if x is not None:\n"
+                                      "        return np.asarray(x.detach().cpu())\n", unsafe=True, why="Optional[Tensor]"),
+        Invalid(H + "class Encoder:\n    def embed(self, x) -> torch.Tensor:\n        raise NotImplementedError\n"
+                "    def show(self, x):\n        return np.asarray(self.embed(x))\n", line=7, col=27,
+            fixed=H + "class Encoder:\n    def embed(self, x) -> torch.Tensor:\n        raise NotImplementedError\n"
+                      "    def show(self, x):\n        return np.asarray(self.embed(x).detach().cpu())\n",
+            unsafe=True, why="a same-file method's -> Tensor annotation (its body says nothing)"),
+        Invalid(H + "def f(x):\n    if isinstance(x, torch.Tensor):\n        return np.asarray(x)\n    return x\n", line=5, col=27,
+            fixed=H + "def f(x):\n    if isinstance(x, torch.Tensor):\n        return np.asarray(x.detach().cpu())\n    return x\n",
+            unsafe=True, why="isinstance(x, torch.Tensor) says it is a tensor"),
+        Invalid(H + "def f(model, x):\n    with torch.no_grad():\n        return model(x).numpy()\n", line=5, col=16,
+            fixed=H + "def f(model, x):\n    with torch.no_grad():\n        return model(x).detach().cpu().numpy()\n",
+            unsafe=True, why="no_grad does not move a tensor to the host"),
+        Invalid(H + "def f(model, x):\n    return model(x).argmax(1).numpy()\n", line=4, col=12,
+            fixed=H + "def f(model, x):\n    return model(x).argmax(1).detach().cpu().numpy()\n", unsafe=True, why="integer result still on the device"),
+        Invalid(H + "def f(a, g):\n    return g(a.detach().numpy()).numpy()\n", line=4, col=12,
+            fixed=H + "def f(a, g):\n    return g(a.detach().cpu().numpy()).detach().cpu().numpy()\n", unsafe=True, why="nested conversions fixed in one run"),
+        Invalid(H + "def f(t):\n    print(t.is_cuda)\n    return np.asarray(t)\n", line=5, col=23,
+            fixed=H + "def f(t):\n    print(t.is_cuda)\n    return np.asarray(t.detach().cpu())\n",
+            unsafe=True, why="reading .is_cuda says an unknown value is a tensor"),
+    ]
+
+
+RULES = (NumpyWithoutDetach, NumpyWithoutCpu, NoncanonicalNumpyChain, NumpyOfUnknownProvenance)
 
 
 class ConversionFamily(ConversionChecker):

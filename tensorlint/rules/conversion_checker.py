@@ -181,10 +181,17 @@ class ConversionChecker(FamilyChecker):
         return f"`{shown}`" if len(shown) <= 40 else "the value"
 
     def _grad_message(self, site: Site) -> str:
-        return _grad_message(site, f"{self._subject(site)} {site.facts.grad_why.describe(self.context)}")
+        return _grad_message(site, self._evidence(site, site.facts.grad_why))
 
     def _device_message(self, site: Site) -> str:
-        return _device_message(site, f"{self._subject(site)} {site.facts.device_why.describe(self.context)}")
+        return _device_message(site, self._evidence(site, site.facts.device_why))
+
+    def _evidence(self, site: Site, why) -> str:
+        """`out` comes from `model(x)` (line 12); "it" when the evidence is the converted expression itself."""
+        subject = self._subject(site)
+        if why.node is not None and f"`{' '.join(self.context.code(why.node).split())}`" == subject:
+            subject = "it"
+        return f"{subject} {why.describe(self.context)}"
 
     def _legacy_data(self, data: cst.Attribute) -> bool:
         """Is this the tensor's own `.data` (a known tensor, or a plain name: `x.data.numpy()` is the legacy
@@ -283,7 +290,8 @@ class ConversionChecker(FamilyChecker):
             return None
         # A safe fix relies on nothing unproven: the receiver is a torch tensor (from a torch source, in a torch-only
         # file, outside another framework's branch); `.detach()` on a look-alike (`Results.cpu()`) would raise.
-        proven = self.semantic.proves_torch_tensor(site.facts) and not uncertain
+        adds_link = not ("detach" in links and any(link in _DEVICE_LINKS for link in links))
+        proven = not uncertain and (not adds_link or self.semantic.proves_torch_tensor(site.facts))
         safety = Safety.UNSAFE if force_unsafe or not proven else Safety.SAFE
         title = f"Use `{CANONICAL}.numpy()`" if site.explicit else f"Pass `{chain}` to {site.sink}"
         if not proven:
