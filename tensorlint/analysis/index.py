@@ -33,6 +33,7 @@ A_TENSOR = Facts(tensor=YES, grad=MAYBE, device=MAYBE)
 A_GRAD_TENSOR = Facts(tensor=YES, grad=YES, device=MAYBE,
                       grad_why=Evidence("is used as a tensor that requires grad (`.grad`, `retain_grad()`, a hook)"))
 A_BACKWARD = Facts(tensor=YES, grad=YES, device=MAYBE, grad_why=Evidence("is back-propagated (`.backward()`)"))
+A_BACKWARD_ITEMS = Facts(tensor=NO, grad=NO, device=NO, items=A_BACKWARD)
 # (`requires_grad_()` and `.cuda()` are not evidence: modules have them too.)
 _EVIDENT_METHODS = {**{name: A_TENSOR for name in TENSOR_ONLY_METHODS},
                     "retain_grad": A_GRAD_TENSOR, "register_hook": A_GRAD_TENSOR}
@@ -70,6 +71,9 @@ class FileIndex:
         self.module_functions: Dict[str, FunctionIndex] = {}   # defined at module level
         self.methods: Dict[int, Dict[str, FunctionIndex]] = {}  # by id of the ClassDef
         self.evidence: Dict[BindingKey, Facts] = {}
+        # Bindings that reach one use together (`if a: loss = f() else: loss = g()` then `loss.backward()`):
+        # evidence about one is evidence about each (the use would fail on a path where it was not a tensor).
+        self.joined: Dict[BindingKey, Set[BindingKey]] = {}
         # Names bound to a loader (`pbar = tqdm(train_loader)`), and the loops iterating over one of them.
         self.loader_bindings: Set[BindingKey] = set()
         self.loader_loops: Set[int] = set()
@@ -92,12 +96,24 @@ class FileIndex:
         return self.methods.get(id(cls), {}).get(name) if cls is not None else None
 
     def add(self, key: Optional[BindingKey], facts: Facts) -> bool:
-        """Record evidence; True when it says more than what was known."""
+        """Record evidence about a binding and every binding joined with it; True when it says more than was known."""
         if key is None:
             return False
+        changed, pending, seen = False, [key], {key}
+        while pending:
+            current = pending.pop()
+            changed = self._add_one(current, facts) or changed
+            for other in self.joined.get(current, ()):
+                if other not in seen:
+                    seen.add(other)
+                    pending.append(other)
+        return changed
+
+    def _add_one(self, key: BindingKey, facts: Facts) -> bool:
         known = self.evidence.get(key)
         stronger = facts if known is None else Facts(tensor=max(known.tensor, facts.tensor),
                                                      grad=max(known.grad, facts.grad), device=MAYBE,
+                                                     items=known.items or facts.items,
                                                      grad_why=known.grad_why or facts.grad_why)
         self.evidence[key] = stronger
         return stronger != known
@@ -134,6 +150,9 @@ class FileIndex:
 
 def apply_evidence(value: Facts, evidence: Optional[Facts]) -> Facts:
     """Strengthen what is unknown about a value with what its uses prove; known facts stay."""
+    if evidence is not None and evidence.items is not None and value.items is not None:
+        # `losses[-1].backward()`, `out["loss"].backward()`: what the container holds
+        return value.with_(items=apply_evidence(value.items, evidence.items))
     if evidence is None or value.tensor is NO or value.items is not None or value.module is YES:
         return value
     if value.grad is not MAYBE:
@@ -228,10 +247,15 @@ class _Scanner:
             self.node(node.test)
             dispatch = _is_dispatch(node.test)
             self.dispatch_depth += dispatch
+            scope = self.scopes[-1]
+            before = dict(scope.current)
             self.node(node.body)
+            after_body = scope.current
             if node.orelse is not None:
+                scope.current = dict(before)  # the other arm starts from the bindings before the `if`
                 self.node(node.orelse)
             self.dispatch_depth -= dispatch
+            self.join(after_body)
         elif kind is cst.WithItem:
             self.node(node.item)
             if node.asname is not None:
@@ -296,6 +320,17 @@ class _Scanner:
             self.node(target)  # `a[i] = v`, `self.x = v`: they read `a`, `i`, `self`
 
     # -- uses that are evidence -----------------------------------------------------------------
+    def join(self, other_arm: Dict[str, BindingKey]) -> None:
+        """After two arms: a name bound differently in them has two bindings reaching what follows."""
+        current = self.scopes[-1].current
+        for name, key in other_arm.items():
+            mine = current.get(name)
+            if mine is None:
+                current[name] = key
+            elif mine != key:
+                self.index.joined.setdefault(mine, set()).add(key)
+                self.index.joined.setdefault(key, set()).add(mine)
+
     def key_of(self, expression: cst.BaseExpression) -> Optional[BindingKey]:
         path = dotted_name(expression)
         if path is None or path in ("self", "cls"):  # `self.grad` is an attribute of the object, not a tensor's
@@ -312,10 +347,13 @@ class _Scanner:
             if method in ("backward", "manual_backward"):
                 driver = method == "manual_backward" or drives_backward(func.value)
                 receiver = (node.args[0].value if node.args else None) if driver else func.value
-                key = self.key_of(_evident_receiver(receiver)) if receiver is not None else None
+                receiver = _evident_receiver(receiver) if receiver is not None else None
+                key = self.key_of(receiver) if receiver is not None else None
                 if key is not None:
                     self.evidence(key, A_BACKWARD)
                     self.index.backward_keys.add(key)
+                elif isinstance(receiver, cst.Subscript):  # `losses[-1].backward()`, `out["loss"].backward()`
+                    self.evidence(self.key_of(receiver.value), A_BACKWARD_ITEMS)
             elif method in _EVIDENT_METHODS:
                 self.evidence(self.key_of(func.value), _EVIDENT_METHODS[method])
             elif method == "numpy" and self.numpy_is_torch:

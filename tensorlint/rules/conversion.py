@@ -213,6 +213,21 @@ class NumpyWithoutDetach(Rule):
         Invalid(H + "def f(model, xs, ys):\n    return np.array([model(xs), model(ys)])\n", line=4, col=22,
             fixed=H + "def f(model, xs, ys):\n    return np.array([model(xs).detach().cpu(), model(ys).detach().cpu()])\n",
             unsafe=True, why="list of tensors: each element"),
+        Invalid(H + "def f(x):\n    model = torch.nn.Linear(2, 2)\n    return model(x).numpy()\n", line=5, col=12,
+                fixed=H + "def f(x):\n    model = torch.nn.Linear(2, 2)\n    return model(x).detach().cpu().numpy()\n",
+                why="a module built here is proven a torch module: the fix is safe"),
+        Invalid(H + "def f(crit, a, b, mode):\n    if mode == 1:\n        loss = crit(a)\n    elif mode == 2:\n"
+                    "        loss = crit(b)\n    else:\n        loss = crit(a, b)\n    loss.backward()\n"
+                    "    return np.asarray(loss)\n", line=11, col=23,
+                fixed=H + "def f(crit, a, b, mode):\n    if mode == 1:\n        loss = crit(a)\n    elif mode == 2:\n"
+                          "        loss = crit(b)\n    else:\n        loss = crit(a, b)\n    loss.backward()\n"
+                          "    return np.asarray(loss.detach().cpu())\n",
+                why="backward() after if/elif arms is evidence about the binding of every arm"),
+        Invalid(H + "def f(x, framework):\n    model = torch.nn.Linear(2, 2)\n    out = model(x)\n"
+                    "    if framework == 'tensorflow':\n        return out.numpy()\n", line=7, col=16, unsafe=True,
+                fixed=H + "def f(x, framework):\n    model = torch.nn.Linear(2, 2)\n    out = model(x)\n"
+                          "    if framework == 'tensorflow':\n        return out.detach().cpu().numpy()\n",
+                why="in a branch for another framework the fix proves nothing: unsafe"),
     ]
 
 
