@@ -261,7 +261,17 @@ def _lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module], sett
     walk(module, semantic)
     if project is not None:
         project.calls_out = semantic.outgoing_calls(lambda node: context.span(node)[0], context.code)
-    return sorted(context.diagnostics)
+    return sorted(_without_superseded(context.diagnostics))
+
+
+def _without_superseded(diagnostics: List[Diagnostic]) -> List[Diagnostic]:
+    """Drop findings made redundant by another code at the same place (`Rule.superseded_by`)."""
+    superseding = {rule.code: rule.superseded_by for family in FAMILIES for rule in family.rules if rule.superseded_by}
+    if not superseding:
+        return diagnostics
+    places = {(d.code, d.line, d.col) for d in diagnostics}
+    return [d for d in diagnostics
+            if not any((other, d.line, d.col) in places for other in superseding.get(d.code, ()))]
 
 
 __all__ = ["Diagnostic", "Edit", "Fix", "Safety", "SourceContext", "enabled_codes", "family_prefix", "lint",

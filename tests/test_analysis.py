@@ -139,7 +139,7 @@ EVIDENCE_CASES = [
     ("def f(model, x, device):\n    reveal(model(x.to(device)))\n", (True, True, True), "a model given device inputs"),
     ("def f(crit, out, y, device):\n    loss = crit(out, y.to(device))\n    loss.backward()\n    reveal(loss)\n",
      (True, True, False), "backward() proves grad; device inputs give the device"),
-    ("def f(x):\n    reveal(x.cuda())\n", (False, True, False), ".cuda()"),
+    ("def f(x):\n    reveal(x.cuda())\n", (False, True, True), ".cuda() of an unknown value: a tensor, or a look-alike"),
     ("def f(x):\n    reveal(x.clone())\n", (False, False, True), ".clone() on an unknown value: a guess (other libraries have it)"),
     ("t = torch.ones(2, requires_grad=True)\nreveal(t * 2)\n", (True, False, False), "evidence survives arithmetic"),
     ("def f(model, x, c):\n    y = torch.zeros(2)\n    if c:\n        y = model(x)\n    reveal(y)\n", (True, False, True),

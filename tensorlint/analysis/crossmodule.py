@@ -54,7 +54,10 @@ def decode_facts(data) -> Optional[Facts]:
 
 def _encode_why(why: Optional[Evidence]) -> Optional[str]:
     """Evidence crosses modules as words (its nodes and lines belong to the other module's tree)."""
-    return None if why is None else why.describe() + " in another module"
+    if why is None:
+        return None
+    text = why.describe()
+    return text if text.endswith(" in another module") else text + " in another module"
 
 
 def _decode_why(text: Optional[str]) -> Optional[Evidence]:

@@ -343,8 +343,11 @@ class Evaluator:
         head, _, rest = qualified.partition(".")
         if head in ("numpy", "tensorflow", "jax", "cupy", "pandas", "sklearn", "scipy", "matplotlib", "PIL", "math"):
             return NOT_TENSOR
-        if qualified in api.MODULE_WRAPPERS:  # DataParallel and friends scatter to the accelerators
+        if qualified in api.DEVICE_WRAPPERS:  # DataParallel and friends scatter to the accelerators
             return MODULE.with_(device_why=evidence("is wrapped by `{code}` (line {line})", node.func))
+        if qualified in api.MODULE_WRAPPERS:  # `torch.compile(model)`: the same module, where it was
+            wrapped = self._positional(node, 0, frame)
+            return wrapped.with_(module=YES) if wrapped is not None and wrapped.module.possible else MODULE
         if qualified.startswith(api.MODULE_LOADERS):
             return MODULE  # a load that may map to a device (or not: `map_location` decides)
         if qualified.startswith(api.MODULE_FACTORIES):
@@ -440,7 +443,7 @@ class Evaluator:
         result = combine(operands, frame.grad_enabled, integer=integer)
         if result.tensor is NO:  # only non-tensor operands (`torch.arange(n)`-like): a fresh host tensor
             return Facts(tensor=YES, grad=NO, device=NO)
-        return result
+        return result.with_(tensor=YES)  # a torch function returns a tensor whatever its arguments were
 
     def _call_method(self, func: cst.Attribute, node: cst.Call, frame):
         name = func.attr.value
@@ -508,14 +511,21 @@ class Evaluator:
         if name == "cpu":
             return tensor_like.with_(device=NO)
         if name == "cuda":
-            return tensor_like.with_(device=YES, device_why=evidence("was moved by `{code}` (line {line})", node))
+            # a value moved to the accelerator is a tensor (or a module, handled above); if unknown, a guess
+            moved = tensor_like.with_(device=YES, device_why=evidence("was moved by `{code}` (line {line})", node))
+            if receiver.tensor is MAYBE and receiver.module is NO:
+                return moved.with_(tensor=YES, guessed=True)
+            return moved
         if name == "to":
             target = self._to_target(node, frame)
             derived = self._derived(tensor_like, frame)
             if target is None:
                 return derived
             device, why = target
-            return derived.with_(device=device, device_why=why if device.possible else None)
+            moved = derived.with_(device=device, device_why=why if device.possible else None)
+            if device.possible and receiver.tensor is MAYBE and receiver.module is NO:
+                return moved.with_(tensor=YES, guessed=True)  # `batch.to(device)`: a tensor, or a look-alike
+            return moved
         if name.startswith("new_") and name[4:] in ("zeros", "ones", "empty", "full", "tensor", "empty_strided"):
             grad = _keyword_tri(node, "requires_grad", default=NO)
             if _keyword(node, "device") is not None:

@@ -33,6 +33,8 @@ A_TENSOR = Facts(tensor=YES, grad=MAYBE, device=MAYBE)
 A_GRAD_TENSOR = Facts(tensor=YES, grad=YES, device=MAYBE,
                       grad_why=Evidence("is used as a tensor that requires grad (`.grad`, `retain_grad()`, a hook)"))
 A_BACKWARD = Facts(tensor=YES, grad=YES, device=MAYBE, grad_why=Evidence("is back-propagated (`.backward()`)"))
+# `.numpy()` is no proof: result wrappers and other libraries' tensors have it too.
+A_NUMPY_USE = Facts(tensor=YES, grad=MAYBE, device=MAYBE, guessed=True)
 A_BACKWARD_ITEMS = Facts(tensor=NO, grad=NO, device=NO, items=A_BACKWARD)
 # (`requires_grad_()` and `.cuda()` are not evidence: modules have them too.)
 _EVIDENT_METHODS = {**{name: A_TENSOR for name in TENSOR_ONLY_METHODS},
@@ -114,7 +116,8 @@ class FileIndex:
         stronger = facts if known is None else Facts(tensor=max(known.tensor, facts.tensor),
                                                      grad=max(known.grad, facts.grad), device=MAYBE,
                                                      items=known.items or facts.items,
-                                                     grad_why=known.grad_why or facts.grad_why)
+                                                     grad_why=known.grad_why or facts.grad_why,
+                                                     guessed=known.guessed and facts.guessed)
         self.evidence[key] = stronger
         return stronger != known
 
@@ -155,9 +158,12 @@ def apply_evidence(value: Facts, evidence: Optional[Facts]) -> Facts:
         return value.with_(items=apply_evidence(value.items, evidence.items))
     if evidence is None or value.tensor is NO or value.items is not None or value.module is YES:
         return value
+    # a tensor-only use (`.detach()`) proves a torch tensor; a `.numpy()` use proves nothing of the kind
+    guessed = evidence.guessed and (value.guessed or value.tensor is not YES)
     if value.grad is not MAYBE:
-        return value.with_(tensor=YES, module=NO)
-    return value.with_(tensor=YES, grad=evidence.grad, module=NO, grad_why=value.grad_why or evidence.grad_why)
+        return value.with_(tensor=YES, module=NO, guessed=guessed)
+    return value.with_(tensor=YES, grad=evidence.grad, module=NO, grad_why=value.grad_why or evidence.grad_why,
+                       guessed=guessed)
 
 
 class _Scope:
@@ -357,7 +363,7 @@ class _Scanner:
             elif method in _EVIDENT_METHODS:
                 self.evidence(self.key_of(func.value), _EVIDENT_METHODS[method])
             elif method == "numpy" and self.numpy_is_torch:
-                self.evidence(self.key_of(func.value), A_TENSOR)
+                self.evidence(self.key_of(func.value), A_NUMPY_USE)
             elif method == "item" and not node.args:
                 key = self.key_of(func.value)
                 if key is not None:

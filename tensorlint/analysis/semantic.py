@@ -118,8 +118,19 @@ class Semantic(cst.CSTVisitor):
 
     def may_be_tensor_data(self, attribute: cst.Attribute) -> bool:
         """Is `x.data` possibly a tensor's legacy `.data` (rather than a dataset's samples or a plain field)?"""
+        if isinstance(attribute.value, cst.Name) and attribute.value.value in ("self", "cls"):
+            return self._class_is_tensor()  # `self.data` of a dataset or a container is its own field
         return (self.facts(attribute.value).tensor.possible
                 and not api.looks_like_dataset(dotted_name(attribute.value) or ""))
+
+    def _class_is_tensor(self) -> bool:
+        """Does the class being walked subclass torch.Tensor / nn.Parameter (so `self` is a tensor)?"""
+        cls = self.frame.cls
+        if cls is None or cls.node is None:
+            return False
+        return any(self.imports.qualified(base.value) in ("torch.Tensor", "torch.nn.Parameter",
+                                                          "torch.nn.parameter.Parameter")
+                   for base in cls.node.bases)
 
     @property
     def grad_enabled(self) -> bool:
@@ -129,7 +140,7 @@ class Semantic(cst.CSTVisitor):
         """Is a value with these facts, here, proven a torch tensor (what a safe fix may rely on)? Tensor-ness
         from a torch source, in a file that imports torch and no other array framework, outside a branch for
         another framework (`if isinstance(x, tf.Tensor):`, `if backend == "tensorflow":`)."""
-        return (facts.tensor is YES and not facts.guessed and self.imports.torch_only
+        return (facts.tensor is YES and not facts.guessed and self.imports.imports_torch
                 and not self.in_other_framework_branch())
 
     def in_other_framework_branch(self) -> bool:
@@ -851,7 +862,7 @@ class Semantic(cst.CSTVisitor):
             self._bind(receiver, self.evaluator.facts(call, self.frame))
         elif method == "detach_" and current.tensor.possible:
             self._bind(receiver, current.with_(grad=NO))
-        elif method in ("to", "cuda", "cpu") and current.module is YES:  # `model.to(device)` moves it in place
+        elif method in ("to", "cuda", "cpu") and current.module.possible:  # `model.to(device)` moves it in place
             self._bind(receiver, self.evaluator.facts(call, self.frame))
 
     def _leave_Del(self, node: cst.Del) -> None:

@@ -67,6 +67,8 @@ MODULE_FACTORIES = ("torchvision.models.", "timm.create_model")  # built on the 
 MODULE_LOADERS = ("torch.hub.load", "torch.jit.load")  # `map_location` may put it anywhere
 MODULE_WRAPPERS = frozenset({"torch.compile", "torch.jit.script", "torch.jit.trace", "torch.nn.DataParallel",
                              "torch.nn.parallel.DistributedDataParallel"})
+# Wrappers that scatter to the accelerators (evidence of a device); the others keep where the module is.
+DEVICE_WRAPPERS = frozenset({"torch.nn.DataParallel", "torch.nn.parallel.DistributedDataParallel"})
 
 DTYPE_NAMES = frozenset({
     "float", "float16", "float32", "float64", "half", "double", "bfloat16", "int", "int8", "int16",

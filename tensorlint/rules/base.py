@@ -32,6 +32,8 @@ class Rule:
     summary: ClassVar[str]
     fixable: ClassVar[str] = "no"   # "always", "sometimes" or "no"
     default_enabled: ClassVar[bool] = True
+    # Codes whose finding at the same place makes this one redundant (an opt-in style rule beside a crash rule).
+    superseded_by: ClassVar[Tuple[str, ...]] = ()
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 

@@ -307,7 +307,7 @@ class NumpyWithoutCpu(Rule):
         Invalid(H + "t = torch.zeros(3, device='cuda')\nt.numpy()\n", line=4, col=1,
                 fixed=H + "t = torch.zeros(3, device='cuda')\nt.detach().cpu().numpy()\n", why="device='cuda'"),
         Invalid(H + "def f(x, device):\n    y = x.to(device).detach()\n    return y.numpy()\n", line=5, col=12,
-                fixed=H + "def f(x, device):\n    y = x.to(device).detach()\n    return y.detach().cpu().numpy()\n", why=".to(device)"),
+                fixed=H + "def f(x, device):\n    y = x.to(device).detach()\n    return y.detach().cpu().numpy()\n", unsafe=True, why=".to(device) of a parameter: a tensor or a look-alike, so the fix is unsafe"),
         Invalid(H + "t = torch.ones(3).cuda()\nnp.asarray(t)\n", line=4, col=12,
                 fixed=H + "t = torch.ones(3).cuda()\nnp.asarray(t.detach().cpu())\n", why=".cuda() into np.asarray"),
         Invalid(H + "def f(x):\n    x = x.cpu()\n    x = x.cuda()\n    return x.detach().numpy()\n", line=6, col=12,
@@ -437,6 +437,7 @@ class NumpyOfUnknownProvenance(Rule):
     summary = "Conversion to NumPy of a value of unknown provenance without the canonical chain (opt-in)"
     fixable = "sometimes"
     default_enabled = False
+    superseded_by = ("TL101", "TL102")
     VALID = [
         Valid(H + "def f(x):\n    return x.detach().cpu().numpy()\n", "already the canonical chain"),
         Valid(H + "t = torch.zeros(3)\nt.numpy()\n", "a host factory: proven safe"),
