@@ -134,8 +134,9 @@ def test_rule_example_is_flagged_and_use_instead_is_not(rule):
     page = sections(render_rule(rule))
     example = "".join(code_blocks(page["Example"]))
     use_instead = "".join(code_blocks(page["Use instead"]))
-    assert rule.code in {d.code for d in check_source(PRELUDE + example)}
-    assert rule.code not in {d.code for d in check_source(PRELUDE + use_instead)}
+    select = None if rule.default_enabled else ["TL", rule.code]  # an opt-in rule is shown switched on
+    assert rule.code in {d.code for d in check_source(PRELUDE + example, select=select)}
+    assert rule.code not in {d.code for d in check_source(PRELUDE + use_instead, select=select)}
 
 
 # -- README -------------------------------------------------------------------------------------
