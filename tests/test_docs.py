@@ -134,8 +134,9 @@ def test_rule_example_is_flagged_and_use_instead_is_not(rule):
     page = sections(render_rule(rule))
     example = "".join(code_blocks(page["Example"]))
     use_instead = "".join(code_blocks(page["Use instead"]))
-    assert rule.code in {d.code for d in check_source(PRELUDE + example)}
-    assert rule.code not in {d.code for d in check_source(PRELUDE + use_instead)}
+    select = None if rule.default_enabled else ["TL", rule.code]  # an opt-in rule is shown switched on
+    assert rule.code in {d.code for d in check_source(PRELUDE + example, select=select)}
+    assert rule.code not in {d.code for d in check_source(PRELUDE + use_instead, select=select)}
 
 
 # -- README -------------------------------------------------------------------------------------
@@ -178,19 +179,24 @@ def test_python_blocks_parse(page):
             pytest.fail(f"{page.name}: a python block does not parse ({error}):\n{block}")
 
 
+# `# expect: TL101 TL102` (default rules) or `# expect (with TL105): TL105` (the defaults plus an opt-in rule,
+# as `extend-select` adds it), then the codes or `nothing`.
+CLAIM = re.compile(r"# expect(?: \(with (TL\d{3})\))?:(.*)")
+
+
 def _claims():
     for page in sorted((ROOT / "docs").glob("*.md")):
         for block in code_blocks(page.read_text(encoding="utf-8")):
-            first = block.split("\n", 1)[0]
-            if first.startswith("# expect:"):
+            if CLAIM.fullmatch(block.split("\n", 1)[0]):
                 yield pytest.param(block, id=f"{page.stem}:{block.splitlines()[1][:40]}")
 
 
 @pytest.mark.parametrize("block", list(_claims()))
 def test_documented_claim_holds(block):
-    expected = block.split("\n", 1)[0][len("# expect:"):].split()
-    expected = set() if expected == ["nothing"] else set(expected)
-    found = check_source(PRELUDE + block)
+    opt_in, codes = CLAIM.fullmatch(block.split("\n", 1)[0]).groups()
+    expected = set() if codes.split() == ["nothing"] else set(codes.split())
+    # "TL" keeps every default rule on; an opt-in rule is on only when named in full
+    found = check_source(PRELUDE + block, select=["TL", opt_in] if opt_in else None)
     assert {d.code for d in found} == expected, \
         f"the docs claim {sorted(expected) or 'nothing'}, tensorlint reports " \
         f"{[(d.line - 2, d.code) for d in found]}:\n{block}"
@@ -198,6 +204,15 @@ def test_documented_claim_holds(block):
 
 def test_provenance_doc_has_claims():
     assert len(list(_claims())) >= 30
+
+
+def test_every_expect_line_is_a_claim():
+    """A misspelt `# expect` line would leave its snippet unchecked."""
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        for block in code_blocks(page.read_text(encoding="utf-8")):
+            first = block.split("\n", 1)[0]
+            if first.startswith("# expect"):
+                assert CLAIM.fullmatch(first), f"{page.name}: not a claim line: {first!r}"
 
 
 # -- the worked example ---------------------------------------------------------------------------

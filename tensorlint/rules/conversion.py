@@ -22,14 +22,15 @@ class NumpyWithoutDetach(Rule):
     NumPy functions, sklearn and matplotlib reach the same check through `Tensor.__array__`, so half
     of these crashes happen with no `.numpy()` in sight.
 
-    Whether a value may require grad comes from its provenance: model outputs, parameters,
-    `requires_grad=True` factories and anything computed from them may; host factories,
+    Only manifest hazards are reported: the code must show that the value is a torch tensor and
+    that it requires grad. Evidence of grad is a model output in grad mode, a parameter, a
+    `requires_grad=True` factory, `.requires_grad_()` or `t.requires_grad = True`, a
+    `.backward()` on the value, a true `if t.requires_grad:` test, or anything computed from
+    these; the message names it (``(`out` comes from `model(x)` (line 12))``). Host factories,
     `torch.from_numpy`, `.detach()`ed values, integer results (`argmax`, comparisons, `.long()`)
-    and values produced under `no_grad` do not. A value of unknown provenance, such as a function
-    parameter, *may*: helper functions that receive tensors from elsewhere are where many real
-    crashes live, and the canonical chain costs nothing on a CPU tensor that needs no detaching
-    (`.detach()` is a view, `.cpu()` returns the same object). An implicit conversion is only
-    flagged when the value is known to be (or to hold) a torch tensor.
+    and values produced under `no_grad` are evidence against. A value with no evidence, such as a
+    function parameter of unknown provenance, is not reported; teams that want the canonical
+    chain on such values too enable the house-style rule TL105 (see docs/provenance.md).
 
     ## Example
     ```python
@@ -47,10 +48,15 @@ class NumpyWithoutDetach(Rule):
 
     ## Fix safety
     The fix rewrites to the canonical chain `.detach().cpu().numpy()` (or passes `.detach().cpu()`
-    to the sink). It is safe when the value is known to be a torch tensor, or the file imports
-    torch and no other array framework. It is unsafe inside `forward()` of an `nn.Module` and where
-    the result flows straight back into a torch call: there `.detach()` silently cuts gradients,
-    where the original crashed, and the message says so.
+    to the sink). `.detach()` exists only on torch tensors, so the fix is safe only when the value
+    is proven one: its tensor-ness comes from a torch source (a torch factory or function,
+    `nn.Parameter`, a module built from `torch.nn`, `.backward()` on it), not from a name
+    (`model(x)` where `model` is a parameter) or duck typing; the file imports torch and no other
+    array framework; and the conversion is not in a branch that tests for another framework.
+    Otherwise the fix is unsafe and its title names the assumption ("(assumes `out` is a torch
+    tensor)"). It is also unsafe inside `forward()` of an `nn.Module` and where the result flows
+    straight back into a torch call: there `.detach()` silently cuts gradients, where the original
+    crashed, and the message says so.
 
     ## Known problems
     What a same-file helper returns is judged in its caller's grad mode (called under `no_grad`, it
@@ -58,8 +64,11 @@ class NumpyWithoutDetach(Rule):
     on even when every call is under `no_grad`. A helper that switches grad back on
     (`torch.enable_grad()` in its body or as its decorator) while called under `no_grad` is missed:
     its result counts as needing no grad. Tensors stored by item assignment (`d[k] = model(x)`) are
-    not remembered by the container; dict displays, `append`, `extend` and `+=` are. Values of
-    unknown provenance are flagged by design; `# noqa: TL101` silences one line.
+    not remembered by the container; dict displays, `append`, `extend` and `+=` are. A helper that
+    converts what its callers pass is reported only when a caller in the same file (or, in a
+    project run, in another module) passes a value with evidence; otherwise only TL105 reports it.
+    In a file that imports torch, a value named like a model (`net(x)`) is called as one, so its
+    output counts as requiring grad (and its fix is unsafe). `# noqa: TL101` silences one line.
     """
 
     code = "TL101"
@@ -243,10 +252,17 @@ class NumpyWithoutCpu(Rule):
     The device check comes before the grad check, so a CUDA tensor that also requires grad
     needs both `.detach()` and `.cpu()`.
 
-    Model outputs, parameters, values moved with `.cuda()`/`.to(device)` and factories given a
-    non-CPU `device=` may be on an accelerator; values of unknown provenance may too (see TL101
-    for why they are flagged). Host factories, `torch.from_numpy`, and values after `.cpu()` or
-    `.to("cpu")` are not.
+    Only manifest hazards are reported: the code must show that the value is a torch tensor and
+    that it may be on an accelerator. Evidence is a move (`.cuda()`, `.to(device)` with a device
+    that is not literally the CPU), a factory given such a `device=`, factories after
+    `torch.set_default_device(...)`, the output of a model that was moved or wrapped in
+    `DataParallel`, or that was given a moved input (`model(x.to(device))`), an unknown call of
+    moved tensors (`criterion(out, y.to(device))`), a true `if t.is_cuda:` test, or anything
+    computed from these; the message names it. Host factories, `torch.from_numpy`, and values after
+    `.cpu()` or `.to("cpu")` are evidence against. A model output with no such evidence (a model
+    passed in as a parameter, never moved here) is not reported; TL105, off by default, asks for
+    the canonical chain on such values. `.data.numpy()` of a value on an accelerator is reported
+    both here and as TL201: each code names its own problem.
 
     ## Example
     ```python
@@ -263,8 +279,9 @@ class NumpyWithoutCpu(Rule):
     ## Fix safety
     Same fix as TL101: one canonical `.detach().cpu()` chain, whichever of the two rules applies.
     `.cpu()` on a CPU tensor returns the same tensor, so the fix changes nothing where the code
-    already worked. Safe when the value is known to be a torch tensor or the file imports torch and
-    no other array framework; unsafe otherwise.
+    already worked. Safe only when the value is proven a torch tensor (from a torch source, not a
+    name; in a file that imports torch and no other array framework; outside a branch for another
+    framework); otherwise unsafe, with "(assumes `x` is a torch tensor)" in its title.
 
     ## Known problems
     After a `torch.set_default_device(...)` call (in file order), every factory without `device=`
@@ -272,10 +289,12 @@ class NumpyWithoutCpu(Rule):
     module (built in the file, annotated `nn.Module`, or a submodule set in `__init__`): built on
     the host and never moved, its outputs are host tensors; `.to(device)`/`.cuda()` move it, also as
     a statement or, for `self.<name>`, in another method of the class; `.cpu()` moves it back. A
-    model that is an unannotated parameter is not known to be a module, so `model.cpu()` proves
-    nothing and its outputs still count as possibly on an accelerator. A module-level model moved
-    inside another function, or by a module-level statement after the function that calls it, is
-    not seen there: that function's outputs of it count as host tensors, and the crash is missed.
+    model that is an unannotated parameter is not known to be a module: `model = model.to(device)`
+    is seen as a move, but a bare `model.to(device)` or `model.cuda()` statement is not, and the
+    crash is missed. A module-level model moved inside another function, or by a module-level
+    statement after the function that calls it, is not seen there either. `torch.compile` and
+    `torch.jit.script/trace` count as wrappers like `DataParallel`, so outputs of a compiled host
+    module are reported as possibly on an accelerator.
     """
 
     code = "TL102"
@@ -422,14 +441,19 @@ class NumpyOfUnknownProvenance(Rule):
     ```
 
     ## Fix safety
-    Always unsafe: nothing proves the value is a torch tensor. Objects of other libraries have
-    `.numpy()` and `.cpu()` of their own but no `.detach()` (a TensorFlow tensor, a detection
-    package's result wrapper, a dataset library's tensor), and the rewritten chain raises
-    `AttributeError` on them. The fix title names what it assumes.
+    Always unsafe: nothing in the code shows what the callers pass. Unless the value is proven a
+    torch tensor, it may be an object of another library with `.numpy()` and `.cpu()` of its own
+    but no `.detach()` (a TensorFlow tensor, a detection package's result wrapper), on which the
+    rewritten chain raises `AttributeError`; the fix title then says "(assumes `x` is a torch
+    tensor)". Even a proven tensor may require grad in a caller whose result flows back into
+    autograd, where `.detach()` would cut gradients instead of crashing.
 
     ## Known problems
-    It fires on every conversion of a value of unknown kind in a file that imports torch, which
-    is what it is for; use it as a house style, not as a crash detector.
+    It fires on every `.numpy()` of a value of unknown kind, also in a file that imports no array
+    framework at all, and on implicit conversions of values known to be tensors: that is what it is
+    for; use it as a house style, not as a crash detector. A helper's conversion that a same-file
+    caller supplies evidence for is reported twice at the same place: as TL101/TL102 "reached from
+    the call", and as TL105 for the helper's own unknown parameter.
     """
 
     code = "TL105"
