@@ -95,7 +95,7 @@ def family_of(code: str) -> str:
 
 # ---------------------------------------------------------------- sdists and the tool
 
-def load_packages() -> list:
+def load_packages(only: Sequence[str] = ()) -> list:
     try:
         data = tomllib.loads(PACKAGES.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as e:
@@ -105,6 +105,11 @@ def load_packages() -> list:
         if not all(isinstance(raw.get(k), str) for k in ("package", "version", "sdist", "sha256")):
             raise Fail(f"{PACKAGES.name} sdist {i}: package, version, sdist and sha256 are required strings")
         sdists.append(rw.Sdist(raw["package"], raw["version"], raw["sdist"], raw["sha256"], ()))
+    if only:
+        unknown = set(only) - {s.package for s in sdists} - {s.name for s in sdists}
+        if unknown:
+            raise Fail(f"--only: not in {PACKAGES.name}: {', '.join(sorted(unknown))}")
+        sdists = [s for s in sdists if s.package in only or s.name in only]
     if not sdists:
         raise Fail(f"{PACKAGES.name}: no [[sdist]] entries")
     return sdists
@@ -161,8 +166,7 @@ def run_tool(tool: List[str], sdist, root: Path, jobs: Optional[int]) -> Tuple[L
     return findings, seconds, warning
 
 
-def run_all(tool: List[str], jobs: Optional[int]) -> Tuple[List[Finding], float, List[str]]:
-    sdists = load_packages()
+def run_all(tool: List[str], sdists: list, jobs: Optional[int]) -> Tuple[List[Finding], float, List[str]]:
     roots = prepare(sdists)
     findings, seconds, warnings = [], 0.0, []
     for sdist in sdists:
@@ -245,7 +249,9 @@ def load_judged() -> Dict[str, List[Entry]]:
             if f.family != family:
                 raise Fail(f"{where}: {f.code} is not a {family} code")
             if entry.verdict not in VERDICTS + ("",):
-                raise Fail(f"{where} ({f.where()}): verdict must be \"TRUE\", \"FALSE\" or empty, not {entry.verdict!r}")
+                raise Fail(f"{where} ({f.where()}): verdict must be TRUE, FALSE or empty, not {entry.verdict!r}")
+            if "\n" in entry.reason:
+                raise Fail(f"{where} ({f.where()}): the reason must be one line")
             if entry.verdict and not entry.reason:
                 raise Fail(f"{where} ({f.where()}): a {entry.verdict} verdict needs a one-line reason")
             key = (f.package, f.version, f.path, f.line, f.col, f.code)
@@ -261,7 +267,8 @@ def load_judged() -> Dict[str, List[Entry]]:
 
 def match(wanted: Sequence[Finding], found: Sequence[Finding]) -> Dict[int, int]:
     """One-to-one map from indexes of `wanted` to indexes of `found` for the same package, file and
-    code: the same line first, then the same line text (nearest), then within TOLERANCE lines."""
+    code: the same line first, then the same line text, then within TOLERANCE lines; the nearest
+    line (then column) wins, so two findings of one code on one line keep their own verdicts."""
     groups = collections.defaultdict(list)
     for j, f in enumerate(found):
         groups[(f.package, f.path, f.code)].append(j)
@@ -276,7 +283,7 @@ def match(wanted: Sequence[Finding], found: Sequence[Finding]) -> Dict[int, int]
             options = [j for j in groups.get((w.package, w.path, w.code), ())
                        if j not in used and same(w, found[j])]
             if options:
-                j = min(options, key=lambda j: (abs(found[j].line - w.line), j))
+                j = min(options, key=lambda j: (abs(found[j].line - w.line), abs(found[j].col - w.col), j))
                 pairs[i] = j
                 used.add(j)
     return pairs
@@ -348,12 +355,12 @@ def print_report(result: dict, out=sys.stdout) -> None:
     w = lambda s="": print(s, file=out)
     w(f"tool: {result['tool']}   sdists: {result['sdists']}")
     w()
-    w("| family | findings (baseline) | judged present TRUE / FALSE | precision | pending | "
-      "TRUE gone (recall lost) | FALSE gone (fixed) | new unjudged |")
+    w("| family | findings now (baseline) | judged, still reported: TRUE / FALSE | precision | "
+      "TRUE gone (recall lost) | FALSE gone (fixed) | not judged yet: reported / gone | new, unjudged |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|")
     for fam, r in result["families"].items():
         w(f"| {fam} | {r['findings']} ({r['baseline']}) | {r['true']} / {r['false']} | {pct(r)} | "
-          f"{r['pending']} | {r['true_gone']} | {r['false_gone']} | {r['new']} |")
+          f"{r['true_gone']} | {r['false_gone']} | {r['pending']} / {r['pending_gone']} | {r['new']} |")
     for title, key in (("judged TRUE, no longer reported (recall lost)", "true_gone"),
                        ("judged FALSE, no longer reported (fixed)", "false_gone"),
                        ("judged FALSE, still reported", "false_present"),
@@ -390,7 +397,7 @@ def cmd_sample(args, tool: List[str]) -> int:
     if existing and not args.force:
         raise Fail(f"judging files exist ({', '.join(existing)}): a new draw would discard their "
                    f"verdicts; pass --force to draw anyway")
-    findings, seconds, warnings = run_all(tool, args.jobs)
+    findings, seconds, warnings = run_all(tool, load_packages(), args.jobs)
     write_baseline(findings, shlex.join(tool), args.label)
     JUDGED.mkdir(exist_ok=True)
     sample = draw(findings, SAMPLE_SIZES)
@@ -418,10 +425,12 @@ def cmd_validate(args, tool: List[str]) -> int:
 
 
 def cmd_report(args, tool: List[str]) -> int:
-    judged = load_judged()
-    baseline = load_baseline()
-    now, seconds, warnings = run_all(tool, args.jobs)
-    result = {"tool": shlex.join(tool), "label": args.label, "sdists": len(load_packages())}
+    sdists = load_packages(args.only)
+    keep = {(s.package, s.version) for s in sdists}   # with --only, those sdists are scored alone
+    judged = {fam: [e for e in entries if e.finding[:2] in keep] for fam, entries in load_judged().items()}
+    baseline = [f for f in load_baseline() if f[:2] in keep]
+    now, seconds, warnings = run_all(tool, sdists, args.jobs)
+    result = {"tool": shlex.join(tool), "label": args.label, "sdists": len(sdists)}
     result.update(score(judged, baseline, now))
     result["warnings"] = warnings
     print_report(result)
@@ -450,6 +459,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sp.add_argument("--force", action="store_true", help="draw again even if judging files exist")
     sub.add_parser("validate", parents=[common], help="check the judging files and count verdicts")
     rp = sub.add_parser("report", parents=[common], help="rerun and report precision and changes per family")
+    rp.add_argument("--only", action="append", default=[], metavar="PKG",
+                    help="only this package (or package-version); repeatable")
     rp.add_argument("--json", metavar="FILE", help="also write every number and the listed findings to FILE")
     rp.add_argument("--add-new", nargs="?", type=int, const=None, default=False, metavar="N",
                     help="append the new findings (all, or a seeded draw of N per family) to the judging files")
