@@ -53,6 +53,7 @@ class FixVerdict:
     syncs: Optional[dict] = None
     graphs_retained: Optional[dict] = None
     numpy: Optional[dict] = None
+    look_alikes: Optional[dict] = None   # receivers assumed to be tensors, bound to non-tensors too
     diagnostics: List[Diagnostic] = field(default_factory=list, repr=False, compare=False)
     fix: Optional[Fix] = field(default=None, repr=False, compare=False)
 
@@ -72,6 +73,7 @@ class FixVerdict:
                         "grad_enabled": self.grad_enabled},
             "bindings": self.bindings, "failures": self.failures, "limitations": self.limitations,
             "notes": self.notes, "syncs": self.syncs, "graphs_retained": self.graphs_retained, "numpy": self.numpy,
+            "look_alikes": self.look_alikes,
         }
 
 
@@ -95,6 +97,7 @@ def verdict_from(case: Case, result: Optional[dict], verdict: Optional[str] = No
         found.syncs = result.get("syncs")
         found.graphs_retained = result.get("graphs_retained")
         found.numpy = result.get("numpy")
+        found.look_alikes = result.get("look_alikes")
         found.notes = list(case.notes) + list(result.get("notes") or [])
     else:
         found.notes = list(case.notes)

@@ -90,6 +90,11 @@ def _detail(verdict: FixVerdict) -> str:
     counts = _counts_text(verdict)
     if counts:
         bits.append(counts)
+    if verdict.look_alikes:
+        found = verdict.look_alikes
+        receivers = ", ".join(f"`{key}`" for key in found["receivers"])
+        bits.append(f"look-alikes for {receivers}: {found['bindings']} tried, {found['same']} same, "
+                    f"{found['not_compared']} not compared, {found['fail']} failed")
     if verdict.syncs is not None:
         bits.append(f"host syncs per iteration {verdict.syncs['before']:g} -> {verdict.syncs['after']:g}")
     if verdict.graphs_retained is not None:
