@@ -167,7 +167,7 @@ def options_json(args: Any) -> Dict[str, Any]:
     return {"timeout": args.timeout, "unsafe_fixes": bool(args.unsafe_fixes),
             "strict_bfloat16": bool(getattr(args, "strict_bfloat16", False)),
             "iterations": getattr(args, "iterations", 3), "select": args.select, "ignore": args.ignore,
-            "device": getattr(args, "device", "auto")}
+            "device": getattr(args, "device", "auto"), "look_alikes": getattr(args, "look_alikes", "unproven")}
 
 
 def first_error(verdicts: Sequence[FixVerdict]) -> Optional[str]:
