@@ -35,8 +35,10 @@ EXCLUDED_DIRS = frozenset({"__pycache__", ".git", ".venv", "venv", "node_modules
 EPILOG = """\
 Each fix that `tensorlint check` would offer is run, original and fixed, on a matrix of real tensors
 (requires-grad leaf, non-leaf, no-grad, nn.Parameter x CPU and CUDA x 7 dtypes) in subprocesses. CUDA is
-real when torch sees a GPU, else emulated. Verdicts: PASS, FAIL, SKIPPED (unsafe fixes are SKIPPED
-unless --unsafe-fixes). See docs/verifier.md.
+real when torch sees a GPU, else emulated. A receiver a fix takes for a tensor without proof (an unsafe
+fix's, a fix's declared assumptions) is also bound to look-alikes: an ndarray, an int, a float, objects with
+.cpu()/.numpy() but no .detach(); a fix that breaks one FAILs. Verdicts: PASS, FAIL, SKIPPED (unsafe fixes
+are SKIPPED unless --unsafe-fixes). See docs/verifier.md.
 exit status: 0 no fix failed; 1 a fix FAILed; 2 usage error, unreadable/unparsable input, or no
 verifier (torch missing); 2 wins over 1."""
 

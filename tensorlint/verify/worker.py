@@ -19,7 +19,10 @@ Verdicts (see docs/verifier.md): per binding the outcome is one of
 * ``fail``: anything else (the fixed snippet raises where the original succeeded or still raises the
   rule's error, or a result differs).
 
-A fix PASSes with no ``fail`` binding and at least one binding that was compared.
+A fix PASSes with no ``fail`` binding and at least one binding that was compared. Where the fix
+assumes a receiver is a tensor without proof, that receiver is also bound to look-alikes
+(:mod:`tensorlint.verify.lookalikes`); one on which the original works and the fixed snippet does
+not is a ``fail`` too.
 """
 from __future__ import annotations
 
