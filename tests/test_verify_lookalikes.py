@@ -103,6 +103,8 @@ def _check_verdict(verdict, shape: Shape) -> None:
                  id="loses .data"),
     pytest.param("total += c.sum()\n", "total += c.sum().detach()\n", "exec", (), True, ["c.sum()"],
                  id="a method's result"),
+    pytest.param("x.detach().numpy()", "x.detach().cpu().numpy()", "eval", (), True, [],
+                 id="already detached"),
     pytest.param("np.asarray(torch.ones(2))", "np.asarray(torch.ones(2).detach().cpu())", "eval", (), True, [],
                  id="a torch factory is a tensor"),
 ])

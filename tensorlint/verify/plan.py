@@ -303,10 +303,12 @@ def assumed_receivers(original: str, fixed: str, mode: str, imports: Dict[str, L
             continue
     if unproven:
         before, after = _links(left), _links(right)
-        wanted += [receiver for (receiver, link), count in after.items()
+        derived = [receiver for (receiver, link), count in after.items()
                    if link != "data" and count > before.get((receiver, link), 0)]
-        wanted += [receiver for (receiver, link), count in before.items()
-                   if link == "data" and count > after.get((receiver, link), 0)]
+        derived += [receiver for (receiver, link), count in before.items()
+                    if link == "data" and count > after.get((receiver, link), 0)]
+        # what the original already detaches (`x.detach()` gaining `.cpu()`) is a tensor in practice
+        wanted += [receiver for receiver in derived if not receiver.endswith(".detach()")]
     roots = {key: _root(node) for node in ast.walk(left) if isinstance(node, ast.expr) for key in [_key(node)]}
     found = []
     for key in dict.fromkeys(wanted):

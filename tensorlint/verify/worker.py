@@ -245,10 +245,12 @@ class Verifier:
                                    self._namespace, _run)
         failures = found.pop("failures")
         result["look_alikes"] = found
-        if failures:
+        if failures and result.get("verdict") == "FAIL":   # the matrix's failure stays first
+            result["failures"] = (list(result.get("failures") or []) + failures)[:MAX_REPORTED]
+        elif failures:
             result["verdict"] = "FAIL"
             result["reason"] = f"{failures[0]['why']} ({failures[0]['binding']})"
-            result["failures"] = (failures + list(result.get("failures") or []))[:MAX_REPORTED]
+            result["failures"] = failures[:MAX_REPORTED]
 
     def _namespace(self, plan: Plan) -> Dict[str, Any]:
         namespace: Dict[str, Any] = {"__builtins__": _builtins(), "__name__": "__tensorlint_verify__"}
