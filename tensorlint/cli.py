@@ -440,6 +440,7 @@ def run_fix(args: argparse.Namespace) -> int:
         outcome.count(result.diagnostics)
     # the bar goes to a terminal only; never with --diff or stdin, whose output is the point
     progress = Progress(len(files), sys.stderr, enabled=False if aside else None)
+    refused = 0   # --verify: fixes the verifier did not pass (they stay unapplied)
     for result in run_files(job, files, args.jobs or default_jobs()):
         progress.advance()
         if result.error is not None:
@@ -449,9 +450,12 @@ def run_fix(args: argparse.Namespace) -> int:
         outcome.fixed += result.fixed
         outcome.files_changed += result.changed
         outcome.count(result.remaining)
+        refused += len(result.rejected_lines)
         if aside:
             write_output(result)
             print_diagnostics(result.path, file_problems_in(result.remaining), sys.stderr)
+            for line in result.rejected_lines:
+                print(line, file=sys.stderr)
         elif result.remaining or result.rejected_lines:
             progress.clear()
             print_diagnostics(result.path, result.remaining)
@@ -459,7 +463,7 @@ def run_fix(args: argparse.Namespace) -> int:
                 print(line)
     progress.clear()
     if args.diff:
-        return outcome.exit_code(findings=outcome.files_changed > 0 or outcome.unchecked > 0)
+        return outcome.exit_code(findings=outcome.files_changed > 0 or outcome.unchecked > 0 or refused > 0)
     print_fix_summary(outcome, to=sys.stderr if STDIN in args.paths else sys.stdout)
     return outcome.exit_code(findings=outcome.problems > 0)
 

@@ -32,6 +32,9 @@ class Fix:
     title: str
     edits: Tuple[Edit, ...]
     safety: Safety = Safety.SAFE
+    # Source texts of receivers the fix assumes to be torch tensors without proof (`feat`, `self.boxes`);
+    # empty: nothing assumed. `tensorlint verify` also binds these to the look-alikes real code passes.
+    assumes: Tuple[str, ...] = ()
 
     @property
     def is_safe(self) -> bool:

@@ -376,7 +376,7 @@ def test_missing_path_is_a_usage_error(verifier, tmp_path):
 
 def test_unparsable_file_is_an_input_error_and_others_still_run(verifier, tmp_path):
     (tmp_path / "bad.py").write_text("def f(:\n")
-    (tmp_path / "good.py").write_text("def g(x):\n    return x.cpu().numpy()\n")
+    (tmp_path / "good.py").write_text("import torch\n\ndef g(x):\n    y = torch.relu(x)\n    return y.cpu().numpy()\n")
     code, out, err = _run([str(tmp_path), "--format", "json", "--unsafe-fixes"], verifier)
     data = json.loads(out)
     assert code == 2 and "cannot parse" in err

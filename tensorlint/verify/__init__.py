@@ -9,6 +9,8 @@ subprocesses. The modules that import PyTorch and NumPy need the ``verify`` extr
 
 * :mod:`tensorlint.verify.worker` -- the subprocess: binds snippets to the tensor matrix and compares;
 * :mod:`tensorlint.verify.matrix` -- the binding matrix (kinds x devices x dtypes);
+* :mod:`tensorlint.verify.lookalikes` -- non-tensors real code passes (ndarray, numbers, objects with
+  ``.cpu()``/``.numpy()`` but no ``.detach()``), bound where a fix assumes a tensor without proof;
 * :mod:`tensorlint.verify.compare` -- identical results, memory sharing;
 * :mod:`tensorlint.verify.numpy_facts` -- what removed NumPy names meant (FACTS.md §4, the verifier's copy);
 * :mod:`tensorlint.verify.emulation` -- a CPU-only stand-in for CUDA tensors (``device`` reports

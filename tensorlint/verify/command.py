@@ -35,8 +35,10 @@ EXCLUDED_DIRS = frozenset({"__pycache__", ".git", ".venv", "venv", "node_modules
 EPILOG = """\
 Each fix that `tensorlint check` would offer is run, original and fixed, on a matrix of real tensors
 (requires-grad leaf, non-leaf, no-grad, nn.Parameter x CPU and CUDA x 7 dtypes) in subprocesses. CUDA is
-real when torch sees a GPU, else emulated. Verdicts: PASS, FAIL, SKIPPED (unsafe fixes are SKIPPED
-unless --unsafe-fixes). See docs/verifier.md.
+real when torch sees a GPU, else emulated. A receiver a fix takes for a tensor without proof (an unsafe
+fix's, a fix's declared assumptions) is also bound to look-alikes: an ndarray, an int, a float, objects with
+.cpu()/.numpy() but no .detach(); a fix that breaks one FAILs. Verdicts: PASS, FAIL, SKIPPED (unsafe fixes
+are SKIPPED unless --unsafe-fixes). See docs/verifier.md.
 exit status: 0 no fix failed; 1 a fix FAILed; 2 usage error, unreadable/unparsable input, or no
 verifier (torch missing); 2 wins over 1."""
 
@@ -95,6 +97,10 @@ def add_verify_parser(subparsers) -> argparse.ArgumentParser:
                         help="worker subprocesses (default: up to 2)")
     parser.add_argument("--iterations", type=_count, default=3, metavar="N",
                         help="loop iterations for TL4 snippets (default: 3)")
+    parser.add_argument("--look-alikes", choices=("unproven", "all"), default="unproven",
+                        help="bind the receivers a fix assumes are tensors also to non-tensor look-alikes: for "
+                             "unsafe fixes and a fix's declared assumptions (unproven, default), or for every "
+                             "fix, safe ones too (all: an audit of the rules' proofs)")
     parser.add_argument("--verbose", "-v", action="store_true", help="show every snippet, binding detail and note")
     parser.add_argument("--target-numpy", metavar="VERSION",
                         help="lowest NumPy the code must run on (default: read from the project's metadata)")
@@ -169,7 +175,8 @@ def run_verify(args: argparse.Namespace, verifier: Optional[Verifier] = None) ->
     for name, default in (("target_numpy", None), ("target_torch", None), ("select", None), ("ignore", None),
                           ("strict_bfloat16", False), ("device", "auto"), ("workers", None), ("iterations", 3),
                           ("verbose", False), ("format", "text"), ("timeout", DEFAULT_TIMEOUT),
-                          ("unsafe_fixes", False), ("memory_limit", DEFAULT_MEMORY_BYTES // 2 ** 20)):
+                          ("unsafe_fixes", False), ("memory_limit", DEFAULT_MEMORY_BYTES // 2 ** 20),
+                          ("look_alikes", "unproven")):
         if not hasattr(args, name):
             setattr(args, name, default)
     verdicts: List[FixVerdict] = []
@@ -178,14 +185,16 @@ def run_verify(args: argparse.Namespace, verifier: Optional[Verifier] = None) ->
     if verifier is None:
         verifier = Verifier(timeout=args.timeout, workers=args.workers, device=args.device,
                             unsafe_fixes=args.unsafe_fixes, strict_bfloat16=args.strict_bfloat16,
-                            iterations=args.iterations, memory_bytes=args.memory_limit * 2 ** 20)
+                            iterations=args.iterations, memory_bytes=args.memory_limit * 2 ** 20,
+                            look_alikes=args.look_alikes)
     try:
         cases: List[Case] = []
         for path in _python_files(args.paths, errors):
             cases.extend(_file_cases(path, args, verifier, errors))
         try:
             verdicts = verifier.verify_cases(cases, unsafe_fixes=args.unsafe_fixes,
-                                             strict_bfloat16=args.strict_bfloat16, timeout=args.timeout)
+                                             strict_bfloat16=args.strict_bfloat16, timeout=args.timeout,
+                                             look_alikes=args.look_alikes)
             info = verifier.info() if verifier.started else {}
         except VerifierUnavailable as error:
             errors.append(f"cannot verify: {error}")

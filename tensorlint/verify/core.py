@@ -53,6 +53,7 @@ class FixVerdict:
     syncs: Optional[dict] = None
     graphs_retained: Optional[dict] = None
     numpy: Optional[dict] = None
+    look_alikes: Optional[dict] = None   # receivers assumed to be tensors, bound to non-tensors too
     diagnostics: List[Diagnostic] = field(default_factory=list, repr=False, compare=False)
     fix: Optional[Fix] = field(default=None, repr=False, compare=False)
 
@@ -72,6 +73,7 @@ class FixVerdict:
                         "grad_enabled": self.grad_enabled},
             "bindings": self.bindings, "failures": self.failures, "limitations": self.limitations,
             "notes": self.notes, "syncs": self.syncs, "graphs_retained": self.graphs_retained, "numpy": self.numpy,
+            "look_alikes": self.look_alikes,
         }
 
 
@@ -95,6 +97,7 @@ def verdict_from(case: Case, result: Optional[dict], verdict: Optional[str] = No
         found.syncs = result.get("syncs")
         found.graphs_retained = result.get("graphs_retained")
         found.numpy = result.get("numpy")
+        found.look_alikes = result.get("look_alikes")
         found.notes = list(case.notes) + list(result.get("notes") or [])
     else:
         found.notes = list(case.notes)
@@ -117,8 +120,9 @@ class Verifier:
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT, workers: Optional[int] = None, device: str = "auto",
                  unsafe_fixes: bool = False, strict_bfloat16: bool = False, iterations: int = 3,
-                 memory_bytes: int = DEFAULT_MEMORY_BYTES) -> None:
+                 memory_bytes: int = DEFAULT_MEMORY_BYTES, look_alikes: str = "unproven") -> None:
         self.pool = WorkerPool(workers, timeout, device, memory_bytes)
+        self.look_alikes = look_alikes  # "unproven": unsafe fixes and Fix.assumes; "all": every fix
         self.unsafe_fixes = unsafe_fixes
         self.strict_bfloat16 = strict_bfloat16
         self.iterations = iterations
@@ -143,9 +147,11 @@ class Verifier:
 
     # -- verifying ----------------------------------------------------------------------------------
     def verify_cases(self, cases: Sequence[Case], unsafe_fixes: Optional[bool] = None,
-                     strict_bfloat16: Optional[bool] = None, timeout: Optional[float] = None) -> List[FixVerdict]:
+                     strict_bfloat16: Optional[bool] = None, timeout: Optional[float] = None,
+                     look_alikes: Optional[str] = None) -> List[FixVerdict]:
         """One verdict per case, in order. The options default to the Verifier's own."""
         unsafe = self.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
+        every_fix = (look_alikes or self.look_alikes) == "all"
         strict = self.strict_bfloat16 if strict_bfloat16 is None else strict_bfloat16
         verdicts: List[Optional[FixVerdict]] = [None] * len(cases)
         jobs: List[dict] = []
@@ -159,6 +165,8 @@ class Verifier:
                 verdicts[index] = verdict_from(case, None, "SKIPPED", UNSAFE_SKIP)
                 continue
             job = case.job(self.iterations, strict)
+            if every_fix and case.fix is not None:
+                job["unproven"] = True   # distrust the rule's proof: look-alikes for every fix
             key = json.dumps(job, sort_keys=True)
             if key in self._cache:
                 verdicts[index] = verdict_from(case, self._cache[key])

@@ -57,6 +57,7 @@ class Plan:
     atoms: List[Atom] = field(default_factory=list)
     names: Dict[str, List[str]] = field(default_factory=dict)   # free name -> binding spec
     assigned: List[str] = field(default_factory=list)           # names the snippet assigns (statements)
+    assumed: List[str] = field(default_factory=list)            # placeholders of `forced` receivers
 
     def atoms_with(self, *roles: str) -> List[Atom]:
         return [a for a in self.atoms if a.role in roles]
@@ -104,8 +105,9 @@ def _local_names(tree: ast.AST) -> Set[str]:
 
 class _Analysis:
     def __init__(self, code: str, mode: str, imports: Dict[str, List[str]], tensor_attrs: FrozenSet[str],
-                 loop: bool) -> None:
+                 loop: bool, forced: FrozenSet[str] = frozenset()) -> None:
         self.code = code
+        self.forced = forced
         self.tree = ast.parse(code, mode="eval" if mode == "eval" else "exec")
         self.positions = _Positions(code)
         self.imports = imports
@@ -130,6 +132,8 @@ class _Analysis:
                             if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name)}
 
     def opaque(self, node: ast.AST) -> bool:
+        if self.forced and isinstance(node, ast.expr) and _key(node) in self.forced:
+            return True
         if isinstance(node, ast.Name):
             return node.id in self.unknown and node.id not in self.containers
         if isinstance(node, ast.Attribute):
@@ -162,13 +166,17 @@ def _key(node: ast.AST) -> str:
 
 
 def make_plan(original: str, fixed: str, mode: str, flagged: Sequence[int], imports: Dict[str, List[str]],
-              tensor_attrs: FrozenSet[str], loop: bool = False) -> Plan:
-    """Placeholders and bindings for one candidate; raises Unbindable (or SyntaxError for the original)."""
+              tensor_attrs: FrozenSet[str], loop: bool = False, forced: Sequence[str] = ()) -> Plan:
+    """Placeholders and bindings for one candidate; raises Unbindable (or SyntaxError for the original).
+
+    `forced`: sub-expressions (by normalized text, see :func:`assumed_receivers`) that become
+    placeholders of their own even where they say something about tensors (`counter.sum()`).
+    """
     code_original, shift = wrap(original, mode)
     code_fixed, _ = wrap(fixed, mode)
-    left = _Analysis(code_original, mode, imports, tensor_attrs, loop)
+    left = _Analysis(code_original, mode, imports, tensor_attrs, loop, frozenset(forced))
     try:
-        right = _Analysis(code_fixed, mode, imports, tensor_attrs, loop)
+        right = _Analysis(code_fixed, mode, imports, tensor_attrs, loop, frozenset(forced))
     except SyntaxError as error:
         raise _FixedSyntaxError(f"the fixed snippet does not parse: {error.msg}") from None
     flag_start, flag_end = flagged[0] + shift, flagged[1] + shift
@@ -226,6 +234,7 @@ def make_plan(original: str, fixed: str, mode: str, flagged: Sequence[int], impo
                 names=names)
     for key, placeholder in placeholders.items():
         plan.atoms.append(Atom(key, placeholder, roles[key]))
+    plan.assumed = [placeholders[key] for key in forced if key in placeholders]
     assigned = set()
     for analysis in (left, right):
         assigned |= {n.id for n in ast.walk(analysis.tree) if isinstance(n, ast.Name)
@@ -264,3 +273,62 @@ def _substitute(analysis: _Analysis, atoms: Sequence[ast.expr], placeholders: Di
     for (start, end), placeholder in spans:
         code = code[:start] + placeholder + code[end:]
     return code
+
+
+# -- what a fix assumes is a torch tensor ------------------------------------------------------------
+# Links a conversion fix inserts; a receiver that gains one (or loses `.data`) is taken for a tensor.
+LINKS = frozenset({"detach", "cpu", "cuda", "numpy", "to", "float", "clone", "item", "tolist", "data"})
+
+
+def assumed_receivers(original: str, fixed: str, mode: str, imports: Dict[str, List[str]],
+                      assumes: Sequence[str] = (), unproven: bool = False) -> List[str]:
+    """Sub-expressions of `original` (normalized texts) to bind also to non-tensor look-alikes.
+
+    `assumes`: the receivers the fix says it takes for tensors without proof (`Fix.assumes`); those
+    found in the snippet. `unproven` (an unsafe fix): also every receiver that gains a link
+    (`boxes.xyxy` in `boxes.xyxy.cpu()` -> `boxes.xyxy.detach().cpu()`) or loses `.data`, when it
+    starts from a name the snippet does not bind to a module (`torch.zeros(3)` is a tensor).
+    """
+    try:
+        left = ast.parse(wrap(original, mode)[0], mode="eval" if mode == "eval" else "exec")
+        right = ast.parse(wrap(fixed, mode)[0], mode="eval" if mode == "eval" else "exec")
+    except SyntaxError:
+        return []
+    present = {_key(node) for node in ast.walk(left) if isinstance(node, ast.expr)}
+    wanted: List[str] = []
+    for text in assumes:
+        try:
+            wanted.append(_key(ast.parse(text.strip(), mode="eval").body))
+        except SyntaxError:
+            continue
+    if unproven:
+        before, after = _links(left), _links(right)
+        derived = [receiver for (receiver, link), count in after.items()
+                   if link != "data" and count > before.get((receiver, link), 0)]
+        derived += [receiver for (receiver, link), count in before.items()
+                    if link == "data" and count > after.get((receiver, link), 0)]
+        # what the original already detaches (`x.detach()` gaining `.cpu()`) is a tensor in practice
+        wanted += [receiver for receiver in derived if not receiver.endswith(".detach()")]
+    roots = {key: _root(node) for node in ast.walk(left) if isinstance(node, ast.expr) for key in [_key(node)]}
+    found = []
+    for key in dict.fromkeys(wanted):
+        root = roots.get(key)
+        if key in present and root is not None and name_spec(root, imports) in (None, ["builtin", root]):
+            found.append(key)
+    return found
+
+
+def _links(tree: ast.AST) -> Dict[Tuple[str, str], int]:
+    found: Dict[Tuple[str, str], int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in LINKS:
+            key = (_key(node.value), node.attr)
+            found[key] = found.get(key, 0) + 1
+    return found
+
+
+def _root(node: ast.AST) -> Optional[str]:
+    """The name an attribute/call/subscript chain starts from (`self` in `self.boxes[0].cpu()`)."""
+    while isinstance(node, (ast.Attribute, ast.Call, ast.Subscript)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None

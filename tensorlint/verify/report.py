@@ -90,6 +90,11 @@ def _detail(verdict: FixVerdict) -> str:
     counts = _counts_text(verdict)
     if counts:
         bits.append(counts)
+    if verdict.look_alikes:
+        found = verdict.look_alikes
+        receivers = ", ".join(f"`{key}`" for key in found["receivers"])
+        bits.append(f"look-alikes for {receivers}: {found['bindings']} tried, {found['same']} same, "
+                    f"{found['not_compared']} not compared, {found['fail']} failed")
     if verdict.syncs is not None:
         bits.append(f"host syncs per iteration {verdict.syncs['before']:g} -> {verdict.syncs['after']:g}")
     if verdict.graphs_retained is not None:
@@ -162,7 +167,7 @@ def options_json(args: Any) -> Dict[str, Any]:
     return {"timeout": args.timeout, "unsafe_fixes": bool(args.unsafe_fixes),
             "strict_bfloat16": bool(getattr(args, "strict_bfloat16", False)),
             "iterations": getattr(args, "iterations", 3), "select": args.select, "ignore": args.ignore,
-            "device": getattr(args, "device", "auto")}
+            "device": getattr(args, "device", "auto"), "look_alikes": getattr(args, "look_alikes", "unproven")}
 
 
 def first_error(verdicts: Sequence[FixVerdict]) -> Optional[str]:

@@ -107,6 +107,9 @@ class Case:
             "numpy_min": list(self.numpy_min) if self.numpy_min else None,
             "iterations": iterations,
             "strict_bfloat16": strict_bfloat16,
+            # what the fix takes for a torch tensor without proof: bound also to look-alikes (plan.py)
+            "assumes": list(self.fix.assumes) if self.fix is not None else [],
+            "unproven": self.fix is not None and not self.fix.is_safe,
         }
 
 
@@ -381,7 +384,7 @@ def _extract(model: SourceModel, case: Case, fixes: Sequence[Fix]) -> None:
     if not edits:
         raise _Unextractable("the fix only inserts imports: nothing to evaluate")
     region = (min([first.start_offset] + [e.start for e in edits]), max([first.end_offset] + [e.end for e in edits]))
-    fix = Fix(case.fix.title, tuple(edits), case.fix.safety)
+    fix = Fix(case.fix.title, tuple(edits), case.fix.safety, case.fix.assumes)
     others = [f for f in fixes if f != case.fix]
     if case.kind == "numpy":
         _extract_numpy(model, case, fix, others, region)
@@ -390,6 +393,7 @@ def _extract(model: SourceModel, case: Case, fixes: Sequence[Fix]) -> None:
         node = model.covering(*region, kinds=(ast.expr,))
         if node is None:
             raise _Unextractable("no expression holds the fix's edits")
+        node = _whole_conversion(model, node)
         case.grad_modes = grad_modes(model, node)
         _expression_candidates(model, case, fix, others, node)
         return
@@ -418,13 +422,35 @@ def _is_numpy_call(node: ast.expr) -> bool:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "numpy"
 
 
+def _whole_conversion(model: SourceModel, node: ast.expr) -> ast.expr:
+    """The `.numpy()` call that ends the method chain `node` begins, else `node` itself.
+
+    A fix of `batch.data` in `batch.data.numpy()` moves the device copy into the chain
+    (`batch.detach().cpu().numpy()`): only the whole conversion has the same result on both sides.
+    """
+    current = node
+    while not _is_numpy_call(current):
+        parent = model.parent(current)
+        if not (isinstance(parent, (ast.Attribute, ast.Subscript)) and parent.value is current
+                or isinstance(parent, ast.Call) and parent.func is current):
+            return node
+        current = parent
+    return current
+
+
+def _adds_device_copy(original: str, fixed: str) -> bool:
+    return fixed.count(".cpu()") > original.count(".cpu()")
+
+
 def _expression_candidates(model: SourceModel, case: Case, fix: Fix, others: Sequence[Fix], node: ast.expr) -> None:
     source = model.source
     start, end = model.span(node)
     original, fixed, applied = _region_texts(source, start, end, fix, others)
     _note_applied(case, applied)
     flagged = _flagged(case.first, start, applied)
-    conversion = case.kind == "expression" and any(code.startswith("TL1") for code in case.codes)
+    # a conversion, or a `.data` read the fix turns into one (`np.asarray(batch.data)`: `.detach().cpu()`)
+    conversion = case.kind == "expression" and (any(code.startswith("TL1") for code in case.codes)
+                                                or _adds_device_copy(original, fixed))
     if not conversion or _is_numpy_call(node):
         case.candidates.append(Candidate(original, fixed, "expression", flagged))
         return

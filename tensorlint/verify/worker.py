@@ -19,7 +19,10 @@ Verdicts (see docs/verifier.md): per binding the outcome is one of
 * ``fail``: anything else (the fixed snippet raises where the original succeeded or still raises the
   rule's error, or a result differs).
 
-A fix PASSes with no ``fail`` binding and at least one binding that was compared.
+A fix PASSes with no ``fail`` binding and at least one binding that was compared. Where the fix
+assumes a receiver is a tensor without proof, that receiver is also bound to look-alikes
+(:mod:`tensorlint.verify.lookalikes`); one on which the original works and the fixed snippet does
+not is a ``fail`` too.
 """
 from __future__ import annotations
 
@@ -42,7 +45,7 @@ from . import emulation, sandbox
 from .compare import difference, shared_inputs, summary
 from .matrix import OPERANDS, SHAPES, Cell, Factory, cells, describe, seed_for
 from .numpy_facts import INTRODUCED, describe_range, meanings_for, resolve
-from .plan import Plan, Unbindable, _FixedSyntaxError, make_plan, name_spec, wrap
+from .plan import Plan, Unbindable, _FixedSyntaxError, assumed_receivers, make_plan, name_spec, wrap
 
 # What each code's fix is for: the error the original raises on the bindings the rule is about.
 HAZARD_ERRORS: Dict[str, List[Tuple[str, str]]] = {
@@ -218,10 +221,36 @@ class Verifier:
                 result = self._verify_snippet(job, plan, compiled)
             result["evaluated"] = dict(candidate, original_code=plan.original, fixed_code=plan.fixed,
                                        placeholders={a.placeholder: [a.key, a.role] for a in plan.atoms})
+            self._look_alikes(job, candidate, loop, result)
             if reasons:
                 result.setdefault("notes", []).extend(f"not evaluated as {r}" for r in reasons)
             return result
         return _result("SKIPPED", reason="cannot bind the snippet's names: " + "; ".join(reasons))
+
+    def _look_alikes(self, job: dict, candidate: dict, loop: bool, result: dict) -> None:
+        """What the fix assumes is a tensor, bound to non-tensors too: a binding it breaks FAILs the fix."""
+        receivers = assumed_receivers(candidate["original"], candidate["fixed"], candidate["mode"], job["imports"],
+                                      job.get("assumes") or (), bool(job.get("unproven")))
+        if not receivers:
+            return
+        from .lookalikes import verify_look_alikes
+        try:
+            plan = make_plan(candidate["original"], candidate["fixed"], candidate["mode"], candidate["flagged"],
+                             job["imports"], self.tensor_attrs, loop=loop, forced=receivers)
+            compiled = (compile(plan.original, "<original>", plan.mode), compile(plan.fixed, "<fixed>", plan.mode))
+        except (Unbindable, _FixedSyntaxError, SyntaxError) as why:
+            result.setdefault("notes", []).append(f"look-alikes not tried: {why}")
+            return
+        found = verify_look_alikes(plan, compiled, job["grad_modes"], loop, int(job.get("iterations", 3)),
+                                   self._namespace, _run)
+        failures = found.pop("failures")
+        result["look_alikes"] = found
+        if failures and result.get("verdict") == "FAIL":   # the matrix's failure stays first
+            result["failures"] = (list(result.get("failures") or []) + failures)[:MAX_REPORTED]
+        elif failures:
+            result["verdict"] = "FAIL"
+            result["reason"] = f"{failures[0]['why']} ({failures[0]['binding']})"
+            result["failures"] = failures[:MAX_REPORTED]
 
     def _namespace(self, plan: Plan) -> Dict[str, Any]:
         namespace: Dict[str, Any] = {"__builtins__": _builtins(), "__name__": "__tensorlint_verify__"}
