@@ -145,7 +145,8 @@ class Cache:
 
 def _encode(diagnostic: Diagnostic) -> list:
     fix = diagnostic.fix
-    encoded_fix = None if fix is None else [fix.title, fix.safety.value, [[e.start, e.end, e.text] for e in fix.edits]]
+    encoded_fix = None if fix is None else [fix.title, fix.safety.value, [[e.start, e.end, e.text] for e in fix.edits],
+                                            list(fix.assumes)]
     return [diagnostic.line, diagnostic.col, diagnostic.code, diagnostic.message, diagnostic.end_line,
             diagnostic.end_col, diagnostic.start_offset, diagnostic.end_offset, encoded_fix]
 
@@ -154,8 +155,8 @@ def _decode(entry: list) -> Diagnostic:
     line, col, code, message, end_line, end_col, start_offset, end_offset, encoded_fix = entry
     fix = None
     if encoded_fix is not None:
-        title, safety, edits = encoded_fix
-        fix = Fix(title, tuple(Edit(start, end, text) for start, end, text in edits), Safety(safety))
+        title, safety, edits, assumes = encoded_fix
+        fix = Fix(title, tuple(Edit(start, end, text) for start, end, text in edits), Safety(safety), tuple(assumes))
     return Diagnostic(line=line, col=col, code=code, message=message, end_line=end_line, end_col=end_col,
                       start_offset=start_offset, end_offset=end_offset, fix=fix)
 

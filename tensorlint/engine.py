@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import os
+from dataclasses import replace
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple, Union
 
 import libcst as cst
@@ -133,7 +134,7 @@ class SourceContext:
         elif call is not None:
             message += f" (reached from the call `{_shortened(self.code(call))}` at line {self.span(call)[0]})"
             if fix is not None and fix.is_safe:  # right for that caller; other callers may pass something else
-                fix = Fix(fix.title, fix.edits, Safety.UNSAFE)
+                fix = replace(fix, safety=Safety.UNSAFE)
         line, column, end_line, end_column = self.span(node)
         key = (code, line, column, end_line, end_column)
         earlier = self._reported.get(key)

@@ -12,7 +12,8 @@ from tensorlint.cli import main
 from tensorlint.engine import enabled_codes
 from tensorlint.settings import Settings
 
-SAFE = "import numpy as np\nimport torch\ndef f(model, x):\n    return model(x).numpy()\n"
+SAFE = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"
+        "    return model(x).numpy()\n")
 SAFE_FIXED = SAFE.replace("model(x).numpy()", "model(x).detach().cpu().numpy()")
 NP_BOOL = "import numpy as np\nmask = np.zeros(3, dtype=np.bool)\n"
 CODES = enabled_codes()

@@ -97,8 +97,16 @@ class Evaluator:
             return NOT_TENSOR
         # `.weight`/`.bias` of a module, or of a value of unknown kind (`def init(m): m.weight...`)
         if attr in ("weight", "bias") and (receiver.module.possible or receiver.tensor is MAYBE):
-            return PARAMETER.with_(device_why=receiver.device_why if receiver.module is YES else None,
-                                   guessed=receiver.module is not YES)
+            owner_module = receiver if receiver.module is YES else self._enclosing_module(node.value, frame)
+            if owner_module is not None:  # `model.fc2.weight`: where `model` is
+                return PARAMETER.with_(device=owner_module.device if owner_module.device is NO else MAYBE,
+                                       device_why=owner_module.device_why)
+            # `model.fc.weight`: a part of something named as a whole model is a parameter (a guess, with evidence);
+            # `v.weight` of something unknown may as well be a number
+            owner = dotted_name(node.value) or ""
+            if any(api.looks_like_model(part, strict=True) for part in owner.split(".")):
+                return PARAMETER.with_(guessed=True)
+            return PARAMETER.with_(grad=MAYBE, grad_why=None, guessed=True)
         if receiver.tensor is NO and receiver.module is NO:
             return NOT_TENSOR
         if attr in ("data", "targets") and api.looks_like_dataset(dotted_name(node.value) or ""):
@@ -112,6 +120,15 @@ class Evaluator:
         if attr in api.DERIVED_ATTRIBUTES and receiver.tensor is YES:
             return self._derived(receiver, frame)
         return unknown_named(attr)
+
+    def _enclosing_module(self, node: cst.BaseExpression, frame) -> Optional[Facts]:
+        """`model` in `model.fc2`, `model.encoder.layer`: the nearest known module the attribute path starts from."""
+        while isinstance(node, cst.Attribute):
+            node = node.value
+            facts = self.facts(node, frame)
+            if facts.module is YES:
+                return facts
+        return None
 
     # -- literals and displays --------------------------------------------------------------
     def _literal(self, node, frame):
@@ -303,7 +320,9 @@ class Evaluator:
         output = MODEL_OUTPUT.with_(guessed=guessed)
         if not frame.grad_enabled:
             output = output.with_(grad=NO)
-        elif not guessed or self.imports.imports_torch:
+        elif not guessed or self.imports.imports_torch and _names_a_model(node):
+            # a module known only by its name is evidence only when the name says "a whole model" (`model`,
+            # `net`, `encoder`), not "some module" (`self.module`, `self.transform`, `layer`)
             output = output.with_(grad_why=evidence("comes from `{code}` (line {line})", node))
         # a module built here and never moved computes on the host (inputs elsewhere would raise)
         if callee.device is NO:
@@ -580,6 +599,8 @@ class Evaluator:
         """Does this device expression name an accelerator?"""
         if isinstance(node, cst.Integer):
             return YES
+        if isinstance(node, cst.Name) and node.value == "None":  # `device=None`: the default device
+            return MAYBE if self.default_device_may_be_accelerator else NO
         value = self.facts(node, frame)
         return value.denotes_accelerator if value.denotes_accelerator is not None else MAYBE
 
@@ -601,6 +622,15 @@ class Evaluator:
     def _positional(self, node: cst.Call, index: int, frame) -> Optional[Facts]:
         positional = [a for a in node.args if a.keyword is None and not a.star]
         return self.facts(positional[index].value, frame) if index < len(positional) else None
+
+
+def _names_a_model(node: cst.CSTNode) -> bool:
+    """Is the called thing named like a whole model (`model(x)`, `self.net(x)`, `policy_net(x)`)?"""
+    func = node.func if isinstance(node, cst.Call) else node
+    if isinstance(func, cst.Attribute) and func.attr.value in ("forward", "__call__"):
+        func = func.value
+    name = dotted_name(func)
+    return name is not None and api.looks_like_model(name.rsplit(".", 1)[-1], strict=True)
 
 
 def _weightless(constructor: cst.Call) -> bool:

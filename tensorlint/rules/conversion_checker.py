@@ -23,7 +23,11 @@ _STRUCTURAL_KEYWORDS = frozenset({"dtype", "axis", "out", "order", "casting", "k
 _NUMPY_NON_SINKS = frozenset({"dtype", "finfo", "iinfo", "issubdtype", "set_printoptions", "errstate",
                               "seterr", "seed", "default_rng", "RandomState", "get_printoptions",
                               "float64", "double", "shape", "ndim", "size", "squeeze", "nonzero", "argwhere",
-                              "real", "isscalar", "iterable"})
+                              "real", "isscalar", "iterable",
+                              # sizes and shapes are read through `__index__`, not `__array__`: no conversion
+                              "zeros", "ones", "empty", "eye", "identity", "arange", "tri", "indices"})
+# `np.random.randn(n, d)`, `np.random.randint(low, high, size)`: sizes, seeds and bounds, read as Python numbers.
+_NUMPY_NON_SINK_MODULES = ("numpy.random.",)
 # Reductions that call the argument's own method (`np.mean(t)` is `t.mean(axis=None, ...)`): given a
 # tensor directly they raise TypeError whatever its grad or device, so the fix must pass an ndarray.
 DELEGATING_REDUCTIONS = frozenset({"sum", "mean", "max", "min", "amax", "amin", "prod", "std", "var", "any", "all"})
@@ -107,7 +111,8 @@ class ConversionChecker(FamilyChecker):
         shown = dotted_name(node.func)
         if qualified is not None:
             last = qualified.rsplit(".", 1)[-1]
-            if qualified.startswith("numpy.") and last not in _NUMPY_NON_SINKS:
+            if qualified.startswith("numpy.") and last not in _NUMPY_NON_SINKS \
+                    and not qualified.startswith(_NUMPY_NON_SINK_MODULES):
                 return f"`{shown or qualified}()`"
             if qualified.startswith("sklearn.metrics.") and last[:1].islower():
                 return f"`{shown or qualified}()`"
@@ -294,9 +299,11 @@ class ConversionChecker(FamilyChecker):
         proven = not uncertain and (not adds_link or self.semantic.proves_torch_tensor(site.facts))
         safety = Safety.UNSAFE if force_unsafe or not proven else Safety.SAFE
         title = f"Use `{CANONICAL}.numpy()`" if site.explicit else f"Pass `{chain}` to {site.sink}"
+        assumes: Tuple[str, ...] = ()
         if not proven:
             title += f" (assumes {self._subject(site)} is a torch tensor)"
-        return Fix(title, tuple(edits), safety)
+            assumes = (" ".join(self.context.code(base).split()),)
+        return Fix(title, tuple(edits), safety, assumes)
 
 
 # What keeps a tensor's values (a view, a copy, a dtype change): a `.data` behind it still feeds the conversion.
