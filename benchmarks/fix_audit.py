@@ -390,6 +390,8 @@ def report(result: dict, add_new: bool) -> int:
     judged = read_sample(SAMPLE)
     known = set(json.loads(APPLIED.read_text())["applied"]) if APPLIED.is_file() else set()
     now = {a.key: a for a in population(result)}
+    judged_all, ran = judged, set(result["packages"])
+    judged = [e for e in judged if e["package"] in ran]  # --only: the other packages were not run
     harmful_safe, counts = [], collections.Counter()
     print("\njudged fixes now")
     for e in judged:
@@ -416,7 +418,7 @@ def report(result: dict, add_new: bool) -> int:
     for a in new:
         print(f"  {a.safety:6} {a.key}")
     if add_new and new:
-        write_sample(judged + [dict(a._asdict(), verdict="", reason="") for a in new], SAMPLE)
+        write_sample(judged_all + [dict(a._asdict(), verdict="", reason="") for a in new], SAMPLE)
         print(f"added {len(new)} to {SAMPLE.relative_to(HERE.parent)}")
     print(f"\nfixes judged HARMFUL still applied as safe: {len(harmful_safe)}")
     for line in harmful_safe:
