@@ -84,6 +84,7 @@ PACKAGES = (
 )
 MODES = ("safe", "unsafe")
 VERDICTS = ("CORRECT", "HARMFUL", "POINTLESS")
+FIELDS = ("package", "path", "line", "column", "codes", "safety", "passes", "title", "verdict", "reason", "hunk")
 
 
 class Applied(NamedTuple):
@@ -286,10 +287,10 @@ def audit(tool: List[str], only: Sequence[str], jobs: Optional[int]) -> dict:
         source = realworld.extract(sdist, realworld.download(sdist))
         print(f"{sdist.name}: checking", file=sys.stderr)
         proposed = check_json(tool, fresh_copy(source, WORK / "check" / sdist.name), ["."], jobs)
-        entry = {"files": sum(1 for _ in source.rglob("*.py")),
-                 "findings": sum(map(len, proposed.values())),
-                 "fixes_offered": dict(collections.Counter(
-                     f"{f['code']} {f['fix']['applicability']}" for fs in proposed.values() for f in fs if f.get("fix")))}
+        offered = collections.Counter(f"{f['code']} {f['fix']['applicability']}"
+                                      for fs in proposed.values() for f in fs if f.get("fix"))
+        entry = {"files": sum(1 for _ in source.rglob("*.py")), "findings": sum(map(len, proposed.values())),
+                 "fixes_offered": dict(offered)}
         for mode in MODES:
             print(f"{sdist.name}: fix ({mode})", file=sys.stderr)
             entry[mode] = audit_mode(tool, sdist.name, source, mode, proposed, jobs)
@@ -318,7 +319,8 @@ def summarize(result: dict) -> bool:
             problems = "; ".join(f"{k}: {len(v)}" for k, v in run["problems"].items()) or "ok"
             bad |= bool(run["problems"])
             print(f"{name:24} {entry['files']:5} {entry['findings']:8}  {mode:6} {run['changed']:7} "
-                  f"{len(run['applied']):5}  {problems}; refused {len(run['refused'])}; second run: {run['second_run']}")
+                  f"{len(run['applied']):5}  {problems}; refused {len(run['refused'])}; "
+                  f"second run: {run['second_run']}")
     print("\napplied fixes by code and safety (each mode's run)")
     for mode in MODES:
         counts = collections.Counter((a["codes"], a["safety"]) for e in result["packages"].values()
@@ -352,10 +354,12 @@ def choose(fixes: List[Applied], size: int, seed: int) -> List[Applied]:
 
 
 def _toml_string(text: str) -> str:
-    if "'''" not in text and not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text):
-        return "'''\n" + text + "'''" if "\n" in text else "'" + text + "'" if "'" not in text else json.dumps(text)
-    escaped = json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
-    return escaped
+    """A literal string (multi-line for a hunk) where TOML allows one, so code reads as written; else escaped."""
+    if "'''" in text or re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text):
+        return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")  # JSON's escapes are TOML's
+    if "\n" in text:
+        return "'''\n" + text + "'''"
+    return "'" + text + "'" if "'" not in text else json.dumps(text, ensure_ascii=False)
 
 
 def write_sample(entries: List[dict], path: Path) -> None:
@@ -364,7 +368,7 @@ def write_sample(entries: List[dict], path: Path) -> None:
            "# Written by benchmarks/fix_audit.py; judge by reading the code and its callers.", ""]
     for e in entries:
         out.append("[[fix]]")
-        for field in ("package", "path", "line", "column", "codes", "safety", "passes", "title", "verdict", "reason", "hunk"):
+        for field in FIELDS:
             value = e.get(field, "")
             out.append(f"{field} = {value}" if isinstance(value, int) else f"{field} = {_toml_string(str(value))}")
         out.append("")
