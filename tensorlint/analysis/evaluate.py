@@ -99,8 +99,7 @@ class Evaluator:
         if attr in ("weight", "bias") and (receiver.module.possible or receiver.tensor is MAYBE):
             owner_module = receiver if receiver.module is YES else self._enclosing_module(node.value, frame)
             if owner_module is not None:  # `model.fc2.weight`: where `model` is
-                return PARAMETER.with_(device=owner_module.device if owner_module.device is NO else MAYBE,
-                                       device_why=owner_module.device_why)
+                return PARAMETER.with_(device_why=owner_module.device_why)
             # `model.fc.weight`: a part of something named as a whole model is a parameter (a guess, with evidence);
             # `v.weight` of something unknown may as well be a number
             owner = dotted_name(node.value) or ""
