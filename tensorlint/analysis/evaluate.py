@@ -319,7 +319,7 @@ class Evaluator:
         output = MODEL_OUTPUT.with_(guessed=guessed)
         if not frame.grad_enabled:
             output = output.with_(grad=NO)
-        elif not guessed or self.imports.imports_torch and _names_a_model(node):
+        elif not guessed or self.imports.imports_torch and _names_a_model(node, frame):
             # a module known only by its name is evidence only when the name says "a whole model" (`model`,
             # `net`, `encoder`), not "some module" (`self.module`, `self.transform`, `layer`)
             output = output.with_(grad_why=evidence("comes from `{code}` (line {line})", node))
@@ -623,13 +623,19 @@ class Evaluator:
         return self.facts(positional[index].value, frame) if index < len(positional) else None
 
 
-def _names_a_model(node: cst.CSTNode) -> bool:
-    """Is the called thing named like a whole model (`model(x)`, `self.net(x)`, `policy_net(x)`)?"""
+def _names_a_model(node: cst.CSTNode, frame: Frame) -> bool:
+    """Is the called thing named like a whole model (`model(x)`, `self.net(x)`, `policy_net(x)`), or like a
+    submodule of the `nn.Module` being walked (`self.mask_head(x)`, `self.fc(x)`)?"""
     func = node.func if isinstance(node, cst.Call) else node
     if isinstance(func, cst.Attribute) and func.attr.value in ("forward", "__call__"):
         func = func.value
     name = dotted_name(func)
-    return name is not None and api.looks_like_model(name.rsplit(".", 1)[-1], strict=True)
+    if name is None:
+        return False
+    last = name.rsplit(".", 1)[-1]
+    if name.count(".") == 1 and name.startswith("self.") and frame.cls is not None and frame.cls.is_module:
+        return api.looks_like_model(last)
+    return api.looks_like_model(last, strict=True)
 
 
 def _weightless(constructor: cst.Call) -> bool:
