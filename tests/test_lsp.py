@@ -252,11 +252,12 @@ def test_diagnostics_quick_fix_and_clean_exit(client, tmp_path):
         href = diagnostic["codeDescription"]["href"]
         assert href == (REPO / "docs" / "rules" / f"{diagnostic['code']}.md").as_uri()
 
-    # The editor asks for actions at the cursor, passing the diagnostics there.
+    # The editor asks for actions at the cursor, passing the diagnostics there. This client cannot
+    # resolve an action's edit later, so the whole-file fix is offered only when asked for by kind.
     actions = by_title(lsp.code_actions(uri, (HAZARD_LINE, HAZARD_COL + 2), (HAZARD_LINE, HAZARD_COL + 2),
                                         diagnostics))
     assert set(actions) == {"Use `.detach().cpu().numpy()`", "Ignore TL101 for this line (noqa)",
-                            "Ignore TL102 for this line (noqa)", "Fix all safe tensorlint problems"}
+                            "Ignore TL102 for this line (noqa)"}
     quick_fix = actions["Use `.detach().cpu().numpy()`"]
     assert quick_fix["kind"] == "quickfix" and quick_fix["isPreferred"] is True
     assert [d["code"] for d in quick_fix["diagnostics"]] == ["TL101", "TL102"]  # one shared fix, one action
@@ -352,16 +353,29 @@ def test_noqa_action_appends_then_extends(client, tmp_path):
     assert lsp.close() == 0
 
 
-def test_syntax_errors_clear_diagnostics_quietly(client, tmp_path):
+def test_syntax_error_is_shown_beside_the_last_good_findings(client, tmp_path):
     lsp = client()
-    uri = lsp.open(tmp_path / "train.py", HAZARD)
-    assert len(lsp.diagnostics(uri)) == 2
-    broken = HAZARD + "def oops(:\n"
+    uri = lsp.open(tmp_path / "train.py", "# header\n" + HAZARD)
+    good = lsp.diagnostics(uri)
+    assert [d["code"] for d in good] == ["TL101", "TL102"]
+    # Typing a line above the finding: the findings stay, moved down one line, beside the error.
+    broken = "# header\ndef oops(:\n" + HAZARD
     lsp.change(uri, broken)
-    assert lsp.diagnostics(uri) == []
-    assert lsp.code_actions(uri, (HAZARD_LINE, HAZARD_COL), (HAZARD_LINE, HAZARD_COL)) == []
-    lsp.change(uri, HAZARD)  # and back: the server is still there
-    assert len(lsp.diagnostics(uri)) == 2
+    shown = lsp.diagnostics(uri)
+    assert [d["code"] for d in shown] == ["TL101", "TL102", "TL002"]
+    for before, after in zip(good, shown):
+        assert after["range"]["start"] == position(before["range"]["start"]["line"] + 1,
+                                                   before["range"]["start"]["character"])
+    error = shown[2]
+    assert error["severity"] == 1 and error["message"].startswith("cannot parse")
+    assert error["range"]["start"]["line"] == 1
+    # Their fixes were made for another text: no actions until it parses again.
+    assert lsp.code_actions(uri, (HAZARD_LINE + 2, HAZARD_COL), (HAZARD_LINE + 2, HAZARD_COL)) == []
+    # Still broken, typing elsewhere: the last good findings are still the ones shown.
+    lsp.change(uri, broken + "# more\n")
+    assert [d["code"] for d in lsp.diagnostics(uri)] == ["TL101", "TL102", "TL002"]
+    lsp.change(uri, HAZARD)  # and back: exact findings again, no syntax error
+    assert [d["code"] for d in lsp.diagnostics(uri)] == ["TL101", "TL102"]
     # Saving re-lints too; closing clears.
     lsp.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
     assert len(lsp.diagnostics(uri)) == 2
@@ -372,6 +386,16 @@ def test_syntax_errors_clear_diagnostics_quietly(client, tmp_path):
     popups = [m for m in lsp.notifications if m.get("method") == "window/showMessage"]
     assert popups == []
     assert "Traceback" not in lsp.stderr_text()
+
+
+def test_an_edit_inside_the_broken_lines_drops_only_their_findings(client, tmp_path):
+    lsp = client()
+    uri = lsp.open(tmp_path / "train.py", HAZARD)
+    lsp.diagnostics(uri)
+    broken = HAZARD.replace("arr = out.numpy()", "arr = out.numpy(")  # the finding's own line
+    lsp.change(uri, broken)
+    assert [d["code"] for d in lsp.diagnostics(uri)] == ["TL002"]
+    assert lsp.close() == 0
 
 
 def test_rapid_changes_end_with_the_latest_version(client, tmp_path):
@@ -425,7 +449,8 @@ def test_project_settings_follow_the_document_path(client, tmp_path):
     # NumPy >= 2: np.trapz → np.trapezoid is safe.
     actions = by_title(lsp.code_actions(modern, (1, 4), (1, 4)))
     assert actions["Replace with `np.trapezoid`"]["isPreferred"] is True
-    after = apply(NUMPY_NAMES, edits_of(actions["Fix all safe tensorlint problems"], modern))
+    (fix_all,) = lsp.code_actions(modern, (1, 4), (1, 4), only=["source.fixAll"])
+    after = apply(NUMPY_NAMES, edits_of(fix_all, modern))
     assert after == "import numpy as np\nx = np.trapezoid([1, 2])\ny = np.bool(1)\n"
 
     # Editing and saving pyproject.toml re-reads the project for open documents.
