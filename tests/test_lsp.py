@@ -234,7 +234,7 @@ def client(tmp_path):
 def test_diagnostics_quick_fix_and_clean_exit(client, tmp_path):
     lsp = client()
     capabilities = lsp.initialize_result["capabilities"]
-    assert capabilities["textDocumentSync"]["change"] == 1  # full
+    assert capabilities["textDocumentSync"]["change"] == 2  # incremental (a whole-text change is fine too)
     assert capabilities["textDocumentSync"]["openClose"] is True
     assert capabilities["codeActionProvider"]["codeActionKinds"] == ["quickfix", "source.fixAll.tensorlint"]
     assert capabilities.get("positionEncoding", "utf-16") == "utf-16"

@@ -60,7 +60,7 @@ def analyse(source: str, previous: Optional[Snapshot], check: Check, encoding: s
     tree, error = parse_python(source)
     if tree is None:
         return _broken(source, lines, previous, good, error)
-    groups = outline(tree, lines.lines)
+    groups = outline(tree, lines.lines, good.groups if good is not None and good.groups else ())
     try:
         if good is not None and not whole and good.groups is not None:
             partial = _partial(good, source, lines, groups, check)
@@ -84,9 +84,14 @@ def _partial(good: Snapshot, source: str, lines: Lines, groups: List[Group], che
     if steps is None:
         return None
     allowed = steps.redo + [g for g in groups if g.context]
-    mine = [f for f in check(steps.text, None) if any(g.holds(f.line) for g in steps.redo)]
-    if not all(in_groups(f, lines.starts, allowed) for f in mine):
-        return None  # a fix reaches text that was blanked: its edits may differ in the whole text
+    mine = []
+    for found in check(steps.text, None):
+        if not any(g.holds(steps.back.line(found.line - 1) + 1) for g in steps.redo):
+            continue  # in an import: its previous finding stands
+        moved = steps.back.finding(found)
+        if moved is None or not in_groups(moved, lines.starts, allowed):
+            return None  # a fix reaches text that was left out: in the whole text it may differ
+        mine.append(moved)
     return sorted(steps.kept + mine)
 
 

@@ -3,10 +3,10 @@
 A module is cut into its top-level statements ("groups", whole lines). Two groups are *linked* when
 one uses a name the other binds (a function and its callers, a class and the code that uses its
 methods or attributes, a global and its readers). After an edit, the findings of the groups linked,
-directly or through others, to a changed group are worked out again, on the new text with every
-other group blanked out (same length, so lines, columns and offsets stay those of the new text);
-the imports (and the module docstring) are always kept, since every rule reads them. The findings
-of the other groups are the previous ones, moved to where their unchanged group now is.
+directly or through others, to a changed group are worked out again, on the new text without the
+other groups' lines (a `Slice`, which maps its positions back to the text's); the imports and the
+module docstring are always kept, since every rule reads them. The findings of the other groups
+are the previous ones, moved to where their unchanged group now is.
 
 Whenever that cannot be done exactly (an import changed, a fix edits text outside the re-checked
 groups, every group is linked anyway), the caller checks the whole text; it also does on open and
@@ -18,7 +18,6 @@ from __future__ import annotations
 import ast
 import bisect
 import difflib
-import re
 from dataclasses import dataclass, replace
 from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
@@ -26,7 +25,6 @@ from ..diagnostics import Diagnostic, Edit, physical_lines
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _IMPORTS = (ast.Import, ast.ImportFrom)
-_NOT_NEWLINE = re.compile(r"[^\r\n]")
 
 
 @dataclass(frozen=True)
@@ -44,8 +42,10 @@ class Group:
         return self.first < line <= self.last + 1
 
 
-def outline(tree: ast.Module, lines: Sequence[str]) -> List[Group]:
-    """The groups of a module, from its `ast` tree and its physical lines."""
+def outline(tree: ast.Module, lines: Sequence[str], known: Iterable[Group] = ()) -> List[Group]:
+    """The groups of a module, from its `ast` tree and its physical lines; the names of a group
+    whose text is among the `known` groups' (the previous text's) are taken from there."""
+    names = {group.text: (group.binds, group.uses) for group in known}
     spans: List[Tuple[int, int, List[ast.stmt]]] = []
     for statement in tree.body:
         decorators = getattr(statement, "decorator_list", ())
@@ -59,12 +59,15 @@ def outline(tree: ast.Module, lines: Sequence[str]) -> List[Group]:
     for index, (first, last, statements) in enumerate(spans):
         docstring = index == 0 and len(statements) == 1 and isinstance(statements[0], ast.Expr) \
             and isinstance(statements[0].value, ast.Constant) and isinstance(statements[0].value.value, str)
-        binds: Set[str] = set()
-        uses: Set[str] = set()
-        for statement in statements:
-            _names(statement, binds, uses)
+        text = "".join(lines[first:last + 1])
+        if text not in names:
+            binds: Set[str] = set()
+            uses: Set[str] = set()
+            for statement in statements:
+                _names(statement, binds, uses)
+            names[text] = (frozenset(binds), frozenset(uses))
         context = docstring or all(isinstance(statement, _IMPORTS) for statement in statements)
-        groups.append(Group(first, last, "".join(lines[first:last + 1]), context, frozenset(binds), frozenset(uses)))
+        groups.append(Group(first, last, text, context, *names[text]))
     return groups
 
 
@@ -111,8 +114,9 @@ def _names(statement: ast.stmt, binds: Set[str], uses: Set[str]) -> None:
 
 
 class Plan(NamedTuple):
-    """A partial check: lint `text`, keep its findings inside `redo`, add `kept`."""
-    text: str                   # the new source, groups outside `redo` (and not context) blanked
+    """A partial check: lint `text`, place its findings with `back`, keep those inside `redo`, add `kept`."""
+    text: str                   # the new source without the groups outside `redo` (context kept)
+    back: "Slice"
     redo: List[Group]
     kept: List[Diagnostic]      # previous findings of the other groups, at their new place
 
@@ -142,14 +146,73 @@ def plan(old_source: str, old_starts: Sequence[int], old_groups: Sequence[Group]
     kept = _moved(old_starts, old_groups, old_findings, new_starts, new_groups, was, redo)
     if kept is None:
         return None
-    parts, done = [], 0
-    for index, group in enumerate(new_groups):
-        if index not in redo and not group.context:
-            start, end = new_starts[group.first], new_starts[group.last + 1]
-            parts += [new_source[done:start], _NOT_NEWLINE.sub(" ", new_source[start:end])]
-            done = end
-    parts.append(new_source[done:])
-    return Plan("".join(parts), [new_groups[i] for i in sorted(redo)], kept)
+    dropped = [g for i, g in enumerate(new_groups) if i not in redo and not g.context]
+    return Plan(*Slice.without(new_source, new_starts, dropped), [new_groups[i] for i in sorted(redo)], kept)
+
+
+class Slice:
+    """The new text without some groups' lines, and the way back from its positions to the text's."""
+
+    def __init__(self, runs: List[Tuple[int, int, int]], slice_starts: List[int], new_starts: Sequence[int]) -> None:
+        self.runs = runs                  # (first slice line, first new line, line count) of each kept run
+        self.firsts = [run[0] for run in runs]
+        self.slice_starts = slice_starts  # offset of each slice line, and of its end
+        self.new_starts = new_starts
+
+    @classmethod
+    def without(cls, source: str, starts: Sequence[int], dropped: Sequence[Group]) -> Tuple[str, "Slice"]:
+        runs, parts, line, slice_line = [], [], 0, 0
+        for group in list(dropped) + [None]:
+            end = group.first if group is not None else len(starts) - 1
+            if end > line:
+                runs.append((slice_line, line, end - line))
+                parts.append(source[starts[line]:starts[end]])
+                slice_line += end - line
+            if group is not None:
+                line = group.last + 1
+        slice_starts = [0]
+        for first, new_first, count in runs:
+            for number in range(new_first, new_first + count):
+                slice_starts.append(slice_starts[-1] + starts[number + 1] - starts[number])
+        return "".join(parts), cls(runs, slice_starts, starts)
+
+    def line(self, slice_line: int) -> int:
+        """0-based slice line -> 0-based line of the text."""
+        run = self.runs[bisect.bisect_right(self.firsts, slice_line) - 1]
+        return slice_line - run[0] + run[1]
+
+    def offset(self, offset: int, edit: bool = False) -> Optional[int]:
+        """Slice offset -> offset in the text; None for an edit where a dropped group would be on
+        either side of it (where the whole text's fix could be before or after that group)."""
+        if not self.runs:
+            return None
+        if offset >= self.slice_starts[-1]:
+            first, new_first, count = self.runs[-1]
+            end = self.new_starts[new_first + count]
+            return end if not edit or end == self.new_starts[-1] else None
+        line = bisect.bisect_right(self.slice_starts, offset) - 1
+        position = bisect.bisect_right(self.firsts, line) - 1
+        if edit and position > 0 and line == self.firsts[position] and offset == self.slice_starts[line]:
+            before = self.runs[position - 1]
+            if before[1] + before[2] != self.runs[position][1]:
+                return None
+        return self.new_starts[self.line(line)] + offset - self.slice_starts[line]
+
+    def finding(self, finding: Diagnostic) -> Optional[Diagnostic]:
+        """A finding of the slice, placed in the text (None when a fix edit cannot be placed)."""
+        start, end = self.offset(finding.start_offset), self.offset(finding.end_offset)
+        fix = finding.fix
+        if fix is not None:
+            edits = []
+            for edit in fix.edits:
+                edit_start, edit_end = self.offset(edit.start, edit=True), self.offset(edit.end, edit=True)
+                if edit_start is None or edit_end is None:
+                    return None
+                edits.append(Edit(edit_start, edit_end, edit.text))
+            fix = replace(fix, edits=tuple(edits))
+        return replace(finding, line=self.line(finding.line - 1) + 1,
+                       end_line=self.line(finding.end_line - 1) + 1 if finding.end_line else 0,
+                       start_offset=start, end_offset=end, fix=fix)
 
 
 def _linked(groups: Sequence[Group], changed: Set[int], names: Set[str]) -> Set[int]:
@@ -167,16 +230,19 @@ def _linked(groups: Sequence[Group], changed: Set[int], names: Set[str]) -> Set[
     for name in names:
         todo += binders.get(name, []) + users.get(name, [])
     found: Set[int] = set()
-    seen_names: Set[str] = set()
+    bound_seen: Set[str] = set()
+    used_seen: Set[str] = set()
     while todo:
         index = todo.pop()
         if index in found:
             continue
         found.add(index)
-        for name in groups[index].binds | groups[index].uses:
-            if name not in seen_names:
-                seen_names.add(name)
-                todo += binders.get(name, []) + users.get(name, [])
+        for name in groups[index].binds - bound_seen:  # its users, and other bindings of the name
+            bound_seen.add(name)
+            todo += binders.get(name, []) + users.get(name, [])
+        for name in groups[index].uses - used_seen:    # what it uses (two users of `x` are not linked)
+            used_seen.add(name)
+            todo += binders.get(name, [])
     return found
 
 

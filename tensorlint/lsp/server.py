@@ -30,7 +30,7 @@ class TensorlintServer(LanguageServer):
     def __init__(self) -> None:
         cells = types.NotebookDocumentFilterWithCells(notebook="*",
                                                       cells=[types.NotebookCellLanguage(language="python")])
-        super().__init__("tensorlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full,
+        super().__init__("tensorlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
                          notebook_document_sync=types.NotebookDocumentSyncOptions(notebook_selector=[cells]))
         self.select: Optional[List[str]] = None
         self.ignore: Optional[List[str]] = None
