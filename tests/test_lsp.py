@@ -1,9 +1,10 @@
-"""`tensorlint lsp`: real LSP conversations with `python -m tensorlint.lsp` over stdio.
+"""`tensorlint lsp`: real LSP conversations with `python -m tensorlint lsp` over stdio.
 
 The tests speak JSON-RPC with Content-Length framing, as an editor does; every read is bounded,
 so a server that hangs fails the test instead of freezing the run.
 """
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 from tensorlint import check_source, fix_source
 from tensorlint.lsp import MISSING_EXTRA, Lines, minimal_changes, noqa_change
+from tensorlint.lsp.links import documentation_url
 
 TIMEOUT = 30.0  # seconds for any one message; a healthy server answers in well under one
 REPO = Path(__file__).resolve().parent.parent
@@ -40,9 +42,9 @@ NUMPY_NAMES = "import numpy as np\nx = np.trapz([1, 2])\ny = np.bool(1)\n"
 # ------------------------------------------------------------------ a minimal LSP client
 
 class Client:
-    def __init__(self, cwd, init_options=None, capabilities=None):
+    def __init__(self, cwd, init_options=None, capabilities=None, env=None):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tensorlint.lsp"], cwd=str(cwd),
+            [sys.executable, "-m", "tensorlint", "lsp"], cwd=str(cwd), env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.messages = queue.Queue()
         self.notifications = []  # everything the server sent that was not a response
@@ -180,6 +182,13 @@ class Client:
                 pass
 
 
+def expected_href(code):
+    """The installed metadata's Documentation URL, else (an install made before it had one) the checkout's page."""
+    from importlib import metadata
+    base = documentation_url(metadata.metadata("tensorlint").get_all("Project-URL") or ())
+    return f"{base}/rules/{code}.md" if base else (REPO / "docs" / "rules" / f"{code}.md").as_uri()
+
+
 def position(line, character):
     return {"line": line, "character": character}
 
@@ -249,8 +258,7 @@ def test_diagnostics_quick_fix_and_clean_exit(client, tmp_path):
         ("TL102", expected_range, 2, "tensorlint", messages["TL102"]),
     ]
     for diagnostic in diagnostics:
-        href = diagnostic["codeDescription"]["href"]
-        assert href == (REPO / "docs" / "rules" / f"{diagnostic['code']}.md").as_uri()
+        assert diagnostic["codeDescription"]["href"] == expected_href(diagnostic["code"])
 
     # The editor asks for actions at the cursor, passing the diagnostics there. This client cannot
     # resolve an action's edit later, so the whole-file fix is offered only when asked for by kind.
@@ -539,6 +547,61 @@ def test_initialization_options_select_and_ignore(client, tmp_path):
     uri = lsp.open(tmp_path / "train.py", HAZARD)
     assert [d["code"] for d in lsp.diagnostics(uri)] == ["TL101"]
     assert lsp.close() == 0
+
+
+def test_rule_links_come_from_the_package_metadata(client, tmp_path):
+    """A normal install has no docs/ beside the package: the link is built from `Project-URL`."""
+    site = tmp_path / "site"
+    info = site / "tensorlint-0.1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tensorlint\nVersion: 0.1.0\n"
+                                   "Project-URL: Homepage, https://example.org/tl\n"
+                                   "Project-URL: Documentation, https://example.org/tl/docs/\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(REPO)]))
+    lsp = client(env=env)
+    uri = lsp.open(tmp_path / "train.py", HAZARD)
+    hrefs = [d["codeDescription"]["href"] for d in lsp.diagnostics(uri)]
+    assert hrefs == ["https://example.org/tl/docs/rules/TL101.md", "https://example.org/tl/docs/rules/TL102.md"]
+    assert lsp.close() == 0
+
+
+def test_hover_over_a_finding_shows_the_rule(client, tmp_path):
+    """The rule's own text, in every install (with or without a link)."""
+    from tensorlint.rules import RULES_BY_CODE
+    lsp = client()
+    uri = lsp.open(tmp_path / "train.py", HAZARD)
+    lsp.diagnostics(uri)
+    hover = lsp.request("textDocument/hover", {"textDocument": {"uri": uri},
+                                               "position": position(HAZARD_LINE, HAZARD_COL + 3)})
+    text = hover["contents"]["value"]
+    assert hover["contents"]["kind"] == "markdown"
+    for code in ("TL101", "TL102"):
+        rule = RULES_BY_CODE[code]
+        assert f"**{code}** `{rule.name}`: {rule.summary}" in text
+        assert rule.documentation().strip() in text
+    assert lsp.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": position(0, 0)}) is None
+    assert lsp.close() == 0
+
+
+def test_the_documentation_url_in_pyproject_reaches_every_rule_page():
+    import tomllib
+    from tensorlint.rules import RULES_BY_CODE
+    urls = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["urls"]
+    base = documentation_url(f"{label}, {url}" for label, url in urls.items())
+    prefix = "https://github.com/tensorlint/tensorlint/blob/main/"
+    assert base is not None and base.startswith(prefix)
+    for code in RULES_BY_CODE:  # the page the link names is the one in this repository
+        assert (REPO / base[len(prefix):] / "rules" / f"{code}.md").is_file(), code
+
+
+@pytest.mark.parametrize("entries, expected", [
+    (["Homepage, https://a.org", "Documentation, https://a.org/docs/"], "https://a.org/docs"),
+    (["docs,https://b.org/d"], "https://b.org/d"),
+    (["Homepage, https://a.org"], None),
+    ([], None),
+])
+def test_documentation_url(entries, expected):
+    assert documentation_url(entries) == expected
 
 
 def test_exit_without_shutdown_is_exit_code_1(client, tmp_path):
