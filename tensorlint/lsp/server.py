@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -19,7 +19,7 @@ from .. import __version__
 from ..diagnostics import Diagnostic, Fix
 from .documents import NotebookSnapshot, Snapshot, analyse, analyse_notebook
 from .links import rule_href, rule_text
-from .options import (CHANGE_DELAY, FIX_ALL_KIND, FIX_ALL_TITLE, PYTHON_SUFFIXES, SOURCE, clear_project_caches,
+from .options import (FIX_ALL_KIND, FIX_ALL_TITLE, PYTHON_SUFFIXES, SOURCE, clear_project_caches,
                       fix_title, kind_wanted)
 from .text import Lines, TextChange, minimal_changes, noqa_change, noqa_change_within
 
