@@ -396,6 +396,23 @@ def test_syntax_error_is_shown_beside_the_last_good_findings(client, tmp_path):
     assert "Traceback" not in lsp.stderr_text()
 
 
+def test_syntax_errors_follow_ignore_and_noqa_as_check_does(client, tmp_path):
+    (tmp_path / "quiet").mkdir()
+    (tmp_path / "quiet" / "pyproject.toml").write_text('[tool.tensorlint]\nignore = ["TL002"]\n')
+    lsp = client()
+    ignored = lsp.open(tmp_path / "quiet" / "a.py", HAZARD)
+    lsp.diagnostics(ignored)
+    lsp.change(ignored, HAZARD + "def oops(:\n")
+    assert [d["code"] for d in lsp.diagnostics(ignored)] == ["TL101", "TL102"]
+    silenced = lsp.open(tmp_path / "b.py", HAZARD)
+    lsp.diagnostics(silenced)
+    lsp.change(silenced, HAZARD + "def oops(:  # noqa: TL002\n")
+    assert [d["code"] for d in lsp.diagnostics(silenced)] == ["TL101", "TL102"]
+    lsp.change(silenced, HAZARD + "def oops(:\n")
+    assert [d["code"] for d in lsp.diagnostics(silenced)] == ["TL101", "TL102", "TL002"]
+    assert lsp.close() == 0
+
+
 def test_an_edit_inside_the_broken_lines_drops_only_their_findings(client, tmp_path):
     lsp = client()
     uri = lsp.open(tmp_path / "train.py", HAZARD)

@@ -29,15 +29,26 @@ class Snapshot:
     groups: Optional[List[Group]] = None     # top-level statements, when the text parses
     syntax_error: Optional[Diagnostic] = None
     good: Optional["Snapshot"] = None        # the last text that parsed, while this one does not
-    partial: bool = False                    # only the groups an edit reached were linked again
+    partial: bool = False                    # only the groups an edit reached were linted again
+    report_syntax_error: bool = True         # TL002 is selected for the document
 
     @property
     def shown(self) -> List[Diagnostic]:
-        """What is published: the findings, and the syntax error beside them."""
-        return self.findings + ([self.syntax_error] if self.syntax_error else [])
+        """What is published: the findings, and the syntax error beside them (unless TL002 is
+        ignored, or a `# noqa` on its line silences it, as in `tensorlint check`)."""
+        error = self.syntax_error
+        if error is None or not self.report_syntax_error:
+            return self.findings
+        line = self.lines.lines[error.line - 1] if error.line <= len(self.lines.lines) else ""
+        return self.findings if _silenced(error.code, line) else self.findings + [error]
 
     def last_good(self) -> Optional["Snapshot"]:
         return self if self.syntax_error is None else self.good
+
+
+def _silenced(code: str, line: str) -> bool:
+    from ..noqa import is_suppressed
+    return is_suppressed(code, line)
 
 
 def placed(problem: Diagnostic, lines: Lines) -> Diagnostic:

@@ -33,6 +33,7 @@ def _installed_documentation() -> Optional[str]:
         return None
 
 
+@functools.lru_cache(maxsize=None)
 def rule_href(code: str) -> Optional[str]:
     """The page documenting `code`, or None when this install knows of none."""
     base = _installed_documentation()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -24,6 +24,14 @@ from .options import (FIX_ALL_KIND, FIX_ALL_TITLE, PYTHON_SUFFIXES, SOURCE, clea
 from .text import Lines, TextChange, minimal_changes, noqa_change, noqa_change_within
 
 SYNTAX_ERROR = "TL002"
+
+
+class Rules(NamedTuple):
+    select: Optional[List[str]]   # [] when the file is excluded or no rule is left
+    ignore: Optional[List[str]]
+    settings: Any                 # the project's NumPy/torch range
+    warning: str                  # for the user, once (a broken pyproject.toml)
+    syntax_errors: bool           # TL002 is reported (not ignored, not excluded)
 
 
 class TensorlintServer(LanguageServer):
@@ -73,36 +81,38 @@ class TensorlintServer(LanguageServer):
         notebook = self.workspace.get_notebook_document(cell_uri=cell_uri)
         return notebook.uri if notebook is not None else None
 
-    def rules_for(self, path: Optional[str]) -> Tuple[Optional[List[str]], Optional[List[str]]]:
-        """(select, ignore) for a document: `[tool.tensorlint]` with initializationOptions on top, as the
-        command line's options are; `([], None)` when the file is excluded or no rule is left."""
+    def checker(self, uri: str) -> "Rules":
+        """What to check in a document, as `tensorlint check` would for its path: `[tool.tensorlint]`
+        (select, ignore, extend-select, per-file-ignores, exclude) with initializationOptions on top,
+        as the command line's options are. Runs on the linter thread."""
         from ..config import load_config
-        config = load_config(path if path is not None else (self.workspace.root_path or os.getcwd()))
-        if path is not None and config.is_excluded(path, explicit=True):
-            return [], None
-        return sorted(config.codes_for(path, cli_select=self.select, cli_ignore=self.ignore)), None
-
-    def checker(self, uri: str) -> Tuple[Optional[List[str]], Optional[List[str]], Any, str]:
-        """(select, ignore, settings, warning) for a document; runs on the linter thread."""
+        from ..file_problems import reported_codes
         from ..project import ProjectConfigError, settings_for
         from ..settings import DEFAULT
         path = self.path_of(uri)
         try:
-            select, ignore = self.rules_for(path)
-            return select, ignore, settings_for(path) if path is not None else DEFAULT, ""
+            config = load_config(path if path is not None else (self.workspace.root_path or os.getcwd()))
+            if path is not None and config.is_excluded(path, explicit=True):
+                return Rules([], None, DEFAULT, "", False)
+            select = sorted(config.codes_for(path, cli_select=self.select, cli_ignore=self.ignore))
+            syntax_errors = SYNTAX_ERROR in reported_codes(config, path, frozenset(select), self.ignore)
+            return Rules(select, None, settings_for(path) if path is not None else DEFAULT, "", syntax_errors)
         except ProjectConfigError as error:  # also config.ConfigError: a bad [tool.tensorlint]
-            return self.select, self.ignore, DEFAULT, f"tensorlint: {error} (using default settings)"
+            return Rules(self.select, self.ignore, DEFAULT, f"tensorlint: {error} (using default settings)", True)
 
     def lint(self, uri: str, source: str, previous: Optional[Snapshot], whole: bool) -> Tuple[Snapshot, str, str]:
         """On the linter thread: (snapshot, warning for the user, line for the log)."""
         from ..api import check_source
         try:
-            select, ignore, settings, warning = self.checker(uri)
+            rules = self.checker(uri)
             path = self.path_of(uri)
 
             def check(text, tree):
-                return [] if select == [] else check_source(text, path, select, ignore, settings=settings, tree=tree)
-            return analyse(source, previous, check, self.encoding, whole), warning, ""
+                return [] if rules.select == [] else check_source(text, path, rules.select, rules.ignore,
+                                                                  settings=rules.settings, tree=tree)
+            snapshot = analyse(source, previous, check, self.encoding, whole)
+            snapshot.report_syntax_error = rules.syntax_errors
+            return snapshot, rules.warning, ""
         except Exception as error:  # noqa: BLE001 - a bug in a rule must not take the editor down
             return (Snapshot(source, Lines(source, self.encoding), [], fixable=False), "",
                     f"tensorlint: cannot check {uri}: {error!r}")
@@ -110,12 +120,16 @@ class TensorlintServer(LanguageServer):
     def lint_notebook(self, uri: str, cells, previous: Optional[NotebookSnapshot]) -> Tuple[NotebookSnapshot, str, str]:
         from ..notebook import check_cells
         try:
-            select, ignore, settings, warning = self.checker(uri)
+            rules = self.checker(uri)
             path = self.path_of(uri)
 
             def check(sources):
-                return [] if select == [] else check_cells(sources, path, select, ignore, settings=settings)
-            return analyse_notebook(cells, previous, check, self.encoding), warning, ""
+                return [] if rules.select == [] else check_cells(sources, path, rules.select, rules.ignore,
+                                                                 settings=rules.settings)
+            snapshot = analyse_notebook(cells, previous, check, self.encoding)
+            for cell in snapshot.cells.values():
+                cell.report_syntax_error = rules.syntax_errors
+            return snapshot, rules.warning, ""
         except Exception as error:  # noqa: BLE001
             return NotebookSnapshot(), "", f"tensorlint: cannot check {uri}: {error!r}"
 
@@ -350,11 +364,11 @@ class TensorlintServer(LanguageServer):
         """On the linter thread: the fixed text, or None and why not."""
         from ..api import fix_source
         try:
-            select, ignore, settings, _ = self.checker(uri)
-            if select == []:
+            rules = self.checker(uri)
+            if rules.select == []:
                 return source, ""
-            return fix_source(source, path=self.path_of(uri), select=select, ignore=ignore,
-                              settings=settings).source, ""
+            return fix_source(source, path=self.path_of(uri), select=rules.select, ignore=rules.ignore,
+                              settings=rules.settings).source, ""
         except Exception as error:  # noqa: BLE001 - a fix that cannot be made is simply not offered
             return None, f"tensorlint: cannot fix {uri}: {error}"
 
