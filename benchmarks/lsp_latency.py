@@ -6,7 +6,8 @@ Starts `python -m tensorlint lsp` and speaks LSP to it over stdio (JSON-RPC fram
 tests/test_lsp.py), on a generated file of about 2,000 lines (top-level training steps and modules
 with TL1/TL2/TL3/TL4 findings) and a generated notebook. Times are wall-clock medians of N:
 
-* initialize: from starting the process to the `initialize` answer (and from the request alone);
+* initialize: from starting the process to the `initialize` answer (and from the request alone,
+  sent once the process has started), beside the time Python takes to import pygls alone;
 * code action, cursor move: an empty-context request at a line (what editors send on every move);
 * code action, quickfix: `only: ["quickfix"]` on a finding, with its diagnostics;
 * fix all, resolve: `codeAction/resolve` of the lazy "Fix all" action (the only whole-file fix);
@@ -185,6 +186,10 @@ def measure(runs: int, lines: int) -> Dict[str, Any]:
         started = Client(work, CAPABILITIES, ready_after=3.0)
         request.append(started.initialize_request)
         started.close()
+    baseline = []
+    for _ in range(runs):  # what any pygls server pays before it can answer: Python and pygls's imports
+        baseline.append(timed(lambda: subprocess.run([sys.executable, "-c", "import pygls.lsp.server"], check=True)))
+    results["baseline: python -c 'import pygls.lsp.server'"] = baseline
     results["initialize (process start → answer)"] = from_start
     results["initialize (request → answer, process already up)"] = request
     client = Client(work, CAPABILITIES)
