@@ -84,10 +84,11 @@ def edits(text, rng, count):
         yield "".join(lines)
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in FIXTURES] + [pytest.param(None, id="module")])
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in FIXTURES]
+                         + [pytest.param(None, id="module"), pytest.param("crlf", id="module-crlf")])
 def test_partial_relint_equals_a_whole_check(path):
-    text = path.read_text() if path is not None else MODULE
-    rng = random.Random(path.name if path is not None else "module")
+    text = MODULE.replace("\n", "\r\n") if path == "crlf" else path.read_text() if path else MODULE
+    rng = random.Random(path.name if isinstance(path, Path) else str(path))
     snapshot = analyse(text, None, check, "utf-16")
     partial = 0
     for new in edits(text, rng, 10):
@@ -96,7 +97,7 @@ def test_partial_relint_equals_a_whole_check(path):
             continue
         assert exact(snapshot.findings) == exact(check_source(new)), new
         partial += snapshot.partial
-    if path is None:
+    if not isinstance(path, Path):
         assert partial  # the module has unlinked groups: some edits must have been partial
 
 

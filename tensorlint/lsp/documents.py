@@ -95,8 +95,12 @@ def _partial(good: Snapshot, source: str, lines: Lines, groups: List[Group], che
     if steps is None:
         return None
     allowed = steps.redo + [g for g in groups if g.context]
+    try:
+        found_in_slice = check(steps.text, None)
+    except Exception:  # noqa: BLE001 - whatever the slice does, the whole text decides
+        return None
     mine = []
-    for found in check(steps.text, None):
+    for found in found_in_slice:
         if not any(g.holds(steps.back.line(found.line - 1) + 1) for g in steps.redo):
             continue  # in an import: its previous finding stands
         moved = steps.back.finding(found)
