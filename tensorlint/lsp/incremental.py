@@ -260,13 +260,15 @@ def _moved(old_starts, old_groups, old_findings, new_starts, new_groups, was, re
 
     firsts = [g.first for g in old_groups]
 
-    def move(offset: int) -> Optional[int]:
+    def move(offset: int, edit: bool = False) -> Optional[int]:
         position = bisect.bisect_right(starts, offset) - 1
-        if position >= 0:
-            start, end, shift = shifts[position]
-            if offset <= end:
-                return offset + shift
-        return None
+        if position < 0 or offset > shifts[position][1]:
+            return None
+        shift = shifts[position][2]
+        if edit and position > 0 and offset == shifts[position][0] == shifts[position - 1][1] \
+                and shifts[position - 1][2] != shift:
+            return None  # the end of one group and the start of the next, which moved apart
+        return offset + shift
 
     kept = []
     for finding in old_findings:
@@ -282,7 +284,7 @@ def _moved(old_starts, old_groups, old_findings, new_starts, new_groups, was, re
         if fix is not None:
             edits = []
             for edit in fix.edits:
-                edit_start, edit_end = move(edit.start), move(edit.end)
+                edit_start, edit_end = move(edit.start, True), move(edit.end, True)
                 if edit_start is None or edit_end is None:
                     return None
                 edits.append(Edit(edit_start, edit_end, edit.text))
