@@ -423,6 +423,20 @@ def test_an_edit_inside_the_broken_lines_drops_only_their_findings(client, tmp_p
     assert lsp.close() == 0
 
 
+def test_incremental_changes_are_applied_before_linting(client, tmp_path):
+    """Editors send the edited range only (the server asks for incremental sync)."""
+    lsp = client()
+    uri = lsp.open(tmp_path / "train.py", HAZARD)
+    assert len(lsp.diagnostics(uri)) == 2
+    lsp.versions[uri] += 1
+    lsp.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": lsp.versions[uri]},
+                                          "contentChanges": [{"range": lsp_range((HAZARD_LINE, DETACH_AT),
+                                                                                 (HAZARD_LINE, DETACH_AT)),
+                                                              "text": ".detach().cpu()"}]})
+    assert lsp.diagnostics(uri) == []
+    assert lsp.close() == 0
+
+
 def test_rapid_changes_end_with_the_latest_version(client, tmp_path):
     lsp = client()
     uri = lsp.open(tmp_path / "train.py", FIXED)
