@@ -57,7 +57,7 @@ from .fixer import FixError, apply_edits, check_pass
 from .settings import Settings
 
 __all__ = ["NOTEBOOK_SUFFIX", "NotebookDiagnostic", "NotebookError", "NotebookFixResult",
-           "check_notebook", "fix_notebook", "is_notebook", "parse_notebook", "rewrite_cells"]
+           "check_cells", "check_notebook", "fix_notebook", "is_notebook", "parse_notebook", "rewrite_cells"]
 
 NOTEBOOK_SUFFIX = ".ipynb"
 MAX_PASSES = 10
@@ -155,6 +155,17 @@ def check_notebook(text: str, path: Optional[str] = None, select: Optional[Itera
     shown = path or "<notebook>"
     notebook = _Notebook(text, shown)
     return _diagnose(notebook, shown, path, select, ignore, settings)
+
+
+def check_cells(sources: Sequence[Optional[str]], path: Optional[str] = None,
+                select: Optional[Iterable[str]] = None, ignore: Optional[Iterable[str]] = None,
+                settings: Optional[Settings] = None) -> List[NotebookDiagnostic]:
+    """`check_notebook` for a notebook held as its cells' texts, as an editor holds it (no JSON):
+    `sources[i]` is cell i+1's text, or None for a cell that is not Python code. The diagnostics
+    have no file position (`file_line` 0). Raises NotebookError when a linted cell does not parse."""
+    shown = path or "<notebook>"
+    cells = _EditorNotebook(sources, shown)
+    return _diagnose(cells, shown, path, select, ignore, settings)
 
 
 def parse_notebook(text: str, path: Optional[str] = None) -> None:
@@ -405,6 +416,27 @@ class _Notebook:
                 offset -= len(item)
         line = self.text.count("\n", 0, raw) + 1
         return line, raw - (self.text.rfind("\n", 0, raw) + 1)
+
+
+class _EditorNotebook:
+    """The part of `_Notebook` that linting reads, for cells given as texts: no file to place them in."""
+
+    def __init__(self, sources: Sequence[Optional[str]], shown: str) -> None:
+        self.cells: List[_Cell] = []
+        for index, source in enumerate(sources):
+            cell = _Cell(index, "code" if source is not None else "markdown", None, source or "", None, None, [])
+            masked = _mask(source) if source is not None else None
+            if masked is not None:
+                cell.lintable = True
+                cell.masked, cell.masked_lines = masked
+                _check_cell(cell.masked, index + 1, shown)
+            self.cells.append(cell)
+
+    def placed(self, error: NotebookError, cell: _Cell) -> NotebookError:
+        return error
+
+    def file_position(self, cell: _Cell, offset: int) -> Tuple[int, int]:
+        return 0, 0
 
 
 def split_source(source: str) -> List[str]:

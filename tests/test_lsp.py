@@ -1,9 +1,10 @@
-"""`tensorlint lsp`: real LSP conversations with `python -m tensorlint.lsp` over stdio.
+"""`tensorlint lsp`: real LSP conversations with `python -m tensorlint lsp` over stdio.
 
 The tests speak JSON-RPC with Content-Length framing, as an editor does; every read is bounded,
 so a server that hangs fails the test instead of freezing the run.
 """
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 from tensorlint import check_source, fix_source
 from tensorlint.lsp import MISSING_EXTRA, Lines, minimal_changes, noqa_change
+from tensorlint.lsp.links import documentation_url
 
 TIMEOUT = 30.0  # seconds for any one message; a healthy server answers in well under one
 REPO = Path(__file__).resolve().parent.parent
@@ -40,9 +42,9 @@ NUMPY_NAMES = "import numpy as np\nx = np.trapz([1, 2])\ny = np.bool(1)\n"
 # ------------------------------------------------------------------ a minimal LSP client
 
 class Client:
-    def __init__(self, cwd, init_options=None, capabilities=None):
+    def __init__(self, cwd, init_options=None, capabilities=None, env=None):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tensorlint.lsp"], cwd=str(cwd),
+            [sys.executable, "-m", "tensorlint", "lsp"], cwd=str(cwd), env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.messages = queue.Queue()
         self.notifications = []  # everything the server sent that was not a response
@@ -180,6 +182,13 @@ class Client:
                 pass
 
 
+def expected_href(code):
+    """The installed metadata's Documentation URL, else (an install made before it had one) the checkout's page."""
+    from importlib import metadata
+    base = documentation_url(metadata.metadata("tensorlint").get_all("Project-URL") or ())
+    return f"{base}/rules/{code}.md" if base else (REPO / "docs" / "rules" / f"{code}.md").as_uri()
+
+
 def position(line, character):
     return {"line": line, "character": character}
 
@@ -234,7 +243,7 @@ def client(tmp_path):
 def test_diagnostics_quick_fix_and_clean_exit(client, tmp_path):
     lsp = client()
     capabilities = lsp.initialize_result["capabilities"]
-    assert capabilities["textDocumentSync"]["change"] == 1  # full
+    assert capabilities["textDocumentSync"]["change"] == 2  # incremental (a whole-text change is fine too)
     assert capabilities["textDocumentSync"]["openClose"] is True
     assert capabilities["codeActionProvider"]["codeActionKinds"] == ["quickfix", "source.fixAll.tensorlint"]
     assert capabilities.get("positionEncoding", "utf-16") == "utf-16"
@@ -249,14 +258,14 @@ def test_diagnostics_quick_fix_and_clean_exit(client, tmp_path):
         ("TL102", expected_range, 2, "tensorlint", messages["TL102"]),
     ]
     for diagnostic in diagnostics:
-        href = diagnostic["codeDescription"]["href"]
-        assert href == (REPO / "docs" / "rules" / f"{diagnostic['code']}.md").as_uri()
+        assert diagnostic["codeDescription"]["href"] == expected_href(diagnostic["code"])
 
-    # The editor asks for actions at the cursor, passing the diagnostics there.
+    # The editor asks for actions at the cursor, passing the diagnostics there. This client cannot
+    # resolve an action's edit later, so the whole-file fix is offered only when asked for by kind.
     actions = by_title(lsp.code_actions(uri, (HAZARD_LINE, HAZARD_COL + 2), (HAZARD_LINE, HAZARD_COL + 2),
                                         diagnostics))
     assert set(actions) == {"Use `.detach().cpu().numpy()`", "Ignore TL101 for this line (noqa)",
-                            "Ignore TL102 for this line (noqa)", "Fix all safe tensorlint problems"}
+                            "Ignore TL102 for this line (noqa)"}
     quick_fix = actions["Use `.detach().cpu().numpy()`"]
     assert quick_fix["kind"] == "quickfix" and quick_fix["isPreferred"] is True
     assert [d["code"] for d in quick_fix["diagnostics"]] == ["TL101", "TL102"]  # one shared fix, one action
@@ -352,16 +361,29 @@ def test_noqa_action_appends_then_extends(client, tmp_path):
     assert lsp.close() == 0
 
 
-def test_syntax_errors_clear_diagnostics_quietly(client, tmp_path):
+def test_syntax_error_is_shown_beside_the_last_good_findings(client, tmp_path):
     lsp = client()
-    uri = lsp.open(tmp_path / "train.py", HAZARD)
-    assert len(lsp.diagnostics(uri)) == 2
-    broken = HAZARD + "def oops(:\n"
+    uri = lsp.open(tmp_path / "train.py", "# header\n" + HAZARD)
+    good = lsp.diagnostics(uri)
+    assert [d["code"] for d in good] == ["TL101", "TL102"]
+    # Typing a line above the finding: the findings stay, moved down one line, beside the error.
+    broken = "# header\ndef oops(:\n" + HAZARD
     lsp.change(uri, broken)
-    assert lsp.diagnostics(uri) == []
-    assert lsp.code_actions(uri, (HAZARD_LINE, HAZARD_COL), (HAZARD_LINE, HAZARD_COL)) == []
-    lsp.change(uri, HAZARD)  # and back: the server is still there
-    assert len(lsp.diagnostics(uri)) == 2
+    shown = lsp.diagnostics(uri)
+    assert [d["code"] for d in shown] == ["TL101", "TL102", "TL002"]
+    for before, after in zip(good, shown):
+        assert after["range"]["start"] == position(before["range"]["start"]["line"] + 1,
+                                                   before["range"]["start"]["character"])
+    error = shown[2]
+    assert error["severity"] == 1 and error["message"].startswith("cannot parse")
+    assert error["range"]["start"]["line"] == 1
+    # Their fixes were made for another text: no actions until it parses again.
+    assert lsp.code_actions(uri, (HAZARD_LINE + 2, HAZARD_COL), (HAZARD_LINE + 2, HAZARD_COL)) == []
+    # Still broken, typing elsewhere: the last good findings are still the ones shown.
+    lsp.change(uri, broken + "# more\n")
+    assert [d["code"] for d in lsp.diagnostics(uri)] == ["TL101", "TL102", "TL002"]
+    lsp.change(uri, HAZARD)  # and back: exact findings again, no syntax error
+    assert [d["code"] for d in lsp.diagnostics(uri)] == ["TL101", "TL102"]
     # Saving re-lints too; closing clears.
     lsp.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
     assert len(lsp.diagnostics(uri)) == 2
@@ -372,6 +394,47 @@ def test_syntax_errors_clear_diagnostics_quietly(client, tmp_path):
     popups = [m for m in lsp.notifications if m.get("method") == "window/showMessage"]
     assert popups == []
     assert "Traceback" not in lsp.stderr_text()
+
+
+def test_syntax_errors_follow_ignore_and_noqa_as_check_does(client, tmp_path):
+    (tmp_path / "quiet").mkdir()
+    (tmp_path / "quiet" / "pyproject.toml").write_text('[tool.tensorlint]\nignore = ["TL002"]\n')
+    lsp = client()
+    ignored = lsp.open(tmp_path / "quiet" / "a.py", HAZARD)
+    lsp.diagnostics(ignored)
+    lsp.change(ignored, HAZARD + "def oops(:\n")
+    assert [d["code"] for d in lsp.diagnostics(ignored)] == ["TL101", "TL102"]
+    silenced = lsp.open(tmp_path / "b.py", HAZARD)
+    lsp.diagnostics(silenced)
+    lsp.change(silenced, HAZARD + "def oops(:  # noqa: TL002\n")
+    assert [d["code"] for d in lsp.diagnostics(silenced)] == ["TL101", "TL102"]
+    lsp.change(silenced, HAZARD + "def oops(:\n")
+    assert [d["code"] for d in lsp.diagnostics(silenced)] == ["TL101", "TL102", "TL002"]
+    assert lsp.close() == 0
+
+
+def test_an_edit_inside_the_broken_lines_drops_only_their_findings(client, tmp_path):
+    lsp = client()
+    uri = lsp.open(tmp_path / "train.py", HAZARD)
+    lsp.diagnostics(uri)
+    broken = HAZARD.replace("arr = out.numpy()", "arr = out.numpy(")  # the finding's own line
+    lsp.change(uri, broken)
+    assert [d["code"] for d in lsp.diagnostics(uri)] == ["TL002"]
+    assert lsp.close() == 0
+
+
+def test_incremental_changes_are_applied_before_linting(client, tmp_path):
+    """Editors send the edited range only (the server asks for incremental sync)."""
+    lsp = client()
+    uri = lsp.open(tmp_path / "train.py", HAZARD)
+    assert len(lsp.diagnostics(uri)) == 2
+    lsp.versions[uri] += 1
+    lsp.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": lsp.versions[uri]},
+                                          "contentChanges": [{"range": lsp_range((HAZARD_LINE, DETACH_AT),
+                                                                                 (HAZARD_LINE, DETACH_AT)),
+                                                              "text": ".detach().cpu()"}]})
+    assert lsp.diagnostics(uri) == []
+    assert lsp.close() == 0
 
 
 def test_rapid_changes_end_with_the_latest_version(client, tmp_path):
@@ -425,7 +488,8 @@ def test_project_settings_follow_the_document_path(client, tmp_path):
     # NumPy >= 2: np.trapz → np.trapezoid is safe.
     actions = by_title(lsp.code_actions(modern, (1, 4), (1, 4)))
     assert actions["Replace with `np.trapezoid`"]["isPreferred"] is True
-    after = apply(NUMPY_NAMES, edits_of(actions["Fix all safe tensorlint problems"], modern))
+    (fix_all,) = lsp.code_actions(modern, (1, 4), (1, 4), only=["source.fixAll"])
+    after = apply(NUMPY_NAMES, edits_of(fix_all, modern))
     assert after == "import numpy as np\nx = np.trapezoid([1, 2])\ny = np.bool(1)\n"
 
     # Editing and saving pyproject.toml re-reads the project for open documents.
@@ -514,6 +578,61 @@ def test_initialization_options_select_and_ignore(client, tmp_path):
     uri = lsp.open(tmp_path / "train.py", HAZARD)
     assert [d["code"] for d in lsp.diagnostics(uri)] == ["TL101"]
     assert lsp.close() == 0
+
+
+def test_rule_links_come_from_the_package_metadata(client, tmp_path):
+    """A normal install has no docs/ beside the package: the link is built from `Project-URL`."""
+    site = tmp_path / "site"
+    info = site / "tensorlint-0.1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tensorlint\nVersion: 0.1.0\n"
+                                   "Project-URL: Homepage, https://example.org/tl\n"
+                                   "Project-URL: Documentation, https://example.org/tl/docs/\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(REPO)]))
+    lsp = client(env=env)
+    uri = lsp.open(tmp_path / "train.py", HAZARD)
+    hrefs = [d["codeDescription"]["href"] for d in lsp.diagnostics(uri)]
+    assert hrefs == ["https://example.org/tl/docs/rules/TL101.md", "https://example.org/tl/docs/rules/TL102.md"]
+    assert lsp.close() == 0
+
+
+def test_hover_over_a_finding_shows_the_rule(client, tmp_path):
+    """The rule's own text, in every install (with or without a link)."""
+    from tensorlint.rules import RULES_BY_CODE
+    lsp = client()
+    uri = lsp.open(tmp_path / "train.py", HAZARD)
+    lsp.diagnostics(uri)
+    hover = lsp.request("textDocument/hover", {"textDocument": {"uri": uri},
+                                               "position": position(HAZARD_LINE, HAZARD_COL + 3)})
+    text = hover["contents"]["value"]
+    assert hover["contents"]["kind"] == "markdown"
+    for code in ("TL101", "TL102"):
+        rule = RULES_BY_CODE[code]
+        assert f"**{code}** `{rule.name}`: {rule.summary}" in text
+        assert rule.documentation().strip() in text
+    assert lsp.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": position(0, 0)}) is None
+    assert lsp.close() == 0
+
+
+def test_the_documentation_url_in_pyproject_reaches_every_rule_page():
+    import tomllib
+    from tensorlint.rules import RULES_BY_CODE
+    urls = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["urls"]
+    base = documentation_url(f"{label}, {url}" for label, url in urls.items())
+    prefix = "https://github.com/tensorlint/tensorlint/blob/main/"
+    assert base is not None and base.startswith(prefix)
+    for code in RULES_BY_CODE:  # the page the link names is the one in this repository
+        assert (REPO / base[len(prefix):] / "rules" / f"{code}.md").is_file(), code
+
+
+@pytest.mark.parametrize("entries, expected", [
+    (["Homepage, https://a.org", "Documentation, https://a.org/docs/"], "https://a.org/docs"),
+    (["docs,https://b.org/d"], "https://b.org/d"),
+    (["Homepage, https://a.org"], None),
+    ([], None),
+])
+def test_documentation_url(entries, expected):
+    assert documentation_url(entries) == expected
 
 
 def test_exit_without_shutdown_is_exit_code_1(client, tmp_path):
