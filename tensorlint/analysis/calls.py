@@ -25,7 +25,7 @@ from typing import Callable, Dict, Optional, Tuple
 
 import libcst as cst
 
-from .facts import NO, NOT_TENSOR, UNKNOWN, Facts
+from .facts import NO, NOT_TENSOR, UNKNOWN, Facts, device_spec
 from .frame import ClassInfo, Frame
 from .imports import dotted_name
 from .index import FileIndex, FunctionIndex
@@ -186,6 +186,13 @@ class SameFileCalls:
                     return None
                 bound[params[position]] = facts_of(arg.value)
                 position += 1
+        # a parameter left at its default `None` is None (`device=None`: the default device, the host)
+        declared = callee.function.node.params
+        for param in (*declared.posonly_params, *declared.params, *declared.kwonly_params):
+            name = param.name.value
+            if name in params and name not in bound and isinstance(param.default, cst.Name) \
+                    and param.default.value == "None":
+                bound[name] = device_spec(NO)
         return bound
 
     # -- what it returns --------------------------------------------------------------------------

@@ -319,9 +319,10 @@ class Evaluator:
         output = MODEL_OUTPUT.with_(guessed=guessed)
         if not frame.grad_enabled:
             output = output.with_(grad=NO)
-        elif not guessed or self.imports.imports_torch and _names_a_model(node, frame):
-            # a module known only by its name is evidence only when the name says "a whole model" (`model`,
-            # `net`, `encoder`), not "some module" (`self.module`, `self.transform`, `layer`)
+        elif self.imports.imports_torch and (_names_a_model(node, frame) or _built_here(callee)):
+            # a module is evidence of grad (its parameters require it) when it was built or moved here, or when
+            # its name says "a whole model" (`model`, `net`, `encoder`): not "some module" (`self.module: nn.Module`
+            # wrapping a parameter-free transform)
             output = output.with_(grad_why=evidence("comes from `{code}` (line {line})", node))
         # a module built here and never moved computes on the host (inputs elsewhere would raise)
         if callee.device is NO:
@@ -621,6 +622,11 @@ class Evaluator:
     def _positional(self, node: cst.Call, index: int, frame) -> Optional[Facts]:
         positional = [a for a in node.args if a.keyword is None and not a.star]
         return self.facts(positional[index].value, frame) if index < len(positional) else None
+
+
+def _built_here(callee: Facts) -> bool:
+    """A module constructed in this code (on the host until moved) or moved by it: its kind is known."""
+    return callee.module is YES and not callee.guessed and (callee.device is NO or callee.device_why is not None)
 
 
 def _names_a_model(node: cst.CSTNode, frame: Frame) -> bool:
