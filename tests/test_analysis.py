@@ -7,15 +7,14 @@ from tensorlint.analysis import MAYBE, NO, YES, Semantic
 HEADER = "import numpy as np\nimport torch\nimport torch.nn as nn\n"
 
 
-def reveal(body: str):
-    """Facts (tensor, grad, device) of each `reveal(x)` argument, in walk order (silent loop passes excluded)."""
+def reveal(body: str, view=lambda facts: (facts.tensor, facts.grad, facts.device)):
+    """`view` of the facts of each `reveal(x)` argument, in walk order (silent loop passes excluded)."""
     module = cst.parse_module(HEADER + body)
     seen = []
 
     def record(node: cst.Call) -> None:
         if isinstance(node.func, cst.Name) and node.func.value == "reveal":
-            facts = semantic.facts(node.args[0].value)
-            seen.append((facts.tensor, facts.grad, facts.device))
+            seen.append(view(semantic.facts(node.args[0].value)))
 
     semantic = Semantic(module, {cst.Call: [record]}, {})
     module.visit(semantic)
@@ -116,17 +115,7 @@ def test_numpy_method_is_not_torch(source, expected):
 
 def reveal_evidence(body: str):
     """(grad evidenced, device evidenced, guessed) of the last `reveal(x)` argument."""
-    module = cst.parse_module(HEADER + body)
-    seen = []
-
-    def record(node: cst.Call) -> None:
-        if isinstance(node.func, cst.Name) and node.func.value == "reveal":
-            facts = semantic.facts(node.args[0].value)
-            seen.append((facts.grad_evidenced, facts.device_evidenced, facts.guessed))
-
-    semantic = Semantic(module, {cst.Call: [record]}, {})
-    module.visit(semantic)
-    return seen[-1]
+    return reveal(body, lambda facts: (facts.grad_evidenced, facts.device_evidenced, facts.guessed))[-1]
 
 
 EVIDENCE_CASES = [
