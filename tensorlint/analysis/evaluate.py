@@ -352,6 +352,9 @@ class Evaluator:
             return container_of(container_of(None, tuple(element_of(a) for a in args)))
         if name == "range":
             return container_of(NOT_TENSOR)
+        if name == "dict" and not args:  # `dict(mask_pred=mask_pred)`: a container of its values
+            values = [self.facts(a.value, frame) for a in node.args if a.keyword is not None]
+            return container_of(join_all(values) or NOTHING)
         if name in ("sum", "max", "min", "next") and args:
             return element_of(args[0]) if args[0].items is not None else UNKNOWN
         if name == "abs" and args:
@@ -630,8 +633,8 @@ def _built_here(callee: Facts) -> bool:
 
 
 def _names_a_model(node: cst.CSTNode, frame: Frame) -> bool:
-    """Is the called thing named like a whole model (`model(x)`, `self.net(x)`, `policy_net(x)`), or like a
-    submodule of the `nn.Module` being walked (`self.mask_head(x)`, `self.fc(x)`)?"""
+    """Is the called thing named like a whole model (`model(x)`, `self.net(x)`, `policy_net(x)`), or, inside an
+    `nn.Module`, like a submodule (`self.fc(x)`, `mask_head = self.mask_head[i]; mask_head(x)`)?"""
     func = node.func if isinstance(node, cst.Call) else node
     if isinstance(func, cst.Attribute) and func.attr.value in ("forward", "__call__"):
         func = func.value
@@ -639,7 +642,7 @@ def _names_a_model(node: cst.CSTNode, frame: Frame) -> bool:
     if name is None:
         return False
     last = name.rsplit(".", 1)[-1]
-    if name.count(".") == 1 and name.startswith("self.") and frame.cls is not None and frame.cls.is_module:
+    if frame.cls is not None and frame.cls.is_module:  # inside an nn.Module, `mask_head(x)` is a submodule's call
         return api.looks_like_model(last)
     return api.looks_like_model(last, strict=True)
 
