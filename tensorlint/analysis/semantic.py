@@ -120,6 +120,9 @@ class Semantic(cst.CSTVisitor):
         """Is `x.data` possibly a tensor's legacy `.data` (rather than a dataset's samples or a plain field)?"""
         if isinstance(attribute.value, cst.Name) and attribute.value.value in ("self", "cls"):
             return self._class_is_tensor()  # `self.data` of a dataset or a container is its own field
+        parent = next((a for a in reversed(self.ancestors) if a is not attribute), None)
+        if isinstance(parent, cst.Call) and parent.func is attribute:
+            return False  # `tensor.data()`: a method of some other object (a tensor's `.data` is not callable)
         return (self.facts(attribute.value).tensor.possible
                 and not api.looks_like_dataset(dotted_name(attribute.value) or ""))
 

@@ -31,7 +31,7 @@ class DataChecker(FamilyChecker):
             if handover is not None and self.wants("TL201"):
                 self.context.report("TL201", node, *handover)
             return
-        if self.semantic.facts(node.value).tensor is not YES:
+        if self.semantic.facts(node.value).tensor is not YES or not self.semantic.may_be_tensor_data(node):
             return
         parent = self._ancestor(1)
         grandparent = self._ancestor(2)
@@ -59,8 +59,15 @@ class DataChecker(FamilyChecker):
         edit = self._replace_data(node, ".detach()")
         fix = None
         if edit is not None:
-            safety = Safety.UNSAFE if self._may_be_mutated_later(node) else Safety.SAFE
-            fix = Fix("Replace `.data` with `.detach()`", (edit,), safety)
+            # `.detach()` exists only on torch tensors: without proof (`self.model.data` of a client object) unsafe
+            proven = self.semantic.proves_torch_tensor(self.semantic.facts(node.value))
+            safety = Safety.UNSAFE if self._may_be_mutated_later(node) or not proven else Safety.SAFE
+            title = "Replace `.data` with `.detach()`"
+            assumes = ()
+            if not proven:
+                title += f" (assumes `{self._code(node.value)}` is a torch tensor)"
+                assumes = (self._code(node.value),)
+            fix = Fix(title, (edit,), safety, assumes)
         self.context.report("TL201", node, f"`{self._code(node)}` reads through unsafe legacy `.data`: use "
                             f"`{self._code(node.value)}.detach()` (autograd then sees later in-place changes)", fix)
 
