@@ -107,7 +107,7 @@ def test_grad_mode_is_read_from_the_source(source, expected):
 
 
 def test_other_fixes_in_the_snippet_are_applied_to_both_sides():
-    source = "import numpy as np\ndef f(model, a, b):\n    return np.array([model(a), model(b)])\n"
+    source = "import numpy as np\nimport torch\ndef f(model, a, b):\n    return np.array([model(a), model(b)])\n"
     diagnostics = __import__("tensorlint").check_source(source)
     cases = cases_for_source(source, "x.py", diagnostics)
     call = [c for c in cases if c.candidates[0].how == "enclosing call"]
@@ -240,7 +240,8 @@ def test_bfloat16_is_a_visible_limitation(verifier, report):
     # --strict-bfloat16 turns it into a FAIL
     source = (FIXTURES / "conversion" / "TL101_numpy_without_detach.py").read_text()
     cases = verifier.cases(source, str(FIXTURES / "conversion" / "TL101_numpy_without_detach.py"), ["TL101"])
-    (strict,) = verifier.verify_cases(cases[:1], strict_bfloat16=True)
+    safe = [case for case in cases if case.fix.is_safe][:1]  # an unsafe one is not verified without --unsafe-fixes
+    (strict,) = verifier.verify_cases(safe, strict_bfloat16=True)
     assert strict.verdict == "FAIL"
     assert "bfloat16" in strict.failures[0]["binding"]
 
@@ -376,7 +377,8 @@ def test_missing_path_is_a_usage_error(verifier, tmp_path):
 
 def test_unparsable_file_is_an_input_error_and_others_still_run(verifier, tmp_path):
     (tmp_path / "bad.py").write_text("def f(:\n")
-    (tmp_path / "good.py").write_text("import torch\n\ndef g(x):\n    y = torch.relu(x)\n    return y.cpu().numpy()\n")
+    (tmp_path / "good.py").write_text("import torch\n\ndef g(x):\n    w = torch.ones(3, requires_grad=True)\n"
+                                      "    y = torch.relu(x * w)\n    return y.cpu().numpy()\n")
     code, out, err = _run([str(tmp_path), "--format", "json", "--unsafe-fixes"], verifier)
     data = json.loads(out)
     assert code == 2 and "cannot parse" in err
@@ -401,7 +403,8 @@ def test_the_user_module_is_never_imported(tmp_path, monkeypatch):
 
 @no_cuda
 def test_device_cuda_without_a_gpu_is_an_environment_error(tmp_path):
-    (tmp_path / "c.py").write_text("def g(x):\n    return x.cpu().numpy()\n")
+    (tmp_path / "c.py").write_text("import torch\ndef g(x):\n    w = torch.ones(3, requires_grad=True)\n"
+                                   "    return (x * w).cpu().numpy()\n")
     code, out, err = _run([str(tmp_path / "c.py"), "--device", "cuda", "--workers", "1", "--unsafe-fixes"])
     assert code == 2 and "torch.cuda.is_available() is False" in err
 
@@ -424,7 +427,8 @@ def test_real_cuda_counts_syncs(report):
 
 @needs_cuda
 def test_emulated_mode_can_be_forced_on_a_gpu_machine(tmp_path):
-    (tmp_path / "c.py").write_text("def g(x):\n    return x.cpu().numpy()\n")
+    (tmp_path / "c.py").write_text("import torch\ndef g(x):\n    w = torch.ones(3, requires_grad=True)\n"
+                                   "    return (x * w).cpu().numpy()\n")
     code, out, err = _run([str(tmp_path / "c.py"), "--device", "emulated", "--workers", "1", "--format", "json",
                            "--unsafe-fixes"])
     data = json.loads(out)
