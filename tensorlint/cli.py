@@ -58,6 +58,18 @@ class Outcome:
         return 2 if self.errors else 1 if findings else 0
 
 
+def check_source(*args, **kwargs):
+    """`tensorlint.api.check_source`, imported on the first file the cache does not answer."""
+    from .api import check_source as check
+    return check(*args, **kwargs)
+
+
+def fix_source(*args, **kwargs):
+    """`tensorlint.api.fix_source`, imported when a file is fixed."""
+    from .api import fix_source as fix
+    return fix(*args, **kwargs)
+
+
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -191,7 +203,6 @@ def inspect_file(job: CheckJob, path: str, project=None) -> Inspection:
         elif project is not None:
             diagnostics = analyse(source, lambda src: project.check(src.text, select, settings, tree))
         else:
-            from .api import check_source
             diagnostics = analyse(source, lambda src: check_source(src.text, src.path, select, None,
                                                                    settings=settings, tree=tree))
     except Unchecked as unchecked:  # not cached: the next run reads the file again
@@ -445,7 +456,6 @@ def fix_file(job: FixJob, path: str) -> FixFileResult:
 
 def fix_one(source: SourceFile, job: FixJob, rules: FrozenSet[str], settings: Settings):
     """Fix one file: a notebook cell by cell; with --verify only the fixes the runtime verifier passes."""
-    from .api import fix_source
     from .notebook import fix_notebook
     select = sorted(rules) or ["none"]  # an empty select would mean the default rules
     unsafe = unsafe_fixes_for(source.path, job.unsafe_fixes)
@@ -593,7 +603,6 @@ def with_noqa(source: SourceFile, findings: Sequence, inspection: Inspection) ->
     import libcst as cst
 
     from .add_noqa import add_noqa, add_noqa_to_notebook
-    from .api import check_source
     from .file_problems import parse_python
     from .notebook import NotebookError, check_notebook
     select, settings, path = sorted(inspection.rules), inspection.settings, source.path
