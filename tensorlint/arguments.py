@@ -119,7 +119,7 @@ def build_parser(handlers: Mapping[str, Callable[[argparse.Namespace], int]],
             command.add_argument("--watch", action="store_true",
                                  help="check, then check again each file that changes, until Ctrl-C")
             command.add_argument("--fix", action="store_true", help="the same as `tensorlint fix`")
-            add_unsafe_options(command, " (with --fix)")
+            add_unsafe_options(command, ", with --fix")
         if name == "fix":
             command.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
             add_unsafe_options(command)

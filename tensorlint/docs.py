@@ -134,7 +134,7 @@ def render_options(command: str) -> str:
     subparsers = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
     rows = ["| Option | Meaning |", "|---|---|"]
     for action in subparsers.choices[command]._actions:
-        if not action.option_strings or action.help == argparse.SUPPRESS:
+        if not action.option_strings or action.help == argparse.SUPPRESS or isinstance(action, argparse._HelpAction):
             continue
         metavar = f" {action.metavar}" if action.metavar else ""
         if action.choices and not action.metavar:
