@@ -22,7 +22,6 @@ import os
 import platform
 import sys
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any, FrozenSet, List, Optional, Tuple, Union
 
@@ -79,6 +78,7 @@ def _checked_sources() -> List[str]:
 
 
 def _version(distribution: str) -> str:
+    from importlib import metadata  # ~10 ms: only a check that reads or writes the cache needs it
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
