@@ -24,7 +24,7 @@ from . import output
 from .arguments import build_parser, conflicting_options
 from .cache import Cache, cache_key, default_directory, tool_fingerprint
 from .codes import FILE_CODES as FILE_PROBLEM_CODES
-from .config import ConfigError, clear_cache as clear_config_cache, load_config, use_config_file
+from .config import ConfigError, chosen_config, clear_cache as clear_config_cache, load_config, use_config_file
 from .diagnostics import Diagnostic, physical_lines
 from .inputs import (STDIN, InputError, Unchecked, analyse, ensure_parses, is_notebook, project_settings,
                      read_source, read_stdin, selection, write_source)
@@ -128,7 +128,6 @@ class FileJob:
     target_torch: Optional[str]
     stdin_filename: Optional[str]
     extend_select: Optional[Sequence[str]] = None
-    config_file: Optional[str] = None  # --config: read by every worker (`_start_worker`)
 
     @classmethod
     def options(cls, args: argparse.Namespace, **more) -> dict:
@@ -136,7 +135,7 @@ class FileJob:
         ignore = [*(args.ignore or ()), *(args.extend_ignore or ())] or None
         return dict(select=args.select, ignore=ignore, target_numpy=args.target_numpy,
                     target_torch=args.target_torch, stdin_filename=args.stdin_filename,
-                    extend_select=args.extend_select, config_file=args.config, **more)
+                    extend_select=args.extend_select, **more)
 
     def shown(self, path: str) -> str:
         return (self.stdin_filename or path) if path == STDIN else path
@@ -228,11 +227,11 @@ def unreadable_directory(job: FileJob, path: str, reason: str) -> FileResult:
 _WORKER_JOB = None  # the job of this worker process
 
 
-def _start_worker(job) -> None:
+def _start_worker(job, config_file: Optional[str]) -> None:
     global _WORKER_JOB
     _WORKER_JOB = job
-    if job.config_file is not None:  # a spawned worker starts without the parent's choice
-        use_config_file(job.config_file)
+    if config_file is not None:  # --config: a spawned worker starts without the parent's choice
+        use_config_file(config_file)
     # Ctrl-C is the parent's to handle (it stops the pool); a worker would print a traceback each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -253,7 +252,8 @@ def run_files(job, paths: Sequence[str], jobs: int) -> Iterator:
     chunksize = max(1, min(16, len(paths) // (jobs * 16)))
     import multiprocessing
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    with context.Pool(jobs, initializer=_start_worker, initargs=(job,)) as pool:
+    chosen = chosen_config()
+    with context.Pool(jobs, initializer=_start_worker, initargs=(job, chosen.path if chosen else None)) as pool:
         yield from pool.imap(_run_in_worker, paths, chunksize)
 
 

@@ -106,8 +106,10 @@ def test_config_file_applies_in_worker_processes_and_to_fix(tmp_path, capsys):
     settings = write(tmp_path / "settings" / "pyproject.toml", '[tool.tensorlint]\nselect = ["TL2"]\n')
     for index in range(4):
         write(tmp_path / "src" / f"m{index}.py", HAZARD)
-    code, out, _ = run(capsys, "check", "--no-cache", "-j", "2", "--config", str(settings), str(tmp_path / "src"))
-    assert codes(out) == ["TL201"] * 4
+    for project in ([], ["--project"]):  # a project run has pools of its own
+        code, out, _ = run(capsys, "check", "--no-cache", "-j", "2", *project, "--config", str(settings),
+                           str(tmp_path / "src"))
+        assert codes(out) == ["TL201"] * 4
     code, out, _ = run(capsys, "fix", "-j", "2", "--config", str(settings), str(tmp_path / "src"))
     assert "y = model(x).numpy()" in (tmp_path / "src" / "m0.py").read_text()  # TL1 not selected: not fixed
 
