@@ -111,3 +111,12 @@ def test_real_runs_without_terminal_print_no_bar(tmp_path):
                              capture_output=True, text=True, timeout=120)
     assert (process.returncode, process.stderr) == (0, "")
     assert process.stdout == "Fixed 24 problems in 12 files.\n"
+
+
+def test_real_verify_run_draws_the_same_bar_over_its_files(tmp_path):
+    for index in range(4):  # nothing to fix: the verifier's workers (and torch) are never started
+        (tmp_path / f"clean{index}.py").write_text("import numpy as np\nx = np.zeros(3)\n")
+    process, text = run_on_terminal(["verify", str(tmp_path)], tmp_path)
+    assert process.returncode == 0
+    assert re.search(r"\] 4/4 files, \d+\.\d s", text) and text.endswith("\r\x1b[K")
+    assert "\x1b" not in process.stdout.decode()
