@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Callable, List, Mapping, Optional
+from typing import Callable, List, Mapping, Optional, Sequence
 
-from . import __version__, output
+from . import __version__
 from .cache import DIRECTORY_NAME, ENVIRONMENT_VARIABLE
-from .rules import RULES_BY_CODE
+from .codes import CODES
+from .output import FORMATS
 
 STDIN = "-"
 
@@ -31,7 +32,7 @@ class OneLineErrors(argparse.ArgumentParser):
 def code_prefixes(text: str) -> List[str]:
     prefixes = [part.strip().upper() for part in text.split(",") if part.strip()]
     for prefix in prefixes:
-        if not any(code.startswith(prefix) for code in RULES_BY_CODE):
+        if not any(code.startswith(prefix) for code in CODES):
             raise argparse.ArgumentTypeError(f"no rule code starts with {prefix!r}")
     return prefixes
 
@@ -46,33 +47,66 @@ def positive_int(text: str) -> int:
     return value
 
 
-def build_parser(handlers: Mapping[str, Callable[[argparse.Namespace], int]]) -> argparse.ArgumentParser:
-    """The parser; each command's `handler` default is `handlers[command]` (check, fix, rule, rules, lsp)."""
+VERIFY_SUMMARY = "run every fix, original and fixed, on real tensors and report PASS/FAIL/SKIPPED"
+
+
+def add_common_options(command: argparse.ArgumentParser, verb: str) -> None:
+    """The options `check` and `fix` share."""
+    command.add_argument("paths", nargs="*", metavar="PATH",
+                         help="files, directories, or - for stdin (default: the current directory)")
+    command.add_argument("--select", type=code_prefixes, metavar="CODES",
+                         help="comma-separated codes or prefixes to enable (default: the default rules)")
+    command.add_argument("--extend-select", type=code_prefixes, metavar="CODES",
+                         help="comma-separated codes or prefixes to enable on top of the configured ones")
+    command.add_argument("--ignore", type=code_prefixes, metavar="CODES",
+                         help="comma-separated codes or prefixes to disable")
+    command.add_argument("--extend-ignore", type=code_prefixes, metavar="CODES",
+                         help="the same as --ignore; both may be given (as in flake8)")
+    command.add_argument("--config", metavar="FILE",
+                         help="read the settings from this file only (a pyproject.toml's [tool.tensorlint], or a "
+                              "TOML file with the same keys at the top), not from the nearest pyproject.toml")
+    command.add_argument("--stdin-filename", metavar="NAME", help="path to show for - (stdin)")
+    command.add_argument("--target-numpy", metavar="VERSION",
+                         help="lowest NumPy the code must run on (default: read from the project's metadata)")
+    command.add_argument("--target-torch", metavar="VERSION",
+                         help="lowest torch the code must run on (default: read from the project's metadata)")
+    command.add_argument("-j", "--jobs", type=positive_int, metavar="N",
+                         help=f"{verb} files in N processes (default: one per core)")
+    command.add_argument("-q", "--quiet", action="store_true",
+                         help="print the findings only: no progress bar, no summary line")
+
+
+def add_unsafe_options(command: argparse.ArgumentParser, note: str = "") -> None:
+    command.add_argument("--unsafe-fixes", action="store_true", default=None,
+                         help=f"also apply fixes that may change behaviour{note} (default: [tool.tensorlint] "
+                              "unsafe-fixes, else off)")
+    command.add_argument("--no-unsafe-fixes", dest="unsafe_fixes", action="store_false",
+                         help="apply only safe fixes, whatever the configuration says")
+
+
+def build_parser(handlers: Mapping[str, Callable[[argparse.Namespace], int]],
+                 argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
+    """The parser; each command's `handler` default is `handlers[command]` (check, fix, rule, rules, lsp).
+
+    `verify`'s own options are registered only when `argv` may name it (or is not known): they come with the
+    verifier's modules, which `tensorlint check` has no use for."""
     parser = OneLineErrors(prog="tensorlint", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
                            description="Find and fix PyTorch-to-NumPy conversion hazards.")
     parser.add_argument("--version", action="version", version=f"tensorlint {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, summary in (("check", "report problems"), ("fix", "fix problems in place (or show the --diff)")):
+    for name, summary in (("check", "report problems (--fix: fix them)"),
+                          ("fix", "fix problems in place (or show the --diff)")):
         command = commands.add_parser(name, help=summary, description=summary, epilog=EPILOG,
                                       formatter_class=argparse.RawDescriptionHelpFormatter)
-        command.add_argument("paths", nargs="+", metavar="PATH", help="files, directories, or - for stdin")
-        command.add_argument("--select", type=code_prefixes, metavar="CODES",
-                             help="comma-separated codes or prefixes to enable (default: the default rules)")
-        command.add_argument("--ignore", type=code_prefixes, metavar="CODES",
-                             help="comma-separated codes or prefixes to disable")
-        command.add_argument("--stdin-filename", metavar="NAME", help="path to show for - (stdin)")
-        command.add_argument("--target-numpy", metavar="VERSION",
-                             help="lowest NumPy the code must run on (default: read from the project's metadata)")
-        command.add_argument("--target-torch", metavar="VERSION",
-                             help="lowest torch the code must run on (default: read from the project's metadata)")
+        add_common_options(command, name)
         if name == "check":
-            command.add_argument("--format", choices=output.FORMATS, default="concise",
+            command.add_argument("--format", choices=FORMATS, default="concise",
                                  help="concise (path:line:col: CODE message, the default), text (with the source "
                                       "line and a caret), json, sarif, github")
+            command.add_argument("--output-file", metavar="FILE",
+                                 help="write the findings and the summary to FILE instead of stdout")
             command.add_argument("--statistics", action="store_true", help="print counts per code instead")
             command.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found")
-            command.add_argument("-j", "--jobs", type=positive_int, metavar="N",
-                                 help="check files in N processes (default: one per core)")
             command.add_argument("--no-cache", action="store_true",
                                  help=f"neither read nor write the result cache ({DIRECTORY_NAME}/ in the project "
                                       f"root, or ${ENVIRONMENT_VARIABLE})")
@@ -84,15 +118,11 @@ def build_parser(handlers: Mapping[str, Callable[[argparse.Namespace], int]]) ->
                                       "already there), so that the next check starts from zero")
             command.add_argument("--watch", action="store_true",
                                  help="check, then check again each file that changes, until Ctrl-C")
+            command.add_argument("--fix", action="store_true", help="the same as `tensorlint fix`")
+            add_unsafe_options(command, ", with --fix")
         if name == "fix":
             command.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
-            command.add_argument("--unsafe-fixes", action="store_true", default=None,
-                                 help="also apply fixes that may change behaviour (default: [tool.tensorlint] "
-                                      "unsafe-fixes, else off)")
-            command.add_argument("--no-unsafe-fixes", dest="unsafe_fixes", action="store_false",
-                                 help="apply only safe fixes, whatever the configuration says")
-            command.add_argument("-j", "--jobs", type=positive_int, metavar="N",
-                                 help="fix files in N processes (default: one per core)")
+            add_unsafe_options(command)
             command.add_argument("--verify", action="store_true",
                                  help="apply only fixes the runtime verifier passes (needs the verify extra)")
         command.set_defaults(handler=handlers[name])
@@ -100,19 +130,38 @@ def build_parser(handlers: Mapping[str, Callable[[argparse.Namespace], int]]) ->
     rule.add_argument("code", metavar="CODE")
     rule.set_defaults(handler=handlers["rule"])
     commands.add_parser("rules", help="list every rule").set_defaults(handler=handlers["rules"])
-    from .verify.command import add_verify_parser  # argparse only; the verifier itself loads on use
-    add_verify_parser(commands)
+    if argv is None or "verify" in argv:
+        from .verify.command import add_verify_parser  # argparse only; the verifier itself loads on use
+        add_verify_parser(commands)
+    else:
+        commands.add_parser("verify", help=VERIFY_SUMMARY)
     commands.add_parser("lsp", help="run the language server (LSP over stdio) for editors").set_defaults(
         handler=handlers["lsp"])
     return parser
+
+
+# Options `check --fix` does not take: they describe a report, and `fix` writes files.
+_REPORT_ONLY = (("--add-noqa", "add_noqa"), ("--watch", "watch"), ("--statistics", "statistics"),
+                ("--project", "project"), ("--output-file", "output_file"), ("--exit-zero", "exit_zero"))
 
 
 def conflicting_options(args: argparse.Namespace) -> Optional[str]:
     """Why the options of `check` cannot go together, or None."""
     if args.command != "check":
         return None
+    if args.fix:
+        for flag, name in _REPORT_ONLY:
+            if getattr(args, name):
+                return f"--fix cannot be combined with {flag}"
+        if args.format != "concise":
+            return f"--fix prints what remains as concise, not as {args.format}"
+        return None
+    if args.unsafe_fixes is not None:
+        return f"--{'' if args.unsafe_fixes else 'no-'}unsafe-fixes applies to --fix only"
     if args.add_noqa and args.watch:
         return "--add-noqa and --watch cannot be combined"
+    if args.watch and args.output_file:
+        return "--watch prints to the terminal, not to --output-file"
     for flag, on in (("--add-noqa", args.add_noqa), ("--watch", args.watch)):
         if not on:
             continue

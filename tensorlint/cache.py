@@ -1,7 +1,7 @@
 """Check results cached by what decides them, so an unchanged file costs a read and a hash.
 
 The key is a SHA-256 over the file's text, the settings (NumPy/torch range), the enabled codes and a
-fingerprint of the tool: tensorlint's version and the source of its loaded modules (an editable
+fingerprint of the tool: tensorlint's version and the source of the modules a check runs (an editable
 install that changed gives new keys), and the versions of Python, libcst and flake8 (their parsers
 and `noqa` syntax decide results too). Nothing else decides a result, so an entry is never stale:
 a changed input is a different key. The path is not part of the key (the settings already say
@@ -22,7 +22,6 @@ import os
 import platform
 import sys
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any, FrozenSet, List, Optional, Tuple, Union
 
@@ -53,21 +52,33 @@ def tool_fingerprint() -> str:
         versions = (__version__, sys.version, platform.python_implementation(),
                     _version("libcst"), _version("flake8"))
         digest.update(repr(versions).encode())
-        # The source of every tensorlint module loaded: by the time a check asks, that is all the code a
-        # check runs (the CLI imports the engine, rules and analysis up front), and editing any of it in an
-        # editable install gives new keys. Modules a check never loads (the verifier, the editor server)
-        # do not invalidate the cache.
-        loaded = {module.__file__ for name, module in list(sys.modules.items())
-                  if (name == "tensorlint" or name.startswith("tensorlint.")) and getattr(module, "__file__", None)}
-        for source in sorted(loaded):
-            digest.update(Path(source).name.encode() + b"\0")
+        # The source of every tensorlint module a check may run, named by the package's files rather than by
+        # what is loaded: the CLI imports the engine, rules and analysis only when a file misses the cache,
+        # so what is loaded when the key is first needed says nothing. Editing any of it in an editable
+        # install gives new keys; the verifier and the editor server, which a check never runs, do not.
+        for source in _checked_sources():
+            digest.update(os.path.relpath(source, _PACKAGE).encode() + b"\0")
             with open(source, "rb") as handle:
                 digest.update(handle.read() + b"\0")
         _fingerprint = digest.hexdigest()
     return _fingerprint
 
 
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+_NOT_CHECKING = ("verify", "lsp.py")  # a check never runs these
+
+
+def _checked_sources() -> List[str]:
+    found = []
+    for folder, dirs, files in os.walk(_PACKAGE):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_CHECKING and d != "__pycache__")
+        found.extend(os.path.join(folder, name) for name in files
+                     if name.endswith(".py") and not (folder == _PACKAGE and name in _NOT_CHECKING))
+    return sorted(found)
+
+
 def _version(distribution: str) -> str:
+    from importlib import metadata  # ~10 ms: only a check that reads or writes the cache needs it
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:

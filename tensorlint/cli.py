@@ -3,15 +3,16 @@
 A file that cannot be read or parsed is a finding (TL001/TL002, exit 1); anything else that stops a
 file (configuration, a write, a bug) is one line on stderr and exit 2. The grammar is in `arguments`,
 reading one input in `inputs`.
+
+Start-up time: what a run whose files all come from the result cache does not need (libcst, the rules,
+the fixer, notebooks, multiprocessing) is imported where it is first used, not here.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import dataclasses
-import difflib
 import gc
-import multiprocessing
 import os
 import signal
 import sys
@@ -19,26 +20,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-import libcst as cst
-
 from . import output
-from .add_noqa import add_noqa, add_noqa_to_notebook
-from .api import check_source, fix_source
 from .arguments import build_parser, conflicting_options
 from .cache import Cache, cache_key, default_directory, tool_fingerprint
-from .config import ConfigError, clear_cache as clear_config_cache, load_config
+from .codes import FILE_CODES as FILE_PROBLEM_CODES
+from .config import ConfigError, chosen_config, clear_cache as clear_config_cache, load_config, use_config_file
 from .diagnostics import Diagnostic, physical_lines
-from .file_problems import CODES as FILE_PROBLEM_CODES, UNREADABLE, parse_python, problem
-from .inputs import (STDIN, InputError, Unchecked, analyse, ensure_parses, project_settings, read_source,
-                     read_stdin, selection, write_source)
-from .notebook import NotebookDiagnostic, NotebookError, check_notebook, fix_notebook, is_notebook
+from .inputs import (STDIN, InputError, Unchecked, analyse, ensure_parses, is_notebook, project_settings,
+                     read_source, read_stdin, selection, write_source)
 from .progress import Progress
-from .project_run import check_project
 from .project import clear_cache as clear_project_cache
-from .rules import ALL_RULES, RULES_BY_CODE
 from .safe_io import SourceError, SourceFile, read_source_file
 from .settings import Settings
-from .watch import Watcher
 
 EXCLUDED_DIRS = frozenset({"__pycache__", ".git", ".venv", "venv", "node_modules", "build", "dist",
                            ".tox", ".eggs", "site-packages"})
@@ -63,6 +56,18 @@ class Outcome:
 
     def exit_code(self, findings: bool) -> int:
         return 2 if self.errors else 1 if findings else 0
+
+
+def check_source(*args, **kwargs):
+    """`tensorlint.api.check_source`, imported on the first file the cache does not answer."""
+    from .api import check_source as check
+    return check(*args, **kwargs)
+
+
+def fix_source(*args, **kwargs):
+    """`tensorlint.api.fix_source`, imported when a file is fixed."""
+    from .api import fix_source as fix
+    return fix(*args, **kwargs)
 
 
 def plural(count: int, word: str) -> str:
@@ -122,6 +127,15 @@ class FileJob:
     target_numpy: Optional[str]
     target_torch: Optional[str]
     stdin_filename: Optional[str]
+    extend_select: Optional[Sequence[str]] = None
+
+    @classmethod
+    def options(cls, args: argparse.Namespace, **more) -> dict:
+        """The fields every job takes from the command line (`--extend-ignore` is one more `--ignore`)."""
+        ignore = [*(args.ignore or ()), *(args.extend_ignore or ())] or None
+        return dict(select=args.select, ignore=ignore, target_numpy=args.target_numpy,
+                    target_torch=args.target_torch, stdin_filename=args.stdin_filename,
+                    extend_select=args.extend_select, **more)
 
     def shown(self, path: str) -> str:
         return (self.stdin_filename or path) if path == STDIN else path
@@ -162,10 +176,11 @@ def inspect_file(job: CheckJob, path: str, project=None) -> Inspection:
     `project` (a `project_run.ProjectFile`) is this file's place in a project run: what the rest of the
     project told it, and where its own records (queries, calls out) go; they are cached with the result."""
     shown = job.shown(path)
-    problems: FrozenSet[str] = frozenset()
+    chosen = None
     try:
-        rules, problems = selection(shown, job.select, job.ignore)
-        if not rules and not problems:
+        chosen = selection(shown, job.select, job.ignore, job.extend_select)
+        rules = chosen.rules
+        if not rules and not chosen.problems:
             return Inspection(FileResult(shown, []))
         source = read_source(path, shown, read_stdin() if path == STDIN else None)
         settings = project_settings(shown, job.target_numpy, job.target_torch)
@@ -181,6 +196,7 @@ def inspect_file(job: CheckJob, path: str, project=None) -> Inspection:
         if not rules:
             diagnostics: List = []
         elif is_notebook(shown):
+            from .notebook import check_notebook
             diagnostics = analyse(source, lambda src: check_notebook(src.text, src.path, select, None,
                                                                      settings=settings))
         elif project is not None:
@@ -189,7 +205,7 @@ def inspect_file(job: CheckJob, path: str, project=None) -> Inspection:
             diagnostics = analyse(source, lambda src: check_source(src.text, src.path, select, None,
                                                                    settings=settings, tree=tree))
     except Unchecked as unchecked:  # not cached: the next run reads the file again
-        return Inspection(FileResult(shown, unchecked.reported(problems)))
+        return Inspection(FileResult(shown, unchecked.reported(chosen.problems if chosen else frozenset())))
     except InputError as error:
         return Inspection(FileResult(shown, [], str(error)))
     if cache is not None:
@@ -199,8 +215,9 @@ def inspect_file(job: CheckJob, path: str, project=None) -> Inspection:
 
 def unreadable_directory(job: FileJob, path: str, reason: str) -> FileResult:
     """TL001 for a directory that cannot be listed (unless ignored for it)."""
+    from .file_problems import UNREADABLE, problem
     try:
-        _, problems = selection(path, job.select, job.ignore)
+        _, problems = selection(path, job.select, job.ignore, job.extend_select)
     except InputError as error:
         return FileResult(path, [], str(error))
     found = problem(UNREADABLE, reason)
@@ -210,9 +227,11 @@ def unreadable_directory(job: FileJob, path: str, reason: str) -> FileResult:
 _WORKER_JOB = None  # the job of this worker process
 
 
-def _start_worker(job) -> None:
+def _start_worker(job, config_file: Optional[str]) -> None:
     global _WORKER_JOB
     _WORKER_JOB = job
+    if config_file is not None:  # --config: a spawned worker starts without the parent's choice
+        use_config_file(config_file)
     # Ctrl-C is the parent's to handle (it stops the pool); a worker would print a traceback each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -231,8 +250,10 @@ def run_files(job, paths: Sequence[str], jobs: int) -> Iterator:
         tool_fingerprint()  # computed once here, inherited by forked workers
     # Small chunks keep both workers busy to the end; big ones save round trips on many small files.
     chunksize = max(1, min(16, len(paths) // (jobs * 16)))
+    import multiprocessing
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    with context.Pool(jobs, initializer=_start_worker, initargs=(job,)) as pool:
+    chosen = chosen_config()
+    with context.Pool(jobs, initializer=_start_worker, initargs=(job, chosen.path if chosen else None)) as pool:
         yield from pool.imap(_run_in_worker, paths, chunksize)
 
 
@@ -245,28 +266,42 @@ def default_jobs() -> int:
 
 # -- commands ----------------------------------------------------------------------------------
 def run_check(args: argparse.Namespace) -> int:
+    if args.fix:
+        return run_fix(argparse.Namespace(**{**vars(args), "command": "fix", "diff": False, "verify": False}))
     if args.add_noqa:
         return run_add_noqa(args)
     if args.watch:
         return run_watch(args)
     outcome = Outcome()
     job = check_job(args)
-    results = check_paths(job, args.paths, outcome, args.jobs or default_jobs(), project=args.project)
-    show_check(args, outcome, results)
+    progress = progress_for(args)
+    results = check_paths(job, args.paths, outcome, args.jobs or default_jobs(), project=args.project,
+                          progress=progress)
+    show_check(args, outcome, results, progress)
     return outcome.exit_code(findings=outcome.problems > 0 and not args.exit_zero)
 
 
+def progress_for(args: argparse.Namespace) -> Progress:
+    """The bar for this run, sized once the files are found; never with --quiet or stdin."""
+    return Progress(0, sys.stderr, enabled=False if args.quiet or STDIN in args.paths else None)
+
+
 def check_job(args: argparse.Namespace, job_type=None) -> "CheckJob":
-    return (job_type or CheckJob)(args.select, args.ignore, args.target_numpy, args.target_torch,
-                                  args.stdin_filename, None if args.no_cache else str(default_directory()))
+    return (job_type or CheckJob)(**CheckJob.options(
+        args, cache_directory=None if args.no_cache else str(default_directory())))
 
 
-def check_paths(job: CheckJob, paths: Sequence[str], outcome: Outcome, jobs: int, project: bool = False) -> Iterator:
+def check_paths(job: CheckJob, paths: Sequence[str], outcome: Outcome, jobs: int, project: bool = False,
+                progress: Optional[Progress] = None) -> Iterator:
     """The results of every file under `paths`, directories that cannot be listed first. With `project`,
-    the files see what the project's other modules tell them (`project_run`)."""
+    the files see what the project's other modules tell them (`project_run`). `progress` is given the
+    number of files."""
     files, listing = find_files(job, paths, lambda message: report_error(outcome, message))
+    if progress is not None:
+        progress.set_total(len(files) + len(listing))
     yield from listing
     if project and len(files) > 1 and STDIN not in files:
+        from .project_run import check_project
         yield from check_project(job, files, run_files, jobs)
     else:
         yield from run_files(job, files, jobs)
@@ -281,16 +316,22 @@ def find_files(job: FileJob, paths: Sequence[str], error: Callable[[str], None]
     return files, listing
 
 
-def show_check(args: argparse.Namespace, outcome: Outcome, results: Iterable[FileResult]) -> None:
-    """Print each result as it comes (concise) or all at the end (the other formats), then the summary."""
+def show_check(args: argparse.Namespace, outcome: Outcome, results: Iterable[FileResult],
+               progress: Optional[Progress] = None) -> None:
+    """Print each result as it comes (concise) or all at the end (the other formats), then the summary
+    (not with --quiet)."""
     streaming = args.format == "concise" and not args.statistics
     items: List[Tuple[str, Diagnostic]] = []
     sources: Dict[str, str] = {}
-    for result in results:
+    progress = progress or Progress(0, sys.stderr, enabled=False)
+    for result in progress.track(results):
         if result.error is not None:
+            progress.clear()
             report_error(outcome, result.error)
             continue
         if streaming:
+            if result.diagnostics:
+                progress.clear()
             print_diagnostics(result.path, result.diagnostics)
         else:
             items.extend((result.path, d) for d in sorted(result.diagnostics))
@@ -303,9 +344,24 @@ def show_check(args: argparse.Namespace, outcome: Outcome, results: Iterable[Fil
         output.write_statistics(sys.stdout, [d for _, d in items], as_json=args.format == "json")
     elif not streaming:
         flat = [(path, in_file(d, keep_fix=args.format == "text")) for path, d in items]
-        output.write(args.format, sys.stdout, flat, sources, color=output.should_color(sys.stdout))
-    if args.format in ("concise", "text") and not args.statistics:
+        output.write(args.format, sys.stdout, flat, sources, color=output.should_color(sys.stdout),
+                     root=repository_root() if args.format == "github" else None)
+    if args.format in ("concise", "text") and not args.statistics and not getattr(args, "quiet", False):
         print_check_summary(outcome)
+
+
+def repository_root(start: Optional[str] = None) -> str:
+    """The top of the git work tree holding `start` (default: the working directory), else `start`: what
+    GitHub's file paths are relative to."""
+    directory = os.path.abspath(start or os.getcwd())
+    current = directory
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return directory
+        current = parent
 
 
 def source_text(path: str) -> Optional[str]:
@@ -321,7 +377,7 @@ def source_text(path: str) -> Optional[str]:
 
 def in_file(diagnostic, keep_fix: bool) -> Diagnostic:
     """A notebook finding placed in the `.ipynb` file itself (as editors, SARIF and GitHub address it)."""
-    if not isinstance(diagnostic, NotebookDiagnostic):
+    if not hasattr(diagnostic, "flat"):  # only a notebook.NotebookDiagnostic has a cell to flatten
         return diagnostic
     flat = diagnostic.flat()
     return dataclasses.replace(flat, fix=diagnostic.fix) if keep_fix else flat
@@ -376,7 +432,7 @@ def fix_file(job: FixJob, path: str) -> FixFileResult:
     stdin = read_stdin() if path == STDIN else None
     problems: FrozenSet[str] = frozenset()
     try:
-        rules, problems = selection(shown, job.select, job.ignore)
+        rules, problems = selection(shown, job.select, job.ignore, job.extend_select)
         source = read_source(path, shown, stdin)
         settings = project_settings(shown, job.target_numpy, job.target_torch)
         ensure_parses(source, bool(rules))
@@ -400,6 +456,7 @@ def fix_file(job: FixJob, path: str) -> FixFileResult:
 
 def fix_one(source: SourceFile, job: FixJob, rules: FrozenSet[str], settings: Settings):
     """Fix one file: a notebook cell by cell; with --verify only the fixes the runtime verifier passes."""
+    from .notebook import fix_notebook
     select = sorted(rules) or ["none"]  # an empty select would mean the default rules
     unsafe = unsafe_fixes_for(source.path, job.unsafe_fixes)
     if is_notebook(source.path):
@@ -430,8 +487,7 @@ def run_lsp(args: argparse.Namespace) -> int:
 
 def run_fix(args: argparse.Namespace) -> int:
     outcome = Outcome()
-    job = FixJob(args.select, args.ignore, args.target_numpy, args.target_torch, args.stdin_filename,
-                 args.unsafe_fixes, args.verify, args.diff)
+    job = FixJob(**FixJob.options(args, unsafe_fixes=args.unsafe_fixes, verify=args.verify, diff=args.diff))
     files, listing = find_files(job, args.paths, lambda message: report_error(outcome, message))
     # where findings go when stdout is the point: the diff, or the fixed source of stdin
     aside = args.diff or STDIN in files
@@ -439,7 +495,7 @@ def run_fix(args: argparse.Namespace) -> int:
         print_diagnostics(result.path, result.diagnostics, sys.stderr if aside else sys.stdout)
         outcome.count(result.diagnostics)
     # the bar goes to a terminal only; never with --diff or stdin, whose output is the point
-    progress = Progress(len(files), sys.stderr, enabled=False if aside else None)
+    progress = Progress(len(files), sys.stderr, enabled=False if aside or args.quiet else None)
     refused = 0   # --verify: fixes the verifier did not pass (they stay unapplied)
     for result in run_files(job, files, args.jobs or default_jobs()):
         progress.advance()
@@ -464,7 +520,8 @@ def run_fix(args: argparse.Namespace) -> int:
     progress.clear()
     if args.diff:
         return outcome.exit_code(findings=outcome.files_changed > 0 or outcome.unchecked > 0 or refused > 0)
-    print_fix_summary(outcome, to=sys.stderr if STDIN in args.paths else sys.stdout)
+    if not args.quiet:
+        print_fix_summary(outcome, to=sys.stderr if STDIN in args.paths else sys.stdout)
     return outcome.exit_code(findings=outcome.problems > 0)
 
 
@@ -547,6 +604,11 @@ def finding_key(diagnostic) -> Tuple[int, int, str]:
 
 def with_noqa(source: SourceFile, findings: Sequence, inspection: Inspection) -> Tuple[str, list]:
     """The text with comments silencing `findings`, and what a check of it still finds."""
+    import libcst as cst
+
+    from .add_noqa import add_noqa, add_noqa_to_notebook
+    from .file_problems import parse_python
+    from .notebook import NotebookError, check_notebook
     select, settings, path = sorted(inspection.rules), inspection.settings, source.path
     try:
         if is_notebook(path):
@@ -580,10 +642,11 @@ def run_add_noqa(args: argparse.Namespace) -> int:
         silenced += result.silenced
         lines += result.lines
         files_changed += result.lines > 0
-    if silenced:
+    if silenced and not args.quiet:
         print(f"Added noqa comments to {plural(lines, 'line')} in {plural(files_changed, 'file')}, "
               f"silencing {plural(silenced, 'finding')}.")
-    print_check_summary(outcome)  # what the next check will say
+    if not args.quiet:
+        print_check_summary(outcome)  # what the next check will say
     return outcome.exit_code(findings=outcome.problems > 0 and not args.exit_zero)
 
 
@@ -615,10 +678,12 @@ def run_watch(args: argparse.Namespace) -> int:
         clear_config_cache()
         clear_project_cache()
 
+    from .watch import Watcher
     return Watcher(args.paths, find, lambda files: run_files(job, files, jobs), show, forget_settings).run()
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
+    import difflib
     shown = os.path.normpath(path).lstrip(os.sep)  # `a//tmp/x.py` would not apply; git strips it too
     lines = difflib.unified_diff(physical_lines(before), physical_lines(after),
                                  f"a/{shown}", f"b/{shown}")
@@ -626,6 +691,7 @@ def unified_diff(path: str, before: str, after: str) -> str:
 
 
 def run_rule(args: argparse.Namespace) -> int:
+    from .rules import RULES_BY_CODE
     rule = RULES_BY_CODE.get(args.code.upper())
     if rule is None:
         report_error(Outcome(), f"unknown rule {args.code!r} (`tensorlint rules` lists them)")
@@ -637,8 +703,11 @@ def run_rule(args: argparse.Namespace) -> int:
 
 
 def run_rules(args: argparse.Namespace) -> int:
+    from .docs import in_code_order
+    from .rules import ALL_RULES
     rows = [("CODE", "NAME", "FIX", "DEFAULT", "SUMMARY")]
-    rows += [(r.code, r.name, r.fixable, "on" if r.default_enabled else "off", r.summary) for r in ALL_RULES]
+    rows += [(r.code, r.name, r.fixable, "on" if r.default_enabled else "off", r.summary)
+             for r in in_code_order(ALL_RULES)]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
@@ -664,7 +733,8 @@ HANDLERS = {"check": run_check, "fix": run_fix, "rule": run_rule, "rules": run_r
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser(HANDLERS)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(HANDLERS, argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse exits on --help, --version and usage errors
@@ -674,15 +744,50 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     conflict = conflicting_options(args)
     if conflict is not None:
-        print(f"tensorlint: error: {conflict} (see `tensorlint check --help`)", file=sys.stderr)
+        print(f"tensorlint: error: {conflict} (see `tensorlint {args.command} --help`)", file=sys.stderr)
         return 2
+    if args.command in ("check", "fix"):
+        args.paths = args.paths or [os.curdir]  # as ruff: no path checks the working directory
+        try:
+            use_config_file(args.config)
+        except ConfigError as error:
+            print(f"tensorlint: error: --config: {error}", file=sys.stderr)
+            return 2
     try:
-        with batch_collection() if args.command in ("check", "fix") else contextlib.nullcontext():
+        with batch_collection() if args.command in ("check", "fix") else contextlib.nullcontext(), \
+                output_file(getattr(args, "output_file", None)):
             return args.handler(args)
     except KeyboardInterrupt:  # Ctrl-C: no traceback; 130 is what a shell reports for SIGINT
         print(file=sys.stderr)
         return 130
+    except OutputFileError as error:
+        print(f"tensorlint: error: --output-file: {error}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `tensorlint check | head`: the reader is gone, so is the output
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush must not fail again
         return 1
+    finally:
+        if args.command in ("check", "fix"):
+            use_config_file(None)  # `main` may be called again in this process (tests, tools)
+
+
+class OutputFileError(Exception):
+    """--output-file cannot be written: one line, exit 2."""
+
+
+@contextlib.contextmanager
+def output_file(path: Optional[str]) -> Iterator[None]:
+    """With a path, what the command prints on stdout goes to that file instead (its folder is created).
+    The file is written as the findings come, as stdout would be."""
+    if path is None:
+        yield
+        return
+    try:
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        stream = open(path, "w", encoding="utf-8", newline="")
+    except OSError as error:
+        raise OutputFileError(f"{path}: cannot write: {error.strerror or error}") from None
+    with stream, contextlib.redirect_stdout(stream):
+        yield

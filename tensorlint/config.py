@@ -32,11 +32,12 @@ try:
 except ImportError:  # Python < 3.11
     import tomli as _toml  # type: ignore[no-redef]
 
+from .codes import CODES, DEFAULT_CODES
 from .project import ProjectConfigError
-from .rules import ALL_RULES
 from .settings import parse_version
 
-__all__ = ["Config", "ConfigError", "KEYS", "load_config", "find_config_file", "clear_cache"]
+__all__ = ["Config", "ConfigError", "KEYS", "load_config", "find_config_file", "clear_cache", "read_config_file",
+           "use_config_file", "chosen_config"]
 
 PYPROJECT = "pyproject.toml"
 GITIGNORE = ".gitignore"
@@ -219,8 +220,7 @@ def _apply_layer(current: FrozenSet[str], select: Optional[Codes], extend_select
     (more specific) select or extend-select prefix of the same layer names the code, as flake8.
     """
     chosen = set()
-    for rule in ALL_RULES:
-        code = rule.code
+    for code in CODES:
         selected_by = max(_matches(code, select or ()), _matches(code, extend_select))
         if select is not None:
             on = selected_by > 0
@@ -235,7 +235,7 @@ def _apply_layer(current: FrozenSet[str], select: Optional[Codes], extend_select
     return frozenset(chosen)
 
 
-_DEFAULT_CODES = frozenset(rule.code for rule in ALL_RULES if rule.default_enabled)
+_DEFAULT_CODES = DEFAULT_CODES
 
 
 def _tuple(codes: Optional[Iterable[str]]) -> Optional[Codes]:
@@ -448,12 +448,13 @@ def _shown(path: str) -> str:
 
 
 class _Reader:
-    def __init__(self, path: str, table: Dict[str, Any]) -> None:
+    def __init__(self, path: str, table: Dict[str, Any], section: str = "[tool.tensorlint]") -> None:
         self.path = path
         self.table = table
+        self.section = section  # where the keys are: "[tool.tensorlint]", or "" in a tensorlint-only file
 
     def error(self, key: str, message: str) -> ConfigError:
-        return ConfigError(f"{_shown(self.path)}: [tool.tensorlint] {key}: {message}")
+        return ConfigError(f"{_shown(self.path)}: {self.section + ' ' if self.section else ''}{key}: {message}")
 
     def codes(self, key: str, value: Any) -> Codes:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
@@ -461,7 +462,7 @@ class _Reader:
         found = []
         for item in value:
             prefix = item.strip().upper()
-            if not prefix or not any(rule.code.startswith(prefix) for rule in ALL_RULES):
+            if not prefix or not any(code.startswith(prefix) for code in CODES):
                 raise self.error(key, f"no rule code starts with {item!r} (`tensorlint rules` lists them)")
             found.append(prefix)
         return tuple(found)
@@ -504,7 +505,7 @@ class _Reader:
             key = unknown[0]
             close = difflib.get_close_matches(key, KEYS, n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(KEYS)})"
-            raise ConfigError(f"{_shown(self.path)}: [tool.tensorlint]: unknown key {key!r}{hint}")
+            raise ConfigError(f"{_shown(self.path)}: {self.section or 'config'}: unknown key {key!r}{hint}")
         table = self.table
         values: Dict[str, Any] = {"path": self.path}
         if "select" in table:
@@ -525,16 +526,20 @@ class _Reader:
         return Config(**values)
 
 
-def _read_table(path: str) -> Optional[Dict[str, Any]]:
-    """The `[tool.tensorlint]` table of a pyproject.toml, None when it has none."""
+def _read_toml(path: str) -> Dict[str, Any]:
     try:
         with open(path, "rb") as handle:
-            data = _toml.loads(handle.read().decode("utf-8"))
+            return _toml.loads(handle.read().decode("utf-8"))
     except (_toml.TOMLDecodeError, UnicodeDecodeError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ConfigError(f"{_shown(path)}: invalid TOML: {message}") from None
     except OSError as error:
         raise ConfigError(f"{_shown(path)}: cannot read: {error.strerror or error}") from None
+
+
+def _read_table(path: str) -> Optional[Dict[str, Any]]:
+    """The `[tool.tensorlint]` table of a pyproject.toml, None when it has none."""
+    data = _read_toml(path)
     tool = data.get("tool")
     if not isinstance(tool, dict) or "tensorlint" not in tool:
         return None
@@ -564,11 +569,44 @@ def _start_directory(path: PathLike) -> str:
     return absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
 
 
+# `--config PATH`: one configuration for every path of the run, instead of the nearest one.
+_chosen: Optional[Config] = None
+
+
+def read_config_file(path: PathLike) -> Config:
+    """The configuration in the file at `path`: a `pyproject.toml`'s `[tool.tensorlint]` table, or any other
+    TOML file holding the same keys at its top level (`tensorlint.toml`). Raises ConfigError."""
+    absolute = os.path.abspath(path)
+    if not os.path.isfile(absolute):
+        raise ConfigError(f"{os.fspath(path)}: no such configuration file")
+    if os.path.basename(absolute) == PYPROJECT:
+        table = _read_table(absolute)
+        if table is None:
+            raise ConfigError(f"{_shown(absolute)}: has no [tool.tensorlint] table")
+        return _Reader(absolute, table).config()
+    return _Reader(absolute, _read_toml(absolute), section="").config()
+
+
+def use_config_file(path: Optional[PathLike]) -> None:
+    """Make `load_config` return the configuration in `path` for every path (None: find the nearest again).
+    Raises ConfigError."""
+    global _chosen
+    _chosen = read_config_file(path) if path is not None else None
+
+
+def chosen_config() -> Optional[Config]:
+    """The configuration `use_config_file` chose, None when each path finds its own."""
+    return _chosen
+
+
 def load_config(path: PathLike = os.curdir) -> Config:
-    """The configuration for the file or directory at `path` (see the module docstring).
+    """The configuration for the file or directory at `path` (see the module docstring), or the one
+    `use_config_file` chose.
 
     Raises ConfigError (a ValueError) for unreadable TOML, an unknown key or a bad value.
     """
+    if _chosen is not None:
+        return _chosen
     found = _config_for_directory(_start_directory(path))
     if isinstance(found, ConfigError):
         raise ConfigError(str(found))

@@ -8,23 +8,21 @@ tensorlint), one line on stderr and exit 2.
 """
 from __future__ import annotations
 
-import ast
 import os
 import sys
-from typing import Callable, FrozenSet, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Callable, FrozenSet, Iterator, Optional, Sequence, Tuple, TypeVar
 
-import libcst as cst
-
-from .config import ConfigError, load_config
-from .file_problems import (CODES as FILE_PROBLEM_CODES, SYNTAX_ERROR, TOO_DEEP, from_notebook_error,
-                            from_parser_error, from_source_error, parse_python, problem, reported_codes,
-                            suppressed_in_cell)
-from .fixer import FixError
-from .noqa import without_suppressed
-from .notebook import NotebookError, is_notebook, parse_notebook
+from .codes import FILE_CODES
+from .config import Config, ConfigError, chosen_config, load_config
 from .project import ProjectConfigError, settings_for
 from .safe_io import SourceError, SourceFile, decode_source, newline_style, read_source_file, write_source_file
 from .settings import Settings
+
+if TYPE_CHECKING:
+    import ast
+
+# libcst, the rules, the fixer and the notebook reader are imported where a file is analysed, not here:
+# a run whose files all come from the result cache never needs them (see docs/performance.md, startup).
 
 STDIN = "-"
 T = TypeVar("T")
@@ -61,15 +59,24 @@ def read_source(path: str, shown: str, stdin: Optional[bytes] = None) -> SourceF
         text, encoding, bom = decode_source(stdin or b"", shown)
         return SourceFile(shown, text, encoding, bom, *newline_style(text))
     except SourceError as error:
+        from .file_problems import from_source_error
         raise Unchecked(from_source_error(error)) from None
 
 
-def ensure_parses(source: SourceFile, rules_run: bool) -> Optional[ast.Module]:
+def is_notebook(path: Optional[str]) -> bool:
+    """`tensorlint.notebook.is_notebook`, without importing the notebook reader."""
+    return bool(path) and str(path).lower().endswith(".ipynb")
+
+
+def ensure_parses(source: SourceFile, rules_run: bool) -> "Optional[ast.Module]":
     """The file's `ast` tree; raises Unchecked (TL002) unless Python's parser accepts it. A notebook's
     cells are compiled one by one inside tensorlint.notebook, so a notebook is only parsed here when
     no rule will run on it (and gives no tree)."""
+    from .file_problems import parse_python
+    from .noqa import without_suppressed
     if is_notebook(source.path):
         if not rules_run:
+            from .notebook import parse_notebook
             analyse(source, lambda src: parse_notebook(src.text, src.path))
         return None
     tree, found = parse_python(source.text)
@@ -88,6 +95,13 @@ def write_source(source: SourceFile, text: str) -> None:
 
 def analyse(source: SourceFile, action: Callable[[SourceFile], T]) -> T:
     """`action(source)`: a parse failure raised as Unchecked (TL002), any other failure as one InputError line."""
+    import libcst as cst
+
+    from .file_problems import (SYNTAX_ERROR, TOO_DEEP, from_notebook_error, from_parser_error, problem,
+                                suppressed_in_cell)
+    from .fixer import FixError
+    from .noqa import without_suppressed
+    from .notebook import NotebookError
     path = source.path
     try:
         return action(source)
@@ -106,21 +120,48 @@ def analyse(source: SourceFile, action: Callable[[SourceFile], T]) -> T:
         raise InputError(f"{path}: internal error, please report: {type(error).__name__}: {error}") from None
 
 
-def selection(path: str, select: Optional[Sequence[str]], ignore: Optional[Sequence[str]]
-              ) -> Tuple[FrozenSet[str], FrozenSet[str]]:
-    """(the rule codes to run, which of TL001/TL002 to report) for `path`: defaults, then
-    [tool.tensorlint], then the command line, then per-file-ignores."""
+class Selection:
+    """Which codes apply to one file: `rules`, the rule codes to run, and `problems`, which of TL001/TL002
+    to report (worked out on first use: a file read from the cache never needs it). Unpacks as
+    `rules, problems`."""
+
+    def __init__(self, rules: FrozenSet[str], config: Config, path: Optional[str], codes: FrozenSet[str],
+                 ignore: Optional[Sequence[str]]) -> None:
+        self.rules = rules
+        self._inputs = (config, path, codes, ignore)
+        self._problems: Optional[FrozenSet[str]] = None
+
+    @property
+    def problems(self) -> FrozenSet[str]:
+        if self._problems is None:
+            from .file_problems import reported_codes
+            self._problems = reported_codes(*self._inputs)
+        return self._problems
+
+    def __iter__(self) -> Iterator[FrozenSet[str]]:
+        return iter((self.rules, self.problems))
+
+
+def selection(path: str, select: Optional[Sequence[str]], ignore: Optional[Sequence[str]],
+              extend_select: Optional[Sequence[str]] = None) -> Selection:
+    """The codes that apply to `path`: defaults, then [tool.tensorlint], then the command line, then
+    per-file-ignores."""
     file_path = path if path != STDIN else None
     try:
         config = load_config(file_path or os.getcwd())
-        codes = config.codes_for(file_path, select, ignore)
+        codes = config.codes_for(file_path, select, ignore, extend_select)
     except ConfigError as error:
         raise InputError(str(error)) from None
-    return codes - FILE_PROBLEM_CODES, reported_codes(config, file_path, codes, ignore)
+    return Selection(codes - FILE_CODES, config, file_path, codes, ignore)
 
 
 def project_settings(path: str, target_numpy: Optional[str], target_torch: Optional[str]) -> Settings:
-    """The NumPy/torch range for `path`: --target-numpy/--target-torch, else the nearest project metadata."""
+    """The NumPy/torch range for `path`: --target-numpy/--target-torch, else the targets of the file
+    `--config` names, else the nearest project metadata."""
+    chosen = chosen_config()
+    if chosen is not None:
+        target_numpy = target_numpy or chosen.target_numpy
+        target_torch = target_torch or chosen.target_torch
     try:
         return settings_for(path if path != STDIN else os.getcwd(), target_numpy, target_torch)
     except ProjectConfigError as error:

@@ -23,10 +23,10 @@ from urllib.parse import quote
 
 from . import __version__
 from .diagnostics import Diagnostic, Fix, physical_lines
-from .rules import ALL_RULES, FILE_RULES, RULES_BY_CODE
+from .codes import FILE_CODES, RULES as RULE_TABLE
 
 __all__ = ["FORMATS", "HOMEPAGE", "Item", "level", "rule_url", "should_color", "write", "write_text", "write_concise",
-           "write_json", "write_sarif", "write_github", "to_json", "to_sarif", "statistics",
+           "write_json", "write_sarif", "write_github", "github_path", "to_json", "to_sarif", "statistics",
            "statistics_data", "write_statistics"]
 
 FORMATS = ("text", "concise", "json", "sarif", "github")
@@ -44,7 +44,8 @@ def rule_url(code: str) -> str:
     return f"{HOMEPAGE}/blob/main/docs/rules/{code}.md"
 
 
-_UNCHECKED_CODES = frozenset(rule.code for rule in FILE_RULES)
+_UNCHECKED_CODES = FILE_CODES
+_NAMES = {code: name for code, name, _ in RULE_TABLE}
 
 
 def level(code: str) -> str:
@@ -53,8 +54,7 @@ def level(code: str) -> str:
 
 
 def _rule_name(code: str) -> str:
-    rule = RULES_BY_CODE.get(code)
-    return rule.name if rule is not None else ""
+    return _NAMES.get(code, "")
 
 
 # ---------------------------------------------------------------- colour
@@ -272,6 +272,7 @@ def _sarif_rule(rule) -> Dict[str, Any]:
 def to_sarif(items: Iterable[Item], sources: Optional[Mapping[str, str]] = None,
              root: Optional[str] = None) -> Dict[str, Any]:
     """The SARIF 2.1.0 log as Python objects (see `write_sarif`)."""
+    from .rules import ALL_RULES  # the rules' documentation: only SARIF carries it
     rules = sorted(ALL_RULES, key=lambda rule: rule.code)
     index = {rule.code: position for position, rule in enumerate(rules)}
     cache: Dict[str, Optional[_Lines]] = {}
@@ -334,13 +335,28 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def write_github(stream: IO[str], items: Iterable[Item]) -> None:
+def github_path(path: str, root: Optional[str] = None) -> str:
+    """`path` as GitHub matches it to the files of a commit: relative to `root` (the repository root;
+    default: the working directory), with forward slashes and no `./` or `..` (`./src/../src/x.py` is
+    `src/x.py`). A file outside `root` keeps its absolute path (GitHub shows it in the log only)."""
+    absolute = os.path.abspath(path)
+    base = os.path.abspath(root if root is not None else os.curdir)
+    try:
+        relative = os.path.relpath(absolute, base)
+    except ValueError:  # another drive (Windows)
+        relative = None
+    if relative is None or relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return absolute.replace(os.sep, "/")
+    return relative.replace(os.sep, "/")
+
+
+def write_github(stream: IO[str], items: Iterable[Item], root: Optional[str] = None) -> None:
     """GitHub Actions workflow commands: one `::warning ...::message` annotation per finding
-    (`::error` for a file that could not be checked),
+    (`::error` for a file that could not be checked), the file relative to `root` (`github_path`),
     escaped as GitHub's toolkit does (`%`, CR and LF everywhere; also `:` and `,` in properties)."""
     for path, diagnostic in items:
         end_line, end_col = _end(diagnostic)
-        properties = [("file", path.replace(os.sep, "/")), ("line", str(diagnostic.line)),
+        properties = [("file", github_path(path, root)), ("line", str(diagnostic.line)),
                       ("col", str(diagnostic.col + 1)), ("endLine", str(end_line)),
                       ("endColumn", str(end_col + 1)), ("title", diagnostic.code)]
         joined = ",".join(f"{name}={_escape_property(value)}" for name, value in properties)
@@ -351,7 +367,8 @@ def write_github(stream: IO[str], items: Iterable[Item]) -> None:
 
 def write(output_format: str, stream: IO[str], items: Sequence[Item], sources: Optional[Mapping[str, str]] = None,
           color: bool = False, root: Optional[str] = None) -> None:
-    """Write `items` in one of FORMATS. Raises ValueError for an unknown format."""
+    """Write `items` in one of FORMATS; `root` is what SARIF and GitHub paths are relative to (default: the
+    working directory). Raises ValueError for an unknown format."""
     if output_format == "text":
         write_text(stream, items, sources, color=color)
     elif output_format == "concise":
@@ -361,7 +378,7 @@ def write(output_format: str, stream: IO[str], items: Sequence[Item], sources: O
     elif output_format == "sarif":
         write_sarif(stream, items, sources, root=root)
     elif output_format == "github":
-        write_github(stream, items)
+        write_github(stream, items, root=root)
     else:
         raise ValueError(f"unknown output format {output_format!r} (one of: {', '.join(FORMATS)})")
 

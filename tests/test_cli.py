@@ -329,7 +329,7 @@ def test_no_command_prints_help_and_exits_2(capsys):
 
 
 def test_usage_error_is_one_line(capsys):
-    code, _, err = run(capsys, "check")
+    code, _, err = run(capsys, "check", "--jobs", "0")
     assert code == 2
     assert_one_error_line(err)
 

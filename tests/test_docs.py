@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 
 from tensorlint import check_source
-from tensorlint.docs import expected_files, main as docs_main, render_rule, stale_files
+from tensorlint.docs import (expected_files, main as docs_main, render_options, render_rule, render_rules_table,
+                             stale_files, with_tables)
 from tensorlint.rules import ALL_RULES, FILE_RULES, Rule
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 QUICK_START = [
     "pip install . && tensorlint check examples/",
-    'pip install torch==2.13.0 -e ".[test,verify]" && python -m pytest',
+    'pip install torch==2.13.0 -e ".[test,verify]" && python -m pytest -n auto',
 ]
 REQUIRED_SECTIONS = ["What it does", "Why is this bad?", "Example", "Use instead"]
 PRELUDE = "import numpy as np\nimport torch\n"
@@ -68,6 +69,59 @@ def test_check_mode_reports_drift(tmp_path, capsys):
     assert "TL999.md" in capsys.readouterr().err
     docs_main(["--root", str(tmp_path)])
     assert not orphan.exists()
+
+
+# -- tables generated from the code -------------------------------------------------------------
+@pytest.mark.parametrize("page, tables", [("docs/index.md", ["rules"]),
+                                          ("docs/configuration.md", ["options-check", "options-fix"])])
+def test_pages_keep_their_generated_tables(page, tables):
+    text = (ROOT / page).read_text(encoding="utf-8")
+    for name in tables:
+        assert f"<!-- generated: {name} -->\n" in text, f"{page} lost its {name} table"
+    assert text.count("<!-- generated: ") == text.count("<!-- end generated -->") == len(tables)
+
+
+def test_a_hand_edited_table_is_drift(tmp_path, capsys):
+    page = tmp_path / "docs" / "index.md"
+    page.parent.mkdir()
+    current = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    edited = "\n".join(line for line in current.splitlines() if "TL202" not in line) + "\n"
+    page.write_text(edited, encoding="utf-8")
+    docs_main(["--root", str(tmp_path)])
+    capsys.readouterr()
+    assert page.read_text(encoding="utf-8").count("| [TL202](rules/TL202.md)") == 1  # the row is back
+    page.write_text(edited, encoding="utf-8")
+    assert docs_main(["--check", "--root", str(tmp_path)]) == 1
+    assert "index.md" in capsys.readouterr().err
+
+
+def test_an_unknown_table_is_an_error():
+    with pytest.raises(ValueError, match="unknown generated table 'nope'"):
+        with_tables("<!-- generated: nope -->\n<!-- end generated -->\n")
+
+
+def test_the_rules_table_is_in_code_order_and_complete():
+    rows = [line for line in render_rules_table(ALL_RULES).splitlines() if line.startswith("| [")]
+    listed = [row.split("]", 1)[0][3:] for row in rows]
+    assert listed == sorted(rule.code for rule in ALL_RULES)
+
+
+def test_the_options_tables_come_from_the_parser():
+    check, fix = render_options("check"), render_options("fix")
+    for option in ("--select CODES", "--extend-select CODES", "--extend-ignore CODES", "--config FILE",
+                   "--quiet", "--jobs N"):
+        assert f"{option}`" in check and f"{option}`" in fix
+    for option in ("--output-file FILE", "--fix`", "--format {"):
+        assert option in check and option not in fix
+    assert "--diff`" in fix and "--diff`" not in check
+
+
+def test_the_codes_module_is_the_rules_as_data():
+    from tensorlint import codes
+    assert codes.CODES == tuple(sorted(rule.code for rule in ALL_RULES))
+    assert codes.FILE_CODES == {rule.code for rule in FILE_RULES}
+    assert codes.DEFAULT_CODES == {rule.code for rule in ALL_RULES if rule.default_enabled}
+    assert dict((code, name) for code, name, _ in codes.RULES) == {rule.code: rule.name for rule in ALL_RULES}
 
 
 # -- rule documentation -------------------------------------------------------------------------
@@ -146,6 +200,19 @@ def test_readme_quick_start_is_the_two_commands():
     blocks = code_blocks(quick_start, "bash")
     assert len(blocks) == 1, "Quick start must hold exactly one ```bash block"
     assert blocks[0].splitlines() == QUICK_START
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    commands = [line for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith(("#", "set ", "cd "))]
+    assert commands == [QUICK_START[1]]
+    assert QUICK_START[1].startswith("pip install torch==2.13.0 ")  # the pin first, always
+
+
+def test_the_test_extra_brings_pytest_xdist():
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    test_extra = re.search(r"^test = \[(.*)\]$", pyproject, re.M)
+    assert test_extra and '"pytest-xdist' in test_extra.group(1)
 
 
 def test_readme_and_rules_index_list_every_rule():

@@ -504,7 +504,7 @@ def validate(log):
 
 
 def test_sarif_exact(monkeypatch, tmp_path):
-    monkeypatch.setattr(output, "ALL_RULES", (FakeRule2, FakeRule))  # listed sorted by code
+    monkeypatch.setattr("tensorlint.rules.ALL_RULES", (FakeRule2, FakeRule))  # listed sorted by code
     items = [(str(tmp_path / "pkg" / "a.py"), D1), (str(tmp_path / "pkg" / "a.py"), D3)]
     text = render(output.write_sarif, items, {items[0][0]: SOURCE}, root=str(tmp_path))
     assert text == SARIF

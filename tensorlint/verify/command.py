@@ -189,7 +189,9 @@ def run_verify(args: argparse.Namespace, verifier: Optional[Verifier] = None) ->
                             look_alikes=args.look_alikes)
     try:
         cases: List[Case] = []
-        for path in _python_files(args.paths, errors):
+        from ..progress import Progress  # the bar `check` and `fix` draw, on a terminal's stderr only
+        files = list(_python_files(args.paths, errors))
+        for path in Progress(len(files), sys.stderr).track(files):
             cases.extend(_file_cases(path, args, verifier, errors))
         try:
             verdicts = verifier.verify_cases(cases, unsafe_fixes=args.unsafe_fixes,
