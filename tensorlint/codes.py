@@ -9,6 +9,7 @@ RULES = (
     ('TL101', 'numpy-without-detach', True),
     ('TL102', 'numpy-without-cpu', True),
     ('TL103', 'noncanonical-numpy-chain', True),
+    ('TL105', 'numpy-unknown-provenance', False),
     ('TL201', 'data-read', True),
     ('TL202', 'data-inplace-write', True),
     ('TL301', 'numpy-removed-alias', True),

@@ -212,6 +212,13 @@ def _matches(code: str, prefixes: Iterable[str]) -> int:
     return max((len(prefix) for prefix in prefixes if code.startswith(prefix)), default=0)
 
 
+def _selected_by(code: str, prefixes: Iterable[str]) -> int:
+    """As `_matches`, but an opt-in rule (a house style, off by default) is selected only when named in full."""
+    if code in DEFAULT_CODES:
+        return _matches(code, prefixes)
+    return len(code) if code in prefixes else 0
+
+
 def _apply_layer(current: FrozenSet[str], select: Optional[Codes], extend_select: Codes,
                  ignore: Codes) -> FrozenSet[str]:
     """One layer of select / extend-select / ignore on top of `current`, as ruff layers its settings.
@@ -221,7 +228,7 @@ def _apply_layer(current: FrozenSet[str], select: Optional[Codes], extend_select
     """
     chosen = set()
     for code in CODES:
-        selected_by = max(_matches(code, select or ()), _matches(code, extend_select))
+        selected_by = max(_selected_by(code, select or ()), _selected_by(code, extend_select))
         if select is not None:
             on = selected_by > 0
         else:

@@ -50,3 +50,22 @@ def test_flake8_extend_select_turns_it_on(tmp_path):
     completed = _flake8(tmp_path, "--select", "TL", "--extend-select", "TL105")
     assert completed.stdout.startswith("helpers.py:4:12: TL105 "), completed.stdout + completed.stderr
     assert completed.returncode == 1
+
+
+def test_cli_prefix_select_leaves_it_off_and_extend_select_turns_it_on(tmp_path, capsys):
+    from tensorlint.cli import main
+    path = tmp_path / "helpers.py"
+    path.write_text(UNKNOWN_PARAMETER)
+    assert main(["check", str(path), "--select", "TL1", "--no-cache"]) == 0
+    assert "TL105" not in capsys.readouterr().out
+    assert main(["check", str(path), "--extend-select", "TL105", "--no-cache"]) == 1
+    assert f"{path}:4:12: TL105 " in capsys.readouterr().out
+
+
+def test_config_extend_select_turns_it_on(tmp_path, capsys):
+    from tensorlint.cli import main
+    (tmp_path / "pyproject.toml").write_text('[tool.tensorlint]\nextend-select = ["TL105"]\n')
+    path = tmp_path / "helpers.py"
+    path.write_text(UNKNOWN_PARAMETER)
+    assert main(["check", str(path), "--no-cache"]) == 1
+    assert "TL105" in capsys.readouterr().out
