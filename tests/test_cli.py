@@ -11,16 +11,18 @@ from tensorlint.cli import main
 from tensorlint.fixer import FixError
 from tensorlint.rules import RULES_BY_CODE
 
-# TL101 + TL102 on line 4, one shared safe fix.
-SAFE = "import numpy as np\nimport torch\ndef f(model, x):\n    return model(x).numpy()\n"
+# TL101 + TL102 on line 5, one shared safe fix: the output of a torch module moved to a device.
+SAFE = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"
+        "    return model(x).numpy()\n")
 SAFE_FIXED = SAFE.replace("model(x).numpy()", "model(x).detach().cpu().numpy()")
-# TL101 + TL102 on line 3 whose fix is unsafe: `x` is unknown and torch is not imported.
-UNSAFE = "import numpy as np\ndef f(x):\n    return x.numpy()\n"
-UNSAFE_FIXED = UNSAFE.replace("x.numpy()", "x.detach().cpu().numpy()")
-# TL101 + TL102 on line 7 with no fix at all: a list of model outputs into np.vstack (not a step loop,
-# so TL404 does not offer `.detach()` at the append).
-UNFIXABLE = ("import numpy as np\nimport torch\ndef f(model, inputs):\n    outs = []\n    for x in inputs:\n"
-             "        outs.append(model(x))\n    return np.vstack(outs)\n")
+# TL101 + TL102 on line 4 whose fix is unsafe: `model` is known by its name only, so nothing proves that
+# its output is a torch tensor (it is fed inputs moved to a device: the evidence for TL102).
+UNSAFE = "import numpy as np\nimport torch\ndef f(model, x, device):\n    return model(x.to(device)).numpy()\n"
+UNSAFE_FIXED = UNSAFE.replace(").numpy()", ").detach().cpu().numpy()")
+# TL101 + TL102 on line 7 with no fix at all: a list of outputs of a model fed moved inputs into np.vstack
+# (not a step loop, so TL404 does not offer `.detach()` at the append).
+UNFIXABLE = ("import numpy as np\nimport torch\ndef f(model, inputs, device):\n    outs = []\n    for x in inputs:\n"
+             "        outs.append(model(x.to(device)))\n    return np.vstack(outs)\n")
 CLEAN = "import torch\nt = torch.zeros(3)\nt.numpy()\n"
 
 
@@ -58,8 +60,8 @@ def test_check_exact_output_and_exit_1(tmp_path, capsys, monkeypatch):
     code, out, err = run(capsys, "check", "a.py")
     assert code == 1 and err == ""
     assert out.splitlines() == [
-        f"a.py:4:12: TL101 {messages['TL101']}",
-        f"a.py:4:12: TL102 {messages['TL102']}",
+        f"a.py:5:12: TL101 {messages['TL101']}",
+        f"a.py:5:12: TL102 {messages['TL102']}",
         "Found 2 problems (2 fixable with `tensorlint fix`).",
     ]
 
@@ -83,10 +85,10 @@ def test_summary_counts_safe_and_unsafe_fixes(tmp_path, capsys):
 
 
 def test_output_is_sorted_by_position(tmp_path, capsys):
-    source = SAFE + "def g(model, x):\n    return model(x).numpy()\n"
+    source = SAFE + "def g(x):\n    return torch.nn.Linear(2, 2).cuda()(x).numpy()\n"
     code, out, _ = run(capsys, "check", str(write(tmp_path, "a.py", source)))
     positions = [tuple(int(n) for n in line.split(":")[1:3]) + (line.split()[1],) for line in out.splitlines()[:-1]]
-    assert positions == [(4, 12, "TL101"), (4, 12, "TL102"), (6, 12, "TL101"), (6, 12, "TL102")]
+    assert positions == [(5, 12, "TL101"), (5, 12, "TL102"), (7, 12, "TL101"), (7, 12, "TL102")]
 
 
 def test_directory_recursion_skips_excluded_and_hidden_dirs(tmp_path, capsys, monkeypatch):
@@ -100,7 +102,7 @@ def test_directory_recursion_skips_excluded_and_hidden_dirs(tmp_path, capsys, mo
     code, out, _ = run(capsys, "check", ".")
     assert code == 1
     assert sorted({line.split(":")[0] for line in out.splitlines()[:-1]}) == ["./pkg/a.py", "./pkg/sub/b.py"]
-    assert out.splitlines()[0].startswith("./pkg/a.py:4:12: TL101 ")  # a directory's own files come first
+    assert out.splitlines()[0].startswith("./pkg/a.py:5:12: TL101 ")  # a directory's own files come first
 
 
 def test_explicit_paths_are_checked_whatever_their_name(tmp_path, capsys, monkeypatch):
@@ -157,7 +159,7 @@ def test_missing_path_is_one_line_and_other_files_are_still_checked(tmp_path, ca
 
 @pytest.mark.parametrize("content, finding", [
     ("def f(:\n    pass\n", "bad.py:1:7: TL002 cannot parse: invalid syntax"),  # no `.numpy()`: the engine
-    (SAFE + "def g(:\n", "bad.py:5:7: TL002 cannot parse: invalid syntax"),    # would not parse it
+    (SAFE + "def g(:\n", "bad.py:6:7: TL002 cannot parse: invalid syntax"),    # would not parse it
     (b"import torch\nx = '\xff'\n", "bad.py:2:6: TL001 not valid UTF-8 (invalid start byte)"),
     (b"import torch\nx = 1\x00\n", "bad.py:2:6: TL002 cannot parse: source contains a null byte (a binary file?)"),
 ])
@@ -183,10 +185,10 @@ def test_unreadable_file_is_one_finding(tmp_path, capsys, monkeypatch):
 def test_check_reads_stdin(capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(SAFE.encode())))
     code, out, _ = run(capsys, "check", "-")
-    assert code == 1 and out.startswith("-:4:12: TL101 ")
+    assert code == 1 and out.startswith("-:5:12: TL101 ")
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(SAFE.encode())))
     code, out, _ = run(capsys, "check", "--stdin-filename", "src/m.py", "-")
-    assert out.startswith("src/m.py:4:12: TL101 ")
+    assert out.startswith("src/m.py:5:12: TL101 ")
 
 
 # -- fix -----------------------------------------------------------------------------------------
@@ -198,8 +200,9 @@ def test_fix_diff_writes_nothing_and_prints_a_unified_diff(tmp_path, capsys, mon
     assert code == 1 and err == ""
     assert path.read_bytes() == before and path.stat().st_mtime_ns == mtime
     assert out.splitlines() == [
-        "--- a/a.py", "+++ b/a.py", "@@ -1,4 +1,4 @@", " import numpy as np", " import torch",
-        " def f(model, x):", "-    return model(x).numpy()", "+    return model(x).detach().cpu().numpy()",
+        "--- a/a.py", "+++ b/a.py", "@@ -2,4 +2,4 @@", " import torch", " def f(x, device):",
+        "     model = torch.nn.Linear(2, 2).to(device)", "-    return model(x).numpy()",
+        "+    return model(x).detach().cpu().numpy()",
     ]
 
 
@@ -284,7 +287,7 @@ def test_fix_skips_a_file_that_does_not_parse(tmp_path, capsys):
     bad, good = write(tmp_path, "bad.py", SAFE + "def g(:\n"), write(tmp_path, "good.py", SAFE)
     code, out, err = run(capsys, "fix", str(bad), str(good))
     assert (code, err) == (1, "")
-    assert out.splitlines() == [f"{bad}:5:7: TL002 cannot parse: invalid syntax",
+    assert out.splitlines() == [f"{bad}:6:7: TL002 cannot parse: invalid syntax",
                                 "Fixed 2 problems in 1 file; 1 remaining (1 file could not be checked)."]
     assert bad.read_text() == SAFE + "def g(:\n" and good.read_text() == SAFE_FIXED
 
@@ -339,5 +342,5 @@ def test_module_entry_point_runs_in_a_subprocess(tmp_path):
     result = subprocess.run([sys.executable, "-m", "tensorlint", "check", str(path)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
-    assert result.stdout.startswith(f"{path}:4:12: TL101 ")
+    assert result.stdout.startswith(f"{path}:5:12: TL101 ")
     assert result.stdout.splitlines()[-1] == "Found 2 problems (2 fixable with `tensorlint fix`)."

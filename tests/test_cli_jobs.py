@@ -7,8 +7,11 @@ import pytest
 
 from tensorlint.cli import default_jobs, main
 
-SAFE = "import numpy as np\nimport torch\ndef f(model, x):\n    return model(x).numpy()\n"
-UNSAFE = "import numpy as np\ndef f(x):\n    return x.numpy()\n"
+# TL101 + TL102 on line 5 with a safe fix (a torch module's output), and on line 4 with an unsafe one
+# (`model` is known by its name only).
+SAFE = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"
+        "    return model(x).numpy()\n")
+UNSAFE = "import numpy as np\nimport torch\ndef f(model, x, device):\n    return model(x.to(device)).numpy()\n"
 CLEAN = "import torch\nt = torch.zeros(3)\nt.numpy()\n"
 FILES = {
     "pkg/a.py": SAFE,
@@ -44,7 +47,7 @@ def run(capsys, *argv):
 def test_parallel_output_equals_one_process(tree, capsys, cache):
     one = run(capsys, "check", "-j", "1", *cache, "pkg", "missing.py", "other.py")
     assert one[0] == 2 and one[2].count("\n") == 1  # the missing file: a usage error, one line
-    assert "pkg/sub/bad_syntax.py:5:7: TL002 " in one[1] and "pkg/sub/bad_utf8.py:2:6: TL001 " in one[1]
+    assert "pkg/sub/bad_syntax.py:6:7: TL002 " in one[1] and "pkg/sub/bad_utf8.py:2:6: TL001 " in one[1]
     for jobs in ("2", "3", "8"):
         assert run(capsys, "check", "--jobs", jobs, *cache, "pkg", "missing.py", "other.py") == one
 
@@ -85,14 +88,14 @@ def test_bad_jobs_is_a_one_line_usage_error(tree, capsys, value):
 def test_fix_with_jobs_reports_the_broken_files_and_exits_1(tree, capsys):
     code, out, err = run(capsys, "fix", "--jobs", "2", "pkg")
     assert (code, err) == (1, "")
-    assert "pkg/sub/bad_syntax.py:5:7: TL002 " in out and "pkg/sub/bad_utf8.py:2:6: TL001 " in out
+    assert "pkg/sub/bad_syntax.py:6:7: TL002 " in out and "pkg/sub/bad_utf8.py:2:6: TL001 " in out
 
 
 def test_parallel_run_in_a_real_process(tree):
     result = subprocess.run([sys.executable, "-m", "tensorlint", "check", "-j", "2", "pkg"],
                             capture_output=True, text=True, timeout=120)
     assert (result.returncode, result.stderr) == (1, "")  # the two broken files are findings
-    assert result.stdout.splitlines()[0].startswith("pkg/a.py:4:12: TL101 ")
+    assert result.stdout.splitlines()[0].startswith("pkg/a.py:5:12: TL101 ")
     assert result.stdout.splitlines()[-1].startswith("Found 12 problems (2 files could not be checked, ")
 
 
@@ -114,7 +117,7 @@ def test_parallel_fix_equals_one_process(tmp_path, capsys, monkeypatch, extra):
         results[jobs] = (run(capsys, "fix", "-j", jobs, *extra, "pkg", "missing.py", "other.py"), _snapshot(root))
     one = results["1"]
     assert one[0][0] == 2 and one[0][2].count("\n") == (1 if "--diff" not in extra else 3)  # the missing file
-    assert "pkg/sub/bad_syntax.py:5:7: TL002 " in (one[0][2] if "--diff" in extra else one[0][1])
+    assert "pkg/sub/bad_syntax.py:6:7: TL002 " in (one[0][2] if "--diff" in extra else one[0][1])
     assert "Fixed" in one[0][1] or "--diff" in extra
     assert results["2"] == one and results["3"] == one
     if "--diff" in extra:
@@ -134,6 +137,6 @@ def test_fix_summary_counts_what_unsafe_fixes_would_fix(tree, capsys):
 def test_unsafe_fixes_from_configuration_and_its_override(tree, capsys):
     (tree / "pyproject.toml").write_text("[tool.tensorlint]\nunsafe-fixes = true\n")
     code, out, _ = run(capsys, "fix", "--diff", "pkg/z.py")
-    assert code == 1 and "+    return x.detach().cpu().numpy()" in out
+    assert code == 1 and "+    return model(x.to(device)).detach().cpu().numpy()" in out
     code, out, _ = run(capsys, "fix", "--diff", "--no-unsafe-fixes", "pkg/z.py")
     assert (code, out) == (0, "")
