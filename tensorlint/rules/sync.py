@@ -102,6 +102,34 @@ class PerStepScalarSync(Rule):
         Valid(H + "class Helper:\n    def training_step(self, batch, batch_idx):\n        x, y = batch\n"
                   "        loss = torch.nn.functional.cross_entropy(self.model(x), y)\n        print(loss.item())\n        return loss\n",
               "training_step of a class that is not a LightningModule, called by no loop"),
+        Valid(H + "def train(model, loader, opt, crit):\n    for x, y in loader:\n        loss = crit(model(x), y)\n"
+                  "        loss.backward()\n        opt.step()\n        print(loss.item())\n",
+              "nothing shows that the model or its batches are on an accelerator (no `.cuda()`, `.to(device)`)"),
+        Valid(H + "def generate(model, idx, max_new_tokens, eos, device):\n    idx = idx.to(device)\n    tokens = []\n"
+                  "    for _ in range(max_new_tokens):\n        next_id = model(idx)[:, -1].argmax(-1)\n"
+                  "        tokens.append(next_id.item())\n        if next_id.item() == eos:\n            break\n"
+                  "        idx = torch.cat([idx, next_id[:, None]], dim=1)\n",
+              "stopping on a token syncs every step anyway: one more read of it costs nothing"),
+        Valid(H + "def generate(model, idx, steps, device):\n    idx = idx.to(device)\n    for _ in range(steps):\n"
+                  "        tok = model(idx)[:, -1].argmax(-1)\n        t = tok.item()\n        if t == 0:\n            break\n",
+              "the token read back is what the loop decides on"),
+        Valid(train_with("kept = out[out > 0]\n        running += loss.item()"),
+              "boolean-mask indexing already waits for the device in this iteration"),
+        Valid(train_with("assert loss.isfinite(), f'loss is {loss}'"), "an assert message runs only on failure"),
+        Valid(train_with("if step > 10 ** 9:\n            raise RuntimeError(f'diverged: {loss.item()}')"),
+              "a raise argument runs only on failure"),
+        Valid(train_with("try:\n            running += 1\n        except ValueError:\n            print(loss.item())"),
+              "an except block is not the normal path"),
+        Valid(H + "def experts(x, weights, linear, device):\n    x = x.to(device)\n    outs = []\n    for w in weights:\n"
+                  "        outs.append(linear(x, w).sum().item())\n    return outs\n",
+              "a loop calling a layer-named function over experts is not a step loop"),
+        Valid(H + "def stats(loader, device):\n    total = 0.0\n    for batch in loader:\n"
+                  "        total += batch.to(device).float().mean().item()\n    return total\n",
+              "a loop over a loader that calls no model and does no step"),
+        Valid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
+                  "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x), y)\n"
+                  "        self.log('train_loss', loss.item())\n        return loss\n",
+              "Lightning: nothing in the file shows the device (the Trainer decides it)"),
         Valid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
                   "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x), y)\n"
                   "        self.log('train_loss', loss)\n        return loss\n", "Lightning: self.log of the tensor itself"),
@@ -111,44 +139,56 @@ class PerStepScalarSync(Rule):
         Invalid(train_with("print(f'step {step}: {loss}')"), line=10, col=30, why="f-string of the loss"),
         Invalid(train_with("if loss < 0.01:\n            break"), line=10, col=12, why="tensor as an if condition"),
         Invalid(train_with("running += float(loss)"), line=10, col=20, why="float(tensor)"),
-        Invalid(H + "def train(model, loader, optimizer, scaler, criterion):\n    for x, y in loader:\n"
-                    "        with torch.autocast('cuda'):\n            loss = criterion(model(x), y)\n"
+        Invalid(H + "def train(model, loader, optimizer, scaler, criterion):\n    model.cuda()\n    for x, y in loader:\n"
+                    "        with torch.autocast('cuda'):\n            loss = criterion(model(x.cuda()), y.cuda())\n"
                     "        scaler.scale(loss).backward()\n        scaler.step(optimizer)\n        scaler.update()\n"
-                    "        progress.set_postfix(loss=loss.item())\n", line=9, col=35, why="AMP with a GradScaler"),
-        Invalid(H + "def train(model, loader, optimizer, criterion, accum):\n    for i, (x, y) in enumerate(loader):\n"
-                    "        loss = criterion(model(x), y) / accum\n        loss.backward()\n"
+                    "        progress.set_postfix(loss=loss.item())\n", line=10, col=35, why="AMP with a GradScaler"),
+        Invalid(H + "def train(model, loader, optimizer, criterion, accum, device):\n    for i, (x, y) in enumerate(loader):\n"
+                    "        loss = criterion(model(x.to(device)), y.to(device)) / accum\n        loss.backward()\n"
                     "        if (i + 1) % accum == 0:\n            optimizer.step()\n        losses.append(loss.item())\n",
                 line=8, col=23, why="gradient accumulation: the append runs every micro-step"),
-        Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    correct = 0\n    for x, y in loader:\n"
-                    "        pred = model(x).argmax(1)\n        correct += (pred == y).sum().item()\n    return correct\n",
-                line=7, col=20, why="evaluation under no_grad"),
-        Invalid(H + "def generate(model, idx, max_new_tokens):\n    for _ in range(max_new_tokens):\n"
-                    "        logits = model(idx)\n        next_id = logits[:, -1].argmax(-1)\n"
-                    "        if next_id.item() == eos:\n            break\n", line=6, col=12, why="generation loop"),
-        Invalid(H + "def train(model, loader, opt, crit):\n    total = 0.0\n    for x, y in loader:\n        out = model(x)\n"
-                    "        loss = crit(out, y)\n        loss.backward()\n        opt.step()\n        total += loss.item()\n"
-                    "    return total\n", line=9, col=18, why="a loss from an unknown criterion: backward() says it is a tensor"),
-        Invalid(H + "from tqdm import tqdm\ndef train(model, loader, opt, crit):\n    for i, batch in enumerate(pbar := tqdm(loader)):\n"
-                    "        loss = crit(model(batch[0]), batch[1])\n        loss.backward()\n        opt.step()\n"
-                    "        pbar.set_description(f'{loss.item()}')\n", line=8, col=33, why="a tqdm bar bound with := in the loop header"),
+        Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader, device):\n    correct = 0\n    for x, y in loader:\n"
+                    "        x, y = x.to(device), y.to(device)\n        pred = model(x).argmax(1)\n"
+                    "        correct += (pred == y).sum().item()\n    return correct\n",
+                line=8, col=20, why="evaluation under no_grad, batches moved to the device"),
+        Invalid(H + "def generate(model, idx, max_new_tokens, device):\n    idx = idx.to(device)\n    tokens = []\n"
+                    "    for _ in range(max_new_tokens):\n        logits = model(idx)\n        next_id = logits[:, -1].argmax(-1)\n"
+                    "        tokens.append(next_id.item())\n        idx = torch.cat([idx, next_id[:, None]], dim=1)\n",
+                line=8, col=23, why="a generation loop that reads every token back although nothing decides on it"),
+        Invalid(H + "def train(model, loader, opt, crit):\n    model = model.cuda()\n    total = 0.0\n    for x, y in loader:\n"
+                    "        out = model(x)\n        loss = crit(out, y)\n        loss.backward()\n        opt.step()\n"
+                    "        total += loss.item()\n    return total\n", line=10, col=18,
+                why="a loss from an unknown criterion of a moved model's output: backward() says it is a tensor"),
+        Invalid(H + "from tqdm import tqdm\ndef train(model, loader, opt, crit, device):\n"
+                    "    for i, batch in enumerate(pbar := tqdm(loader)):\n"
+                    "        loss = crit(model(batch[0].to(device)), batch[1].to(device))\n        loss.backward()\n"
+                    "        opt.step()\n        pbar.set_description(f'{loss.item()}')\n", line=8, col=33,
+                why="a tqdm bar bound with := in the loop header"),
         Invalid(H + "def train(model, loader_a, loader_b, opt, crit):\n    for (xa, ya), (xb, yb) in zip(loader_a, loader_b):\n"
-                    "        loss = crit(model(xa), ya) + crit(model(xb), yb)\n        loss.backward()\n        opt.step()\n"
-                    "        print(loss.item())\n", line=7, col=15, why="zip of two loaders"),
-        Invalid(H + "def train(G, D, loader, opt_g, opt_d, n_critic):\n    for i, (real, _) in enumerate(loader):\n"
-                    "        d_loss = D(G(real)).mean() - D(real).mean()\n        d_loss.backward()\n        opt_d.step()\n"
-                    "        if (i + 1) % n_critic == 0:\n            g_loss = -D(G(real)).mean()\n            g_loss.backward()\n"
-                    "            opt_g.step()\n            print(g_loss.item())\n", line=11, col=19,
+                    "        xa, xb = xa.cuda(), xb.cuda()\n        loss = crit(model(xa), ya) + crit(model(xb), yb)\n"
+                    "        loss.backward()\n        opt.step()\n        print(loss.item())\n", line=8, col=15,
+                why="zip of two loaders"),
+        Invalid(H + "def train(G, D, loader, opt_g, opt_d, n_critic, device):\n    for i, (real, _) in enumerate(loader):\n"
+                    "        real = real.to(device)\n        d_loss = D(G(real)).mean() - D(real).mean()\n        d_loss.backward()\n"
+                    "        opt_d.step()\n        if (i + 1) % n_critic == 0:\n            g_loss = -D(G(real)).mean()\n"
+                    "            g_loss.backward()\n            opt_g.step()\n            print(g_loss.item())\n", line=12, col=19,
                 why="a GAN critic schedule: a modulo guard around backward/step is a training step, not logging"),
-        Invalid(H + "class Trainer:\n    def train_step(self, batch):\n        loss = self.crit(self.model(batch[0]), batch[1])\n"
-                    "        loss.backward()\n        self.opt.step()\n        return loss.item()\n    def fit(self, loader):\n"
-                    "        for batch in loader:\n            self.train_step(batch)\n", line=7, col=16,
+        Invalid(H + "class Trainer:\n    def train_step(self, batch):\n        x = batch[0].to(self.device)\n"
+                    "        loss = torch.nn.functional.cross_entropy(self.model(x), batch[1])\n        loss.backward()\n        self.opt.step()\n"
+                    "        return loss.item()\n    def fit(self, loader):\n        for batch in loader:\n"
+                    "            self.train_step(batch)\n", line=8, col=16,
                 why="a step helper called by a loader loop: found in the helper, naming the call"),
-        Invalid(H + "import functools\ndef step(model, opt, crit, batch):\n    loss = crit(model(batch[0]), batch[1])\n"
+        Invalid(H + "class Trainer:\n    def _update(self, loss):\n        loss.backward()\n        self.opt.step()\n"
+                    "    def train_step(self, x, y):\n        out = self.model(x.to(self.device))\n"
+                    "        self._update(self.crit(out, y))\n        return out.argmax(1).tolist()\n"
+                    "    def fit(self, loader):\n        for x, y in loader:\n            self.train_step(x, y)\n",
+                line=9, col=16, why="a helper that does the step through a helper of its own is still one step"),
+        Invalid(H + "import functools\ndef step(model, opt, crit, batch):\n    loss = crit(model(batch[0].cuda()), batch[1].cuda())\n"
                     "    loss.backward()\n    opt.step()\n    return loss.item()\ndef fit(model, opt, crit, loader):\n"
                     "    train_step = functools.partial(step, model, opt, crit)\n    for batch in loader:\n        train_step(batch)\n",
                 line=7, col=12, why="a functools.partial of a same-file step helper"),
         Invalid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
-                    "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x), y)\n"
+                    "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x.to(self.device)), y)\n"
                     "        self.log('train_loss', loss.item())\n        return loss\n", line=7, col=32,
                 why="Lightning calls training_step every step"),
     ]
@@ -198,21 +238,32 @@ class PerStepHostCopy(Rule):
         Valid(H + "def generate(model, idx, steps):\n    logits = model(idx)\n    for _ in range(steps):\n"
                   "        probs = torch.softmax(logits, dim=-1)\n        out.append(probs.cpu())\n",
               "a range loop that calls no model: not a step loop"),
+        Valid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    preds = []\n    for x, y in loader:\n"
+                  "        preds.append(model(x).argmax(1).cpu())\n    return preds\n",
+              "nothing shows that the model or its inputs are on an accelerator: `.cpu()` may be a no-op"),
+        Valid(H + "def generate(model, idx, steps, eos):\n    idx = idx.cuda()\n    for _ in range(steps):\n"
+                  "        probs = model(idx)[:, -1].softmax(-1)\n        history.append(probs.cpu())\n"
+                  "        nxt = torch.multinomial(probs, 1)\n        if nxt == eos:\n            break\n"
+                  "        idx = torch.cat([idx, nxt], dim=1)\n",
+              "a generation loop that stops on a token waits for the device every step anyway"),
     ]
     INVALID = [
-        Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    preds = []\n    for x, y in loader:\n"
-                    "        preds.append(model(x).argmax(1).cpu())\n    return preds\n", line=6, col=22,
+        Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    model.cuda()\n    preds = []\n    for x, y in loader:\n"
+                    "        preds.append(model(x.cuda()).argmax(1).cpu())\n    return preds\n", line=7, col=22,
                 why="collecting predictions on the host every batch"),
         Invalid(train_with("print(loss)"), line=10, col=9, why="print(tensor)"),
         Invalid(train_with("host = out.to('cpu')"), line=10, col=16, why=".to('cpu')"),
-        Invalid(H + "@torch.no_grad()\ndef generate(model, idx, max_new_tokens):\n    for _ in range(max_new_tokens):\n"
-                    "        logits = model(idx)\n        probs = logits[:, -1].softmax(-1)\n"
+        Invalid(H + "@torch.no_grad()\ndef generate(model, idx, max_new_tokens):\n    idx = idx.cuda()\n"
+                    "    for _ in range(max_new_tokens):\n        logits = model(idx)\n        probs = logits[:, -1].softmax(-1)\n"
                     "        nxt = torch.multinomial(probs.cpu(), 1)\n        idx = torch.cat([idx, nxt.to(idx.device)], dim=1)\n"
-                    "    return idx\n", line=7, col=33, why="sampling on the host every generated token"),
-        Invalid(H + "def generate(model, idx, max_new_tokens):\n    logits = model(idx)\n    for _ in range(max_new_tokens):\n"
-                    "        probs = torch.softmax(logits[:, -1], dim=-1)\n        history.append(probs.cpu())\n"
-                    "        idx = torch.cat([idx, torch.multinomial(probs, 1)], dim=1)\n        logits = model(idx)\n",
-                line=6, col=24, why="a generation loop whose model call ends the body"),
+                    "    return idx\n", line=8, col=33, why="sampling on the host every generated token"),
+        Invalid(H + "def generate(model, idx, max_new_tokens, device):\n    model = model.to(device)\n    logits = model(idx)\n"
+                    "    for _ in range(max_new_tokens):\n        probs = torch.softmax(logits[:, -1], dim=-1)\n"
+                    "        history.append(probs.cpu())\n        idx = torch.cat([idx, torch.multinomial(probs, 1)], dim=1)\n"
+                    "        logits = model(idx)\n", line=7, col=24, why="a generation loop whose model call ends the body"),
+        Invalid(H + "def predict(model, loader):\n    model = model.to('cuda')\n    for x in loader:\n"
+                    "        yield model(x).cpu().numpy()\n", line=5, col=15,
+                why="outputs of a model moved to the GPU, copied each batch"),
     ]
 
 
@@ -258,9 +309,16 @@ class PerStepSynchronize(Rule):
         Valid(train_with("if step % 100 == 0:\n            torch.cuda.synchronize()"), "guarded"),
         Valid(H + "def f(model, loader, optimizer):\n    for x in loader:\n        model(x).sum().backward()\n"
                   "    torch.cuda.synchronize()\n", "after the loop"),
+        Valid(H + "def f(model, xs):\n    for x in xs:\n        model(x)\n        torch.cuda.synchronize()\n",
+              "a loop over an unknown iterable with no step: nothing shows it is a step loop"),
+        Valid(train_with("try:\n            running += 1\n        except RuntimeError:\n            torch.cuda.synchronize()\n"
+                         "            raise"), "an except block is not the normal path"),
     ]
     INVALID = [
         Invalid(train_with("torch.cuda.synchronize()"), line=10, col=9, why="every step"),
+        Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    for x, y in loader:\n        model(x)\n"
+                    "        torch.cuda.synchronize()\n", line=6, col=9,
+                why="an evaluation loop over a loader: the synchronize needs no value to be on the device"),
     ]
 
 
@@ -309,6 +367,9 @@ class GraphRetention(Rule):
                   "    optimizer.step()\n", "the collected losses feed backward"),
         Valid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    total = 0\n    for x, y in loader:\n"
                   "        total += model(x).sum()\n    return total\n", "no grad"),
+        Valid(train_with("history.append(x.unsqueeze(0))"), "a batch from the loader: nothing shows it requires grad"),
+        Valid(train_with("try:\n            running += 1\n        except ValueError:\n            history.append(loss)"),
+              "an except block is not the normal path"),
     ]
     INVALID = [
         Invalid(train_with("running += loss"), line=10, col=9, fixed=train_with("running += loss.detach()"),
@@ -325,6 +386,11 @@ class GraphRetention(Rule):
                 fixed=train_with("history.append((step, loss.detach()))"), why="a tuple holding the loss"),
         Invalid(train_with("running += loss * x.size(0)"), line=10, col=9,
                 fixed=train_with("running += (loss * x.size(0)).detach()"), why="an expression"),
+        Invalid(H + "def train(model, loader, opt):\n    total = 0\n    for x in loader:\n        out = model(x)\n"
+                    "        out.sum().backward()\n        opt.step()\n        total += out\n", line=8, col=9,
+                fixed=H + "def train(model, loader, opt):\n    total = 0\n    for x in loader:\n        out = model(x)\n"
+                          "        out.sum().backward()\n        opt.step()\n        total += out.detach()\n",
+                why="no device evidence needed: the graph is kept wherever the model runs"),
     ]
 
 

@@ -102,6 +102,11 @@ class SyncChecker(FamilyChecker):
     def visit_If(self, node: cst.If) -> None:
         if not self._active():
             return
+        loop = self.semantic.step_loop()
+        if not loop.trains_or_reads_data and not self._off_normal_path() and any(
+                self._on_device(name) for name in _names_in(node.test)):
+            self._syncs_anyway()  # a generation loop deciding on a device value (`if next_token == eos: break`)
+            return
         for tested in _truth_tested(node.test):  # `if t:`, `if not torch.isnan(t):`, `if a and t:`
             facts = self._on_device(tested)
             if facts is not None:
@@ -298,10 +303,19 @@ class SyncChecker(FamilyChecker):
         return False
 
     def _because(self, value: cst.BaseExpression, facts: Facts, why: Optional[Evidence] = None) -> str:
-        """One clause of the value's evidence: "`loss` comes from `criterion(out, y)` (line 9)"."""
-        why = why or facts.device_why
-        clause = Evidence(why.template, why.node).describe(self.context)  # the first link of the chain only
-        code = " ".join(self._code(value).split())
+        """One clause of the value's evidence: "`loss` comes from `criterion(out, y)` (line 9)". Links that
+        point inside the value itself (`model(x)` in `model(x).cpu()`) say nothing new: the first outside
+        one is named, or the last one when all are inside."""
+        inside = _node_ids(value)
+        link = why or facts.device_why
+        skipped = False
+        while link.cause is not None and link.node is not None and id(link.node) in inside:
+            link, skipped = link.cause, True
+        if skipped and link.node is not None:  # the link is about a part of the value: name the code only
+            code = " ".join(self._code(link.node).split())
+            return f"evidence: `{_clipped(code)}` (line {self.context.span(link.node)[0]})"
+        clause = Evidence(link.template, link.node).describe(self.context)  # one link of the chain only
+        code = " ".join(self._code(_operand(value)).split())
         return f"`{code}` {clause}" if len(code) <= _SUBJECT_LIMIT else f"it {clause}"
 
     def _shown(self, receiver: cst.BaseExpression, suffix: str) -> str:
@@ -319,6 +333,35 @@ class SyncChecker(FamilyChecker):
 
     def _code(self, node: cst.CSTNode) -> str:
         return self.context.code(node)
+
+
+def _clipped(code: str) -> str:
+    return code if len(code) <= 50 else code[:47] + "..."
+
+
+def _node_ids(expression: cst.CSTNode) -> Set[int]:
+    found: Set[int] = set()
+
+    class Nodes(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            found.add(id(node))
+            return True
+
+    expression.visit(Nodes())
+    return found
+
+
+def _operand(value: cst.BaseExpression) -> cst.BaseExpression:
+    """What a test or an arithmetic expression is about: `loss` in `loss < 0.01`, `loss * n`, `not done`."""
+    while True:
+        if isinstance(value, cst.Comparison):
+            value = value.left
+        elif isinstance(value, cst.BinaryOperation):
+            value = value.left
+        elif isinstance(value, cst.UnaryOperation):
+            value = value.expression
+        else:
+            return value
 
 
 def _names_tested_in(scope: cst.CSTNode) -> Set[str]:
