@@ -21,38 +21,55 @@ def train_with(line: str) -> str:
 
 
 STEP_LOOPS = """
-    A *step loop* is decided by the shared analysis: a `for`/`while` loop whose own body (not nested
-    functions or loops) calls `.backward()` or an optimizer/scaler `.step(...)`, or that iterates a
-    data loader (`for batch in loader`, `enumerate(train_loader)`, `tqdm(dataloader)`, `zip` of
-    loaders), a `range(...)` or is a `while` loop, and calls a model: training, evaluation under
-    `no_grad` and token-by-token generation loops. An epoch loop that calls `train(...)` is not one.
-    A same-file helper that the loop calls and that does the step itself (`self.train_step(batch)`,
-    also through `functools.partial`) is part of the step: findings are reported inside the helper,
+    A *step loop* needs evidence of being one: a `for`/`while` loop whose own body (not nested
+    functions or loops) calls `.backward()` or an optimizer/scaler `.step(...)`, or calls a helper
+    that does (a same-file function or method, also through `functools.partial` or a helper of its
+    own, or a function of another module of the project whose summary says so); or that calls a
+    model over the batches of a data loader (`for batch in loader`, `enumerate(train_loader)`,
+    `tqdm(dataloader)`, `zip` of loaders); or that calls a model in a `range(...)`/`while` loop
+    (token-by-token generation). A callee named like a part of a model (`linear`, `self.proj`,
+    `block`, `layers[i]`) is not a model call: a loop over layers or experts is not a step loop. An
+    epoch loop that calls `train(...)` is not one. Findings inside a step helper are reported there,
     naming the call. A `LightningModule`'s `training_step`/`validation_step`/... body is one step of
     the loop Lightning runs. Anything under a periodic guard (`if step % N == 0:`,
     `if (i + 1) % log_every == 0:`, `if i == 0:`, an `if` naming `log_interval`, `should_log`,
     `is_last_step`, ...) or after the loop is fine, except that a bare arithmetic guard whose body
     itself calls `.backward()` or steps an optimizer (a GAN critic schedule, gradient accumulation)
-    is a training step, not logging.
+    is a training step, not logging. Code that runs only when something went wrong (an `assert`
+    message, a `raise`, an `except` block) is never reported.
+"""
+
+EVIDENCE = """
+    The value must be shown to be on an accelerator: moved with `.cuda()`/`.to(device)`, created
+    with `device=`, the output of a model that was moved or whose inputs were, or computed from such
+    values; the message names that evidence (`loss` comes from `criterion(out, y)` (line 9)). A
+    value with no such evidence is not reported, since on the CPU the sync costs nothing.
+"""
+
+FREE_SYNC = """
+    A sync costs nothing more where the same iteration already waits for the device unavoidably: a
+    generation loop that decides on a device value (`if next_token == eos: break`, `.item()` in a
+    condition or assigned to a name that one tests), boolean-mask indexing (`x[mask]`) or
+    `nonzero`/`masked_select`/`unique` of a device tensor. Such iterations are not reported.
 """
 
 
 class PerStepScalarSync(Rule):
     __doc__ = """
     ## What it does
-    Flags, inside a step loop and outside any periodic guard, reading a tensor that may be on an
-    accelerator back to Python: `.item()`, `.tolist()`, `float(t)`/`int(t)`/`bool(t)`, formatting it
-    in an f-string, or using it as an `if`/`while` condition.
-    """ + STEP_LOOPS + """
+    Flags, inside a step loop and outside any periodic guard, reading a tensor that is shown to be on
+    an accelerator back to Python: `.item()`, `.tolist()`, `float(t)`/`int(t)`/`bool(t)`, formatting
+    it in an f-string, or using it as an `if`/`while` condition of a training or evaluation loop.
+    """ + STEP_LOOPS + EVIDENCE + """
     ## Why is this bad?
     Each of these blocks the host until every kernel queued so far has finished, so the GPU runs dry
     while Python waits, every step. Public fixes report 5–50 % throughput gains; torchtune measured
     40–50 ms of `cudaStreamSynchronize` per step from one unguarded `loss.item()` in a progress bar.
-
+    """ + FREE_SYNC + """
     ## Example
     ```python
     for x, y in loader:
-        loss = criterion(model(x), y)
+        loss = criterion(model(x.to(device)), y.to(device))
         loss.backward()
         optimizer.step()
         running += loss.item()
@@ -61,7 +78,7 @@ class PerStepScalarSync(Rule):
     ## Use instead
     ```python
     for x, y in loader:
-        loss = criterion(model(x), y)
+        loss = criterion(model(x.to(device)), y.to(device))
         loss.backward()
         optimizer.step()
         running += loss.detach()
@@ -73,10 +90,13 @@ class PerStepScalarSync(Rule):
     what gets printed, so the rewrite needs a human.
 
     ## Known problems
-    Only values known to be tensors (model outputs, losses, torch results, values that are
-    `.backward()`ed) are judged; a value of unknown provenance is not: in an evaluation loop,
-    `val_loss += criterion(model(x), y).item()` with a criterion passed in is not flagged. Some syncs
-    are intentional (sampling on the CPU for reproducibility): silence them with `# noqa: TL401`.
+    Only values shown to be tensors on an accelerator are judged. Code where the device is decided
+    elsewhere (a Lightning `Trainer`, a model moved by its caller in another file, `self.device` set
+    by a framework) is not reported unless the file itself moves something. A loss computed by a
+    criterion stored on `self` (`self.criterion(out, y)`) carries no evidence yet. In a generation
+    loop, a condition on a device value makes the whole iteration count as synced, even when the
+    condition could have stayed on the device. Some syncs are intentional (sampling on the CPU for
+    reproducibility): silence them with `# noqa: TL401`.
     """
     code = "TL401"
     name = "per-step-scalar-sync"
@@ -197,25 +217,25 @@ class PerStepScalarSync(Rule):
 class PerStepHostCopy(Rule):
     __doc__ = """
     ## What it does
-    Flags, inside a step loop and outside any periodic guard, copying a tensor that may be on an
-    accelerator to the host: `.cpu()`, `.to("cpu")`, `.numpy(force=True)`, `print(tensor)`.
-    """ + STEP_LOOPS + """
+    Flags, inside a step loop and outside any periodic guard, copying a tensor that is shown to be on
+    an accelerator to the host: `.cpu()`, `.to("cpu")`, `.numpy(force=True)`, `print(tensor)`.
+    """ + STEP_LOOPS + EVIDENCE + """
     ## Why is this bad?
     A device-to-host copy waits for every queued kernel, then for the transfer, every batch.
     Collecting predictions on the device and moving them once after the loop does one transfer.
-
+    """ + FREE_SYNC + """
     ## Example
     ```python
     with torch.no_grad():
         for x, y in loader:
-            preds.append(model(x).argmax(1).cpu())
+            preds.append(model(x.to(device)).argmax(1).cpu())
     ```
 
     ## Use instead
     ```python
     with torch.no_grad():
         for x, y in loader:
-            preds.append(model(x).argmax(1))
+            preds.append(model(x.to(device)).argmax(1))
     preds = torch.cat(preds).cpu()
     ```
 
@@ -223,8 +243,9 @@ class PerStepHostCopy(Rule):
     No automatic fix: where the copy goes depends on how the results are used.
 
     ## Known problems
-    Only values known to be tensors are judged. A loop that must free device memory each batch may
-    copy on purpose: silence it with `# noqa: TL402`.
+    Only values shown to be on an accelerator are judged (see above): a model moved by a caller in
+    another file, or by a framework, gives no evidence here. A loop that must free device memory each
+    batch may copy on purpose: silence it with `# noqa: TL402`.
     """
     code = "TL402"
     name = "per-step-host-copy"
@@ -272,16 +293,16 @@ class PerStepSynchronize(Rule):
     ## What it does
     Flags `torch.cuda.synchronize()` inside a step loop, outside a periodic guard and outside a
     timing loop (one that reads `time.perf_counter()`/`time.time()`/`Event.elapsed_time` in the
-    same iteration).
+    same iteration). It needs no value: the call itself says the code runs on CUDA.
     """ + STEP_LOOPS + """
     ## Why is this bad?
     It blocks the host until the whole device queue drains, every step, for no result. It is also
     invisible to `torch.cuda.set_sync_debug_mode`, which only reports copies and stream syncs.
-
+    """ + FREE_SYNC + """
     ## Example
     ```python
     for x, y in loader:
-        loss = criterion(model(x), y)
+        loss = criterion(model(x.to(device)), y.to(device))
         loss.backward()
         optimizer.step()
         torch.cuda.synchronize()
@@ -290,13 +311,17 @@ class PerStepSynchronize(Rule):
     ## Use instead
     ```python
     for x, y in loader:
-        loss = criterion(model(x), y)
+        loss = criterion(model(x.to(device)), y.to(device))
         loss.backward()
         optimizer.step()
     ```
 
     ## Fix safety
     Never fixed automatically: a synchronize may be there on purpose (timing, a race it hides).
+
+    ## Known problems
+    A timing loop is recognised only by clock reads in the same iteration; a synchronize that hides a
+    race with host code (pinned-memory reuse) is reported too: silence it with `# noqa: TL403`.
     """
     code = "TL403"
     name = "per-step-synchronize"
@@ -325,9 +350,11 @@ class PerStepSynchronize(Rule):
 class GraphRetention(Rule):
     __doc__ = """
     ## What it does
-    Flags accumulating a value that may require grad across the iterations of a step loop without
-    `.detach()`/`.item()`: `total += loss`, `losses.append(loss)`, unless the accumulator itself
-    later feeds `.backward()` (then keeping the graph is the point).
+    Flags accumulating a value that is shown to require grad across the iterations of a training or
+    data-loader step loop without `.detach()`/`.item()`: `total += loss`, `losses.append(loss)`, unless
+    the accumulator itself later feeds `.backward()` (then keeping the graph is the point). The
+    evidence is about grad, not the device (a model output in grad mode, a value that is
+    `.backward()`ed, a parameter); the message names it. The graph is kept wherever the model runs.
     """ + STEP_LOOPS + """
     ## Why is this bad?
     A tensor that requires grad keeps its whole autograd graph alive; summing or collecting it keeps
@@ -336,7 +363,7 @@ class GraphRetention(Rule):
     ## Example
     ```python
     for x, y in loader:
-        loss = criterion(model(x), y)
+        loss = criterion(model(x.to(device)), y.to(device))
         loss.backward()
         optimizer.step()
         total += loss
@@ -345,7 +372,7 @@ class GraphRetention(Rule):
     ## Use instead
     ```python
     for x, y in loader:
-        loss = criterion(model(x), y)
+        loss = criterion(model(x.to(device)), y.to(device))
         loss.backward()
         optimizer.step()
         total += loss.detach()
@@ -354,6 +381,10 @@ class GraphRetention(Rule):
     ## Fix safety
     Safe: `.detach()` gives the same values and the same type (a tensor stays a tensor), and the
     rule does not fire when the accumulator later feeds `.backward()`.
+
+    ## Known problems
+    A value whose grad is only guessed (a batch, a tensor from an unknown call) is not reported; a
+    loss accumulated inside a helper of another module is found only through the project summaries.
     """
     code = "TL404"
     name = "graph-retention"
