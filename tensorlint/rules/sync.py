@@ -49,8 +49,9 @@ EVIDENCE = """
 FREE_SYNC = """
     A sync costs nothing more where the same iteration already waits for the device unavoidably: a
     generation loop that decides on a device value (`if next_token == eos: break`, `.item()` in a
-    condition or assigned to a name that one tests), boolean-mask indexing (`x[mask]`) or
-    `nonzero`/`masked_select`/`unique` of a device tensor. Such iterations are not reported.
+    condition or assigned to a name that one tests) or yields each token to its consumer;
+    boolean-mask indexing (`x[mask]`) or `nonzero`/`masked_select`/`unique` of a device tensor.
+    Such iterations are not reported.
 """
 
 
@@ -133,6 +134,10 @@ class PerStepScalarSync(Rule):
         Valid(H + "def generate(model, idx, steps, device):\n    idx = idx.to(device)\n    for _ in range(steps):\n"
                   "        tok = model(idx)[:, -1].argmax(-1)\n        t = tok.item()\n        if t == 0:\n            break\n",
               "the token read back is what the loop decides on"),
+        Valid(H + "def stream(model, idx, steps):\n    idx = idx.cuda()\n    for _ in range(steps):\n"
+                  "        tok = model(idx)[:, -1].argmax(-1, keepdim=True)\n        yield tok.item()\n"
+                  "        idx = torch.cat([idx, tok], dim=1)\n",
+              "a streaming generator hands each token to its consumer as it comes"),
         Valid(train_with("kept = out[out > 0]\n        running += loss.item()"),
               "boolean-mask indexing already waits for the device in this iteration"),
         Valid(train_with("assert loss.isfinite(), f'loss is {loss}'"), "an assert message runs only on failure"),

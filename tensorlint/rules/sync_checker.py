@@ -261,11 +261,13 @@ class SyncChecker(FamilyChecker):
             self.context.call_site = saved
 
     def _in_condition(self, loop) -> bool:
-        """Is the node being visited part of an `if`/`while` test, or assigned to a name that one tests
-        (`py = token.item()` ... `if py == eos: break`)?"""
+        """Is the node being visited part of an `if`/`while` test, assigned to a name that one tests
+        (`py = token.item()` ... `if py == eos: break`), or yielded to a consumer of each token?"""
         ancestors = self.semantic.ancestors
         for index in range(len(ancestors) - 2, 0, -1):
             ancestor, child = ancestors[index], ancestors[index + 1]
+            if isinstance(ancestor, cst.Yield):  # `yield token.item()`: a consumer takes each token as it comes
+                return True
             if isinstance(ancestor, (cst.If, cst.While, cst.IfExp)):
                 if child is ancestor.test:
                     return True
