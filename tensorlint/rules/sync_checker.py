@@ -112,7 +112,7 @@ class SyncChecker(FamilyChecker):
             if facts is not None:
                 self._sync("TL401", tested, "a tensor as an `if` condition waits for the accelerator every step "
                            f"({self._because(tested, facts)}): keep the decision on the device (`torch.where`) or "
-                           "check it under a logging guard")
+                           "check it under a logging guard", decision=True)
 
     def visit_While(self, node: cst.While) -> None:
         if not self.semantic.imports.imports_torch:
