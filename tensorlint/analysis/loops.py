@@ -4,7 +4,8 @@ A loop is a *step loop* only on evidence: its own body (not nested functions, no
 which are judged on their own) calls `.backward()` or an optimizer/scaler `.step(...)`, or calls a
 same-file/project helper that does; or it calls a model over the batches of a data loader (`for x
 in loader`, `tqdm(train_loader)`); or it calls a model in a `range(...)`/`while` loop (generation).
-A call only counts as a model call when its callee may be a module and is not named like a layer
+A call counts as a model call when its callee (or, over batches, a name it is given:
+`fast_adapt(model, batch)`) may be a module and is not named like a layer
 (`linear = F.linear` in a loop over experts, `self.proj(h)`, `block(x)`): those walk a model's
 parts, they do not step it. An epoch loop that calls `train(...)` is not one. A *periodic guard*
 is an `if` whose body runs only some steps: a modulo test (`step % N == 0`), a test naming
@@ -105,15 +106,25 @@ def classify_loop(node: cst.CSTNode, calls_a_model: Callable[[cst.Call], bool], 
     walk(node.body, evidence)
     if evidence.steps or any(calls_a_step_helper(call) for call in evidence.calls):
         return LoopInfo(node, True, evidence.timing, trains_or_reads_data=True)
-    # (inside a module's own methods a loop calling submodules walks layers, not steps)
-    model_call = model_calls_count and any(not _calls_a_layer(call) and calls_a_model(call) for call in evidence.calls)
-    if not model_call:
+    if not model_calls_count:  # (inside a module's own methods a loop calling submodules walks layers, not steps)
         return LoopInfo(node, False, evidence.timing)
     over_data = isinstance(node, cst.For) and (iterates_a_loader or iterates_data(node.iter))
+    # over batches, a helper given the model runs it (`fast_adapt(model, batch)`); over a count, it is an
+    # epoch loop calling `train(model, ...)`
+    candidates = evidence.calls + _model_arguments(evidence.calls) if over_data else evidence.calls
+    if not any(not _calls_a_layer(call) and calls_a_model(call) for call in candidates):
+        return LoopInfo(node, False, evidence.timing)
     if over_data:
         return LoopInfo(node, True, evidence.timing, trains_or_reads_data=True)
     per_step_iteration = isinstance(node, cst.While) or (isinstance(node, cst.For) and iterates_steps(node.iter))
     return LoopInfo(node, per_step_iteration, evidence.timing)
+
+
+def _model_arguments(calls: List[cst.Call]) -> List[cst.Call]:
+    """`fast_adapt(model, batch)`: a helper given the model runs it. Each named argument as a call of it, so
+    that `calls_a_model` judges the argument as it judges a callee."""
+    return [cst.Call(func=arg.value) for call in calls for arg in call.args
+            if isinstance(arg.value, (cst.Name, cst.Attribute)) and not arg.star]
 
 
 def _calls_a_layer(call: cst.Call) -> bool:
