@@ -216,7 +216,7 @@ class PerStepScalarSync(Rule):
                     "    return torch.nn.functional.cross_entropy(model(data.to(device)), labels.to(device))\n"
                     "@torch.no_grad()\ndef validate(model, loader, device):\n    total = 0.0\n    for batch in loader:\n"
                     "        loss = fast_adapt(model, batch, device)\n        total += loss.item()\n    return total\n",
-                line=11, col=18, why="a loop over batches that hands the model to a helper: the helper runs it"),
+                line=10, col=18, why="a loop over batches that hands the model to a helper: the helper runs it"),
         Invalid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
                     "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x.to(self.device)), y)\n"
                     "        self.log('train_loss', loss.item())\n        return loss\n", line=7, col=32,
