@@ -4,8 +4,8 @@ A loop is a *step loop* only on evidence: its own body (not nested functions, no
 which are judged on their own) calls `.backward()` or an optimizer/scaler `.step(...)`, or calls a
 same-file/project helper that does; or it calls a model over the batches of a data loader (`for x
 in loader`, `tqdm(train_loader)`); or it calls a model in a `range(...)`/`while` loop (generation).
-A call counts as a model call when its callee (or, over batches, a name it is given:
-`fast_adapt(model, batch)`) may be a module and is not named like a layer
+A call counts as a model call when its callee (or, over batches, a name it is given or its receiver:
+`fast_adapt(model, batch)`, `model.loss(batch)`) may be a module and is not named like a layer
 (`linear = F.linear` in a loop over experts, `self.proj(h)`, `block(x)`): those walk a model's
 parts, they do not step it. An epoch loop that calls `train(...)` is not one. A *periodic guard*
 is an `if` whose body runs only some steps: a modulo test (`step % N == 0`), a test naming
@@ -121,10 +121,12 @@ def classify_loop(node: cst.CSTNode, calls_a_model: Callable[[cst.Call], bool], 
 
 
 def _model_arguments(calls: List[cst.Call]) -> List[cst.Call]:
-    """`fast_adapt(model, batch)`: a helper given the model runs it. Each named argument as a call of it, so
-    that `calls_a_model` judges the argument as it judges a callee."""
-    return [cst.Call(func=arg.value) for call in calls for arg in call.args
-            if isinstance(arg.value, (cst.Name, cst.Attribute)) and not arg.star]
+    """`fast_adapt(model, batch)`, `self.forward_labels_and_loss(batch)` in a model's own method: a helper
+    given the model (as an argument or as its receiver) runs it. Each such name as a call of it, so that
+    `calls_a_model` judges it as it judges a callee."""
+    given = [arg.value for call in calls for arg in call.args if not arg.star]
+    given += [call.func.value for call in calls if isinstance(call.func, cst.Attribute)]
+    return [cst.Call(func=value) for value in given if isinstance(value, (cst.Name, cst.Attribute))]
 
 
 def _calls_a_layer(call: cst.Call) -> bool:

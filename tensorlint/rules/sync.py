@@ -217,6 +217,11 @@ class PerStepScalarSync(Rule):
                     "@torch.no_grad()\ndef validate(model, loader, device):\n    total = 0.0\n    for batch in loader:\n"
                     "        loss = fast_adapt(model, batch, device)\n        total += loss.item()\n    return total\n",
                 line=10, col=18, why="a loop over batches that hands the model to a helper: the helper runs it"),
+        Invalid(H + "class Tagger(torch.nn.Module):\n    def scores(self, batch):\n"
+                    "        return self.forward(batch.to(self.device)).softmax(-1)\n"
+                    "    def predict(self, loader):\n        for batch in loader:\n"
+                    "            print(self.scores(batch).max().item())\n", line=7, col=19,
+                why="a model's own method called over batches runs the model"),
         Invalid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
                     "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x.to(self.device)), y)\n"
                     "        self.log('train_loss', loss.item())\n        return loss\n", line=7, col=32,
