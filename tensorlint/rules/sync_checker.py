@@ -17,6 +17,8 @@ from ..analysis import YES, Facts, dotted_name
 from ..analysis.facts import Evidence
 from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
+from .sync_syntax import (clipped, forced, is_host_move, is_mask, names_in, names_tested_in, node_ids, operand,
+                          to_cpu, truth_tested)
 
 _SCALAR_BUILTINS = frozenset({"float", "int", "bool"})
 ACCUMULATE = "accumulate on the device and convert once, after the loop or under a logging guard"
@@ -55,14 +57,14 @@ class SyncChecker(FamilyChecker):
                 if facts is not None:
                     self._sync("TL401", node, f"`{self._shown(receiver, f'.{name}()')}` waits for the accelerator "
                                f"every step ({self._because(receiver, facts)}): {ACCUMULATE}")
-            elif name == "cpu" and not node.args or name == "to" and _to_cpu(node):
+            elif name == "cpu" and not node.args or name == "to" and to_cpu(node):
                 facts = self._on_device(receiver)
                 if facts is not None:
                     shown = self._shown(receiver, ".cpu()" if name == "cpu" else '.to("cpu")')
                     self._sync("TL402", node, f"`{shown}` copies to the host every step "
                                f"({self._because(receiver, facts)}): collect on the device (`torch.cat` the list) "
                                "and move once after the loop")
-            elif name == "numpy" and _forced(node):
+            elif name == "numpy" and forced(node):
                 facts = self._on_device(receiver)
                 if facts is not None:
                     self._sync("TL402", node, f"`.numpy(force=True)` copies to the host every step "
@@ -104,10 +106,10 @@ class SyncChecker(FamilyChecker):
             return
         loop = self.semantic.step_loop()
         if not loop.trains_or_reads_data and not self._off_normal_path() and any(
-                self._on_device(name) for name in _names_in(node.test)):
+                self._on_device(name) for name in names_in(node.test)):
             self._syncs_anyway()  # a generation loop deciding on a device value (`if next_token == eos: break`)
             return
-        for tested in _truth_tested(node.test):  # `if t:`, `if not torch.isnan(t):`, `if a and t:`
+        for tested in truth_tested(node.test):  # `if t:`, `if not torch.isnan(t):`, `if a and t:`
             facts = self._on_device(tested)
             if facts is not None:
                 self._sync("TL401", tested, "a tensor as an `if` condition waits for the accelerator every step "
@@ -132,7 +134,7 @@ class SyncChecker(FamilyChecker):
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         """`x[mask]`: a boolean mask gives a shape that depends on the data, so the host waits for it."""
-        if self._active() and any(isinstance(e.slice, cst.Index) and _is_mask(e.slice.value) for e in node.slice) \
+        if self._active() and any(isinstance(e.slice, cst.Index) and is_mask(e.slice.value) for e in node.slice) \
                 and self._on_device(node.value) and self.semantic.store_of(node) is None:
             self._syncs_anyway()
 
@@ -215,7 +217,7 @@ class SyncChecker(FamilyChecker):
         context = self.context
         # detach before a trailing host move: `out.cpu()` → `out.detach().cpu()` (the canonical order)
         base = value
-        while _is_host_move(base) and not base.lpar:
+        while is_host_move(base) and not base.lpar:
             base = base.func.value
         if base is not value:
             end = context.end_with_parentheses(base)
@@ -288,7 +290,7 @@ class SyncChecker(FamilyChecker):
         for scope in scopes:
             found = self._tested.get(id(scope))
             if found is None:
-                found = self._tested[id(scope)] = _names_tested_in(scope)
+                found = self._tested[id(scope)] = names_tested_in(scope)
             names |= found
         return names
 
@@ -308,16 +310,16 @@ class SyncChecker(FamilyChecker):
         """One clause of the value's evidence: "`loss` comes from `criterion(out, y)` (line 9)". Links that
         point inside the value itself (`model(x)` in `model(x).cpu()`) say nothing new: the first outside
         one is named, or the last one when all are inside."""
-        inside = _node_ids(value)
+        inside = node_ids(value)
         link = why or facts.device_why
         skipped = False
         while link.cause is not None and link.node is not None and id(link.node) in inside:
             link, skipped = link.cause, True
         if skipped and link.node is not None:  # the link is about a part of the value: name the code only
             code = " ".join(self._code(link.node).split())
-            return f"evidence: `{_clipped(code)}` (line {self.context.span(link.node)[0]})"
+            return f"evidence: `{clipped(code)}` (line {self.context.span(link.node)[0]})"
         clause = Evidence(link.template, link.node).describe(self.context)  # one link of the chain only
-        code = " ".join(self._code(_operand(value)).split())
+        code = " ".join(self._code(operand(value)).split())
         return f"`{code}` {clause}" if len(code) <= _SUBJECT_LIMIT else f"it {clause}"
 
     def _shown(self, receiver: cst.BaseExpression, suffix: str) -> str:
@@ -335,96 +337,3 @@ class SyncChecker(FamilyChecker):
 
     def _code(self, node: cst.CSTNode) -> str:
         return self.context.code(node)
-
-
-def _clipped(code: str) -> str:
-    return code if len(code) <= 50 else code[:47] + "..."
-
-
-def _node_ids(expression: cst.CSTNode) -> Set[int]:
-    found: Set[int] = set()
-
-    class Nodes(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            found.add(id(node))
-            return True
-
-    expression.visit(Nodes())
-    return found
-
-
-def _operand(value: cst.BaseExpression) -> cst.BaseExpression:
-    """What a test or an arithmetic expression is about: `loss` in `loss < 0.01`, `loss * n`, `not done`."""
-    while True:
-        if isinstance(value, cst.Comparison):
-            value = value.left
-        elif isinstance(value, cst.BinaryOperation):
-            value = value.left
-        elif isinstance(value, cst.UnaryOperation):
-            value = value.expression
-        else:
-            return value
-
-
-def _names_tested_in(scope: cst.CSTNode) -> Set[str]:
-    names: Set[str] = set()
-
-    class Tests(cst.CSTVisitor):
-        def visit_If(self, node: cst.If) -> None:
-            names.update(n.value for n in _names_in(node.test))
-
-        def visit_While(self, node: cst.While) -> None:
-            names.update(n.value for n in _names_in(node.test))
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return node is scope
-
-    scope.visit(Tests())
-    return names
-
-
-def _names_in(expression: cst.BaseExpression) -> List[cst.Name]:
-    found: List[cst.Name] = []
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            found.append(node)
-
-    expression.visit(Names())
-    return found
-
-
-def _is_mask(index: cst.BaseExpression) -> bool:
-    """`x > 0`, `~done`, `(a > 0) & (b < 1)`, `m.bool()`: an index that selects by a boolean tensor."""
-    if isinstance(index, cst.Comparison):
-        return not any(isinstance(c.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for c in index.comparisons)
-    if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.BitInvert):
-        return True
-    if isinstance(index, cst.BinaryOperation) and isinstance(index.operator, (cst.BitAnd, cst.BitOr)):
-        return _is_mask(index.left) or _is_mask(index.right)
-    return isinstance(index, cst.Call) and isinstance(index.func, cst.Attribute) and index.func.attr.value == "bool"
-
-
-def _is_host_move(node: cst.BaseExpression) -> bool:
-    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
-            and (node.func.attr.value == "cpu" and not node.args or node.func.attr.value == "to" and _to_cpu(node)))
-
-
-def _to_cpu(node: cst.Call) -> bool:
-    return len(node.args) >= 1 and isinstance(node.args[0].value, cst.SimpleString) \
-        and node.args[0].value.evaluated_value == "cpu"
-
-
-def _forced(node: cst.Call) -> bool:
-    return any(a.keyword is not None and a.keyword.value == "force" for a in node.args)
-
-
-def _truth_tested(test: cst.BaseExpression):
-    """The operands whose truth value an `if` takes: through `not` and `and`/`or`."""
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        yield from _truth_tested(test.expression)
-    elif isinstance(test, cst.BooleanOperation):
-        yield from _truth_tested(test.left)
-        yield from _truth_tested(test.right)
-    else:
-        yield test
