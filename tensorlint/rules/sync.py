@@ -48,6 +48,7 @@ EVIDENCE = """
 
 FREE_SYNC = """
     A sync costs nothing more where the same iteration already waits for the device unavoidably: a
+    loop that leaves on a device value (`if done.item(): break`, `if loss < target: return`), a
     generation loop that decides on a device value (`if next_token == eos: break`, `.item()` in a
     condition or assigned to a name that one tests) or yields each token to its consumer;
     boolean-mask indexing (`x[mask]`) or `nonzero`/`masked_select`/`unique` of a device tensor.
@@ -138,6 +139,10 @@ class PerStepScalarSync(Rule):
                   "        tok = model(idx)[:, -1].argmax(-1, keepdim=True)\n        yield tok.item()\n"
                   "        idx = torch.cat([idx, tok], dim=1)\n",
               "a streaming generator hands each token to its consumer as it comes"),
+        Valid(train_with("print(loss.item())\n        if loss < 0.01:\n            break"),
+              "leaving the loop on the loss needs its value: the iteration waits for it anyway"),
+        Valid(train_with("done = torch.tensor(0, device=device)\n        if done.item() > 0:\n            break"),
+              "a loop that stops on a device flag (distributed early stop)"),
         Valid(train_with("kept = out[out > 0]\n        running += loss.item()"),
               "boolean-mask indexing already waits for the device in this iteration"),
         Valid(train_with("assert loss.isfinite(), f'loss is {loss}'"), "an assert message runs only on failure"),
@@ -162,7 +167,8 @@ class PerStepScalarSync(Rule):
     INVALID = [
         Invalid(train_with("running += loss.item()"), line=10, col=20, why="plain training loop"),
         Invalid(train_with("print(f'step {step}: {loss}')"), line=10, col=30, why="f-string of the loss"),
-        Invalid(train_with("if loss < 0.01:\n            break"), line=10, col=12, why="tensor as an if condition"),
+        Invalid(train_with("if torch.isnan(loss):\n            running = 0.0"), line=10, col=12,
+                why="tensor as an if condition"),
         Invalid(train_with("running += float(loss)"), line=10, col=20, why="float(tensor)"),
         Invalid(H + "def train(model, loader, optimizer, scaler, criterion):\n    model.cuda()\n    for x, y in loader:\n"
                     "        with torch.autocast('cuda'):\n            loss = criterion(model(x.cuda()), y.cuda())\n"

@@ -2,9 +2,10 @@
 
 A finding needs evidence twice: of the loop being a step loop (analysis/loops.py) and of the value
 being on an accelerator (or, for TL404, requiring grad); the message names the value's evidence.
-A sync is not reported where the same iteration already synchronises unavoidably (a generation loop
-that stops on a token, boolean-mask indexing): one more sync there costs nothing. Reports are held
-per step loop until the module is walked, because that sync may come later in the iteration.
+A sync is not reported where the same iteration already synchronises unavoidably (a loop that leaves
+on a device value, a generation loop deciding on one, boolean-mask indexing): one more sync there
+costs nothing. Reports are held per step loop until the module is walked, because that sync may come
+later in the iteration.
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from ..analysis import YES, Facts, dotted_name
 from ..analysis.facts import Evidence
 from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
-from .sync_syntax import (clipped, forced, is_host_move, is_mask, names_in, names_tested_in, node_ids, operand,
-                          to_cpu, truth_tested)
+from .sync_syntax import (clipped, exits_loop, forced, is_host_move, is_mask, names_in, names_tested_in, node_ids,
+                          operand, to_cpu, truth_tested)
 
 _SCALAR_BUILTINS = frozenset({"float", "int", "bool"})
 ACCUMULATE = "accumulate on the device and convert once, after the loop or under a logging guard"
@@ -105,9 +106,12 @@ class SyncChecker(FamilyChecker):
         if not self._active():
             return
         loop = self.semantic.step_loop()
-        if not loop.trains_or_reads_data and not self._off_normal_path() and any(
-                self._on_device(name) for name in names_in(node.test)):
-            self._syncs_anyway()  # a generation loop deciding on a device value (`if next_token == eos: break`)
+        decides = not loop.trains_or_reads_data or exits_loop(node)
+        if decides and not self._off_normal_path() and any(
+                self._on_device(value) for value in (*names_in(node.test), *truth_tested(node.test))):
+            # a generation loop deciding on a device value, or any step loop leaving on one
+            # (`if next_token == eos: break`, `if done.item() > 0: break`): the step must wait for it
+            self._syncs_anyway()
             return
         for tested in truth_tested(node.test):  # `if t:`, `if not torch.isnan(t):`, `if a and t:`
             facts = self._on_device(tested)
@@ -238,7 +242,7 @@ class SyncChecker(FamilyChecker):
             return
         loop = loop or self.semantic.step_loop()
         key = id(loop.node)
-        if not loop.trains_or_reads_data and (decision or self._in_condition(loop)):
+        if self._in_exit_test() or not loop.trains_or_reads_data and (decision or self._in_condition(loop)):
             # a generation loop that decides on the value (`if next_token == eos: break`) must wait for it
             self._synced.add(key)
             self._held.pop(key, None)
@@ -280,6 +284,17 @@ class SyncChecker(FamilyChecker):
                 return all(isinstance(t, cst.Name) for t in targets) and any(
                     t.value in self._tested_names(loop) for t in targets)
             elif isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+                return False
+        return False
+
+    def _in_exit_test(self) -> bool:
+        """Is the node being visited in the test of an `if` that leaves the loop (`if done.item(): break`)?"""
+        ancestors = self.semantic.ancestors
+        for index in range(len(ancestors) - 2, 0, -1):
+            ancestor = ancestors[index]
+            if isinstance(ancestor, cst.If):
+                return ancestors[index + 1] is ancestor.test and exits_loop(ancestor)
+            if isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
                 return False
         return False
 

@@ -97,3 +97,13 @@ def truth_tested(test: cst.BaseExpression):
         yield from truth_tested(test.right)
     else:
         yield test
+
+
+def exits_loop(node: cst.If) -> bool:
+    """`if cond: break` / `return`: the loop leaves on the test, so it cannot run without its value."""
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else (node.body,)
+    for line in body:
+        statements = line.body if isinstance(line, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) else ()
+        if any(isinstance(small, (cst.Break, cst.Return)) for small in statements):
+            return True
+    return False
