@@ -45,11 +45,13 @@ TL4 (per-step syncs). Every `SyncChecker` report requires `imports.imports_torch
       data: its iterable mentions a name with a loader token (`train_loader`, `DataLoader(...)`,
       `batches`), or a name the file assigns from an expression that mentions one or `range` (index.py's
       loader bindings: `pbar = tqdm(loader)`); or it is a `while`, or a `for` whose iterable mentions
-      `range`, and it contains a call (the model call); or
+      `range`, and it contains a call (the model call). (The analysis now also wants a model call in
+      a loop over data, and none named like a layer: this condition asks for less, so stays necessary.); or
   (b) it contains step evidence: a call of `backward`/`step` on any receiver (also `manual_backward`,
       `*_step`, `zero_grad`), more than `loops.is_step_call` accepts; or
   (c) it names a function of this file that contains step evidence, directly or through the functions
-      it names (a transitive closure, more than the one level the analysis follows), or it contains a
+      it names (a transitive closure, more than the analysis follows: index.py's `once_calls` only
+      through plain-name and `self.` calls outside the helper's own loops), or it contains a
       call and the file defines a `forward`/`__call__` with step evidence (called through an instance).
   A class is taken for an nn.Module only by the bases the analysis always accepts (a name ending in
   `MODULE_BASE_SUFFIXES`, or a top-level module class of the file); treating any other class as a plain

@@ -63,6 +63,11 @@ class FunctionIndex:
     raises: bool = False           # `raise NotImplementedError`: without a value return, an abstract method
     # Calls by plain name with Name arguments: (callee, {argument position or keyword: binding key}).
     calls: List[Tuple[str, Dict[object, BindingKey]]] = field(default_factory=list)
+    # Functions it calls once per call (`helper(...)`, `self.method(...)`, outside loops of its own): a
+    # function whose helper does the step does the step too. (name, called on `self`)
+    once_calls: List[Tuple[str, bool]] = field(default_factory=list)
+    # The methods of its class, for a method (so that `self.train_step(...)` can be resolved).
+    class_methods: Optional[Dict[str, "FunctionIndex"]] = field(default=None, repr=False)
 
 
 class FileIndex:
@@ -93,6 +98,7 @@ class FileIndex:
         _Scanner(self, numpy_is_torch).scan(module)
         self._evidence_through_sums()
         self._evidence_through_calls()
+        self._steps_through_calls()
 
     def method(self, cls: Optional[cst.ClassDef], name: str) -> Optional[FunctionIndex]:
         return self.methods.get(id(cls), {}).get(name) if cls is not None else None
@@ -131,6 +137,21 @@ class FileIndex:
                 pending.append(term)
                 if term in self.item_uses:
                     self.add(term, A_BACKWARD)
+
+    def _steps_through_calls(self) -> None:
+        """`def train_step(b): loss = compute(b); self._backward(loss)` does the step through its helper."""
+        changed = True
+        while changed:
+            changed = False
+            for function in self.functions.values():
+                if function.performs_step:
+                    continue
+                for name, on_self in function.once_calls:
+                    table = function.class_methods if on_self else self.module_functions
+                    callee = table.get(name) if table is not None else None
+                    if callee is not None and callee is not function and callee.performs_step:
+                        function.performs_step = changed = True
+                        break
 
     def _evidence_through_calls(self) -> None:
         """A same-file call's Name arguments get the evidence the callee has about its parameters (a second
@@ -293,6 +314,7 @@ class _Scanner:
         outer = self.scopes[-1]
         if outer.methods is not None:
             outer.methods.setdefault(node.name.value, entry)
+            entry.class_methods = outer.methods
         elif len(self.scopes) == 1:
             self.index.module_functions.setdefault(node.name.value, entry)
         for param in ordered:
@@ -346,8 +368,13 @@ class _Scanner:
     def call(self, node: cst.Call) -> None:
         func = node.func
         function = self.scopes[-1].function
-        if function is not None and is_step_call(node) and self.scopes[-1].loop_depth == 0:
-            function.performs_step = True
+        if function is not None and self.scopes[-1].loop_depth == 0:
+            if is_step_call(node):
+                function.performs_step = True
+            elif isinstance(func, cst.Name):
+                function.once_calls.append((func.value, False))
+            elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+                function.once_calls.append((func.attr.value, True))
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             if method in ("backward", "manual_backward"):

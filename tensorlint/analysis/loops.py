@@ -1,11 +1,15 @@
 """Step loops (a body that runs once per training/evaluation/generation step) and periodic guards.
 
-A loop is a *step loop* when its own body (not nested functions, not nested loops, which are
-judged on their own) calls `.backward()` or an optimizer/scaler `.step(...)`, or when it iterates a
-data loader, a `range(...)` or is a `while` loop, and calls a model. An epoch loop that calls
-`train(...)` is not one. A *periodic guard* is an `if` whose body runs only some steps: a modulo
-test (`step % N == 0`), a test naming logging/interval/last-step knobs, or an equality with a
-literal (`i == 0`).
+A loop is a *step loop* only on evidence: its own body (not nested functions, not nested loops,
+which are judged on their own) calls `.backward()` or an optimizer/scaler `.step(...)`, or calls a
+same-file/project helper that does; or it calls a model over the batches of a data loader (`for x
+in loader`, `tqdm(train_loader)`); or it calls a model in a `range(...)`/`while` loop (generation).
+A call counts as a model call when its callee (or, over batches, a name it is given or its receiver:
+`fast_adapt(model, batch)`, `model.loss(batch)`) may be a module and is not named like a layer
+(`linear = F.linear` in a loop over experts, `self.proj(h)`, `block(x)`): those walk a model's
+parts, they do not step it. An epoch loop that calls `train(...)` is not one. A *periodic guard*
+is an `if` whose body runs only some steps: a modulo test (`step % N == 0`), a test naming
+logging/interval/last-step knobs, or an equality with a literal (`i == 0`).
 """
 from __future__ import annotations
 
@@ -28,6 +32,12 @@ _GUARD_TOKENS = frozenset({
 })
 _TIMING_CALLS = frozenset({"perf_counter", "perf_counter_ns", "time", "time_ns", "monotonic", "monotonic_ns",
                            "process_time", "elapsed_time"})
+# The last name token of a callee that calls a part of a model, not a model (a loop over layers or experts).
+_LAYER_TOKENS = frozenset({
+    "linear", "layer", "layers", "fc", "conv", "proj", "projection", "attn", "attention", "block", "blocks", "head",
+    "heads", "embedding", "embed", "mlp", "expert", "experts", "lstm", "gru", "rnn", "cell", "norm", "ffn", "dense",
+    "gate", "router", "bmm", "matmul", "einsum",
+})
 _ITERATION_WRAPPERS = frozenset({"enumerate", "tqdm", "trange", "iter", "zip", "islice", "cycle", "track", "progress",
                                  "progress_bar"})
 
@@ -87,20 +97,52 @@ def is_step_call(node: cst.Call) -> bool:
 def classify_loop(node: cst.CSTNode, calls_a_model: Callable[[cst.Call], bool], model_calls_count: bool = True,
                   calls_a_step_helper: Callable[[cst.Call], bool] = lambda call: False,
                   iterates_a_loader: bool = False) -> LoopInfo:
-    """`calls_a_step_helper`: does a call run a same-file helper that does the step (`self.training_step(b)`)?
+    """`calls_a_model`: may the callee of a call be a module? (only calls not named like a layer are asked)
+    `calls_a_step_helper`: does a call run a helper that does the step (`self.training_step(b)`)?
     `iterates_a_loader`: is the iterable a name bound to a loader (`pbar = tqdm(loader)`)?"""
     evidence = _Evidence()
     if isinstance(node, cst.While):
         walk(node.test, evidence)
     walk(node.body, evidence)
-    steps = evidence.steps or any(calls_a_step_helper(call) for call in evidence.calls)
-    # (inside a module's own methods a loop over "batches" splits one input: a layer walk, not steps)
-    over_data = model_calls_count and isinstance(node, cst.For) and (iterates_a_loader or iterates_data(node.iter))
-    if over_data or steps:
+    if evidence.steps or any(calls_a_step_helper(call) for call in evidence.calls):
+        return LoopInfo(node, True, evidence.timing, trains_or_reads_data=True)
+    if not model_calls_count:  # (inside a module's own methods a loop calling submodules walks layers, not steps)
+        return LoopInfo(node, False, evidence.timing)
+    over_data = isinstance(node, cst.For) and (iterates_a_loader or iterates_data(node.iter))
+    # over batches, a helper given the model runs it (`fast_adapt(model, batch)`); over a count, it is an
+    # epoch loop calling `train(model, ...)`
+    candidates = evidence.calls + _model_arguments(evidence.calls) if over_data else evidence.calls
+    if not any(not _calls_a_layer(call) and calls_a_model(call) for call in candidates):
+        return LoopInfo(node, False, evidence.timing)
+    if over_data:
         return LoopInfo(node, True, evidence.timing, trains_or_reads_data=True)
     per_step_iteration = isinstance(node, cst.While) or (isinstance(node, cst.For) and iterates_steps(node.iter))
-    model_call = per_step_iteration and model_calls_count and any(calls_a_model(call) for call in evidence.calls)
-    return LoopInfo(node, model_call, evidence.timing)
+    return LoopInfo(node, per_step_iteration, evidence.timing)
+
+
+def _model_arguments(calls: List[cst.Call]) -> List[cst.Call]:
+    """`fast_adapt(model, batch)`, `self.forward_labels_and_loss(batch)` in a model's own method: a helper
+    given the model (as an argument or as its receiver) runs it. Each such name as a call of it, so that
+    `calls_a_model` judges it as it judges a callee."""
+    given = [arg.value for call in calls for arg in call.args if not arg.star]
+    given += [call.func.value for call in calls if isinstance(call.func, cst.Attribute)]
+    return [cst.Call(func=value) for value in given if isinstance(value, (cst.Name, cst.Attribute))]
+
+
+def _calls_a_layer(call: cst.Call) -> bool:
+    """`linear(x, w)`, `self.proj(h)`, `block(x)`, `self.layers[i](x)`: a part of a model, not a model."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "forward":
+        func = func.value
+    while isinstance(func, cst.Subscript):
+        func = func.value
+    name = dotted_name(func)
+    if name is None:
+        return False
+    tokens = _tokens(name.rsplit(".", 1)[-1])
+    if len(tokens) > 1 and len(tokens[-1]) == 1:  # `netG`, `layer_i`: a trailing letter is a role
+        tokens.pop()
+    return bool(tokens) and tokens[-1] in _LAYER_TOKENS
 
 
 def iterates_steps(iterable: cst.BaseExpression) -> bool:

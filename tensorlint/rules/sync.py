@@ -21,38 +21,57 @@ def train_with(line: str) -> str:
 
 
 STEP_LOOPS = """
-    A *step loop* is decided by the shared analysis: a `for`/`while` loop whose own body (not nested
-    functions or loops) calls `.backward()` or an optimizer/scaler `.step(...)`, or that iterates a
-    data loader (`for batch in loader`, `enumerate(train_loader)`, `tqdm(dataloader)`, `zip` of
-    loaders), a `range(...)` or is a `while` loop, and calls a model: training, evaluation under
-    `no_grad` and token-by-token generation loops. An epoch loop that calls `train(...)` is not one.
-    A same-file helper that the loop calls and that does the step itself (`self.train_step(batch)`,
-    also through `functools.partial`) is part of the step: findings are reported inside the helper,
+    A *step loop* needs evidence of being one: a `for`/`while` loop whose own body (not nested
+    functions or loops) calls `.backward()` or an optimizer/scaler `.step(...)`, or calls a helper
+    that does (a same-file function or method, also through `functools.partial` or a helper of its
+    own, or a function of another module of the project whose summary says so); or that calls a
+    model over the batches of a data loader (`for batch in loader`, `enumerate(train_loader)`,
+    `tqdm(dataloader)`, `zip` of loaders); or that calls a model in a `range(...)`/`while` loop
+    (token-by-token generation). A callee named like a part of a model (`linear`, `self.proj`,
+    `block`, `layers[i]`) is not a model call: a loop over layers or experts is not a step loop. An
+    epoch loop that calls `train(...)` is not one. Findings inside a step helper are reported there,
     naming the call. A `LightningModule`'s `training_step`/`validation_step`/... body is one step of
     the loop Lightning runs. Anything under a periodic guard (`if step % N == 0:`,
     `if (i + 1) % log_every == 0:`, `if i == 0:`, an `if` naming `log_interval`, `should_log`,
     `is_last_step`, ...) or after the loop is fine, except that a bare arithmetic guard whose body
     itself calls `.backward()` or steps an optimizer (a GAN critic schedule, gradient accumulation)
-    is a training step, not logging.
+    is a training step, not logging. Code that runs only when something went wrong (an `assert`
+    message, a `raise`, an `except` block) is never reported.
+"""
+
+EVIDENCE = """
+    The value must be shown to be on an accelerator: moved with `.cuda()`/`.to(device)`, created
+    with `device=`, the output of a model that was moved or whose inputs were, or computed from such
+    values; the message names that evidence (`loss` comes from `criterion(out, y)` (line 9)). A
+    value with no such evidence is not reported, since on the CPU the sync costs nothing.
+"""
+
+FREE_SYNC = """
+    A sync costs nothing more where the same iteration already waits for the device unavoidably: a
+    loop that leaves on a device value (`if done.item(): break`, `if loss < target: return`), a
+    generation loop that decides on a device value (`if next_token == eos: break`, `.item()` in a
+    condition or assigned to a name that one tests) or yields each token to its consumer;
+    boolean-mask indexing (`x[mask]`) or `nonzero`/`masked_select`/`unique` of a device tensor.
+    Such iterations are not reported.
 """
 
 
 class PerStepScalarSync(Rule):
     __doc__ = """
     ## What it does
-    Flags, inside a step loop and outside any periodic guard, reading a tensor that may be on an
-    accelerator back to Python: `.item()`, `.tolist()`, `float(t)`/`int(t)`/`bool(t)`, formatting it
-    in an f-string, or using it as an `if`/`while` condition.
-    """ + STEP_LOOPS + """
+    Flags, inside a step loop and outside any periodic guard, reading a tensor that is shown to be on
+    an accelerator back to Python: `.item()`, `.tolist()`, `float(t)`/`int(t)`/`bool(t)`, formatting
+    it in an f-string, or using it as an `if`/`while` condition of a training or evaluation loop.
+    """ + STEP_LOOPS + EVIDENCE + """
     ## Why is this bad?
     Each of these blocks the host until every kernel queued so far has finished, so the GPU runs dry
     while Python waits, every step. Public fixes report 5–50 % throughput gains; torchtune measured
     40–50 ms of `cudaStreamSynchronize` per step from one unguarded `loss.item()` in a progress bar.
-
+    """ + FREE_SYNC + """
     ## Example
     ```python
     for x, y in loader:
-        loss = criterion(model(x), y)
+        loss = criterion(model(x.to(device)), y.to(device))
         loss.backward()
         optimizer.step()
         running += loss.item()
@@ -61,7 +80,7 @@ class PerStepScalarSync(Rule):
     ## Use instead
     ```python
     for x, y in loader:
-        loss = criterion(model(x), y)
+        loss = criterion(model(x.to(device)), y.to(device))
         loss.backward()
         optimizer.step()
         running += loss.detach()
@@ -73,10 +92,13 @@ class PerStepScalarSync(Rule):
     what gets printed, so the rewrite needs a human.
 
     ## Known problems
-    Only values known to be tensors (model outputs, losses, torch results, values that are
-    `.backward()`ed) are judged; a value of unknown provenance is not: in an evaluation loop,
-    `val_loss += criterion(model(x), y).item()` with a criterion passed in is not flagged. Some syncs
-    are intentional (sampling on the CPU for reproducibility): silence them with `# noqa: TL401`.
+    Only values shown to be tensors on an accelerator are judged. Code where the device is decided
+    elsewhere (a Lightning `Trainer`, a model moved by its caller in another file, `self.device` set
+    by a framework) is not reported unless the file itself moves something. A loss computed by a
+    criterion stored on `self` (`self.criterion(out, y)`) carries no evidence yet. In a generation
+    loop, a condition on a device value makes the whole iteration count as synced, even when the
+    condition could have stayed on the device. Some syncs are intentional (sampling on the CPU for
+    reproducibility): silence them with `# noqa: TL401`.
     """
     code = "TL401"
     name = "per-step-scalar-sync"
@@ -102,6 +124,42 @@ class PerStepScalarSync(Rule):
         Valid(H + "class Helper:\n    def training_step(self, batch, batch_idx):\n        x, y = batch\n"
                   "        loss = torch.nn.functional.cross_entropy(self.model(x), y)\n        print(loss.item())\n        return loss\n",
               "training_step of a class that is not a LightningModule, called by no loop"),
+        Valid(H + "def train(model, loader, opt, crit):\n    for x, y in loader:\n        loss = crit(model(x), y)\n"
+                  "        loss.backward()\n        opt.step()\n        print(loss.item())\n",
+              "nothing shows that the model or its batches are on an accelerator (no `.cuda()`, `.to(device)`)"),
+        Valid(H + "def generate(model, idx, max_new_tokens, eos, device):\n    idx = idx.to(device)\n    tokens = []\n"
+                  "    for _ in range(max_new_tokens):\n        next_id = model(idx)[:, -1].argmax(-1)\n"
+                  "        tokens.append(next_id.item())\n        if next_id.item() == eos:\n            break\n"
+                  "        idx = torch.cat([idx, next_id[:, None]], dim=1)\n",
+              "stopping on a token syncs every step anyway: one more read of it costs nothing"),
+        Valid(H + "def generate(model, idx, steps, device):\n    idx = idx.to(device)\n    for _ in range(steps):\n"
+                  "        tok = model(idx)[:, -1].argmax(-1)\n        t = tok.item()\n        if t == 0:\n            break\n",
+              "the token read back is what the loop decides on"),
+        Valid(H + "def stream(model, idx, steps):\n    idx = idx.cuda()\n    for _ in range(steps):\n"
+                  "        tok = model(idx)[:, -1].argmax(-1, keepdim=True)\n        yield tok.item()\n"
+                  "        idx = torch.cat([idx, tok], dim=1)\n",
+              "a streaming generator hands each token to its consumer as it comes"),
+        Valid(train_with("print(loss.item())\n        if loss < 0.01:\n            break"),
+              "leaving the loop on the loss needs its value: the iteration waits for it anyway"),
+        Valid(train_with("done = torch.tensor(0, device=device)\n        if done.item() > 0:\n            break"),
+              "a loop that stops on a device flag (distributed early stop)"),
+        Valid(train_with("kept = out[out > 0]\n        running += loss.item()"),
+              "boolean-mask indexing already waits for the device in this iteration"),
+        Valid(train_with("assert loss.isfinite(), f'loss is {loss}'"), "an assert message runs only on failure"),
+        Valid(train_with("if step > 10 ** 9:\n            raise RuntimeError(f'diverged: {loss.item()}')"),
+              "a raise argument runs only on failure"),
+        Valid(train_with("try:\n            running += 1\n        except ValueError:\n            print(loss.item())"),
+              "an except block is not the normal path"),
+        Valid(H + "def experts(x, weights, linear, device):\n    x = x.to(device)\n    outs = []\n    for w in weights:\n"
+                  "        outs.append(linear(x, w).sum().item())\n    return outs\n",
+              "a loop calling a layer-named function over experts is not a step loop"),
+        Valid(H + "def stats(loader, device):\n    total = 0.0\n    for batch in loader:\n"
+                  "        total += batch.to(device).float().mean().item()\n    return total\n",
+              "a loop over a loader that calls no model and does no step"),
+        Valid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
+                  "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x), y)\n"
+                  "        self.log('train_loss', loss.item())\n        return loss\n",
+              "Lightning: nothing in the file shows the device (the Trainer decides it)"),
         Valid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
                   "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x), y)\n"
                   "        self.log('train_loss', loss)\n        return loss\n", "Lightning: self.log of the tensor itself"),
@@ -109,46 +167,69 @@ class PerStepScalarSync(Rule):
     INVALID = [
         Invalid(train_with("running += loss.item()"), line=10, col=20, why="plain training loop"),
         Invalid(train_with("print(f'step {step}: {loss}')"), line=10, col=30, why="f-string of the loss"),
-        Invalid(train_with("if loss < 0.01:\n            break"), line=10, col=12, why="tensor as an if condition"),
+        Invalid(train_with("if torch.isnan(loss):\n            running = 0.0"), line=10, col=12,
+                why="tensor as an if condition"),
         Invalid(train_with("running += float(loss)"), line=10, col=20, why="float(tensor)"),
-        Invalid(H + "def train(model, loader, optimizer, scaler, criterion):\n    for x, y in loader:\n"
-                    "        with torch.autocast('cuda'):\n            loss = criterion(model(x), y)\n"
+        Invalid(H + "def train(model, loader, optimizer, scaler, criterion):\n    model.cuda()\n    for x, y in loader:\n"
+                    "        with torch.autocast('cuda'):\n            loss = criterion(model(x.cuda()), y.cuda())\n"
                     "        scaler.scale(loss).backward()\n        scaler.step(optimizer)\n        scaler.update()\n"
-                    "        progress.set_postfix(loss=loss.item())\n", line=9, col=35, why="AMP with a GradScaler"),
-        Invalid(H + "def train(model, loader, optimizer, criterion, accum):\n    for i, (x, y) in enumerate(loader):\n"
-                    "        loss = criterion(model(x), y) / accum\n        loss.backward()\n"
+                    "        progress.set_postfix(loss=loss.item())\n", line=10, col=35, why="AMP with a GradScaler"),
+        Invalid(H + "def train(model, loader, optimizer, criterion, accum, device):\n    for i, (x, y) in enumerate(loader):\n"
+                    "        loss = criterion(model(x.to(device)), y.to(device)) / accum\n        loss.backward()\n"
                     "        if (i + 1) % accum == 0:\n            optimizer.step()\n        losses.append(loss.item())\n",
                 line=8, col=23, why="gradient accumulation: the append runs every micro-step"),
-        Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    correct = 0\n    for x, y in loader:\n"
-                    "        pred = model(x).argmax(1)\n        correct += (pred == y).sum().item()\n    return correct\n",
-                line=7, col=20, why="evaluation under no_grad"),
-        Invalid(H + "def generate(model, idx, max_new_tokens):\n    for _ in range(max_new_tokens):\n"
-                    "        logits = model(idx)\n        next_id = logits[:, -1].argmax(-1)\n"
-                    "        if next_id.item() == eos:\n            break\n", line=6, col=12, why="generation loop"),
-        Invalid(H + "def train(model, loader, opt, crit):\n    total = 0.0\n    for x, y in loader:\n        out = model(x)\n"
-                    "        loss = crit(out, y)\n        loss.backward()\n        opt.step()\n        total += loss.item()\n"
-                    "    return total\n", line=9, col=18, why="a loss from an unknown criterion: backward() says it is a tensor"),
-        Invalid(H + "from tqdm import tqdm\ndef train(model, loader, opt, crit):\n    for i, batch in enumerate(pbar := tqdm(loader)):\n"
-                    "        loss = crit(model(batch[0]), batch[1])\n        loss.backward()\n        opt.step()\n"
-                    "        pbar.set_description(f'{loss.item()}')\n", line=8, col=33, why="a tqdm bar bound with := in the loop header"),
+        Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader, device):\n    correct = 0\n    for x, y in loader:\n"
+                    "        x, y = x.to(device), y.to(device)\n        pred = model(x).argmax(1)\n"
+                    "        correct += (pred == y).sum().item()\n    return correct\n",
+                line=8, col=20, why="evaluation under no_grad, batches moved to the device"),
+        Invalid(H + "def generate(model, idx, max_new_tokens, device):\n    idx = idx.to(device)\n    tokens = []\n"
+                    "    for _ in range(max_new_tokens):\n        logits = model(idx)\n        next_id = logits[:, -1].argmax(-1)\n"
+                    "        tokens.append(next_id.item())\n        idx = torch.cat([idx, next_id[:, None]], dim=1)\n",
+                line=8, col=23, why="a generation loop that reads every token back although nothing decides on it"),
+        Invalid(H + "def train(model, loader, opt, crit):\n    model = model.cuda()\n    total = 0.0\n    for x, y in loader:\n"
+                    "        out = model(x)\n        loss = crit(out, y)\n        loss.backward()\n        opt.step()\n"
+                    "        total += loss.item()\n    return total\n", line=10, col=18,
+                why="a loss from an unknown criterion of a moved model's output: backward() says it is a tensor"),
+        Invalid(H + "from tqdm import tqdm\ndef train(model, loader, opt, crit, device):\n"
+                    "    for i, batch in enumerate(pbar := tqdm(loader)):\n"
+                    "        loss = crit(model(batch[0].to(device)), batch[1].to(device))\n        loss.backward()\n"
+                    "        opt.step()\n        pbar.set_description(f'{loss.item()}')\n", line=8, col=33,
+                why="a tqdm bar bound with := in the loop header"),
         Invalid(H + "def train(model, loader_a, loader_b, opt, crit):\n    for (xa, ya), (xb, yb) in zip(loader_a, loader_b):\n"
-                    "        loss = crit(model(xa), ya) + crit(model(xb), yb)\n        loss.backward()\n        opt.step()\n"
-                    "        print(loss.item())\n", line=7, col=15, why="zip of two loaders"),
-        Invalid(H + "def train(G, D, loader, opt_g, opt_d, n_critic):\n    for i, (real, _) in enumerate(loader):\n"
-                    "        d_loss = D(G(real)).mean() - D(real).mean()\n        d_loss.backward()\n        opt_d.step()\n"
-                    "        if (i + 1) % n_critic == 0:\n            g_loss = -D(G(real)).mean()\n            g_loss.backward()\n"
-                    "            opt_g.step()\n            print(g_loss.item())\n", line=11, col=19,
+                    "        xa, xb = xa.cuda(), xb.cuda()\n        loss = crit(model(xa), ya) + crit(model(xb), yb)\n"
+                    "        loss.backward()\n        opt.step()\n        print(loss.item())\n", line=8, col=15,
+                why="zip of two loaders"),
+        Invalid(H + "def train(G, D, loader, opt_g, opt_d, n_critic, device):\n    for i, (real, _) in enumerate(loader):\n"
+                    "        real = real.to(device)\n        d_loss = D(G(real)).mean() - D(real).mean()\n        d_loss.backward()\n"
+                    "        opt_d.step()\n        if (i + 1) % n_critic == 0:\n            g_loss = -D(G(real)).mean()\n"
+                    "            g_loss.backward()\n            opt_g.step()\n            print(g_loss.item())\n", line=12, col=19,
                 why="a GAN critic schedule: a modulo guard around backward/step is a training step, not logging"),
-        Invalid(H + "class Trainer:\n    def train_step(self, batch):\n        loss = self.crit(self.model(batch[0]), batch[1])\n"
-                    "        loss.backward()\n        self.opt.step()\n        return loss.item()\n    def fit(self, loader):\n"
-                    "        for batch in loader:\n            self.train_step(batch)\n", line=7, col=16,
+        Invalid(H + "class Trainer:\n    def train_step(self, batch):\n        x = batch[0].to(self.device)\n"
+                    "        loss = torch.nn.functional.cross_entropy(self.model(x), batch[1])\n        loss.backward()\n        self.opt.step()\n"
+                    "        return loss.item()\n    def fit(self, loader):\n        for batch in loader:\n"
+                    "            self.train_step(batch)\n", line=8, col=16,
                 why="a step helper called by a loader loop: found in the helper, naming the call"),
-        Invalid(H + "import functools\ndef step(model, opt, crit, batch):\n    loss = crit(model(batch[0]), batch[1])\n"
+        Invalid(H + "class Trainer:\n    def _update(self, loss):\n        loss.backward()\n        self.opt.step()\n"
+                    "    def train_step(self, x, y):\n        out = self.model(x.to(self.device))\n"
+                    "        self._update(self.crit(out, y))\n        return out.argmax(1).tolist()\n"
+                    "    def fit(self, loader):\n        for x, y in loader:\n            self.train_step(x, y)\n",
+                line=9, col=16, why="a helper that does the step through a helper of its own is still one step"),
+        Invalid(H + "import functools\ndef step(model, opt, crit, batch):\n    loss = crit(model(batch[0].cuda()), batch[1].cuda())\n"
                     "    loss.backward()\n    opt.step()\n    return loss.item()\ndef fit(model, opt, crit, loader):\n"
                     "    train_step = functools.partial(step, model, opt, crit)\n    for batch in loader:\n        train_step(batch)\n",
                 line=7, col=12, why="a functools.partial of a same-file step helper"),
+        Invalid(H + "def fast_adapt(model, batch, device):\n    data, labels = batch\n"
+                    "    return torch.nn.functional.cross_entropy(model(data.to(device)), labels.to(device))\n"
+                    "@torch.no_grad()\ndef validate(model, loader, device):\n    total = 0.0\n    for batch in loader:\n"
+                    "        loss = fast_adapt(model, batch, device)\n        total += loss.item()\n    return total\n",
+                line=10, col=18, why="a loop over batches that hands the model to a helper: the helper runs it"),
+        Invalid(H + "class Tagger(torch.nn.Module):\n    def scores(self, batch):\n"
+                    "        return self.forward(batch.to(self.device)).softmax(-1)\n"
+                    "    def predict(self, loader):\n        for batch in loader:\n"
+                    "            print(self.scores(batch).max().item())\n", line=7, col=19,
+                why="a model's own method called over batches runs the model"),
         Invalid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
-                    "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x), y)\n"
+                    "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x.to(self.device)), y)\n"
                     "        self.log('train_loss', loss.item())\n        return loss\n", line=7, col=32,
                 why="Lightning calls training_step every step"),
     ]
@@ -157,25 +238,25 @@ class PerStepScalarSync(Rule):
 class PerStepHostCopy(Rule):
     __doc__ = """
     ## What it does
-    Flags, inside a step loop and outside any periodic guard, copying a tensor that may be on an
-    accelerator to the host: `.cpu()`, `.to("cpu")`, `.numpy(force=True)`, `print(tensor)`.
-    """ + STEP_LOOPS + """
+    Flags, inside a step loop and outside any periodic guard, copying a tensor that is shown to be on
+    an accelerator to the host: `.cpu()`, `.to("cpu")`, `.numpy(force=True)`, `print(tensor)`.
+    """ + STEP_LOOPS + EVIDENCE + """
     ## Why is this bad?
     A device-to-host copy waits for every queued kernel, then for the transfer, every batch.
     Collecting predictions on the device and moving them once after the loop does one transfer.
-
+    """ + FREE_SYNC + """
     ## Example
     ```python
     with torch.no_grad():
         for x, y in loader:
-            preds.append(model(x).argmax(1).cpu())
+            preds.append(model(x.to(device)).argmax(1).cpu())
     ```
 
     ## Use instead
     ```python
     with torch.no_grad():
         for x, y in loader:
-            preds.append(model(x).argmax(1))
+            preds.append(model(x.to(device)).argmax(1))
     preds = torch.cat(preds).cpu()
     ```
 
@@ -183,8 +264,9 @@ class PerStepHostCopy(Rule):
     No automatic fix: where the copy goes depends on how the results are used.
 
     ## Known problems
-    Only values known to be tensors are judged. A loop that must free device memory each batch may
-    copy on purpose: silence it with `# noqa: TL402`.
+    Only values shown to be on an accelerator are judged (see above): a model moved by a caller in
+    another file, or by a framework, gives no evidence here. A loop that must free device memory each
+    batch may copy on purpose: silence it with `# noqa: TL402`.
     """
     code = "TL402"
     name = "per-step-host-copy"
@@ -198,21 +280,32 @@ class PerStepHostCopy(Rule):
         Valid(H + "def generate(model, idx, steps):\n    logits = model(idx)\n    for _ in range(steps):\n"
                   "        probs = torch.softmax(logits, dim=-1)\n        out.append(probs.cpu())\n",
               "a range loop that calls no model: not a step loop"),
+        Valid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    preds = []\n    for x, y in loader:\n"
+                  "        preds.append(model(x).argmax(1).cpu())\n    return preds\n",
+              "nothing shows that the model or its inputs are on an accelerator: `.cpu()` may be a no-op"),
+        Valid(H + "def generate(model, idx, steps, eos):\n    idx = idx.cuda()\n    for _ in range(steps):\n"
+                  "        probs = model(idx)[:, -1].softmax(-1)\n        history.append(probs.cpu())\n"
+                  "        nxt = torch.multinomial(probs, 1)\n        if nxt == eos:\n            break\n"
+                  "        idx = torch.cat([idx, nxt], dim=1)\n",
+              "a generation loop that stops on a token waits for the device every step anyway"),
     ]
     INVALID = [
-        Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    preds = []\n    for x, y in loader:\n"
-                    "        preds.append(model(x).argmax(1).cpu())\n    return preds\n", line=6, col=22,
+        Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    model.cuda()\n    preds = []\n    for x, y in loader:\n"
+                    "        preds.append(model(x.cuda()).argmax(1).cpu())\n    return preds\n", line=7, col=22,
                 why="collecting predictions on the host every batch"),
         Invalid(train_with("print(loss)"), line=10, col=9, why="print(tensor)"),
         Invalid(train_with("host = out.to('cpu')"), line=10, col=16, why=".to('cpu')"),
-        Invalid(H + "@torch.no_grad()\ndef generate(model, idx, max_new_tokens):\n    for _ in range(max_new_tokens):\n"
-                    "        logits = model(idx)\n        probs = logits[:, -1].softmax(-1)\n"
+        Invalid(H + "@torch.no_grad()\ndef generate(model, idx, max_new_tokens):\n    idx = idx.cuda()\n"
+                    "    for _ in range(max_new_tokens):\n        logits = model(idx)\n        probs = logits[:, -1].softmax(-1)\n"
                     "        nxt = torch.multinomial(probs.cpu(), 1)\n        idx = torch.cat([idx, nxt.to(idx.device)], dim=1)\n"
-                    "    return idx\n", line=7, col=33, why="sampling on the host every generated token"),
-        Invalid(H + "def generate(model, idx, max_new_tokens):\n    logits = model(idx)\n    for _ in range(max_new_tokens):\n"
-                    "        probs = torch.softmax(logits[:, -1], dim=-1)\n        history.append(probs.cpu())\n"
-                    "        idx = torch.cat([idx, torch.multinomial(probs, 1)], dim=1)\n        logits = model(idx)\n",
-                line=6, col=24, why="a generation loop whose model call ends the body"),
+                    "    return idx\n", line=8, col=33, why="sampling on the host every generated token"),
+        Invalid(H + "def generate(model, idx, max_new_tokens, device):\n    model = model.to(device)\n    logits = model(idx)\n"
+                    "    for _ in range(max_new_tokens):\n        probs = torch.softmax(logits[:, -1], dim=-1)\n"
+                    "        history.append(probs.cpu())\n        idx = torch.cat([idx, torch.multinomial(probs, 1)], dim=1)\n"
+                    "        logits = model(idx)\n", line=7, col=24, why="a generation loop whose model call ends the body"),
+        Invalid(H + "def predict(model, loader):\n    model = model.to('cuda')\n    for x in loader:\n"
+                    "        yield model(x).cpu().numpy()\n", line=5, col=15,
+                why="outputs of a model moved to the GPU, copied each batch"),
     ]
 
 
@@ -221,16 +314,16 @@ class PerStepSynchronize(Rule):
     ## What it does
     Flags `torch.cuda.synchronize()` inside a step loop, outside a periodic guard and outside a
     timing loop (one that reads `time.perf_counter()`/`time.time()`/`Event.elapsed_time` in the
-    same iteration).
+    same iteration). It needs no value: the call itself says the code runs on CUDA.
     """ + STEP_LOOPS + """
     ## Why is this bad?
     It blocks the host until the whole device queue drains, every step, for no result. It is also
     invisible to `torch.cuda.set_sync_debug_mode`, which only reports copies and stream syncs.
-
+    """ + FREE_SYNC + """
     ## Example
     ```python
     for x, y in loader:
-        loss = criterion(model(x), y)
+        loss = criterion(model(x.to(device)), y.to(device))
         loss.backward()
         optimizer.step()
         torch.cuda.synchronize()
@@ -239,13 +332,17 @@ class PerStepSynchronize(Rule):
     ## Use instead
     ```python
     for x, y in loader:
-        loss = criterion(model(x), y)
+        loss = criterion(model(x.to(device)), y.to(device))
         loss.backward()
         optimizer.step()
     ```
 
     ## Fix safety
     Never fixed automatically: a synchronize may be there on purpose (timing, a race it hides).
+
+    ## Known problems
+    A timing loop is recognised only by clock reads in the same iteration; a synchronize that hides a
+    race with host code (pinned-memory reuse) is reported too: silence it with `# noqa: TL403`.
     """
     code = "TL403"
     name = "per-step-synchronize"
@@ -258,18 +355,27 @@ class PerStepSynchronize(Rule):
         Valid(train_with("if step % 100 == 0:\n            torch.cuda.synchronize()"), "guarded"),
         Valid(H + "def f(model, loader, optimizer):\n    for x in loader:\n        model(x).sum().backward()\n"
                   "    torch.cuda.synchronize()\n", "after the loop"),
+        Valid(H + "def f(model, xs):\n    for x in xs:\n        model(x)\n        torch.cuda.synchronize()\n",
+              "a loop over an unknown iterable with no step: nothing shows it is a step loop"),
+        Valid(train_with("try:\n            running += 1\n        except RuntimeError:\n            torch.cuda.synchronize()\n"
+                         "            raise"), "an except block is not the normal path"),
     ]
     INVALID = [
         Invalid(train_with("torch.cuda.synchronize()"), line=10, col=9, why="every step"),
+        Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    for x, y in loader:\n        model(x)\n"
+                    "        torch.cuda.synchronize()\n", line=6, col=9,
+                why="an evaluation loop over a loader: the synchronize needs no value to be on the device"),
     ]
 
 
 class GraphRetention(Rule):
     __doc__ = """
     ## What it does
-    Flags accumulating a value that may require grad across the iterations of a step loop without
-    `.detach()`/`.item()`: `total += loss`, `losses.append(loss)`, unless the accumulator itself
-    later feeds `.backward()` (then keeping the graph is the point).
+    Flags accumulating a value that is shown to require grad across the iterations of a training or
+    data-loader step loop without `.detach()`/`.item()`: `total += loss`, `losses.append(loss)`, unless
+    the accumulator itself later feeds `.backward()` (then keeping the graph is the point). The
+    evidence is about grad, not the device (a model output in grad mode, a value that is
+    `.backward()`ed, a parameter); the message names it. The graph is kept wherever the model runs.
     """ + STEP_LOOPS + """
     ## Why is this bad?
     A tensor that requires grad keeps its whole autograd graph alive; summing or collecting it keeps
@@ -278,7 +384,7 @@ class GraphRetention(Rule):
     ## Example
     ```python
     for x, y in loader:
-        loss = criterion(model(x), y)
+        loss = criterion(model(x.to(device)), y.to(device))
         loss.backward()
         optimizer.step()
         total += loss
@@ -287,7 +393,7 @@ class GraphRetention(Rule):
     ## Use instead
     ```python
     for x, y in loader:
-        loss = criterion(model(x), y)
+        loss = criterion(model(x.to(device)), y.to(device))
         loss.backward()
         optimizer.step()
         total += loss.detach()
@@ -296,6 +402,10 @@ class GraphRetention(Rule):
     ## Fix safety
     Safe: `.detach()` gives the same values and the same type (a tensor stays a tensor), and the
     rule does not fire when the accumulator later feeds `.backward()`.
+
+    ## Known problems
+    A value whose grad is only guessed (a batch, a tensor from an unknown call) is not reported; a
+    loss accumulated inside a helper of another module is found only through the project summaries.
     """
     code = "TL404"
     name = "graph-retention"
@@ -309,6 +419,9 @@ class GraphRetention(Rule):
                   "    optimizer.step()\n", "the collected losses feed backward"),
         Valid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    total = 0\n    for x, y in loader:\n"
                   "        total += model(x).sum()\n    return total\n", "no grad"),
+        Valid(train_with("history.append(x.unsqueeze(0))"), "a batch from the loader: nothing shows it requires grad"),
+        Valid(train_with("try:\n            running += 1\n        except ValueError:\n            history.append(loss)"),
+              "an except block is not the normal path"),
     ]
     INVALID = [
         Invalid(train_with("running += loss"), line=10, col=9, fixed=train_with("running += loss.detach()"),
@@ -325,6 +438,11 @@ class GraphRetention(Rule):
                 fixed=train_with("history.append((step, loss.detach()))"), why="a tuple holding the loss"),
         Invalid(train_with("running += loss * x.size(0)"), line=10, col=9,
                 fixed=train_with("running += (loss * x.size(0)).detach()"), why="an expression"),
+        Invalid(H + "def train(model, loader, opt):\n    total = 0\n    for x in loader:\n        out = model(x)\n"
+                    "        out.sum().backward()\n        opt.step()\n        total += out\n", line=8, col=9,
+                fixed=H + "def train(model, loader, opt):\n    total = 0\n    for x in loader:\n        out = model(x)\n"
+                          "        out.sum().backward()\n        opt.step()\n        total += out.detach()\n",
+                why="no device evidence needed: the graph is kept wherever the model runs"),
     ]
 
 

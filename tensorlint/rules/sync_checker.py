@@ -1,21 +1,42 @@
-"""Finds host syncs and graph retention that run every step of a step loop (as the shared analysis sees them)."""
+"""Finds host syncs and graph retention that run every step of a step loop (as the shared analysis sees them).
+
+A finding needs evidence twice: of the loop being a step loop (analysis/loops.py) and of the value
+being on an accelerator (or, for TL404, requiring grad); the message names the value's evidence.
+A sync is not reported where the same iteration already synchronises unavoidably (a loop that leaves
+on a device value, a generation loop deciding on one, boolean-mask indexing): one more sync there
+costs nothing. Reports are held per step loop until the module is walked, because that sync may come
+later in the iteration.
+"""
 from __future__ import annotations
 
 import builtins
-from typing import Optional
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from ..analysis import YES, Facts, dotted_name
+from ..analysis.facts import Evidence
 from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
+from .sync_syntax import (clipped, exits_loop, forced, is_host_move, is_mask, names_in, names_tested_in, node_ids,
+                          operand, to_cpu, truth_tested)
 
 _SCALAR_BUILTINS = frozenset({"float", "int", "bool"})
-ACCUMULATE = "accumulate on the device (`running += loss.detach()`) and convert once after the loop or under the logging guard"
+ACCUMULATE = "accumulate on the device and convert once, after the loop or under a logging guard"
+# Calls whose result shape depends on the data: the host must wait for the values (FACTS.md §5).
+_DATA_DEPENDENT = frozenset({"nonzero", "masked_select", "unique", "unique_consecutive", "argwhere"})
+_SUBJECT_LIMIT = 30
 
 
 class SyncChecker(FamilyChecker):
     triggers = ("backward", ".step(", "oader", "range(", "while ")
+
+    def __init__(self, context, semantic, enabled) -> None:
+        super().__init__(context, semantic, enabled)
+        # Per step loop (id of its node): findings held back, and whether the iteration syncs anyway.
+        self._held: Dict[int, List[Tuple[str, cst.CSTNode, str, object]]] = {}
+        self._synced: Set[int] = set()
+        self._tested: Dict[int, Set[str]] = {}
 
     def _active(self) -> bool:
         return self.semantic.imports.imports_torch and self.semantic.step_loop() is not None
@@ -31,57 +52,113 @@ class SyncChecker(FamilyChecker):
             return
         func = node.func
         if isinstance(func, cst.Attribute):
-            name = func.attr.value
-            if name in ("item", "tolist") and not node.args and self._on_device(func.value):
-                self._report("TL401", node, f"`.{name}()` waits for the accelerator every step: {ACCUMULATE}")
-            elif (name == "cpu" and not node.args or name == "to" and _to_cpu(node)) and self._on_device(func.value):
-                shown = ".cpu()" if name == "cpu" else '.to("cpu")'
-                self._report("TL402", node, f"`{shown}` copies to the host "
-                             "every step: collect on the device (`torch.cat`/`torch.stack` the list) and move once "
-                             "after the loop")
-            elif name == "numpy" and _forced(node) and self._on_device(func.value):
-                self._report("TL402", node, "`.numpy(force=True)` copies to the host every step: collect on the "
-                             "device and convert once after the loop")
+            name, receiver = func.attr.value, func.value
+            if name in ("item", "tolist") and not node.args:
+                facts = self._on_device(receiver)
+                if facts is not None:
+                    self._sync("TL401", node, f"`{self._shown(receiver, f'.{name}()')}` waits for the accelerator "
+                               f"every step ({self._because(receiver, facts)}): {ACCUMULATE}")
+            elif name == "cpu" and not node.args or name == "to" and to_cpu(node):
+                facts = self._on_device(receiver)
+                if facts is not None:
+                    shown = self._shown(receiver, ".cpu()" if name == "cpu" else '.to("cpu")')
+                    self._sync("TL402", node, f"`{shown}` copies to the host every step "
+                               f"({self._because(receiver, facts)}): collect on the device (`torch.cat` the list) "
+                               "and move once after the loop")
+            elif name == "numpy" and forced(node):
+                facts = self._on_device(receiver)
+                if facts is not None:
+                    self._sync("TL402", node, f"`.numpy(force=True)` copies to the host every step "
+                               f"({self._because(receiver, facts)}): collect on the device and convert once after "
+                               "the loop")
+            elif name in _DATA_DEPENDENT and self._on_device(receiver):
+                self._syncs_anyway()
             elif self.semantic.qualified(func) == "torch.cuda.synchronize":
                 if not self.semantic.step_loop().is_timing:
-                    self._report("TL403", node, "`torch.cuda.synchronize()` every step stalls the pipeline: drop it "
-                                 "(keep it only in timing code, next to the clock reads)")
+                    self._sync("TL403", node, "`torch.cuda.synchronize()` every step stalls the pipeline: drop it "
+                               "(keep it only in timing code, next to the clock reads)")
+            elif (self.semantic.qualified(func) or "").rsplit(".", 1)[-1] in _DATA_DEPENDENT and node.args and (
+                    self._on_device(node.args[0].value)):
+                self._syncs_anyway()  # `torch.nonzero(mask)`
         elif isinstance(func, cst.Name) and self._is_builtin(func.value):
-            positional = [a for a in node.args if a.keyword is None]
-            if func.value in _SCALAR_BUILTINS and len(positional) == 1 and self._on_device(positional[0].value):
-                self._report("TL401", node, f"`{func.value}(tensor)` waits for the accelerator every step: {ACCUMULATE}")
-            elif func.value == "print" and any(self._on_device(a.value) for a in positional):
-                self._report("TL402", node, "`print(tensor)` copies to the host every step: print under a logging "
-                             "guard (`if step % log_every == 0:`)")
+            positional = [a.value for a in node.args if a.keyword is None]
+            if func.value in _SCALAR_BUILTINS and len(positional) == 1:
+                facts = self._on_device(positional[0])
+                if facts is not None:
+                    self._sync("TL401", node, f"`{func.value}(tensor)` waits for the accelerator every step "
+                               f"({self._because(positional[0], facts)}): {ACCUMULATE}")
+            elif func.value == "print":
+                shown = next(((value, facts) for value in positional
+                              for facts in (self._on_device(value),) if facts is not None), None)
+                if shown is not None:
+                    self._sync("TL402", node, f"`print(tensor)` copies to the host every step "
+                               f"({self._because(*shown)}): print under a logging guard (`if step % log_every == 0:`)")
 
     def visit_FormattedStringExpression(self, node: cst.FormattedStringExpression) -> None:
-        if self._active() and self._on_device(node.expression) and not self._only_on_failure():
-            self._report("TL401", node, f"formatting a tensor in an f-string waits for the accelerator every step: "
-                         f"format under a logging guard, or {ACCUMULATE}")
+        if not self._active():
+            return
+        facts = self._on_device(node.expression)
+        if facts is not None:
+            self._sync("TL401", node, f"formatting a tensor in an f-string waits for the accelerator every step "
+                       f"({self._because(node.expression, facts)}): format under a logging guard, or {ACCUMULATE}")
 
     def visit_If(self, node: cst.If) -> None:
         if not self._active():
             return
-        for tested in _truth_tested(node.test):  # `if t:`, `if not torch.isnan(t):`, `if a and t:`
-            if self._on_device(tested):
-                self._report("TL401", tested, "a tensor as an `if` condition waits for the accelerator every step: "
-                             "keep the decision on the device (`torch.where`) or check it under a logging guard")
+        loop = self.semantic.step_loop()
+        decides = not loop.trains_or_reads_data or exits_loop(node)
+        if decides and not self._off_normal_path() and any(
+                self._on_device(value) for value in (*names_in(node.test), *truth_tested(node.test))):
+            # a generation loop deciding on a device value, or any step loop leaving on one
+            # (`if next_token == eos: break`, `if done.item() > 0: break`): the step must wait for it
+            self._syncs_anyway()
+            return
+        for tested in truth_tested(node.test):  # `if t:`, `if not torch.isnan(t):`, `if a and t:`
+            facts = self._on_device(tested)
+            if facts is not None:
+                self._sync("TL401", tested, "a tensor as an `if` condition waits for the accelerator every step "
+                           f"({self._because(tested, facts)}): keep the decision on the device (`torch.where`) or "
+                           "check it under a logging guard", decision=True)
 
     def visit_While(self, node: cst.While) -> None:
-        runs_per_step = self.semantic.loop_info(node).is_step or self.semantic.step_loop() is not None
-        if self.semantic.imports.imports_torch and runs_per_step and self._on_device(node.test):
-            self._report("TL401", node.test, "a tensor as a `while` condition waits for the accelerator every step: "
-                         "test it every N steps instead")
+        if not self.semantic.imports.imports_torch:
+            return
+        own = self.semantic.loop_info(node)
+        outer = self.semantic.step_loop()
+        facts = self._on_device(node.test) if own.is_step or outer is not None else None
+        if facts is None:
+            return
+        if own.is_step and not own.trains_or_reads_data:  # `while not done:` of a generation loop: its decision
+            self._synced.add(id(node))
+            self._held.pop(id(node), None)
+        else:
+            self._sync("TL401", node.test, "a tensor as a `while` condition waits for the accelerator every step "
+                       f"({self._because(node.test, facts)}): test it every N steps instead", loop=own if own.is_step
+                       else outer)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        """`x[mask]`: a boolean mask gives a shape that depends on the data, so the host waits for it."""
+        if self._active() and any(isinstance(e.slice, cst.Index) and is_mask(e.slice.value) for e in node.slice) \
+                and self._on_device(node.value) and self.semantic.store_of(node) is None:
+            self._syncs_anyway()
+
+    def leave_Module(self, node: cst.Module) -> None:
+        for loop, held in self._held.items():
+            if loop not in self._synced:
+                for code, site, message, call in held:
+                    self._emit(code, site, message, None, call)
+        self._held.clear()
 
     # -- TL404 ----------------------------------------------------------------------------------
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if not isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)):
             return
         for value, fixable in self._accumulated(node.value):
-            if self._retains_graph(value, node.target):
+            facts = self._retains_graph(value, node.target)
+            if facts is not None:
                 self._report("TL404", node, f"`{self._code(node.target)} += ...` keeps every step's autograd graph "
-                             "alive (memory grows each step): accumulate `.detach()`ed values",
-                             self._detach_fix(value) if fixable else None)
+                             f"alive ({self._because(value, facts, facts.grad_why)}): accumulate `.detach()`ed "
+                             "values", self._detach_fix(value) if fixable else None)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         """`total = total + loss`: the same accumulation as `total += loss`."""
@@ -91,9 +168,11 @@ class SyncChecker(FamilyChecker):
         name = dotted_name(target)
         if name is None or not isinstance(value.operator, (cst.Add, cst.Subtract)) or dotted_name(value.left) != name:
             return
-        if self._retains_graph(value.right, target):
-            self._report("TL404", node, f"`{name} = {name} + ...` keeps every step's autograd graph alive (memory "
-                         "grows each step): accumulate `.detach()`ed values", self._detach_fix(value.right))
+        facts = self._retains_graph(value.right, target)
+        if facts is not None:
+            self._report("TL404", node, f"`{name} = {name} + ...` keeps every step's autograd graph alive "
+                         f"({self._because(value.right, facts, facts.grad_why)}): accumulate `.detach()`ed values",
+                         self._detach_fix(value.right))
 
     def _accumulated(self, value: cst.BaseExpression):
         """The values `+=` adds: the value itself, or each element of a list/tuple display (`xs += [loss]`)."""
@@ -119,27 +198,30 @@ class SyncChecker(FamilyChecker):
             if isinstance(value, (cst.List, cst.Tuple)):  # `xs.append((loss, step))`
                 stored.extend(self._accumulated(value))
                 continue
-            if self._retains_graph(value, owner):
+            facts = self._retains_graph(value, owner)
+            if facts is not None:
                 self._report("TL404", call, f"`{self._code(owner)}.{method}(...)` keeps every step's autograd graph "
-                             f"alive (memory grows each step): {method} `.detach()`ed values",
+                             f"alive ({self._because(value, facts, facts.grad_why)}): {method} `.detach()`ed values",
                              self._detach_fix(value) if fixable else None)
 
-    def _retains_graph(self, value: cst.BaseExpression, accumulator: cst.BaseExpression) -> bool:
-        loop = self.semantic.step_loop()
-        if not self._active() or not self.semantic.grad_enabled or not loop.trains_or_reads_data:
-            return False
+    def _retains_graph(self, value: cst.BaseExpression, accumulator: cst.BaseExpression) -> Optional[Facts]:
+        """The value's facts when adding it to `accumulator` keeps its graph alive across steps."""
+        if not self._active() or not self.semantic.grad_enabled or not self.semantic.step_loop().trains_or_reads_data:
+            return None
         facts = self.semantic.facts(value)
-        if facts.tensor is not YES or not facts.grad.possible:
-            return False
+        # a graph is kept only by a tensor that requires grad, and something in the code must show it does
+        if facts.tensor is not YES or not facts.grad_evidenced:
+            return None
         name = dotted_name(accumulator)
         # kept for a later backward, the graph is the point; made anew each step, nothing accumulates
-        return name is not None and not self.semantic.feeds_backward(name) and self.semantic.outlives_step(accumulator)
+        kept = name is not None and not self.semantic.feeds_backward(name) and self.semantic.outlives_step(accumulator)
+        return facts if kept else None
 
     def _detach_fix(self, value: cst.BaseExpression) -> Optional[Fix]:
         context = self.context
         # detach before a trailing host move: `out.cpu()` → `out.detach().cpu()` (the canonical order)
         base = value
-        while _is_host_move(base) and not base.lpar:
+        while is_host_move(base) and not base.lpar:
             base = base.func.value
         if base is not value:
             end = context.end_with_parentheses(base)
@@ -154,21 +236,113 @@ class SyncChecker(FamilyChecker):
         return Fix("Accumulate `.detach()`", edits, Safety.SAFE)
 
     # -- helpers --------------------------------------------------------------------------------
-    def _only_on_failure(self) -> bool:
-        """Inside an `assert` message or a `raise`: evaluated only when something already went wrong."""
+    def _sync(self, code: str, node: cst.CSTNode, message: str, loop=None, decision: bool = False) -> None:
+        """Hold a sync finding until the step loop is walked: the iteration may sync unavoidably elsewhere."""
+        if not self.wants(code) or self._off_normal_path():
+            return
+        loop = loop or self.semantic.step_loop()
+        key = id(loop.node)
+        if self._in_exit_test() or not loop.trains_or_reads_data and (decision or self._in_condition(loop)):
+            # a generation loop that decides on the value (`if next_token == eos: break`) must wait for it
+            self._synced.add(key)
+            self._held.pop(key, None)
+            return
+        if key not in self._synced:
+            call = self.context.call_site() if self.context.call_site is not None else None
+            self._held.setdefault(key, []).append((code, node, message, call))
+
+    def _syncs_anyway(self) -> None:
+        """The current iteration waits for the device whatever the code does about its other syncs."""
+        if not self._off_normal_path():
+            key = id(self.semantic.step_loop().node)
+            self._synced.add(key)
+            self._held.pop(key, None)
+
+    def _emit(self, code: str, node: cst.CSTNode, message: str, fix: Optional[Fix], call) -> None:
+        saved = self.context.call_site
+        self.context.call_site = lambda: call
+        try:
+            self.context.report(code, node, message, fix)
+        finally:
+            self.context.call_site = saved
+
+    def _in_condition(self, loop) -> bool:
+        """Is the node being visited part of an `if`/`while` test, assigned to a name that one tests
+        (`py = token.item()` ... `if py == eos: break`), or yielded to a consumer of each token?"""
         ancestors = self.semantic.ancestors
-        for index in range(len(ancestors) - 1, 0, -1):
-            ancestor = ancestors[index]
-            if isinstance(ancestor, cst.Raise):
+        for index in range(len(ancestors) - 2, 0, -1):
+            ancestor, child = ancestors[index], ancestors[index + 1]
+            if isinstance(ancestor, cst.Yield):  # `yield token.item()`: a consumer takes each token as it comes
                 return True
-            if isinstance(ancestor, cst.Assert):
-                return ancestors[index + 1] is ancestor.msg
+            if isinstance(ancestor, (cst.If, cst.While, cst.IfExp)):
+                if child is ancestor.test:
+                    return True
+                if not isinstance(ancestor, cst.IfExp):
+                    return False
+            elif isinstance(ancestor, cst.Assign):
+                targets = [t.target for t in ancestor.targets]
+                return all(isinstance(t, cst.Name) for t in targets) and any(
+                    t.value in self._tested_names(loop) for t in targets)
+            elif isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+                return False
+        return False
+
+    def _in_exit_test(self) -> bool:
+        """Is the node being visited in the test of an `if` that leaves the loop (`if done.item(): break`)?"""
+        ancestors = self.semantic.ancestors
+        for index in range(len(ancestors) - 2, 0, -1):
+            ancestor = ancestors[index]
+            if isinstance(ancestor, cst.If):
+                return ancestors[index + 1] is ancestor.test and exits_loop(ancestor)
             if isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
                 return False
         return False
 
+    def _tested_names(self, loop) -> Set[str]:
+        """Names read by the `if`/`while` tests of the step loop's body and of the helper being walked."""
+        scopes = [loop.node] + [a for a in self.semantic.ancestors if isinstance(a, cst.FunctionDef)][-1:]
+        names: Set[str] = set()
+        for scope in scopes:
+            found = self._tested.get(id(scope))
+            if found is None:
+                found = self._tested[id(scope)] = names_tested_in(scope)
+            names |= found
+        return names
+
+    def _off_normal_path(self) -> bool:
+        """In an `assert` message, a `raise` or an `except` block: run only when something already went wrong."""
+        ancestors = self.semantic.ancestors
+        for index in range(len(ancestors) - 2, -1, -1):
+            ancestor, child = ancestors[index], ancestors[index + 1]
+            if isinstance(ancestor, cst.Raise) or isinstance(ancestor, (cst.ExceptHandler, cst.ExceptStarHandler)) \
+                    and child is ancestor.body:
+                return True
+            if isinstance(ancestor, cst.Assert) and child is ancestor.msg:
+                return True
+        return False
+
+    def _because(self, value: cst.BaseExpression, facts: Facts, why: Optional[Evidence] = None) -> str:
+        """One clause of the value's evidence: "`loss` comes from `criterion(out, y)` (line 9)". Links that
+        point inside the value itself (`model(x)` in `model(x).cpu()`) say nothing new: the first outside
+        one is named, or the last one when all are inside."""
+        inside = node_ids(value)
+        link = why or facts.device_why
+        skipped = False
+        while link.cause is not None and link.node is not None and id(link.node) in inside:
+            link, skipped = link.cause, True
+        if skipped and link.node is not None:  # the link is about a part of the value: name the code only
+            code = " ".join(self._code(link.node).split())
+            return f"evidence: `{clipped(code)}` (line {self.context.span(link.node)[0]})"
+        clause = Evidence(link.template, link.node).describe(self.context)  # one link of the chain only
+        code = " ".join(self._code(operand(value)).split())
+        return f"`{code}` {clause}" if len(code) <= _SUBJECT_LIMIT else f"it {clause}"
+
+    def _shown(self, receiver: cst.BaseExpression, suffix: str) -> str:
+        code = " ".join(self._code(receiver).split())
+        return code + suffix if len(code) <= _SUBJECT_LIMIT else suffix
+
     def _report(self, code: str, node: cst.CSTNode, message: str, fix: Optional[Fix] = None) -> None:
-        if self.wants(code):
+        if self.wants(code) and not self._off_normal_path():
             self.context.report(code, node, message, fix)
 
     def _is_builtin(self, name: str) -> bool:
@@ -178,28 +352,3 @@ class SyncChecker(FamilyChecker):
 
     def _code(self, node: cst.CSTNode) -> str:
         return self.context.code(node)
-
-
-def _is_host_move(node: cst.BaseExpression) -> bool:
-    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
-            and (node.func.attr.value == "cpu" and not node.args or node.func.attr.value == "to" and _to_cpu(node)))
-
-
-def _to_cpu(node: cst.Call) -> bool:
-    return len(node.args) >= 1 and isinstance(node.args[0].value, cst.SimpleString) \
-        and node.args[0].value.evaluated_value == "cpu"
-
-
-def _forced(node: cst.Call) -> bool:
-    return any(a.keyword is not None and a.keyword.value == "force" for a in node.args)
-
-
-def _truth_tested(test: cst.BaseExpression):
-    """The operands whose truth value an `if` takes: through `not` and `and`/`or`."""
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        yield from _truth_tested(test.expression)
-    elif isinstance(test, cst.BooleanOperation):
-        yield from _truth_tested(test.left)
-        yield from _truth_tested(test.right)
-    else:
-        yield test
