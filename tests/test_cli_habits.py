@@ -12,9 +12,9 @@ import pytest
 from tensorlint import cache as cache_module
 from tensorlint.cli import main
 
-# TL101 + TL102 on line 4 (one safe fix), TL201 on line 5.
-HAZARD = ("import numpy as np\nimport torch\ndef f(model, x):\n    y = model(x).numpy()\n"
-          "    return model(x).data\n")
+# TL101 + TL102 on line 5 (one safe fix: the output of a torch module moved to a device), TL201 on line 6.
+HAZARD = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"
+          "    y = model(x).numpy()\n    return model(x).data\n")
 FIXED_LINE = "    y = model(x).detach().cpu().numpy()\n"
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def test_no_path_means_the_working_directory(tmp_path, monkeypatch, capsys, comm
     assert err == ""
     if command == "check":
         assert code == 1 and codes(out) == ["TL101", "TL102", "TL201"]
-        assert out.startswith(f"{os.path.join('.', 'pkg', 'm.py')}:4:")
+        assert out.startswith(f"{os.path.join('.', 'pkg', 'm.py')}:5:")
     else:
         assert code == 0 and FIXED_LINE in (tmp_path / "pkg" / "m.py").read_text()
 
@@ -142,11 +142,13 @@ def test_check_fix_is_fix(tmp_path, capsys):
 
 
 def test_check_fix_with_unsafe_fixes(tmp_path, capsys):
-    source = write(tmp_path / "a.py", "import numpy as np\ndef f(x):\n    return x.numpy()\n")
+    # `model` is known by its name only: nothing proves that its output is a torch tensor
+    source = write(tmp_path / "a.py", "import numpy as np\nimport torch\ndef f(model, x, device):\n"
+                                      "    return model(x.to(device)).numpy()\n")
     run(capsys, "check", "--fix", str(source))
-    assert "x.numpy()" in source.read_text()
+    assert "model(x.to(device)).numpy()" in source.read_text()
     code, _, _ = run(capsys, "check", "--fix", "--unsafe-fixes", str(source))
-    assert code == 0 and "x.detach().cpu().numpy()" in source.read_text()
+    assert code == 0 and "model(x.to(device)).detach().cpu().numpy()" in source.read_text()
 
 
 @pytest.mark.parametrize("extra, fragment", [

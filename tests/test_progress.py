@@ -9,7 +9,8 @@ import sys
 
 from tensorlint.progress import Progress
 
-HAZARD = "import torch\ndef f(model, x):\n    return model(x).numpy()\n"
+# TL101 + TL102, one safe fix: the output of a torch module moved to a device.
+HAZARD = "import torch\ndef f(x, device):\n    return torch.nn.Linear(2, 2).to(device)(x).numpy()\n"
 
 
 class FakeTerminal(io.StringIO):

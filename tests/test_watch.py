@@ -11,7 +11,9 @@ import pytest
 import tensorlint.watch as watch
 from tensorlint.cli import main
 
-SAFE = "import numpy as np\nimport torch\ndef f(model, x):\n    return model(x).numpy()\n"
+# TL101 + TL102 on line 5: the output of a torch module moved to a device.
+SAFE = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"
+        "    return model(x).numpy()\n")
 
 
 def write(path, text):
@@ -136,7 +138,7 @@ def test_a_missing_path_is_refused_before_watching(project, capsys, polls):
 
 def test_text_format_while_watching(project, capsys, polls):
     assert main(["check", "--watch", "--format", "text", "pkg"]) == 0
-    assert "4 |     return model(x).numpy()" in capsys.readouterr().out
+    assert "5 |     return model(x).numpy()" in capsys.readouterr().out
 
 
 def _read_until(process, text, seconds):

@@ -572,7 +572,7 @@ class Evaluator:
                 return self._derived(tensor_like.with_(tensor=YES, guessed=True), frame)
             if name in api.FACT_PRESERVING_METHODS and receiver.tensor is MAYBE:
                 return self._derived(tensor_like, frame)
-            return UNKNOWN.with_(module=NO)
+            return self._unknown_result(node, frame)  # `helper.compute(out, y.to(device))`
         if name in api.INTEGER_OPS:
             return tensor_like.with_(grad=NO)
         if name in api.VALUES_INDICES_METHODS and self._has_dim_argument(node, 0, frame):
