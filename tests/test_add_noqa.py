@@ -12,7 +12,9 @@ from tensorlint.cli import main
 from tensorlint.noqa import without_suppressed
 from tensorlint.diagnostics import Diagnostic
 
-SAFE = "import numpy as np\nimport torch\ndef f(model, x):\n    return model(x).numpy()\n"
+# A model built here and moved to the device: TL101 and TL102 on one line.
+SAFE = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"
+        "    return model(x).numpy()\n")
 SAFE_NOQA = SAFE.replace("model(x).numpy()\n", "model(x).numpy()  # noqa: TL101, TL102\n")
 
 
@@ -110,7 +112,7 @@ def test_a_tree_with_broken_files(tmp_path, capsys):
     before = broken.read_bytes(), latin.read_bytes()
     code, out, err = run(capsys, "check", "--add-noqa", tmp_path / "pkg")
     assert (code, err) == (1, "")
-    assert out.splitlines() == [f"{broken}:5:7: TL002 cannot parse: invalid syntax",
+    assert out.splitlines() == [f"{broken}:6:7: TL002 cannot parse: invalid syntax",
                                 f"{latin}:2:6: TL001 not valid UTF-8 (invalid continuation byte)",
                                 "Added noqa comments to 1 line in 1 file, silencing 2 findings.",
                                 "Found 2 problems (2 files could not be checked)."]

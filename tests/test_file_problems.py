@@ -11,9 +11,11 @@ import pytest
 
 from tensorlint.cli import main
 
-SAFE = "import numpy as np\nimport torch\ndef f(model, x):\n    return model(x).numpy()\n"
+# A model built here and moved to the device: TL101 and TL102, both with a safe fix.
+SAFE = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"
+        "    return model(x).numpy()\n")
 SAFE_FIXED = SAFE.replace("model(x).numpy()", "model(x).detach().cpu().numpy()")
-BROKEN = SAFE + "def g(:\n"           # TL002 at 5:7
+BROKEN = SAFE + "def g(:\n"           # TL002 at 6:7
 LATIN = b"import torch\nx = '\xe9'\n"  # TL001 at 2:6
 
 
@@ -50,11 +52,12 @@ def test_mixed_tree_reports_everything_and_exits_1(tree, capsys):
     code, out, err = run(capsys, "check", "src")
     assert (code, err) == (1, "")
     assert out.splitlines() == [
-        "src/good.py:4:12: TL101 `.numpy()` on a tensor that may require grad: insert `.detach()` first "
-        "(raises \"RuntimeError: Can't call numpy() on Tensor that requires grad\")",
-        "src/good.py:4:12: TL102 `.numpy()` on a tensor that may be on an accelerator: insert `.cpu()` first "
+        "src/good.py:5:12: TL101 `.numpy()` on a tensor that may require grad (it comes from `model(x)` (line 5)): "
+        "insert `.detach()` first (raises \"RuntimeError: Can't call numpy() on Tensor that requires grad\")",
+        "src/good.py:5:12: TL102 `.numpy()` on a tensor that may be on an accelerator (it comes from `model(x)` "
+        "(line 5), was moved by `torch.nn.Linear(2, 2).to(device)` (line 4)): insert `.cpu()` first "
         "(raises \"TypeError: can't convert cuda:0 device type tensor to numpy\")",
-        "src/legacy/broken.py:5:7: TL002 cannot parse: invalid syntax",
+        "src/legacy/broken.py:6:7: TL002 cannot parse: invalid syntax",
         "src/legacy/latin.py:2:6: TL001 not valid UTF-8 (invalid continuation byte)",
         "Found 4 problems (2 files could not be checked, 2 fixable with `tensorlint fix`).",
     ]
@@ -157,7 +160,7 @@ def test_json_carries_them(tree, capsys):
              for item in json.loads(out)]
     assert found == [
         {"code": "TL002", "name": "syntax-error", "message": "cannot parse: invalid syntax",
-         "filename": "src/legacy/broken.py", "location": {"row": 5, "column": 7}, "fix": None},
+         "filename": "src/legacy/broken.py", "location": {"row": 6, "column": 7}, "fix": None},
         {"code": "TL001", "name": "unreadable-file", "message": "not valid UTF-8 (invalid continuation byte)",
          "filename": "src/legacy/latin.py", "location": {"row": 2, "column": 6}, "fix": None},
     ]
@@ -174,7 +177,7 @@ def test_sarif_and_github_call_them_errors(tree, capsys):
     assert rules[results[2]["ruleIndex"]]["id"] == "TL002"
     code, out, _ = run(capsys, "check", "--format", "github", "src/legacy")
     assert code == 1 and out.splitlines() == [
-        "::error file=src/legacy/broken.py,line=5,col=7,endLine=5,endColumn=8,title=TL002::cannot parse: invalid syntax",
+        "::error file=src/legacy/broken.py,line=6,col=7,endLine=6,endColumn=8,title=TL002::cannot parse: invalid syntax",
         "::error file=src/legacy/latin.py,line=2,col=6,endLine=2,endColumn=7,title=TL001::"
         "not valid UTF-8 (invalid continuation byte)"]
 
@@ -182,8 +185,8 @@ def test_sarif_and_github_call_them_errors(tree, capsys):
 def test_text_shows_the_line_that_does_not_parse(tree, capsys):
     code, out, _ = run(capsys, "check", "--format", "text", "src/legacy/broken.py")
     assert code == 1
-    assert out.startswith("src/legacy/broken.py:5:7: TL002 cannot parse: invalid syntax\n"
-                          "  |\n5 | def g(:\n  |       ^ TL002\n")
+    assert out.startswith("src/legacy/broken.py:6:7: TL002 cannot parse: invalid syntax\n"
+                          "  |\n6 | def g(:\n  |       ^ TL002\n")
 
 
 def test_statistics_count_them(tree, capsys):
@@ -197,7 +200,7 @@ def test_fix_reports_them_and_leaves_the_files_alone(tree, capsys):
     before = {p: p.read_bytes() for p in (tree / "src" / "legacy").iterdir()}
     code, out, err = run(capsys, "fix", "src")
     assert (code, err) == (1, "")
-    assert out.splitlines() == ["src/legacy/broken.py:5:7: TL002 cannot parse: invalid syntax",
+    assert out.splitlines() == ["src/legacy/broken.py:6:7: TL002 cannot parse: invalid syntax",
                                 "src/legacy/latin.py:2:6: TL001 not valid UTF-8 (invalid continuation byte)",
                                 "Fixed 2 problems in 1 file; 2 remaining (2 files could not be checked)."]
     assert {p: p.read_bytes() for p in before} == before
@@ -208,12 +211,12 @@ def test_fix_diff_keeps_stdout_a_patch(tree, capsys):
     code, out, err = run(capsys, "fix", "--diff", "src")
     assert code == 1
     assert out.startswith("--- a/src/good.py\n+++ b/src/good.py\n") and "TL00" not in out
-    assert err.splitlines() == ["src/legacy/broken.py:5:7: TL002 cannot parse: invalid syntax",
+    assert err.splitlines() == ["src/legacy/broken.py:6:7: TL002 cannot parse: invalid syntax",
                                 "src/legacy/latin.py:2:6: TL001 not valid UTF-8 (invalid continuation byte)"]
 
 
 @pytest.mark.parametrize("data, finding", [
-    (BROKEN.encode(), "in.py:5:7: TL002 cannot parse: invalid syntax"),
+    (BROKEN.encode(), "in.py:6:7: TL002 cannot parse: invalid syntax"),
     (LATIN, "in.py:2:6: TL001 not valid UTF-8 (invalid continuation byte)"),
 ])
 def test_fix_stdin_that_cannot_be_checked_passes_it_through(tmp_path, data, finding):

@@ -27,14 +27,21 @@ def positions(lines):
     return result
 
 
-# PEP 8-clean files, so that flake8's default selection shows only our codes.
-PARAMETER = HEADER + "\n\ndef f(x):\n    return x.numpy(){noqa}\n\n\nprint(np.pi, torch.pi)\n"
+# PEP 8-clean files, so that flake8's default selection shows only our codes. The model is built here and moved to
+# the device, so its output is manifestly both grad-requiring (TL101) and on an accelerator (TL102).
+MOVED_MODEL = HEADER + (
+    "\n\ndef f(x, device):\n"
+    "    model = torch.nn.Linear(2, 2).to(device)\n"
+    "    return model(x).numpy(){noqa}\n\n\nprint(np.pi, torch.pi)\n"
+)
 
 
 def test_column_is_1_based_at_the_expression_start(tmp_path):
-    lines, completed = flake8(tmp_path, HEADER + "def f(x):\n    return x.cpu().numpy()\n", "--select", "TL")
+    lines, completed = flake8(tmp_path, HEADER + "def f(model, x):\n    return model(x).cpu().numpy()\n",
+                              "--select", "TL")
     assert lines == [
-        "sample.py:4:12: TL101 `.numpy()` on a tensor that may require grad: insert `.detach()` first "
+        "sample.py:4:12: TL101 `.numpy()` on a tensor that may require grad (`model(x).cpu()` comes from "
+        "`model(x)` (line 4)): insert `.detach()` first "
         "(raises \"RuntimeError: Can't call numpy() on Tensor that requires grad\")"
     ]
     assert completed.returncode == 1
@@ -43,13 +50,16 @@ def test_column_is_1_based_at_the_expression_start(tmp_path):
 @pytest.mark.parametrize("source, expected", [
     pytest.param(HEADER + "t = torch.ones(3, requires_grad=True)\nresult = np.asarray(t * 2)\n",
                  [("sample.py", 4, 21, "TL101")], id="implicit-conversion-argument"),
-    pytest.param(HEADER + "def f(model, x):\n    y = ('é€😀', model(x).numpy())\n    return y\n",
-                 [("sample.py", 4, 17, "TL101"), ("sample.py", 4, 17, "TL102")],
+    pytest.param(HEADER + "def f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"
+                 "    y = ('é€😀', model(x).numpy())\n    return y\n",
+                 [("sample.py", 5, 17, "TL101"), ("sample.py", 5, 17, "TL102")],
                  id="non-ascii-before-is-counted-in-characters"),
-    pytest.param(HEADER + "def f(x):\n    return (\n        x * 2\n    ).cpu().numpy()\n",
-                 [("sample.py", 4, 12, "TL101")], id="multi-line-expression-starts-at-its-parenthesis"),
-    pytest.param(HEADER + "def f(a, g):\n    return g(a.detach().numpy()).numpy()\n",
-                 [("sample.py", 4, 12, "TL101"), ("sample.py", 4, 12, "TL102"), ("sample.py", 4, 14, "TL102")],
+    pytest.param(HEADER + "def f():\n    x = torch.ones(3, requires_grad=True)\n"
+                 "    return (\n        x * 2\n    ).cpu().numpy()\n",
+                 [("sample.py", 5, 12, "TL101")], id="multi-line-expression-starts-at-its-parenthesis"),
+    pytest.param(HEADER + "def f(a, device):\n    g = torch.nn.Linear(2, 2).to(device)\n"
+                 "    return g(g(a).detach().numpy()).numpy()\n",
+                 [("sample.py", 5, 12, "TL101"), ("sample.py", 5, 12, "TL102"), ("sample.py", 5, 14, "TL102")],
                  id="nested-conversions"),
 ])
 def test_columns(tmp_path, source, expected):
@@ -58,8 +68,8 @@ def test_columns(tmp_path, source, expected):
 
 
 def test_plugin_is_on_by_default(tmp_path):
-    lines, _ = flake8(tmp_path, PARAMETER.format(noqa=""))
-    assert positions(lines) == [("sample.py", 6, 12, "TL101"), ("sample.py", 6, 12, "TL102")]
+    lines, _ = flake8(tmp_path, MOVED_MODEL.format(noqa=""))
+    assert positions(lines) == [("sample.py", 7, 12, "TL101"), ("sample.py", 7, 12, "TL102")]
 
 
 @pytest.mark.parametrize("noqa, expected", [
@@ -71,17 +81,18 @@ def test_plugin_is_on_by_default(tmp_path):
     pytest.param("  # noqa: E501", ["TL101", "TL102"], id="noqa-other-code"),
 ])
 def test_noqa(tmp_path, noqa, expected):
-    lines, _ = flake8(tmp_path, PARAMETER.format(noqa=noqa))
+    lines, _ = flake8(tmp_path, MOVED_MODEL.format(noqa=noqa))
     assert [code for *_, code in positions(lines)] == expected
 
 
 def test_extend_ignore(tmp_path):
-    lines, _ = flake8(tmp_path, PARAMETER.format(noqa=""), "--extend-ignore", "TL102")
-    assert positions(lines) == [("sample.py", 6, 12, "TL101")]
+    lines, _ = flake8(tmp_path, MOVED_MODEL.format(noqa=""), "--extend-ignore", "TL102")
+    assert positions(lines) == [("sample.py", 7, 12, "TL101")]
 
 
 ALL_THREE = HEADER + (
-    "\n\ndef f(model, x):\n"
+    "\n\ndef f(x, device):\n"
+    "    model = torch.nn.Linear(2, 2).to(device)\n"
     "    a = model(x).numpy()\n"                # TL101 + TL102
     "    b = model(x).cpu().numpy()\n"          # TL101
     "    c = x.cpu().detach().numpy()\n"        # TL103
@@ -90,10 +101,10 @@ ALL_THREE = HEADER + (
 
 
 @pytest.mark.parametrize("select, expected", [
-    pytest.param("TL", [(6, "TL101"), (6, "TL102"), (7, "TL101"), (8, "TL103")], id="TL"),
-    pytest.param("TL103", [(8, "TL103")], id="TL103"),
-    pytest.param("TL101", [(6, "TL101"), (7, "TL101")], id="TL101"),
-    pytest.param("TL102,TL103", [(6, "TL102"), (8, "TL103")], id="TL102-and-TL103"),
+    pytest.param("TL", [(7, "TL101"), (7, "TL102"), (8, "TL101"), (9, "TL103")], id="TL"),
+    pytest.param("TL103", [(9, "TL103")], id="TL103"),
+    pytest.param("TL101", [(7, "TL101"), (8, "TL101")], id="TL101"),
+    pytest.param("TL102,TL103", [(7, "TL102"), (9, "TL103")], id="TL102-and-TL103"),
 ])
 def test_select(tmp_path, select, expected):
     lines, _ = flake8(tmp_path, ALL_THREE, "--select", select)
@@ -108,14 +119,15 @@ def test_syntax_error_yields_only_e999(tmp_path):
 
 
 def test_tensorflow_only_file_is_silent(tmp_path):
+    # x is of unknown provenance, so only the opt-in TL105 could report it: select it to test the TensorFlow guard.
     source = "import tensorflow as tf\n\n\ndef f(x):\n    return x.numpy()\n"
-    lines, completed = flake8(tmp_path, source, "--select", "TL")
+    lines, completed = flake8(tmp_path, source, "--select", "TL,TL105")
     assert lines == []
     assert completed.returncode == 0
 
 
 # -- the same [tool.tensorlint] as the CLI ---------------------------------------------------------
-MODEL = HEADER + "\n\ndef f(model, x):\n    return model(x).numpy()\n\n\nprint(np.pi, torch.pi)\n"
+MODEL = MOVED_MODEL.format(noqa="")
 
 
 def _codes(lines):

@@ -34,8 +34,11 @@ from tensorlint.safe_io import (FileChangedError, SourceError, decode_source, re
 
 ROOT = Path(__file__).resolve().parent.parent
 H = "import numpy as np\nimport torch\n"
-# TL101/TL102 on line 5, one safe fix; `z = 1` on line 7 is unrelated to it.
-SAFE = H + "def f(model, x):\n    y = model(x)  # output\n    return y.numpy()\n\nz = 1\n"
+# `t` requires grad: the evidence for TL101 on `t.numpy()` however deeply it is nested.
+GRAD = H + "t = torch.ones(2, requires_grad=True)\n"
+# TL101/TL102 on line 5, one safe fix (the output of a torch module moved to a device); `z = 1` on line 7
+# is unrelated to it.
+SAFE = H + "def f(x, device):\n    y = torch.nn.Linear(2, 2).to(device)(x)  # output\n    return y.numpy()\n\nz = 1\n"
 SAFE_FIXED = SAFE.replace("y.numpy()", "y.detach().cpu().numpy()")
 # TL202 in a file that does not import torch: the fix wraps the statement and adds `import torch`.
 WRAP = ("from torch import nn\np = nn.Parameter(nn.init.zeros_(nn.Linear(2, 2).weight))\n"
@@ -109,7 +112,7 @@ BAD_FIXES = [
                  "outside the statement it fixes", id="inserts-an-import-inside-a-function"),
     pytest.param(SAFE, _plus(lambda s: Edit(at(s, "numpy()") + 7, at(s, "numpy()") + 7, "; z = 0")),
                  "changed code outside its edits at line 5", id="adds-a-statement-within-its-own-line"),
-    pytest.param(H + "def f(model, x):\n    return model(x).numpy()\n-x\n",
+    pytest.param(H + "def f(x, device):\n    return torch.nn.Linear(2, 2).to(device)(x).numpy()\n-x\n",
                  _plus(lambda s: Edit(at(s, "numpy()") + 7, at(s, "numpy()") + 7, " \\")),
                  "changed code outside its edits", id="joins-the-next-line-with-a-backslash"),
     pytest.param(SAFE + "u = 2  # \"\"\"\n",
@@ -209,11 +212,16 @@ def test_what_the_check_refuses():
         check_pass(deep, deep.replace("t.numpy", "t.cpu().numpy"), [_diagnostic(deep, "t.numpy()", [])])
 
 
+DEFAULT_CODES = [rule.code for rule in ALL_RULES if rule.default_enabled]
+
+
 def _every_case_with_a_fix():
     for rule in ALL_RULES:
+        # an opt-in rule's cases run as for a user who selected it, on top of the defaults
+        codes = DEFAULT_CODES if rule.default_enabled else DEFAULT_CODES + [rule.code]
         for index, case in enumerate(rule.INVALID):
             if case.fixed is not None:
-                yield pytest.param(case.source, case.fixed, id=f"{rule.code}-{index}")
+                yield pytest.param(case.source, case.fixed, codes, id=f"{rule.code}-{index}")
 
 
 @pytest.fixture
@@ -231,9 +239,9 @@ def checks(monkeypatch):
     return seen
 
 
-@pytest.mark.parametrize("source, fixed", list(_every_case_with_a_fix()))
-def test_the_check_accepts_every_rule_case_fix(checks, source, fixed):
-    assert fix_source(source, unsafe_fixes=True).source == fixed
+@pytest.mark.parametrize("source, fixed, codes", list(_every_case_with_a_fix()))
+def test_the_check_accepts_every_rule_case_fix(checks, source, fixed, codes):
+    assert fix_source(source, select=codes, unsafe_fixes=True).source == fixed
     assert checks, "the safety check did not run"
 
 
@@ -445,13 +453,13 @@ API_INPUTS = [
     pytest.param(H + 'print "x"\n', id="python-2-print"),
     pytest.param(H + "def f(:\n    pass\n", id="syntax-error"),
     pytest.param("", id="empty"),
-    pytest.param(H + "x = " + "(" * 1000 + "t.numpy()" + ")" * 1000 + "\n", id="1000-nested-parentheses"),
+    pytest.param(GRAD + "x = " + "(" * 1000 + "t.numpy()" + ")" * 1000 + "\n", id="1000-nested-parentheses"),
     pytest.param(H + "if x:\n\tif y:\n        pass\n", id="mixed-tabs-and-spaces"),
-    pytest.param(H + "def f(m, x):\n\treturn m(x).numpy()\n", id="tabs"),
-    pytest.param(H + "\x0c\ndef f(m, x):\n    return m(x).numpy()\n\x0c", id="form-feeds"),
+    pytest.param(H + "def f(model, x):\n\treturn model(x).numpy()\n", id="tabs"),
+    pytest.param(H + "\x0c\ndef f(model, x):\n    return model(x).numpy()\n\x0c", id="form-feeds"),
     pytest.param(H + "x = 1\x00\n", id="null-byte"),
     pytest.param(H + 'x = """never closed\n', id="unterminated-string"),
-    pytest.param(H + "def f(m, x):\n    return m(x).numpy()\n" * 1000, id="1000-functions"),
+    pytest.param(H + "def f(model, x):\n    return model(x).numpy()\n" * 1000, id="1000-functions"),
     pytest.param(H + "x = t.numpy(\n", id="half-typed-call"),
     pytest.param(H + "x = t.\n", id="half-typed-attribute"),
 ]
@@ -469,8 +477,8 @@ def test_the_api_returns_or_raises_only_what_it_documents(source):
         pass
 
 
-DEEP = [H + "x = " + "[" * 199 + "t.numpy()" + "]" * 199 + "\n",  # CPython's limit is 200
-        H + "x = " + "+".join(["t"] * 1000) + ".numpy()\n"]
+DEEP = [GRAD + "x = " + "[" * 199 + "t.numpy()" + "]" * 199 + "\n",  # CPython's limit is 200
+        GRAD + "x = " + "+".join(["t"] * 1000) + ".numpy()\n"]
 
 
 @pytest.mark.parametrize("source", DEEP, ids=["199-nested-lists", "1000-term-sum"])
@@ -555,7 +563,7 @@ def test_bad_input_is_one_finding_and_the_run_goes_on(tmp_path, capsys, name, co
         assert code == 1 and finding in out and bad.read_bytes() == before
 
 
-@pytest.mark.parametrize("source", DEEP + [H + "x = " + "[" * 150 + "t.numpy()" + "]" * 150 + "\n"],
+@pytest.mark.parametrize("source", DEEP + [GRAD + "x = " + "[" * 150 + "t.numpy()" + "]" * 150 + "\n"],
                          ids=["199-nested-lists", "1000-term-sum", "150-nested-lists"])
 def test_deep_nesting_through_the_cli_is_checked_or_one_line(tmp_path, capsys, source):
     path = write(tmp_path / "deep.py", source)

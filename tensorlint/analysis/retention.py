@@ -97,6 +97,9 @@ def names_reset_in(loop_body: cst.CSTNode) -> Set[str]:
             read = names_in(node.value)
             for target in node.targets:
                 reset.update(name for name in bound_names(target.target) if name not in read)
+                path = dotted_name(target.target) if isinstance(target.target, cst.Attribute) else None
+                if path is not None and path not in read:
+                    reset.add(path)  # `self.loss = self._make_empty_loss()`: the attribute is made anew
 
     walk(loop_body, Bindings())
     return reset

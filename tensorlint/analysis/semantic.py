@@ -182,8 +182,11 @@ class Semantic(cst.CSTVisitor):
         """Does what `accumulator` names survive the current step (rather than being made anew in it)?"""
         path = dotted_name(accumulator)
         root = path.split(".", 1)[0] if path is not None else None
-        if root is None or root == "self":
+        if root is None:
             return True
+        if root == "self":  # an attribute outlives the step unless the step loop makes it anew
+            loop = self.step_loop()
+            return loop is None or path not in self._reset_names(loop.node.body)
         if self._call_site is not None:  # a helper walked for one step of its caller: its locals die with the call
             callee = self.functions[0].node
             return root in self.index.functions[id(callee)].params or root not in self._reset_names(callee.body)

@@ -412,6 +412,11 @@ class GraphRetention(Rule):
     summary = "Accumulating a grad-carrying tensor across steps without `.detach()`"
     fixable = "always"
     VALID = [
+        Valid("import torch\nclass Trainer:\n    def fit(self, model, loader, optimizer, criterion, device):\n"
+              "        for x, y in loader:\n            optimizer.zero_grad()\n            self.total = 0\n"
+              "            loss = criterion(model(x.to(device)), y.to(device))\n            loss.backward()\n"
+              "            optimizer.step()\n            self.total += loss\n",
+              "an attribute made anew every step (`self.loss = self._make_empty_loss()`) holds one step's graph"),
         Valid(train_with("running += loss.detach()"), "detached"),
         Valid(train_with("running += loss.item()"), "a Python number (TL401 judges the sync)"),
         Valid(H + "def train(model, loader, optimizer, criterion):\n    losses = []\n    for x, y in loader:\n"
