@@ -287,7 +287,7 @@ def test_diagnostics_quick_fix_and_clean_exit(client, tmp_path):
 def test_fix_all_safe_action(client, tmp_path):
     lsp = client()
     text = ("import numpy as np\nimport torch\n\n"
-            "def evaluate(model, batch):\n"
+            "def evaluate(model: torch.nn.Module, batch):\n"  # the annotation proves a torch model: safe fixes
             "    logits = model(batch)\n"
             "    probs = logits.numpy()  # 🚀 first\n"
             "    return np.asarray(model(batch)), probs\n"

@@ -327,6 +327,8 @@ class Evaluator:
         # a module built here and never moved computes on the host (inputs elsewhere would raise)
         if callee.device is NO:
             return output.with_(device=NO)
+        if guessed and not self.imports.imports_torch:
+            return output  # `net(x)` in a file that never imports torch: nothing says it is a torch model
         # a module computes where its parameters are, and so where its inputs are (anything else raises)
         cause = callee.device_why or (self._argument_device_why(node, frame) if isinstance(node, cst.Call) else None)
         if cause is not None:
