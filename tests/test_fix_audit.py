@@ -15,8 +15,8 @@ TOOL = [sys.executable, "-m", "tensorlint"]
 SOURCE = (
     "import torch\r\n"
     "\r\n"
-    "def f(model, x):\r\n"
-    "    s = 'ééé'; y = model(x).numpy()\r\n"
+    "def f(model: torch.nn.Module, x):\r\n"  # a torch model fed a moved input: TL101 and TL102, a safe fix
+    "    s = 'ééé'; y = model(x.cuda()).numpy()\r\n"
     "    for p in model.parameters():\r\n"
     "        p.data.mul_(2)\r\n"
     "    return s, y\r\n"
@@ -54,7 +54,7 @@ def test_replays_the_fixers_bytes_exactly(tree):
     assert [(a["codes"], a["safety"]) for a in safe["applied"]] == [("TL101+TL102", "safe")]
     assert sorted((a["codes"], a["safety"]) for a in unsafe["applied"]) == [
         ("TL101+TL102", "safe"), ("TL202", "unsafe")]
-    assert "+    s = 'ééé'; y = model(x).detach().cpu().numpy()" in safe["applied"][0]["hunk"].splitlines()
+    assert "+    s = 'ééé'; y = model(x.cuda()).detach().cpu().numpy()" in safe["applied"][0]["hunk"].splitlines()
     fixed = (fa.WORK / "unsafe" / "pkg" / "pkg" / "m.py").read_bytes()
     assert b"with torch.no_grad():\r\n" in fixed and b"\n" not in fixed.replace(b"\r\n", b"")
 

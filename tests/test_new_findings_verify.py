@@ -1,5 +1,7 @@
 """The fixes of the findings provenance v2 added (use-based evidence, same-file helper returns, `.data` in a
-conversion chain) run, original and fixed, on real tensors: every one must PASS in `tensorlint verify`."""
+conversion chain) run, original and fixed, on real tensors: every one must PASS in `tensorlint verify`.
+Inputs moved with `.cuda()` show the device (TL102) and `torch.nn.Module` annotations prove the models are torch
+modules, so that each fix is a safe one (a model known only by its name could return an ndarray look-alike)."""
 import json
 import subprocess
 import sys
@@ -15,16 +17,16 @@ import torch
 
 
 def loss_value(criterion, out, y):
-    loss = criterion(out, y)
+    loss = criterion(out.cuda(), y.cuda())
     loss.backward()
     return np.asarray(loss)
 
 
-def features(model, x):
-    return model(x)
+def features(model: torch.nn.Module, x):
+    return model(x.cuda())
 
 
-def embed(model, x):
+def embed(model: torch.nn.Module, x):
     return np.asarray(features(model, x))
 
 
@@ -36,10 +38,10 @@ def first_row(out):
     return out.data[0].numpy()
 
 
-def collected(model, batches):
+def collected(model: torch.nn.Module, batches):
     history = []
     for batch in batches:
-        history.append(model(batch))
+        history.append(model(batch.cuda()))
     return np.stack([h for h in history])
 '''
 

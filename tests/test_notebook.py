@@ -71,7 +71,10 @@ def test_sample_notebook_findings_and_positions():
     assert found(diagnostics) == [(4, 1, 7, "TL101"), (4, 1, 7, "TL102"), (6, 2, 8, "TL101"), (6, 2, 8, "TL102")]
     first = diagnostics[0]
     assert first.format("nb/hazards.ipynb") == (
-        "nb/hazards.ipynb:cell 4:1:7: TL101 `.numpy()` on a tensor that may require grad: insert `.detach()` "
+        # The evidence names where `model(...)` is in the notebook's terms (cell 3, its line 4), not a line of
+        # the cells joined together, which the user never sees.
+        "nb/hazards.ipynb:cell 4:1:7: TL101 `.numpy()` on a tensor that may require grad (`out` comes from "
+        "`model(torch.randn(2, 3))` (cell 3, line 4)): insert `.detach()` "
         "first (raises \"RuntimeError: Can't call numpy() on Tensor that requires grad\")")
     assert first.format_flat("nb/hazards.ipynb").startswith("nb/hazards.ipynb:66:12: TL101 ")
     assert first.cell_id == "convert"
@@ -113,8 +116,9 @@ def test_markdown_and_raw_cells_with_code_like_text_are_ignored():
 
 def test_cells_share_imports_and_provenance_in_order():
     alone = notebook(CONVERT)
-    (grad, _device) = check_notebook(alone, settings=SETTINGS)
-    assert not grad.fix.is_safe  # nothing says what `out` is
+    assert check_notebook(alone, settings=SETTINGS) == []  # nothing says what `out` is: only TL105 reports it
+    (unknown,) = check_notebook(alone, select=["TL1", "TL105"], settings=SETTINGS)
+    assert unknown.code == "TL105" and not unknown.fix.is_safe
 
     together = notebook(IMPORTS, MODEL, CONVERT)
     (grad, device) = check_notebook(together, settings=SETTINGS)
@@ -313,9 +317,9 @@ def test_remaining_positions_refer_to_the_fixed_file():
     result = fix_notebook(text, select=["TL101", "TL302"], settings=SETTINGS)  # TL302's fix is safe
     assert found(result.fixed) == [(2, 1, 7, "TL101"), (2, 2, 5, "TL302")]
     assert result.remaining == []
-    unsafe_only = notebook(CONVERT)  # unknown `out`: the fix is unsafe, so it remains
-    kept = fix_notebook(unsafe_only + "", settings=SETTINGS)
-    assert kept.source == unsafe_only and found(kept.remaining) == [(1, 1, 7, "TL101"), (1, 1, 7, "TL102")]
+    unsafe_only = notebook(CONVERT)  # unknown `out`: only the opt-in TL105 reports it; its fix is unsafe, so it remains
+    kept = fix_notebook(unsafe_only + "", select=["TL1", "TL105"], settings=SETTINGS)
+    assert kept.source == unsafe_only and found(kept.remaining) == [(1, 1, 7, "TL105")]
     line = kept.source.split("\n")[kept.remaining[0].file_line - 1]
     assert line[kept.remaining[0].file_col:].startswith("out.numpy()")
 

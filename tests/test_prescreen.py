@@ -24,6 +24,8 @@ except pytest.skip.Exception:
     test_fuzz = None
 
 EVERY_CODE = frozenset(rule.code for rule in ALL_RULES)
+# A model built here and moved to the device: its output is manifestly TL101 and TL102.
+MOVED_MODEL = "import torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n    return model(x).numpy()\n"
 
 
 def kept(source):
@@ -204,7 +206,7 @@ def test_a_given_tree_is_used_instead_of_parsing(monkeypatch):
         raise AssertionError("parsed again")
 
     monkeypatch.setattr(prescreen, "parse", refuse)
-    source = "import torch\ndef f(x):\n    return x.numpy()\n"
+    source = MOVED_MODEL
     found = engine.lint(source, EVERY_CODE, tree=ast.parse(source))
     assert [d.code for d in found] == ["TL101", "TL102"]
 
@@ -229,7 +231,7 @@ def test_a_family_without_a_condition_always_runs(monkeypatch):
 
 # -- flake8's tree ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("source, expected", [
-    pytest.param("import torch\ndef f(x):\n    return x.numpy()\n", ["TL101", "TL102"], id="a finding"),
+    pytest.param(MOVED_MODEL, ["TL101", "TL102"], id="a finding"),
     pytest.param("import torch\nfor x in xs:\n    f(x)\n", [], id="no candidate: libcst never runs"),
 ])
 def test_the_flake8_plugin_prescreens_flake8s_tree(tmp_path, monkeypatch, libcst_parses, source, expected):
@@ -342,7 +344,7 @@ if test_fuzz is not None:
 def test_a_difference_is_reported(monkeypatch):
     """The comparison can fail: a prescreen that rules out TL1 everywhere loses findings."""
     monkeypatch.setattr(prescreen, "families_without_candidates", lambda tree: frozenset({"TL1"}))
-    differences = prescreen_check.compare("import torch\ndef f(x):\n    return x.numpy()\n").differences
+    differences = prescreen_check.compare(MOVED_MODEL).differences
     assert differences and "2 findings lost" in differences[0]
 
 
