@@ -56,3 +56,30 @@ class Diagnostic:
 
     def format(self, path: str) -> str:
         return f"{path}:{self.line}:{self.col + 1}: {self.code} {self.message}"
+
+
+# Line references inside messages: "(line 12)" (evidence), "at line 40" (the call a helper's finding came from).
+_LINE_REFERENCE = re.compile(r"\(line (\d+)\)|at line (\d+)")
+
+
+def with_lines_mapped(diagnostic: "Diagnostic", new_line) -> Optional["Diagnostic"]:
+    """The diagnostic with the lines its message names mapped by `new_line(line) -> str | None` (the words
+    to print instead: "line 17", "cell 3, line 4"); None when one cannot be mapped."""
+    unmapped = False
+
+    def mapped(match: "re.Match") -> str:
+        nonlocal unmapped
+        evidence, call = match.group(1), match.group(2)
+        shown = new_line(int(evidence or call))
+        if shown is None:
+            unmapped = True
+            return match.group(0)
+        return f"({shown})" if evidence else f"at {shown}"
+
+    message = _LINE_REFERENCE.sub(mapped, diagnostic.message)
+    if unmapped:
+        return None
+    if message == diagnostic.message:
+        return diagnostic
+    from dataclasses import replace
+    return replace(diagnostic, message=message)

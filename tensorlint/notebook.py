@@ -52,7 +52,7 @@ import libcst as cst
 
 from .api import check_source
 from .deep import parse_module
-from .diagnostics import Diagnostic, Edit, Fix, physical_lines
+from .diagnostics import Diagnostic, Edit, Fix, physical_lines, with_lines_mapped
 from .fixer import FixError, apply_edits, check_pass
 from .settings import Settings
 
@@ -660,6 +660,11 @@ class _Virtual:
         position = bisect.bisect_right(self.first_lines, line) - 1
         return self.cells[position], line - self.first_lines[position]
 
+    def cell_line_text(self, line: int) -> str:
+        """A 1-based line of the joined cells as a user finds it: "cell 3, line 4"."""
+        cell, cell_line = self.locate_line(max(line, 1) - 1)
+        return f"cell {cell.index + 1}, line {cell_line + 1}"
+
     def locate(self, offset: int) -> Tuple[_Cell, int, int]:
         """Virtual offset -> (cell, 0-based line in the cell, column)."""
         line = min(bisect.bisect_right(self.line_starts, offset) - 1, len(self.line_starts) - 2)
@@ -710,6 +715,7 @@ class _Virtual:
         fix = self.map_fix(diagnostic.fix, cell) if diagnostic.fix is not None else None
         local = dataclasses.replace(diagnostic, line=line + 1, end_line=end_line + 1, start_offset=start,
                                     end_offset=max(start, end), fix=fix)
+        local = with_lines_mapped(local, self.cell_line_text) or local
         file_line, file_col = notebook.file_position(cell, start)
         file_end_line, file_end_col = notebook.file_position(cell, max(start, end))
         return NotebookDiagnostic(cell.index + 1, line + 1, diagnostic.col, diagnostic.code, local,

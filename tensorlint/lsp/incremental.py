@@ -21,7 +21,7 @@ import difflib
 from dataclasses import dataclass, replace
 from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
-from ..diagnostics import Diagnostic, Edit, physical_lines
+from ..diagnostics import Diagnostic, Edit, physical_lines, with_lines_mapped
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _IMPORTS = (ast.Import, ast.ImportFrom)
@@ -210,9 +210,11 @@ class Slice:
                     return None
                 edits.append(Edit(edit_start, edit_end, edit.text))
             fix = replace(fix, edits=tuple(edits))
-        return replace(finding, line=self.line(finding.line - 1) + 1,
-                       end_line=self.line(finding.end_line - 1) + 1 if finding.end_line else 0,
-                       start_offset=start, end_offset=end, fix=fix)
+        placed = replace(finding, line=self.line(finding.line - 1) + 1,
+                         end_line=self.line(finding.end_line - 1) + 1 if finding.end_line else 0,
+                         start_offset=start, end_offset=end, fix=fix)
+        # the lines a message names ("comes from `model(x)` (line 12)") are slice lines too
+        return with_lines_mapped(placed, lambda line: f"line {self.line(line - 1) + 1}" if line >= 1 else None)
 
 
 def _linked(groups: Sequence[Group], changed: Set[int], names: Set[str]) -> Set[int]:
@@ -290,9 +292,21 @@ def _moved(old_starts, old_groups, old_findings, new_starts, new_groups, was, re
                 edits.append(Edit(edit_start, edit_end, edit.text))
             fix = replace(fix, edits=tuple(edits))
         shift = line_shift[index]
-        kept.append(replace(finding, line=finding.line + shift, end_line=finding.end_line + shift if finding.end_line
-                            else 0, start_offset=start, end_offset=end, fix=fix))
+        moved = replace(finding, line=finding.line + shift, end_line=finding.end_line + shift if finding.end_line
+                        else 0, start_offset=start, end_offset=end, fix=fix)
+        moved = with_lines_mapped(moved, lambda line: _moved_line(line, firsts, old_groups, line_shift))
+        if moved is None:
+            return None
+        kept.append(moved)
     return kept
+
+
+def _moved_line(line: int, firsts, old_groups, line_shift) -> Optional[str]:
+    """A line a kept finding's message names, moved with the group holding it (None: that group changed)."""
+    index = bisect.bisect_right(firsts, line - 1) - 1
+    if index < 0 or not old_groups[index].holds(line) or index not in line_shift:
+        return None
+    return f"line {line + line_shift[index]}"
 
 
 def in_groups(finding: Diagnostic, starts: Sequence[int], groups: Sequence[Group]) -> bool:
