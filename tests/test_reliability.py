@@ -39,9 +39,9 @@ SAFE = H + "def f(model, x):\n    y = model(x)  # output\n    return y.numpy()\n
 SAFE_FIXED = SAFE.replace("y.numpy()", "y.detach().cpu().numpy()")
 # TL202 in a file that does not import torch: the fix wraps the statement and adds `import torch`.
 WRAP = ("from torch import nn\np = nn.Parameter(nn.init.zeros_(nn.Linear(2, 2).weight))\n"
-        "p.data.add_(1)\np.data.mul_(2)\n")
+        "p.data.add_(1)\nq = p\np.data.mul_(2)\n")  # not adjacent: two blocks, so two fixes
 WRAP_FIXED = ("import torch\nfrom torch import nn\np = nn.Parameter(nn.init.zeros_(nn.Linear(2, 2).weight))\n"
-              "with torch.no_grad():\n    p.add_(1)\nwith torch.no_grad():\n    p.mul_(2)\n")
+              "with torch.no_grad():\n    p.add_(1)\nq = p\nwith torch.no_grad():\n    p.mul_(2)\n")
 LATIN1_COOKIE = "# -*- coding: latin-1 -*-\n"
 CREDIT = 's = "café"\n'
 
