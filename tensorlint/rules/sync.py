@@ -158,11 +158,17 @@ class PerStepHostCopy(Rule):
     __doc__ = """
     ## What it does
     Flags, inside a step loop and outside any periodic guard, copying a tensor that may be on an
-    accelerator to the host: `.cpu()`, `.to("cpu")`, `.numpy(force=True)`, `print(tensor)`.
+    accelerator to the host: `.cpu()`, `.to("cpu")`, `.numpy(force=True)`, `print(tensor)`, and a
+    conversion of such a tensor to NumPy (`t.numpy()`, `np.asarray(t)`, other NumPy functions).
     """ + STEP_LOOPS + """
     ## Why is this bad?
     A device-to-host copy waits for every queued kernel, then for the transfer, every batch.
     Collecting predictions on the device and moving them once after the loop does one transfer.
+
+    A conversion to NumPy needs the values on the host, so converting a device tensor every step is
+    the same copy whether it is spelled `t.detach().cpu().numpy()` or (still crashing, TL102)
+    `t.numpy()`: both are reported, at the same place. Fixing the TL102 crash adds the `.cpu()`; it
+    makes the copy explicit and must not be what first reveals it, so a fix never adds a finding here.
 
     ## Example
     ```python
@@ -213,6 +219,8 @@ class PerStepHostCopy(Rule):
                     "        probs = torch.softmax(logits[:, -1], dim=-1)\n        history.append(probs.cpu())\n"
                     "        idx = torch.cat([idx, torch.multinomial(probs, 1)], dim=1)\n        logits = model(idx)\n",
                 line=6, col=24, why="a generation loop whose model call ends the body"),
+        Invalid(train_with("print(out.numpy())"), line=10, col=15,
+                why="a per-step conversion of a device tensor (TL101/TL102 too); after their fix, the `.cpu()`"),
     ]
 
 

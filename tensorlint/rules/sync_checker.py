@@ -9,8 +9,11 @@ import libcst as cst
 from ..analysis import YES, Facts, dotted_name
 from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
+from .conversion_checker import NUMPY_NON_SINKS
 
 _SCALAR_BUILTINS = frozenset({"float", "int", "bool"})
+CONVERSION = ("converting a tensor that may be on an accelerator to NumPy copies it to the host every step: collect "
+              "on the device and convert once after the loop")
 ACCUMULATE = "accumulate on the device (`running += loss.detach()`) and convert once after the loop or under the logging guard"
 
 
@@ -41,6 +44,12 @@ class SyncChecker(FamilyChecker):
             elif name == "numpy" and _forced(node) and self._on_device(func.value):
                 self._report("TL402", node, "`.numpy(force=True)` copies to the host every step: collect on the "
                              "device and convert once after the loop")
+            elif name == "numpy" and not node.args and self._on_device(func.value):
+                self._report("TL402", node, CONVERSION)  # its TL102 fix spells the copy `.cpu()`: the same finding
+            elif (self.semantic.qualified(func) or "").startswith("numpy.") and name not in NUMPY_NON_SINKS:
+                for arg in node.args:
+                    if arg.keyword is None and not arg.star and self._on_device(arg.value):
+                        self._report("TL402", arg.value, CONVERSION)
             elif self.semantic.qualified(func) == "torch.cuda.synchronize":
                 if not self.semantic.step_loop().is_timing:
                     self._report("TL403", node, "`torch.cuda.synchronize()` every step stalls the pipeline: drop it "
