@@ -124,7 +124,7 @@ class DataChecker(FamilyChecker):
         start = self.context.start_of(line)
         indent = self.context.statement_indent(line)
         edits = [self.context.edit(start, start, f"with {torch_name or 'torch'}.no_grad():"
-                                   f"{self.context.module.default_newline}{indent}    "), drop]
+                                   f"{self.context.module.default_newline}{indent}{_unit(indent)}"), drop]
         if torch_name is None:
             edits.append(self.context.import_edit("import torch"))
         if any(edit is None for edit in edits):
@@ -162,17 +162,19 @@ class DataChecker(FamilyChecker):
         start, end = context.start_of(run[0]), context.end_of(run[-1])
         indent = context.statement_indent(run[0])
         torch_name = writes[0].torch_name
+        unit = _unit(indent)
         edits: List[Optional[Edit]] = [context.edit(start, start, f"with {torch_name or 'torch'}.no_grad():"
-                                                    f"{context.module.default_newline}{indent}    ")]
+                                                    f"{context.module.default_newline}{indent}{unit}")]
         strings = [(context.start_of(s), context.end_of(s)) for s in _multiline_strings(run, context)]
         source = context.source
         for match in _NEWLINE.finditer(source, start, end):
             line = match.end()
             if line >= end or any(a < line < b for a, b in strings):
                 continue
-            blank = not source[line:source.find("\n", line) % (len(source) + 1)].strip()
+            following = _NEWLINE.search(source, line)
+            blank = not source[line:following.start() if following else len(source)].strip()
             if source.startswith(indent, line) and not blank:
-                edits.append(context.edit(line + len(indent), line + len(indent), "    "))
+                edits.append(context.edit(line + len(indent), line + len(indent), unit))
         edits += [write.drop for write in writes]
         if torch_name is None:
             edits.append(context.import_edit("import torch"))
@@ -222,6 +224,11 @@ class DataChecker(FamilyChecker):
 
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def _unit(indent: str) -> str:
+    """One more level of indentation: a tab where the block is indented with tabs."""
+    return "\t" if "\t" in indent else "    "
 
 
 def _runs(module: cst.Module, writes: Dict[int, _Write]) -> List[List[cst.BaseStatement]]:
