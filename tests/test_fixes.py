@@ -231,7 +231,7 @@ def _extra(old, new):
     pytest.param(LOOP, _extra("parameters", "buffers"), id="the-loop-header-changed"),
     pytest.param(RUN, lambda s, edits: [e for e in edits if not (e.text == "    " and e.start == s.index("p.data.add_"))],
                  id="a-statement-left-outside-the-block"),
-    pytest.param(RUN, _extra("p.data.add_", "q = 1\n    p.data.add_"), id="a-statement-added-inside-the-block"),
+    pytest.param(RUN, _extra("mul_(2)", "mul_(2)\n    q = 1"), id="a-statement-added-inside-the-block"),
 ])
 def test_the_check_refuses_a_wrap_that_is_not_exactly_the_run(source, change):
     """A wrapped run must be, statement for statement, the body of the `with` block its fix inserts;
