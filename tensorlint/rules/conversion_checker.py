@@ -24,7 +24,6 @@ _NUMPY_NON_SINKS = frozenset({"dtype", "finfo", "iinfo", "issubdtype", "set_prin
                               "seterr", "seed", "default_rng", "RandomState", "get_printoptions",
                               "float64", "double", "shape", "ndim", "size", "squeeze", "nonzero", "argwhere",
                               "real", "isscalar", "iterable"})
-NUMPY_NON_SINKS = _NUMPY_NON_SINKS  # also read by the sync family (a conversion every step is a host copy)
 # Reductions that call the argument's own method (`np.mean(t)` is `t.mean(axis=None, ...)`): given a
 # tensor directly they raise TypeError whatever its grad or device, so the fix must pass an ndarray.
 DELEGATING_REDUCTIONS = frozenset({"sum", "mean", "max", "min", "amax", "amin", "prod", "std", "var", "any", "all"})

@@ -158,17 +158,11 @@ class PerStepHostCopy(Rule):
     __doc__ = """
     ## What it does
     Flags, inside a step loop and outside any periodic guard, copying a tensor that may be on an
-    accelerator to the host: `.cpu()`, `.to("cpu")`, `.numpy(force=True)`, `print(tensor)`, and a
-    conversion of such a tensor to NumPy (`t.numpy()`, `np.asarray(t)`, other NumPy functions).
+    accelerator to the host: `.cpu()`, `.to("cpu")`, `.numpy(force=True)`, `print(tensor)`.
     """ + STEP_LOOPS + """
     ## Why is this bad?
     A device-to-host copy waits for every queued kernel, then for the transfer, every batch.
     Collecting predictions on the device and moving them once after the loop does one transfer.
-
-    A conversion to NumPy needs the values on the host, so converting a device tensor every step is
-    the same copy whether it is spelled `t.detach().cpu().numpy()` or (still crashing, TL102)
-    `t.numpy()`: both are reported, at the same place. Fixing the TL102 crash adds the `.cpu()`; it
-    makes the copy explicit and must not be what first reveals it, so a fix never adds a finding here.
 
     ## Example
     ```python
@@ -188,9 +182,21 @@ class PerStepHostCopy(Rule):
     ## Fix safety
     No automatic fix: where the copy goes depends on how the results are used.
 
+    A copy converted to NumPy in the same expression (`t.detach().cpu().numpy()`, through views and
+    subscripts, or passed to a NumPy function or an sklearn metric: `np.asarray(t.cpu())`) and used
+    within the step (printed, scored, handed to an environment) is not reported: the conversion needs
+    its values on the host there, so the copy belongs to it. It is also what TL101/TL102's fix writes
+    for `print(t.numpy())`, code that only ever ran on host tensors (where `.cpu()` copies nothing):
+    reporting it would make their fix create a finding. A conversion collected every step
+    (`probs.append(t.detach().cpu().numpy())`) is reported, and so is one not yet able to run on an
+    accelerator (`probs.append(t.numpy())`, with TL102): under TL102's premise that `t` may be on an
+    accelerator it is the same per-step copy once fixed, reported at the same place before and after.
+
     ## Known problems
     Only values known to be tensors are judged. A loop that must free device memory each batch may
-    copy on purpose: silence it with `# noqa: TL402`.
+    copy on purpose: silence it with `# noqa: TL402`. Only `.append(...)`/`.insert(...)` into a list
+    that outlives the step counts as collecting a conversion; a converted copy stored any other way
+    (`scores[i] = t.cpu().numpy()`) is taken as used within the step.
     """
     code = "TL402"
     name = "per-step-host-copy"
@@ -201,6 +207,9 @@ class PerStepHostCopy(Rule):
                   "        preds.append(model(x).argmax(1))\n    return torch.cat(preds).cpu()\n", "moved once after the loop"),
         Valid(train_with("if step % 50 == 0:\n            print(loss)"), "print under a guard"),
         Valid(train_with("host = torch.zeros(3).cpu()"), "a host tensor"),
+        Valid(train_with("print(out.detach().cpu().numpy())"), "the copy a conversion needs, in the same expression"),
+        Valid("import numpy as np\n" + train_with("np.save('out.npy', np.asarray(out.detach().cpu()[0]))"),
+              "a copy passed to a NumPy function"),
         Valid(H + "def generate(model, idx, steps):\n    logits = model(idx)\n    for _ in range(steps):\n"
                   "        probs = torch.softmax(logits, dim=-1)\n        out.append(probs.cpu())\n",
               "a range loop that calls no model: not a step loop"),
@@ -219,8 +228,12 @@ class PerStepHostCopy(Rule):
                     "        probs = torch.softmax(logits[:, -1], dim=-1)\n        history.append(probs.cpu())\n"
                     "        idx = torch.cat([idx, torch.multinomial(probs, 1)], dim=1)\n        logits = model(idx)\n",
                 line=6, col=24, why="a generation loop whose model call ends the body"),
-        Invalid(train_with("print(out.numpy())"), line=10, col=15,
-                why="a per-step conversion of a device tensor (TL101/TL102 too); after their fix, the `.cpu()`"),
+        Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    probs = []\n    for x, y in loader:\n"
+                    "        probs.append(model(x).softmax(-1).cpu().numpy())\n    return probs\n", line=6, col=22,
+                why="a conversion collected every batch: the copy in it is reported"),
+        Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    probs = []\n    for x, y in loader:\n"
+                    "        probs.append(model(x).numpy())\n    return probs\n", line=6, col=22,
+                why="the same before TL102's fix adds `.cpu()`: reported at the same place"),
     ]
 
 
