@@ -142,7 +142,8 @@ def check_pass(before: str, after: str, diagnostics: Sequence[Diagnostic],
             masked.setdefault(id(statement), len(masked))
             statements.setdefault(diagnostic.fix, []).append(statement)
     wraps = {fix: run for fix, held in statements.items()
-             if (run := old.wrapped_run(held, _changed_spans(before, fix))) is not None}
+             if any(edit.start == edit.end and edit.text.startswith("with ") for edit in fix.edits)
+             and (run := old.wrapped_run(held, _changed_spans(before, fix))) is not None}
     regions: Dict[Fix, List[Tuple[int, int, Optional[ast.AST]]]] = {  # fix -> (start, end, statement) it may edit
         fix: [(old.span(wraps[fix][0])[0], old.span(wraps[fix][-1])[1], None)] if fix in wraps
         else [(*old.header(statement), statement) for statement in held] for fix, held in statements.items()}

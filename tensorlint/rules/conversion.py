@@ -52,6 +52,11 @@ class NumpyWithoutDetach(Rule):
     the result flows straight back into a torch call: there `.detach()` silently cuts gradients,
     where the original crashed, and the message says so.
 
+    A link the chain already has is never added twice: links behind views, subscripts, dtype casts
+    and reductions with literal arguments stay where they are, and the fix adds only what the value
+    lacks (`x.cpu().squeeze().numpy()` gets `.detach()` before its `.cpu()`, `x.detach()[0].numpy()`
+    gets `.cpu()` at the end).
+
     ## Known problems
     What a same-file helper returns is judged in its caller's grad mode (called under `no_grad`, it
     returns a value that needs no grad), but a conversion inside a function body is judged with grad
@@ -237,6 +242,12 @@ class NumpyWithoutDetach(Rule):
         Invalid(H + "def f(x):\n    if isinstance(x, torch.Tensor):\n        return np.asarray(x)\n    return x\n", line=5, col=27,
                 fixed=H + "def f(x):\n    if isinstance(x, torch.Tensor):\n        return np.asarray(x.detach().cpu())\n    return x\n",
                 why="isinstance(x, torch.Tensor) says it is a tensor"),
+        Invalid(H + "def f(model, x):\n    return model(x).cpu().squeeze(0).numpy()\n", line=4, col=12,
+                fixed=H + "def f(model, x):\n    return model(x).detach().cpu().squeeze(0).numpy()\n",
+                why="`.cpu()` behind a view: `.detach()` goes before it, no second `.cpu()` at the end"),
+        Invalid(H + "def f(model, x):\n    return model(x).to(device='cpu').float().numpy()\n", line=4, col=12,
+                fixed=H + "def f(model, x):\n    return model(x).detach().to(device='cpu').float().numpy()\n",
+                why="`.to(device='cpu')` behind `.float()`"),
     ]
 
 
@@ -352,6 +363,12 @@ class NumpyWithoutCpu(Rule):
         Invalid(H + "def f(t):\n    print(t.is_cuda)\n    return np.asarray(t)\n", line=5, col=23,
                 fixed=H + "def f(t):\n    print(t.is_cuda)\n    return np.asarray(t.detach().cpu())\n",
                 why="reading .is_cuda says an unknown value is a tensor"),
+        Invalid(H + "def f(model, x):\n    return model(x).detach()[0].numpy()\n", line=4, col=12,
+                fixed=H + "def f(model, x):\n    return model(x).detach()[0].cpu().numpy()\n",
+                why="detached behind a subscript: only `.cpu()` is added, never a second `.detach()`"),
+        Invalid(H + "def f(model, x):\n    return np.asarray(model(x).detach().mean(0))\n", line=4, col=23,
+                fixed=H + "def f(model, x):\n    return np.asarray(model(x).detach().mean(0).cpu())\n",
+                why="a reduction with literal arguments keeps a detached value detached"),
     ]
 
 
