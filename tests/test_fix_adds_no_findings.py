@@ -44,19 +44,20 @@ def rollout(policy, h, steps):
 """
 
 
-def test_a_conversion_fixed_in_a_step_loop_leaves_nothing():
-    # the `.cpu()` the fix adds is the conversion's own copy: TL402 does not report it (see its docstring)
-    before = [(d.line, d.code) for d in check_source(CONVERSION_IN_A_STEP_LOOP)]
+def test_the_copy_a_conversion_fix_adds_in_a_step_loop_was_reported_before_at_the_same_place():
+    # TL402 reports the conversion's host copy under TL102's premise; the fix spells it `.cpu()`
+    before = [(d.line, d.col, d.code) for d in check_source(CONVERSION_IN_A_STEP_LOOP)]
     fixed = fix_source(CONVERSION_IN_A_STEP_LOOP, unsafe_fixes=True).source
-    assert before == [(6, "TL101"), (6, "TL102")]
+    assert before == [(6, 14, "TL101"), (6, 14, "TL102"), (6, 14, "TL402")]
     assert "print(h.detach().cpu().numpy())" in fixed
-    assert check_source(fixed) == []
+    assert [(d.line, d.col, d.code) for d in check_source(fixed)] == [(6, 14, "TL402")]
 
 
 def test_the_count_comparison_sees_a_new_finding():
     # the check above can fail: a host copy that stays a tensor, added by a (wrong) fix, is counted
     after = CONVERSION_IN_A_STEP_LOOP.replace("print(h.numpy())", "print(h.detach().cpu().numpy(), h.cpu())")
     assert _added(CONVERSION_IN_A_STEP_LOOP, after) == Counter({"TL402": 1})
+    assert _added(CONVERSION_IN_A_STEP_LOOP, CONVERSION_IN_A_STEP_LOOP) == Counter()
 
 
 COLLECTED = """import torch
@@ -75,5 +76,5 @@ def test_a_collected_conversion_is_reported_at_the_same_place_before_and_after_i
     before = [(d.line, d.col, d.code) for d in check_source(COLLECTED)]
     fixed = fix_source(COLLECTED, unsafe_fixes=True).source
     assert "probs.append(model(x).detach().cpu().numpy())" in fixed
-    assert before == [(8, 21, "TL102"), (8, 21, "TL402")]
+    assert before == [(8, 21, "TL102"), (8, 21, "TL402")]  # (under no_grad: no TL101)
     assert [(d.line, d.col, d.code) for d in check_source(fixed)] == [(8, 21, "TL402")]

@@ -33,6 +33,8 @@ PLOT_FUNCTIONS = frozenset({
     "loglog", "quiver", "stackplot", "pie",
 })
 _DEVICE_LINKS = ("cpu", "to_cpu")
+# Read by the sync family: a conversion every step of a loop is a host copy every step.
+NUMPY_NON_SINKS, STRUCTURAL_KEYWORDS = _NUMPY_NON_SINKS, _STRUCTURAL_KEYWORDS
 
 
 @dataclass(frozen=True)

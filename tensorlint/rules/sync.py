@@ -182,21 +182,17 @@ class PerStepHostCopy(Rule):
     ## Fix safety
     No automatic fix: where the copy goes depends on how the results are used.
 
-    A copy converted to NumPy in the same expression (`t.detach().cpu().numpy()`, through views and
-    subscripts, or passed to a NumPy function or an sklearn metric: `np.asarray(t.cpu())`) and used
-    within the step (printed, scored, handed to an environment) is not reported: the conversion needs
-    its values on the host there, so the copy belongs to it. It is also what TL101/TL102's fix writes
-    for `print(t.numpy())`, code that only ever ran on host tensors (where `.cpu()` copies nothing):
-    reporting it would make their fix create a finding. A conversion collected every step
-    (`probs.append(t.detach().cpu().numpy())`) is reported, and so is one not yet able to run on an
-    accelerator (`probs.append(t.numpy())`, with TL102): under TL102's premise that `t` may be on an
-    accelerator it is the same per-step copy once fixed, reported at the same place before and after.
+    A conversion of such a tensor to NumPy needs the same copy: `t.detach().cpu().numpy()` is
+    reported at its `.cpu()`, and `t.numpy()`, `np.asarray(t)`, an sklearn metric or a plot given
+    `t` (which TL102 reports as crashing there) at the tensor, under TL102's own premise that `t`
+    may be on an accelerator. So TL102's fix, which adds the `.cpu()`, keeps this finding where it
+    was and never creates one.
 
     ## Known problems
     Only values known to be tensors are judged. A loop that must free device memory each batch may
-    copy on purpose: silence it with `# noqa: TL402`. Only `.append(...)`/`.insert(...)` into a list
-    that outlives the step counts as collecting a conversion; a converted copy stored any other way
-    (`scores[i] = t.cpu().numpy()`) is taken as used within the step.
+    copy on purpose: silence it with `# noqa: TL402`. A conversion that only works on host tensors
+    as written (`t.numpy()`) copies nothing where it runs today; it is reported with TL102, whose fix
+    makes it run on an accelerator.
     """
     code = "TL402"
     name = "per-step-host-copy"
@@ -207,9 +203,6 @@ class PerStepHostCopy(Rule):
                   "        preds.append(model(x).argmax(1))\n    return torch.cat(preds).cpu()\n", "moved once after the loop"),
         Valid(train_with("if step % 50 == 0:\n            print(loss)"), "print under a guard"),
         Valid(train_with("host = torch.zeros(3).cpu()"), "a host tensor"),
-        Valid(train_with("print(out.detach().cpu().numpy())"), "the copy a conversion needs, in the same expression"),
-        Valid("import numpy as np\n" + train_with("np.save('out.npy', np.asarray(out.detach().cpu()[0]))"),
-              "a copy passed to a NumPy function"),
         Valid(H + "def generate(model, idx, steps):\n    logits = model(idx)\n    for _ in range(steps):\n"
                   "        probs = torch.softmax(logits, dim=-1)\n        out.append(probs.cpu())\n",
               "a range loop that calls no model: not a step loop"),
@@ -234,6 +227,8 @@ class PerStepHostCopy(Rule):
         Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    probs = []\n    for x, y in loader:\n"
                     "        probs.append(model(x).numpy())\n    return probs\n", line=6, col=22,
                 why="the same before TL102's fix adds `.cpu()`: reported at the same place"),
+        Invalid("import numpy as np\n" + train_with("print(np.abs(out).max())"), line=11, col=22,
+                why="a NumPy function given a device tensor (TL102): the copy its fix adds"),
     ]
 
 

@@ -9,14 +9,12 @@ import libcst as cst
 from ..analysis import YES, Facts, dotted_name
 from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
+from .conversion_checker import NUMPY_NON_SINKS, PLOT_FUNCTIONS, STRUCTURAL_KEYWORDS
 
 _SCALAR_BUILTINS = frozenset({"float", "int", "bool"})
-# Between a host copy and its conversion to NumPy: the same values, still on the host.
-_KEEPS_VALUES = frozenset({"detach", "squeeze", "unsqueeze", "view", "reshape", "flatten", "float", "double", "long",
-                           "int", "contiguous", "clone", "permute", "transpose"})
-COLLECTED = ("a tensor that may be on an accelerator is converted to NumPy and collected every step (a host copy "
-             "each step once `.cpu()` is added): collect on the device (`torch.cat`/`torch.stack` the list) and "
-             "convert once after the loop")
+
+CONVERSION = ("converting a tensor that may be on an accelerator to NumPy copies it to the host every step (once "
+              "`.cpu()` makes it run there): collect on the device and convert once after the loop")
 ACCUMULATE = "accumulate on the device (`running += loss.detach()`) and convert once after the loop or under the logging guard"
 
 
@@ -39,8 +37,7 @@ class SyncChecker(FamilyChecker):
             name = func.attr.value
             if name in ("item", "tolist") and not node.args and self._on_device(func.value):
                 self._report("TL401", node, f"`.{name}()` waits for the accelerator every step: {ACCUMULATE}")
-            elif (name == "cpu" and not node.args or name == "to" and _to_cpu(node)) and self._on_device(func.value) \
-                    and self._copy_kept(len(self.semantic.ancestors) - 1):
+            elif (name == "cpu" and not node.args or name == "to" and _to_cpu(node)) and self._on_device(func.value):
                 shown = ".cpu()" if name == "cpu" else '.to("cpu")'
                 self._report("TL402", node, f"`{shown}` copies to the host "
                              "every step: collect on the device (`torch.cat`/`torch.stack` the list) and move once "
@@ -48,12 +45,10 @@ class SyncChecker(FamilyChecker):
             elif name == "numpy" and _forced(node) and self._on_device(func.value):
                 self._report("TL402", node, "`.numpy(force=True)` copies to the host every step: collect on the "
                              "device and convert once after the loop")
-            elif name == "numpy" and not node.args and self._on_device(func.value) and self._collected():
-                self._report("TL402", node, COLLECTED)  # the copy its TL102 fix adds
-            elif (self.semantic.qualified(func) or "").startswith("numpy.") and self._collected():
-                for arg in node.args:
-                    if arg.keyword is None and not arg.star and self._on_device(arg.value):
-                        self._report("TL402", arg.value, COLLECTED)
+            elif name == "numpy" and not node.args and self._on_device(func.value):
+                self._report("TL402", node, CONVERSION)  # the copy its TL102 fix spells `.cpu()`, at the same place
+            elif _converts(self.semantic.qualified(func) or ""):
+                self._report_converted(node)
             elif self.semantic.qualified(func) == "torch.cuda.synchronize":
                 if not self.semantic.step_loop().is_timing:
                     self._report("TL403", node, "`torch.cuda.synchronize()` every step stalls the pipeline: drop it "
@@ -166,45 +161,18 @@ class SyncChecker(FamilyChecker):
         return Fix("Accumulate `.detach()`", edits, Safety.SAFE)
 
     # -- helpers --------------------------------------------------------------------------------
-    def _copy_kept(self, index: int) -> bool:
-        """Is the host copy at `ancestors[index]` kept as a tensor, or converted to NumPy and collected? A copy
-        converted to NumPy in the same expression and used within the step is the conversion's own."""
-        conversion = self._conversion_fed(index)
-        return conversion is None or self._collected(conversion)
-
-    def _conversion_fed(self, index: int) -> Optional[int]:
-        """Where (in `ancestors`) the NumPy conversion is that converts the value at `ancestors[index]` in the
-        same expression, through `.detach()`, views and subscripts: `.numpy()` or a NumPy/sklearn call."""
-        ancestors = self.semantic.ancestors
-        while index >= 2:
-            node, parent, grandparent = ancestors[index], ancestors[index - 1], ancestors[index - 2]
-            if isinstance(parent, cst.Subscript) and parent.value is node:
-                index -= 1
-            elif (isinstance(parent, cst.Attribute) and parent.value is node and isinstance(grandparent, cst.Call)
-                  and grandparent.func is parent):
-                if parent.attr.value == "numpy":
-                    return index - 2 if not grandparent.args else None
-                if parent.attr.value not in _KEEPS_VALUES:
-                    return None
-                index -= 2
-            elif isinstance(parent, cst.Arg) and parent.keyword is None and isinstance(grandparent, cst.Call):
-                qualified = self.semantic.qualified(grandparent.func) or ""
-                return index - 2 if qualified.startswith(("numpy.", "sklearn.metrics.")) else None
-            else:
-                return None
-        return None
-
-    def _collected(self, index: Optional[int] = None) -> bool:
-        """Is the value at `ancestors[index]` (default: the current node) appended to a list that outlives the
-        step (`probs.append(...)`)?"""
-        ancestors = self.semantic.ancestors
-        index = len(ancestors) - 1 if index is None else index
-        if index < 2:
-            return False
-        arg, call = ancestors[index - 1], ancestors[index - 2]
-        return (isinstance(arg, cst.Arg) and isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
-                and call.func.attr.value in ("append", "insert") and arg is call.args[-1]
-                and self.semantic.outlives_step(call.func.value))
+    def _report_converted(self, call: cst.Call) -> None:
+        """The tensors that `np.concatenate([a, b])`, `roc_auc_score(y, p)` or `plt.plot(t)` convert: where
+        TL102's fix passes `.detach().cpu()`."""
+        for arg in call.args:
+            if arg.star or arg.keyword is not None and arg.keyword.value in STRUCTURAL_KEYWORDS:
+                continue
+            values = [arg.value]
+            if isinstance(arg.value, (cst.List, cst.Tuple)):
+                values = [e.value for e in arg.value.elements if not isinstance(e, cst.StarredElement)]
+            for value in values:
+                if self._on_device(value):
+                    self._report("TL402", value, CONVERSION)
 
     def _only_on_failure(self) -> bool:
         """Inside an `assert` message or a `raise`: evaluated only when something already went wrong."""
@@ -240,6 +208,14 @@ def _is_host_move(node: cst.BaseExpression) -> bool:
 def _to_cpu(node: cst.Call) -> bool:
     return len(node.args) >= 1 and isinstance(node.args[0].value, cst.SimpleString) \
         and node.args[0].value.evaluated_value == "cpu"
+
+
+def _converts(qualified: str) -> bool:
+    """Does this function convert its tensor arguments to NumPy (as the conversion family reads them)?"""
+    last = qualified.rsplit(".", 1)[-1]
+    return (qualified.startswith("numpy.") and last not in NUMPY_NON_SINKS
+            or qualified.startswith("sklearn.metrics.") and last[:1].islower()
+            or qualified.startswith("matplotlib.pyplot.") and last in PLOT_FUNCTIONS)
 
 
 def _forced(node: cst.Call) -> bool:
