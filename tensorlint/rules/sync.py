@@ -186,7 +186,9 @@ class PerStepHostCopy(Rule):
     reported at its `.cpu()`, and `t.numpy()`, `np.asarray(t)`, an sklearn metric or a plot given
     `t` (which TL102 reports as crashing there) at the tensor, under TL102's own premise that `t`
     may be on an accelerator. So TL102's fix, which adds the `.cpu()`, keeps this finding where it
-    was and never creates one.
+    was and never creates one. Likewise a copy converted by `.numpy()` (`x.cpu().numpy()`, views
+    between) counts when `x` is of unknown kind: `.numpy()` says it is a tensor, as TL101 reads it,
+    and TL101's fix (inserting `.detach()`, which tells the analysis the same) changes nothing here.
 
     ## Known problems
     Only values known to be tensors are judged. A loop that must free device memory each batch may
@@ -229,6 +231,8 @@ class PerStepHostCopy(Rule):
                 why="the same before TL102's fix adds `.cpu()`: reported at the same place"),
         Invalid("import numpy as np\n" + train_with("print(np.abs(out).max())"), line=11, col=22,
                 why="a NumPy function given a device tensor (TL102): the copy its fix adds"),
+        Invalid(TRAIN.replace("criterion, device", "criterion, device, probe") + "        print(probe(x).cpu().numpy())\n",
+                line=10, col=15, why="`.numpy()` says an unknown value is a tensor, as it does for TL101"),
     ]
 
 

@@ -12,6 +12,7 @@ from .base import FamilyChecker
 from .conversion_checker import NUMPY_NON_SINKS, PLOT_FUNCTIONS, STRUCTURAL_KEYWORDS
 
 _SCALAR_BUILTINS = frozenset({"float", "int", "bool"})
+_VIEWS = frozenset({"view", "reshape", "squeeze", "unsqueeze", "flatten", "float", "double", "long", "int", "contiguous"})
 
 CONVERSION = ("converting a tensor that may be on an accelerator to NumPy copies it to the host every step (once "
               "`.cpu()` makes it run there): collect on the device and convert once after the loop")
@@ -37,7 +38,8 @@ class SyncChecker(FamilyChecker):
             name = func.attr.value
             if name in ("item", "tolist") and not node.args and self._on_device(func.value):
                 self._report("TL401", node, f"`.{name}()` waits for the accelerator every step: {ACCUMULATE}")
-            elif (name == "cpu" and not node.args or name == "to" and _to_cpu(node)) and self._on_device(func.value):
+            elif (name == "cpu" and not node.args or name == "to" and _to_cpu(node)) and (
+                    self._on_device(func.value) or self._converted_on_device(func.value)):
                 shown = ".cpu()" if name == "cpu" else '.to("cpu")'
                 self._report("TL402", node, f"`{shown}` copies to the host "
                              "every step: collect on the device (`torch.cat`/`torch.stack` the list) and move once "
@@ -161,6 +163,28 @@ class SyncChecker(FamilyChecker):
         return Fix("Accumulate `.detach()`", edits, Safety.SAFE)
 
     # -- helpers --------------------------------------------------------------------------------
+    def _converted_on_device(self, receiver: cst.BaseExpression) -> bool:
+        """`x.cpu().numpy()` (views and subscripts between): the `.numpy()` says `x` is a tensor, as TL101/TL102
+        read it, so an `x` of unknown kind that may be on an accelerator counts. TL101's fix inserts `.detach()`,
+        which tells the analysis the same; judged this way, the fix does not turn a copy into a finding."""
+        ancestors = self.semantic.ancestors
+        index = len(ancestors) - 1
+        while index >= 2:
+            node, parent, grandparent = ancestors[index], ancestors[index - 1], ancestors[index - 2]
+            if isinstance(parent, cst.Subscript) and parent.value is node:
+                index -= 1
+            elif (isinstance(parent, cst.Attribute) and parent.value is node and isinstance(grandparent, cst.Call)
+                  and grandparent.func is parent and parent.attr.value in _VIEWS):
+                index -= 2
+            else:
+                break
+        parent, grandparent = ancestors[index - 1], ancestors[index - 2]
+        if not (isinstance(parent, cst.Attribute) and parent.attr.value == "numpy" and isinstance(grandparent, cst.Call)
+                and grandparent.func is parent and not grandparent.args):
+            return False
+        facts = self.semantic.facts(receiver)
+        return facts.tensor.possible and facts.device.possible
+
     def _report_converted(self, call: cst.Call) -> None:
         """The tensors that `np.concatenate([a, b])`, `roc_auc_score(y, p)` or `plt.plot(t)` convert: where
         TL102's fix passes `.detach().cpu()`."""
