@@ -47,7 +47,7 @@ class SyncChecker(FamilyChecker):
             elif name == "numpy" and _forced(node) and self._on_device(func.value):
                 self._report("TL402", node, "`.numpy(force=True)` copies to the host every step: collect on the "
                              "device and convert once after the loop")
-            elif name == "numpy" and not node.args and self._on_device(func.value):
+            elif name == "numpy" and not node.args and self._possibly_on_device(func.value):
                 self._report("TL402", node, CONVERSION)  # the copy its TL102 fix spells `.cpu()`, at the same place
             elif _converts(self.semantic.qualified(func) or ""):
                 self._report_converted(node)
@@ -182,7 +182,11 @@ class SyncChecker(FamilyChecker):
         if not (isinstance(parent, cst.Attribute) and parent.attr.value == "numpy" and isinstance(grandparent, cst.Call)
                 and grandparent.func is parent and not grandparent.args):
             return False
-        facts = self.semantic.facts(receiver)
+        return self._possibly_on_device(receiver)
+
+    def _possibly_on_device(self, value: cst.BaseExpression) -> bool:
+        """What `.numpy()` converts is a tensor (TL101/TL102 read it so): one that may be on an accelerator?"""
+        facts = self.semantic.facts(value)
         return facts.tensor.possible and facts.device.possible
 
     def _report_converted(self, call: cst.Call) -> None:
