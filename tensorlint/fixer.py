@@ -135,34 +135,80 @@ def check_pass(before: str, after: str, diagnostics: Sequence[Diagnostic],
     old = _Source(before, before_tree if before_tree is not None else _parse(before, "the original"))
     new = _Source(after, _parse(after, "the fixed code"))
     masked: Dict[int, int] = {}  # id(fixed statement in `before`) -> its mask number
-    regions: Dict[Fix, List[Tuple[int, int, ast.AST]]] = {}  # fix -> (start, end, statement) it may edit
+    statements: Dict[Fix, List[ast.AST]] = {}  # fix -> the statements holding its diagnostics
     for diagnostic in diagnostics:
         statement = old.innermost(diagnostic.start_offset, diagnostic.end_offset)
         if statement is not None:
             masked.setdefault(id(statement), len(masked))
-            regions.setdefault(diagnostic.fix, []).append((*old.header(statement), statement))
+            statements.setdefault(diagnostic.fix, []).append(statement)
+    wraps = {fix: run for fix, held in statements.items()
+             if any(edit.start == edit.end and edit.text.startswith("with ") for edit in fix.edits)
+             and (run := old.wrapped_run(held, _changed_spans(before, fix))) is not None}
+    regions: Dict[Fix, List[Tuple[int, int, Optional[ast.AST]]]] = {  # fix -> (start, end, statement) it may edit
+        fix: [(old.span(wraps[fix][0])[0], old.span(wraps[fix][-1])[1], None)] if fix in wraps
+        else [(*old.header(statement), statement) for statement in held] for fix, held in statements.items()}
     ordered = _checked_edits(old, diagnostics, regions)
     if _apply(before, [edit for edit, _ in ordered]) != after:
         raise FixError("refused: the edits applied do not match the fixes; nothing was written")
     shift = _Shift(ordered)
     counterparts: Dict[int, int] = {}  # id(statement in `after`) -> mask number of the one it replaces
+    wrapped: Dict[int, Tuple[int, ast.With]] = {}  # id(first statement of a run) -> (run length, its `with`)
+    inside = set()  # statements in a wrapped run: their counterparts are found by position
+    for run in wraps.values():
+        match = new.outermost_at(shift.start(old.span(run[0])[0]), shift.end(old.span(run[-1])[1]))
+        if not isinstance(match, ast.With) or len(match.body) != len(run):
+            raise FixError(f"refused: the fix changed code outside its edits at line {run[0].lineno} "
+                           f"(the statements it wraps are not one `with` block); nothing was written")
+        wrapped[id(run[0])] = (len(run), match)
+        _pair(run, match.body, masked, counterparts)
+        inside.update(id(node) for statement in run for node in ast.walk(statement) if isinstance(node, _STATEMENT))
     for fix_regions in regions.values():
         for _, _, statement in fix_regions:
+            if statement is None or id(statement) in inside:
+                continue
             start, end = old.span(statement)
             match = new.outermost_at(shift.start(start), shift.end(end))
             if match is None or (_is_compound(statement) and type(match) is not type(statement)):
                 raise FixError(f"refused: the fix changed code outside its edits at line {statement.lineno} "
                                f"(the statement it fixes no longer ends where its edits end); nothing was written")
             counterparts[id(match)] = masked[id(statement)]
-    line = _first_difference(old.tree.body, _without_inserted_imports(new, ordered), masked, counterparts)
+    line = _first_difference(old.tree.body, _without_inserted_imports(new, ordered), masked, counterparts,
+                             wrapped)
     if line is not None:
         raise FixError(f"refused: the fix changed code outside its edits at line {line} "
                        f"({_describe(diagnostics)}); nothing was written")
     return new.tree
 
 
+def _changed_spans(source: str, fix: Fix) -> List[Tuple[int, int, str]]:
+    """What the fix's edits change, import lines aside."""
+    spans = []
+    for edit in fix.edits:
+        start, end, text = _minimal(source, edit)
+        if (start != end or text) and _import_insertion(source, start, end, text) is None:
+            spans.append((start, end, text))
+    return spans
+
+
+def _pair(old: Sequence[ast.AST], new: Sequence[ast.AST], masked: Dict[int, int], counterparts: Dict[int, int]) -> None:
+    """Counterparts by position for the statements of a wrapped run (a shape mismatch is found later)."""
+    for a, b in zip(old, new):
+        if id(a) in masked:
+            counterparts[id(b)] = masked[id(a)]
+        if type(a) is type(b):
+            for name in _BLOCK_FIELDS:
+                _pair(getattr(a, name, ()) or (), getattr(b, name, ()) or (), masked, counterparts)
+
+
+class _Wrapped:
+    """In a statement list of `before`: a run of statements that a fix put inside one `with` block."""
+
+    def __init__(self, run: Sequence[ast.AST], block: ast.With) -> None:
+        self.run, self.block = list(run), block
+
+
 def _checked_edits(old: "_Source", diagnostics: Sequence[Diagnostic],
-                   regions: Dict[Fix, List[Tuple[int, int, ast.AST]]]) -> List[Tuple[Tuple[int, int, str], bool]]:
+                   regions: Dict[Fix, List[Tuple[int, int, Optional[ast.AST]]]]) -> List[Tuple[Tuple[int, int, str], bool]]:
     """Each edit reduced to what it changes, with whether it inserts import lines, in the order applied.
 
     Raises FixError for an edit that cuts a word or lies outside the statement its fix is for.
@@ -329,6 +375,7 @@ class _Source:
         self._sorted: Optional[List[Tuple[int, int, ast.AST]]] = None
         self._sorted_starts: List[int] = []
         self._outermost: Optional[Dict[Tuple[int, int], ast.AST]] = None
+        self._parent_map: Optional[Dict[int, Tuple[list, int, Optional[ast.AST]]]] = None
 
     def offset(self, line: int, column: int) -> int:
         """Character offset of (1-based line, UTF-8 byte column), as `ast` positions are given."""
@@ -374,6 +421,51 @@ class _Source:
                     if isinstance(child, _STATEMENT)]
         return start, min(children, default=end)
 
+    def wrapped_run(self, statements: Sequence[ast.AST], changed: Sequence[Tuple[int, int, str]]
+                    ) -> Optional[List[ast.AST]]:
+        """The sibling statements a fix wraps in a `with` block: the fewest adjacent siblings holding all its
+        statements and changes, when that is more than one statement or an ancestor of its statements, and
+        the fix inserts a `with` header where the first of them starts."""
+        if not statements:
+            return None
+        parents = self._parents()
+        candidate: Optional[ast.AST] = statements[0]
+        while candidate is not None:
+            siblings, _, owner = parents[id(candidate)]
+            indices = [self._index_in(statement, siblings) for statement in statements]
+            if None not in indices:
+                run = siblings[min(indices):max(indices) + 1]
+                start, end = self.span(run[0])[0], self.span(run[-1])[1]
+                if all(start <= a and b <= end for a, b, _ in changed):
+                    single = len(run) == 1 and any(run[0] is statement for statement in statements)
+                    header = any(a == b == start and text.startswith("with ") for a, b, text in changed)
+                    return None if single or not header else run
+            candidate = owner
+        return None
+
+    def _index_in(self, statement: ast.AST, siblings: list) -> Optional[int]:
+        parents = self._parents()
+        node: Optional[ast.AST] = statement
+        while node is not None:
+            holder, index, owner = parents[id(node)]
+            if holder is siblings:
+                return index
+            node = owner
+        return None
+
+    def _parents(self) -> Dict[int, Tuple[list, int, Optional[ast.AST]]]:
+        """id(statement) -> (the list holding it, its index there, the statement owning that list)."""
+        if self._parent_map is None:
+            self._parent_map = {}
+            owners: List[Tuple[Optional[ast.AST], list]] = [(None, self.tree.body)]
+            owners += [(node, getattr(node, name)) for node in self._statements() for name in _BLOCK_FIELDS
+                       if isinstance(getattr(node, name, None), list)]
+            for owner, holder in owners:
+                for index, child in enumerate(holder):
+                    if isinstance(child, _STATEMENT):
+                        self._parent_map[id(child)] = (holder, index, owner)
+        return self._parent_map
+
     def outermost_at(self, start: int, end: int) -> Optional[ast.AST]:
         if self._outermost is None:
             self._outermost = {}
@@ -386,15 +478,36 @@ def _is_compound(node: ast.AST) -> bool:
     return any(getattr(node, name, None) for name in _BLOCK_FIELDS) or isinstance(node, ast.excepthandler)
 
 
-def _first_difference(old: list, new: list, masked: Dict[int, int], counterparts: Dict[int, int]) -> Optional[int]:
+def _collapsed(statements: list, wrapped: Dict[int, Tuple[int, ast.With]]) -> list:
+    """The list with each wrapped run replaced by one `_Wrapped` item."""
+    result, index = [], 0
+    while index < len(statements):
+        length, block = wrapped.get(id(statements[index]), (0, None))
+        if block is None:
+            result.append(statements[index])
+            index += 1
+        else:
+            result.append(_Wrapped(statements[index:index + length], block))
+            index += length
+    return result
+
+
+def _first_difference(old: list, new: list, masked: Dict[int, int], counterparts: Dict[int, int],
+                      wrapped: Optional[Dict[int, Tuple[int, ast.With]]] = None) -> Optional[int]:
     """Line (in `old`) of the first difference between two statement lists, masked statements aside.
+
+    A run in `wrapped` must be, in `new`, exactly the body of the `with` block its fix wrapped it in.
 
     Iterative, so deeply nested expressions cannot exhaust the recursion limit.
     """
     stack: List[Tuple[object, object, int]] = [(old, new, 1)]
     while stack:
         a, b, line = stack.pop()
-        if isinstance(a, ast.AST):
+        if isinstance(a, _Wrapped):
+            if b is not a.block or len(a.run) != len(b.body):
+                return a.run[0].lineno
+            stack.extend(zip(reversed(a.run), reversed(b.body), [a.run[0].lineno] * len(a.run)))
+        elif isinstance(a, ast.AST):
             line = getattr(a, "lineno", line)
             mask = masked.get(id(a))
             if mask is not None or id(b) in counterparts:
@@ -409,6 +522,8 @@ def _first_difference(old: list, new: list, masked: Dict[int, int], counterparts
                 return line
             stack.extend((getattr(a, name, None), getattr(b, name, None), line) for name in reversed(names))
         elif isinstance(a, list):
+            if wrapped and any(id(x) in wrapped for x in a):
+                a = _collapsed(a, wrapped)
             if not isinstance(b, list) or len(a) != len(b):
                 lines = [getattr(x, "lineno", line) for x, y in zip(a, b or ()) if type(x) is not type(y)]
                 return lines[0] if lines else (getattr(a[-1], "lineno", line) if a else line)

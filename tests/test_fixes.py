@@ -113,3 +113,135 @@ def test_conversion_without_local_fix_is_left_alone():
     result = fix_source(source, unsafe_fixes=True)
     assert result.source == source
     assert [(d.line, d.code, d.fix) for d in result.remaining] == [(5, "TL101", None), (5, "TL102", None)]
+
+
+# -- no chain gets a second link ----------------------------------------------------------------
+M = H + "def f(model, x):\n    out = model(x)\n    return "
+
+
+@pytest.mark.parametrize("chain, fixed", [
+    pytest.param("out.cpu().detach().numpy()", "out.detach().cpu().numpy()", id="reordered"),
+    pytest.param("out.cpu().numpy()", "out.detach().cpu().numpy()", id="detach-added-before-cpu"),
+    pytest.param("out.cpu().squeeze().numpy()", "out.detach().cpu().squeeze().numpy()", id="cpu-behind-a-view"),
+    pytest.param("out.detach()[0].numpy()", "out.detach()[0].cpu().numpy()", id="detach-behind-a-subscript"),
+    pytest.param('out.to("cpu").float().numpy()', 'out.detach().to("cpu").float().numpy()', id="to-cpu-behind-float"),
+    pytest.param('out.to(device="cpu")[0].numpy()', 'out.detach().to(device="cpu")[0].numpy()', id="to-device-cpu"),
+    pytest.param("out.detach().mean(0).numpy()", "out.detach().mean(0).cpu().numpy()", id="detach-behind-a-reduction"),
+    pytest.param("out.detach().float().numpy()", "out.detach().float().cpu().numpy()", id="detach-behind-float"),
+    pytest.param("out.data.cpu()[0].numpy()", "out.detach().cpu()[0].numpy()", id="data-dropped-cpu-kept"),
+    pytest.param('out.to("cpu", non_blocking=True).numpy()', 'out.detach().to("cpu", non_blocking=True).numpy()',
+                 id="a-move-with-arguments-stays"),
+    pytest.param("np.asarray(out.cpu().squeeze())", "np.asarray(out.detach().cpu().squeeze())", id="implicit"),
+    pytest.param("out.detach().mul(out).numpy()", "out.detach().mul(out).detach().cpu().numpy()",
+                 id="a-tensor-argument-may-bring-grad-back"),
+    pytest.param("out.cpu().cuda().numpy()", "out.cpu().cuda().detach().cpu().numpy()", id="moved-back-to-the-device"),
+])
+def test_no_chain_gets_a_second_link(chain, fixed):
+    result = fix_source(M + chain + "\n", unsafe_fixes=True)
+    assert result.source == M + fixed + "\n"
+    assert fix_source(result.source, unsafe_fixes=True).source == result.source
+
+
+# -- TL202: one `with torch.no_grad():` block per run of writes ---------------------------------
+P = "import torch\np = torch.nn.Parameter(torch.ones(2))\n"
+
+
+@pytest.mark.parametrize("source, fixed", [
+    pytest.param(P + "p.data.zero_()\n\np.data.add_(1)\n", P + "with torch.no_grad():\n    p.zero_()\n\n    p.add_(1)\n",
+                 id="a-blank-line-between-stays-blank"),
+    pytest.param(P + "p.data.zero_()\np.data.add_(len('''x\n  y\n'''))\n",
+                 P + "with torch.no_grad():\n    p.zero_()\n    p.add_(len('''x\n  y\n'''))\n",
+                 id="lines-inside-a-string-are-not-reindented"),
+    pytest.param(P + "p.data.zero_()\np.data.add_(\n    1)\n", P + "with torch.no_grad():\n    p.zero_()\n    p.add_(\n        1)\n",
+                 id="continuation-lines-follow"),
+    pytest.param("import torch\ndef f(model):\n\tfor p in model.parameters():\n\t\tp.data.mul_(2)\n\t\tp.data.add_(1)\n",
+                 "import torch\ndef f(model):\n\twith torch.no_grad():\n\t\tfor p in model.parameters():\n\t\t\tp.mul_(2)\n"
+                 "\t\t\tp.add_(1)\n", id="tabs"),
+    pytest.param("import torch\ndef f(a, b):\n    for p in a.parameters():\n        for q in b.parameters():\n"
+                 "            q.data.mul_(2)\n        p.data.zero_()\n",
+                 "import torch\ndef f(a, b):\n    with torch.no_grad():\n        for p in a.parameters():\n"
+                 "            for q in b.parameters():\n                q.mul_(2)\n            p.zero_()\n",
+                 id="nested-loops-of-writes"),
+    pytest.param("import torch\ndef f(a):\n    for p in a.parameters():\n        p.data.zero_()\n    a.weight.data.fill_(1)\n",
+                 "import torch\ndef f(a):\n    with torch.no_grad():\n        for p in a.parameters():\n            p.zero_()\n"
+                 "        a.weight.fill_(1)\n", id="a-loop-then-a-write"),
+    pytest.param("import torch\ndef f(a):\n    async for p in a:\n        p.weight.data.zero_()\n",
+                 "import torch\ndef f(a):\n    async for p in a:\n        with torch.no_grad():\n            p.weight.zero_()\n",
+                 id="async-for-is-not-wrapped"),
+    pytest.param("def init(m):\n    m.weight.data.normal_(0.0, 0.02)\n    m.bias.data.zero_()\n",
+                 "import torch\ndef init(m):\n    with torch.no_grad():\n        m.weight.normal_(0.0, 0.02)\n        m.bias.zero_()\n",
+                 id="import-added-once"),
+    pytest.param(P + "p.data.zero_(); p.data.add_(1)\np.data.add_(1)\n",
+                 P + "p.data.zero_(); p.data.add_(1)\nwith torch.no_grad():\n    p.add_(1)\n",
+                 id="a-line-of-two-statements-has-no-fix-and-ends-the-run"),
+])
+def test_merged_no_grad_block(source, fixed):
+    result = fix_source(source, unsafe_fixes=True)
+    assert result.source == fixed
+    again = fix_source(fixed, unsafe_fixes=True)
+    assert again.source == fixed and again.fixed == []
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"], ids=["crlf", "cr"])
+def test_merged_block_keeps_the_newlines(newline):
+    source = "import torch\ndef f(model):\n    for p in model.parameters():\n        p.data.mul_(2)\n        p.data.add_(1)\n"
+    fixed = ("import torch\ndef f(model):\n    with torch.no_grad():\n        for p in model.parameters():\n"
+             "            p.mul_(2)\n            p.add_(1)\n")
+    assert fix_source(source.replace("\n", newline), unsafe_fixes=True).source == fixed.replace("\n", newline)
+
+
+RUN = P + "p.data.zero_()\np.data.mul_(2)\np.data.add_(1)\n"
+RUN_FIXED = P + "with torch.no_grad():\n    p.zero_()\n    p.mul_(2)\n    p.add_(1)\n"
+
+
+def test_every_finding_of_a_run_carries_the_merged_fix():
+    from tensorlint.fixer import apply_edits
+
+    found = [d for d in check_source(RUN) if d.code == "TL202"]
+    assert len(found) == 3 and len({d.fix for d in found}) == 1
+    for diagnostic in found:  # an editor applying the fix of any one of them
+        assert apply_edits(RUN, [diagnostic.fix])[0] == RUN_FIXED
+
+
+def test_a_suppressed_write_in_the_middle_splits_the_run():
+    source = RUN.replace("p.data.mul_(2)", "p.data.mul_(2)  # noqa: TL202")
+    assert fix_source(source, unsafe_fixes=True).source == (
+        P + "with torch.no_grad():\n    p.zero_()\np.data.mul_(2)  # noqa: TL202\nwith torch.no_grad():\n    p.add_(1)\n")
+
+
+def _altered(source, diagnostics, change):
+    """The diagnostics with their one shared fix's edits changed by `change(source, edits)`."""
+    import dataclasses
+
+    fix = diagnostics[0].fix
+    altered = dataclasses.replace(fix, edits=tuple(change(source, list(fix.edits))))
+    return [dataclasses.replace(d, fix=altered) for d in diagnostics]
+
+
+LOOP = "import torch\ndef f(model):\n    for p in model.parameters():\n        p.data.mul_(2)\n        p.data.add_(1)\n"
+
+
+def _extra(old, new):
+    """One more edit: the first `old` in the source becomes `new`."""
+    from tensorlint.diagnostics import Edit
+    return lambda source, edits: edits + [Edit(source.index(old), source.index(old) + len(old), new)]
+
+
+@pytest.mark.parametrize("source, change", [
+    pytest.param(LOOP, _extra("parameters", "buffers"), id="the-loop-header-changed"),
+    pytest.param(RUN, lambda s, edits: [e for e in edits if not (e.text == "    " and e.start == s.index("p.data.add_"))],
+                 id="a-statement-left-outside-the-block"),
+    pytest.param(RUN, _extra("mul_(2)", "mul_(2)\n    q = 1"), id="a-statement-added-inside-the-block"),
+])
+def test_the_check_refuses_a_wrap_that_is_not_exactly_the_run(source, change):
+    """A wrapped run must be, statement for statement, the body of the `with` block its fix inserts;
+    statements in it that hold no finding must stay as they were."""
+    from tensorlint.fixer import FixError, apply_edits, check_pass
+
+    found = [d for d in check_source(source) if d.code == "TL202"]
+    check_pass(source, apply_edits(source, [found[0].fix])[0], found)  # the real fix passes
+    altered = _altered(source, found, change)
+    after = apply_edits(source, [altered[0].fix])[0]
+    assert after != apply_edits(source, [found[0].fix])[0]
+    with pytest.raises(FixError, match="changed code outside its edits"):
+        check_pass(source, after, altered)

@@ -280,11 +280,12 @@ def test_fix_that_adds_lines_keeps_a_list_source_in_jupyter_form():
     result = fix_notebook(text, unsafe_fixes=True, settings=SETTINGS)
     assert [d.code for d in result.fixed] == ["TL202"]
     source = json.loads(result.source)["cells"][1]["source"]
-    assert source == ["for p in model.parameters():\n", "    with torch.no_grad():\n", "        p.add_(1)\n",
-                      "print('done')"]
+    assert source == ["with torch.no_grad():\n", "    for p in model.parameters():\n", "        p.add_(1)\n",
+                      "print('done')"]  # a loop of only `.data` writes is wrapped whole
     removed, added = changed_lines(text, result.source)
-    assert removed == ['    "    p.data.add_(1)\\n",\n']
-    assert added == ['    "    with torch.no_grad():\\n",\n', '    "        p.add_(1)\\n",\n']
+    assert removed == ['    "for p in model.parameters():\\n",\n', '    "    p.data.add_(1)\\n",\n']
+    assert added == ['    "with torch.no_grad():\\n",\n', '    "    for p in model.parameters():\\n",\n',
+                     '    "        p.add_(1)\\n",\n']
 
 
 def test_fix_that_needs_another_cell_is_not_applied():
@@ -299,8 +300,8 @@ def test_fix_that_needs_another_cell_is_not_applied():
     # In the first cell itself the import may be added.
     first = notebook("import numpy as np\n" + data)
     fixed = fix_notebook(first, unsafe_fixes=True, settings=SETTINGS)
-    assert sources(fixed.source) == ["import torch\nimport numpy as np\nfor p in model.parameters():\n"
-                                     "    with torch.no_grad():\n        p.add_(1)\n"]
+    assert sources(fixed.source) == ["import torch\nimport numpy as np\nwith torch.no_grad():\n"
+                                     "    for p in model.parameters():\n        p.add_(1)\n"]
 
 
 def test_fix_is_idempotent():

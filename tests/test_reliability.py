@@ -42,9 +42,9 @@ SAFE = H + "def f(x, device):\n    y = torch.nn.Linear(2, 2).to(device)(x)  # ou
 SAFE_FIXED = SAFE.replace("y.numpy()", "y.detach().cpu().numpy()")
 # TL202 in a file that does not import torch: the fix wraps the statement and adds `import torch`.
 WRAP = ("from torch import nn\np = nn.Parameter(nn.init.zeros_(nn.Linear(2, 2).weight))\n"
-        "p.data.add_(1)\np.data.mul_(2)\n")
+        "p.data.add_(1)\nq = p\np.data.mul_(2)\n")  # not adjacent: two blocks, so two fixes
 WRAP_FIXED = ("import torch\nfrom torch import nn\np = nn.Parameter(nn.init.zeros_(nn.Linear(2, 2).weight))\n"
-              "with torch.no_grad():\n    p.add_(1)\nwith torch.no_grad():\n    p.mul_(2)\n")
+              "with torch.no_grad():\n    p.add_(1)\nq = p\nwith torch.no_grad():\n    p.mul_(2)\n")
 LATIN1_COOKIE = "# -*- coding: latin-1 -*-\n"
 CREDIT = 's = "café"\n'
 

@@ -58,6 +58,11 @@ class NumpyWithoutDetach(Rule):
     straight back into a torch call: there `.detach()` silently cuts gradients, where the original
     crashed, and the message says so.
 
+    A link the chain already has is never added twice: links behind views, subscripts, dtype casts
+    and reductions with literal arguments stay where they are, and the fix adds only what the value
+    lacks (`x.cpu().squeeze().numpy()` gets `.detach()` before its `.cpu()`, `x.detach()[0].numpy()`
+    gets `.cpu()` at the end).
+
     ## Known problems
     What a same-file helper returns is judged in its caller's grad mode (called under `no_grad`, it
     returns a value that needs no grad), but a conversion inside a function body is judged with grad
@@ -237,6 +242,12 @@ class NumpyWithoutDetach(Rule):
                 fixed=H + "def f(x, framework):\n    model = torch.nn.Linear(2, 2)\n    out = model(x)\n"
                           "    if framework == 'tensorflow':\n        return out.detach().cpu().numpy()\n",
                 why="in a branch for another framework the fix proves nothing: unsafe"),
+        Invalid(H + "def f(model, x):\n    return model(x).cpu().squeeze(0).numpy()\n", line=4, col=12, unsafe=True,
+                fixed=H + "def f(model, x):\n    return model(x).detach().cpu().squeeze(0).numpy()\n",
+                why="`.cpu()` behind a view: `.detach()` goes before it, no second `.cpu()` at the end"),
+        Invalid(H + "def f(model, x):\n    return model(x).to(device='cpu').float().numpy()\n", line=4, col=12, unsafe=True,
+                fixed=H + "def f(model, x):\n    return model(x).detach().to(device='cpu').float().numpy()\n",
+                why="`.to(device='cpu')` behind `.float()`"),
     ]
 
 
@@ -346,6 +357,12 @@ class NumpyWithoutCpu(Rule):
                           "    def to_gpu(self):\n        self.head.cuda()\n    @torch.no_grad()\n    def scores(self, x):\n"
                           "        return np.asarray(self.head(x).detach().cpu())\n",
                 why="a submodule moved by another method of the class"),
+        Invalid(H + "def f(model, x, device):\n    return model(x.to(device)).detach()[0].numpy()\n", line=4, col=12,
+                unsafe=True, fixed=H + "def f(model, x, device):\n    return model(x.to(device)).detach()[0].cpu().numpy()\n",
+                why="detached behind a subscript: only `.cpu()` is added, never a second `.detach()`"),
+        Invalid(H + "def f(model, x, device):\n    return np.asarray(model(x.to(device)).detach().mean(0))\n", line=4, col=23,
+                unsafe=True, fixed=H + "def f(model, x, device):\n    return np.asarray(model(x.to(device)).detach().mean(0).cpu())\n",
+                why="a reduction with literal arguments keeps a detached value detached"),
     ]
 
 

@@ -7,7 +7,7 @@ from typing import Iterator, List, Optional, Tuple
 import libcst as cst
 
 from ..analysis import Facts, YES, dotted_name
-from ..diagnostics import Fix, Safety
+from ..diagnostics import Edit, Fix, Safety
 from .base import FamilyChecker
 
 GRAD_ERROR = "RuntimeError: Can't call numpy() on Tensor that requires grad"
@@ -37,6 +37,18 @@ PLOT_FUNCTIONS = frozenset({
     "loglog", "quiver", "stackplot", "pie",
 })
 _DEVICE_LINKS = ("cpu", "to_cpu")
+# Read by the sync family: a conversion every step of a loop is a host copy every step.
+NUMPY_NON_SINKS, STRUCTURAL_KEYWORDS = _NUMPY_NON_SINKS, _STRUCTURAL_KEYWORDS
+
+
+def converts_to_numpy(qualified: str) -> bool:
+    """Does the function of this qualified name convert its tensor arguments to NumPy (`np.*`, sklearn metrics,
+    matplotlib plots)? The one definition the conversion and per-step families share."""
+    last = qualified.rsplit(".", 1)[-1]
+    if qualified.startswith("numpy."):
+        return last not in _NUMPY_NON_SINKS and not qualified.startswith(_NUMPY_NON_SINK_MODULES)
+    return (qualified.startswith("sklearn.metrics.") and last[:1].islower()
+            or qualified.startswith("matplotlib.pyplot.") and last in PLOT_FUNCTIONS)
 
 
 @dataclass(frozen=True)
@@ -110,15 +122,7 @@ class ConversionChecker(FamilyChecker):
         qualified = self.semantic.qualified(node.func)
         shown = dotted_name(node.func)
         if qualified is not None:
-            last = qualified.rsplit(".", 1)[-1]
-            if qualified.startswith("numpy.") and last not in _NUMPY_NON_SINKS \
-                    and not qualified.startswith(_NUMPY_NON_SINK_MODULES):
-                return f"`{shown or qualified}()`"
-            if qualified.startswith("sklearn.metrics.") and last[:1].islower():
-                return f"`{shown or qualified}()`"
-            if qualified.startswith("matplotlib.pyplot.") and last in PLOT_FUNCTIONS:
-                return f"`{shown or qualified}()`"
-            return None
+            return f"`{shown or qualified}()`" if converts_to_numpy(qualified) else None
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in PLOT_FUNCTIONS:
             root = node.func.value
             while isinstance(root, (cst.Subscript, cst.Attribute)):
@@ -275,23 +279,31 @@ class ConversionChecker(FamilyChecker):
         behind = self._data_accesses(base)
         drops = [context.edit(context.end_with_parentheses(node.value), context.end_of(node), "") for node in behind]
         uncertain = uncertain or any(self.semantic.facts(node.value).tensor is not YES for node in behind)
+        # `x.cpu().squeeze()`, `x.detach()[0]`: links behind views stay where they are; the fix adds only
+        # what the value lacks, so no chain ends up with a second `.detach()` or `.cpu()`
+        tail, inner = _links_behind(base, context)
+        drops += inner
+        if site.delegating:
+            tail += ".numpy()"
         if behind and site.explicit and converted is base:
             # the rewritten value differs from the original (a host copy of a view), so the edit spans the
             # whole conversion: what the fix changes is then the array `.numpy()` returns, as for the others
             edits = [context.edit(context.end_with_parentheses(base), context.end_of(site.report_node),
-                                  chain + ".numpy()")]
+                                  tail + ".numpy()")]
         elif converted is not base:  # links to replace: `x.cpu().detach()` → `x.detach().cpu()`
-            edits = [context.edit(context.end_with_parentheses(base), context.end_of(converted), chain)]
+            edits = [context.edit(context.end_with_parentheses(base), context.end_of(converted), tail)]
+        elif not tail:
+            edits = []
         elif isinstance(base, _NEEDS_NO_PARENS):
-            edits = [context.edit(context.end_of(base), context.end_of(base), chain)]
+            edits = [context.edit(context.end_of(base), context.end_of(base), tail)]
         elif base.lpar and site.explicit:  # `(a + b).numpy()`: the call's span covers the parentheses
             end = context.end_with_parentheses(base)
-            edits = [context.edit(end, end, chain)]
+            edits = [context.edit(end, end, tail)]
         else:  # `np.asarray(a + b)`: wrap, inside the value's own parentheses if it has any
             edits = [context.edit(context.start_of(base), context.start_of(base), "("),
-                     context.edit(context.end_of(base), context.end_of(base), ")" + chain)]
+                     context.edit(context.end_of(base), context.end_of(base), ")" + tail)]
         edits = drops + edits
-        if any(edit is None for edit in edits):
+        if any(edit is None for edit in edits) or _changes_nothing(context.source, edits):
             return None
         # A safe fix relies on nothing unproven: the receiver is a torch tensor (from a torch source, in a torch-only
         # file, outside another framework's branch); `.detach()` on a look-alike (`Results.cpu()`) would raise.
@@ -313,6 +325,96 @@ _VIEW_METHODS = frozenset({"view", "view_as", "reshape", "reshape_as", "squeeze"
 _VIEW_ATTRIBUTES = frozenset({"T", "mT", "real"})
 _NEEDS_NO_PARENS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.List, cst.Tuple)
 _LINK_TEXT = {"detach": ".detach()", "cpu": ".cpu()", "to_cpu": '.to("cpu")', "data": ".data"}
+
+
+# Tensor methods whose result stays on the receiver's device and, given only literal arguments (`dim=0`,
+# `keepdim=True`), has autograd history only through the receiver: a link behind them still holds.
+_KEEPS_PLACE = frozenset({"sum", "mean", "max", "min", "amax", "amin", "prod", "std", "var", "norm", "abs", "exp",
+                          "log", "sqrt", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "argmax", "argmin",
+                          "round", "clamp", "clip", "neg", "cumsum", "to_dense"})
+_DTYPES = frozenset({"float", "float16", "float32", "float64", "half", "double", "bfloat16", "int", "int8", "int16",
+                     "int32", "int64", "long", "uint8", "bool", "complex64", "complex128"})
+
+
+def _links_behind(base: cst.BaseExpression, context) -> Tuple[str, List[Optional[Edit]]]:
+    """The links to append after `base`, and edits to the links it already has behind views and subscripts.
+
+    `x.cpu().squeeze()` gets `.detach()` before its `.cpu()` and nothing at the end; `x.detach()[0]` gets
+    `.cpu()` at the end. A second `.detach()` or plain `.cpu()` behind the first is dropped: it changes
+    nothing (`.cpu()` of a host tensor returns it) and is the duplicated link TL103 names.
+    """
+    detaches: List[cst.Call] = []
+    moves: List[cst.Call] = []
+    order: List[cst.Call] = []  # the links, last evaluated first
+    node = base
+    while True:
+        if isinstance(node, cst.Subscript) or (isinstance(node, cst.Attribute)
+                                               and node.attr.value in _VIEW_ATTRIBUTES):
+            node = node.value
+            continue
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
+            break
+        link, name = _link_of(node), node.func.attr.value
+        if link == "detach":
+            detaches.append(node)
+        elif link in _DEVICE_LINKS or _moves_to_host(node):
+            moves.append(node)
+        elif not (name in _VIEW_METHODS or (name in _KEEPS_PLACE or _is_dtype_move(node)) and _literal_args(node)):
+            break
+        if link is not None or node in moves:
+            order.append(node)
+        node = node.func.value
+    if not order:
+        return CANONICAL, []
+    kept = [moves[-1]] if moves else []
+    first_detach = detaches[-1] if detaches else None
+    edits: List[Optional[Edit]] = []
+    if moves and (first_detach is None or order.index(first_detach) < order.index(moves[-1])):
+        # no `.detach()` before the first move: insert one there (`x.detach().cpu().squeeze()`)
+        end = context.end_with_parentheses(moves[-1].func.value)
+        edits.append(context.edit(end, end, ".detach()"))
+    elif first_detach is not None:
+        kept.append(first_detach)
+    for link in order:
+        if link not in kept and _link_of(link) is not None:  # `.to("cpu", dtype)` also converts: it stays
+            edits.append(context.edit(context.end_with_parentheses(link.func.value), context.end_of(link), ""))
+    return ("" if moves else ".cpu()"), edits
+
+
+def _moves_to_host(call: cst.Call) -> bool:
+    """`.to("cpu", non_blocking=True)`, `.to(device="cpu", dtype=d)`: a copy to the host with more to it."""
+    if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "to" and call.args):
+        return False
+    device = next((arg for arg in call.args if arg.keyword is not None and arg.keyword.value == "device"),
+                  call.args[0] if call.args[0].keyword is None else None)
+    return device is not None and _names_cpu(device)
+
+
+def _is_dtype_move(call: cst.Call) -> bool:
+    """`.to(torch.float32)`: a dtype change that stays on the device."""
+    return (isinstance(call.func, cst.Attribute) and call.func.attr.value == "to" and len(call.args) == 1
+            and call.args[0].keyword is None and (dotted_name(call.args[0].value) or "").startswith("torch.")
+            and dotted_name(call.args[0].value).rsplit(".", 1)[-1] in _DTYPES)
+
+
+def _literal_args(call: cst.Call) -> bool:
+    """Only numbers, strings, True/False/None and torch dtypes: no argument can bring autograd history."""
+    def literal(value: cst.BaseExpression) -> bool:
+        if isinstance(value, (cst.Integer, cst.Float, cst.SimpleString)):
+            return True
+        if isinstance(value, cst.Name):
+            return value.value in ("True", "False", "None")
+        if isinstance(value, cst.UnaryOperation):
+            return literal(value.expression)
+        if isinstance(value, (cst.Tuple, cst.List)):
+            return all(not isinstance(e, cst.StarredElement) and literal(e.value) for e in value.elements)
+        name = dotted_name(value) or ""
+        return name.startswith("torch.") and name.rsplit(".", 1)[-1] in _DTYPES
+    return all(not arg.star and literal(arg.value) for arg in call.args)
+
+
+def _changes_nothing(source: str, edits: List[Edit]) -> bool:
+    return all(source[edit.start:edit.end] == edit.text for edit in edits)
 
 
 def _is_conjugate_view(expression: cst.BaseExpression) -> bool:

@@ -136,8 +136,8 @@ class DataInplaceWrite(Rule):
 
     ## Use instead
     ```python
-    for p in model.parameters():
-        with torch.no_grad():
+    with torch.no_grad():
+        for p in model.parameters():
             p.add_(p.grad, alpha=-lr)
     ```
 
@@ -148,8 +148,11 @@ class DataInplaceWrite(Rule):
     `@torch.no_grad()` function it only drops `.data`. `p.data = x` gets no fix: whether
     `copy_` or `swap_tensors` is right depends on shapes.
 
-    ## Known problems
-    Consecutive flagged statements are wrapped one by one (one `with` block each).
+    Adjacent flagged statements of one block share one `with` block, and a `for` loop (without
+    `else`) whose body is only such statements is wrapped whole: every finding of the run carries
+    the same fix, so fixing any of them writes the merged block in one pass. Running the loop header
+    under `no_grad` changes nothing the body did not already do there. A statement whose finding is
+    suppressed (`# noqa: TL202`), or that has no fix, ends the run and stays as it is.
     """
 
     code = "TL202"
@@ -167,8 +170,8 @@ class DataInplaceWrite(Rule):
     INVALID = [
         Invalid(H + "def step(model, lr):\n    for p in model.parameters():\n        p.data.add_(p.grad, alpha=-lr)\n",
                 line=4, col=9, unsafe=True,
-                fixed=H + "def step(model, lr):\n    for p in model.parameters():\n        with torch.no_grad():\n"
-                          "            p.add_(p.grad, alpha=-lr)\n", why="SGD step through .data"),
+                fixed=H + "def step(model, lr):\n    with torch.no_grad():\n        for p in model.parameters():\n"
+                          "            p.add_(p.grad, alpha=-lr)\n", why="SGD step through .data: the whole loop is wrapped"),
         Invalid(P + "p.data.zero_()\n", line=3, col=1, unsafe=True, fixed=P + "with torch.no_grad():\n    p.zero_()\n",
                 why="zero_"),
         Invalid(P + "p.data[0] = 1.0\n", line=3, col=1, unsafe=True, fixed=P + "with torch.no_grad():\n    p[0] = 1.0\n",
@@ -198,8 +201,32 @@ class DataInplaceWrite(Rule):
                                        "with torch.no_grad():\n    emb.weight[0].zero_()\n",
                 why="an in-place method on a subscript of .data: zeroing the padding row"),
         Invalid(H + "def f(model):\n    for p in model.parameters():\n        p.data[:, :2].fill_(0.0)\n", line=4, col=9, unsafe=True,
-                fixed=H + "def f(model):\n    for p in model.parameters():\n        with torch.no_grad():\n"
+                fixed=H + "def f(model):\n    with torch.no_grad():\n        for p in model.parameters():\n"
                           "            p[:, :2].fill_(0.0)\n", why="a slice of .data filled in a parameters() loop"),
+        Invalid(H + "def init(m):\n    m.weight.data.normal_(0.0, 0.02)\n    m.bias.data.fill_(0)\n", line=3, col=5,
+                unsafe=True, fixed=H + "def init(m):\n    with torch.no_grad():\n        m.weight.normal_(0.0, 0.02)\n"
+                                       "        m.bias.fill_(0)\n", why="adjacent writes: one merged with block"),
+        Invalid(H + "def f(model, lr):\n    for p in model.parameters():\n        p.data.add_(p.grad, alpha=-lr)\n"
+                    "        # then clear it\n        p.grad.data.zero_()\n", line=4, col=9, unsafe=True,
+                fixed=H + "def f(model, lr):\n    with torch.no_grad():\n        for p in model.parameters():\n"
+                          "            p.add_(p.grad, alpha=-lr)\n            # then clear it\n            p.grad.zero_()\n",
+                why="a loop of writes (a comment between them): the loop is wrapped, the comment re-indented"),
+        Invalid(H + "def f(model):\n    for p in model.parameters():\n        if p.grad is not None:\n"
+                    "            p.data.add_(p.grad)\n            p.grad.data.zero_()\n", line=5, col=13, unsafe=True,
+                fixed=H + "def f(model):\n    for p in model.parameters():\n        if p.grad is not None:\n"
+                          "            with torch.no_grad():\n                p.add_(p.grad)\n                p.grad.zero_()\n",
+                why="the loop body is an if: only the writes inside it are wrapped"),
+        Invalid(P + "q = torch.nn.Parameter(torch.ones(3))\np.data.zero_()\nq.data.zero_()  # noqa: TL202\np.data.add_(1)\n",
+                line=4, col=1, unsafe=True,
+                fixed=P + "q = torch.nn.Parameter(torch.ones(3))\nwith torch.no_grad():\n    p.zero_()\n"
+                          "q.data.zero_()  # noqa: TL202\nwith torch.no_grad():\n    p.add_(1)\n",
+                why="a suppressed write ends the run and stays as it is"),
+        Invalid(P + "p.data.zero_()\nprint(p)\np.data.add_(1)\n", line=3, col=1, unsafe=True,
+                fixed=P + "with torch.no_grad():\n    p.zero_()\nprint(p)\nwith torch.no_grad():\n"
+                          "    p.add_(1)\n", why="another statement between: not adjacent, two blocks"),
+        Invalid(P + "for _ in range(2):\n    p.data.mul_(2)\nelse:\n    p.data.zero_()\n", line=4, col=5, unsafe=True,
+                fixed=P + "for _ in range(2):\n    with torch.no_grad():\n        p.mul_(2)\nelse:\n"
+                          "    with torch.no_grad():\n        p.zero_()\n", why="a loop with else is not wrapped whole"),
     ]
 
 

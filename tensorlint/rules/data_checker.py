@@ -1,12 +1,15 @@
 """Finds `.data` on values the shared analysis knows are tensors, and tells reads from in-place writes."""
 from __future__ import annotations
 
-from typing import Optional
+import re
+from dataclasses import dataclass, replace
+from typing import Dict, List, Optional, Sequence
 
 import libcst as cst
 
 from ..analysis import YES, dotted_name
-from ..diagnostics import Fix, Safety
+from ..diagnostics import Edit, Fix, Safety
+from ..noqa import without_suppressed
 from .base import FamilyChecker
 
 # In-place methods that change the `.data` alias's shape or identity, not just values: through `.data`
@@ -20,8 +23,21 @@ def is_in_place_method(name: str) -> bool:
     return name.endswith("_") and not name.endswith("__") and len(name) > 1
 
 
+@dataclass(frozen=True)
+class _Write:
+    """A statement line whose TL202 fix wraps it in `with torch.no_grad():`."""
+    line: cst.SimpleStatementLine
+    drop: Edit                # the `.data` it drops
+    fix: Fix                  # its own one-statement fix
+    torch_name: Optional[str]  # None: the file does not import torch
+
+
 class DataChecker(FamilyChecker):
     triggers = (".data",)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._writes: Dict[int, _Write] = {}
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value != "data":
@@ -115,12 +131,67 @@ class DataChecker(FamilyChecker):
         start = self.context.start_of(line)
         indent = self.context.statement_indent(line)
         edits = [self.context.edit(start, start, f"with {torch_name or 'torch'}.no_grad():"
-                                   f"{self.context.module.default_newline}{indent}    "), drop]
+                                   f"{self.context.module.default_newline}{indent}{_unit(indent)}"), drop]
         if torch_name is None:
             edits.append(self.context.import_edit("import torch"))
         if any(edit is None for edit in edits):
             return None
-        return Fix("Wrap in `with torch.no_grad():` and drop `.data`", tuple(edits), Safety.UNSAFE)
+        fix = Fix("Wrap in `with torch.no_grad():` and drop `.data`", tuple(edits), Safety.UNSAFE)
+        self._writes[id(line)] = _Write(line, drop, fix, torch_name)
+        return fix
+
+    # -- one `with` block for neighbouring writes ---------------------------------------------
+    def leave_Module(self, node: cst.Module) -> None:
+        """Give adjacent writes of one block, and a `for` loop whose body is only such writes, one merged
+        fix: every diagnostic of the run carries the same fix, so fixing any of them (or all) writes one
+        `with torch.no_grad():` block, in one pass."""
+        if not self._writes:
+            return
+        diagnostics = self.context.diagnostics
+        by_fix: Dict[Fix, List[int]] = {}
+        for index, diagnostic in enumerate(diagnostics):
+            if diagnostic.code == "TL202" and diagnostic.fix is not None:
+                by_fix.setdefault(diagnostic.fix, []).append(index)
+        # a statement whose finding is suppressed (`# noqa: TL202`) is left as it is, so it ends a run
+        kept = set(without_suppressed(self.context.source, diagnostics))
+        writes = {key: write for key, write in self._writes.items()
+                  if by_fix.get(write.fix) and all(diagnostics[i] in kept for i in by_fix[write.fix])}
+        for run in _runs(node, writes):
+            fix = self._merged_fix(run, [writes[id(line)] for line in _lines_of(run)])
+            if fix is None:
+                continue
+            for write in (writes[id(line)] for line in _lines_of(run)):
+                for index in by_fix[write.fix]:
+                    diagnostics[index] = replace(diagnostics[index], fix=fix)
+
+    def _merged_fix(self, run: Sequence[cst.BaseStatement], writes: Sequence[_Write]) -> Optional[Fix]:
+        context = self.context
+        start, end = context.start_of(run[0]), context.end_of(run[-1])
+        indent = context.statement_indent(run[0])
+        torch_name = writes[0].torch_name
+        unit = _unit(indent)
+        edits: List[Optional[Edit]] = [context.edit(start, start, f"with {torch_name or 'torch'}.no_grad():"
+                                                    f"{context.module.default_newline}{indent}{unit}")]
+        strings = [(context.start_of(s), context.end_of(s)) for s in _multiline_strings(run, context)]
+        source = context.source
+        for match in _NEWLINE.finditer(source, start, end):
+            line = match.end()
+            if line >= end or any(a < line < b for a, b in strings):
+                continue
+            following = _NEWLINE.search(source, line)
+            blank = not source[line:following.start() if following else len(source)].strip()
+            if source.startswith(indent, line) and not blank:
+                edits.append(context.edit(line + len(indent), line + len(indent), unit))
+        edits += [write.drop for write in writes]
+        if torch_name is None:
+            edits.append(context.import_edit("import torch"))
+        if any(edit is None for edit in edits):
+            return None
+        if len(run) == 1:
+            title = "Wrap the `for` loop in `with torch.no_grad():` and drop `.data`"
+        else:
+            title = f"Wrap {len(run)} statements in one `with torch.no_grad():` and drop `.data`"
+        return Fix(title, tuple(edits), Safety.UNSAFE)
 
     # -- helpers ----------------------------------------------------------------------------
     def _replace_data(self, node: cst.Attribute, text: str):
@@ -157,6 +228,79 @@ class DataChecker(FamilyChecker):
 
     def _code(self, node: cst.CSTNode) -> str:
         return self.context.code(node)
+
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def _unit(indent: str) -> str:
+    """One more level of indentation: a tab where the block is indented with tabs."""
+    return "\t" if "\t" in indent else "    "
+
+
+def _runs(module: cst.Module, writes: Dict[int, _Write]) -> List[List[cst.BaseStatement]]:
+    """Runs of sibling statements that one `with` block can hold: two or more adjacent writes, or a plain
+    `for` loop (no `else`) whose body is only such writes and loops, with the writes next to it."""
+    def wrappable(statement: cst.CSTNode) -> bool:
+        if id(statement) in writes:
+            return True
+        return (isinstance(statement, cst.For) and statement.asynchronous is None and statement.orelse is None
+                and isinstance(statement.body, cst.IndentedBlock) and all(map(wrappable, statement.body.body)))
+
+    runs: List[List[cst.BaseStatement]] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Module(self, node: cst.Module) -> None:
+            self._scan(node.body)
+
+        def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+            self._scan(node.body)
+
+        def visit_For(self, node: cst.For) -> bool:
+            return not any(node is statement for run in runs for statement in run)  # a wrapped loop's body is in its run already
+
+        @staticmethod
+        def _scan(body: Sequence[cst.BaseStatement]) -> None:
+            run: List[cst.BaseStatement] = []
+            for statement in list(body) + [None]:
+                if statement is not None and wrappable(statement):
+                    run.append(statement)
+                    continue
+                if len(run) > 1 or any(isinstance(s, cst.For) for s in run):
+                    runs.append(run)
+                run = []
+
+    module.visit(Finder())
+    return runs
+
+
+def _lines_of(run: Sequence[cst.BaseStatement]) -> List[cst.SimpleStatementLine]:
+    lines: List[cst.SimpleStatementLine] = []
+    for statement in run:
+        if isinstance(statement, cst.For):
+            lines += _lines_of(statement.body.body)
+        else:
+            lines.append(statement)
+    return lines
+
+
+def _multiline_strings(run: Sequence[cst.BaseStatement], context) -> List[cst.CSTNode]:
+    """String literals whose text spans lines: their inner lines are never re-indented."""
+    found: List[cst.CSTNode] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            if "\n" in node.value or "\r" in node.value:
+                found.append(node)
+
+        def visit_FormattedString(self, node: cst.FormattedString) -> bool:
+            if "\n" in context.code(node) or "\r" in context.code(node):
+                found.append(node)
+            return False
+
+    for statement in run:
+        statement.visit(Finder())
+    return found
 
 
 def _mutates_in_place(scope: cst.CSTNode, name: str) -> bool:

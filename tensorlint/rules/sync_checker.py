@@ -18,6 +18,7 @@ from ..analysis import YES, Facts, dotted_name
 from ..analysis.facts import Evidence
 from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
+from .conversion_checker import STRUCTURAL_KEYWORDS, converts_to_numpy
 from .sync_syntax import (clipped, exits_loop, forced, is_host_move, is_mask, names_in, names_tested_in, node_ids,
                           operand, to_cpu, truth_tested)
 
@@ -51,6 +52,8 @@ class SyncChecker(FamilyChecker):
         if not self._active():
             return
         func = node.func
+        if converts_to_numpy(self.semantic.qualified(func) or ""):
+            self._implicit_conversions(node)
         if isinstance(func, cst.Attribute):
             name, receiver = func.attr.value, func.value
             if name in ("item", "tolist") and not node.args:
@@ -71,6 +74,8 @@ class SyncChecker(FamilyChecker):
                     self._sync("TL402", node, f"`.numpy(force=True)` copies to the host every step "
                                f"({self._because(receiver, facts)}): collect on the device and convert once after "
                                "the loop")
+            elif name == "numpy" and not node.args:
+                self._conversion(receiver, node)
             elif name in _DATA_DEPENDENT and self._on_device(receiver):
                 self._syncs_anyway()
             elif self.semantic.qualified(func) == "torch.cuda.synchronize":
@@ -236,6 +241,26 @@ class SyncChecker(FamilyChecker):
         return Fix("Accumulate `.detach()`", edits, Safety.SAFE)
 
     # -- helpers --------------------------------------------------------------------------------
+    def _conversion(self, value: cst.BaseExpression, node: cst.CSTNode) -> None:
+        """A conversion to NumPy of a device tensor: a crash (TL102) that, once its fix adds `.cpu()`, copies to the
+        host every step. Reported up front, at the same place, so the fix never creates a finding."""
+        facts = self._on_device(value)
+        if facts is not None:
+            self._sync("TL402", node, f"converting `{self._shown(value, '')}` to NumPy copies it to the host every "
+                       f"step once it runs ({self._because(value, facts)}): collect on the device and convert once "
+                       "after the loop")
+
+    def _implicit_conversions(self, call: cst.Call) -> None:
+        """The tensors `np.concatenate([a, b])`, `roc_auc_score(y, p)`, `plt.plot(t)` convert."""
+        for arg in call.args:
+            if arg.star or arg.keyword is not None and arg.keyword.value in STRUCTURAL_KEYWORDS:
+                continue
+            values = [arg.value]
+            if isinstance(arg.value, (cst.List, cst.Tuple)):
+                values = [e.value for e in arg.value.elements if not isinstance(e, cst.StarredElement)]
+            for value in values:
+                self._conversion(value, value)
+
     def _sync(self, code: str, node: cst.CSTNode, message: str, loop=None, decision: bool = False) -> None:
         """Hold a sync finding until the step loop is walked: the iteration may sync unavoidably elsewhere."""
         if not self.wants(code) or self._off_normal_path():
