@@ -37,10 +37,10 @@ def test_fixing_adds_no_finding(source, unsafe):
 CONVERSION_IN_A_STEP_LOOP = """import torch
 
 
-def rollout(policy, h, steps):
+def rollout(policy, h, steps, device):
     for _ in range(steps):
         print(h.numpy())
-        h = policy(h)
+        h = policy(h.to(device))
 """
 
 
@@ -64,10 +64,10 @@ COLLECTED = """import torch
 
 
 @torch.no_grad()
-def evaluate(model, loader):
+def evaluate(model, loader, device):
     probs = []
     for x, _ in loader:
-        probs.append(model(x).numpy())
+        probs.append(model(x.to(device)).numpy())
     return probs
 """
 
@@ -75,6 +75,6 @@ def evaluate(model, loader):
 def test_a_collected_conversion_is_reported_at_the_same_place_before_and_after_its_fix():
     before = [(d.line, d.col, d.code) for d in check_source(COLLECTED)]
     fixed = fix_source(COLLECTED, unsafe_fixes=True).source
-    assert "probs.append(model(x).detach().cpu().numpy())" in fixed
+    assert "probs.append(model(x.to(device)).detach().cpu().numpy())" in fixed
     assert before == [(8, 21, "TL102"), (8, 21, "TL402")]  # (under no_grad: no TL101)
     assert [(d.line, d.col, d.code) for d in check_source(fixed)] == [(8, 21, "TL402")]
