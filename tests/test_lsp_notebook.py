@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tensorlint.notebook import check_cells
-from test_lsp import Client, apply, by_title, edits_of
+from test_lsp import apply, by_title, client, edits_of  # noqa: F401 (client is a fixture)
 
 CELLS = [
     ("code", "import numpy as np\nimport torch\n"),
@@ -14,20 +14,6 @@ CELLS = [
     ("code", "y = np.float(1)\n"),
 ]
 CODE, MARKDOWN = 2, 1
-
-
-@pytest.fixture
-def client(tmp_path):
-    pytest.importorskip("pygls")
-    started = []
-
-    def start(**kwargs):
-        started.append(Client(tmp_path, **kwargs))
-        return started[-1]
-
-    yield start
-    for each in started:
-        each.kill()
 
 
 def open_notebook(lsp, path, cells=CELLS):
