@@ -51,8 +51,8 @@ class NumpyWithoutDetach(Rule):
     to the sink). `.detach()` exists only on torch tensors, so the fix is safe only when the value
     is proven one: its tensor-ness comes from a torch source (a torch factory or function,
     `nn.Parameter`, a module built from `torch.nn`, `.backward()` on it), not from a name
-    (`model(x)` where `model` is a parameter) or duck typing; the file imports torch and no other
-    array framework; and the conversion is not in a branch that tests for another framework.
+    (`model(x)` where `model` is a parameter) or duck typing; the file imports torch; and the
+    conversion is not in a branch that tests for another framework.
     Otherwise the fix is unsafe and its title names the assumption ("(assumes `out` is a torch
     tensor)"). It is also unsafe inside `forward()` of an `nn.Module` and where the result flows
     straight back into a torch call: there `.detach()` silently cuts gradients, where the original

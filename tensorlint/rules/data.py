@@ -41,12 +41,16 @@ class DataRead(Rule):
     only read: chained into a call that does not mutate, returned, passed on, or used in arithmetic.
     It is unsafe when the alias is stored under a name that the same function later changes in
     place: then a silently wrong gradient becomes an error at backward, which is the point, but a
-    change of behaviour.
+    change of behaviour. It is also unsafe when the receiver is not proven a torch tensor (known only
+    by a name, `model(x).data` of a `model` parameter, or by duck typing): other objects have a
+    `.data` of their own (a client's model record, a dataset library's tensor), and `.detach()` raises
+    on them. Its title then names the assumption. `self.data` inside a class, and `x.data()` (a
+    method), are never a tensor's `.data`.
 
     A `.data` read that feeds a conversion to NumPy (`x.data.numpy()`, `out.data[0].numpy()`,
     `np.asarray(p.data)`) is reported once, here, with the conversion's canonical chain as the fix
-    (`out[0].detach().cpu().numpy()`); the message says when the conversion would also crash (a CUDA
-    tensor). There `.data` of a value of unknown kind counts too: `.numpy()` already says it is a tensor.
+    (`out[0].detach().cpu().numpy()`). When the conversion would also crash on an accelerator, that
+    crash is reported beside it as TL102, with the same fix.
 
     ## Known problems
     With TL201 disabled, a `.data` inside a conversion chain is left to TL1 (TL101/TL102 when the

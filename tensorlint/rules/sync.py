@@ -400,8 +400,10 @@ class GraphRetention(Rule):
     ```
 
     ## Fix safety
-    Safe: `.detach()` gives the same values and the same type (a tensor stays a tensor), and the
-    rule does not fire when the accumulator later feeds `.backward()`.
+    Safe: the rule fires only on values shown to be tensors that require grad (so `.detach()` exists:
+    never on a number a method returned), `.detach()` gives the same values and the same type, and the
+    rule does not fire when the accumulator later feeds `.backward()` or is made anew every step
+    (`self.loss = self._make_empty_loss()`), where keeping the graph is the point.
 
     ## Known problems
     A value whose grad is only guessed (a batch, a tensor from an unknown call) is not reported; a
