@@ -291,8 +291,8 @@ class NumpyWithoutCpu(Rule):
     Same fix as TL101: one canonical `.detach().cpu()` chain, whichever of the two rules applies.
     `.cpu()` on a CPU tensor returns the same tensor, so the fix changes nothing where the code
     already worked. Safe only when the value is proven a torch tensor (from a torch source, not a
-    name; in a file that imports torch and no other array framework; outside a branch for another
-    framework); otherwise unsafe, with "(assumes `x` is a torch tensor)" in its title.
+    name; in a file that imports torch; outside a branch for another framework); otherwise unsafe,
+    with "(assumes `x` is a torch tensor)" in its title.
 
     ## Known problems
     After a `torch.set_default_device(...)` call (in file order), every factory without `device=`
