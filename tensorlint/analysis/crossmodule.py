@@ -61,7 +61,7 @@ def _encode_why(why: Optional[Evidence]) -> Optional[str]:
 
 
 def _decode_why(text: Optional[str]) -> Optional[Evidence]:
-    return None if text is None else Evidence(text.replace("{", "{{").replace("}", "}}"))
+    return None if text is None else Evidence(text)  # words only: nothing is formatted without a node
 
 
 # -- summaries ---------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import libcst as cst
 from . import torch_api as api
 from .facts import (
     BUFFER, BUILT_MODULE, HOST_TENSOR, MAYBE, MODEL_OUTPUT, MODULE, NO, NOT_TENSOR, NOTHING, PARAMETER,
-    UNKNOWN, YES, Evidence, Facts, Tri, container_of, device_spec, evidence, join_all,
+    UNKNOWN, YES, Evidence, Facts, Tri, container_of, device_spec, join_all,
+    COMES_FROM, CREATED_BY, MARKED_BY, MOVED_BY, WRAPPED_BY,
 )
 from .frame import Frame, forget, store
 from .imports import ImportMap, dotted_name
@@ -310,7 +311,7 @@ class Evaluator:
         cause = self._argument_device_why(node, frame)
         if cause is None:
             return UNKNOWN.with_(module=NO)
-        return UNKNOWN.with_(module=NO, device_why=evidence("comes from `{code}` (line {line})", node, cause))
+        return UNKNOWN.with_(module=NO, device_why=Evidence(COMES_FROM, node, cause))
 
     def model_output(self, callee: Facts, node: cst.CSTNode, frame) -> Facts:
         """What calling a module gives: a tensor that requires grad in grad mode (its parameters do), where the
@@ -323,7 +324,7 @@ class Evaluator:
             # a module is evidence of grad (its parameters require it) when it was built or moved here, or when
             # its name says "a whole model" (`model`, `net`, `encoder`): not "some module" (`self.module: nn.Module`
             # wrapping a parameter-free transform)
-            output = output.with_(grad_why=evidence("comes from `{code}` (line {line})", node))
+            output = output.with_(grad_why=Evidence(COMES_FROM, node))
         # a module built here and never moved computes on the host (inputs elsewhere would raise)
         if callee.device is NO:
             return output.with_(device=NO)
@@ -332,7 +333,7 @@ class Evaluator:
         # a module computes where its parameters are, and so where its inputs are (anything else raises)
         cause = callee.device_why or (self._argument_device_why(node, frame) if isinstance(node, cst.Call) else None)
         if cause is not None:
-            return output.with_(device_why=evidence("comes from `{code}` (line {line})", node, cause))
+            return output.with_(device_why=Evidence(COMES_FROM, node, cause))
         return output
 
     def _argument_device_why(self, node: cst.Call, frame) -> Optional[Evidence]:
@@ -368,7 +369,7 @@ class Evaluator:
         if head in ("numpy", "tensorflow", "jax", "cupy", "pandas", "sklearn", "scipy", "matplotlib", "PIL", "math"):
             return NOT_TENSOR
         if qualified in api.DEVICE_WRAPPERS:  # DataParallel and friends scatter to the accelerators
-            return MODULE.with_(device_why=evidence("is wrapped by `{code}` (line {line})", node.func))
+            return MODULE.with_(device_why=Evidence(WRAPPED_BY, node.func))
         if qualified in api.MODULE_WRAPPERS:  # `torch.compile(model)`: the same module, where it was
             wrapped = self._positional(node, 0, frame)
             return wrapped.with_(module=YES) if wrapped is not None and wrapped.module.possible else MODULE
@@ -398,7 +399,7 @@ class Evaluator:
             grad = _keyword_tri(node, "requires_grad", default=YES)
             data = self._positional(node, 0, frame)
             placed = data is not None and data.tensor.possible
-            return PARAMETER.with_(grad=grad, grad_why=evidence("is created by `{code}` (line {line})", node.func),
+            return PARAMETER.with_(grad=grad, grad_why=Evidence(CREATED_BY, node.func),
                                    device=data.device if placed else NO, device_why=data.device_why if placed else None)
         if qualified.startswith("torch.nn.") and not qualified.startswith("torch.nn.functional.") and name[:1].isupper():
             return MODULE if name in api.STATELESS_MODULES and _weightless(node) else BUILT_MODULE
@@ -413,7 +414,7 @@ class Evaluator:
         if qualified == "torch.autograd.grad":  # gradients, which require grad only with create_graph=True
             create_graph = _keyword_tri(node, "create_graph", default=NO)
             return container_of(Facts(tensor=YES, grad=create_graph, device=MAYBE,
-                                      grad_why=evidence("comes from `{code}` (line {line})", node)))
+                                      grad_why=Evidence(COMES_FROM, node)))
         if qualified.startswith(api.TORCH_OPAQUE_NAMESPACES):
             return UNKNOWN.with_(module=NO)
         if qualified.count(".") == 1 and (name in api.FACTORIES or name in api.LIKE_FACTORIES):
@@ -428,7 +429,7 @@ class Evaluator:
         return UNKNOWN.with_(module=NO)
 
     def _factory(self, name: str, node: cst.Call, frame):
-        made_here = evidence("is created by `{code}` (line {line})", node)
+        made_here = Evidence(CREATED_BY, node)
         grad = _keyword_tri(node, "requires_grad", default=NO)
         grad_why = made_here if grad.possible else None
         device_arg = _keyword(node, "device")
@@ -535,33 +536,26 @@ class Evaluator:
         if name == "cpu":
             return tensor_like.with_(device=NO)
         if name == "cuda":
-            # a value moved to the accelerator is a tensor (or a module, handled above); if unknown, a guess
-            moved = tensor_like.with_(device=YES, device_why=evidence("was moved by `{code}` (line {line})", node))
-            if receiver.tensor is MAYBE and receiver.module is NO:
-                return moved.with_(tensor=YES, guessed=True)
-            return moved
+            return _moved(receiver, tensor_like.with_(device=YES, device_why=Evidence(MOVED_BY, node)))
         if name == "to":
             target = self._to_target(node, frame)
             derived = self._derived(tensor_like, frame)
             if target is None:
                 return derived
             device, why = target
-            moved = derived.with_(device=device, device_why=why if device.possible else None)
-            if device.possible and receiver.tensor is MAYBE and receiver.module is NO:
-                return moved.with_(tensor=YES, guessed=True)  # `batch.to(device)`: a tensor, or a look-alike
-            return moved
+            return _moved(receiver, derived.with_(device=device, device_why=why if device.possible else None))
         if name.startswith("new_") and name[4:] in ("zeros", "ones", "empty", "full", "tensor", "empty_strided"):
             grad = _keyword_tri(node, "requires_grad", default=NO)
             if _keyword(node, "device") is not None:
                 device = self.accelerator(_keyword(node, "device"), frame)
-                device_why = evidence("is created by `{code}` (line {line})", node) if device.possible else None
+                device_why = Evidence(CREATED_BY, node) if device.possible else None
             else:
                 device, device_why = receiver.device, receiver.device_why
             return Facts(tensor=YES if receiver.tensor is YES else MAYBE, grad=grad, device=device,
                          device_why=device_why, guessed=receiver.guessed)
         if name == "requires_grad_":
             grad = _positional_tri(node, 0, "requires_grad", default=YES)
-            return tensor_like.with_(grad=grad, grad_why=evidence("is marked by `{code}` (line {line})", node)
+            return tensor_like.with_(grad=grad, grad_why=Evidence(MARKED_BY, node)
                                      if grad.possible else None)
         if name == "type" and node.args:  # `x.type(torch.int32)` converts; `x.type()` names the type
             return self._derived(tensor_like, frame)
@@ -586,7 +580,7 @@ class Evaluator:
     def _to_target(self, node: cst.Call, frame) -> Optional[Tuple[Tri, Optional[Evidence]]]:
         """Accelerator-ness of `.to(...)`'s target device and its evidence; None when only the dtype changes."""
         target = None
-        moved = evidence("was moved by `{code}` (line {line})", node)
+        moved = Evidence(MOVED_BY, node)
         for arg in node.args:
             if arg.keyword is not None:
                 if arg.keyword.value == "device":
@@ -627,6 +621,14 @@ class Evaluator:
     def _positional(self, node: cst.Call, index: int, frame) -> Optional[Facts]:
         positional = [a for a in node.args if a.keyword is None and not a.star]
         return self.facts(positional[index].value, frame) if index < len(positional) else None
+
+
+def _moved(receiver: Facts, moved: Facts) -> Facts:
+    """What `.cuda()`/`.to(device)` gives: a value sent to an accelerator is a tensor (modules are handled before);
+    of an unknown receiver (`batch.to(device)`) that is a guess, since look-alikes have `.to()` too."""
+    if moved.device.possible and receiver.tensor is MAYBE and receiver.module is NO:
+        return moved.with_(tensor=YES, guessed=True)
+    return moved
 
 
 def _built_here(callee: Facts) -> bool:

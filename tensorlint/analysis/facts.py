@@ -31,14 +31,24 @@ class Tri(enum.IntEnum):
 NO, MAYBE, YES = Tri.NO, Tri.MAYBE, Tri.YES
 
 
+# How a piece of evidence reads, `{code}` being its node's code and `{line}` " (line N)" where lines are known.
+COMES_FROM = "comes from `{code}`{line}"
+CREATED_BY = "is created by `{code}`{line}"
+MOVED_BY = "was moved by `{code}`{line}"
+WRAPPED_BY = "is wrapped by `{code}`{line}"
+MARKED_BY = "is marked by `{code}`{line}"
+CHECKED_BY = "is checked by `{code}`{line}"
+SET_BY = "has `{code}` set{line}"
+
+
 @dataclass(frozen=True, eq=False)
 class Evidence:
     """Why a fact may hold: the code that shows it (`out` *comes from `model(x)` (line 12)*).
 
     A fact that is MAYBE or YES *with* evidence is a manifest hazard; without evidence it is a guess
-    (a parameter of unknown provenance), which the default rules stay silent on. `template` may name
-    `{code}` and `{line}` of `node`; `cause` is the evidence of what the node was made from (a model
-    output's device evidence is the model's move).
+    (a parameter of unknown provenance), which the default rules stay silent on. `template` (one of the
+    constants above, or plain words when there is no node) reads `node`; `cause` is the evidence of what
+    the node was made from (a model output's device evidence is the model's move).
     """
     template: str
     node: Optional[cst.CSTNode] = None
@@ -52,16 +62,11 @@ class Evidence:
             code = " ".join(code.split())
             if len(code) > 50:
                 code = code[:47] + "..."
-            line = context.span(self.node)[0] if context is not None else None
-            text = text.replace(" (line {line})", "" if line is None else f" (line {line})")
+            line = f" (line {context.span(self.node)[0]})" if context is not None else ""
             text = text.format(code=code, line=line)
         if self.cause is not None:
             text += ", " + self.cause.describe(context)
         return text
-
-
-def evidence(template: str, node: Optional[cst.CSTNode] = None, cause: Optional[Evidence] = None) -> Evidence:
-    return Evidence(template, node, cause)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Dict
 
 import libcst as cst
 
-from .facts import MAYBE, NO, NOT_TENSOR, YES, Facts, evidence
+from .facts import CHECKED_BY, MAYBE, NO, NOT_TENSOR, YES, Evidence, Facts
 from .frame import Frame, store
 from .imports import dotted_name
 
@@ -43,7 +43,7 @@ def refinements(evaluator, frame: Frame, test: cst.BaseExpression, truth: bool) 
         if path is None:
             return {}
         current = evaluator.facts(test.value, frame)
-        checked = evidence("is checked by `{code}` (line {line})", test) if truth else None
+        checked = Evidence(CHECKED_BY, test) if truth else None
         if test.attr.value == "requires_grad":
             return {path: current.with_(grad=fact, grad_why=checked)}
         return {path: current.with_(device=fact, device_why=checked)}

@@ -20,7 +20,7 @@ from .crossmodule import OutgoingCall, ProjectContext, is_project_name
 from .evaluate import (
     Evaluator, bind_target, combine, element_of, forget, unknown_named,
 )
-from .facts import MAYBE, MODULE, NO, NOT_TENSOR, UNKNOWN, YES, Facts, container_of, evidence
+from .facts import MAYBE, MODULE, NO, NOT_TENSOR, SET_BY, UNKNOWN, YES, Evidence, Facts, container_of
 from .frame import ClassInfo, Frame, store
 from .refine import refinements
 from .imports import ImportMap, dotted_name, names_other_framework
@@ -814,7 +814,7 @@ class Semantic(cst.CSTVisitor):
             if owner.tensor.possible and dotted_name(target.value) is not None:
                 flag = value.value if isinstance(value, cst.Name) else None
                 grad = YES if flag == "True" else NO if flag == "False" else MAYBE
-                why = evidence("has `{code}` set (line {line})", target) if grad.possible else None
+                why = Evidence(SET_BY, target) if grad.possible else None
                 self._bind(target.value, owner.with_(grad=grad, grad_why=why))
 
     def _leave_AnnAssign(self, node: cst.AnnAssign) -> None:
