@@ -245,6 +245,12 @@ def _apply_layer(current: FrozenSet[str], select: Optional[Codes], extend_select
 _DEFAULT_CODES = DEFAULT_CODES
 
 
+def selected_codes(select: Optional[Iterable[str]] = None, ignore: Optional[Iterable[str]] = None) -> FrozenSet[str]:
+    """Codes on after one --select/--ignore (prefixes, as flake8: `TL1` selects the TL1xx family; the longer
+    matching prefix wins; an opt-in rule only when named in full)."""
+    return _apply_layer(_DEFAULT_CODES, tuple(select) if select else None, (), tuple(ignore or ()))
+
+
 def _tuple(codes: Optional[Iterable[str]]) -> Optional[Codes]:
     if codes is None:
         return None

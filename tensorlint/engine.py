@@ -14,6 +14,8 @@ from .analysis.crossmodule import ProjectContext
 from .analysis.walk import walk
 from .deep import parse_module, with_deep_recursion
 from .positions import NodePositions
+from .codes import FILE_CODES
+from .config import selected_codes
 from .diagnostics import Diagnostic, Edit, Fix, Safety, physical_lines
 from .rules import FAMILIES
 from .settings import DEFAULT, Settings
@@ -177,23 +179,9 @@ def _dropped_prefix(source: str, generated: str) -> int:
 
 
 def enabled_codes(select: Optional[Iterable[str]] = None, ignore: Optional[Iterable[str]] = None) -> FrozenSet[str]:
-    """Codes on after --select/--ignore (prefixes, as flake8: `TL1` selects the TL1xx family)."""
-    every = [rule for family in FAMILIES for rule in family.rules]
-    select = tuple(select) if select else None
-    ignore = tuple(ignore or ())
-    chosen = set()
-    for rule in every:
-        # an opt-in rule (a house style) is on only when named in full: `--select TL1` keeps it off
-        selected = (rule.code in select or rule.default_enabled and rule.code.startswith(select)) if select \
-            else rule.default_enabled
-        # the longer matching prefix wins, as in flake8 (`--select TL101 --ignore TL1` keeps TL101)
-        if selected and ignore and rule.code.startswith(ignore):
-            best_select = max((len(p) for p in select or () if rule.code.startswith(p)), default=0)
-            best_ignore = max(len(p) for p in ignore if rule.code.startswith(p))
-            selected = best_select > best_ignore
-        if selected:
-            chosen.add(rule.code)
-    return frozenset(chosen)
+    """Codes the checkers run after --select/--ignore: the one selection rule, `config.selected_codes`, less
+    TL001/TL002 (files that cannot be checked are the CLI's to report)."""
+    return selected_codes(select, ignore) - FILE_CODES
 
 
 def lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module] = None,

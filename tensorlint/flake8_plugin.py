@@ -19,10 +19,9 @@ from . import __version__
 from .engine import lint
 from .config import ConfigError, load_config
 from .project import ProjectConfigError, settings_for
-from .rules import ALL_RULES
+from .codes import CODES, DEFAULT_CODES
 from .settings import parse_version
 
-_DEFAULT_CODES = frozenset(rule.code for rule in ALL_RULES if rule.default_enabled)
 _FLAKE8_CODE_OPTIONS = ("select", "ignore", "extend_select", "extend_ignore")
 
 
@@ -32,7 +31,7 @@ class TensorlintChecker:
     target_numpy: Optional[str] = None
     target_torch: Optional[str] = None
     flake8_chooses_codes = False  # flake8's options name TL codes: they decide, not [tool.tensorlint]
-    flake8_codes = _DEFAULT_CODES
+    flake8_codes = DEFAULT_CODES
 
     # flake8 classifies plugins by their parameters: `tree` makes this an AST plugin. The tree flake8
     # has already built is all the prescreen needs; libcst parses `lines` only when it passes.
@@ -61,7 +60,7 @@ class TensorlintChecker:
         cls.target_numpy = options.tensorlint_target_numpy
         cls.target_torch = options.tensorlint_target_torch
         cls.flake8_chooses_codes = _names_our_codes(options)
-        cls.flake8_codes = _DEFAULT_CODES | _opt_in_codes_named(options)
+        cls.flake8_codes = DEFAULT_CODES | _opt_in_codes_named(options)
 
     def run(self) -> Iterator[Tuple[int, int, str, type]]:
         from_stdin = self.filename in ("-", "stdin")
@@ -90,7 +89,7 @@ def _opt_in_codes_named(options) -> frozenset:
     named = set()
     for option in _FLAKE8_CODE_OPTIONS[0::2]:  # select, extend_select
         named.update(code.strip() for code in getattr(options, option, None) or ())
-    return frozenset(rule.code for rule in ALL_RULES if not rule.default_enabled and rule.code in named)
+    return frozenset(code for code in CODES if code not in DEFAULT_CODES and code in named)
 
 
 def _names_our_codes(options) -> bool:
