@@ -95,6 +95,11 @@ class SourceContext:
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
 
+    def one_line(self, node: cst.CSTNode, limit: Optional[int] = None) -> Optional[str]:
+        """The node's code on one line, to name it in a message; None when longer than `limit`."""
+        code = " ".join(self.code(node).split())
+        return code if limit is None or len(code) <= limit else None
+
     def edit(self, start: int, end: int, text: str) -> Optional[Edit]:
         """An edit, or None when it would delete a comment."""
         if self.source.count("#", start, end) > text.count("#"):

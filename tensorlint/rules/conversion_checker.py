@@ -186,8 +186,8 @@ class ConversionChecker(FamilyChecker):
             self.context.claim(data)
 
     def _subject(self, site: Site) -> str:
-        shown = " ".join(self.context.code(site.converted if site.converted is not None else site.report_node).split())
-        return f"`{shown}`" if len(shown) <= 40 else "the value"
+        shown = self.context.one_line(site.converted if site.converted is not None else site.report_node, 40)
+        return f"`{shown}`" if shown is not None else "the value"
 
     def _grad_message(self, site: Site) -> str:
         return _grad_message(site, self._evidence(site, site.facts.grad_why))
@@ -198,7 +198,7 @@ class ConversionChecker(FamilyChecker):
     def _evidence(self, site: Site, why) -> str:
         """`out` comes from `model(x)` (line 12); "it" when the evidence is the converted expression itself."""
         subject = self._subject(site)
-        if why.node is not None and f"`{' '.join(self.context.code(why.node).split())}`" == subject:
+        if why.node is not None and f"`{self.context.one_line(why.node)}`" == subject:
             subject = "it"
         return f"{subject} {why.describe(self.context)}"
 

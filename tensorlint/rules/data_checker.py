@@ -81,8 +81,8 @@ class DataChecker(FamilyChecker):
             title = "Replace `.data` with `.detach()`"
             assumes = ()
             if not proven:
-                shown = " ".join(self._code(node.value).split())
-                title += f" (assumes {f'`{shown}`' if len(shown) <= 40 else 'the value'} is a torch tensor)"
+                shown = self.context.one_line(node.value, 40)
+                title += f" (assumes {'the value' if shown is None else f'`{shown}`'} is a torch tensor)"
                 assumes = (self._code(node.value),)
             fix = Fix(title, (edit,), safety, assumes)
         self.context.report("TL201", node, f"`{self._code(node)}` reads through unsafe legacy `.data`: use "

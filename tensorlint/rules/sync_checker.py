@@ -363,8 +363,8 @@ class SyncChecker(FamilyChecker):
         return f"`{code}` {clause}" if len(code) <= _SUBJECT_LIMIT else f"it {clause}"
 
     def _shown(self, receiver: cst.BaseExpression, suffix: str) -> str:
-        code = " ".join(self._code(receiver).split())
-        return code + suffix if len(code) <= _SUBJECT_LIMIT else suffix
+        code = self.context.one_line(receiver, _SUBJECT_LIMIT)
+        return code + suffix if code is not None else suffix
 
     def _report(self, code: str, node: cst.CSTNode, message: str, fix: Optional[Fix] = None) -> None:
         if self.wants(code) and not self._off_normal_path():
