@@ -58,6 +58,11 @@ class Diagnostic:
         return f"{path}:{self.line}:{self.col + 1}: {self.code} {self.message}"
 
 
+def changes_nothing(source: str, edits) -> bool:
+    """Edits that put back the text that is there: a fix made of them applies nothing."""
+    return all(source[edit.start:edit.end] == edit.text for edit in edits)
+
+
 # Line references inside messages: "(line 12)" (evidence), "at line 40" (the call a helper's finding came from).
 _LINE_REFERENCE = re.compile(r"\(line (\d+)\)|at line (\d+)")
 

@@ -15,7 +15,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 import libcst as cst
 
 from .deep import parse_module, with_deep_recursion
-from .diagnostics import Diagnostic, Edit, Fix, physical_lines
+from .diagnostics import Diagnostic, Edit, Fix, changes_nothing, physical_lines
 
 MAX_PASSES = 10
 # Fields holding nested statements: a masked compound statement is still compared through these.
@@ -99,7 +99,7 @@ def _fix_to_fixpoint(source: str, diagnose: Callable[[str], List[Diagnostic]], u
     for passes in range(MAX_PASSES + 1):
         diagnostics = diagnose(result.source)
         usable = [d for d in diagnostics if d.fix is not None and (unsafe or d.fix.is_safe)
-                  and not _changes_nothing(result.source, d.fix)]
+                  and not changes_nothing(result.source, d.fix.edits)]
         if not usable:
             result.remaining = diagnostics
             return result
@@ -118,11 +118,6 @@ def _fix_to_fixpoint(source: str, diagnose: Callable[[str], List[Diagnostic]], u
         result.fixed.extend(done)
         result.source = new_source
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _changes_nothing(source: str, fix: Fix) -> bool:
-    """A fix whose edits put back the text that is there: the diagnostic stays, nothing is applied."""
-    return all(source[edit.start:edit.end] == edit.text for edit in fix.edits)
 
 
 # -- the AST safety check ----------------------------------------------------------------------

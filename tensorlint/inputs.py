@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Callable, FrozenSet, Iterator, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Callable, FrozenSet, Iterator, Optional, Sequence, TypeVar
 
 from .codes import FILE_CODES
 from .config import Config, ConfigError, chosen_config, load_config

@@ -2,8 +2,6 @@
 over stdio, as VS Code and other notebook editors speak them."""
 from pathlib import Path
 
-import pytest
-
 from tensorlint.notebook import check_cells
 from test_lsp import apply, by_title, client, edits_of  # noqa: F401 (client is a fixture)
 

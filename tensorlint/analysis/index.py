@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from .facts import MAYBE, NO, YES, Evidence, Facts, Tri
+from .facts import MAYBE, NO, YES, Evidence, Facts
 from .imports import dotted_name
 from .loops import innermost_iterable, is_step_call, iterates_steps
 from .torch_api import TENSOR_ONLY_METHODS

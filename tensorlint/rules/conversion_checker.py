@@ -7,7 +7,8 @@ from typing import Iterator, List, Optional, Tuple
 import libcst as cst
 
 from ..analysis import Facts, YES, dotted_name
-from ..diagnostics import Edit, Fix, Safety
+from ..analysis.torch_api import DTYPE_NAMES
+from ..diagnostics import Edit, Fix, Safety, changes_nothing
 from .base import FamilyChecker
 
 GRAD_ERROR = "RuntimeError: Can't call numpy() on Tensor that requires grad"
@@ -15,7 +16,7 @@ DEVICE_ERROR = "TypeError: can't convert cuda:0 device type tensor to numpy"
 CANONICAL = ".detach().cpu()"
 
 # Keyword arguments of NumPy/sklearn/matplotlib calls that never carry array data.
-_STRUCTURAL_KEYWORDS = frozenset({"dtype", "axis", "out", "order", "casting", "keepdims", "ddof", "ax", "label",
+STRUCTURAL_KEYWORDS = frozenset({"dtype", "axis", "out", "order", "casting", "keepdims", "ddof", "ax", "label",
                                   "copy", "like", "subok", "ndmin", "sample_weight_mode", "average", "normalize"})
 # numpy callables that take no array-likes; `np.float64`/`np.double`, which convert a 0-d tensor
 # through `__float__` (no grad check) and are nearly always given one; and those that ask the tensor
@@ -38,7 +39,6 @@ PLOT_FUNCTIONS = frozenset({
 })
 _DEVICE_LINKS = ("cpu", "to_cpu")
 # Read by the sync family: a conversion every step of a loop is a host copy every step.
-NUMPY_NON_SINKS, STRUCTURAL_KEYWORDS = _NUMPY_NON_SINKS, _STRUCTURAL_KEYWORDS
 
 
 def converts_to_numpy(qualified: str) -> bool:
@@ -86,7 +86,7 @@ class ConversionChecker(FamilyChecker):
         delegating = qualified.startswith("numpy.") and qualified.count(".") == 1 \
             and qualified.rsplit(".", 1)[-1] in DELEGATING_REDUCTIONS
         for arg in node.args:
-            if arg.keyword is not None and arg.keyword.value in _STRUCTURAL_KEYWORDS:
+            if arg.keyword is not None and arg.keyword.value in STRUCTURAL_KEYWORDS:
                 continue
             if arg.star:
                 facts = self.semantic.facts(arg.value)
@@ -303,10 +303,10 @@ class ConversionChecker(FamilyChecker):
             edits = [context.edit(context.start_of(base), context.start_of(base), "("),
                      context.edit(context.end_of(base), context.end_of(base), ")" + tail)]
         edits = drops + edits
-        if any(edit is None for edit in edits) or _changes_nothing(context.source, edits):
+        if any(edit is None for edit in edits) or changes_nothing(context.source, edits):
             return None
-        # A safe fix relies on nothing unproven: the receiver is a torch tensor (from a torch source, in a torch-only
-        # file, outside another framework's branch); `.detach()` on a look-alike (`Results.cpu()`) would raise.
+        # A safe fix relies on nothing unproven: the receiver is a torch tensor (from a torch source, in a file that
+        # imports torch, outside another framework's branch); `.detach()` on a look-alike (`Results.cpu()`) raises.
         adds_link = not ("detach" in links and any(link in _DEVICE_LINKS for link in links))
         proven = not uncertain and (not adds_link or self.semantic.proves_torch_tensor(site.facts))
         safety = Safety.UNSAFE if force_unsafe or not proven else Safety.SAFE
@@ -332,8 +332,6 @@ _LINK_TEXT = {"detach": ".detach()", "cpu": ".cpu()", "to_cpu": '.to("cpu")', "d
 _KEEPS_PLACE = frozenset({"sum", "mean", "max", "min", "amax", "amin", "prod", "std", "var", "norm", "abs", "exp",
                           "log", "sqrt", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "argmax", "argmin",
                           "round", "clamp", "clip", "neg", "cumsum", "to_dense"})
-_DTYPES = frozenset({"float", "float16", "float32", "float64", "half", "double", "bfloat16", "int", "int8", "int16",
-                     "int32", "int64", "long", "uint8", "bool", "complex64", "complex128"})
 
 
 def _links_behind(base: cst.BaseExpression, context) -> Tuple[str, List[Optional[Edit]]]:
@@ -394,7 +392,7 @@ def _is_dtype_move(call: cst.Call) -> bool:
     """`.to(torch.float32)`: a dtype change that stays on the device."""
     return (isinstance(call.func, cst.Attribute) and call.func.attr.value == "to" and len(call.args) == 1
             and call.args[0].keyword is None and (dotted_name(call.args[0].value) or "").startswith("torch.")
-            and dotted_name(call.args[0].value).rsplit(".", 1)[-1] in _DTYPES)
+            and dotted_name(call.args[0].value).rsplit(".", 1)[-1] in DTYPE_NAMES)
 
 
 def _literal_args(call: cst.Call) -> bool:
@@ -409,12 +407,8 @@ def _literal_args(call: cst.Call) -> bool:
         if isinstance(value, (cst.Tuple, cst.List)):
             return all(not isinstance(e, cst.StarredElement) and literal(e.value) for e in value.elements)
         name = dotted_name(value) or ""
-        return name.startswith("torch.") and name.rsplit(".", 1)[-1] in _DTYPES
+        return name.startswith("torch.") and name.rsplit(".", 1)[-1] in DTYPE_NAMES
     return all(not arg.star and literal(arg.value) for arg in call.args)
-
-
-def _changes_nothing(source: str, edits: List[Edit]) -> bool:
-    return all(source[edit.start:edit.end] == edit.text for edit in edits)
 
 
 def _is_conjugate_view(expression: cst.BaseExpression) -> bool:
