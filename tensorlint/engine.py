@@ -258,14 +258,16 @@ def _lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module], sett
     return sorted(_without_superseded(context.diagnostics))
 
 
+_SUPERSEDED_BY = {rule.code: rule.superseded_by for family in FAMILIES for rule in family.rules if rule.superseded_by}
+
+
 def _without_superseded(diagnostics: List[Diagnostic]) -> List[Diagnostic]:
     """Drop findings made redundant by another code at the same place (`Rule.superseded_by`)."""
-    superseding = {rule.code: rule.superseded_by for family in FAMILIES for rule in family.rules if rule.superseded_by}
-    if not superseding:
+    if not any(d.code in _SUPERSEDED_BY for d in diagnostics):
         return diagnostics
     places = {(d.code, d.line, d.col) for d in diagnostics}
     return [d for d in diagnostics
-            if not any((other, d.line, d.col) in places for other in superseding.get(d.code, ()))]
+            if not any((other, d.line, d.col) in places for other in _SUPERSEDED_BY.get(d.code, ()))]
 
 
 __all__ = ["Diagnostic", "Edit", "Fix", "Safety", "SourceContext", "enabled_codes", "family_prefix", "lint",

@@ -9,12 +9,11 @@ from tensorlint import check_source
 from tensorlint.rules import ALL_RULES, FILE_RULES
 
 CHECKED_RULES = [rule for rule in ALL_RULES if rule not in FILE_RULES]  # TL001/TL002 are about files, not code
-DEFAULT_CODES = [rule.code for rule in ALL_RULES if rule.default_enabled]
 
 
 def _codes(rule):
     """The default rules, and the rule itself when it is opt-in (its example is read as by a user who selected it)."""
-    return DEFAULT_CODES if rule.default_enabled else DEFAULT_CODES + [rule.code]
+    return rule.codes_when_selected()
 
 PRELUDE = "import numpy as np\nimport torch\nfrom sklearn.metrics import roc_auc_score\n"
 

@@ -42,7 +42,6 @@ def _read(path):
 
 
 SOURCES = [path for directory in FAMILY_DIRS for path in _sources(directory)]
-DEFAULT_CODES = [rule.code for rule in ALL_RULES if rule.default_enabled]
 
 
 def _own_rule(path):
@@ -52,7 +51,7 @@ def _own_rule(path):
 def _select(path):
     """The codes a fixture is checked with: the default rules, and its own rule when that rule is opt-in."""
     rule = _own_rule(path)
-    return DEFAULT_CODES + ([rule.code] if rule is not None and not rule.default_enabled else [])
+    return rule.codes_when_selected() if rule is not None else None
 
 
 def _source_params():

@@ -212,13 +212,10 @@ def test_what_the_check_refuses():
         check_pass(deep, deep.replace("t.numpy", "t.cpu().numpy"), [_diagnostic(deep, "t.numpy()", [])])
 
 
-DEFAULT_CODES = [rule.code for rule in ALL_RULES if rule.default_enabled]
-
-
 def _every_case_with_a_fix():
     for rule in ALL_RULES:
         # an opt-in rule's cases run as for a user who selected it, on top of the defaults
-        codes = DEFAULT_CODES if rule.default_enabled else DEFAULT_CODES + [rule.code]
+        codes = rule.codes_when_selected()
         for index, case in enumerate(rule.INVALID):
             if case.fixed is not None:
                 yield pytest.param(case.source, case.fixed, codes, id=f"{rule.code}-{index}")

@@ -4,12 +4,11 @@ import pytest
 from tensorlint import check_source, fix_source
 from tensorlint.rules import ALL_RULES
 
-DEFAULT_CODES = [rule.code for rule in ALL_RULES if rule.default_enabled]
 
 
 def _codes(rule):
     """Every default rule, plus the rule itself when it is opt-in (its cases run as a user who selected it)."""
-    return DEFAULT_CODES if rule.default_enabled else DEFAULT_CODES + [rule.code]
+    return rule.codes_when_selected()
 
 
 def _cases(kind):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar, FrozenSet, Optional, Sequence, Tuple
 
 from ..analysis import Semantic
+from ..codes import DEFAULT_CODES
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,12 @@ class Rule:
     superseded_by: ClassVar[Tuple[str, ...]] = ()
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
+
+    @classmethod
+    def codes_when_selected(cls) -> Tuple[str, ...]:
+        """What a user runs who turned this rule on: the default rules, and this one when it is opt-in."""
+        defaults = tuple(sorted(DEFAULT_CODES))
+        return defaults if cls.default_enabled else defaults + (cls.code,)
 
     @classmethod
     def documentation(cls) -> str:
