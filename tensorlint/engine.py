@@ -239,6 +239,8 @@ def _lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module], sett
         project.walked = True
     if module is None:
         module = parse_module(source, ast_parses=ast_parses)
+    if project is not None:
+        project.parsed = module
     context = SourceContext(source, module, settings)
     context.codes = codes
     visit_hooks: Dict[type, list] = {}

@@ -5,7 +5,9 @@
    function it called or a base class), and the calls it made into them with something specific
    (*calls out*). A file the prescreen left alone records the project names it imports (from its `ast`).
 2. **Summarise** the modules those name (`analysis/summarize.py`), following re-exports
-   (`from .utils import to_np` in a package's `__init__`), cached per module text.
+   (`from .utils import to_np` in a package's `__init__`), cached per module text. A file that phase 1
+   parsed brings its whole summary along from that parse (cached with its result); only the modules the
+   prescreen left unparsed are parsed here.
 3. **Check again** each file whose queries got an answer that says more than "unknown",
    or that another file calls with something specific (*incoming calls*: its helper is walked with the
    caller's arguments and step loop, and a finding names the call site `file:line`). Cached under the
@@ -94,6 +96,7 @@ class ProjectFile:
     calls_out: List[OutgoingCall] = field(default_factory=list)
     walked: bool = False
     imports: List[str] = field(default_factory=list)
+    summary: Optional[dict] = None          # phase 1 of a parsed file: its own summary, from the same parse
 
     def cache_context(self) -> str:
         return json.dumps([self.module, self.is_package, self.context], sort_keys=True, separators=(",", ":"))
@@ -105,11 +108,13 @@ class ProjectFile:
         self.calls_out = project.calls_out
         self.walked = project.walked
         self.imports = project_imports(tree, self.module, self.is_package) if tree is not None else []
+        if self.context is None and project.parsed is not None:
+            self.summary = _summarize_parsed(project.parsed, self.module, self.is_package)
         return diagnostics
 
     def records(self):
         return {"q": self.queries, "o": [call.encode() for call in self.calls_out], "w": self.walked,
-                "i": self.imports}
+                "i": self.imports, "s": self.summary}
 
     def restore(self, records) -> bool:
         if not isinstance(records, dict):
@@ -117,6 +122,7 @@ class ProjectFile:
         try:
             self.queries, self.walked, self.imports = list(records["q"]), bool(records["w"]), list(records["i"])
             self.calls_out = [OutgoingCall.decode(call) for call in records["o"]]
+            self.summary = records.get("s")
         except (KeyError, TypeError, ValueError):
             return False
         return True
@@ -158,6 +164,16 @@ class _Summaries:
     def run(self, module: str):
         path, is_package = self.paths[module]
         return module, summarize_file(path, module, is_package, self.cache_directory, self.wanted.get(module))
+
+
+def _summarize_parsed(parsed, module: str, is_package: bool) -> Optional[dict]:
+    from .deep import with_deep_recursion
+    from .analysis.summarize import summarize_module
+    try:
+        return with_deep_recursion(summarize_module, parsed, ProjectContext(module=module, is_package=is_package),
+                                   None).encode()
+    except Exception:  # a module that cannot be summarised tells its importers nothing
+        return None
 
 
 def summarize_file(path: str, module: str, is_package: bool, cache_directory: Optional[str],
@@ -205,6 +221,7 @@ def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
     paths_by_module = {m: p for m, p in paths_by_module.items() if claimed[m] == 1}
 
     resolver = _Resolver(paths_by_module, getattr(job, "cache_directory", None), run_files, jobs)
+    resolver.adopt({project.module: project.summary for project in records.values() if project.summary is not None})
     wanted = {path: (project.queries if project.walked else project.imports) for path, project in records.items()}
     resolver.prepare([name for names in wanted.values() for name in names]
                      + [call.callee for project in records.values() for call in project.calls_out])
@@ -253,6 +270,13 @@ class _Resolver:
         self.jobs = jobs
         self.summaries: Dict[str, Optional[ModuleSummary]] = {}
         self._wanted: Dict[str, Optional[Set[str]]] = {}   # what each module was summarised for (None: all)
+
+    def adopt(self, summaries: Dict[str, dict]) -> None:
+        """Whole-module summaries made in phase 1 from each parsed file's own tree: no second parse."""
+        for module, encoded in summaries.items():
+            if module in self.paths_by_module:
+                self.summaries[module] = ModuleSummary.decode(encoded)
+                self._wanted[module] = None
 
     def prepare(self, names: Iterable[str]) -> None:
         """Summarise the modules `names` need, and those their re-exports and base classes name."""

@@ -225,3 +225,21 @@ def test_flake8_checks_one_file_at_a_time(tmp_path):
     result = subprocess.run([sys.executable, "-m", "flake8", "--select", "TL,TL105", "pkg"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
     assert codes_at(result.stdout.splitlines()) == ALONE, result.stderr
+
+
+def test_a_parsed_module_brings_its_summary_from_phase_one(tmp_path, monkeypatch):
+    """utils.py and base.py have candidate sites, so phase 1 parses them; their summaries come from that
+    parse, and only the prescreened-out `__init__.py` is summarised from its text."""
+    import tensorlint.project_run as project_run
+    summarised = []
+    real = project_run.summarize_file
+
+    def counting(path, *args, **kwargs):
+        summarised.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(project_run, "summarize_file", counting)
+    write_package(tmp_path)
+    _, lines = check("--no-cache", "-j1", "pkg", cwd=tmp_path)
+    assert codes_at(lines) == WITH_PROJECT
+    assert "utils.py" not in summarised and "train.py" not in summarised

@@ -187,6 +187,7 @@ class ProjectContext:
     outgoing: Dict[int, OutgoingCall] = field(default_factory=dict)   # by id of the call node, during the walk
     calls_out: List[OutgoingCall] = field(default_factory=list)        # after it, with lines and text
     walked: bool = False                                               # some family ran on the file
+    parsed: Optional[object] = None   # the file's libcst module once parsed: its own summary reuses the parse
 
     def families_beyond_prescreen(self) -> set:
         """Families this context can give findings that the one-file prescreen does not foresee."""

@@ -19,6 +19,7 @@ from .crossmodule import ClassSummary, FunctionSummary, ModuleSummary, ProjectCo
 from .index import FunctionIndex
 from .loops import iterates_data
 from .semantic import Semantic
+from .walk import walk
 
 
 def summarize_module(module: cst.Module, project: ProjectContext,
@@ -91,7 +92,7 @@ def _step_methods(cls: cst.ClassDef) -> set:
                     and func.value.value == "self"):
                 found.add(func.attr.value)
 
-    cls.body.visit(Finder())
+    walk(cls.body, Finder())
     return found
 
 
