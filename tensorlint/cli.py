@@ -300,7 +300,7 @@ def check_paths(job: CheckJob, paths: Sequence[str], outcome: Outcome, jobs: int
     if progress is not None:
         progress.set_total(len(files) + len(listing))
     yield from listing
-    if project and len(files) > 1 and STDIN not in files:
+    if project and files and STDIN not in files:
         from .project_run import check_project
         yield from check_project(job, files, run_files, jobs)
     else:

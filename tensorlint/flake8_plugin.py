@@ -5,6 +5,7 @@ The plugin reads the same `[tool.tensorlint]` as the CLI (found by walking up fr
 win when given: once flake8's `--select`, `--ignore`, `--extend-select`, `--extend-ignore` or
 `--per-file-ignores` name a TL code (or a prefix of one, such as `T`), the plugin reports every TL code and
 leaves the choice to flake8; `--tensorlint-target-numpy/-torch` win over the project's versions.
+Each file sees what the project modules it imports tell it (`imported.py`), as `tensorlint check` does.
 A broken `[tool.tensorlint]` stops flake8 with one message naming the key, as the CLI does.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from flake8.exceptions import ExecutionError
 
 from . import __version__
 from .engine import lint
+from .imported import context_or_none
 from .config import ConfigError, load_config
 from .project import ProjectConfigError, settings_for
 from .codes import CODES, DEFAULT_CODES
@@ -76,8 +78,9 @@ class TensorlintChecker:
             raise ExecutionError(f"tensorlint: {error}") from None
         if not codes:
             return
+        project = None if from_stdin else context_or_none(self.filename, self.tree)
         try:
-            diagnostics = lint("".join(self.lines), codes, settings=settings, tree=self.tree)
+            diagnostics = lint("".join(self.lines), codes, settings=settings, tree=self.tree, project=project)
         except (cst.ParserSyntaxError, RecursionError):
             return  # flake8 reports E999 for the syntax error itself
         for diagnostic in diagnostics:

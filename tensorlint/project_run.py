@@ -218,7 +218,9 @@ def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
     for path, (module, package, _) in places.items():
         claimed[module] = claimed.get(module, 0) + 1
         paths_by_module[module] = (path, package)
-    paths_by_module = {m: p for m, p in paths_by_module.items() if claimed[m] == 1}
+    # the files given answer under the paths they were given by; the rest of the project from disk
+    paths_by_module = {module: place for module, place in {**_modules_on_disk(places), **paths_by_module}.items()
+                       if claimed.get(module, 1) == 1}
 
     resolver = _Resolver(paths_by_module, getattr(job, "cache_directory", None), run_files, jobs)
     resolver.adopt({project.module: project.summary for project in records.values() if project.summary is not None})
@@ -238,6 +240,20 @@ def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
             rechecked[path] = result
     for path, (result, _) in zip(files, first):
         yield rechecked.get(path, result)
+
+
+def _modules_on_disk(places: Dict[str, Tuple[str, bool, Optional[dict]]]) -> Dict[str, Tuple[str, bool]]:
+    """The project modules beside the files given (`check one.py`, pre-commit's changed files): they answer
+    questions too, summarised from their text, though they are not checked."""
+    from .imported import project_modules, root_of
+    found: Dict[str, Tuple[str, bool]] = {}
+    ambiguous: Set[str] = set()
+    for root in sorted({root_of(os.path.abspath(path), module, package) for path, (module, package, _) in places.items()}):
+        for module, place in project_modules(root).items():
+            if found.get(module, place)[0] != place[0]:
+                ambiguous.add(module)   # scripts of one name in two folders: which one an import means is unknown
+            found[module] = place
+    return {module: place for module, place in found.items() if module not in ambiguous}
 
 
 def _incoming_calls(records: Dict[str, ProjectFile], resolver: "_Resolver", job) -> Dict[str, List[IncomingCall]]:

@@ -103,13 +103,17 @@ class TensorlintServer(LanguageServer):
     def lint(self, uri: str, source: str, previous: Optional[Snapshot], whole: bool) -> Tuple[Snapshot, str, str]:
         """On the linter thread: (snapshot, warning for the user, line for the log)."""
         from ..api import check_source
+        from ..imported import context_or_none
         try:
             rules = self.checker(uri)
             path = self.path_of(uri)
 
             def check(text, tree):
-                return [] if rules.select == [] else check_source(text, path, rules.select, rules.ignore,
-                                                                  settings=rules.settings, tree=tree)
+                if rules.select == []:
+                    return []
+                project = context_or_none(path, tree) if path is not None else None
+                return check_source(text, path, rules.select, rules.ignore, settings=rules.settings, tree=tree,
+                                    project=project)
             snapshot = analyse(source, previous, check, self.encoding, whole)
             snapshot.report_syntax_error = rules.syntax_errors
             return snapshot, rules.warning, ""
