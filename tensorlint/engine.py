@@ -239,13 +239,13 @@ def _lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module], sett
         project.walked = True
     if module is None:
         module = parse_module(source, ast_parses=ast_parses)
-    if project is not None:
-        project.parsed = module
     context = SourceContext(source, module, settings)
     context.codes = codes
     visit_hooks: Dict[type, list] = {}
     leave_hooks: Dict[type, list] = {}
     semantic = Semantic(module, visit_hooks, leave_hooks, project)
+    if project is not None:
+        project.analysed = (module, semantic)
     for family in families:
         checker = family(context, semantic, frozenset(r.code for r in family.rules if r.code in codes))
         for attribute in dir(checker):

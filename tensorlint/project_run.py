@@ -108,8 +108,8 @@ class ProjectFile:
         self.calls_out = project.calls_out
         self.walked = project.walked
         self.imports = project_imports(tree, self.module, self.is_package) if tree is not None else []
-        if self.context is None and project.parsed is not None:
-            self.summary = _summarize_parsed(project.parsed, self.module, self.is_package)
+        if self.context is None and project.analysed is not None:
+            self.summary = _summarize_analysed(*project.analysed, self.module, self.is_package)
         return diagnostics
 
     def records(self):
@@ -166,12 +166,12 @@ class _Summaries:
         return module, summarize_file(path, module, is_package, self.cache_directory, self.wanted.get(module))
 
 
-def _summarize_parsed(parsed, module: str, is_package: bool) -> Optional[dict]:
+def _summarize_analysed(parsed, semantic, module: str, is_package: bool) -> Optional[dict]:
     from .deep import with_deep_recursion
     from .analysis.summarize import summarize_module
     try:
         return with_deep_recursion(summarize_module, parsed, ProjectContext(module=module, is_package=is_package),
-                                   None).encode()
+                                   None, semantic).encode()
     except Exception:  # a module that cannot be summarised tells its importers nothing
         return None
 

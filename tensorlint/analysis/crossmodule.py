@@ -187,7 +187,8 @@ class ProjectContext:
     outgoing: Dict[int, OutgoingCall] = field(default_factory=dict)   # by id of the call node, during the walk
     calls_out: List[OutgoingCall] = field(default_factory=list)        # after it, with lines and text
     walked: bool = False                                               # some family ran on the file
-    parsed: Optional[object] = None   # the file's libcst module once parsed: its own summary reuses the parse
+    # (libcst module, Semantic) of the file once its check ran: its own summary reuses the parse and the index
+    analysed: Optional[tuple] = None
 
     def families_beyond_prescreen(self) -> set:
         """Families this context can give findings that the one-file prescreen does not foresee."""

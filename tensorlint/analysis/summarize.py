@@ -23,10 +23,15 @@ from .walk import walk
 
 
 def summarize_module(module: cst.Module, project: ProjectContext,
-                     wanted: Optional[Iterable[str]] = None) -> ModuleSummary:
+                     wanted: Optional[Iterable[str]] = None, semantic: Optional[Semantic] = None) -> ModuleSummary:
     """The summary of `module`; `project.module` names it (for its relative imports and base classes).
-    `wanted`: the top-level names to summarise (None: all); the module's imports are always there."""
-    semantic = Semantic(module, {}, {}, project)
+    `wanted`: the top-level names to summarise (None: all); the module's imports are always there.
+    `semantic`: the analysis a check of this module without answers from other modules just ran (its index
+    is reused); by default a fresh one."""
+    if semantic is None:
+        semantic = Semantic(module, {}, {}, project)
+    else:
+        semantic.calls.summary_walks = 0  # the summary's own budget of callee walks, as a fresh analysis has
     semantic.reporting = False
     chosen = None if wanted is None else set(wanted)
     summary = ModuleSummary(names=dict(semantic.imports.names))
