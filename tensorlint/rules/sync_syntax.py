@@ -63,6 +63,30 @@ def names_in(expression: cst.BaseExpression) -> List[cst.Name]:
     return found
 
 
+def value_names(expression: cst.BaseExpression) -> List[cst.BaseExpression]:
+    """The names and attribute paths an expression reads as values: `loss` and `self.total` in
+    `torch.isfinite(loss) & self.total`, and `out` in `out.max()`, but not the methods called."""
+    found: List[cst.BaseExpression] = []
+
+    class Values(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> bool:
+            if isinstance(node.func, cst.Attribute):
+                node.func.value.visit(self)
+            for arg in node.args:
+                arg.visit(self)
+            return False
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            found.append(node)
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            found.append(node)
+
+    expression.visit(Values())
+    return found
+
+
 def is_mask(index: cst.BaseExpression) -> bool:
     """`x > 0`, `~done`, `(a > 0) & (b < 1)`, `m.bool()`: an index that selects by a boolean tensor."""
     if isinstance(index, cst.Comparison):
