@@ -36,7 +36,8 @@ STEP_LOOPS = """
     `is_last_step`, ...) or after the loop is fine, except that a bare arithmetic guard whose body
     itself calls `.backward()` or steps an optimizer (a GAN critic schedule, gradient accumulation)
     is a training step, not logging. Code that runs only when something went wrong (an `assert`
-    message, a `raise`, an `except` block) is never reported.
+    message, a `raise`, an `except` block, the body of `if torch.isnan(loss):` or
+    `if not torch.isfinite(loss):`) is never reported; the test itself runs every step.
 """
 
 EVIDENCE = """
@@ -323,6 +324,8 @@ class PerStepHostCopy(Rule):
                   "        nxt = torch.multinomial(probs, 1)\n        if nxt == eos:\n            break\n"
                   "        idx = torch.cat([idx, nxt], dim=1)\n",
               "a generation loop that stops on a token waits for the device every step anyway"),
+        Valid(train_with("if not torch.isfinite(loss):\n            print(loss)\n            print(out.cpu())"),
+              "the body of `if not torch.isfinite(loss):` runs only once training went wrong"),
     ]
     INVALID = [
         Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    model.cuda()\n    preds = []\n    for x, y in loader:\n"

@@ -21,7 +21,7 @@ from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
 from .conversion_checker import STRUCTURAL_KEYWORDS, converts_to_numpy
 from .sync_syntax import (clipped, exits_loop, forced, is_host_move, is_mask, names_in, names_tested_in, node_ids,
-                          operand, to_cpu, truth_tested, value_names)
+                          operand, tests_for_failure, to_cpu, truth_tested, value_names)
 
 _SCALAR_BUILTINS = frozenset({"float", "int", "bool"})
 ACCUMULATE = "accumulate on the device and convert once, after the loop or under a logging guard"
@@ -362,7 +362,8 @@ class SyncChecker(FamilyChecker):
         return names
 
     def _off_normal_path(self) -> bool:
-        """In an `assert` message, a `raise` or an `except` block: run only when something already went wrong."""
+        """In an `assert` message, a `raise`, an `except` block or under `if torch.isnan(loss):`: run only when
+    something already went wrong."""
         ancestors = self.semantic.ancestors
         for index in range(len(ancestors) - 2, -1, -1):
             ancestor, child = ancestors[index], ancestors[index + 1]
@@ -370,6 +371,8 @@ class SyncChecker(FamilyChecker):
                     and child is ancestor.body:
                 return True
             if isinstance(ancestor, cst.Assert) and child is ancestor.msg:
+                return True
+            if isinstance(ancestor, cst.If) and child is ancestor.body and tests_for_failure(ancestor.test):
                 return True
         return False
 

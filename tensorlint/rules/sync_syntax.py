@@ -123,6 +123,25 @@ def truth_tested(test: cst.BaseExpression):
         yield test
 
 
+_FAILURE_TESTS = {"isnan": False, "isinf": False, "isfinite": True}  # the name, and whether failure is its negation
+
+
+def tests_for_failure(test: cst.BaseExpression) -> bool:
+    """`torch.isnan(loss)`, `not torch.isfinite(loss)`, `torch.isnan(loss).any()`: a test that holds only when
+    training already went wrong (the body handles a diverged step, not every step)."""
+    negated = False
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        negated, test = not negated, test.expression
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) and test.func.attr.value in ("any", "all") \
+            and not test.args:
+        test = test.func.value
+    if not isinstance(test, cst.Call):
+        return False
+    func = test.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+    return name in _FAILURE_TESTS and _FAILURE_TESTS[name] == negated
+
+
 def exits_loop(node: cst.If) -> bool:
     """`if cond: break` / `return`: the loop leaves on the test, so it cannot run without its value."""
     body = node.body.body if isinstance(node.body, cst.IndentedBlock) else (node.body,)
