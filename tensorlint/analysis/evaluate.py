@@ -413,8 +413,13 @@ class Evaluator:
             return container_of(UNKNOWN)
         if qualified == "torch.autograd.grad":  # gradients, which require grad only with create_graph=True
             create_graph = _keyword_tri(node, "create_graph", default=NO)
-            return container_of(Facts(tensor=YES, grad=create_graph, device=MAYBE,
-                                      grad_why=Evidence(COMES_FROM, node)))
+            # each gradient lives on its input's device (checked on the meta device: grads follow the inputs)
+            inputs = _keyword(node, "inputs")
+            placed = self.facts(inputs, frame) if inputs is not None else self._positional(node, 1, frame)
+            placed = placed.tensor_content() if placed is not None else None
+            return container_of(Facts(tensor=YES, grad=create_graph, device=placed.device if placed else MAYBE,
+                                      grad_why=Evidence(COMES_FROM, node),
+                                      device_why=placed.device_why if placed else None))
         if qualified.startswith(api.TORCH_OPAQUE_NAMESPACES):
             return UNKNOWN.with_(module=NO)
         if qualified.count(".") == 1 and (name in api.FACTORIES or name in api.LIKE_FACTORIES):

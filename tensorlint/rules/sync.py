@@ -36,14 +36,19 @@ STEP_LOOPS = """
     `is_last_step`, ...) or after the loop is fine, except that a bare arithmetic guard whose body
     itself calls `.backward()` or steps an optimizer (a GAN critic schedule, gradient accumulation)
     is a training step, not logging. Code that runs only when something went wrong (an `assert`
-    message, a `raise`, an `except` block) is never reported.
+    message, a `raise`, an `except` block, the body of `if torch.isnan(loss):` or
+    `if not torch.isfinite(loss):`) is never reported; the test itself runs every step.
 """
 
 EVIDENCE = """
     The value must be shown to be on an accelerator: moved with `.cuda()`/`.to(device)`, created
-    with `device=`, the output of a model that was moved or whose inputs were, or computed from such
-    values; the message names that evidence (`loss` comes from `criterion(out, y)` (line 9)). A
-    value with no such evidence is not reported, since on the CPU the sync costs nothing.
+    with `device=`, the output of a model that was moved or whose inputs were, a gradient
+    (`torch.autograd.grad`) of such an input, or computed from such values; in a method of a class
+    that moves its own state to a device (`self.policy = self.policy.to(self.device)`), also a tensor
+    computed from what requires grad or from what feeds the loss the method backpropagates (one
+    autograd graph cannot mix devices). The message names that evidence (`loss` comes from
+    `criterion(out, y)` (line 9)). A value with no such evidence is not reported, since on the CPU the
+    sync costs nothing.
 """
 
 FREE_SYNC = """
@@ -163,6 +168,19 @@ class PerStepScalarSync(Rule):
         Valid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
                   "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x), y)\n"
                   "        self.log('train_loss', loss)\n        return loss\n", "Lightning: self.log of the tensor itself"),
+        Valid(H + "class Trainer:\n    def __init__(self, model):\n        self.model = model\n    def fit(self, loader):\n"
+                  "        for batch in loader:\n            loss = self.compute_loss(batch)\n            loss.backward()\n"
+                  "            self.optimizer.step()\n            print(loss.item())\n",
+              "a class that moves nothing to a device: its loss may be on the host"),
+        Valid(H + "class Trainer:\n    def __init__(self, model, device):\n        self.model = model.to(device)\n"
+                  "    def fit(self, loader):\n        for batch in loader:\n            loss = self.compute_loss(batch)\n"
+                  "            loss.backward()\n            self.optimizer.step()\n            sizes = torch.as_tensor(batch.lengths)\n"
+                  "            print(sizes.sum().item())\n",
+              "a tensor that neither requires grad nor feeds the loss says nothing of the moved model's device"),
+        Valid(H + "def fit(f, steps):\n    w = torch.zeros(3, requires_grad=True)\n    opt = torch.optim.SGD([w], lr=0.1)\n"
+                  "    for _ in range(steps):\n        g = torch.autograd.grad(f(w), w, create_graph=True)[0]\n"
+                  "        loss = g.pow(2).sum()\n        loss.backward()\n        opt.step()\n        print(g.norm().item())\n",
+              "gradients of a host tensor are on the host"),
     ]
     INVALID = [
         Invalid(train_with("running += loss.item()"), line=10, col=20, why="plain training loop"),
@@ -232,6 +250,24 @@ class PerStepScalarSync(Rule):
                     "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x.to(self.device)), y)\n"
                     "        self.log('train_loss', loss.item())\n        return loss\n", line=7, col=32,
                 why="Lightning calls training_step every step"),
+        Invalid(H + "class Trainer:\n    def __init__(self, model, device):\n        self.device = device\n"
+                    "        self.model = model.to(self.device)\n    def fit(self, loader):\n        for batch in loader:\n"
+                    "            loss = self.compute_loss(batch)\n            loss.backward()\n            self.optimizer.step()\n"
+                    "            print(loss.item())\n", line=11, col=19,
+                why="a class that moved its model: the loss it backpropagates (from a hook defined elsewhere) is there too"),
+        Invalid(H + "class PPO:\n    def setup(self):\n        self.policy = self.policy.to(self.device)\n"
+                    "    def train(self, batches):\n        for data in batches:\n            logp = self.policy.evaluate(data.obs)\n"
+                    "            ratio = torch.exp(logp - data.old_logp)\n            loss = -(data.adv * ratio).mean()\n"
+                    "            self.policy.optimizer.zero_grad()\n            loss.backward()\n"
+                    "            self.policy.optimizer.step()\n"
+                    "            fractions.append(torch.mean((ratio - 1).abs().float()).item())\n", line=13, col=30,
+                why="computed from what feeds the loss of a class that moved its policy"),
+        Invalid(H + "def train(model, loader, opt, crit, device):\n    for x, y in loader:\n"
+                    "        x = x.to(device).requires_grad_()\n        out = model(x)\n"
+                    "        g = torch.autograd.grad(out.sum(), inputs=x, create_graph=True)[0]\n        penalty = g.norm()\n"
+                    "        loss = crit(out, y) + penalty\n        loss.backward()\n        opt.step()\n"
+                    "        print(penalty.item())\n", line=11, col=15,
+                why="gradients live where their inputs do (a gradient penalty)"),
     ]
 
 
@@ -288,6 +324,8 @@ class PerStepHostCopy(Rule):
                   "        nxt = torch.multinomial(probs, 1)\n        if nxt == eos:\n            break\n"
                   "        idx = torch.cat([idx, nxt], dim=1)\n",
               "a generation loop that stops on a token waits for the device every step anyway"),
+        Valid(train_with("if not torch.isfinite(loss):\n            print(loss)\n            print(out.cpu())"),
+              "the body of `if not torch.isfinite(loss):` runs only once training went wrong"),
     ]
     INVALID = [
         Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    model.cuda()\n    preds = []\n    for x, y in loader:\n"

@@ -15,18 +15,23 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from ..analysis import YES, Facts, dotted_name
-from ..analysis.facts import Evidence
+from ..analysis.facts import MOVED_BY, Evidence
+from ..analysis.retention import names_in as read_names
 from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
 from .conversion_checker import STRUCTURAL_KEYWORDS, converts_to_numpy
 from .sync_syntax import (clipped, exits_loop, forced, is_host_move, is_mask, names_in, names_tested_in, node_ids,
-                          operand, to_cpu, truth_tested)
+                          operand, tests_for_failure, to_cpu, truth_tested, value_names)
 
 _SCALAR_BUILTINS = frozenset({"float", "int", "bool"})
 ACCUMULATE = "accumulate on the device and convert once, after the loop or under a logging guard"
 # Calls whose result shape depends on the data: the host must wait for the values (FACTS.md §5).
 _DATA_DEPENDENT = frozenset({"nonzero", "masked_select", "unique", "unique_consecutive", "argwhere"})
 _SUBJECT_LIMIT = 30
+# Evidence of a class that moved its own model or state to a device (`_trained_on_moved_model`).
+REQUIRES_GRAD_WITH_MOVED_MODEL = "is computed from what requires grad, in a class that moves its state by `{code}`{line}"
+FEEDS_LOSS_OF_MOVED_MODEL = "is computed from what feeds the backpropagated loss, in a class that moves its state by `{code}`{line}"
+_NOT_VALUES = frozenset({"self", "cls"})
 
 
 class SyncChecker(FamilyChecker):
@@ -45,7 +50,29 @@ class SyncChecker(FamilyChecker):
     def _on_device(self, expression: cst.BaseExpression) -> Optional[Facts]:
         facts = self.semantic.facts(expression)
         # a sync costs only where the value may be on an accelerator and something in the code shows it
-        return facts if facts.tensor is YES and facts.device_evidenced else None
+        if facts.tensor is not YES or not facts.device.possible:
+            return None
+        if facts.device_evidenced:
+            return facts
+        why = self._trained_on_moved_model(expression, facts)
+        return facts.with_(device_why=why) if why is not None else None
+
+    def _trained_on_moved_model(self, expression: cst.BaseExpression, facts: Facts) -> Optional[Evidence]:
+        """In a method of a class that moved its own model or state to a device (`self.policy =
+        self.policy.to(self.device)`), a tensor computed from what requires grad, or from what feeds the loss
+        this method backpropagates, is on that device: one autograd graph cannot mix devices, and the class
+        trains what it moved. (The loss itself may come from elsewhere: `self.compute_objectives(out, batch)`.)"""
+        cls = self.semantic.frame.cls
+        if cls is None:
+            return None
+        moved = next((f.device_why for f in cls.attributes.values() if f.device_evidenced
+                      and f.device_why.template == MOVED_BY and f.device_why.node is not None), None)
+        if moved is None:
+            return None
+        if facts.grad_evidenced or any(self.semantic.facts(part).grad_evidenced for part in value_names(expression)):
+            return Evidence(REQUIRES_GRAD_WITH_MOVED_MODEL, moved.node)
+        fed = any(self.semantic.feeds_backward(name) for name in read_names(expression) - _NOT_VALUES)
+        return Evidence(FEEDS_LOSS_OF_MOVED_MODEL, moved.node) if fed else None
 
     # -- TL401 / TL402 / TL403 ------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
@@ -335,7 +362,8 @@ class SyncChecker(FamilyChecker):
         return names
 
     def _off_normal_path(self) -> bool:
-        """In an `assert` message, a `raise` or an `except` block: run only when something already went wrong."""
+        """In an `assert` message, a `raise`, an `except` block or under `if torch.isnan(loss):`: run only when
+    something already went wrong."""
         ancestors = self.semantic.ancestors
         for index in range(len(ancestors) - 2, -1, -1):
             ancestor, child = ancestors[index], ancestors[index + 1]
@@ -343,6 +371,8 @@ class SyncChecker(FamilyChecker):
                     and child is ancestor.body:
                 return True
             if isinstance(ancestor, cst.Assert) and child is ancestor.msg:
+                return True
+            if isinstance(ancestor, cst.If) and child is ancestor.body and tests_for_failure(ancestor.test):
                 return True
         return False
 

@@ -63,6 +63,30 @@ def names_in(expression: cst.BaseExpression) -> List[cst.Name]:
     return found
 
 
+def value_names(expression: cst.BaseExpression) -> List[cst.BaseExpression]:
+    """The names and attribute paths an expression reads as values: `loss` and `self.total` in
+    `torch.isfinite(loss) & self.total`, and `out` in `out.max()`, but not the methods called."""
+    found: List[cst.BaseExpression] = []
+
+    class Values(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> bool:
+            if isinstance(node.func, cst.Attribute):
+                node.func.value.visit(self)
+            for arg in node.args:
+                arg.visit(self)
+            return False
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            found.append(node)
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            found.append(node)
+
+    expression.visit(Values())
+    return found
+
+
 def is_mask(index: cst.BaseExpression) -> bool:
     """`x > 0`, `~done`, `(a > 0) & (b < 1)`, `m.bool()`: an index that selects by a boolean tensor."""
     if isinstance(index, cst.Comparison):
@@ -97,6 +121,25 @@ def truth_tested(test: cst.BaseExpression):
         yield from truth_tested(test.right)
     else:
         yield test
+
+
+_FAILURE_TESTS = {"isnan": False, "isinf": False, "isfinite": True}  # the name, and whether failure is its negation
+
+
+def tests_for_failure(test: cst.BaseExpression) -> bool:
+    """`torch.isnan(loss)`, `not torch.isfinite(loss)`, `torch.isnan(loss).any()`: a test that holds only when
+    training already went wrong (the body handles a diverged step, not every step)."""
+    negated = False
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        negated, test = not negated, test.expression
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) and test.func.attr.value in ("any", "all") \
+            and not test.args:
+        test = test.func.value
+    if not isinstance(test, cst.Call):
+        return False
+    func = test.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+    return name in _FAILURE_TESTS and _FAILURE_TESTS[name] == negated
 
 
 def exits_loop(node: cst.If) -> bool:
