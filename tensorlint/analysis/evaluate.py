@@ -244,6 +244,10 @@ class Evaluator:
             return base if is_slice else base.items
         if base.tensor is YES:
             return self._derived(base, frame)
+        if base.module is YES and not is_slice:
+            # only the containers (`nn.ModuleList`, `nn.Sequential`, `nn.ModuleDict`) of the modules index: an item
+            # is one of the modules they hold, built and placed with them (`self.heads[i](x)` is a model call)
+            return base.with_(items=None, parts=None)
         if base.tensor is NO and base.module is NO:
             return NOT_TENSOR
         if base.module is NO and base.denotes_accelerator is None:

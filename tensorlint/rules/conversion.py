@@ -126,6 +126,9 @@ class NumpyWithoutDetach(Rule):
                   "        out = predict(model, x)\n    return np.asarray(out.cpu())\n",
               "a same-file helper called under no_grad returns a value that needs no grad"),
         Valid(H + "def f(x: np.ndarray):\n    return np.asarray(x)\n", "annotated as an ndarray"),
+        Valid(H + "class Heads:\n    def __init__(self):\n        self.heads = torch.nn.ModuleList([torch.nn.Linear(2, 2)])\n"
+                  "    def run(self, x, i):\n        with torch.no_grad():\n            return self.heads[i](x).numpy()\n",
+              "an item of an nn.ModuleList called under no_grad"),
         Valid(H + "def to_numpy(x):\n    if isinstance(x, np.ndarray):\n        return np.asarray(x, dtype=np.float32)\n"
                   "    return x.detach().cpu().numpy()\n",
               "isinstance(x, np.ndarray) overrides the .detach() use elsewhere in the function"),
@@ -248,6 +251,13 @@ class NumpyWithoutDetach(Rule):
         Invalid(H + "def f(model, x):\n    return model(x).to(device='cpu').float().numpy()\n", line=4, col=12, unsafe=True,
                 fixed=H + "def f(model, x):\n    return model(x).detach().to(device='cpu').float().numpy()\n",
                 why="`.to(device='cpu')` behind `.float()`"),
+        Invalid(H + "class Heads:\n    def __init__(self):\n        self.heads = torch.nn.ModuleList([torch.nn.Linear(2, 2)])\n"
+                    "    def run(self, x, i):\n        head = self.heads[i]\n        return head(x).cpu().numpy()\n",
+                line=8, col=16, fixed=H + "class Heads:\n    def __init__(self):\n"
+                                          "        self.heads = torch.nn.ModuleList([torch.nn.Linear(2, 2)])\n"
+                                          "    def run(self, x, i):\n        head = self.heads[i]\n"
+                                          "        return head(x).detach().cpu().numpy()\n",
+                why="an item of an nn.ModuleList built here is a module: its output requires grad"),
     ]
 
 
