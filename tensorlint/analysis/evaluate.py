@@ -32,6 +32,8 @@ class Evaluator:
         self.plain_classes: Set[str] = set()
         self.default_device_may_be_accelerator = False
         self.calls = None  # SameFileCalls: what functions of this file return (set by the walker)
+        # id of a class node → the evidence that a framework places its instances on the accelerator (LightningModule)
+        self.trainer_placed: Dict[int, Evidence] = {}
         self._cache: Dict[int, Facts] = {}
 
     def invalidate(self) -> None:
@@ -63,10 +65,16 @@ class Evaluator:
         if name in self.module_classes or name in self.plain_classes:
             return NOT_TENSOR
         if name == "self" and frame.cls is not None:
-            return MODULE if frame.cls.is_module else UNKNOWN
+            return MODULE.with_(device_why=self.placement(frame)) if frame.cls.is_module else UNKNOWN
         if name in _BUILTIN_NAMES:
             return NOT_TENSOR
         return unknown_named(name)
+
+    def placement(self, frame: Frame) -> Optional[Evidence]:
+        """What places the enclosing class's instances on an accelerator without a `.to()` in the code (the
+        Lightning Trainer), if anything."""
+        node = frame.cls.node if frame.cls is not None else None
+        return self.trainer_placed.get(id(node)) if node is not None else None
 
     def _eval_Name(self, node: cst.Name, frame):
         if node.value in ("True", "False", "None"):
@@ -90,7 +98,9 @@ class Evaluator:
                     return known.with_(module=MAYBE)  # `self.policy = self.policy_class(...)`: the name still says it
                 # nn.Module.to(device) moves parameters, buffers and submodules: their device is never settled.
                 moved = frame.cls.is_module and (known.tensor.possible or known.module.possible)
-                return known.with_(device=MAYBE) if moved else known
+                if not moved:
+                    return known
+                return known.with_(device=MAYBE, device_why=known.device_why or self.placement(frame))
         receiver = self.facts(node.value, frame)
         if attr == "device" and receiver.tensor.possible:
             return device_spec(receiver.device)

@@ -39,6 +39,8 @@ WRAPPED_BY = "is wrapped by `{code}`{line}"
 MARKED_BY = "is marked by `{code}`{line}"
 CHECKED_BY = "is checked by `{code}`{line}"
 SET_BY = "has `{code}` set{line}"
+# `{code}` names the class: the Trainer moves a LightningModule (its parameters, outputs and batches) to the accelerator.
+PLACED_BY_TRAINER = "belongs to `{code}`{line}, a LightningModule, which the Trainer places on the accelerator"
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,10 +125,11 @@ class Facts:
 
     @property
     def holds_tensors(self) -> bool:
-        """A container whose elements are known torch tensors (possibly nested)."""
+        """A container whose elements are known torch tensors (possibly nested, or a position of its tuples:
+        `named_parameters()` yields `(name, parameter)` pairs)."""
         inner = self.items
         while inner is not None:
-            if inner.tensor is YES:
+            if inner.tensor is YES or any(part.tensor is YES or part.holds_tensors for part in inner.parts or ()):
                 return True
             inner = inner.items
         return False

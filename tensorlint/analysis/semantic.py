@@ -20,7 +20,9 @@ from .crossmodule import OutgoingCall, ProjectContext, is_project_name
 from .evaluate import (
     Evaluator, bind_target, combine, element_of, forget, unknown_named,
 )
-from .facts import MAYBE, MODULE, NO, NOT_TENSOR, SET_BY, UNKNOWN, YES, Evidence, Facts, container_of
+from .facts import (
+    MAYBE, MODULE, NO, NOT_TENSOR, PLACED_BY_TRAINER, SET_BY, UNKNOWN, YES, Evidence, Facts, container_of,
+)
 from .frame import ClassInfo, Frame, store
 from .refine import refinements
 from .imports import ImportMap, dotted_name, names_other_framework
@@ -107,6 +109,9 @@ class Semantic(cst.CSTVisitor):
                 name = cls.name.value
                 if name not in self.evaluator.module_classes and self._is_module_class(cls):
                     self.evaluator.module_classes.add(name)
+                    changed = True
+                if id(cls) not in self.evaluator.trainer_placed and self._is_lightning_class(cls):
+                    self.evaluator.trainer_placed[id(cls)] = Evidence(PLACED_BY_TRAINER, cls.name)
                     changed = True
 
     # -- what rules ask ---------------------------------------------------------------------
@@ -375,8 +380,11 @@ class Semantic(cst.CSTVisitor):
         cls = callee.cls if callee.is_method else None
         env = self._parameters(node, cls)
         for name, facts in arguments.items():
-            if env.get(name, UNKNOWN).tensor is NO:
-                continue  # `def ocr(image: np.ndarray)`: the callee's own word on what it takes stands
+            stated = env.get(name, UNKNOWN)
+            if stated.tensor is NO and not stated.holds_tensors:
+                # `def ocr(image: np.ndarray)`: the callee's own word on what it takes stands (a `Dict[str, Tensor]`
+                # says tensors, and the caller says which)
+                continue
             env[name] = apply_evidence(facts, self.index.evidence.get((id(node), name)))
         self.frame = Frame(env=env, globals=self.module_frame.env,
                            grad_enabled=grad_enabled and self._decorated_grad_mode(node), cls=callee.cls, scope=node)
@@ -516,7 +524,8 @@ class Semantic(cst.CSTVisitor):
         for index, param in enumerate(ordered):
             name = param.name.value
             if index == 0 and cls is not None and name == "self":
-                env[name] = MODULE if cls.is_module else UNKNOWN.with_(module=NO)
+                placed = self.evaluator.trainer_placed.get(id(cls.node)) if cls.node is not None else None
+                env[name] = MODULE.with_(device_why=placed) if cls.is_module else UNKNOWN.with_(module=NO)
             else:
                 env[name] = apply_evidence(self._annotated(param.annotation, name),
                                            self.index.evidence.get((id(node), name)))
@@ -588,6 +597,19 @@ class Semantic(cst.CSTVisitor):
             return False  # a custom autograd Function: its `forward(ctx, ...)` is not a module's
         return bool(bases) and self.index.method(node, "forward") is not None and not all(
             dotted_name(base) == "object" for base in bases)
+
+    def _is_lightning_class(self, node: cst.ClassDef) -> bool:
+        """A LightningModule subclass (directly, or through a class of this file that is one): Lightning's Trainer,
+        not the code, moves it to the accelerator, so its code never shows a `.to(device)` and must be device-agnostic."""
+        for arg in node.bases:
+            if arg.keyword is not None:
+                continue
+            if (self.imports.qualified(arg.value) or "").endswith(".LightningModule"):
+                return True
+            local = self.calls.classes_by_name.get(dotted_name(arg.value) or "")
+            if local is not None and local is not node and id(local) in self.evaluator.trainer_placed:
+                return True
+        return False
 
     def _is_module_base(self, base: cst.BaseExpression) -> bool:
         qualified = self.imports.qualified(base) or ""
