@@ -345,7 +345,9 @@ class Evaluator:
         if guessed and not self.imports.imports_torch:
             return output  # `net(x)` in a file that never imports torch: nothing says it is a torch model
         # a module computes where its parameters are, and so where its inputs are (anything else raises)
-        cause = callee.device_why or (self._argument_device_why(node, frame) if isinstance(node, cst.Call) else None)
+        cause = callee.device_why
+        if cause is None or not cause.shown_by_code:  # a move in the code says more than a framework's placement
+            cause = (self._argument_device_why(node, frame) if isinstance(node, cst.Call) else None) or cause
         if cause is not None:
             return output.with_(device_why=Evidence(COMES_FROM, node, cause))
         return output
@@ -706,7 +708,8 @@ def combine(operands: Iterable[Facts], grad_enabled: bool, integer: bool = False
     grad = NO if integer or not grad_enabled else max(f.grad for f in basis)
     device = max(f.device for f in basis)
     grad_why = next((f.grad_why for f in basis if f.grad_evidenced), None) if grad.possible else None
-    device_why = next((f.device_why for f in basis if f.device_evidenced), None)
+    device_why = next((f.device_why for f in basis if f.device_shown_by_code), None) or next(
+        (f.device_why for f in basis if f.device_evidenced), None)
     return Facts(tensor=YES if known else MAYBE, grad=grad, device=device, grad_why=grad_why, device_why=device_why,
                  guessed=any(f.guessed for f in known))
 

@@ -55,6 +55,14 @@ class Evidence:
     template: str
     node: Optional[cst.CSTNode] = None
     cause: Optional["Evidence"] = None
+    # A framework outside the code (Lightning's Trainer) places the value, rather than a line of it: enough to
+    # show a conversion may crash, not to show what a sync costs where the framework syncs anyway.
+    by_framework: bool = False
+
+    @property
+    def shown_by_code(self) -> bool:
+        """Does a line of the code (not a framework's placement) show it, through every cause?"""
+        return not self.by_framework and (self.cause is None or self.cause.shown_by_code)
 
     def describe(self, context=None) -> str:
         """The evidence in words. `context` (a SourceContext) gives line numbers; without it they are left out."""
@@ -101,6 +109,11 @@ class Facts:
     def device_evidenced(self) -> bool:
         """May be on an accelerator, and something in the code shows it."""
         return self.device.possible and self.device_why is not None
+
+    @property
+    def device_shown_by_code(self) -> bool:
+        """May be on an accelerator, and a line of the code shows it (not only a framework's placement)."""
+        return self.device_evidenced and self.device_why.shown_by_code
 
     def with_(self, **changes) -> "Facts":
         return replace(self, **changes)

@@ -111,7 +111,7 @@ class Semantic(cst.CSTVisitor):
                     self.evaluator.module_classes.add(name)
                     changed = True
                 if id(cls) not in self.evaluator.trainer_placed and self._is_lightning_class(cls):
-                    self.evaluator.trainer_placed[id(cls)] = Evidence(PLACED_BY_TRAINER, cls.name)
+                    self.evaluator.trainer_placed[id(cls)] = Evidence(PLACED_BY_TRAINER, cls.name, by_framework=True)
                     changed = True
 
     # -- what rules ask ---------------------------------------------------------------------

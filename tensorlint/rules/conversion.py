@@ -342,6 +342,11 @@ class NumpyWithoutCpu(Rule):
         Valid(H + "import torch.nn as nn\nclass Probe:\n    def __init__(self):\n        self.head = nn.Linear(4, 2)\n"
                   "    def scores(self, x):\n        return np.asarray(self.head(x))\n",
               "a submodule built on the host in __init__, never moved by the class"),
+        Valid(H + "from pytorch_lightning import LightningModule\nclass Lit(LightningModule):\n    def dump(self):\n"
+                  "        return [p.detach().cpu().numpy() for p in self.parameters()]\n",
+              "a LightningModule's parameters moved to the host first"),
+        Valid(H + "class Plain:\n    def dump(self, model):\n        return [p.detach().numpy() for p in model.parameters()]\n",
+              "parameters of a model that nothing shows on an accelerator"),
     ]
     INVALID = [
         Invalid(H + "t = torch.zeros(3, device='cuda')\nt.numpy()\n", line=4, col=1,
@@ -373,6 +378,16 @@ class NumpyWithoutCpu(Rule):
         Invalid(H + "def f(model, x, device):\n    return np.asarray(model(x.to(device)).detach().mean(0))\n", line=4, col=23,
                 unsafe=True, fixed=H + "def f(model, x, device):\n    return np.asarray(model(x.to(device)).detach().mean(0).cpu())\n",
                 why="a reduction with literal arguments keeps a detached value detached"),
+        Invalid(H + "from pytorch_lightning import LightningModule\nclass Lit(LightningModule):\n    def dump(self):\n"
+                    "        return [p.detach().numpy() for p in self.parameters()]\n", line=6, col=17,
+                fixed=H + "from pytorch_lightning import LightningModule\nclass Lit(LightningModule):\n    def dump(self):\n"
+                          "        return [p.detach().cpu().numpy() for p in self.parameters()]\n",
+                why="a LightningModule's parameters: the Trainer places them on the accelerator"),
+        Invalid(H + "from pytorch_lightning import LightningModule\nclass Base(LightningModule):\n    pass\nclass Lit(Base):\n    def show(self, x):\n"
+                    "        return self(x).detach().numpy()\n", line=8, col=16,
+                fixed=H + "from pytorch_lightning import LightningModule\nclass Base(LightningModule):\n    pass\nclass Lit(Base):\n    def show(self, x):\n"
+                          "        return self(x).detach().cpu().numpy()\n",
+                why="the output of a subclass of a LightningModule of the same file"),
     ]
 
 

@@ -45,7 +45,7 @@ class SyncChecker(FamilyChecker):
     def _on_device(self, expression: cst.BaseExpression) -> Optional[Facts]:
         facts = self.semantic.facts(expression)
         # a sync costs only where the value may be on an accelerator and something in the code shows it
-        return facts if facts.tensor is YES and facts.device_evidenced else None
+        return facts if facts.tensor is YES and facts.device_shown_by_code else None
 
     # -- TL401 / TL402 / TL403 ------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
