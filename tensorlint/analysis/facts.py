@@ -39,6 +39,8 @@ WRAPPED_BY = "is wrapped by `{code}`{line}"
 MARKED_BY = "is marked by `{code}`{line}"
 CHECKED_BY = "is checked by `{code}`{line}"
 SET_BY = "has `{code}` set{line}"
+# `{code}` is another conversion's `.cpu()` in the same function, on a value derived from the same parameters.
+MOVED_BESIDE = "is converted where `{code}`{line} moves another tensor of the same inputs to the host"
 # `{code}` names the class: the Trainer moves a LightningModule (its parameters, outputs and batches) to the accelerator.
 PLACED_BY_TRAINER = "belongs to `{code}`{line}, a LightningModule, which the Trainer places on the accelerator"
 

@@ -21,8 +21,10 @@ from .evaluate import (
     Evaluator, bind_target, combine, element_of, forget, unknown_named,
 )
 from .facts import (
-    MAYBE, MODULE, NO, NOT_TENSOR, PLACED_BY_TRAINER, SET_BY, UNKNOWN, YES, Evidence, Facts, container_of,
+    MAYBE, MODULE, MOVED_BESIDE, NO, NOT_TENSOR, PLACED_BY_TRAINER, SET_BY, UNKNOWN, YES, Evidence, Facts,
+    container_of,
 )
+from .peers import PeerIndex
 from .frame import ClassInfo, Frame, store
 from .refine import refinements
 from .imports import ImportMap, dotted_name, names_other_framework
@@ -70,6 +72,7 @@ class Semantic(cst.CSTVisitor):
         self.imports.record_all(module.body)
         self.evaluator = Evaluator(self.imports)
         self.index = FileIndex(module, numpy_is_torch=not self.imports.numpy_method_is_not_torch)
+        self.peers = PeerIndex()
         self.calls = SameFileCalls(self.index, self._returns_of, self.project, self.imports)
         self.calls.classes_by_name = {stmt.name.value: stmt for stmt in module.body if isinstance(stmt, cst.ClassDef)}
         self.calls.class_info = self._class_info
@@ -130,6 +133,16 @@ class Semantic(cst.CSTVisitor):
             return False  # `tensor.data()`: a method of some other object (a tensor's `.data` is not callable)
         return (self.facts(attribute.value).tensor.possible
                 and not api.looks_like_dataset(dotted_name(attribute.value) or ""))
+
+    def peer_host_move(self, expression: cst.BaseExpression) -> Optional[Evidence]:
+        """Device evidence for a tensor derived from this function's parameters: the function moves another
+        tensor derived from its parameters to the host with `.cpu()` (analysis/peers.py), so its author expects
+        its inputs on an accelerator. For conversions only: it shows a crash, not what a sync costs."""
+        function = self.functions[-1].node if self.functions else None
+        if not isinstance(function, cst.FunctionDef):
+            return None
+        peer = self.peers.flow(function).peer_of(expression)
+        return Evidence(MOVED_BESIDE, peer) if peer is not None else None
 
     def _class_is_tensor(self) -> bool:
         """Does the class being walked subclass torch.Tensor / nn.Parameter (so `self` is a tensor)?"""
@@ -604,8 +617,8 @@ class Semantic(cst.CSTVisitor):
         for arg in node.bases:
             if arg.keyword is not None:
                 continue
-            if (self.imports.qualified(arg.value) or "").endswith(".LightningModule"):
-                return True
+            if (self.imports.qualified(arg.value) or dotted_name(arg.value) or "").endswith("LightningModule"):
+                return True  # as `_is_lightning` tells the framework's step methods
             local = self.calls.classes_by_name.get(dotted_name(arg.value) or "")
             if local is not None and local is not node and id(local) in self.evaluator.trainer_placed:
                 return True
