@@ -347,6 +347,18 @@ class NumpyWithoutCpu(Rule):
               "a LightningModule's parameters moved to the host first"),
         Valid(H + "class Plain:\n    def dump(self, model):\n        return [p.detach().numpy() for p in model.parameters()]\n",
               "parameters of a model that nothing shows on an accelerator"),
+        Valid(H + "def pairs(edge_index, n, k: torch.Tensor):\n    i, j = edge_index.to('cpu')\n    idx = i * n + j\n"
+                  "    return np.isin(idx.unsqueeze(0), k.cpu())\n",
+              "values derived from the one moved to the host are on the host"),
+        Valid(H + "def fields(a, b: torch.Tensor):\n    if isinstance(a, torch.Tensor):\n        return a.detach().cpu().numpy()\n"
+                  "    elif isinstance(a, float):\n        return np.asarray([a, b])\n",
+              "a move in one arm of a type dispatch says nothing of another arm"),
+        Valid(H + "def run(synth, batch: torch.Tensor):\n    wav, outs = synth(batch)\n    keep = outs.cpu().numpy()\n"
+                  "    wav = torch.as_tensor(wav)\n    return wav.numpy()\n",
+              "what an unknown callee returns is not derived from the inputs: it may live anywhere"),
+        Valid(H + "def log(x: torch.Tensor, y: torch.Tensor, device):\n    z = x.to(device)\n    a = z.cpu().numpy()\n"
+                  "    return y.numpy()\n",
+              "a value the function moved to the device explains its own .cpu()"),
     ]
     INVALID = [
         Invalid(H + "t = torch.zeros(3, device='cuda')\nt.numpy()\n", line=4, col=1,
@@ -388,6 +400,13 @@ class NumpyWithoutCpu(Rule):
                 fixed=H + "from pytorch_lightning import LightningModule\nclass Base(LightningModule):\n    pass\nclass Lit(Base):\n    def show(self, x):\n"
                           "        return self(x).detach().cpu().numpy()\n",
                 why="the output of a subclass of a LightningModule of the same file"),
+        Invalid(H + "def plot(u: torch.Tensor, props: dict):\n    for key, val in props.items():\n"
+                    "        show(key, val.cpu().numpy())\n    centres = u.mean(dim=1)\n    return centres.numpy()\n",
+                line=7, col=12,
+                fixed=H + "def plot(u: torch.Tensor, props: dict):\n    for key, val in props.items():\n"
+                          "        show(key, val.cpu().numpy())\n    centres = u.mean(dim=1)\n"
+                          "    return centres.detach().cpu().numpy()\n",
+                why="the function moves another of its input tensors to the host: its inputs may be on an accelerator"),
     ]
 
 
