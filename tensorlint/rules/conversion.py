@@ -278,8 +278,11 @@ class NumpyWithoutCpu(Rule):
     that is not literally the CPU), a factory given such a `device=`, factories after
     `torch.set_default_device(...)`, the output of a model that was moved or wrapped in
     `DataParallel`, or that was given a moved input (`model(x.to(device))`), an unknown call of
-    moved tensors (`criterion(out, y.to(device))`), a true `if t.is_cuda:` test, or anything
-    computed from these; the message names it. Host factories, `torch.from_numpy`, and values after
+    moved tensors (`criterion(out, y.to(device))`), a true `if t.is_cuda:` test, anything
+    computed from these, a LightningModule's parameters and outputs (the Trainer places them), or the
+    author's own habit in the same function: when it moves one tensor derived from its parameters to
+    the host with `.cpu()`, another tensor derived from its parameters converted without `.cpu()` is
+    reported, naming that `.cpu()`; the message names the evidence. Host factories, `torch.from_numpy`, and values after
     `.cpu()` or `.to("cpu")` are evidence against. A model output with no such evidence (a model
     passed in as a parameter, never moved here) is not reported; TL105, off by default, asks for
     the canonical chain on such values. `.data.numpy()` of a value on an accelerator is reported
@@ -315,7 +318,12 @@ class NumpyWithoutCpu(Rule):
     crash is missed. A module-level model moved inside another function, or by a module-level
     statement after the function that calls it, is not seen there either. `torch.compile` and
     `torch.jit.script/trace` count as wrappers like `DataParallel`, so outputs of a compiled host
-    module are reported as possibly on an accelerator.
+    module are reported as possibly on an accelerator. The function's own `.cpu()` counts as evidence
+    only for values derived from its parameters by operators, subscripts and methods called on them:
+    what another call returns (`wav, outs = synth(batch)`) may live anywhere and is left alone, and so
+    are values derived from one the function moved to the host or to a device, and values in another
+    arm of a type dispatch (`if isinstance(x, torch.Tensor):`). A parameter the caller always keeps on
+    the host, converted beside a `.cpu()` of another parameter, is reported all the same.
     """
 
     code = "TL102"
