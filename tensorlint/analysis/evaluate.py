@@ -32,6 +32,8 @@ class Evaluator:
         self.plain_classes: Set[str] = set()
         self.default_device_may_be_accelerator = False
         self.calls = None  # SameFileCalls: what functions of this file return (set by the walker)
+        # id of a class node → the evidence that a framework places its instances on the accelerator (LightningModule)
+        self.trainer_placed: Dict[int, Evidence] = {}
         self._cache: Dict[int, Facts] = {}
 
     def invalidate(self) -> None:
@@ -63,10 +65,16 @@ class Evaluator:
         if name in self.module_classes or name in self.plain_classes:
             return NOT_TENSOR
         if name == "self" and frame.cls is not None:
-            return MODULE if frame.cls.is_module else UNKNOWN
+            return MODULE.with_(device_why=self.placement(frame)) if frame.cls.is_module else UNKNOWN
         if name in _BUILTIN_NAMES:
             return NOT_TENSOR
         return unknown_named(name)
+
+    def placement(self, frame: Frame) -> Optional[Evidence]:
+        """What places the enclosing class's instances on an accelerator without a `.to()` in the code (the
+        Lightning Trainer), if anything."""
+        node = frame.cls.node if frame.cls is not None else None
+        return self.trainer_placed.get(id(node)) if node is not None else None
 
     def _eval_Name(self, node: cst.Name, frame):
         if node.value in ("True", "False", "None"):
@@ -90,7 +98,9 @@ class Evaluator:
                     return known.with_(module=MAYBE)  # `self.policy = self.policy_class(...)`: the name still says it
                 # nn.Module.to(device) moves parameters, buffers and submodules: their device is never settled.
                 moved = frame.cls.is_module and (known.tensor.possible or known.module.possible)
-                return known.with_(device=MAYBE) if moved else known
+                if not moved:
+                    return known
+                return known.with_(device=MAYBE, device_why=known.device_why or self.placement(frame))
         receiver = self.facts(node.value, frame)
         if attr == "device" and receiver.tensor.possible:
             return device_spec(receiver.device)
@@ -244,6 +254,10 @@ class Evaluator:
             return base if is_slice else base.items
         if base.tensor is YES:
             return self._derived(base, frame)
+        if base.module is YES and not is_slice:
+            # only the containers (`nn.ModuleList`, `nn.Sequential`, `nn.ModuleDict`) of the modules index: an item
+            # is one of the modules they hold, built and placed with them (`self.heads[i](x)` is a model call)
+            return base.with_(items=None, parts=None)
         if base.tensor is NO and base.module is NO:
             return NOT_TENSOR
         if base.module is NO and base.denotes_accelerator is None:
@@ -331,7 +345,9 @@ class Evaluator:
         if guessed and not self.imports.imports_torch:
             return output  # `net(x)` in a file that never imports torch: nothing says it is a torch model
         # a module computes where its parameters are, and so where its inputs are (anything else raises)
-        cause = callee.device_why or (self._argument_device_why(node, frame) if isinstance(node, cst.Call) else None)
+        cause = callee.device_why
+        if cause is None or not cause.shown_by_code:  # a move in the code says more than a framework's placement
+            cause = (self._argument_device_why(node, frame) if isinstance(node, cst.Call) else None) or cause
         if cause is not None:
             return output.with_(device_why=Evidence(COMES_FROM, node, cause))
         return output
@@ -697,7 +713,8 @@ def combine(operands: Iterable[Facts], grad_enabled: bool, integer: bool = False
     grad = NO if integer or not grad_enabled else max(f.grad for f in basis)
     device = max(f.device for f in basis)
     grad_why = next((f.grad_why for f in basis if f.grad_evidenced), None) if grad.possible else None
-    device_why = next((f.device_why for f in basis if f.device_evidenced), None)
+    device_why = next((f.device_why for f in basis if f.device_shown_by_code), None) or next(
+        (f.device_why for f in basis if f.device_evidenced), None)
     return Facts(tensor=YES if known else MAYBE, grad=grad, device=device, grad_why=grad_why, device_why=device_why,
                  guessed=any(f.guessed for f in known))
 

@@ -39,6 +39,10 @@ WRAPPED_BY = "is wrapped by `{code}`{line}"
 MARKED_BY = "is marked by `{code}`{line}"
 CHECKED_BY = "is checked by `{code}`{line}"
 SET_BY = "has `{code}` set{line}"
+# `{code}` is another conversion's `.cpu()` in the same function, on a value derived from the same parameters.
+MOVED_BESIDE = "is converted where `{code}`{line} moves another tensor of the same inputs to the host"
+# `{code}` names the class: the Trainer moves a LightningModule (its parameters, outputs and batches) to the accelerator.
+PLACED_BY_TRAINER = "belongs to `{code}`{line}, a LightningModule, which the Trainer places on the accelerator"
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +57,14 @@ class Evidence:
     template: str
     node: Optional[cst.CSTNode] = None
     cause: Optional["Evidence"] = None
+    # A framework outside the code (Lightning's Trainer) places the value, rather than a line of it: enough to
+    # show a conversion may crash, not to show what a sync costs where the framework syncs anyway.
+    by_framework: bool = False
+
+    @property
+    def shown_by_code(self) -> bool:
+        """Does a line of the code (not a framework's placement) show it, through every cause?"""
+        return not self.by_framework and (self.cause is None or self.cause.shown_by_code)
 
     def describe(self, context=None) -> str:
         """The evidence in words. `context` (a SourceContext) gives line numbers; without it they are left out."""
@@ -100,6 +112,11 @@ class Facts:
         """May be on an accelerator, and something in the code shows it."""
         return self.device.possible and self.device_why is not None
 
+    @property
+    def device_shown_by_code(self) -> bool:
+        """May be on an accelerator, and a line of the code shows it (not only a framework's placement)."""
+        return self.device_evidenced and self.device_why.shown_by_code
+
     def with_(self, **changes) -> "Facts":
         return replace(self, **changes)
 
@@ -123,10 +140,11 @@ class Facts:
 
     @property
     def holds_tensors(self) -> bool:
-        """A container whose elements are known torch tensors (possibly nested)."""
+        """A container whose elements are known torch tensors (possibly nested, or a position of its tuples:
+        `named_parameters()` yields `(name, parameter)` pairs)."""
         inner = self.items
         while inner is not None:
-            if inner.tensor is YES:
+            if inner.tensor is YES or any(part.tensor is YES or part.holds_tensors for part in inner.parts or ()):
                 return True
             inner = inner.items
         return False

@@ -272,7 +272,7 @@ class _Scanner:
                 self.node(node.orelse)
         elif kind is cst.If:
             self.node(node.test)
-            dispatch = _is_dispatch(node.test)
+            dispatch = is_dispatch(node.test)
             self.dispatch_depth += dispatch
             scope = self.scopes[-1]
             before = dict(scope.current)
@@ -405,13 +405,13 @@ class _Scanner:
                 function.calls.append((func.value, arguments))
 
 
-def _is_dispatch(test: cst.BaseExpression) -> bool:
+def is_dispatch(test: cst.BaseExpression) -> bool:
     """`isinstance(x, T)`, `is_torch_tensor(x)`, `hasattr(x, "a")`, `kind == "pt"`, `fmt in ("np", "pt")`, and
     those under `not`/`and`/`or`: a test that picks an arm by what a value is."""
     if isinstance(test, cst.UnaryOperation):
-        return _is_dispatch(test.expression)
+        return is_dispatch(test.expression)
     if isinstance(test, cst.BooleanOperation):
-        return _is_dispatch(test.left) or _is_dispatch(test.right)
+        return is_dispatch(test.left) or is_dispatch(test.right)
     if isinstance(test, cst.Call):
         name = (dotted_name(test.func) or "").rsplit(".", 1)[-1]
         return name in ("isinstance", "hasattr", "callable") or (name.startswith("is_") and name != "is_available")

@@ -20,7 +20,11 @@ from .crossmodule import OutgoingCall, ProjectContext, is_project_name
 from .evaluate import (
     Evaluator, bind_target, combine, element_of, forget, unknown_named,
 )
-from .facts import MAYBE, MODULE, NO, NOT_TENSOR, SET_BY, UNKNOWN, YES, Evidence, Facts, container_of
+from .facts import (
+    MAYBE, MODULE, MOVED_BESIDE, NO, NOT_TENSOR, PLACED_BY_TRAINER, SET_BY, UNKNOWN, YES, Evidence, Facts,
+    container_of,
+)
+from .peers import PeerIndex
 from .frame import ClassInfo, Frame, store
 from .refine import refinements
 from .imports import ImportMap, dotted_name, names_other_framework
@@ -68,6 +72,7 @@ class Semantic(cst.CSTVisitor):
         self.imports.record_all(module.body)
         self.evaluator = Evaluator(self.imports)
         self.index = FileIndex(module, numpy_is_torch=not self.imports.numpy_method_is_not_torch)
+        self.peers = PeerIndex()
         self.calls = SameFileCalls(self.index, self._returns_of, self.project, self.imports)
         self.calls.classes_by_name = {stmt.name.value: stmt for stmt in module.body if isinstance(stmt, cst.ClassDef)}
         self.calls.class_info = self._class_info
@@ -108,6 +113,9 @@ class Semantic(cst.CSTVisitor):
                 if name not in self.evaluator.module_classes and self._is_module_class(cls):
                     self.evaluator.module_classes.add(name)
                     changed = True
+                if id(cls) not in self.evaluator.trainer_placed and self._is_lightning_class(cls):
+                    self.evaluator.trainer_placed[id(cls)] = Evidence(PLACED_BY_TRAINER, cls.name, by_framework=True)
+                    changed = True
 
     # -- what rules ask ---------------------------------------------------------------------
     def facts(self, node: cst.BaseExpression) -> Facts:
@@ -125,6 +133,16 @@ class Semantic(cst.CSTVisitor):
             return False  # `tensor.data()`: a method of some other object (a tensor's `.data` is not callable)
         return (self.facts(attribute.value).tensor.possible
                 and not api.looks_like_dataset(dotted_name(attribute.value) or ""))
+
+    def peer_host_move(self, expression: cst.BaseExpression) -> Optional[Evidence]:
+        """Device evidence for a tensor derived from this function's parameters: the function moves another
+        tensor derived from its parameters to the host with `.cpu()` (analysis/peers.py), so its author expects
+        its inputs on an accelerator. For conversions only: it shows a crash, not what a sync costs."""
+        function = self.functions[-1].node if self.functions else None
+        if not isinstance(function, cst.FunctionDef):
+            return None
+        peer = self.peers.flow(function).peer_of(expression)
+        return Evidence(MOVED_BESIDE, peer) if peer is not None else None
 
     def _class_is_tensor(self) -> bool:
         """Does the class being walked subclass torch.Tensor / nn.Parameter (so `self` is a tensor)?"""
@@ -375,8 +393,11 @@ class Semantic(cst.CSTVisitor):
         cls = callee.cls if callee.is_method else None
         env = self._parameters(node, cls)
         for name, facts in arguments.items():
-            if env.get(name, UNKNOWN).tensor is NO:
-                continue  # `def ocr(image: np.ndarray)`: the callee's own word on what it takes stands
+            stated = env.get(name, UNKNOWN)
+            if stated.tensor is NO and not stated.holds_tensors:
+                # `def ocr(image: np.ndarray)`: the callee's own word on what it takes stands (a `Dict[str, Tensor]`
+                # says tensors, and the caller says which)
+                continue
             env[name] = apply_evidence(facts, self.index.evidence.get((id(node), name)))
         self.frame = Frame(env=env, globals=self.module_frame.env,
                            grad_enabled=grad_enabled and self._decorated_grad_mode(node), cls=callee.cls, scope=node)
@@ -516,7 +537,8 @@ class Semantic(cst.CSTVisitor):
         for index, param in enumerate(ordered):
             name = param.name.value
             if index == 0 and cls is not None and name == "self":
-                env[name] = MODULE if cls.is_module else UNKNOWN.with_(module=NO)
+                placed = self.evaluator.trainer_placed.get(id(cls.node)) if cls.node is not None else None
+                env[name] = MODULE.with_(device_why=placed) if cls.is_module else UNKNOWN.with_(module=NO)
             else:
                 env[name] = apply_evidence(self._annotated(param.annotation, name),
                                            self.index.evidence.get((id(node), name)))
@@ -588,6 +610,19 @@ class Semantic(cst.CSTVisitor):
             return False  # a custom autograd Function: its `forward(ctx, ...)` is not a module's
         return bool(bases) and self.index.method(node, "forward") is not None and not all(
             dotted_name(base) == "object" for base in bases)
+
+    def _is_lightning_class(self, node: cst.ClassDef) -> bool:
+        """A LightningModule subclass (directly, or through a class of this file that is one): Lightning's Trainer,
+        not the code, moves it to the accelerator, so its code never shows a `.to(device)` and must be device-agnostic."""
+        for arg in node.bases:
+            if arg.keyword is not None:
+                continue
+            if (self.imports.qualified(arg.value) or dotted_name(arg.value) or "").endswith("LightningModule"):
+                return True  # as `_is_lightning` tells the framework's step methods
+            local = self.calls.classes_by_name.get(dotted_name(arg.value) or "")
+            if local is not None and local is not node and id(local) in self.evaluator.trainer_placed:
+                return True
+        return False
 
     def _is_module_base(self, base: cst.BaseExpression) -> bool:
         qualified = self.imports.qualified(base) or ""

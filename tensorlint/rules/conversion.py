@@ -126,6 +126,9 @@ class NumpyWithoutDetach(Rule):
                   "        out = predict(model, x)\n    return np.asarray(out.cpu())\n",
               "a same-file helper called under no_grad returns a value that needs no grad"),
         Valid(H + "def f(x: np.ndarray):\n    return np.asarray(x)\n", "annotated as an ndarray"),
+        Valid(H + "class Heads:\n    def __init__(self):\n        self.heads = torch.nn.ModuleList([torch.nn.Linear(2, 2)])\n"
+                  "    def run(self, x, i):\n        with torch.no_grad():\n            return self.heads[i](x).numpy()\n",
+              "an item of an nn.ModuleList called under no_grad"),
         Valid(H + "def to_numpy(x):\n    if isinstance(x, np.ndarray):\n        return np.asarray(x, dtype=np.float32)\n"
                   "    return x.detach().cpu().numpy()\n",
               "isinstance(x, np.ndarray) overrides the .detach() use elsewhere in the function"),
@@ -248,6 +251,13 @@ class NumpyWithoutDetach(Rule):
         Invalid(H + "def f(model, x):\n    return model(x).to(device='cpu').float().numpy()\n", line=4, col=12, unsafe=True,
                 fixed=H + "def f(model, x):\n    return model(x).detach().to(device='cpu').float().numpy()\n",
                 why="`.to(device='cpu')` behind `.float()`"),
+        Invalid(H + "class Heads:\n    def __init__(self):\n        self.heads = torch.nn.ModuleList([torch.nn.Linear(2, 2)])\n"
+                    "    def run(self, x, i):\n        head = self.heads[i]\n        return head(x).cpu().numpy()\n",
+                line=8, col=16, fixed=H + "class Heads:\n    def __init__(self):\n"
+                                          "        self.heads = torch.nn.ModuleList([torch.nn.Linear(2, 2)])\n"
+                                          "    def run(self, x, i):\n        head = self.heads[i]\n"
+                                          "        return head(x).detach().cpu().numpy()\n",
+                why="an item of an nn.ModuleList built here is a module: its output requires grad"),
     ]
 
 
@@ -268,8 +278,11 @@ class NumpyWithoutCpu(Rule):
     that is not literally the CPU), a factory given such a `device=`, factories after
     `torch.set_default_device(...)`, the output of a model that was moved or wrapped in
     `DataParallel`, or that was given a moved input (`model(x.to(device))`), an unknown call of
-    moved tensors (`criterion(out, y.to(device))`), a true `if t.is_cuda:` test, or anything
-    computed from these; the message names it. Host factories, `torch.from_numpy`, and values after
+    moved tensors (`criterion(out, y.to(device))`), a true `if t.is_cuda:` test, anything
+    computed from these, a LightningModule's parameters and outputs (the Trainer places them), or the
+    author's own habit in the same function: when it moves one tensor derived from its parameters to
+    the host with `.cpu()`, another tensor derived from its parameters converted without `.cpu()` is
+    reported, naming that `.cpu()`; the message names the evidence. Host factories, `torch.from_numpy`, and values after
     `.cpu()` or `.to("cpu")` are evidence against. A model output with no such evidence (a model
     passed in as a parameter, never moved here) is not reported; TL105, off by default, asks for
     the canonical chain on such values. `.data.numpy()` of a value on an accelerator is reported
@@ -305,7 +318,12 @@ class NumpyWithoutCpu(Rule):
     crash is missed. A module-level model moved inside another function, or by a module-level
     statement after the function that calls it, is not seen there either. `torch.compile` and
     `torch.jit.script/trace` count as wrappers like `DataParallel`, so outputs of a compiled host
-    module are reported as possibly on an accelerator.
+    module are reported as possibly on an accelerator. The function's own `.cpu()` counts as evidence
+    only for values derived from its parameters by operators, subscripts and methods called on them:
+    what another call returns (`wav, outs = synth(batch)`) may live anywhere and is left alone, and so
+    are values derived from one the function moved to the host or to a device, and values in another
+    arm of a type dispatch (`if isinstance(x, torch.Tensor):`). A parameter the caller always keeps on
+    the host, converted beside a `.cpu()` of another parameter, is reported all the same.
     """
 
     code = "TL102"
@@ -332,6 +350,23 @@ class NumpyWithoutCpu(Rule):
         Valid(H + "import torch.nn as nn\nclass Probe:\n    def __init__(self):\n        self.head = nn.Linear(4, 2)\n"
                   "    def scores(self, x):\n        return np.asarray(self.head(x))\n",
               "a submodule built on the host in __init__, never moved by the class"),
+        Valid(H + "from pytorch_lightning import LightningModule\nclass Lit(LightningModule):\n    def dump(self):\n"
+                  "        return [p.detach().cpu().numpy() for p in self.parameters()]\n",
+              "a LightningModule's parameters moved to the host first"),
+        Valid(H + "class Plain:\n    def dump(self, model):\n        return [p.detach().numpy() for p in model.parameters()]\n",
+              "parameters of a model that nothing shows on an accelerator"),
+        Valid(H + "def pairs(edge_index, n, k: torch.Tensor):\n    i, j = edge_index.to('cpu')\n    idx = i * n + j\n"
+                  "    return np.isin(idx.unsqueeze(0), k.cpu())\n",
+              "values derived from the one moved to the host are on the host"),
+        Valid(H + "def fields(a, b: torch.Tensor):\n    if isinstance(a, torch.Tensor):\n        return a.detach().cpu().numpy()\n"
+                  "    elif isinstance(a, float):\n        return np.asarray([a, b])\n",
+              "a move in one arm of a type dispatch says nothing of another arm"),
+        Valid(H + "def run(synth, batch: torch.Tensor):\n    wav, outs = synth(batch)\n    keep = outs.cpu().numpy()\n"
+                  "    wav = torch.as_tensor(wav)\n    return wav.numpy()\n",
+              "what an unknown callee returns is not derived from the inputs: it may live anywhere"),
+        Valid(H + "def log(x: torch.Tensor, y: torch.Tensor, device):\n    z = x.to(device)\n    a = z.cpu().numpy()\n"
+                  "    return y.numpy()\n",
+              "a value the function moved to the device explains its own .cpu()"),
     ]
     INVALID = [
         Invalid(H + "t = torch.zeros(3, device='cuda')\nt.numpy()\n", line=4, col=1,
@@ -363,6 +398,23 @@ class NumpyWithoutCpu(Rule):
         Invalid(H + "def f(model, x, device):\n    return np.asarray(model(x.to(device)).detach().mean(0))\n", line=4, col=23,
                 unsafe=True, fixed=H + "def f(model, x, device):\n    return np.asarray(model(x.to(device)).detach().mean(0).cpu())\n",
                 why="a reduction with literal arguments keeps a detached value detached"),
+        Invalid(H + "from pytorch_lightning import LightningModule\nclass Lit(LightningModule):\n    def dump(self):\n"
+                    "        return [p.detach().numpy() for p in self.parameters()]\n", line=6, col=17,
+                fixed=H + "from pytorch_lightning import LightningModule\nclass Lit(LightningModule):\n    def dump(self):\n"
+                          "        return [p.detach().cpu().numpy() for p in self.parameters()]\n",
+                why="a LightningModule's parameters: the Trainer places them on the accelerator"),
+        Invalid(H + "from pytorch_lightning import LightningModule\nclass Base(LightningModule):\n    pass\nclass Lit(Base):\n    def show(self, x):\n"
+                    "        return self(x).detach().numpy()\n", line=8, col=16,
+                fixed=H + "from pytorch_lightning import LightningModule\nclass Base(LightningModule):\n    pass\nclass Lit(Base):\n    def show(self, x):\n"
+                          "        return self(x).detach().cpu().numpy()\n",
+                why="the output of a subclass of a LightningModule of the same file"),
+        Invalid(H + "def plot(u: torch.Tensor, props: dict):\n    for key, val in props.items():\n"
+                    "        show(key, val.cpu().numpy())\n    centres = u.mean(dim=1)\n    return centres.numpy()\n",
+                line=7, col=12,
+                fixed=H + "def plot(u: torch.Tensor, props: dict):\n    for key, val in props.items():\n"
+                          "        show(key, val.cpu().numpy())\n    centres = u.mean(dim=1)\n"
+                          "    return centres.detach().cpu().numpy()\n",
+                why="the function moves another of its input tensors to the host: its inputs may be on an accelerator"),
     ]
 
 

@@ -134,6 +134,11 @@ class ConversionChecker(FamilyChecker):
     # -- judging a site ---------------------------------------------------------------------
     def _judge(self, site: Site) -> None:
         facts = site.facts
+        if facts.tensor is YES and facts.device.possible and facts.device_why is None:
+            beside = self.semantic.peer_host_move(site.converted if site.converted is not None else site.report_node)
+            if beside is not None:  # the function's author moves another of its input tensors to the host
+                facts = facts.with_(device_why=beside)
+                site = replace(site, facts=facts)
         grad_possible = facts.grad.possible and self.semantic.grad_enabled
         device_possible = facts.device.possible
         # Manifest: the value is a tensor and something in the code shows it requires grad / is on an accelerator.

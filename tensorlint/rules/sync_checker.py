@@ -52,7 +52,7 @@ class SyncChecker(FamilyChecker):
         # a sync costs only where the value may be on an accelerator and something in the code shows it
         if facts.tensor is not YES or not facts.device.possible:
             return None
-        if facts.device_evidenced:
+        if facts.device_shown_by_code:
             return facts
         why = self._trained_on_moved_model(expression, facts)
         return facts.with_(device_why=why) if why is not None else None
