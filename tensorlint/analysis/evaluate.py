@@ -17,6 +17,7 @@ from .facts import (
     UNKNOWN, YES, Evidence, Facts, Tri, container_of, device_spec, join_all,
     COMES_FROM, CREATED_BY, MARKED_BY, MOVED_BY, WRAPPED_BY,
 )
+from .crossmodule import bound_facts
 from .frame import Frame, forget, store
 from .imports import ImportMap, dotted_name
 from .refine import refined_frame
@@ -389,8 +390,8 @@ class Evaluator:
             if cls is not None:
                 return BUILT_MODULE if cls.is_module else UNKNOWN.with_(module=NO)
             function = project.function(qualified)
-            if function is not None:
-                return function.returns
+            if function is not None:  # with the evidence of an argument its result is computed from
+                return function.returns_given(bound_facts(function, node, lambda value: self.facts(value, frame)))
         return UNKNOWN.with_(module=MAYBE if api.looks_like_model(qualified.rsplit(".", 1)[-1]) else NO)
 
     def _call_torch(self, qualified: str, node: cst.Call, frame):
