@@ -17,7 +17,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .calls import Callee
 from .crossmodule import DEVICE, GRAD, ClassSummary, FunctionSummary, LatentConversion, ModuleSummary, ProjectContext
-from .facts import YES, Evidence, Facts
+from .facts import NOT_TENSOR, YES, Evidence, Facts
 from .imports import dotted_name
 from .index import FunctionIndex
 from .loops import iterates_data
@@ -32,6 +32,9 @@ def summarize_module(module: cst.Module, project: ProjectContext,
     `wanted`: the top-level names to summarise (None: all); the module's imports are always there."""
     semantic = Semantic(module, {}, {}, project)
     semantic.reporting = False
+    for stmt in module.body:  # what the module's walk would bind first: its functions and classes are not tensors
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):  # (so `helper(x)` inside another function resolves)
+            semantic.module_frame.env.setdefault(stmt.name.value, NOT_TENSOR)
     chosen = None if wanted is None else set(wanted)
     summary = ModuleSummary(names=dict(semantic.imports.names))
     positions = _Lines(module, project.module.replace(".", "/") + ("/__init__.py" if project.is_package else ".py"))
