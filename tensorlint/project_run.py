@@ -8,9 +8,11 @@
    (`from .utils import to_np` in a package's `__init__`), cached per module text.
 3. **Check again** each file whose queries got an answer that says more than "unknown",
    or that another file calls with something specific (*incoming calls*: its helper is walked with the
-   caller's arguments and step loop, and a finding names the call site `file:line`). Cached under the
-   answers it was given. The prescreen still applies to TL1-TL3 (their findings sit at sites of the file
-   itself); TL4 runs regardless when a step can come from elsewhere (`families_beyond_prescreen`).
+   caller's arguments and step loop, and a finding names the call site `file:line`; conversions are the
+   exception, reported at the call in the caller's file from the helper's summary, `latent_sites`). Cached
+   under the answers it was given. The prescreen still applies to TL2-TL3 (their findings sit at sites of the
+   file itself); TL4 runs regardless when a step can come from elsewhere, TL1 when a function the file calls
+   converts its argument (`families_beyond_prescreen`).
 
 A file's module name comes from its path: the chain of directories holding `__init__.py` above it
 (`src/pkg/utils.py` is `pkg.utils`), or its stem for a script outside any package. Two files claiming

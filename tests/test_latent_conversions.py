@@ -198,3 +198,24 @@ def test_summaries_survive_json():
     assert decoded.functions["to_np"] == summary.functions["to_np"]
     assert decoded.functions["scale"].passes == summary.functions["scale"].passes
     assert FunctionSummary.decode(summary.functions["show"].encode()).conversions == summary.functions["show"].conversions
+
+
+def test_a_base_class_method_in_another_module_returns_what_it_was_given(tmp_path):
+    """`self.prepare(w)` of a base class elsewhere whose result is computed from its argument keeps its device."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "base.py").write_text("class Base:\n    def prepare(self, t):\n        return t.flatten()\n",
+                                     encoding="utf-8")
+    (package / "sub.py").write_text(
+        "import torch\nfrom .base import Base\n\n\nclass Sub(Base):\n    def run(self):\n"
+        "        w = torch.ones(2).cuda()\n        return self.prepare(w).numpy()\n", encoding="utf-8")
+    out = StringIO()
+    previous = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with redirect_stdout(out):
+            main(["check", "--no-cache", "--project", "pkg"])
+    finally:
+        os.chdir(previous)
+    assert short([line for line in out.getvalue().splitlines() if ": TL" in line]) == ["pkg/sub.py:8:16: TL102"]

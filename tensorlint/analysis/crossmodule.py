@@ -11,7 +11,10 @@ says more than "unknown", or that receive outgoing calls, are checked again with
 
 Everything here is plain data that survives JSON, so the result cache can keep it (`project_run.py`).
 Summaries are context-free (the callee's parameters unknown): a caller sees a helper's return facts, not a
-re-walk with its own arguments, which only same-file calls get.
+re-walk with its own arguments, which only same-file calls get. Two parts of a summary are about its
+parameters: the *latent conversions* (a parameter reaches `np.asarray` without `.detach()`/`.cpu()`), which
+the conversion checker judges at the caller's argument (`latent_sites`: the finding is in the caller's file),
+and *passes* (the returned tensor keeps an argument's grad or device), which `returns_given` applies.
 """
 from __future__ import annotations
 

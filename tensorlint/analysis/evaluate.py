@@ -275,7 +275,7 @@ class Evaluator:
             elif isinstance(func, cst.Attribute) and dotted_name(func.value) == "self":
                 inherited = self.calls.external_method(frame.cls, func.attr.value)
                 if inherited is not None:  # `self.unwrap_to_tensors(...)` of a base class in another module
-                    return inherited.returns
+                    return inherited.returns_given(bound_facts(inherited, node, lambda value: self.facts(value, frame)))
         if isinstance(func, cst.Name):
             name = func.value
             if name in frame.env or name in frame.globals:
