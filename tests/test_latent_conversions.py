@@ -219,3 +219,58 @@ def test_a_base_class_method_in_another_module_returns_what_it_was_given(tmp_pat
     finally:
         os.chdir(previous)
     assert short([line for line in out.getvalue().splitlines() if ": TL" in line]) == ["pkg/sub.py:8:16: TL102"]
+
+
+GUARDED = """\
+import numpy as np
+import torch
+
+
+def normalize(adj, sparse=False):
+    if sparse:
+        return to_host(adj)
+    return adj / adj.sum()
+
+
+def to_host(t):
+    return t.cpu().numpy()
+
+
+def degrees(d):
+    try:
+        return torch.log(d)
+    except TypeError:
+        return np.log(d)
+
+
+def weighted(x, weights: torch.nn.Parameter):
+    return x * weights
+"""
+
+
+@pytest.mark.parametrize(("call", "expected"), [
+    pytest.param("normalize(p)", [], id="the branch the default does not take"),
+    pytest.param("normalize(p, sparse=False)", [], id="the branch a literal argument does not take"),
+    pytest.param("normalize(p, True)", ["pkg/caller.py:7:22: TL101"], id="the branch a literal argument takes"),
+    pytest.param("normalize(p, flag)", ["pkg/caller.py:7:22: TL101"], id="an unknown flag may take it"),
+    pytest.param("degrees(p)", [], id="a fallback in an except handler"),
+    pytest.param("np.asarray(weighted(torch.ones(2), torch.ones(2)))", [],
+                 id="an annotation is not the caller's evidence"),
+])
+def test_guards_and_paths(tmp_path, call, expected):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "graph.py").write_text(GUARDED, encoding="utf-8")
+    (package / "caller.py").write_text(
+        "import numpy as np\nimport torch\nfrom .graph import degrees, normalize, weighted\n\n\n"
+        f"def f(p: torch.nn.Parameter, flag):\n    return {call}\n", encoding="utf-8")
+    out = StringIO()
+    previous = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with redirect_stdout(out):
+            main(["check", "--no-cache", "--project", "pkg"])
+    finally:
+        os.chdir(previous)
+    assert short([line for line in out.getvalue().splitlines() if ": TL" in line]) == expected

@@ -80,9 +80,20 @@ class LatentConversion:
     needs: str
     where: str      # the conversion's place: "pkg/utils.py:3" (the module's path inside its package root)
     sink: str       # "`np.asarray()`", "`.numpy()`"
+    # (param, truth): the conversion sits under `if param:` (True) or its `else`/`if not param:` (False);
+    # a call whose argument or default for `param` has the other truth value does not reach it
+    guards: Tuple[Tuple[str, bool], ...] = ()
 
     def encode(self):
-        return [self.param, self.needs, self.where, self.sink]
+        return [self.param, self.needs, self.where, self.sink, [list(g) for g in self.guards]]
+
+    def reached_by(self, call, params: Tuple[str, ...], defaults: Dict[str, bool]) -> bool:
+        passed = bind_arguments(params, call)
+        for param, truth in self.guards:
+            value = _literal_truth(passed[param]) if param in passed else defaults.get(param)
+            if value is not None and value != truth:
+                return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,7 @@ class FunctionSummary:
     # (param, GRAD/DEVICE): the returned tensor is computed from the parameter and keeps that fact of it
     # (`def scale(x): return x * 2` returns a tensor on the device when given one there)
     passes: Tuple[Tuple[str, str], ...] = ()
+    defaults: Tuple[Tuple[str, bool], ...] = ()   # truth of the literal defaults (`sparse=False`) guards read
 
     @property
     def informative(self) -> bool:
@@ -117,13 +129,15 @@ class FunctionSummary:
 
     def encode(self):
         return [list(self.params), encode_facts(self.returns), [[p, encode_facts(f)] for p, f in self.evidence],
-                self.performs_step, [c.encode() for c in self.conversions], [list(p) for p in self.passes]]
+                self.performs_step, [c.encode() for c in self.conversions], [list(p) for p in self.passes],
+                [list(d) for d in self.defaults]]
 
     @classmethod
     def decode(cls, data) -> "FunctionSummary":
-        params, returns, evidence, step, conversions, passes = data
+        params, returns, evidence, step, conversions, passes, defaults = data
         return cls(tuple(params), decode_facts(returns), tuple((p, decode_facts(f)) for p, f in evidence), step,
-                   tuple(LatentConversion(*c) for c in conversions), tuple((p, f) for p, f in passes))
+                   tuple(LatentConversion(*c[:4], tuple((g, bool(t)) for g, t in c[4])) for c in conversions),
+                   tuple((p, f) for p, f in passes), tuple((p, bool(t)) for p, t in defaults))
 
 
 @dataclass(frozen=True)
@@ -321,10 +335,11 @@ def latent_sites(semantic, call) -> List[Tuple[object, Facts, str]]:
     if summary is None or not summary.conversions:
         return []
     arguments = bind_arguments(summary.params, call)
+    defaults = dict(summary.defaults)
     reached: Dict[int, Tuple[object, set, List[LatentConversion]]] = {}
     for conversion in summary.conversions:
         node = arguments.get(conversion.param)
-        if node is not None:
+        if node is not None and conversion.reached_by(call, summary.params, defaults):
             entry = reached.setdefault(id(node), (node, set(), []))
             entry[1].add(conversion.needs)
             entry[2].append(conversion)
@@ -341,6 +356,18 @@ def latent_sites(semantic, call) -> List[Tuple[object, Facts, str]]:
         shown = getattr(name, "value", None) or "the call"
         sites.append((node, content, f"`{shown}()` (through {first.sink} at {first.where})"))
     return sites
+
+
+def _literal_truth(node) -> Optional[bool]:
+    """The truth value of a literal argument (`True`, `None`, `0`, `"x"`), None for anything else."""
+    kind = type(node).__name__
+    if kind == "Name" and node.value in ("True", "False", "None"):
+        return node.value == "True"
+    if kind in ("Integer", "Float"):
+        return float(node.value.replace("_", "")) != 0 if node.value.replace("_", "").replace(".", "").isdigit() else None
+    if kind == "SimpleString":
+        return len(node.value.strip("rbuRBU")) > 2
+    return None
 
 
 def is_project_name(qualified: str) -> bool:

@@ -404,7 +404,9 @@ class Evaluator:
                                    device=data.device if placed else NO, device_why=data.device_why if placed else None)
         if qualified.startswith("torch.nn.") and not qualified.startswith("torch.nn.functional.") and name[:1].isupper():
             return MODULE if name in api.STATELESS_MODULES and _weightless(node) else BUILT_MODULE
-        if qualified.startswith("torch.nn.init."):
+        if qualified.startswith("torch.nn.init."):  # initialisers return their tensor; fans and gains are numbers
+            if name.startswith(("_calculate", "calculate_")):
+                return NOT_TENSOR
             return self._positional(node, 0, frame) or UNKNOWN
         if qualified in ("torch.load", "torch.jit.load"):
             return Facts(tensor=MAYBE, grad=NO, device=MAYBE)

@@ -54,6 +54,29 @@ class _Lines:
         self.module = module
         self.path = path
         self._positions = None
+        self._parents = None
+
+    def guards(self, node: cst.CSTNode, function: cst.FunctionDef) -> Optional[Tuple[Tuple[str, bool], ...]]:
+        """The `if param:` tests between `node` and the function's body that it sits under, as (param, truth);
+        () when the climb does not reach `function` (a helper's helper: its tests name other parameters);
+        None when it sits in an `except` handler."""
+        if self._parents is None:
+            self._parents = {}
+            self.module.visit(_Parents(self._parents))
+        found = []
+        child, parent = node, self._parents.get(id(node))
+        while parent is not None and parent is not function:
+            if isinstance(parent, cst.ExceptHandler):
+                return None
+            if isinstance(parent, cst.If) and child is not parent.test:
+                truth = child is parent.body
+                test = parent.test
+                while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+                    test, truth = test.expression, not truth
+                if isinstance(test, cst.Name):
+                    found.append((test.value, truth))
+            child, parent = parent, self._parents.get(id(parent))
+        return tuple(found) if parent is function else ()
 
     def __call__(self, node: cst.CSTNode) -> int:
         if self._positions is None:
@@ -62,20 +85,52 @@ class _Lines:
         return position.start.line if position is not None else 0
 
 
+class _Parents(cst.CSTVisitor):
+    def __init__(self, parents: Dict[int, cst.CSTNode]) -> None:
+        super().__init__()
+        self.parents = parents
+        self.stack: List[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.stack:
+            self.parents[id(node)] = self.stack[-1]
+        self.stack.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.stack.pop()
+
+
 def _function(semantic: Semantic, callee: Callee, positions: "_Lines") -> FunctionSummary:
     function: FunctionIndex = callee.function
     params = function.params[1:] if callee.is_method else function.params
-    returns = semantic.calls.returns(callee, {}, True)
+    # for any caller: a parameter's annotation says what it is, not that this caller's argument requires grad or
+    # is on a device (`weights: nn.Parameter` given a plain tensor); `passes` carries a caller's own evidence
+    declared = semantic._parameters(function.node, callee.cls if callee.is_method else None)
+    returns = semantic.calls.returns(callee, {p: f.with_(grad_why=None, device_why=None) for p, f in declared.items()
+                                              if p in params}, True)
     evidence = tuple((param, facts) for param in params
                      for facts in [semantic.index.evidence.get((id(function.node), param))] if facts is not None)
     conversions, passes = [], []
     for param in params[:MAX_PROBED_PARAMS]:
         found, returned = _probe(semantic, callee, param)
-        conversions += [LatentConversion(param, needs, f"{positions.path}:{positions(node)}", sink)
-                        for needs, node, sink in found]
+        for needs, node, sink, site in found:
+            guards = positions.guards(site, function.node)
+            if guards is not None:  # None: on an `except` path, not the normal one
+                conversions.append(LatentConversion(param, needs, f"{positions.path}:{positions(node)}", sink, guards))
         passes += [(param, fact) for fact in returned]
     return FunctionSummary(tuple(params), returns, evidence, function.performs_step, tuple(dict.fromkeys(conversions)),
-                           tuple(passes))
+                           tuple(passes), _defaults(function.node))
+
+
+def _defaults(node: cst.FunctionDef) -> Tuple[Tuple[str, bool], ...]:
+    from .crossmodule import _literal_truth
+    found = []
+    for param in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params):
+        truth = _literal_truth(param.default) if param.default is not None else None
+        if truth is not None:
+            found.append((param.name.value, truth))
+    return tuple(found)
 
 
 def _probe(semantic: Semantic, callee: Callee, param: str):
@@ -91,17 +146,21 @@ def _probe(semantic: Semantic, callee: Callee, param: str):
     for shared in ("module", "project", "imports", "index", "calls", "_class_infos", "module_frame"):
         setattr(walker, shared, getattr(semantic, shared))
     walker.evaluator = semantic.evaluator.fresh()
-    found: List[Tuple[str, cst.CSTNode, str]] = []
+    found: List[Tuple[str, cst.CSTNode, str, cst.CSTNode]] = []
 
     def judge(expression: cst.BaseExpression, sink: str) -> None:
         facts = walker.facts(expression)
         content = facts if facts.tensor is YES else facts.tensor_content()
         if content is None:
             return
+        # where the conversion sits in the probed function: itself, or the call into the same-file helper holding it
+        site = expression if walker.current_call_site() is None else walker.current_call_site()
+        if any(isinstance(node, cst.ExceptHandler) for node in walker.ancestors):
+            return  # `try: torch.log(x) except: np.log(x)`: not the normal path for a tensor
         if content.grad_why is grad_why and content.grad.possible and walker.grad_enabled:
-            found.append((GRAD, expression, sink))
+            found.append((GRAD, expression, sink, site))
         if content.device_why is device_why and content.device.possible:
-            found.append((DEVICE, expression, sink))
+            found.append((DEVICE, expression, sink, site))
 
     def sinks(node: cst.Call) -> None:
         func = node.func
