@@ -10,9 +10,11 @@
    prescreen left unparsed are parsed here.
 3. **Check again** each file whose queries got an answer that says more than "unknown",
    or that another file calls with something specific (*incoming calls*: its helper is walked with the
-   caller's arguments and step loop, and a finding names the call site `file:line`). Cached under the
-   answers it was given. The prescreen still applies to TL1-TL3 (their findings sit at sites of the file
-   itself); TL4 runs regardless when a step can come from elsewhere (`families_beyond_prescreen`).
+   caller's arguments and step loop, and a finding names the call site `file:line`; conversions are the
+   exception, reported at the call in the caller's file from the helper's summary, `latent_sites`). Cached
+   under the answers it was given. The prescreen still applies to TL2-TL3 (their findings sit at sites of the
+   file itself); TL4 runs regardless when a step can come from elsewhere, TL1 when a function the file calls
+   converts its argument (`families_beyond_prescreen`).
 
 A file's module name comes from its path: the chain of directories holding `__init__.py` above it
 (`src/pkg/utils.py` is `pkg.utils`), or its stem for a script outside any package. Two files claiming
@@ -37,7 +39,7 @@ from .settings import Settings
 MAX_RESOLVE_HOPS = 4          # re-exports followed: `pkg.to_np` → `pkg.utils.to_np`
 MAX_INCOMING_PER_FILE = 32    # calls from other files walked in one file
 MAX_SUMMARY_ROUNDS = 4        # rounds of summarising the modules that re-exports and base classes name
-SUMMARY_CONTEXT = "summary"
+SUMMARY_CONTEXT = "summary-2"  # bumped when the encoded summary changes shape
 
 
 # -- where a file sits in its project --------------------------------------------------------------

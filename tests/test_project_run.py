@@ -65,15 +65,16 @@ class Regressor(Trainer):
         print(loss.item())
         return loss
 """
-# What the project tells train.py and utils.py: a helper's return (line 10), a host buffer (line 11, no
-# longer flagged), a step method inherited from another module (line 19), and a call into utils (line 6).
+# What the project tells train.py: a helper's return (line 10), a host buffer (line 11, no longer flagged),
+# a step method inherited from another module (line 19), and that `to_np` converts what line 13 passes it
+# (reported at that call, in train.py: the evidence is there, the helper alone has none).
 # Every run selects the opt-in TL105, so that a value of unknown provenance shows: alone, `host_buffer()` is
 # one (line 11); the project knows it is a CPU buffer that needs no grad.
 WITH_PROJECT = [
     "pkg/train.py:10:24: TL101",
     "pkg/train.py:10:24: TL102",
+    "pkg/train.py:13:18: TL101",
     "pkg/train.py:19:15: TL401",
-    "pkg/utils.py:6:23: TL101",
 ]
 ALONE = [
     "pkg/train.py:11:14: TL105",
@@ -119,8 +120,9 @@ def test_modules_tell_each_other_returns_bases_and_calls(tmp_path):
     code, lines = check("--no-cache", "pkg", cwd=tmp_path)
     assert code == 1
     assert codes_at(lines) == WITH_PROJECT
-    incoming = lines[-1]
-    assert incoming.endswith("(reached from the call `to_np(model(x))` at pkg/train.py:13)")
+    call_site = lines[2]
+    assert "`to_np()` (through `np.asarray()` at pkg/utils.py:6) converts a tensor that may require grad" in call_site
+    assert "(it comes from `model(x)` (line 13))" in call_site
 
 
 def test_without_project_each_file_is_checked_alone(tmp_path):

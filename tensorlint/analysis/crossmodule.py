@@ -11,14 +11,17 @@ says more than "unknown", or that receive outgoing calls, are checked again with
 
 Everything here is plain data that survives JSON, so the result cache can keep it (`project_run.py`).
 Summaries are context-free (the callee's parameters unknown): a caller sees a helper's return facts, not a
-re-walk with its own arguments, which only same-file calls get.
+re-walk with its own arguments, which only same-file calls get. Two parts of a summary are about its
+parameters: the *latent conversions* (a parameter reaches `np.asarray` without `.detach()`/`.cpu()`), which
+the conversion checker judges at the caller's argument (`latent_sites`: the finding is in the caller's file),
+and *passes* (the returned tensor keeps an argument's grad or device), which `returns_given` applies.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
-from .facts import NO, UNKNOWN, Evidence, Facts, Tri
+from .facts import NO, UNKNOWN, YES, Evidence, Facts, Tri
 
 # Modules that are never part of a checked project: their names are not queried.
 # (Which names are the project's is the project run's to decide, from the files it checks; these never are.)
@@ -65,25 +68,76 @@ def _decode_why(text: Optional[str]) -> Optional[Evidence]:
 
 
 # -- summaries ---------------------------------------------------------------------------------------
+GRAD, DEVICE = "grad", "device"   # the two hazards of a conversion: a caller's evidence of either makes it manifest
+
+
+@dataclass(frozen=True)
+class LatentConversion:
+    """A parameter that reaches a conversion to NumPy in the function (or a same-file helper it calls) without
+    `.detach()` (`needs` "grad") or without `.cpu()` (`needs` "device"): latent until a caller passes a tensor
+    with evidence of that hazard, and reported at that call (`def to_np(t): return np.asarray(t)`)."""
+    param: str
+    needs: str
+    where: str      # the conversion's place: "pkg/utils.py:3" (the module's path inside its package root)
+    sink: str       # "`np.asarray()`", "`.numpy()`"
+    # (param, truth): the conversion sits under `if param:` (True) or its `else`/`if not param:` (False);
+    # a call whose argument or default for `param` has the other truth value does not reach it
+    guards: Tuple[Tuple[str, bool], ...] = ()
+
+    def encode(self):
+        return [self.param, self.needs, self.where, self.sink, [list(g) for g in self.guards]]
+
+    def reached_by(self, call, params: Tuple[str, ...], defaults: Dict[str, bool]) -> bool:
+        passed = bind_arguments(params, call)
+        for param, truth in self.guards:
+            value = _literal_truth(passed[param]) if param in passed else defaults.get(param)
+            if value is not None and value != truth:
+                return False
+        return True
+
+
 @dataclass(frozen=True)
 class FunctionSummary:
     params: Tuple[str, ...]
     returns: Facts = UNINFORMATIVE
     evidence: Tuple[Tuple[str, Facts], ...] = ()   # what its body proves about a parameter (`loss.backward()`)
     performs_step: bool = False                    # one training step per call
+    conversions: Tuple[LatentConversion, ...] = ()
+    # (param, GRAD/DEVICE): the returned tensor is computed from the parameter and keeps that fact of it
+    # (`def scale(x): return x * 2` returns a tensor on the device when given one there)
+    passes: Tuple[Tuple[str, str], ...] = ()
+    defaults: Tuple[Tuple[str, bool], ...] = ()   # truth of the literal defaults (`sparse=False`) guards read
 
     @property
     def informative(self) -> bool:
-        return self.returns != UNINFORMATIVE or bool(self.evidence) or self.performs_step
+        return (self.returns != UNINFORMATIVE or bool(self.evidence) or self.performs_step or bool(self.conversions)
+                or bool(self.passes))
+
+    def returns_given(self, arguments: Dict[str, Facts]) -> Facts:
+        """What a call returns given its arguments' facts (by parameter name): the context-free return facts,
+        with the grad or device evidence of an argument the return is computed from."""
+        result = self.returns
+        for param, fact in self.passes:
+            given = arguments.get(param)
+            if given is None or given.tensor is not YES:
+                continue
+            if fact == GRAD and given.grad_evidenced:
+                result = result.with_(tensor=YES, grad=max(result.grad, given.grad), grad_why=given.grad_why)
+            elif fact == DEVICE and given.device_evidenced:
+                result = result.with_(tensor=YES, device=max(result.device, given.device), device_why=given.device_why)
+        return result
 
     def encode(self):
         return [list(self.params), encode_facts(self.returns), [[p, encode_facts(f)] for p, f in self.evidence],
-                self.performs_step]
+                self.performs_step, [c.encode() for c in self.conversions], [list(p) for p in self.passes],
+                [list(d) for d in self.defaults]]
 
     @classmethod
     def decode(cls, data) -> "FunctionSummary":
-        params, returns, evidence, step = data
-        return cls(tuple(params), decode_facts(returns), tuple((p, decode_facts(f)) for p, f in evidence), step)
+        params, returns, evidence, step, conversions, passes, defaults = data
+        return cls(tuple(params), decode_facts(returns), tuple((p, decode_facts(f)) for p, f in evidence), step,
+                   tuple(LatentConversion(*c[:4], tuple((g, bool(t)) for g, t in c[4])) for c in conversions),
+                   tuple((p, f) for p, f in passes), tuple((p, bool(t)) for p, t in defaults))
 
 
 @dataclass(frozen=True)
@@ -194,7 +248,10 @@ class ProjectContext:
         """Families this context can give findings that the one-file prescreen does not foresee."""
         steps = (any(c.step_methods for c in self.classes.values()) or any(c.in_step_loop for c in self.incoming)
                  or any(f.performs_step for f in self.functions.values()))
-        return {"TL4"} if steps else set()
+        # `to_np(model(x))` with `to_np` converting elsewhere: the finding sits at the call, which the
+        # prescreen (looking for `.numpy()`, `np.*`, plots in this file) cannot foresee
+        converts = any(f.conversions for f in self.functions.values())
+        return ({"TL4"} if steps else set()) | ({"TL1"} if converts else set())
 
     @property
     def package(self) -> str:
@@ -238,9 +295,87 @@ class ProjectContext:
                 "i": [call.encode() for call in self.incoming]}
 
 
+def bind_arguments(params: Tuple[str, ...], call) -> Dict[str, object]:
+    """The argument expression a call passes for each of `params` (a summary's, `self` excluded); empty when
+    `*args`/`**kwargs` make the binding unknowable."""
+    bound: Dict[str, object] = {}
+    position = 0
+    for arg in call.args:
+        if arg.star:
+            return {}
+        if arg.keyword is not None:
+            if arg.keyword.value in params:
+                bound[arg.keyword.value] = arg.value
+        elif position < len(params):
+            bound[params[position]] = arg.value
+            position += 1
+    return bound
+
+
+def bound_facts(summary: FunctionSummary, call, facts_of) -> Dict[str, Facts]:
+    """The facts of the arguments a call passes, by the summary's parameter names (those `passes` reads)."""
+    if not summary.passes:
+        return {}
+    wanted = {param for param, _ in summary.passes}
+    return {param: facts_of(node) for param, node in bind_arguments(summary.params, call).items() if param in wanted}
+
+
+def latent_sites(semantic, call) -> List[Tuple[object, Facts, str]]:
+    """The arguments of `call` that a function of another module of the project converts to NumPy, each with
+    its facts cut down to the hazards the function leaves in place, and the conversion named
+    ("`to_np()` (through `np.asarray()` at pkg/utils.py:3)"). The conversion checker judges them as it
+    judges `np.asarray(out)`: a finding needs the caller's evidence."""
+    func = call.func
+    qualified = semantic.imports.qualified(func)
+    summary = None
+    if qualified is not None and is_project_name(qualified):
+        summary = semantic.project.functions.get(qualified)
+    elif qualified is None and getattr(func, "attr", None) is not None and getattr(func.value, "value", None) == "self":
+        if semantic.calls.resolve(func, semantic.frame, lambda name: semantic.evaluator.lookup(name, semantic.frame)) \
+                is None:  # `self.to_np(out)` of a base class in another module
+            summary = semantic.calls.external_method(semantic.frame.cls, func.attr.value)
+    if summary is None or not summary.conversions:
+        return []
+    arguments = bind_arguments(summary.params, call)
+    defaults = dict(summary.defaults)
+    reached: Dict[int, Tuple[object, set, List[LatentConversion]]] = {}
+    for conversion in summary.conversions:
+        node = arguments.get(conversion.param)
+        if node is not None and conversion.reached_by(call, summary.params, defaults):
+            entry = reached.setdefault(id(node), (node, set(), []))
+            entry[1].add(conversion.needs)
+            entry[2].append(conversion)
+    sites = []
+    for node, needs, conversions in reached.values():
+        facts = semantic.facts(node)
+        content = facts if facts.tensor is YES else facts.tensor_content()
+        if content is None:
+            continue
+        content = content.with_(grad_why=content.grad_why if GRAD in needs else None,
+                                device_why=content.device_why if DEVICE in needs else None)
+        first = conversions[0]
+        name = getattr(func, "attr", func)
+        shown = getattr(name, "value", None) or "the call"
+        sites.append((node, content, f"`{shown}()` (through {first.sink} at {first.where})"))
+    return sites
+
+
+def _literal_truth(node) -> Optional[bool]:
+    """The truth value of a literal argument (`True`, `None`, `0`, `"x"`), None for anything else."""
+    kind = type(node).__name__
+    if kind == "Name" and node.value in ("True", "False", "None"):
+        return node.value == "True"
+    if kind in ("Integer", "Float"):
+        return float(node.value.replace("_", "")) != 0 if node.value.replace("_", "").replace(".", "").isdigit() else None
+    if kind == "SimpleString":
+        return len(node.value.strip("rbuRBU")) > 2
+    return None
+
+
 def is_project_name(qualified: str) -> bool:
     return bool(qualified) and qualified.split(".", 1)[0] not in THIRD_PARTY_ROOTS
 
 
-__all__ = ["ClassSummary", "FunctionSummary", "IncomingCall", "ModuleSummary", "OutgoingCall", "ProjectContext",
-           "decode_facts", "encode_facts", "is_project_name"]
+__all__ = ["ClassSummary", "DEVICE", "FunctionSummary", "GRAD", "IncomingCall", "LatentConversion", "ModuleSummary",
+           "OutgoingCall", "ProjectContext", "bind_arguments", "decode_facts", "encode_facts", "is_project_name",
+           "bound_facts", "latent_sites"]

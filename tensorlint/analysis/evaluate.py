@@ -17,6 +17,7 @@ from .facts import (
     UNKNOWN, YES, Evidence, Facts, Tri, container_of, device_spec, join_all,
     COMES_FROM, CREATED_BY, MARKED_BY, MOVED_BY, WRAPPED_BY,
 )
+from .crossmodule import bound_facts
 from .frame import Frame, forget, store
 from .imports import ImportMap, dotted_name
 from .refine import refined_frame
@@ -288,7 +289,7 @@ class Evaluator:
             elif isinstance(func, cst.Attribute) and dotted_name(func.value) == "self":
                 inherited = self.calls.external_method(frame.cls, func.attr.value)
                 if inherited is not None:  # `self.unwrap_to_tensors(...)` of a base class in another module
-                    return inherited.returns
+                    return inherited.returns_given(bound_facts(inherited, node, lambda value: self.facts(value, frame)))
         if isinstance(func, cst.Name):
             name = func.value
             if name in frame.env or name in frame.globals:
@@ -405,8 +406,8 @@ class Evaluator:
             if cls is not None:
                 return BUILT_MODULE if cls.is_module else UNKNOWN.with_(module=NO)
             function = project.function(qualified)
-            if function is not None:
-                return function.returns
+            if function is not None:  # with the evidence of an argument its result is computed from
+                return function.returns_given(bound_facts(function, node, lambda value: self.facts(value, frame)))
         return UNKNOWN.with_(module=MAYBE if api.looks_like_model(qualified.rsplit(".", 1)[-1]) else NO)
 
     def _call_torch(self, qualified: str, node: cst.Call, frame):
@@ -419,7 +420,9 @@ class Evaluator:
                                    device=data.device if placed else NO, device_why=data.device_why if placed else None)
         if qualified.startswith("torch.nn.") and not qualified.startswith("torch.nn.functional.") and name[:1].isupper():
             return MODULE if name in api.STATELESS_MODULES and _weightless(node) else BUILT_MODULE
-        if qualified.startswith("torch.nn.init."):
+        if qualified.startswith("torch.nn.init."):  # initialisers return their tensor; fans and gains are numbers
+            if name.startswith(("_calculate", "calculate_")):
+                return NOT_TENSOR
             return self._positional(node, 0, frame) or UNKNOWN
         if qualified in ("torch.load", "torch.jit.load"):
             return Facts(tensor=MAYBE, grad=NO, device=MAYBE)

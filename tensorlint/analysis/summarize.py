@@ -10,16 +10,21 @@ loss = self.training_forward(batch)`): a subclass elsewhere that overrides `m` h
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .calls import Callee
-from .crossmodule import ClassSummary, FunctionSummary, ModuleSummary, ProjectContext
+from .crossmodule import DEVICE, GRAD, ClassSummary, FunctionSummary, LatentConversion, ModuleSummary, ProjectContext
+from .facts import NOT_TENSOR, YES, Evidence, Facts
+from .imports import dotted_name
 from .index import FunctionIndex
 from .loops import iterates_data
-from .semantic import Semantic
+from .semantic import _FUNCTION, Semantic
 from .walk import walk
+
+MAX_PROBED_PARAMS = 6   # parameters probed per function for latent conversions (each probe is one walk)
 
 
 def summarize_module(module: cst.Module, project: ProjectContext,
@@ -33,32 +38,178 @@ def summarize_module(module: cst.Module, project: ProjectContext,
     else:
         semantic.calls.summary_walks = 0  # the summary's own budget of callee walks, as a fresh analysis has
     semantic.reporting = False
+    for stmt in module.body:  # what the module's walk would bind first: its functions and classes are not tensors
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):  # (so `helper(x)` inside another function resolves)
+            semantic.module_frame.env.setdefault(stmt.name.value, NOT_TENSOR)
     chosen = None if wanted is None else set(wanted)
     summary = ModuleSummary(names=dict(semantic.imports.names))
+    positions = _Lines(module, project.module.replace(".", "/") + ("/__init__.py" if project.is_package else ".py"))
     for name, function in semantic.index.module_functions.items():
         if chosen is None or name in chosen:
-            summary.functions[name] = _function(semantic, Callee(function, None, False))
+            summary.functions[name] = _function(semantic, Callee(function, None, False), positions)
     for stmt in module.body:
         if isinstance(stmt, cst.ClassDef) and (chosen is None or stmt.name.value in chosen):
-            summary.classes[stmt.name.value] = _class(semantic, stmt)
+            summary.classes[stmt.name.value] = _class(semantic, stmt, positions)
     return summary
 
 
-def _function(semantic: Semantic, callee: Callee) -> FunctionSummary:
+class _Lines:
+    """Line numbers of nodes, computed on the first question (most modules have no latent conversion)."""
+
+    def __init__(self, module: cst.Module, path: str) -> None:
+        self.module = module
+        self.path = path
+        self._positions = None
+        self._parents = None
+
+    def guards(self, node: cst.CSTNode, function: cst.FunctionDef) -> Optional[Tuple[Tuple[str, bool], ...]]:
+        """The `if param:` tests between `node` and the function's body that it sits under, as (param, truth);
+        () when the climb does not reach `function` (a helper's helper: its tests name other parameters);
+        None when it sits in an `except` handler."""
+        if self._parents is None:
+            self._parents = {}
+            walk(self.module, _Parents(self._parents))
+        found = []
+        child, parent = node, self._parents.get(id(node))
+        while parent is not None and parent is not function:
+            if isinstance(parent, cst.ExceptHandler):
+                return None
+            if isinstance(parent, cst.If) and child is not parent.test:
+                truth = child is parent.body
+                test = parent.test
+                while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+                    test, truth = test.expression, not truth
+                if isinstance(test, cst.Name):
+                    found.append((test.value, truth))
+            child, parent = parent, self._parents.get(id(parent))
+        return tuple(found) if parent is function else ()
+
+    def __call__(self, node: cst.CSTNode) -> int:
+        if self._positions is None:
+            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        position = self._positions.get(node)
+        return position.start.line if position is not None else 0
+
+
+class _Parents(cst.CSTVisitor):
+    def __init__(self, parents: Dict[int, cst.CSTNode]) -> None:
+        super().__init__()
+        self.parents = parents
+        self.stack: List[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.stack:
+            self.parents[id(node)] = self.stack[-1]
+        self.stack.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.stack.pop()
+
+
+def _function(semantic: Semantic, callee: Callee, positions: "_Lines") -> FunctionSummary:
     function: FunctionIndex = callee.function
     params = function.params[1:] if callee.is_method else function.params
-    returns = semantic.calls.returns(callee, {}, True)
+    # for any caller: a parameter's annotation says what it is, not that this caller's argument requires grad or
+    # is on a device (`weights: nn.Parameter` given a plain tensor); `passes` carries a caller's own evidence
+    declared = semantic._parameters(function.node, callee.cls if callee.is_method else None)
+    returns = semantic.calls.returns(callee, {p: f.with_(grad_why=None, device_why=None) for p, f in declared.items()
+                                              if p in params}, True)
     evidence = tuple((param, facts) for param in params
                      for facts in [semantic.index.evidence.get((id(function.node), param))] if facts is not None)
-    return FunctionSummary(tuple(params), returns, evidence, function.performs_step)
+    conversions, passes = [], []
+    for param in params[:MAX_PROBED_PARAMS]:
+        found, returned = _probe(semantic, callee, param)
+        for needs, node, sink, site in found:
+            guards = positions.guards(site, function.node)
+            if guards is not None:  # None: on an `except` path, not the normal one
+                conversions.append(LatentConversion(param, needs, f"{positions.path}:{positions(node)}", sink, guards))
+        passes += [(param, fact) for fact in returned]
+    return FunctionSummary(tuple(params), returns, evidence, function.performs_step, tuple(dict.fromkeys(conversions)),
+                           tuple(passes), _defaults(function.node))
 
 
-def _class(semantic: Semantic, node: cst.ClassDef) -> ClassSummary:
+def _defaults(node: cst.FunctionDef) -> Tuple[Tuple[str, bool], ...]:
+    from .crossmodule import _literal_truth
+    found = []
+    for param in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params):
+        truth = _literal_truth(param.default) if param.default is not None else None
+        if truth is not None:
+            found.append((param.name.value, truth))
+    return tuple(found)
+
+
+def _probe(semantic: Semantic, callee: Callee, param: str):
+    """Walk the function with `param` bound to a tensor that requires grad and lives on an accelerator, each
+    fact with evidence of its own: the conversions that evidence reaches are latent hazards of the function
+    (its caller's argument decides them), and the evidence left on its return value says which facts of the
+    argument the result keeps. Same-file helpers the body passes the parameter to are walked too (calls.py)."""
+    from ..rules.conversion_checker import PLOT_FUNCTIONS, STRUCTURAL_KEYWORDS, converts_to_numpy
+    grad_why, device_why = Evidence(f"is the argument `{param}`"), Evidence(f"is the argument `{param}`")
+    probe = Facts(tensor=YES, grad=YES, device=YES, grad_why=grad_why, device_why=device_why)
+    walker = Semantic.__new__(Semantic)
+    cst.CSTVisitor.__init__(walker)
+    for shared in ("module", "project", "imports", "index", "calls", "_class_infos", "module_frame"):
+        setattr(walker, shared, getattr(semantic, shared))
+    walker.evaluator = semantic.evaluator.fresh()
+    found: List[Tuple[str, cst.CSTNode, str, cst.CSTNode]] = []
+
+    def judge(expression: cst.BaseExpression, sink: str) -> None:
+        facts = walker.facts(expression)
+        content = facts if facts.tensor is YES else facts.tensor_content()
+        if content is None:
+            return
+        # where the conversion sits in the probed function: itself, or the call into the same-file helper holding it
+        site = expression if walker.current_call_site() is None else walker.current_call_site()
+        if any(isinstance(node, cst.ExceptHandler) for node in walker.ancestors):
+            return  # `try: torch.log(x) except: np.log(x)`: not the normal path for a tensor
+        if content.grad_why is grad_why and content.grad.possible and walker.grad_enabled:
+            found.append((GRAD, expression, sink, site))
+        if content.device_why is device_why and content.device.possible:
+            found.append((DEVICE, expression, sink, site))
+
+    def sinks(node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "numpy":
+            if not node.args and not walker.imports.numpy_method_is_not_torch:
+                judge(func.value, "`.numpy()`")
+            return
+        qualified = walker.imports.qualified(func)
+        root = func
+        while isinstance(root, (cst.Attribute, cst.Subscript)):
+            root = root.value
+        plot = (qualified is None and isinstance(func, cst.Attribute) and func.attr.value in PLOT_FUNCTIONS
+                and isinstance(root, cst.Name) and root.value.startswith("ax"))
+        if plot or (qualified is not None and converts_to_numpy(qualified)):
+            sink = f"`{dotted_name(func) or qualified or func.attr.value}()`"
+            for arg in node.args:
+                if not arg.star and (arg.keyword is None or arg.keyword.value not in STRUCTURAL_KEYWORDS):
+                    judge(arg.value, sink)
+
+    walker._start_walk({cst.Call: [sinks]}, {})
+    walker._returned = []
+    # a probe's helper walks must not be cut short by another probe's (the budget is per probe)
+    seen, walks = semantic.calls.context_seen, semantic.calls.context_walks
+    semantic.calls.context_seen, semantic.calls.context_walks = set(), 0
+    try:
+        walker._walk_callee(callee, {param: probe}, True, context=_FUNCTION)
+    finally:
+        semantic.calls.context_seen, semantic.calls.context_walks = seen, walks
+    returned = []
+    for facts in walker._returned or ():
+        if facts.grad_why is grad_why and facts.grad.possible and GRAD not in returned:
+            returned.append(GRAD)
+        if facts.device_why is device_why and facts.device.possible and DEVICE not in returned:
+            returned.append(DEVICE)
+    return found, returned
+
+
+def _class(semantic: Semantic, node: cst.ClassDef, positions) -> ClassSummary:
     info = semantic._class_info(node)
     methods: Dict[str, FunctionSummary] = {}
     for name, function in semantic.index.methods.get(id(node), {}).items():
         if function.params[:1] == ("self",):
-            methods[name] = _function(semantic, Callee(function, info, True))
+            methods[name] = _function(semantic, Callee(function, info, True), positions)
     bases = []
     for arg in node.bases:
         if arg.keyword is None:

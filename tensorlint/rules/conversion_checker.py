@@ -7,6 +7,7 @@ from typing import Iterator, List, Optional, Tuple
 import libcst as cst
 
 from ..analysis import Facts, YES, dotted_name
+from ..analysis.crossmodule import latent_sites
 from ..analysis.torch_api import DTYPE_NAMES
 from ..diagnostics import Edit, Fix, Safety, changes_nothing
 from .base import FamilyChecker
@@ -60,6 +61,7 @@ class Site:
     sink: str                                 # "`.numpy()`" or "`np.vstack()`"
     explicit: bool
     delegating: bool = False                  # `np.mean(t)`: NumPy calls `t.mean(axis=...)` (TypeError)
+    through_call: bool = False                # converted by the called function: a fix at the call is unsafe
 
 
 class ConversionChecker(FamilyChecker):
@@ -68,6 +70,8 @@ class ConversionChecker(FamilyChecker):
     def visit_Call(self, node: cst.Call) -> None:
         for site in self._sites(node):
             self._judge(site)
+        for argument, facts, sink in latent_sites(self.semantic, node):  # a helper of another module converts it
+            self._judge(Site(argument, argument, facts, sink, explicit=False, through_call=True))
 
     # -- finding conversion sites -----------------------------------------------------------
     def _sites(self, node: cst.Call) -> Iterator[Site]:
@@ -155,8 +159,10 @@ class ConversionChecker(FamilyChecker):
             if device_hazard and self.wants("TL102"):
                 self.context.report("TL102", site.report_node, self._device_message(site), fix)
             return
+        if (grad_hazard or device_hazard) and isinstance(self.semantic.current_call_site(), str):
+            return  # a call from another module: reported at that call (`latent_sites`), not here
         if grad_hazard or device_hazard:
-            fix = self._canonical_fix(site, force_unsafe=cuts_gradients)
+            fix = self._canonical_fix(site, force_unsafe=cuts_gradients or site.through_call)
             caveat = ""
             if cuts_gradients:
                 caveat = ("; in forward(), `.detach()` cuts gradients: check that is intended"
