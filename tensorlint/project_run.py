@@ -302,15 +302,13 @@ class _Resolver:
         for _ in range(MAX_SUMMARY_ROUNDS):
             wanted: Dict[str, Optional[Set[str]]] = {}
             for name in pending:
-                place = self._module_of(name.lstrip("*"))
-                if place is None:
+                module, heads = self._wants(name)
+                if not module:
                     continue
-                module, rest = place
-                head = rest.partition(".")[0]
-                if name.startswith("*") or not head:
+                if heads is None:
                     wanted[module] = None            # everything it defines
                 elif wanted.get(module, set()) is not None:
-                    wanted.setdefault(module, set()).add(head)
+                    wanted.setdefault(module, set()).update(heads)
             todo = {m: w for m, w in wanted.items() if not self._covers(m, w)}
             if not todo:
                 return
@@ -330,8 +328,13 @@ class _Resolver:
                     following.update(found.bases)
                 elif isinstance(found, ModuleSummary) and name.startswith("*"):
                     following.update(q for q in found.exports(name[1:]).values() if self._module_of(q))
-            pending = {name for name in following if (self._module_of(name.lstrip("*")) or ("",))[0]
-                       not in self.summaries}
+            pending = {name for name in following if not self._covers(*self._wants(name))}
+
+    def _wants(self, name: str) -> Tuple[str, Optional[Set[str]]]:
+        """(module, the names wanted of it: None for all) for one name `prepare` was given."""
+        place = self._module_of(name.lstrip("*")) or ("", "")
+        head = place[1].partition(".")[0]
+        return place[0], None if name.startswith("*") or not head else {head}
 
     def _covers(self, module: str, heads: Optional[Set[str]]) -> bool:
         if module not in self.summaries:
@@ -372,6 +375,8 @@ class _Resolver:
             target = summary.names[head] + (f".{tail}" if tail else "")
             if target != qualified:
                 return self._resolve(target, hops + 1, follow)
+        if follow is not None and not self._covers(module, {head}):
+            follow.add(qualified)   # summarised for other names (a re-export leads to this one): once more
         return None
 
     def function_place(self, qualified: str) -> Optional[Tuple[str, str]]:
