@@ -42,8 +42,23 @@ def check_source(source: str, path: Optional[str] = None, select: Optional[Itera
 def fix_source(source: str, path: Optional[str] = None, select: Optional[Iterable[str]] = None,
                ignore: Optional[Iterable[str]] = None, unsafe_fixes: bool = False,
                settings: Optional[Settings] = None) -> FixResult:
-    """Fixed text plus what was fixed and what remains. Raises libcst.ParserSyntaxError or FixError."""
+    """Fixed text plus what was fixed and what remains. Raises libcst.ParserSyntaxError or FixError.
+    With the `path` of a file on disk, each pass sees what the project modules the file imports tell it."""
     codes = enabled_codes(select, ignore)
     resolved = _settings(path, settings)
-    return fix_to_fixpoint(source, lambda text: without_suppressed(text, lint(text, codes, settings=resolved)),
-                           unsafe_fixes)
+
+    def diagnose(text: str) -> List[Diagnostic]:
+        tree = _ast_or_none(text) if path is not None else None
+        project = None
+        if tree is not None:
+            from .imported import context_or_none
+            project = context_or_none(path, tree)
+        return without_suppressed(text, lint(text, codes, settings=resolved, tree=tree, project=project))
+    return fix_to_fixpoint(source, diagnose, unsafe_fixes)
+
+
+def _ast_or_none(text: str) -> Optional[ast.Module]:
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # libcst reports the error (or the prescreen's own parse does)

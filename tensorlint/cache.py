@@ -12,7 +12,9 @@ project root of the current directory, else in the current directory) as
 `v2/<2 hex>/<62 hex>.json`, one file per key, each written to a temporary file and renamed into
 place: concurrent workers and runs never see half an entry, and two writers of one key write the
 same bytes. An unreadable or corrupt entry is a miss. A cache that cannot be written is skipped
-silently: it only ever saves time. Only `check` uses it; `fix` always re-checks.
+silently: it only ever saves time. Only `check` caches results; `fix` always re-checks. Module
+summaries (`project_run.summarize_file`) live here too, which flake8, `fix` and the editor also use
+for the modules a file imports.
 """
 from __future__ import annotations
 
@@ -65,7 +67,7 @@ def tool_fingerprint() -> str:
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
-_NOT_CHECKING = ("verify", "lsp.py")  # a check never runs these
+_NOT_CHECKING = ("verify", "lsp")  # a check never runs these
 
 
 def _checked_sources() -> List[str]:

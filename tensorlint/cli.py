@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import dataclasses
 import gc
+import json
 import os
 import signal
 import sys
@@ -145,6 +146,8 @@ class FileJob:
 class CheckJob(FileJob):
     """`tensorlint check`."""
     cache_directory: Optional[str] = None  # None: no cache
+    # Checked one file at a time (--add-noqa, --watch): each file still hears from the modules it imports.
+    sees_imports: bool = False
 
     def run(self, path: str) -> "FileResult":
         return check_file(self, path)
@@ -186,9 +189,12 @@ def inspect_file(job: CheckJob, path: str, project=None) -> Inspection:
         settings = project_settings(shown, job.target_numpy, job.target_torch)
         select = sorted(rules)
         key = cache = None
+        imported = _imported_context(job, path, source, rules) if project is None else None
         if job.cache_directory is not None and rules and not is_notebook(shown):
             cache = Cache(job.cache_directory)
-            key = cache_key(source.text, settings, rules, project.cache_context() if project is not None else "")
+            context = project.cache_context() if project is not None else \
+                json.dumps(imported.encode_context(), sort_keys=True) if imported is not None else ""
+            key = cache_key(source.text, settings, rules, context)
             cached = cache.load_entry(key)
             if cached is not None and (project is None or project.restore(cached[1])):
                 return Inspection(FileResult(shown, cached[0]), source, rules, settings)
@@ -203,7 +209,7 @@ def inspect_file(job: CheckJob, path: str, project=None) -> Inspection:
             diagnostics = analyse(source, lambda src: project.check(src.text, select, settings, tree))
         else:
             diagnostics = analyse(source, lambda src: check_source(src.text, src.path, select, None,
-                                                                   settings=settings, tree=tree))
+                                                                   settings=settings, tree=tree, project=imported))
     except Unchecked as unchecked:  # not cached: the next run reads the file again
         return Inspection(FileResult(shown, unchecked.reported(chosen.problems if chosen else frozenset())))
     except InputError as error:
@@ -211,6 +217,15 @@ def inspect_file(job: CheckJob, path: str, project=None) -> Inspection:
     if cache is not None:
         cache.store(key, diagnostics, project.records() if project is not None else None)
     return Inspection(FileResult(shown, diagnostics), source, rules, settings)
+
+
+def _imported_context(job: CheckJob, path: str, source, rules):
+    """What the modules a file checked alone imports tell it (`imported.py`), for the jobs that want it."""
+    if not job.sees_imports or not rules or path == STDIN or is_notebook(path):
+        return None
+    from .imported import context_or_none
+    from .prescreen import parse as parse_ast
+    return context_or_none(path, parse_ast(source.text))
 
 
 def unreadable_directory(job: FileJob, path: str, reason: str) -> FileResult:
@@ -561,6 +576,7 @@ def print_fix_summary(outcome: Outcome, to) -> None:
 @dataclass(frozen=True)
 class AddNoqaJob(CheckJob):
     """`tensorlint check --add-noqa`: check, then silence every finding with a `# noqa` comment."""
+    sees_imports: bool = True
 
     def run(self, path: str) -> "NoqaResult":
         return add_noqa_file(self, path)
@@ -617,7 +633,10 @@ def with_noqa(source: SourceFile, findings: Sequence, inspection: Inspection) ->
         new_text = add_noqa(source.text, [(d.line, d.code) for d in findings])
         if parse_python(new_text)[1] is not None:
             raise InputError(f"{path}: internal error, please report: --add-noqa would break the file")
-        return new_text, check_source(new_text, path, select, None, settings=settings)
+        from .imported import context_or_none
+        from .prescreen import parse as parse_ast
+        return new_text, check_source(new_text, path, select, None, settings=settings,
+                                      project=context_or_none(path, parse_ast(new_text)))
     except (cst.ParserSyntaxError, NotebookError) as error:
         raise InputError(f"{path}: internal error, please report: --add-noqa would break the file: {error}") \
             from None
@@ -656,7 +675,7 @@ def run_watch(args: argparse.Namespace) -> int:
     if missing:
         report_error(Outcome(), f"{missing[0]}: no such file or directory")
         return 2
-    job = check_job(args)
+    job = dataclasses.replace(check_job(args), sees_imports=True)
     jobs = args.jobs or default_jobs()
     terminal = sys.stdout.isatty()
 

@@ -1,4 +1,6 @@
-"""`tensorlint check --project DIR` across the modules of one project, in three phases.
+"""`tensorlint check` across the modules of one project (the default; `--no-project` checks each file alone),
+in three phases. The project is the files given plus the modules on disk beside them (`imported.py`), which
+answer questions but are not checked.
 
 1. **Check** every file alone (the prescreen applies, results cached as usual). Each walked file records
    what its analysis asked about other modules of the project and could not answer (*queries*: an imported
@@ -20,7 +22,8 @@ A file's module name comes from its path: the chain of directories holding `__in
 (`src/pkg/utils.py` is `pkg.utils`), or its stem for a script outside any package. Two files claiming
 one module name are both left out of the project's map. One round: a recheck's own calls out are not
 followed further. Only `check` runs this; `fix`, `--add-noqa`, `--watch`, the flake8 plugin and the editor
-check one file at a time (see docs/provenance.md, "Across modules").
+check one file at a time with the summaries of what it imports (`imported.py`; docs/provenance.md, "Across
+modules").
 """
 from __future__ import annotations
 
@@ -32,7 +35,6 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tupl
 
 from .analysis.crossmodule import (ClassSummary, FunctionSummary, IncomingCall, ModuleSummary, OutgoingCall,
                                    ProjectContext, is_project_name)
-from .api import check_source
 from .cache import Cache, cache_key
 from .settings import Settings
 
@@ -104,6 +106,7 @@ class ProjectFile:
         return json.dumps([self.module, self.is_package, self.context], sort_keys=True, separators=(",", ":"))
 
     def check(self, text: str, select: Sequence[str], settings: Settings, tree: Optional[ast.Module]):
+        from .api import check_source  # only on a cache miss: a warm run loads neither libcst nor the rules
         project = decode_context(self.module, self.is_package, self.context)
         diagnostics = check_source(text, None, select, None, settings=settings, tree=tree, project=project)
         self.queries = sorted(project.queries)
@@ -210,7 +213,7 @@ def summarize_file(path: str, module: str, is_package: bool, cache_directory: Op
 # -- the run -------------------------------------------------------------------------------------
 def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
     """The results of `job` on `files`, in order, with what the project's modules tell each other."""
-    from .notebook import is_notebook
+    from .inputs import is_notebook
     places = {path: (module, package, None) for path, (module, package) in module_places(files).items()
               if not is_notebook(path)}
     first = list(run_files(_Phase(job, places), files, jobs))

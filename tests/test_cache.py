@@ -10,6 +10,7 @@ from tensorlint import check_source
 from tensorlint.cache import DIRECTORY_NAME, Cache, cache_key, default_directory
 from tensorlint.cli import main
 from tensorlint.engine import enabled_codes
+from tensorlint.project_run import ProjectFile
 from tensorlint.settings import Settings
 
 SAFE = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"
@@ -33,8 +34,13 @@ def run(capsys, *argv):
 
 
 def poison(path, text, diagnostics, settings=Settings()):
-    """Store `diagnostics` as the cached result for `text`, to see whether a run reads the cache."""
-    Cache(os.environ["TENSORLINT_CACHE_DIR"]).store(cache_key(text, settings, CODES), diagnostics)
+    """Store `diagnostics` as the cached result for `text`, to see whether a run reads the cache: under the key
+    of a check of the file alone, and under the key of its first check in a project run (the default)."""
+    cache = Cache(os.environ["TENSORLINT_CACHE_DIR"])
+    cache.store(cache_key(text, settings, CODES), diagnostics)
+    place = ProjectFile(Path(path).stem, False)
+    place.walked = True
+    cache.store(cache_key(text, settings, CODES, place.cache_context()), diagnostics, place.records())
 
 
 # -- the key -------------------------------------------------------------------------------------

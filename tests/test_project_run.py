@@ -92,9 +92,8 @@ def write_package(root: Path, files=None) -> Path:
 
 
 def check(*args: str, cwd: Path):
-    """`tensorlint check --extend-select TL105 --project ARGS`, or with "--no-project" among ARGS the plain
-    per-file check."""
-    args = tuple(a for a in args if a != "--no-project") if "--no-project" in args else ("--project", *args)
+    """`tensorlint check --extend-select TL105 ARGS`: a project run, the default (with "--no-project" among ARGS,
+    each file alone)."""
     out = StringIO()
     previous = os.getcwd()
     os.chdir(cwd)
@@ -251,3 +250,22 @@ def test_a_parsed_module_brings_its_summary_from_phase_one(tmp_path, monkeypatch
     _, lines = check("--no-cache", "-j1", "pkg", cwd=tmp_path)
     assert codes_at(lines) == WITH_PROJECT
     assert "utils.py" not in summarised and "train.py" not in summarised
+
+
+def test_fix_and_add_noqa_see_what_each_file_imports(tmp_path):
+    """`fix` and `--add-noqa` go one file at a time, with the summaries of what the file imports: the model
+    output `predict(x)` returns (utils.py) is fixed in train.py, and silenced there by --add-noqa."""
+    package = write_package(tmp_path)
+    previous = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with redirect_stdout(StringIO()):
+            assert main(["fix", "--unsafe-fixes", "--select", "TL1", "pkg/train.py"]) == 0
+    finally:
+        os.chdir(previous)
+    fixed = (package / "train.py").read_text().splitlines()
+    assert fixed[9] == "    probs = np.asarray(out.detach().cpu())"
+    write_package(tmp_path / "again")
+    code, lines = check("--add-noqa", "--select", "TL1", "pkg/train.py", cwd=tmp_path / "again")
+    assert code == 0 and lines == []
+    assert (tmp_path / "again" / "pkg" / "train.py").read_text().splitlines()[9].endswith("# noqa: TL101, TL102")

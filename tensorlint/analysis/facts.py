@@ -11,7 +11,10 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Iterable, Optional, Tuple
 
-import libcst as cst
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # a check answered from the cache decodes facts without loading libcst
+    import libcst as cst
 
 
 class Tri(enum.IntEnum):
@@ -70,7 +73,7 @@ class Evidence:
         """The evidence in words. `context` (a SourceContext) gives line numbers; without it they are left out."""
         text = self.template
         if self.node is not None:
-            code = context.code(self.node) if context is not None else cst.Module([]).code_for_node(self.node)
+            code = context.code(self.node) if context is not None else _code_for(self.node)
             code = " ".join(code.split())
             if len(code) > 50:
                 code = code[:47] + "..."
@@ -214,3 +217,8 @@ def container_of(items: Optional[Facts], parts: Optional[Tuple[Facts, ...]] = No
 
 def device_spec(accelerator: Tri) -> Facts:
     return NOT_TENSOR.with_(denotes_accelerator=accelerator)
+
+
+def _code_for(node) -> str:
+    import libcst as cst
+    return cst.Module([]).code_for_node(node)
