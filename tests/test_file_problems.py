@@ -93,7 +93,7 @@ def test_two_for_an_internal_error_even_with_bad_files_around(tree, capsys, monk
         raise RuntimeError("boom")
 
     monkeypatch.setattr("tensorlint.cli.check_source", crash)
-    monkeypatch.setattr("tensorlint.project_run.check_source", crash)  # a directory is a project run
+    monkeypatch.setattr("tensorlint.api.check_source", crash)  # a directory is a project run (imported lazily)
     code, out, err = run(capsys, "check", "--no-cache", "src")
     assert code == 2
     assert err.splitlines() == [f"tensorlint: error: src/{name}: internal error, please report: RuntimeError: boom"

@@ -269,3 +269,19 @@ def test_fix_and_add_noqa_see_what_each_file_imports(tmp_path):
     code, lines = check("--add-noqa", "--select", "TL1", "pkg/train.py", cwd=tmp_path / "again")
     assert code == 0 and lines == []
     assert (tmp_path / "again" / "pkg" / "train.py").read_text().splitlines()[9].endswith("# noqa: TL101, TL102")
+
+
+def test_a_module_class_without_parameters_is_no_evidence_of_grad(tmp_path):
+    """`CosineAttention()(a, b)` of another module computes from its inputs only: no parameter of its own, so its
+    output requires grad only if they do. A module class that sets a layer on `self` is evidence."""
+    files = {"__init__.py": "",
+             "layers.py": "import torch\n\n\nclass Cosine(torch.nn.Module):\n    def forward(self, a, b):\n"
+                          "        return torch.cosine_similarity(a, b)\n\n\n"
+                          "class Scorer(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                          "        self.proj = torch.nn.Linear(2, 2)\n\n    def forward(self, a):\n"
+                          "        return self.proj(a)\n",
+             "use.py": "import torch\nfrom .layers import Cosine, Scorer\n\n"
+                       "a = torch.ones(2, 2)\nprint(Cosine()(a, a).numpy())\nprint(Scorer()(a).numpy())\n"}
+    write_package(tmp_path, files)
+    _, lines = check("--no-cache", "--select", "TL101", "pkg", cwd=tmp_path)
+    assert codes_at(lines) == ["pkg/use.py:5:7: TL105", "pkg/use.py:6:7: TL101"]  # TL105: selected in every run here

@@ -146,6 +146,10 @@ class ClassSummary:
     bases: Tuple[str, ...] = ()                                  # qualified names, as its module resolves them
     methods: Dict[str, FunctionSummary] = field(default_factory=dict)
     step_methods: FrozenSet[str] = frozenset()                   # `self.m(...)` called from one of its step loops
+    # Its own code may give it parameters: a method sets `self.x = <a call>` (a layer, a Parameter, a submodule)
+    # or registers one, or a base outside the project other than nn.Module brings them. False: a module whose
+    # output requires grad only when its input does (`CosineAttention()`), unless a project base says otherwise.
+    holds_state: bool = True
 
     @property
     def informative(self) -> bool:
@@ -153,13 +157,13 @@ class ClassSummary:
 
     def encode(self):
         return [self.is_module, list(self.bases), {n: m.encode() for n, m in self.methods.items()},
-                sorted(self.step_methods)]
+                sorted(self.step_methods), self.holds_state]
 
     @classmethod
     def decode(cls, data) -> "ClassSummary":
-        is_module, bases, methods, steps = data
+        is_module, bases, methods, steps, holds_state = data
         return cls(is_module, tuple(bases), {n: FunctionSummary.decode(m) for n, m in methods.items()},
-                   frozenset(steps))
+                   frozenset(steps), bool(holds_state))
 
 
 @dataclass
@@ -280,6 +284,14 @@ class ProjectContext:
         if found is None and is_project_name(qualified):
             self.queries.add(qualified)
         return found
+
+    def holds_state(self, qualified: str, depth: int = 0) -> bool:
+        """May instances of this project class hold parameters (so that their output requires grad)? Unknown
+        bases count as holding them."""
+        summary = self.classes.get(qualified)
+        if summary is None or summary.holds_state or depth > 3:
+            return True
+        return any(self.holds_state(base, depth + 1) for base in summary.bases if is_project_name(base))
 
     def star(self, module: str) -> Optional[Dict[str, str]]:
         found = self.stars.get(module)

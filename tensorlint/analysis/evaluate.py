@@ -104,7 +104,10 @@ class Evaluator:
                 return known.with_(device=MAYBE, device_why=known.device_why or self.placement(frame))
         receiver = self.facts(node.value, frame)
         if attr == "device" and receiver.tensor.possible:
-            return device_spec(receiver.device)
+            if isinstance(node.value, cst.Name) and node.value.value == "self":
+                return device_spec(receiver.device)  # a trainer's or model's configured device, not a tensor's
+            # the spec keeps the tensor's own device fact and evidence: `device=x.device` follows `x`
+            return device_spec(receiver.device).with_(device=receiver.device, device_why=receiver.device_why)
         if attr in api.NON_TENSOR_ATTRIBUTES:
             return NOT_TENSOR
         # `.weight`/`.bias` of a module, or of a value of unknown kind (`def init(m): m.weight...`)
@@ -404,6 +407,10 @@ class Evaluator:
         if project is not None:  # a function or class of another module of the project
             cls = project.class_(qualified)
             if cls is not None:
+                if cls.is_module and not project.holds_state(qualified):
+                    # no parameters of its own: its output requires grad only if its input does, and it computes
+                    # where its input is; what it is called with decides (so no evidence of its own)
+                    return MODULE.with_(guessed=True)
                 return BUILT_MODULE if cls.is_module else UNKNOWN.with_(module=NO)
             function = project.function(qualified)
             if function is not None:  # with the evidence of an argument its result is computed from
@@ -457,13 +464,16 @@ class Evaluator:
         grad = _keyword_tri(node, "requires_grad", default=NO)
         grad_why = made_here if grad.possible else None
         device_arg = _keyword(node, "device")
-        if device_arg is not None:
+        followed = self._device_of_tensor(device_arg, frame) if device_arg is not None else None
+        if followed is not None:
+            device = followed[0]
+        elif device_arg is not None:
             device = self.accelerator(device_arg, frame)
         elif name.startswith(("cuda",)) or self.default_device_may_be_accelerator:
             device = MAYBE
         else:
             device = NO
-        device_why = made_here if device.possible else None
+        device_why = followed[1] if followed is not None else made_here if device.possible else None
         if name == "from_numpy":
             return HOST_TENSOR
         source = self._positional(node, 0, frame)
@@ -570,7 +580,10 @@ class Evaluator:
             return _moved(receiver, derived.with_(device=device, device_why=why if device.possible else None))
         if name.startswith("new_") and name[4:] in ("zeros", "ones", "empty", "full", "tensor", "empty_strided"):
             grad = _keyword_tri(node, "requires_grad", default=NO)
-            if _keyword(node, "device") is not None:
+            followed = self._device_of_tensor(_keyword(node, "device"), frame) if _keyword(node, "device") else None
+            if followed is not None:
+                device, device_why = followed
+            elif _keyword(node, "device") is not None:
                 device = self.accelerator(_keyword(node, "device"), frame)
                 device_why = Evidence(CREATED_BY, node) if device.possible else None
             else:
@@ -608,15 +621,24 @@ class Evaluator:
         for arg in node.args:
             if arg.keyword is not None:
                 if arg.keyword.value == "device":
-                    target = (self.accelerator(arg.value, frame), moved)
+                    target = self._device_of_tensor(arg.value, frame) or (self.accelerator(arg.value, frame), moved)
                 continue
             if _is_dtype(arg.value, self.imports):
                 continue
             value = self.facts(arg.value, frame)
             if value.tensor is YES:
                 return value.device, value.device_why
-            target = (self.accelerator(arg.value, frame), moved)
+            target = self._device_of_tensor(arg.value, frame) or (self.accelerator(arg.value, frame), moved)
         return target
+
+    def _device_of_tensor(self, node: cst.BaseExpression, frame) -> Optional[Tuple[Tri, Optional[Evidence]]]:
+        """`device=mask.device`, `.to(x.device)` (also through `device = x.device`): the new tensor goes where that
+        tensor is, so it has that tensor's device facts and evidence (none for a parameter of unknown provenance),
+        not an evidence of its own; None when the device expression is not a tensor's `.device`."""
+        spec = self.facts(node, frame)
+        if spec.tensor is not NO or spec.denotes_accelerator is None or not spec.device.possible:
+            return None   # a device named in the code (`"cuda"`, `torch.device(...)`), or not a device at all
+        return spec.denotes_accelerator, spec.device_why
 
     def accelerator(self, node: cst.BaseExpression, frame) -> Tri:
         """Does this device expression name an accelerator?"""

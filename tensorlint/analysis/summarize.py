@@ -16,7 +16,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .calls import Callee
-from .crossmodule import DEVICE, GRAD, ClassSummary, FunctionSummary, LatentConversion, ModuleSummary, ProjectContext
+from .crossmodule import DEVICE, GRAD, ClassSummary, is_project_name, FunctionSummary, LatentConversion, ModuleSummary, ProjectContext
 from .facts import NOT_TENSOR, YES, Evidence, Facts
 from .imports import dotted_name
 from .index import FunctionIndex
@@ -211,12 +211,50 @@ def _class(semantic: Semantic, node: cst.ClassDef, positions) -> ClassSummary:
         if function.params[:1] == ("self",):
             methods[name] = _function(semantic, Callee(function, info, True), positions)
     bases = []
+    holds_state = _sets_state(node)
     for arg in node.bases:
         if arg.keyword is None:
             qualified = semantic.imports.qualified(arg.value) or _own_class(semantic, arg.value)
             if qualified:
                 bases.append(qualified)
-    return ClassSummary(info.is_module, tuple(bases), methods, frozenset(_step_methods(node)))
+            # a base the summary cannot follow (unresolved, or a library layer such as nn.Linear) may bring parameters
+            holds_state = holds_state or not qualified or (not is_project_name(qualified)
+                                                           and qualified not in _STATELESS_BASES)
+    return ClassSummary(info.is_module, tuple(bases), methods, frozenset(_step_methods(node)), holds_state)
+
+
+_STATELESS_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module", "object"})
+_REGISTERS = frozenset({"register_parameter", "register_module", "add_module"})
+
+
+def _sets_state(cls: cst.ClassDef) -> bool:
+    """Does a method set `self.x = <call>` (a layer, a Parameter, a submodule) or register a parameter/module?"""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            nonlocal found
+            if isinstance(node.value, cst.Call) and any(_on_self(t.target) for t in node.targets):
+                found = True
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            nonlocal found
+            if isinstance(node.value, cst.Call) and _on_self(node.target):
+                found = True
+
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in _REGISTERS:
+                found = True
+
+    walk(cls.body, Finder())
+    return found
+
+
+def _on_self(target: cst.BaseExpression) -> bool:
+    return (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self"
+            or isinstance(target, cst.Subscript) and _on_self(target.value))
 
 
 def _own_class(semantic: Semantic, base: cst.BaseExpression) -> Optional[str]:

@@ -333,6 +333,8 @@ class NumpyWithoutCpu(Rule):
     VALID = [
         Valid(H + "t = torch.zeros(3)\nt.numpy()\n", "host factory"),
         Valid(H + "t = torch.zeros(3, device='cpu')\nt.numpy()\n", "device='cpu'"),
+        Valid(H + "def f(x):\n    device = x.device\n    mask = torch.ones(3, device=device)\n    return mask.detach().numpy()\n",
+              "device=x.device of a parameter: the new tensor is where x is, which nothing shows"),
         Valid(H + "def f(x):\n    return x.detach().cpu().numpy()\n", "canonical chain"),
         Valid(H + "def f(x):\n    return x.detach().to('cpu').numpy()\n", ".to('cpu') after .detach()"),
         Valid(H + "def f(x):\n    x = x.cpu()\n    return x.detach().numpy()\n", "reassigned after .cpu()"),
@@ -371,6 +373,9 @@ class NumpyWithoutCpu(Rule):
     INVALID = [
         Invalid(H + "t = torch.zeros(3, device='cuda')\nt.numpy()\n", line=4, col=1,
                 fixed=H + "t = torch.zeros(3, device='cuda')\nt.detach().cpu().numpy()\n", why="device='cuda'"),
+        Invalid(H + "x = torch.zeros(3).cuda()\nmask = torch.ones(3, device=x.device)\nmask.numpy()\n", line=5, col=1,
+                fixed=H + "x = torch.zeros(3).cuda()\nmask = torch.ones(3, device=x.device)\nmask.detach().cpu().numpy()\n",
+                why="device=x.device of a tensor moved with .cuda(): the move is the evidence"),
         Invalid(H + "def f(x, device):\n    y = x.to(device).detach()\n    return y.numpy()\n", line=5, col=12,
                 fixed=H + "def f(x, device):\n    y = x.to(device).detach()\n    return y.detach().cpu().numpy()\n", unsafe=True, why=".to(device) of a parameter: a tensor or a look-alike, so the fix is unsafe"),
         Invalid(H + "t = torch.ones(3).cuda()\nnp.asarray(t)\n", line=4, col=12,
