@@ -22,7 +22,7 @@ from .evaluate import (
 )
 from .facts import (
     MAYBE, MODULE, MOVED_BESIDE, NO, NOT_TENSOR, PLACED_BY_TRAINER, SET_BY, UNKNOWN, YES, Evidence, Facts,
-    container_of,
+    container_of, device_spec,
 )
 from .peers import PeerIndex
 from .frame import ClassInfo, Frame, store
@@ -539,6 +539,10 @@ class Semantic(cst.CSTVisitor):
             if index == 0 and cls is not None and name == "self":
                 placed = self.evaluator.trainer_placed.get(id(cls.node)) if cls.node is not None else None
                 env[name] = MODULE.with_(device_why=placed) if cls.is_module else UNKNOWN.with_(module=NO)
+            elif _host_literal(param.default):
+                # `def subsequent_mask(size, device="cpu")`: the host unless a caller passes another device (a
+                # caller that does is walked with its argument bound instead)
+                env[name] = device_spec(NO)
             else:
                 env[name] = apply_evidence(self._annotated(param.annotation, name),
                                            self.index.evidence.get((id(node), name)))
@@ -964,3 +968,8 @@ def _own(prefix: str) -> Dict[type, Callable]:
 
 _OWN_VISITS = _own("_visit_")
 _OWN_LEAVES = _own("_leave_")
+
+
+def _host_literal(default: Optional[cst.BaseExpression]) -> bool:
+    """A parameter default that names the host device: `"cpu"`, `'cpu'`."""
+    return isinstance(default, cst.SimpleString) and default.value.strip("rbuRBU").strip("\"'") == "cpu"
