@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .calls import Callee
 from .crossmodule import DEVICE, GRAD, ClassSummary, is_project_name, FunctionSummary, LatentConversion, ModuleSummary, ProjectContext
@@ -86,9 +85,12 @@ class _Lines:
 
     def __call__(self, node: cst.CSTNode) -> int:
         if self._positions is None:
-            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
-        position = self._positions.get(node)
-        return position.start.line if position is not None else 0
+            from ..positions import NodePositions  # PositionProvider's spans from one counting pass
+            self._positions = NodePositions(self.module)
+        try:
+            return self._positions.span(node)[0]
+        except KeyError:
+            return 0
 
 
 class _Parents(cst.CSTVisitor):
@@ -118,7 +120,10 @@ def _function(semantic: Semantic, callee: Callee, positions: "_Lines") -> Functi
     evidence = tuple((param, facts) for param in params
                      for facts in [semantic.index.evidence.get((id(function.node), param))] if facts is not None)
     conversions, passes = [], []
-    for param in params[:MAX_PROBED_PARAMS]:
+    probed = params[:MAX_PROBED_PARAMS]
+    if len(probed) > 1 and not any(_probe(semantic, callee, *probed)):
+        probed = ()  # one walk with every parameter a probe found nothing: none alone would (most functions)
+    for param in probed:
         found, returned = _probe(semantic, callee, param)
         for needs, node, sink, site in found:
             guards = positions.guards(site, function.node)
@@ -139,11 +144,12 @@ def _defaults(node: cst.FunctionDef) -> Tuple[Tuple[str, bool], ...]:
     return tuple(found)
 
 
-def _probe(semantic: Semantic, callee: Callee, param: str):
+def _probe(semantic: Semantic, callee: Callee, param: str, *more: str):
     """Walk the function with `param` bound to a tensor that requires grad and lives on an accelerator, each
     fact with evidence of its own: the conversions that evidence reaches are latent hazards of the function
     (its caller's argument decides them), and the evidence left on its return value says which facts of the
-    argument the result keeps. Same-file helpers the body passes the parameter to are walked too (calls.py)."""
+    argument the result keeps. Same-file helpers the body passes the parameter to are walked too (calls.py).
+    With `more`, those parameters are bound to the same probe (a first screening walk)."""
     from ..rules.conversion_checker import PLOT_FUNCTIONS, STRUCTURAL_KEYWORDS, converts_to_numpy
     grad_why, device_why = Evidence(f"is the argument `{param}`"), Evidence(f"is the argument `{param}`")
     probe = Facts(tensor=YES, grad=YES, device=YES, grad_why=grad_why, device_why=device_why)
@@ -192,7 +198,7 @@ def _probe(semantic: Semantic, callee: Callee, param: str):
     seen, walks = semantic.calls.context_seen, semantic.calls.context_walks
     semantic.calls.context_seen, semantic.calls.context_walks = set(), 0
     try:
-        walker._walk_callee(callee, {param: probe}, True, context=_FUNCTION)
+        walker._walk_callee(callee, {name: probe for name in (param, *more)}, True, context=_FUNCTION)
     finally:
         semantic.calls.context_seen, semantic.calls.context_walks = seen, walks
     returned = []
