@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
@@ -101,6 +102,7 @@ class ProjectFile:
     walked: bool = False
     imports: List[str] = field(default_factory=list)
     summary: Optional[dict] = None          # phase 1 of a parsed file: its own summary, from the same parse
+    imported: bool = True                   # some file of the run may import it (else no summary is made)
 
     def cache_context(self) -> str:
         return json.dumps([self.module, self.is_package, self.context], sort_keys=True, separators=(",", ":"))
@@ -113,7 +115,7 @@ class ProjectFile:
         self.calls_out = project.calls_out
         self.walked = project.walked
         self.imports = project_imports(tree, self.module, self.is_package) if tree is not None else []
-        if self.context is None and project.analysed is not None:
+        if self.context is None and self.imported and project.analysed is not None:
             self.summary = _summarize_analysed(*project.analysed, self.module, self.is_package)
         return diagnostics
 
@@ -155,7 +157,7 @@ class _Phase:
         place = self.places.get(path)
         if place is None:
             return inspect_file(self.job, path).result, None
-        project = ProjectFile(*place)
+        project = ProjectFile(*place[:3], imported=place[3] if len(place) > 3 else True)
         result = inspect_file(self.job, path, project).result
         return result, project
 
@@ -216,7 +218,9 @@ def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
     from .inputs import is_notebook
     places = {path: (module, package, None) for path, (module, package) in module_places(files).items()
               if not is_notebook(path)}
-    first = list(run_files(_Phase(job, places), files, jobs))
+    imported = imported_somewhere(places)
+    first = list(run_files(_Phase(job, {path: (*place, place[0] in imported) for path, place in places.items()}),
+                           files, jobs))
     records = {path: project for path, (_, project) in zip(files, first) if project is not None}
     paths_by_module: Dict[str, Tuple[str, bool]] = {}
     claimed: Dict[str, int] = {}
@@ -245,6 +249,39 @@ def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
             rechecked[path] = result
     for path, (result, _) in zip(files, first):
         yield rechecked.get(path, result)
+
+
+_IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)"
+                          r"|import[ \t]+([^\n#;]+))", re.MULTILINE)
+
+
+def imported_somewhere(places: Dict[str, Tuple[str, bool, Optional[dict]]]) -> Set[str]:
+    """The module names the files' import statements may name (a superset, from their text): only those files
+    make their own summary in phase 1. A module missed here is summarised from its text when asked for."""
+    found: Set[str] = set()
+    for path, (module, package, _) in places.items():
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        place = ProjectContext(module=module, is_package=package)
+        for level, base, names, plain in _IMPORT_LINE.findall(text):
+            if plain:
+                for alias in plain.split(","):
+                    dotted = alias.split()[0] if alias.split() else ""
+                    parts = dotted.split(".")
+                    found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+                continue
+            absolute = place.absolute(len(level), base or None) if level else base
+            if not absolute:
+                continue
+            found.add(absolute)
+            for name in names.strip("() \t\n").replace("\n", " ").split(","):
+                words = name.split()
+                if words and words[0].isidentifier():
+                    found.add(f"{absolute}.{words[0]}")
+    return found
 
 
 def _modules_on_disk(places: Dict[str, Tuple[str, bool, Optional[dict]]]) -> Dict[str, Tuple[str, bool]]:
