@@ -114,7 +114,8 @@ class ProjectFile:
         self.queries = sorted(project.queries)
         self.calls_out = project.calls_out
         self.walked = project.walked
-        self.imports = project_imports(tree, self.module, self.is_package) if tree is not None else []
+        # a walked file asks its own questions (`queries`); one the prescreen left alone is asked for by its imports
+        self.imports = project_imports(tree, self.module, self.is_package) if tree is not None and not self.walked else []
         if self.context is None and self.imported and project.analysed is not None:
             self.summary = _summarize_analysed(*project.analysed, self.module, self.is_package)
         return diagnostics
