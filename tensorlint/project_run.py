@@ -102,7 +102,8 @@ class ProjectFile:
     walked: bool = False
     imports: List[str] = field(default_factory=list)
     summary: Optional[dict] = None          # phase 1 of a parsed file: its own summary, from the same parse
-    imported: bool = True                   # some file of the run may import it (else no summary is made)
+    # what the run's import statements may name of it: () none (no summary is made), None everything
+    imported: Optional[Tuple[str, ...]] = None
 
     def cache_context(self) -> str:
         return json.dumps([self.module, self.is_package, self.context], sort_keys=True, separators=(",", ":"))
@@ -116,13 +117,14 @@ class ProjectFile:
         self.walked = project.walked
         # a walked file asks its own questions (`queries`); one the prescreen left alone is asked for by its imports
         self.imports = project_imports(tree, self.module, self.is_package) if tree is not None and not self.walked else []
-        if self.context is None and self.imported and project.analysed is not None:
-            self.summary = _summarize_analysed(*project.analysed, self.module, self.is_package)
+        if self.context is None and self.imported != () and project.analysed is not None:
+            self.summary = _summarize_analysed(*project.analysed, self.module, self.is_package, self.imported)
         return diagnostics
 
     def records(self):
         return {"q": self.queries, "o": [call.encode() for call in self.calls_out], "w": self.walked,
-                "i": self.imports, "s": self.summary}
+                "i": self.imports, "s": self.summary,
+                "sw": None if self.imported is None else list(self.imported)}
 
     def restore(self, records) -> bool:
         if not isinstance(records, dict):
@@ -131,6 +133,8 @@ class ProjectFile:
             self.queries, self.walked, self.imports = list(records["q"]), bool(records["w"]), list(records["i"])
             self.calls_out = [OutgoingCall.decode(call) for call in records["o"]]
             self.summary = records.get("s")
+            wanted = records.get("sw")
+            self.imported = None if wanted is None else tuple(wanted)
         except (KeyError, TypeError, ValueError):
             return False
         return True
@@ -158,7 +162,7 @@ class _Phase:
         place = self.places.get(path)
         if place is None:
             return inspect_file(self.job, path).result, None
-        project = ProjectFile(*place[:3], imported=place[3] if len(place) > 3 else True)
+        project = ProjectFile(*place[:3], imported=place[3] if len(place) > 3 else None)
         result = inspect_file(self.job, path, project).result
         return result, project
 
@@ -174,12 +178,13 @@ class _Summaries:
         return module, summarize_file(path, module, is_package, self.cache_directory, self.wanted.get(module))
 
 
-def _summarize_analysed(parsed, semantic, module: str, is_package: bool) -> Optional[dict]:
+def _summarize_analysed(parsed, semantic, module: str, is_package: bool,
+                        wanted: Optional[Tuple[str, ...]] = None) -> Optional[dict]:
     from .deep import with_deep_recursion
     from .analysis.summarize import summarize_module
     try:
         return with_deep_recursion(summarize_module, parsed, ProjectContext(module=module, is_package=is_package),
-                                   None, semantic).encode()
+                                   wanted, semantic).encode()
     except Exception:  # a module that cannot be summarised tells its importers nothing
         return None
 
@@ -220,8 +225,8 @@ def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
     places = {path: (module, package, None) for path, (module, package) in module_places(files).items()
               if not is_notebook(path)}
     imported = imported_somewhere(places)
-    first = list(run_files(_Phase(job, {path: (*place, place[0] in imported) for path, place in places.items()}),
-                           files, jobs))
+    first = list(run_files(_Phase(job, {path: (*place, _names_wanted(imported, place[0]))
+                                        for path, place in places.items()}), files, jobs))
     records = {path: project for path, (_, project) in zip(files, first) if project is not None}
     paths_by_module: Dict[str, Tuple[str, bool]] = {}
     claimed: Dict[str, int] = {}
@@ -233,7 +238,8 @@ def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
                        if claimed.get(module, 1) == 1}
 
     resolver = _Resolver(paths_by_module, getattr(job, "cache_directory", None), run_files, jobs)
-    resolver.adopt({project.module: project.summary for project in records.values() if project.summary is not None})
+    resolver.adopt({project.module: (project.summary, project.imported) for project in records.values()
+                    if project.summary is not None})
     wanted = {path: (project.queries if project.walked else project.imports) for path, project in records.items()}
     resolver.prepare([name for names in wanted.values() for name in names]
                      + [call.callee for project in records.values() for call in project.calls_out])
@@ -256,10 +262,24 @@ _IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(
                           r"|import[ \t]+([^\n#;]+))", re.MULTILINE)
 
 
-def imported_somewhere(places: Dict[str, Tuple[str, bool, Optional[dict]]]) -> Set[str]:
-    """The module names the files' import statements may name (a superset, from their text): only those files
-    make their own summary in phase 1. A module missed here is summarised from its text when asked for."""
-    found: Set[str] = set()
+def _names_wanted(imported: Dict[str, Optional[Set[str]]], module: str) -> Optional[Tuple[str, ...]]:
+    if module not in imported:
+        return ()
+    names = imported[module]
+    return None if names is None else tuple(sorted(names))
+
+
+def imported_somewhere(places: Dict[str, Tuple[str, bool, Optional[dict]]]) -> Dict[str, Optional[Set[str]]]:
+    """module → the names the files' import statements may take from it (None: any; a superset, read from
+    their text): phase 1 summarises those only. A name missed here is summarised from the text when asked for."""
+    found: Dict[str, Optional[Set[str]]] = {}
+
+    def everything(module: str) -> None:
+        found[module] = None
+
+    def some(module: str, name: str) -> None:
+        if module not in found or found[module] is not None:
+            found.setdefault(module, set()).add(name)
     for path, (module, package, _) in places.items():
         try:
             with open(path, encoding="utf-8", errors="replace") as handle:
@@ -272,16 +292,21 @@ def imported_somewhere(places: Dict[str, Tuple[str, bool, Optional[dict]]]) -> S
                 for alias in plain.split(","):
                     dotted = alias.split()[0] if alias.split() else ""
                     parts = dotted.split(".")
-                    found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+                    for i in range(1, len(parts) + 1):
+                        everything(".".join(parts[:i]))   # `pkg.utils.f(...)`: any name of any of them
                 continue
             absolute = place.absolute(len(level), base or None) if level else base
             if not absolute:
                 continue
-            found.add(absolute)
             for name in names.strip("() \t\n").replace("\n", " ").split(","):
                 words = name.split()
-                if words and words[0].isidentifier():
-                    found.add(f"{absolute}.{words[0]}")
+                if not words:
+                    continue
+                if words[0] == "*":
+                    everything(absolute)
+                elif words[0].isidentifier():
+                    some(absolute, words[0])
+                    everything(f"{absolute}.{words[0]}")   # `from pkg import utils`: a submodule
     return found
 
 
@@ -330,12 +355,13 @@ class _Resolver:
         self.summaries: Dict[str, Optional[ModuleSummary]] = {}
         self._wanted: Dict[str, Optional[Set[str]]] = {}   # what each module was summarised for (None: all)
 
-    def adopt(self, summaries: Dict[str, dict]) -> None:
-        """Whole-module summaries made in phase 1 from each parsed file's own tree: no second parse."""
-        for module, encoded in summaries.items():
+    def adopt(self, summaries: Dict[str, Tuple[dict, Optional[Tuple[str, ...]]]]) -> None:
+        """Summaries made in phase 1 from each parsed file's own tree (of the names the run's imports may name,
+        None: all): no second parse. A name outside them is summarised from the text when asked for."""
+        for module, (encoded, wanted) in summaries.items():
             if module in self.paths_by_module:
                 self.summaries[module] = ModuleSummary.decode(encoded)
-                self._wanted[module] = None
+                self._wanted[module] = None if wanted is None else set(wanted)
 
     def prepare(self, names: Iterable[str]) -> None:
         """Summarise the modules `names` need, and those their re-exports and base classes name."""
