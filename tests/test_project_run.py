@@ -285,3 +285,15 @@ def test_a_module_class_without_parameters_is_no_evidence_of_grad(tmp_path):
     write_package(tmp_path, files)
     _, lines = check("--no-cache", "--select", "TL101", "pkg", cwd=tmp_path)
     assert codes_at(lines) == ["pkg/use.py:5:7: TL105", "pkg/use.py:6:7: TL101"]  # TL105: selected in every run here
+
+
+def test_the_import_pre_scan_names_what_phase_one_summarises(tmp_path):
+    from tensorlint.project_run import imported_somewhere
+    package = write_package(tmp_path)
+    places = {str(path): (module, package_, None) for path, (module, package_) in module_places(
+        [str(p) for p in sorted(package.glob("*.py"))]).items()}
+    found = imported_somewhere(places)
+    assert found["pkg.utils"] == {"host_buffer", "predict", "to_np"}   # from `from .utils import ...` lines
+    assert found["pkg"] == {"to_np"} and found["pkg.base"] == {"Trainer"}
+    assert found["pkg.utils.predict"] is None                         # `from pkg import x` may name a submodule
+    assert "pkg.train" not in found                                   # nothing imports it: no summary in phase 1
