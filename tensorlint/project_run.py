@@ -281,6 +281,8 @@ def imported_somewhere(places: Dict[str, Tuple[str, bool, Optional[dict]]]) -> D
         if module not in found or found[module] is not None:
             found.setdefault(module, set()).add(name)
     for path, (module, package, _) in places.items():
+        if not os.path.isfile(path):
+            continue  # a FIFO or device named `x.py` would block the read: its own check reports it
         try:
             with open(path, encoding="utf-8", errors="replace") as handle:
                 text = handle.read()
