@@ -8,6 +8,7 @@ from .diagnostics import Diagnostic
 from .engine import enabled_codes, lint
 from .fixer import FixResult, fix_to_fixpoint
 from .noqa import without_suppressed
+from .prescreen import parse as parse_ast
 from .settings import DEFAULT, Settings
 
 
@@ -48,7 +49,7 @@ def fix_source(source: str, path: Optional[str] = None, select: Optional[Iterabl
     resolved = _settings(path, settings)
 
     def diagnose(text: str) -> List[Diagnostic]:
-        tree = _ast_or_none(text) if path is not None else None
+        tree = parse_ast(text) if path is not None else None
         project = None
         if tree is not None:
             from .imported import context_or_none
@@ -56,9 +57,3 @@ def fix_source(source: str, path: Optional[str] = None, select: Optional[Iterabl
         return without_suppressed(text, lint(text, codes, settings=resolved, tree=tree, project=project))
     return fix_to_fixpoint(source, diagnose, unsafe_fixes)
 
-
-def _ast_or_none(text: str) -> Optional[ast.Module]:
-    try:
-        return ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None  # libcst reports the error (or the prescreen's own parse does)
