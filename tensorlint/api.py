@@ -53,7 +53,7 @@ def fix_source(source: str, path: Optional[str] = None, select: Optional[Iterabl
         project = None
         if tree is not None:
             from .imported import context_or_none
-            project = context_or_none(path, tree)
+            project = context_or_none(path, tree, cache_directory=None)  # a fix writes no cache
         return without_suppressed(text, lint(text, codes, settings=resolved, tree=tree, project=project))
     return fix_to_fixpoint(source, diagnose, unsafe_fixes)
 

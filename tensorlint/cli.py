@@ -225,7 +225,7 @@ def _imported_context(job: CheckJob, path: str, source, rules):
         return None
     from .imported import context_or_none
     from .prescreen import parse as parse_ast
-    return context_or_none(path, parse_ast(source.text))
+    return context_or_none(path, parse_ast(source.text), job.cache_directory)  # --no-cache: none written
 
 
 def unreadable_directory(job: FileJob, path: str, reason: str) -> FileResult:
@@ -602,10 +602,11 @@ def add_noqa_file(job: AddNoqaJob, path: str) -> NoqaResult:
         return NoqaResult(result.path, remaining=result.diagnostics)
     findings = result.diagnostics
     try:
-        new_text, left = with_noqa(source, findings, inspection)
+        new_text, left = with_noqa(source, findings, inspection, job.cache_directory)
         if left:  # a `# noqa` flake8 finds first (inside a string) hides ours: leave those lines alone
             stubborn = {finding_key(d) for d in left}
-            new_text, left = with_noqa(source, [d for d in findings if finding_key(d) not in stubborn], inspection)
+            new_text, left = with_noqa(source, [d for d in findings if finding_key(d) not in stubborn], inspection,
+                                       job.cache_directory)
         if new_text != source.text:
             write_source(source, new_text)
     except InputError as error:
@@ -618,7 +619,8 @@ def finding_key(diagnostic) -> Tuple[int, int, str]:
     return getattr(diagnostic, "cell", 0), diagnostic.line, diagnostic.code
 
 
-def with_noqa(source: SourceFile, findings: Sequence, inspection: Inspection) -> Tuple[str, list]:
+def with_noqa(source: SourceFile, findings: Sequence, inspection: Inspection, cache_directory: Optional[str]
+              ) -> Tuple[str, list]:
     """The text with comments silencing `findings`, and what a check of it still finds."""
     import libcst as cst
 
@@ -636,7 +638,7 @@ def with_noqa(source: SourceFile, findings: Sequence, inspection: Inspection) ->
         from .imported import context_or_none
         from .prescreen import parse as parse_ast
         return new_text, check_source(new_text, path, select, None, settings=settings,
-                                      project=context_or_none(path, parse_ast(new_text)))
+                                      project=context_or_none(path, parse_ast(new_text), cache_directory))
     except (cst.ParserSyntaxError, NotebookError) as error:
         raise InputError(f"{path}: internal error, please report: --add-noqa would break the file: {error}") \
             from None

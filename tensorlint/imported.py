@@ -47,12 +47,19 @@ def context_for_file(path: str, tree: Optional[ast.Module], cache_directory: Opt
     return None if context is None else decode_context(module, is_package, context)
 
 
-def context_or_none(path: str, tree: Optional[ast.Module]) -> Optional[ProjectContext]:
-    """`context_for_file` with the default cache directory, for the flake8 plugin and the editor: evidence from
-    other modules only ever adds, so a failure to gather it (an unreadable module) leaves the file alone."""
-    from .cache import default_directory
+_DEFAULT = "default"
+
+
+def context_or_none(path: str, tree: Optional[ast.Module], cache_directory: Optional[str] = _DEFAULT
+                    ) -> Optional[ProjectContext]:
+    """`context_for_file`, with the default cache directory unless told (None: summaries are not cached, as for
+    `fix`, which writes nothing but the files it fixes): evidence from other modules only ever adds, so a
+    failure to gather it (an unreadable module) leaves the file alone."""
+    if cache_directory is _DEFAULT:
+        from .cache import default_directory
+        cache_directory = str(default_directory())
     try:
-        return context_for_file(path, tree, str(default_directory()))
+        return context_for_file(path, tree, cache_directory)
     except Exception:  # noqa: BLE001
         return None
 

@@ -297,3 +297,21 @@ def test_the_import_pre_scan_names_what_phase_one_summarises(tmp_path):
     assert found["pkg"] == {"to_np"} and found["pkg.base"] == {"Trainer"}
     assert found["pkg.utils.predict"] is None                         # `from pkg import x` may name a submodule
     assert "pkg.train" not in found                                   # nothing imports it: no summary in phase 1
+
+
+def test_fix_and_no_cache_write_no_summary_cache(tmp_path, monkeypatch):
+    """`fix` writes nothing but the files it fixes (`--diff` nothing at all), and `--no-cache` means no cache:
+    the summaries of what a file imports stay in memory then."""
+    monkeypatch.delenv("TENSORLINT_CACHE_DIR")
+    write_package(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'pkg'\n")
+    previous = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with redirect_stdout(StringIO()) as out:
+            assert main(["fix", "--diff", "--unsafe-fixes", "--select", "TL1", "pkg/train.py"]) == 1
+            assert main(["check", "--no-cache", "--add-noqa", "--select", "TL1", "pkg/train.py"]) == 0
+    finally:
+        os.chdir(previous)
+    assert "out.detach().cpu()" in out.getvalue()   # the fix still saw what utils.py's predict returns
+    assert not (tmp_path / ".tensorlint_cache").exists()
