@@ -21,6 +21,7 @@ from .crossmodule import bound_facts
 from .frame import Frame, forget, store
 from .imports import ImportMap, dotted_name
 from .refine import refined_frame
+from .tensor_methods import TENSOR_ATTRIBUTES
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _ELEMENT_PRESERVING_BUILTINS = frozenset({"list", "tuple", "sorted", "reversed", "iter", "set", "frozenset", "tqdm", "trange"})
@@ -606,6 +607,10 @@ class Evaluator:
             if name in api.FACT_PRESERVING_METHODS and receiver.tensor is MAYBE:
                 return self._derived(tensor_like, frame)
             return self._unknown_result(node, frame)  # `helper.compute(out, y.to(device))`
+        if name not in TENSOR_ATTRIBUTES:
+            # `hypothesis.asdict()`, `output.to_tuple()`: torch.Tensor has no such method, so the receiver is some
+            # other object (a result wrapper, a tensor subclass) and what it returns is not known
+            return self._unknown_result(node, frame)
         if name in api.INTEGER_OPS:
             return tensor_like.with_(grad=NO)
         if name in api.VALUES_INDICES_METHODS and self._has_dim_argument(node, 0, frame):

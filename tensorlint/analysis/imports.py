@@ -6,6 +6,9 @@ from typing import Dict, Iterable, Optional
 import libcst as cst
 
 OTHER_ARRAY_FRAMEWORKS = ("tensorflow", "jax", "cupy", "mxnet", "paddle", "keras", "mindspore", "oneflow")
+# Frameworks whose values carry a `.data` of their own (chainer's Variable: its NumPy/CuPy array) and tensor-like
+# methods (`reshape`, `log_softmax`): in their files a method name says nothing about whose `.data` it is.
+FRAMEWORKS_WITH_DATA = ("chainer",)
 
 
 def dotted_name(node: cst.BaseExpression) -> Optional[str]:
@@ -105,6 +108,10 @@ class ImportMap:
     @property
     def imports_other_array_framework(self) -> bool:
         return any(m in self.top_level_modules for m in OTHER_ARRAY_FRAMEWORKS)
+
+    @property
+    def imports_framework_with_data(self) -> bool:
+        return any(m in self.top_level_modules for m in FRAMEWORKS_WITH_DATA)
 
     @property
     def torch_only(self) -> bool:

@@ -73,7 +73,7 @@ class FunctionIndex:
 class FileIndex:
     """Functions, methods and use-based evidence of one module."""
 
-    def __init__(self, module: cst.Module, numpy_is_torch: bool = True) -> None:
+    def __init__(self, module: cst.Module, numpy_is_torch: bool = True, uses_prove_torch: bool = True) -> None:
         self.functions: Dict[int, FunctionIndex] = {}          # by id of the FunctionDef
         self.module_functions: Dict[str, FunctionIndex] = {}   # defined at module level
         self.methods: Dict[int, Dict[str, FunctionIndex]] = {}  # by id of the ClassDef
@@ -95,7 +95,7 @@ class FileIndex:
         self.sum_terms: Dict[BindingKey, List[BindingKey]] = {}
         self.item_uses: Set[BindingKey] = set()
         self.backward_keys: Set[BindingKey] = set()
-        _Scanner(self, numpy_is_torch).scan(module)
+        _Scanner(self, numpy_is_torch, uses_prove_torch).scan(module)
         self._evidence_through_sums()
         self._evidence_through_calls()
         self._steps_through_calls()
@@ -201,17 +201,23 @@ class _Scope:
 
 
 class _Scanner:
-    def __init__(self, index: FileIndex, numpy_is_torch: bool) -> None:
+    def __init__(self, index: FileIndex, numpy_is_torch: bool, uses_prove_torch: bool = True) -> None:
         self.index = index
         self.numpy_is_torch = numpy_is_torch
+        # chainer's Variable has `.backward()`, `.grad`, `.data` and `requires_grad` too: in a file that imports
+        # it, a use shows a tensor-like value, not a torch tensor
+        self.uses_prove_torch = uses_prove_torch
         self.scopes: List[_Scope] = []
         self.dispatch_depth = 0  # inside an arm of `if isinstance(x, ...)` / `if output_type == "pt"`
 
     def evidence(self, key: Optional[BindingKey], facts: Facts) -> None:
         """A use inside one arm of a type or format dispatch proves nothing about the value in the other arms
         (`if output_type == "pt": video.cpu()` says nothing of the frames of a PIL `video`)."""
-        if not self.dispatch_depth:
-            self.index.add(key, facts)
+        if self.dispatch_depth:
+            return
+        if not self.uses_prove_torch:
+            facts = facts.with_(guessed=True, items=facts.items.with_(guessed=True) if facts.items else None)
+        self.index.add(key, facts)
 
     def scan(self, module: cst.Module) -> None:
         self.scopes.append(_Scope())

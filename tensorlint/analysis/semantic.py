@@ -71,7 +71,8 @@ class Semantic(cst.CSTVisitor):
         self.imports = ImportMap(self.project)
         self.imports.record_all(module.body)
         self.evaluator = Evaluator(self.imports)
-        self.index = FileIndex(module, numpy_is_torch=not self.imports.numpy_method_is_not_torch)
+        self.index = FileIndex(module, numpy_is_torch=not self.imports.numpy_method_is_not_torch,
+                               uses_prove_torch=not self.imports.imports_framework_with_data)
         self.peers = PeerIndex()
         self.calls = SameFileCalls(self.index, self._returns_of, self.project, self.imports)
         self.calls.classes_by_name = {stmt.name.value: stmt for stmt in module.body if isinstance(stmt, cst.ClassDef)}
@@ -131,8 +132,10 @@ class Semantic(cst.CSTVisitor):
         parent = next((a for a in reversed(self.ancestors) if a is not attribute), None)
         if isinstance(parent, cst.Call) and parent.func is attribute:
             return False  # `tensor.data()`: a method of some other object (a tensor's `.data` is not callable)
-        return (self.facts(attribute.value).tensor.possible
-                and not api.looks_like_dataset(dotted_name(attribute.value) or ""))
+        facts = self.facts(attribute.value)
+        if facts.guessed and self.imports.imports_framework_with_data:
+            return False  # `ch_loss.data` beside `import chainer`: a chainer Variable's array as likely as a tensor's
+        return facts.tensor.possible and not api.looks_like_dataset(dotted_name(attribute.value) or "")
 
     def peer_host_move(self, expression: cst.BaseExpression) -> Optional[Evidence]:
         """Device evidence for a tensor derived from this function's parameters: the function moves another
@@ -612,6 +615,8 @@ class Semantic(cst.CSTVisitor):
             return True
         if any((self.imports.qualified(base) or "").startswith("torch.autograd.") for base in bases):
             return False  # a custom autograd Function: its `forward(ctx, ...)` is not a module's
+        if self.imports.imports_framework_with_data or self.imports.imports_other_array_framework:
+            return False  # chainer's Chain and paddle's Layer have a `forward` too
         return bool(bases) and self.index.method(node, "forward") is not None and not all(
             dotted_name(base) == "object" for base in bases)
 

@@ -341,6 +341,9 @@ class NumpyWithoutCpu(Rule):
         Valid(H + "def f(x):\n    if x.is_cuda:\n        x = x.cpu()\n    return x.detach().numpy()\n", "moved when on cuda"),
         Valid(H + "def f(x):\n    return x.numpy(force=True)\n", "force=True"),
         Valid(H + "def f(x):\n    return np.mean(x)\n", "unknown value in an implicit conversion"),
+        Valid(H + "model = torch.nn.Linear(3, 3).cuda()\nout = model(torch.zeros(3, device='cuda'))\n"
+                  "np.asarray(out.to_tuple()[0])\n",
+              "torch.Tensor has no `to_tuple()`: the receiver is some other object, its result unknown (espnet's asdict())"),
         Valid(H + "t = torch.randn(2, 2).to(torch.float64)\nnp.asarray(t)\n", ".to(dtype) keeps the host device"),
         Valid(H + "a = torch.from_numpy(np.zeros(3)).to('cpu')\nnp.sum(a)\n", "from_numpy"),
         Valid(H + "import torch.nn as nn\ndef f(x):\n    model = nn.Linear(2, 2)\n    return np.asarray(model(x))\n",

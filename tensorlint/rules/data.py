@@ -73,10 +73,21 @@ class DataRead(Rule):
         Valid(H + "def f(loader):\n    return loader.dataset.data.numpy()\n", "a loader's dataset's .data into .numpy()"),
         Valid(H + "import torchvision\ntrain_set = torchvision.datasets.MNIST('data', download=True)\nx = train_set.data.numpy()\n",
               "a torchvision dataset's .data is a host tensor, not an autograd alias"),
+        Valid("import chainer\nimport torch\ndef f(model, batch):\n    loss = model(*batch)\n    loss.backward()\n"
+              "    return loss.data\n",
+              "chainer's Variable has .backward() and .data too: beside `import chainer` a use proves no torch tensor"),
+        Valid("import chainer\ndef recognize(self, xs):\n    return self.ctc.log_softmax(xs).data[0]\n",
+              "a tensor-like method name says nothing about whose .data it is in a chainer file (espnet)"),
+        Valid("import chainer\nimport torch\nfrom .interface import Interface\nclass E2E(Interface):\n"
+              "    def forward(self, xs):\n        return xs\ndef f(xs):\n    return E2E()(xs).data\n",
+              "a class with a `forward` and bases from elsewhere is no nn.Module beside `import chainer` (a Chain has one)"),
     ]
     INVALID = [
         Invalid(P + "snapshot = p.data.clone()\n", line=3, col=12, fixed=P + "snapshot = p.detach().clone()\n",
                 why="parameter read into a non-mutating call"),
+        Invalid("import chainer\n" + P + "snapshot = p.data.clone()\n", line=4, col=12,
+                fixed="import chainer\n" + P + "snapshot = p.detach().clone()\n",
+                why="beside `import chainer`, a value shown to be a torch tensor by its source is still reported"),
         Invalid(H + "def f(model):\n    return [p.data for p in model.parameters()]\n", line=3, col=13, unsafe=True,
                 fixed=H + "def f(model):\n    return [p.detach() for p in model.parameters()]\n",
                 why="parameters() loop; aliases kept in a list may be changed later: unsafe"),
@@ -180,6 +191,9 @@ class DataInplaceWrite(Rule):
                 why="zero_"),
         Invalid(P + "p.data[0] = 1.0\n", line=3, col=1, unsafe=True, fixed=P + "with torch.no_grad():\n    p[0] = 1.0\n",
                 why="item assignment"),
+        Invalid(P + "p.data[..., 0][p.data.eq(0)] = 1\n", line=3, col=1, unsafe=True,
+                fixed=P + "with torch.no_grad():\n    p[..., 0][p.detach().eq(0)] = 1\n",
+                why="an item assignment through a view of .data is a write, not a read (found on pyro's tensor_utils)"),
         Invalid(P + "p.data *= 2\n", line=3, col=1, unsafe=True, fixed=P + "with torch.no_grad():\n    p *= 2\n",
                 why="augmented assignment"),
         Invalid(P + "with torch.no_grad():\n    p.data.fill_(0)\n", line=4, col=5, unsafe=True,

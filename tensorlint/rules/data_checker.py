@@ -44,7 +44,7 @@ class DataChecker(FamilyChecker):
             return
         claimed, handover = self.context.claimed(node)
         if claimed:  # a conversion's finding covers it, or hands it over as its one finding (`x.data.numpy()`)
-            if handover is not None and self.wants("TL201"):
+            if handover is not None and self.wants("TL201") and self.semantic.may_be_tensor_data(node):
                 self.context.report("TL201", node, *handover)
             return
         if self.semantic.facts(node.value).tensor is not YES or not self.semantic.may_be_tensor_data(node):
@@ -56,8 +56,11 @@ class DataChecker(FamilyChecker):
             self._report_replacement(node)
         elif isinstance(parent, cst.AugAssign) and parent.target is node:
             self._report_write(node, parent, f"`{self._code(node)} {self._code(parent.operator).strip()} ...`")
-        elif isinstance(parent, cst.Subscript) and parent.value is node and self._is_write_target(parent, grandparent):
-            statement = grandparent if isinstance(grandparent, cst.AugAssign) else self._ancestor(3)
+        elif self._item_assignment_depth(node):
+            # `p.data[i] = v`, `p.data[..., 0][mask] = v`: the store goes through views of `.data`
+            depth = self._item_assignment_depth(node)
+            target_holder = self._ancestor(depth + 1)
+            statement = target_holder if isinstance(target_holder, cst.AugAssign) else self._ancestor(depth + 2)
             self._report_write(node, statement, "an item assignment")
         elif (isinstance(parent, cst.Attribute) and parent.value is node and is_in_place_method(parent.attr.value)
               and isinstance(grandparent, cst.Call) and grandparent.func is parent):
@@ -221,6 +224,19 @@ class DataChecker(FamilyChecker):
         return (isinstance(subscript, cst.Subscript) and subscript.value is node
                 and isinstance(method, cst.Attribute) and method.value is subscript and is_in_place_method(method.attr.value)
                 and isinstance(call, cst.Call) and call.func is method)
+
+    def _item_assignment_depth(self, node: cst.Attribute) -> int:
+        """How many subscripts deep `node` is in the target of an item assignment (`p.data[i][j] = v`: 2);
+        0 when it is not one."""
+        depth, inner = 0, node
+        while True:
+            outer = self._ancestor(depth + 1)
+            if not (isinstance(outer, cst.Subscript) and outer.value is inner):
+                break
+            depth, inner = depth + 1, outer
+        if depth and self._is_write_target(inner, self._ancestor(depth + 1)):
+            return depth
+        return 0
 
     @staticmethod
     def _is_write_target(subscript: cst.Subscript, parent: Optional[cst.CSTNode]) -> bool:
