@@ -14,7 +14,9 @@ class DataRead(Rule):
     Flags reading `t.data` as a value, where the shared analysis knows `t` is a tensor (a parameter,
     a module's `.weight`/`.bias`/`.grad`, a model output, a torch op result, a `model.parameters()`
     loop variable). Datasets, HTTP responses, PyG `Data` objects, plain `self.data` fields, NumPy
-    arrays and values of unknown kind are never flagged.
+    arrays and values of unknown kind are never flagged. In a file that imports chainer, whose
+    `Variable` has a `.data` (and `.backward()`, `.grad`) of its own, only a value whose source shows
+    it is a torch tensor is flagged.
 
     ## Why is this bad?
     `.data` and `.detach()` both alias the tensor's storage, but only `.detach()` shares autograd's
@@ -54,7 +56,9 @@ class DataRead(Rule):
 
     ## Known problems
     With TL201 disabled, a `.data` inside a conversion chain is left to TL1 (TL101/TL102 when the
-    conversion may crash, TL103 otherwise), whose fix gives the same canonical chain.
+    conversion may crash, TL103 otherwise), whose fix gives the same canonical chain. Beside
+    `import chainer`, a torch tensor known only through uses or a method name (a `.backward()`, a
+    `.numpy()`) is not flagged: chainer's Variables answer to the same names.
     """
 
     code = "TL201"
