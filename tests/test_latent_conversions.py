@@ -62,6 +62,13 @@ def frozen(values):
 class Plotter:
     def show(self, image):
         plt.imshow(image)
+
+
+def from_cuda(x):
+    use_cuda = torch.cuda.is_available()
+    if use_cuda:
+        x = x.cpu()
+    return x
 """
 HEAD = "import torch\nfrom torch import nn\nfrom .helpers import *\n\n\n"
 
@@ -101,6 +108,8 @@ VALID = [
                  id="moved back by the caller"),
     pytest.param("def f(x):\n    w = torch.zeros(3).cuda()\n    return scale(w).cpu().numpy()\n",
                  id="a helper's result moved before converting"),
+    pytest.param("def f(x):\n    w = torch.zeros(3).cuda()\n    return from_cuda(w).numpy()\n",
+                 id="a helper that moves to the host whenever CUDA is in use (ART's from_cuda)"),
 ]
 
 INVALID = [
@@ -189,6 +198,7 @@ def test_summaries_record_latent_conversions_and_what_returns_keep():
     assert [c.where for c in summary.functions["show_later"].conversions] == ["pkg/helpers.py:27"] * 2
     assert summary.functions["scale"].passes == (("x", "grad"), ("x", "device"))
     assert summary.functions["to_np"].passes == ()
+    assert summary.functions["from_cuda"].passes == (("x", "grad"),)  # with CUDA off nothing was on it
     assert [c.param for c in summary.classes["Plotter"].methods["show"].conversions] == ["image", "image"]
 
 

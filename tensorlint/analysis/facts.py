@@ -63,6 +63,8 @@ class Evidence:
     # A framework outside the code (Lightning's Trainer) places the value, rather than a line of it: enough to
     # show a conversion may crash, not to show what a sync costs where the framework syncs anyway.
     by_framework: bool = False
+    # A fact a caller would bring (a summary's probe of an argument), not one a line of this function shows.
+    from_caller: bool = False
 
     @property
     def shown_by_code(self) -> bool:

@@ -35,9 +35,11 @@ def refinements(evaluator, frame: Frame, test: cst.BaseExpression, truth: bool) 
         return merged
     fact = YES if truth else NO
     if not truth and _is_device_flag(test, evaluator, frame):
-        # `out.cpu().numpy() if self.cuda else out.numpy()`: with the flag off nothing was moved to the accelerator
+        # `out.cpu().numpy() if self.cuda else out.numpy()`: with the flag off nothing was moved to the accelerator,
+        # nor was what a caller passes (`use_cuda = is_available(); if use_cuda: x = x.cpu(); return x`)
         return {name: facts.with_(device=NO) for name, facts in frame.env.items()
-                if facts.tensor.possible and facts.device is MAYBE and not name.endswith(".")}
+                if facts.tensor.possible and not name.endswith(".") and (
+                    facts.device is MAYBE or (facts.device_why is not None and facts.device_why.from_caller))}
     if isinstance(test, cst.Attribute) and test.attr.value in ("requires_grad", "is_cuda"):
         path = dotted_name(test.value)
         if path is None:

@@ -151,7 +151,8 @@ def _probe(semantic: Semantic, callee: Callee, param: str, *more: str):
     argument the result keeps. Same-file helpers the body passes the parameter to are walked too (calls.py).
     With `more`, those parameters are bound to the same probe (a first screening walk)."""
     from ..rules.conversion_checker import PLOT_FUNCTIONS, STRUCTURAL_KEYWORDS, converts_to_numpy
-    grad_why, device_why = Evidence(f"is the argument `{param}`"), Evidence(f"is the argument `{param}`")
+    grad_why = Evidence(f"is the argument `{param}`", from_caller=True)
+    device_why = Evidence(f"is the argument `{param}`", from_caller=True)
     probe = Facts(tensor=YES, grad=YES, device=YES, grad_why=grad_why, device_why=device_why)
     walker = Semantic.__new__(Semantic)
     cst.CSTVisitor.__init__(walker)
