@@ -205,9 +205,18 @@ def _probe(semantic: Semantic, callee: Callee, param: str, *more: str):
     for facts in walker._returned or ():
         if facts.grad_why is grad_why and facts.grad.possible and GRAD not in returned:
             returned.append(GRAD)
-        if facts.device_why is device_why and facts.device.possible and DEVICE not in returned:
+        # a model run on the argument (`return self.net(x)`) computes where the argument is
+        if _rooted_in(facts.device_why, device_why) and facts.device.possible and DEVICE not in returned:
             returned.append(DEVICE)
     return found, returned
+
+
+def _rooted_in(why: Optional[Evidence], probe: Evidence) -> bool:
+    while why is not None:
+        if why is probe:
+            return True
+        why = why.cause
+    return False
 
 
 def _class(semantic: Semantic, node: cst.ClassDef, positions) -> ClassSummary:
