@@ -127,3 +127,37 @@ def test_a_model_run_on_the_argument_passes_its_device():
     methods = summary.classes["Net"].methods
     assert (("x", DEVICE) in methods["embed"].passes) and (("x", DEVICE) in methods["get_theta"].passes)
     assert ("x", DEVICE) not in methods["scores"].passes
+
+
+def _three_modules(tmp_path: Path, base: str) -> list:
+    """base.py defines `Base`, mid.py `Mid(Base)` (no `forward`), head.py `Head(Mid)` calls an item of
+    `self.mask_head` (a list its bases set up)."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "base.py").write_text(base, encoding="utf-8")
+    (package / "mid.py").write_text("from .base import Base\n\n\nclass Mid(Base):\n    def helper(self):\n"
+                                    "        return 1\n", encoding="utf-8")
+    (package / "head.py").write_text("import torch\nfrom .mid import Mid\n\n\nclass Head(Mid):\n"
+                                     "    def run(self, x, i):\n        head = self.mask_head[i]\n"
+                                     "        return head(x).cpu().numpy()\n", encoding="utf-8")
+    out = StringIO()
+    previous = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with redirect_stdout(out):
+            main(["check", "--no-cache", "pkg"])
+    finally:
+        os.chdir(previous)
+    return [" ".join(line.split(" ", 2)[:2]) for line in out.getvalue().splitlines() if ": TL" in line]
+
+
+def test_a_module_through_a_chain_of_project_base_classes(tmp_path):
+    """`Head(Mid)`, `Mid(Base)`, `Base(nn.Module)` in three modules: Head is an nn.Module, so an item of its
+    submodule list is a submodule and its output requires grad."""
+    base = "import torch\n\n\nclass Base(torch.nn.Module):\n    pass\n"
+    assert _three_modules(tmp_path, base) == ["pkg/head.py:8:16: TL101"]
+
+
+def test_a_plain_class_through_a_chain_of_project_base_classes(tmp_path):
+    assert _three_modules(tmp_path, "class Base:\n    pass\n") == []
