@@ -63,8 +63,17 @@ class Base(nn.Module):
 
 class Child(Base):
     pass
+
+
+class Attack:
+    def prepare(self, image):
+        self.image = image
+
+    def generate(self, image):
+        self.prepare(image)
+        return torch.clamp(self.image, 0, 1)
 """
-HEAD = "import numpy as np\nimport torch\nfrom .nets import Net, Child\n\n\n"
+HEAD = "import numpy as np\nimport torch\nfrom .nets import Attack, Net, Child\n\n\n"
 
 
 def run(tmp_path: Path, caller: str):
@@ -95,6 +104,7 @@ VALID = [
     pytest.param(TRAINER + "        return self.model.predict(x.cuda()).numpy()\n",
                  id="a method the class does not define: unknown"),
     pytest.param(TRAINER + "        return np.asarray(self.model.name())\n", id="a method returning a string"),
+    pytest.param("def f(x):\n    return Attack().generate(x.cpu()).numpy()\n", id="given a host tensor"),
     pytest.param("def f(model, x):\n    return model.embed(x.cuda()).detach().numpy()\n",
                  id="a parameter: no instance the code built"),
 ]
@@ -107,6 +117,8 @@ INVALID = [
                  ["pkg/caller.py:12:16: TL101"], id="the method returns a submodule's output"),
     pytest.param("def f(x):\n    model = Child()\n    return model.hidden(x.cuda()).detach().numpy()\n",
                  ["pkg/caller.py:8:12: TL102"], id="a method inherited from a project base class"),
+    pytest.param("def f(x):\n    return Attack().generate(x.cuda()).numpy()\n",
+                 ["pkg/caller.py:7:12: TL102"], id="a tensor the method does not place: where its arguments are"),
 ]
 
 

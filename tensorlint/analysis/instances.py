@@ -21,7 +21,7 @@ import libcst as cst
 
 from .calls import Callee
 from .crossmodule import DEVICE, GRAD, UNINFORMATIVE, bind_arguments
-from .facts import YES, Facts
+from .facts import COMES_FROM, YES, Evidence, Facts
 
 
 def instance_method_returns(evaluator, class_name: str, name: str, node: cst.Call, frame) -> Optional[Facts]:
@@ -41,7 +41,7 @@ def instance_method_returns(evaluator, class_name: str, name: str, node: cst.Cal
         arguments = calls.arguments(callee, node, facts_of)
         if arguments is None:
             return None
-        return calls.returns(callee, arguments, frame.grad_enabled)
+        return _placed_by_arguments(evaluator, calls.returns(callee, arguments, frame.grad_enabled), node, frame)
     project = evaluator.imports.project
     summary = project.class_(class_name) if project is not None else None
     method = calls._summary_method(summary, name, depth=0) if summary is not None else None
@@ -61,4 +61,14 @@ def instance_method_returns(evaluator, class_name: str, name: str, node: cst.Cal
             result = result.with_(tensor=YES, grad=max(result.grad, given.grad), grad_why=given.grad_why)
         elif fact == DEVICE and given.device_evidenced:
             result = result.with_(tensor=YES, device=max(result.device, given.device), device_why=given.device_why)
-    return result if result != UNINFORMATIVE else None
+    return _placed_by_arguments(evaluator, result, node, frame) if result != UNINFORMATIVE else None
+
+
+def _placed_by_arguments(evaluator, result: Facts, node: cst.Call, frame) -> Facts:
+    """What the method says, at least as much as an unknown call says: a result that may be on a device, with
+    nothing in the method showing where, is (if a tensor) on the device of the tensors it was given
+    (`adversary.generate(data.to(device))`, whose body moves them to where its model is)."""
+    if not result.device.possible or result.device_why is not None:
+        return result
+    cause = evaluator._argument_device_why(node, frame)
+    return result if cause is None else result.with_(device_why=Evidence(COMES_FROM, node, cause))
