@@ -18,6 +18,7 @@ from .facts import (
     COMES_FROM, CREATED_BY, MARKED_BY, MOVED_BY, WRAPPED_BY,
 )
 from .crossmodule import bound_facts
+from .instances import instance_method_returns
 from .frame import Frame, forget, store
 from .imports import ImportMap, dotted_name
 from .refine import refined_frame
@@ -259,10 +260,11 @@ class Evaluator:
             return base if is_slice else base.items
         if base.tensor is YES:
             return self._derived(base, frame)
-        if base.module is YES and not is_slice:
+        if base.module.possible and not is_slice:
             # only the containers (`nn.ModuleList`, `nn.Sequential`, `nn.ModuleDict`) of the modules index: an item
-            # is one of the modules they hold, built and placed with them (`self.heads[i](x)` is a model call)
-            return base.with_(items=None, parts=None)
+            # is one of the modules they hold, built and placed with them (`self.heads[i](x)` is a model call);
+            # of a container that may be one (`self.mask_head`, set by a base class elsewhere), it may be a module
+            return base.with_(items=None, parts=None, instance_of=None)
         if base.tensor is NO and base.module is NO:
             return NOT_TENSOR
         if base.module is NO and base.denotes_accelerator is None:
@@ -299,9 +301,9 @@ class Evaluator:
             if name in frame.env or name in frame.globals:
                 return self._call_value(self.lookup(name, frame), node, frame)
             if name in self.module_classes:
-                return BUILT_MODULE
+                return BUILT_MODULE.with_(instance_of=":" + name)
             if name in self.plain_classes:
-                return UNKNOWN.with_(module=NO)
+                return UNKNOWN.with_(module=NO, instance_of=":" + name)
             if name in _BUILTIN_NAMES or name in ("tqdm", "trange"):
                 return self._call_builtin(name, node, frame)
             if name[:1].isupper():
@@ -411,8 +413,8 @@ class Evaluator:
                 if cls.is_module and not project.holds_state(qualified):
                     # no parameters of its own: its output requires grad only if its input does, and it computes
                     # where its input is; what it is called with decides (so no evidence of its own)
-                    return MODULE.with_(guessed=True)
-                return BUILT_MODULE if cls.is_module else UNKNOWN.with_(module=NO)
+                    return MODULE.with_(guessed=True, instance_of=qualified)
+                return (BUILT_MODULE if cls.is_module else UNKNOWN.with_(module=NO)).with_(instance_of=qualified)
             function = project.function(qualified)
             if function is not None:  # with the evidence of an argument its result is computed from
                 return function.returns_given(bound_facts(function, node, lambda value: self.facts(value, frame)))
@@ -534,6 +536,10 @@ class Evaluator:
             return container_of(container_of(None, (NOT_TENSOR, MODULE)))
         if name in ("forward", "__call__") and receiver.module.possible:
             return self._call_value(receiver, node, frame)
+        if receiver.instance_of is not None and name not in _MODULE_API:
+            returned = instance_method_returns(self, receiver.instance_of, name, node, frame)
+            if returned is not None:  # `self.model.get_theta(x)` of `self.model = DecoderNetwork(...)`
+                return returned
         if name == "from_pretrained":
             dotted = dotted_name(func.value) or ""
             return MODULE if "Model" in dotted else UNKNOWN.with_(module=NO)
@@ -548,7 +554,11 @@ class Evaluator:
                 if name in ("to", "cuda", "cpu"):  # `model.to(device)` moves the parameters (and returns the module)
                     moved = self._tensor_method(name, receiver, node, frame)
                     return receiver.with_(device=moved.device, device_why=moved.device_why)
-                return receiver if name in api.MODULE_RETURNING_METHODS else UNKNOWN.with_(module=NO)
+                if name in api.MODULE_RETURNING_METHODS:
+                    return receiver
+                # another method of the module (`self.reparameterize(mu, std)`): unknown, but if it is a tensor, one
+                # computed from device tensors is on the device, as for any unknown call
+                return self._unknown_result(node, frame)
             if receiver.items is not None and name == "copy":
                 return receiver
             return NOT_TENSOR
@@ -565,7 +575,7 @@ class Evaluator:
         return result
 
     def _tensor_method(self, name: str, receiver: Facts, node: cst.Call, frame) -> Facts:
-        tensor_like = receiver.with_(module=NO, items=None, parts=None, denotes_accelerator=None)
+        tensor_like = receiver.with_(module=NO, items=None, parts=None, denotes_accelerator=None, instance_of=None)
         if name == "detach" or name == "detach_":
             return tensor_like.with_(grad=NO)
         if name == "cpu":
@@ -655,7 +665,7 @@ class Evaluator:
         return value.denotes_accelerator if value.denotes_accelerator is not None else MAYBE
 
     def _derived(self, base: Facts, frame) -> Facts:
-        plain = base.with_(module=NO, items=None, parts=None, denotes_accelerator=None)
+        plain = base.with_(module=NO, items=None, parts=None, denotes_accelerator=None, instance_of=None)
         return plain if frame.grad_enabled else plain.with_(grad=NO)
 
     def _has_dim_argument(self, node: cst.Call, positional_index: int, frame) -> bool:
@@ -706,6 +716,12 @@ def _weightless(constructor: cst.Call) -> bool:
     """A loss built with `weight=`/`pos_weight=` holds a tensor (and moves with `.to()`): not stateless."""
     return not any(a.keyword is not None and a.keyword.value in ("weight", "pos_weight") for a in constructor.args)
 
+
+# What nn.Module itself defines: a project class's own method of that name is not looked up for these.
+_MODULE_API = frozenset({"parameters", "named_parameters", "buffers", "named_buffers", "modules", "children",
+                         "named_modules", "named_children", "state_dict", "load_state_dict", "zero_grad",
+                         "register_forward_hook", "register_backward_hook", "register_buffer",
+                         "register_parameter"}) | api.MODULE_RETURNING_METHODS
 
 _ALWAYS_PAIRS = frozenset({"sort", "topk", "kthvalue", "aminmax", "cummax", "cummin"})  # (values, indices) always
 

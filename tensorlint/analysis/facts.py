@@ -106,6 +106,11 @@ class Facts:
     # Tensor-ness (or module-ness) inferred from names or duck typing (`net(x)`, `.unsqueeze()` on an unknown
     # value, `m.weight`), not proven by a torch source: a fix relying on it is not safe.
     guessed: bool = False
+    # The class the value is an instance of, when the code constructed it from a class of the project
+    # (`self.model = DecoderNetwork(...)`): its methods' summaries then say what `self.model.get_theta(x)`
+    # returns. A qualified name ("pkg.nets.DecoderNetwork"), or ":Name" for a class of the same file.
+    # It stays in one file: it is not part of a summary's encoding.
+    instance_of: Optional[str] = None
 
     @property
     def grad_evidenced(self) -> bool:
@@ -141,6 +146,7 @@ class Facts:
             grad_why=_join_why(self.grad, self.grad_why, other.grad, other.grad_why),
             device_why=_join_why(self.device, self.device_why, other.device, other.device_why),
             guessed=self.guessed or other.guessed,
+            instance_of=self.instance_of if self.instance_of == other.instance_of else None,
         )
 
     @property

@@ -633,13 +633,26 @@ class Semantic(cst.CSTVisitor):
                 return True
         return False
 
+    def _summary_is_module(self, summary, depth: int) -> bool:
+        """Is a class of another module an nn.Module? Its summary was made without its own bases' summaries
+        (`CascadeRoIHead(BaseRoIHead)`, with `BaseRoIHead(BaseModule)` in a third module), so follow them."""
+        if summary.is_module:
+            return True
+        for base in summary.bases if depth < 3 else ():
+            if base.startswith("torch.nn.") or base.rsplit(".", 1)[-1].endswith(api.MODULE_BASE_SUFFIXES):
+                return True
+            parent = self.project.class_(base) if is_project_name(base) else None
+            if parent is not None and self._summary_is_module(parent, depth + 1):
+                return True
+        return False
+
     def _is_module_base(self, base: cst.BaseExpression) -> bool:
         qualified = self.imports.qualified(base) or ""
         if qualified.startswith("torch.nn.") or qualified.endswith("LightningModule"):
             return True
         external = self.project.class_(qualified) if qualified else None
         if external is not None:  # a class of another module of the project (`from .base import Net`)
-            return external.is_module
+            return self._summary_is_module(external, depth=0)
         dotted = dotted_name(base) or ""
         return dotted in self.evaluator.module_classes or (bool(dotted) and dotted.endswith(api.MODULE_BASE_SUFFIXES))
 

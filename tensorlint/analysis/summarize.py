@@ -198,17 +198,30 @@ def _probe(semantic: Semantic, callee: Callee, param: str, *more: str):
     # a probe's helper walks must not be cut short by another probe's (the budget is per probe)
     seen, walks = semantic.calls.context_seen, semantic.calls.context_walks
     semantic.calls.context_seen, semantic.calls.context_walks = set(), 0
+    # `self.image = image` under the probe must not stay in the class: other methods' summaries would return it
+    attributes = [(info, dict(info.attributes)) for info in semantic._class_infos.values()]
     try:
         walker._walk_callee(callee, {name: probe for name in (param, *more)}, True, context=_FUNCTION)
     finally:
         semantic.calls.context_seen, semantic.calls.context_walks = seen, walks
+        for info, kept in attributes:
+            info.attributes = kept
     returned = []
     for facts in walker._returned or ():
         if facts.grad_why is grad_why and facts.grad.possible and GRAD not in returned:
             returned.append(GRAD)
-        if facts.device_why is device_why and facts.device.possible and DEVICE not in returned:
+        # a model run on the argument (`return self.net(x)`) computes where the argument is
+        if _rooted_in(facts.device_why, device_why) and facts.device.possible and DEVICE not in returned:
             returned.append(DEVICE)
     return found, returned
+
+
+def _rooted_in(why: Optional[Evidence], probe: Evidence) -> bool:
+    while why is not None:
+        if why is probe:
+            return True
+        why = why.cause
+    return False
 
 
 def _class(semantic: Semantic, node: cst.ClassDef, positions) -> ClassSummary:

@@ -5,6 +5,10 @@ from .base import Invalid, Rule, Valid
 from .conversion_checker import ConversionChecker
 
 H = "import numpy as np\nimport torch\n"  # header shared by the cases
+# a project-style module class, for the cases of methods called on an instance the code built (`self.model = Net()`)
+NET = ("class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = torch.nn.Linear(2, 2)\n"
+       "    def embed(self, x):\n        return self.fc(x)\n    def scores(self, x):\n        return self.fc(x).detach().cpu()\n")
+RUNNER = "class Runner:\n    def __init__(self):\n        self.model = Net()\n    def run(self, x):\n"
 
 
 class NumpyWithoutDetach(Rule):
@@ -134,6 +138,11 @@ class NumpyWithoutDetach(Rule):
               "isinstance(x, np.ndarray) overrides the .detach() use elsewhere in the function"),
         Valid(H + "def to_numpy(x):\n    if not hasattr(x, 'detach'):\n        return x.numpy()\n    return x.detach().cpu().numpy()\n",
               "no .detach(): not a torch tensor (a TensorFlow one, say)"),
+        Valid(H + "class Head(torch.nn.Module):\n    def run(self, x, i):\n        head = self.mask_head[i]\n"
+                  "        with torch.no_grad():\n            return head(x).cpu().numpy()\n",
+              "an item of a submodule container set elsewhere, called under no_grad"),
+        Valid(H + NET + RUNNER + "        return np.asarray(self.model.predict(x).cpu())\n",
+              "a method the instance's class does not define: unknown"),
     ]
     INVALID = [
         Invalid(H + "def f(model, x):\n    return model(x).numpy()\n", line=4, col=12,
@@ -258,6 +267,14 @@ class NumpyWithoutDetach(Rule):
                                           "    def run(self, x, i):\n        head = self.heads[i]\n"
                                           "        return head(x).detach().cpu().numpy()\n",
                 why="an item of an nn.ModuleList built here is a module: its output requires grad"),
+        Invalid(H + NET + RUNNER + "        return self.model.embed(x).cpu().numpy()\n", line=15, col=16,
+                fixed=H + NET + RUNNER + "        return self.model.embed(x).detach().cpu().numpy()\n",
+                why="a method of an instance of a module class of the file returns its submodule's output"),
+        Invalid(H + "class Head(torch.nn.Module):\n    def run(self, x, i):\n        head = self.mask_head[i]\n"
+                    "        return head(x).cpu().numpy()\n", line=6, col=16, unsafe=True,
+                fixed=H + "class Head(torch.nn.Module):\n    def run(self, x, i):\n        head = self.mask_head[i]\n"
+                          "        return head(x).detach().cpu().numpy()\n",
+                why="an item of a submodule container a base class sets (`self.mask_head[i]`) is a submodule"),
     ]
 
 
@@ -372,6 +389,11 @@ class NumpyWithoutCpu(Rule):
         Valid(H + "def log(x: torch.Tensor, y: torch.Tensor, device):\n    z = x.to(device)\n    a = z.cpu().numpy()\n"
                   "    return y.numpy()\n",
               "a value the function moved to the device explains its own .cpu()"),
+        Valid(H + NET + RUNNER + "        return self.model.scores(x.cuda()).numpy()\n",
+              "a method of the instance's class that moves its result to the host"),
+        Valid(H + "class Net(torch.nn.Module):\n    @staticmethod\n    def scale(x):\n        return x * 2\n"
+                  "    def show(self, x):\n        return torch.exp(self.scale(x.cpu())).detach().numpy()\n",
+              "a method of the module given a host tensor"),
     ]
     INVALID = [
         Invalid(H + "t = torch.zeros(3, device='cuda')\nt.numpy()\n", line=4, col=1,
@@ -423,6 +445,14 @@ class NumpyWithoutCpu(Rule):
                           "        show(key, val.cpu().numpy())\n    centres = u.mean(dim=1)\n"
                           "    return centres.detach().cpu().numpy()\n",
                 why="the function moves another of its input tensors to the host: its inputs may be on an accelerator"),
+        Invalid(H + NET + RUNNER + "        return self.model.embed(x.cuda()).detach().numpy()\n", line=15, col=16,
+                fixed=H + NET + RUNNER + "        return self.model.embed(x.cuda()).detach().cpu().numpy()\n",
+                why="a method of an instance of a module class of the file, given a moved input"),
+        Invalid(H + "class Net(torch.nn.Module):\n    @staticmethod\n    def scale(x):\n        return x * 2\n"
+                    "    def show(self, x):\n        return torch.exp(self.scale(x.cuda())).detach().numpy()\n", line=8, col=16,
+                fixed=H + "class Net(torch.nn.Module):\n    @staticmethod\n    def scale(x):\n        return x * 2\n"
+                          "    def show(self, x):\n        return torch.exp(self.scale(x.cuda())).detach().cpu().numpy()\n",
+                why="a module method the analysis cannot follow (a staticmethod), given a moved input"),
     ]
 
 

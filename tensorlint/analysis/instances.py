@@ -1,0 +1,74 @@
+"""What a method of a project class returns, called on an instance the code built from that class.
+
+`self.model = DecoderNetwork(...)` in `__init__`, then `self.model.get_theta(X)` in another method: the walker
+knows `self.model` is an instance of `DecoderNetwork` (`Facts.instance_of`), so the call is the class's
+`get_theta`, and what it returns is evidence like any other (`F.softmax(...)` of a submodule's output is a
+tensor, computed where its input is). Without this the call is unknown and a `.numpy()` on its result guesses.
+
+- A class of the same file: its method is walked with the caller's argument facts (as `self.m(x)` is).
+- A class of another module of the project: its summary's return facts, with the grad or device evidence of
+  an argument the return is computed from (the summary's *passes*). The argument need only *may* be a tensor
+  there: the summary already shows the result is one, computed from it (`X = X.cuda()` under `if use_cuda:`
+  leaves `X` a tensor on one path only).
+
+A method the class does not define (nothing in the project says what it returns) leaves the call unknown.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from .calls import Callee
+from .crossmodule import DEVICE, GRAD, UNINFORMATIVE, bind_arguments
+from .facts import COMES_FROM, YES, Evidence, Facts
+
+
+def instance_method_returns(evaluator, class_name: str, name: str, node: cst.Call, frame) -> Optional[Facts]:
+    """What `obj.name(...)` returns for `obj` an instance of `class_name` (see `Facts.instance_of`); None when
+    the class's code does not say (the method is not found, or the call's arguments cannot be bound)."""
+    calls = evaluator.calls
+    if calls is None:
+        return None
+    facts_of = lambda value: evaluator.facts(value, frame)  # noqa: E731 - the evaluator's view in this frame
+    if class_name.startswith(":"):
+        cls_node = calls.classes_by_name.get(class_name[1:])
+        found = calls._method(cls_node, name, depth=0) if cls_node is not None else None
+        if found is None:
+            return None
+        function, owner = found
+        callee = Callee(function, calls.class_info(owner), is_method=True)
+        arguments = calls.arguments(callee, node, facts_of)
+        if arguments is None:
+            return None
+        return _placed_by_arguments(evaluator, calls.returns(callee, arguments, frame.grad_enabled), node, frame)
+    project = evaluator.imports.project
+    summary = project.class_(class_name) if project is not None else None
+    method = calls._summary_method(summary, name, depth=0) if summary is not None else None
+    if method is None or method.returns == UNINFORMATIVE and not method.passes:
+        return None
+    result = method.returns
+    passed = bind_arguments(method.params, node)
+    for param, fact in method.passes:
+        argument = passed.get(param)
+        if argument is None:
+            continue
+        given = facts_of(argument)
+        given = given.tensor_content() or given
+        if not given.tensor.possible:
+            continue
+        if fact == GRAD and given.grad_evidenced:
+            result = result.with_(tensor=YES, grad=max(result.grad, given.grad), grad_why=given.grad_why)
+        elif fact == DEVICE and given.device_evidenced:
+            result = result.with_(tensor=YES, device=max(result.device, given.device), device_why=given.device_why)
+    return _placed_by_arguments(evaluator, result, node, frame) if result != UNINFORMATIVE else None
+
+
+def _placed_by_arguments(evaluator, result: Facts, node: cst.Call, frame) -> Facts:
+    """What the method says, at least as much as an unknown call says: a result that may be on a device, with
+    nothing in the method showing where, is (if a tensor) on the device of the tensors it was given
+    (`adversary.generate(data.to(device))`, whose body moves them to where its model is)."""
+    if not result.device.possible or result.device_why is not None:
+        return result
+    cause = evaluator._argument_device_why(node, frame)
+    return result if cause is None else result.with_(device_why=Evidence(COMES_FROM, node, cause))
