@@ -60,7 +60,12 @@ class SyncChecker(FamilyChecker):
             return facts
         placed_by = self.semantic.step_loop().placed_by
         if placed_by and facts.device_evidenced:
-            return facts  # in a framework's per-step method, the framework's own placement (analysis/step_hooks.py)
+            # in a framework's per-step method, the framework's own placement (analysis/step_hooks.py): the
+            # message names it, the link no line of the code shows
+            root = facts.device_why
+            while root.cause is not None and not root.by_framework:
+                root = root.cause
+            return facts.with_(device_why=root)
         why = self._trained_on_moved_model(expression, facts)
         if why is None and placed_by and facts.grad_evidenced:
             why = Evidence(REQUIRES_GRAD_PLACED_BY.format(framework=placed_by), self.semantic.functions[-1].node.name)
