@@ -58,7 +58,8 @@ class SyncChecker(FamilyChecker):
             return None
         if facts.device_shown_by_code:
             return facts
-        placed_by = self.semantic.step_loop().placed_by
+        loop = self.semantic.step_loop()
+        placed_by = loop.placed_by if loop is not None else ""
         if placed_by and facts.device_evidenced:
             # in a framework's per-step method, the framework's own placement (analysis/step_hooks.py): the
             # message names it, the link no line of the code shows
