@@ -61,6 +61,8 @@ class FunctionIndex:
     returns_value: bool = False
     is_generator: bool = False
     raises: bool = False           # `raise NotImplementedError`: without a value return, an abstract method
+    # The bindings it returns (`return loss`, `return {"loss": loss}`): a framework may back-propagate them.
+    returned: List[BindingKey] = field(default_factory=list)
     # Calls by plain name with Name arguments: (callee, {argument position or keyword: binding key}).
     calls: List[Tuple[str, Dict[object, BindingKey]]] = field(default_factory=list)
     # Functions it calls once per call (`helper(...)`, `self.method(...)`, outside loops of its own): a
@@ -302,6 +304,13 @@ class _Scanner:
                     self.evidence(self.key_of(node.value), found)
             elif kind is cst.Return and node.value is not None and self.scopes[-1].function is not None:
                 self.scopes[-1].function.returns_value = True
+                value = node.value
+                if isinstance(value, cst.Dict):
+                    value = next((e.value for e in value.elements if isinstance(e, cst.DictElement)
+                                  and isinstance(e.key, cst.SimpleString) and e.key.value[1:-1] == "loss"), None)
+                key = self.key_of(value) if isinstance(value, cst.Name) else None
+                if key is not None:
+                    self.scopes[-1].function.returned.append(key)
             elif kind is cst.Yield and self.scopes[-1].function is not None:
                 self.scopes[-1].function.is_generator = True
             elif kind is cst.Raise and self.scopes[-1].function is not None:

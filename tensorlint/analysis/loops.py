@@ -51,6 +51,9 @@ class LoopInfo:
     # generation/simulation loop over `range`/`while`: only there do kept graphs pile up unused (generation
     # runs under `no_grad` in practice, which a caller may set where this file cannot see it).
     trains_or_reads_data: bool = False
+    # A framework's per-step method (analysis/step_hooks.py) whose framework places the step's values on the
+    # accelerator: its placement is evidence of a sync's cost there.
+    placed_by: str = ""
 
 
 def _tokens(name: str) -> List[str]:

@@ -31,6 +31,7 @@ from .imports import ImportMap, dotted_name, names_other_framework
 from .index import FileIndex, apply_evidence, bound_names
 from .annotations import annotated, annotation_facts
 from .retention import names_reaching_backward, names_reset_in
+from . import step_hooks
 from .loops import LoopInfo, classify_loop, guard_kind, is_first_time_guard, performs_step
 from .walk import walk
 
@@ -80,6 +81,7 @@ class Semantic(cst.CSTVisitor):
         self.calls.stated_return = lambda node: self._stated(node.returns)
         self.evaluator.calls = self.calls
         self._class_infos: Dict[int, ClassInfo] = {}
+        self._class_hooks: Dict[int, dict] = {}  # by id of a ClassDef: per-step method → its framework entry
         self._declare_module_classes(module)
         self.frame = Frame(env={}, globals={})
         self.module_frame = self.frame
@@ -355,11 +357,14 @@ class Semantic(cst.CSTVisitor):
         self.reachable = True
         self.evaluator.invalidate()
         in_module_class = directly_in_class and cls is not None and cls.is_module
+        hooks = self._step_hooks(cls, node) if directly_in_class and cls is not None else None
         framework_step = directly_in_class and cls is not None and (
-            in_module_class and node.name.value in _FRAMEWORK_STEP_METHODS and self._is_lightning(cls)
-            or node.name.value in self.calls.inherited_step_methods(cls))
+            hooks is not None or node.name.value in self.calls.inherited_step_methods(cls))
+        if hooks is not None and hooks.places:
+            self._framework_values(hooks, node)
         # Lightning calls `training_step` once per batch: its body is one step of a loop the framework runs
-        self._control.append(_CallContext(None, LoopInfo(node, True, False, trains_or_reads_data=True))
+        self._control.append(_CallContext(None, LoopInfo(node, True, False, trains_or_reads_data=True,
+                                                         placed_by=hooks.framework if hooks and hooks.places else ""))
                              if framework_step else _FUNCTION)
         self.functions.append(FunctionInfo(node.name.value, in_module_class and node.name.value == "forward",
                                            node, in_module_class))
@@ -377,7 +382,7 @@ class Semantic(cst.CSTVisitor):
         """What the callee returns given these arguments: its body walked silently by a walker of its own."""
         walker = Semantic.__new__(Semantic)
         cst.CSTVisitor.__init__(walker)
-        for shared in ("module", "project", "imports", "index", "calls", "_class_infos", "module_frame"):
+        for shared in ("module", "project", "imports", "index", "calls", "_class_infos", "_class_hooks", "module_frame"):
             setattr(walker, shared, getattr(self, shared))
         walker.evaluator = self.evaluator.fresh()
         walker._start_walk({}, {})
@@ -595,6 +600,63 @@ class Semantic(cst.CSTVisitor):
         self.frame, self.reachable = outer_frame, outer_reachable
         self.evaluator.invalidate()
         return False
+
+    def _step_hooks(self, cls: ClassInfo, node: cst.FunctionDef):
+        """The framework entry (step_hooks.TABLE) whose loop calls this method once per step, if any: a per-step
+        method of a framework base the class derives from, or a method such a method calls on `self` every time."""
+        if cls.node is None:
+            return None
+        cache = self.__dict__.setdefault("_class_hooks", {})  # (a summary's walker shares no cache)
+        found = cache.get(id(cls.node))
+        if found is None:
+            bases = step_hooks.class_hooks(
+                cls.node, lambda base: self.imports.qualified(base) or self._own_qualified(base),
+                lambda name: self.calls.classes_by_name.get(name),
+                lambda name: (lambda summary: summary.bases if summary is not None else ())(self.project.class_(name)))
+            if not bases and cls.is_module and self._is_lightning(cls):  # an import the map cannot resolve
+                bases = step_hooks.TABLE[:1]
+            every_step = {}
+            for hooks in bases:
+                for method in self._methods_here_and_above(cls.node):
+                    if method.name.value in hooks.methods:
+                        every_step.setdefault(method.name.value, hooks)
+                        for called in step_hooks.called_every_step(method):
+                            every_step.setdefault(called, hooks)
+            found = cache[id(cls.node)] = every_step
+        return found.get(node.name.value)
+
+    def _methods_here_and_above(self, cls: cst.ClassDef):
+        """The methods of a class and of its base classes of this file."""
+        pending, seen = [cls], set()
+        while pending:
+            current = pending.pop()
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            yield from (f.node for f in self.index.methods.get(id(current), {}).values())
+            pending.extend(c for c in (self.calls.classes_by_name.get(dotted_name(b.value) or "") for b in current.bases)
+                           if c is not None)
+
+    def _own_qualified(self, base: cst.BaseExpression) -> Optional[str]:
+        """A class of this module by its qualified name (`fastai.callbacks.hooks.HookCallback` in that module)."""
+        name = dotted_name(base)
+        if name in self.calls.classes_by_name and self.project.module:
+            return f"{self.project.module}.{name}"
+        return None
+
+    def _framework_values(self, hooks, node: cst.FunctionDef) -> None:
+        """Bind what the framework passes a per-step method (its placed tensors) and what it takes back (the loss)."""
+        for name in step_hooks.step_parameters(hooks, node):
+            if self.frame.env.get(name, UNKNOWN).tensor is not NO:
+                self.frame.env[name] = step_hooks.step_value(hooks, node)
+        star = step_hooks.star_parameter(hooks, node)
+        if star is not None:
+            self.frame.env[star] = step_hooks.step_arguments(hooks, node)
+        if node.name.value in hooks.returns_loss:
+            function = self.index.functions.get(id(node))
+            for key in function.returned if function is not None else ():
+                self.index.add(key, step_hooks.returned_loss(node))
+        self.evaluator.invalidate()
 
     def _is_lightning(self, cls: ClassInfo) -> bool:
         return cls.node is not None and any(
@@ -967,11 +1029,7 @@ class Semantic(cst.CSTVisitor):
 _FUNCTION, _PERIODIC, _BRANCH = object(), object(), object()  # control-stack markers
 MAX_CONTEXT_DEPTH = 2  # a step loop's helper, and the helper's helper (`fit_batch` → `check_gradients`)
 # Methods a training framework calls once per batch (PyTorch Lightning's hooks).
-_FRAMEWORK_STEP_METHODS = frozenset({
-    "training_step", "validation_step", "test_step", "predict_step", "on_train_batch_end", "on_train_batch_start",
-    "on_validation_batch_end", "on_test_batch_end", "on_before_backward", "on_after_backward",
-    "on_before_optimizer_step", "on_before_zero_grad",
-})
+_FRAMEWORK_STEP_METHODS = step_hooks.STEP_METHOD_NAMES  # (the prescreen's condition reads it)
 
 
 def _own(prefix: str) -> Dict[type, Callable]:

@@ -30,8 +30,15 @@ STEP_LOOPS = """
     (token-by-token generation). A callee named like a part of a model (`linear`, `self.proj`,
     `block`, `layers[i]`) is not a model call: a loop over layers or experts is not a step loop. An
     epoch loop that calls `train(...)` is not one. Findings inside a step helper are reported there,
-    naming the call. A `LightningModule`'s `training_step`/`validation_step`/... body is one step of
-    the loop Lightning runs. Anything under a periodic guard (`if step % N == 0:`,
+    naming the call. A method a training framework calls once per batch is one step of the loop the
+    framework runs, in a class that provably derives from the framework's base (its import, or a
+    class of this file or of the project that does): a `LightningModule`'s `training_step`,
+    `validation_step`, `on_train_batch_end`, ... and a Lightning `Callback`'s batch hooks; a
+    torchbearer `Metric`'s `process` and `Callback`'s `on_step_training`, ...; a fastai `Callback`'s
+    `on_batch_end`, `on_backward_end`, ... (v1) or `after_batch`, ... (v2) and a `HookCallback`'s
+    `hook`; an ignite `Metric`'s `update`; a Hugging Face `TrainerCallback`'s `on_step_end`, ...
+    (the table in `analysis/step_hooks.py`), and any method such a method calls on `self` every
+    time it runs (`self._process_train(*args)`). Anything under a periodic guard (`if step % N == 0:`,
     `if (i + 1) % log_every == 0:`, `if i == 0:`, an `if` naming `log_interval`, `should_log`,
     `is_last_step`, ...) or after the loop is fine, except that a bare arithmetic guard whose body
     itself calls `.backward()` or steps an optimizer (a GAN critic schedule, gradient accumulation)
@@ -46,9 +53,16 @@ EVIDENCE = """
     (`torch.autograd.grad`) of such an input, or computed from such values; in a method of a class
     that moves its own state to a device (`self.policy = self.policy.to(self.device)`), also a tensor
     computed from what requires grad or from what feeds the loss the method backpropagates (one
-    autograd graph cannot mix devices). The message names that evidence (`loss` comes from
-    `criterion(out, y)` (line 9)). A value with no such evidence is not reported, since on the CPU the
-    sync costs nothing.
+    autograd graph cannot mix devices). In a per-step method of a framework that itself moves the
+    model and every batch to the accelerator (Lightning, torchbearer, fastai, Hugging Face; not
+    ignite, whose engine moves nothing itself), that placement is the evidence: the module's
+    outputs, what requires grad there (the loss `training_step` returns, which Lightning
+    back-propagates) and the tensors the framework passes the method (the batch, the outputs, a
+    hooked module's output). Such code is written device-agnostic for the accelerator the framework
+    picks, and Lightning's own guide says not to call `.item()` in it. What those values hold
+    (`batch[0]`, a torchbearer state's batch counter) is not taken for a tensor without more
+    evidence. The message names that evidence (`loss` comes from `criterion(out, y)` (line 9)). A
+    value with no such evidence is not reported, since on the CPU the sync costs nothing.
 """
 
 FREE_SYNC = """
@@ -98,8 +112,11 @@ class PerStepScalarSync(Rule):
 
     ## Known problems
     Only values shown to be tensors on an accelerator are judged. Code where the device is decided
-    elsewhere (a Lightning `Trainer`, a model moved by its caller in another file, `self.device` set
-    by a framework) is not reported unless the file itself moves something. A loss computed by a
+    elsewhere (a model moved by its caller in another file, `self.device` set by a framework other
+    than those of the table) is not reported unless the file itself moves something. A framework
+    hook runs on the host when the user trains on the CPU; it is reported all the same, as code
+    written for the accelerator. Frameworks outside the table (and ignite handlers registered with
+    `@engine.on(Events.ITERATION_COMPLETED)`) are not recognised. A loss computed by a
     criterion stored on `self` (`self.criterion(out, y)`) carries no evidence yet. In a generation
     loop, a condition on a device value makes the whole iteration count as synced, even when the
     condition could have stayed on the device. Some syncs are intentional (sampling on the CPU for
@@ -163,8 +180,22 @@ class PerStepScalarSync(Rule):
               "a loop over a loader that calls no model and does no step"),
         Valid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
                   "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x), y)\n"
-                  "        self.log('train_loss', loss.item())\n        return loss\n",
-              "Lightning: nothing in the file shows the device (the Trainer decides it)"),
+                  "        if batch_idx % 100 == 0:\n            print(loss.item())\n        return loss\n",
+              "Lightning: under a logging guard"),
+        Valid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def on_train_epoch_end(self):\n"
+                  "        print(self.layer.weight.sum().item())\n", "Lightning: once per epoch, not per step"),
+        Valid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def validation_step(self, batch, batch_idx):\n"
+                  "        loss, acc = self.evaluate(batch)\n        self.log('val_acc', acc.item())\n",
+              "Lightning: nothing shows that a helper's unknown result is a tensor (validation_step returns no loss)"),
+        Valid(H + "class Mean:\n    def process(self, *args):\n        self.total += args[0].sum().item()\n",
+              "a `process` method of a class that derives from no framework base"),
+        Valid(H + "from ignite.metrics import Metric\nclass Mean(Metric):\n    def update(self, output):\n"
+                  "        y_pred, y = output\n        self.total += y_pred.sum().item()\n",
+              "ignite runs `update` every iteration but moves nothing itself: nothing shows the device"),
+        Valid(H + "import torchbearer\nfrom torchbearer.metrics import AdvancedMetric\nclass Every(AdvancedMetric):\n"
+                  "    def process_train(self, *args):\n        state = args[0]\n"
+                  "        if state[torchbearer.BATCH] % 10 == 0:\n            self.result = 1\n",
+              "what a torchbearer state holds (a batch counter) is not shown to be a tensor"),
         Valid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
                   "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x), y)\n"
                   "        self.log('train_loss', loss)\n        return loss\n", "Lightning: self.log of the tensor itself"),
@@ -250,6 +281,20 @@ class PerStepScalarSync(Rule):
                     "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x.to(self.device)), y)\n"
                     "        self.log('train_loss', loss.item())\n        return loss\n", line=7, col=32,
                 why="Lightning calls training_step every step"),
+        Invalid(H + "import lightning as L\nclass LitModel(L.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
+                    "        x, y = batch\n        loss = torch.nn.functional.cross_entropy(self(x), y)\n"
+                    "        self.log('train_loss', loss.item())\n        return loss\n", line=7, col=32,
+                why="Lightning places the module on the accelerator and calls training_step every step"),
+        Invalid(H + "from pytorch_lightning import LightningModule\nclass Episodic(LightningModule):\n    pass\n"
+                    "class Learner(Episodic):\n    def training_step(self, batch, batch_idx):\n"
+                    "        loss = self.meta_learn(batch)\n        self.log('train_loss', loss.item())\n        return loss\n",
+                line=8, col=32, why="the loss training_step returns is what Lightning back-propagates (through a base of this file)"),
+        Invalid(H + "from torchbearer import metrics\nclass Mean(metrics.Metric):\n    def process(self, *args):\n"
+                    "        data = args[0]\n        self._sum += data.sum().item()\n", line=6, col=22,
+                why="torchbearer calls a metric's process every batch with the step's tensors"),
+        Invalid(H + "from fastai.callbacks.hooks import HookCallback\nclass Stats(HookCallback):\n"
+                    "    def hook(self, m, i, o):\n        return o.mean().item()\n", line=5, col=16,
+                why="fastai runs a HookCallback's hook on every forward pass of the learner's model"),
         Invalid(H + "class Trainer:\n    def __init__(self, model, device):\n        self.device = device\n"
                     "        self.model = model.to(self.device)\n    def fit(self, loader):\n        for batch in loader:\n"
                     "            loss = self.compute_loss(batch)\n            loss.backward()\n            self.optimizer.step()\n"
@@ -301,7 +346,7 @@ class PerStepHostCopy(Rule):
 
     ## Known problems
     Only values shown to be on an accelerator are judged (see above): a model moved by a caller in
-    another file, or by a framework, gives no evidence here. A loop that must free device memory each
+    another file gives no evidence here. A loop that must free device memory each
     batch may copy on purpose: silence it with `# noqa: TL402`.
     """
     code = "TL402"
@@ -328,6 +373,10 @@ class PerStepHostCopy(Rule):
               "the body of `if not torch.isfinite(loss):` runs only once training went wrong"),
     ]
     INVALID = [
+        Invalid(H + "from fastai.callback import Callback\nclass Collect(Callback):\n"
+                    "    def on_batch_end(self, last_output, last_target, **kwargs):\n"
+                    "        self.preds.append(last_output.cpu())\n", line=5, col=27,
+                why="fastai calls on_batch_end every batch with the outputs on the learner's device"),
         Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    model.cuda()\n    preds = []\n    for x, y in loader:\n"
                     "        preds.append(model(x.cuda()).argmax(1).cpu())\n    return preds\n", line=7, col=22,
                 why="collecting predictions on the host every batch"),

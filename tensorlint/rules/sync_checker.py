@@ -32,6 +32,10 @@ _SUBJECT_LIMIT = 30
 REQUIRES_GRAD_WITH_MOVED_MODEL = "is computed from what requires grad, in a class that moves its state by `{code}`{line}"
 FEEDS_LOSS_OF_MOVED_MODEL = "is computed from what feeds the backpropagated loss, in a class that moves its state by `{code}`{line}"
 _NOT_VALUES = frozenset({"self", "cls"})
+# In a per-step method of a framework that places the model (a LightningModule's `training_step`): what requires
+# grad is computed from the placed parameters, so it is on the accelerator too.
+REQUIRES_GRAD_PLACED_BY = ("requires grad in `{{code}}`{{line}}, which {framework} calls every step with the model "
+                           "it placed on the accelerator")
 
 
 class SyncChecker(FamilyChecker):
@@ -54,7 +58,18 @@ class SyncChecker(FamilyChecker):
             return None
         if facts.device_shown_by_code:
             return facts
+        loop = self.semantic.step_loop()
+        placed_by = loop.placed_by if loop is not None else ""
+        if placed_by and facts.device_evidenced:
+            # in a framework's per-step method, the framework's own placement (analysis/step_hooks.py): the
+            # message names it, the link no line of the code shows
+            root = facts.device_why
+            while root.cause is not None and not root.by_framework:
+                root = root.cause
+            return facts.with_(device_why=root)
         why = self._trained_on_moved_model(expression, facts)
+        if why is None and placed_by and facts.grad_evidenced:
+            why = Evidence(REQUIRES_GRAD_PLACED_BY.format(framework=placed_by), self.semantic.functions[-1].node.name)
         return facts.with_(device_why=why) if why is not None else None
 
     def _trained_on_moved_model(self, expression: cst.BaseExpression, facts: Facts) -> Optional[Evidence]:
