@@ -51,6 +51,9 @@ class LoopInfo:
     # generation/simulation loop over `range`/`while`: only there do kept graphs pile up unused (generation
     # runs under `no_grad` in practice, which a caller may set where this file cannot see it).
     trains_or_reads_data: bool = False
+    # A loop over data that does no training step (inference, evaluation, export): what it computes each
+    # step is its output, so a host copy its iteration writes out is needed there (see rules/sync_syntax.py).
+    inference_only: bool = False
 
 
 def _tokens(name: str) -> List[str]:
@@ -115,9 +118,9 @@ def classify_loop(node: cst.CSTNode, calls_a_model: Callable[[cst.Call], bool], 
     if not any(not _calls_a_layer(call) and calls_a_model(call) for call in candidates):
         return LoopInfo(node, False, evidence.timing)
     if over_data:
-        return LoopInfo(node, True, evidence.timing, trains_or_reads_data=True)
+        return LoopInfo(node, True, evidence.timing, trains_or_reads_data=True, inference_only=True)
     per_step_iteration = isinstance(node, cst.While) or (isinstance(node, cst.For) and iterates_steps(node.iter))
-    return LoopInfo(node, per_step_iteration, evidence.timing)
+    return LoopInfo(node, per_step_iteration, evidence.timing, inference_only=per_step_iteration)
 
 
 def _model_arguments(calls: List[cst.Call]) -> List[cst.Call]:

@@ -57,7 +57,12 @@ FREE_SYNC = """
     generation loop that decides on a device value (`if next_token == eos: break`, `.item()` in a
     condition or assigned to a name that one tests) or yields each token to its consumer;
     boolean-mask indexing (`x[mask]`) or `nonzero`/`masked_select`/`unique` of a device tensor.
-    Such iterations are not reported.
+    Such iterations are not reported. Nor is a read that the iteration needs on the host anyway: in a
+    loop that does no training step (inference, scoring, export), a value read back and then written
+    out later in the same iteration (`f.write(...)`, `np.save(...)`, a store into a writer:
+    `writer[key] = wav`, where a writer is bound by `with ... as f`, made by a `*Writer(...)` call or
+    named like one) is that step's output; collecting it on the device would only hold all of it there
+    until the end. Collected into a list or dict instead, it is reported.
 """
 
 
@@ -302,7 +307,9 @@ class PerStepHostCopy(Rule):
     ## Known problems
     Only values shown to be on an accelerator are judged (see above): a model moved by a caller in
     another file, or by a framework, gives no evidence here. A loop that must free device memory each
-    batch may copy on purpose: silence it with `# noqa: TL402`.
+    batch may copy on purpose: silence it with `# noqa: TL402`. Writing out is recognised by the
+    write calls and writer names listed above only: an inference loop that hands each batch to some
+    other host consumer (a metric library, a custom saver) is still reported.
     """
     code = "TL402"
     name = "per-step-host-copy"
@@ -326,6 +333,14 @@ class PerStepHostCopy(Rule):
               "a generation loop that stops on a token waits for the device every step anyway"),
         Valid(train_with("if not torch.isfinite(loss):\n            print(loss)\n            print(out.cpu())"),
               "the body of `if not torch.isfinite(loss):` runs only once training went wrong"),
+        Valid(H + "def score(model, loader, path, device):\n    model = model.to(device)\n    with open(path, 'w') as f:\n"
+                  "        for keys, x in loader:\n            with torch.no_grad():\n                y = model(x.to(device))\n"
+                  "            scores = y.cpu().numpy()\n            for key, s in zip(keys, scores):\n"
+                  "                f.write(f'{key} {s}\\n')\n",
+              "an inference loop that writes each batch's result to a file: the host needs it every step"),
+        Valid(H + "def enhance(model, loader, writer, device):\n    model = model.to(device)\n    for key, x in loader:\n"
+                  "        wav = model(x.to(device)).cpu().numpy()\n        writer[key] = wav\n",
+              "an inference loop storing each output into a writer"),
     ]
     INVALID = [
         Invalid(H + "@torch.no_grad()\ndef evaluate(model, loader):\n    model.cuda()\n    preds = []\n    for x, y in loader:\n"
@@ -344,6 +359,13 @@ class PerStepHostCopy(Rule):
         Invalid(H + "def predict(model, loader):\n    model = model.to('cuda')\n    for x in loader:\n"
                     "        yield model(x).cpu().numpy()\n", line=5, col=15,
                 why="outputs of a model moved to the GPU, copied each batch"),
+        Invalid(H + "def predict(model, loader, device):\n    model = model.to(device)\n    preds = {}\n"
+                    "    for key, x in loader:\n        preds[key] = model(x.to(device)).cpu()\n    return preds\n",
+                line=6, col=22, why="collected into a dict, not written out: it could stay on the device until the end"),
+        Invalid(H + "def train(model, loader, opt, crit, log, device):\n    model = model.to(device)\n"
+                    "    for x, y in loader:\n        loss = crit(model(x.to(device)), y.to(device))\n        loss.backward()\n"
+                    "        opt.step()\n        log.write(f'{loss.cpu()}\\n')\n",
+                line=8, col=22, why="a training loop writing its loss every step: output is not what a training step is for"),
     ]
 
 

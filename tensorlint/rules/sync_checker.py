@@ -21,7 +21,7 @@ from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
 from .conversion_checker import STRUCTURAL_KEYWORDS, converts_to_numpy
 from .sync_syntax import (clipped, exits_loop, forced, is_host_move, is_mask, names_in, names_tested_in, node_ids,
-                          operand, tests_for_failure, to_cpu, truth_tested, value_names)
+                          operand, tests_for_failure, to_cpu, truth_tested, value_names, writers_in, written_out)
 
 _SCALAR_BUILTINS = frozenset({"float", "int", "bool"})
 ACCUMULATE = "accumulate on the device and convert once, after the loop or under a logging guard"
@@ -43,6 +43,7 @@ class SyncChecker(FamilyChecker):
         self._held: Dict[int, List[Tuple[str, cst.CSTNode, str, object]]] = {}
         self._synced: Set[int] = set()
         self._tested: Dict[int, Set[str]] = {}
+        self._writers: Dict[int, Set[str]] = {}
 
     def _active(self) -> bool:
         return self.semantic.imports.imports_torch and self.semantic.step_loop() is not None
@@ -299,9 +300,24 @@ class SyncChecker(FamilyChecker):
             self._synced.add(key)
             self._held.pop(key, None)
             return
+        if code in ("TL401", "TL402") and not decision and loop.inference_only and self._written_out(node, loop):
+            return
         if key not in self._synced:
             call = self.context.call_site() if self.context.call_site is not None else None
             self._held.setdefault(key, []).append((code, node, message, call))
+
+    def _written_out(self, node: cst.CSTNode, loop) -> bool:
+        """In a loop that does no training step, is the host value `node` makes written out (to a file or a
+        writer) later in the same iteration? Then the host needs it every step: it is the loop's output."""
+        ancestors = self.semantic.ancestors
+        statement = next((a for a in reversed(ancestors) if isinstance(a, cst.BaseSmallStatement)), None)
+        if statement is None or not any(a is loop.node for a in ancestors):
+            return False
+        scope = next((a for a in reversed(ancestors) if isinstance(a, cst.FunctionDef)), self.semantic.module)
+        writers = self._writers.get(id(scope))
+        if writers is None:
+            writers = self._writers[id(scope)] = writers_in(scope)
+        return written_out(loop.node.body, node, statement, writers)
 
     def _syncs_anyway(self) -> None:
         """The current iteration waits for the device whatever the code does about its other syncs."""
