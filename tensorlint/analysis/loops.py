@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 import libcst as cst
 
@@ -228,3 +228,115 @@ def guard_kind(test: cst.BaseExpression):
 
     walk(test, Finder())
     return "logging" if named else "schedule" if arithmetic else None
+
+
+def is_mask(index: cst.BaseExpression) -> bool:
+    """`x > 0`, `~done`, `(a > 0) & (b < 1)`, `m.bool()`: an index that selects by a boolean tensor."""
+    if isinstance(index, cst.Comparison):
+        return not any(isinstance(c.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for c in index.comparisons)
+    if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.BitInvert):
+        return True
+    if isinstance(index, cst.BinaryOperation) and isinstance(index.operator, (cst.BitAnd, cst.BitOr)):
+        return is_mask(index.left) or is_mask(index.right)
+    return isinstance(index, cst.Call) and isinstance(index.func, cst.Attribute) and index.func.attr.value == "bool"
+
+
+# -- helpers that wait for the device on every call ------------------------------------------------------
+# Methods whose result shape depends on the data: the host waits for the values (FACTS.md §5).
+DATA_DEPENDENT = frozenset({"nonzero", "masked_select", "unique", "unique_consecutive", "argwhere"})
+
+
+def syncs_every_call(function: cst.FunctionDef, calls_a_syncing_helper: Callable[[cst.Call], bool] = lambda call: False,
+                     outside_torch: Callable[[cst.BaseExpression], bool] = lambda func: False) -> bool:
+    """Does every call of `function` wait for the device, whatever its caller does: `labels.unique()`,
+    `torch.nonzero(m)`, boolean-mask indexing (`data[labels == c]`), or a call of a helper that does, in
+    code that runs on each call (not under an `if`, in a loop body, an `except` or a nested function)?
+    Such a helper called each step makes one more sync of that step cost nothing (learn2learn's
+    `fast_adapt` → `partition_task`). `outside_torch(func)`: is the callee a function of another library
+    (`np.unique`, which works on host arrays)?"""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_If(self, node: cst.If) -> bool:
+            node.test.visit(self)
+            return False
+
+        def visit_While(self, node: cst.While) -> bool:
+            node.test.visit(self)
+            return False
+
+        def visit_For(self, node: cst.For) -> bool:
+            node.iter.visit(self)
+            return False
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        def visit_ExceptHandler(self, node) -> bool:
+            return False
+
+        visit_ClassDef = visit_Lambda = visit_ExceptStarHandler = visit_ExceptHandler
+
+        def visit_IfExp(self, node: cst.IfExp) -> bool:
+            node.test.visit(self)
+            return False
+
+        def visit_BooleanOperation(self, node: cst.BooleanOperation) -> bool:
+            node.left.visit(self)  # the right operand may not run
+            return False
+
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            func = node.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(
+                func, cst.Name) else None
+            if name in DATA_DEPENDENT and not outside_torch(func) or calls_a_syncing_helper(node):
+                found = True
+
+        def visit_Subscript(self, node: cst.Subscript) -> None:
+            nonlocal found
+            if any(isinstance(e.slice, cst.Index) and is_mask(e.slice.value) for e in node.slice):
+                found = True
+
+        def visit_Assert(self, node) -> bool:
+            return False  # `python -O` drops asserts
+
+        def visit_AssignTarget(self, node) -> bool:
+            return False  # `x[mask] = 0` writes through the mask (a masked fill), it reads nothing back
+
+        def visit_ListComp(self, node) -> bool:
+            return False  # its body runs once per element, maybe never
+
+        visit_Raise = visit_Assert
+        visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_ListComp
+
+    function.visit(Finder())
+    return found
+
+
+def function_syncs(function, module_functions: dict, qualified: Callable[[cst.BaseExpression], Optional[str]],
+                   summary_of: Callable[[str], object], cache: dict) -> bool:
+    """`syncs_every_call` of an indexed function (a FunctionIndex), following the helpers it calls: same-file
+    functions by name, its class's methods through `self.`, and other modules' functions through their
+    summaries (`summary_of(qualified)`, whose `syncs_every_call` says it)."""
+    key = id(function.node)
+    if key in cache:
+        return cache[key]
+    cache[key] = False  # a recursive call proves nothing
+
+    def calls_a_syncing_helper(call: cst.Call) -> bool:
+        func = call.func
+        if isinstance(func, cst.Name) and func.value in module_functions:
+            return function_syncs(module_functions[func.value], module_functions, qualified, summary_of, cache)
+        if isinstance(func, cst.Attribute) and dotted_name(func.value) == "self" and function.class_methods:
+            method = function.class_methods.get(func.attr.value)
+            return method is not None and function_syncs(method, module_functions, qualified, summary_of, cache)
+        name = qualified(func)
+        return name is not None and bool(getattr(summary_of(name), "syncs_every_call", False))
+
+    def outside_torch(func: cst.BaseExpression) -> bool:
+        name = qualified(func)
+        return name is not None and name.split(".", 1)[0] != "torch"
+
+    cache[key] = syncs_every_call(function.node, calls_a_syncing_helper, outside_torch)
+    return cache[key]

@@ -56,8 +56,12 @@ FREE_SYNC = """
     loop that leaves on a device value (`if done.item(): break`, `if loss < target: return`), a
     generation loop that decides on a device value (`if next_token == eos: break`, `.item()` in a
     condition or assigned to a name that one tests) or yields each token to its consumer;
-    boolean-mask indexing (`x[mask]`) or `nonzero`/`masked_select`/`unique` of a device tensor.
-    Such iterations are not reported. Nor is a read that the iteration needs on the host anyway: in a
+    boolean-mask indexing (`x[mask]`) or `nonzero`/`masked_select`/`unique` of a device tensor, also
+    inside a helper the step calls with a device tensor, when the helper does it on every call (not
+    under an `if`, in a loop body or an `except`; a helper of another module says so in its summary);
+    a best-model check whose body copies or saves the model (`if val_loss < best:` followed by
+    `deepcopy(model.state_dict())`, `torch.save(...)`, `save_checkpoint(...)`), which only the host
+    can decide. Such iterations are not reported. Nor is a read that the iteration needs on the host anyway: in a
     loop that does no training step (inference, scoring, export), a value read back and then written
     out later in the same iteration (`f.write(...)`, `np.save(...)`, a store into a writer:
     `writer[key] = wav`, where a writer is bound by `with ... as f`, made by a `*Writer(...)` call or
@@ -155,6 +159,14 @@ class PerStepScalarSync(Rule):
               "a loop that stops on a device flag (distributed early stop)"),
         Valid(train_with("kept = out[out > 0]\n        running += loss.item()"),
               "boolean-mask indexing already waits for the device in this iteration"),
+        Valid(H + "def split(x, y):\n    classes = y.unique()\n    return x[y == classes[0]]\n"
+                  "def train(model, loader, opt, device):\n    model = model.to(device)\n    for x, y in loader:\n"
+                  "        x, y = x.to(device), y.to(device)\n        loss = model(split(x, y)).sum()\n"
+                  "        loss.backward()\n        opt.step()\n        print(loss.item())\n",
+              "a helper that waits for the device on every call (`unique()`, mask indexing) already syncs the step"),
+        Valid(train_with("if loss < best:\n            best = loss\n            state = copy.deepcopy(model.state_dict())\n"
+                         "        print(loss.item())"),
+              "a best-model check that copies the model must be decided on the host: the step waits for it anyway"),
         Valid(train_with("assert loss.isfinite(), f'loss is {loss}'"), "an assert message runs only on failure"),
         Valid(train_with("if step > 10 ** 9:\n            raise RuntimeError(f'diverged: {loss.item()}')"),
               "a raise argument runs only on failure"),
@@ -193,6 +205,13 @@ class PerStepScalarSync(Rule):
         Invalid(train_with("if torch.isnan(loss):\n            running = 0.0"), line=10, col=12,
                 why="tensor as an if condition"),
         Invalid(train_with("running += float(loss)"), line=10, col=20, why="float(tensor)"),
+        Invalid(H + "def pick(x, y):\n    return x[y.long()]\n"
+                    "def train(model, loader, opt, device):\n    model = model.to(device)\n    for x, y in loader:\n"
+                    "        x, y = x.to(device), y.to(device)\n        loss = model(pick(x, y)).sum()\n"
+                    "        loss.backward()\n        opt.step()\n        print(loss.item())\n", line=11, col=15,
+                why="a helper indexing by positions (not by a boolean mask) does not wait for the device"),
+        Invalid(train_with("if loss < best:\n            best = loss"), line=10, col=12,
+                why="a running minimum kept without saving anything could stay on the device (`torch.minimum`)"),
         Invalid(H + "def train(model, loader, optimizer, scaler, criterion):\n    model.cuda()\n    for x, y in loader:\n"
                     "        with torch.autocast('cuda'):\n            loss = criterion(model(x.cuda()), y.cuda())\n"
                     "        scaler.scale(loss).backward()\n        scaler.step(optimizer)\n        scaler.update()\n"

@@ -6,6 +6,8 @@ from typing import List, Optional, Set
 
 import libcst as cst
 
+from ..analysis.loops import DATA_DEPENDENT, is_mask  # noqa: F401 (the checker's syntax, in one place)
+
 
 def clipped(code: str) -> str:
     return code if len(code) <= 50 else code[:47] + "..."
@@ -88,17 +90,6 @@ def value_names(expression: cst.BaseExpression) -> List[cst.BaseExpression]:
     return found
 
 
-def is_mask(index: cst.BaseExpression) -> bool:
-    """`x > 0`, `~done`, `(a > 0) & (b < 1)`, `m.bool()`: an index that selects by a boolean tensor."""
-    if isinstance(index, cst.Comparison):
-        return not any(isinstance(c.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for c in index.comparisons)
-    if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.BitInvert):
-        return True
-    if isinstance(index, cst.BinaryOperation) and isinstance(index.operator, (cst.BitAnd, cst.BitOr)):
-        return is_mask(index.left) or is_mask(index.right)
-    return isinstance(index, cst.Call) and isinstance(index.func, cst.Attribute) and index.func.attr.value == "bool"
-
-
 def is_host_move(node: cst.BaseExpression) -> bool:
     return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
             and (node.func.attr.value == "cpu" and not node.args or node.func.attr.value == "to" and to_cpu(node)))
@@ -141,6 +132,33 @@ def tests_for_failure(test: cst.BaseExpression) -> bool:
     func = test.func
     name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
     return name in _FAILURE_TESTS and _FAILURE_TESTS[name] == negated
+
+
+_KEEPS_MODEL = frozenset({"deepcopy", "state_dict", "load_state_dict", "save"})
+
+
+def keeps_model(node: cst.If) -> bool:
+    """`if val_loss < best: best_state = deepcopy(model.state_dict())` / `torch.save(...)` / `self.save_checkpoint()`:
+    a best-model check whose body copies or saves the model. Only the host can take that decision (no
+    `torch.where` saves a checkpoint), so the step waits for its test whatever else it does."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            nonlocal found
+            func = call.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(
+                func, cst.Name) else ""
+            tokens = [t.lower() for t in _NAME_TOKENS.split(name) if t]
+            if name in _KEEPS_MODEL or "save" in tokens and any(t in ("model", "checkpoint", "ckpt", "best", "weights")
+                                                                 for t in tokens):
+                found = True
+
+        def visit_FunctionDef(self, node) -> bool:
+            return False
+
+    node.body.visit(Finder())
+    return found
 
 
 def exits_loop(node: cst.If) -> bool:
@@ -292,3 +310,4 @@ def _in_order(body: cst.CSTNode):
 
     body.visit(Order())
     return events
+
