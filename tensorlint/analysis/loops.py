@@ -115,7 +115,7 @@ def classify_loop(node: cst.CSTNode, calls_a_model: Callable[[cst.Call], bool], 
     # over batches, a helper given the model runs it (`fast_adapt(model, batch)`); over a count, it is an
     # epoch loop calling `train(model, ...)`
     candidates = evidence.calls + _model_arguments(evidence.calls) if over_data else evidence.calls
-    if not any(not _calls_a_layer(call) and calls_a_model(call) for call in candidates):
+    if not any(not calls_a_layer(call) and calls_a_model(call) for call in candidates):
         return LoopInfo(node, False, evidence.timing)
     if over_data:
         return LoopInfo(node, True, evidence.timing, trains_or_reads_data=True, inference_only=True)
@@ -132,7 +132,7 @@ def _model_arguments(calls: List[cst.Call]) -> List[cst.Call]:
     return [cst.Call(func=value) for value in given if isinstance(value, (cst.Name, cst.Attribute))]
 
 
-def _calls_a_layer(call: cst.Call) -> bool:
+def calls_a_layer(call: cst.Call) -> bool:
     """`linear(x, w)`, `self.proj(h)`, `block(x)`, `self.layers[i](x)`: a part of a model, not a model."""
     func = call.func
     if isinstance(func, cst.Attribute) and func.attr.value == "forward":
@@ -158,13 +158,35 @@ def iterates_steps(iterable: cst.BaseExpression) -> bool:
 
 def iterates_data(iterable: cst.BaseExpression) -> bool:
     """Batches of a data loader: `loader`, `enumerate(train_loader)`, `tqdm(dataloader)`, `DataLoader(...)`,
-    `self.get_iterator(dataset)`, `enumerate(pbar := tqdm(loader))`. Each iteration is a step."""
+    `self.get_iterator(dataset)`, `enumerate(pbar := tqdm(loader))`; or anything shown with a progress bar
+    (`Tqdm.tqdm(val_generator)`) other than a count (`tqdm(range(n))`): a loop someone watches advance is the
+    long one, over the data. Each iteration is a step."""
+    if _progress_bar_over_items(iterable):
+        return True
     inner = innermost_iterable(iterable)
     if isinstance(inner, cst.Call):
         last = (dotted_name(inner.func) or "").rsplit(".", 1)[-1]
         return last.endswith("DataLoader") or bool(set(_tokens(last)) & _LOADER_TOKENS)
     name = dotted_name(inner)
     return bool(name) and bool(set(_tokens(name.rsplit(".", 1)[-1])) & _LOADER_TOKENS)
+
+
+PROGRESS_BARS = frozenset({"tqdm", "track", "progress_bar"})  # (`trange` counts)
+
+
+def _progress_bar_over_items(iterable: cst.BaseExpression) -> bool:
+    shown = False
+    while True:
+        if isinstance(iterable, cst.NamedExpr):
+            iterable = iterable.value
+        elif isinstance(iterable, cst.Call) and iterable.args and (
+                (dotted_name(iterable.func) or "").rsplit(".", 1)[-1] in _ITERATION_WRAPPERS):
+            shown = shown or (dotted_name(iterable.func) or "").rsplit(".", 1)[-1] in PROGRESS_BARS
+            iterable = iterable.args[0].value
+        else:
+            counted = isinstance(iterable, (cst.Integer, cst.Call)) and (
+                isinstance(iterable, cst.Integer) or (dotted_name(iterable.func) or "").rsplit(".", 1)[-1] == "range")
+            return shown and not counted
 
 
 def innermost_iterable(iterable: cst.BaseExpression) -> cst.BaseExpression:
@@ -177,6 +199,24 @@ def innermost_iterable(iterable: cst.BaseExpression) -> cst.BaseExpression:
             iterable = iterable.args[0].value
         else:
             return iterable
+
+
+def callees_once(function: cst.FunctionDef) -> List[cst.BaseExpression]:
+    """What a function calls once per call: the callees of its calls outside loops of its own, comprehensions
+    and nested functions (`self.model` in `def batch_loss(self, batch): return self.model(**batch)["loss"]`)."""
+    found: List[cst.BaseExpression] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            found.append(node.func)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        visit_ClassDef = visit_Lambda = visit_For = visit_While = visit_ListComp = visit_GeneratorExp = visit_FunctionDef
+
+    function.visit(Finder())
+    return found
 
 
 def performs_step(body: cst.CSTNode) -> bool:

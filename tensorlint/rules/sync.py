@@ -352,6 +352,12 @@ class PerStepHostCopy(Rule):
               "a generation loop that stops on a token waits for the device every step anyway"),
         Valid(train_with("if not torch.isfinite(loss):\n            print(loss)\n            print(out.cpu())"),
               "the body of `if not torch.isfinite(loss):` runs only once training went wrong"),
+        Valid(H + "from tqdm import tqdm\nclass Indexer:\n    def __init__(self, tokenizer, device):\n"
+                  "        self.tokenizer = tokenizer\n        self.device = device\n    def ids(self, text):\n"
+                  "        return self.tokenizer(text)\n    def build(self, texts):\n        out = []\n"
+                  "        for text in tqdm(texts):\n            ids = torch.tensor(self.ids(text), device=self.device)\n"
+                  "            out.append(ids.cpu())\n        return out\n",
+              "a progress bar over items whose steps run no model: not a step loop"),
         Valid(H + "def score(model, loader, path, device):\n    model = model.to(device)\n    with open(path, 'w') as f:\n"
                   "        for keys, x in loader:\n            with torch.no_grad():\n                y = model(x.to(device))\n"
                   "            scores = y.cpu().numpy()\n            for key, s in zip(keys, scores):\n"
@@ -378,6 +384,13 @@ class PerStepHostCopy(Rule):
         Invalid(H + "def predict(model, loader):\n    model = model.to('cuda')\n    for x in loader:\n"
                     "        yield model(x).cpu().numpy()\n", line=5, col=15,
                 why="outputs of a model moved to the GPU, copied each batch"),
+        Invalid(H + "from tqdm import tqdm\nclass Evaluator:\n    def __init__(self, model, device):\n"
+                    "        self.model = model.to(device)\n        self.device = device\n"
+                    "    def batch_loss(self, batch):\n        return self.model(batch.to(self.device)).sum()\n"
+                    "    def validate(self, groups):\n        losses = []\n        for group in tqdm(groups):\n"
+                    "            loss = self.batch_loss(group)\n            losses.append(loss.detach().cpu())\n"
+                    "        return losses\n", line=13, col=27,
+                why="a progress bar over the data, each step running the object's model through its own method"),
         Invalid(H + "def predict(model, loader, device):\n    model = model.to(device)\n    preds = {}\n"
                     "    for key, x in loader:\n        preds[key] = model(x.to(device)).cpu()\n    return preds\n",
                 line=6, col=22, why="collected into a dict, not written out: it could stay on the device until the end"),
