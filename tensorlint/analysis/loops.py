@@ -3,7 +3,9 @@
 A loop is a *step loop* only on evidence: its own body (not nested functions, not nested loops,
 which are judged on their own) calls `.backward()` or an optimizer/scaler `.step(...)`, or calls a
 same-file/project helper that does; or it calls a model over the batches of a data loader (`for x
-in loader`, `tqdm(train_loader)`); or it calls a model in a `range(...)`/`while` loop (generation).
+in loader`, `tqdm(train_loader)`, any progress bar but a count); or it calls a model in a
+`range(...)`/`while` loop (generation). A method of the same object that calls its model once per call
+(`self.batch_loss(batch)`) is a model call (Semantic.loop_info).
 A call counts as a model call when its callee (or, over batches, a name it is given or its receiver:
 `fast_adapt(model, batch)`, `model.loss(batch)`) may be a module and is not named like a layer
 (`linear = F.linear` in a loop over experts, `self.proj(h)`, `block(x)`): those walk a model's

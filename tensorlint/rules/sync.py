@@ -26,7 +26,9 @@ STEP_LOOPS = """
     that does (a same-file function or method, also through `functools.partial` or a helper of its
     own, or a function of another module of the project whose summary says so); or that calls a
     model over the batches of a data loader (`for batch in loader`, `enumerate(train_loader)`,
-    `tqdm(dataloader)`, `zip` of loaders); or that calls a model in a `range(...)`/`while` loop
+    `tqdm(dataloader)`, `zip` of loaders, or anything shown with a progress bar but a count:
+    `Tqdm.tqdm(val_generator)`), a method of the same object that calls its model once per call
+    (`self.batch_loss(batch)`) counting as the model call; or that calls a model in a `range(...)`/`while` loop
     (token-by-token generation). A callee named like a part of a model (`linear`, `self.proj`,
     `block`, `layers[i]`) is not a model call: a loop over layers or experts is not a step loop. An
     epoch loop that calls `train(...)` is not one. Findings inside a step helper are reported there,
