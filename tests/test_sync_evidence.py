@@ -135,3 +135,34 @@ def test_does_not_sync_every_call(body):
     function = module.body[1]
     assert not syncs_every_call(function, outside_torch=lambda func: (imports.qualified(func) or "torch").split(
         ".")[0] != "torch")
+
+
+PERPLEXITY = """\
+import numpy as np
+import torch
+
+
+def perplexity(model, loader, out_dir, device):
+    model = model.to(device)
+    with DatadirWriter(out_dir) as writer:
+        for keys, batch in loader:
+            with torch.no_grad():
+                nll, lengths = model(batch.to(device))
+            nll = nll.detach().cpu().numpy().sum(1)
+            lengths = lengths.detach().cpu().numpy()
+            for key, one, n in zip(keys, nll, lengths):
+                writer["utt2ppl"][key] = str(np.exp(one / n))
+"""
+
+
+@pytest.mark.parametrize("source, expected", [
+    pytest.param(PERPLEXITY, [], id="written out through a for target and str()"),
+    pytest.param(PERPLEXITY.replace('writer["utt2ppl"][key]', 'scores[key]'), [11, 12],
+                 id="stored into a dict: collected, not written out"),
+    pytest.param(PERPLEXITY.replace("torch.no_grad()", "torch.enable_grad()").replace(
+        "            nll = nll.detach()", "            nll.sum().backward()\n            nll = nll.detach()"), [12, 13],
+                 id="a training loop: its output is not the point of the step"),
+])
+def test_what_an_inference_loop_writes_out_is_not_a_per_step_copy(source, expected):
+    from tensorlint.api import check_source
+    assert [d.line for d in check_source(source, select=["TL4"])] == expected
