@@ -77,8 +77,7 @@ class PerStepScalarSync(Rule):
     ## What it does
     Flags, inside a step loop and outside any periodic guard, reading a tensor that is shown to be on
     an accelerator back to Python: `.item()`, `.tolist()`, `float(t)`/`int(t)`/`bool(t)`, formatting
-    it (an f-string, `"%.4f" % t`, `"{}".format(t)`), or using it as an `if`/`while` condition of a
-    training or evaluation loop.
+    it in an f-string, or using it as an `if`/`while` condition of a training or evaluation loop.
     """ + STEP_LOOPS + EVIDENCE + """
     ## Why is this bad?
     Each of these blocks the host until every kernel queued so far has finished, so the GPU runs dry
@@ -134,7 +133,6 @@ class PerStepScalarSync(Rule):
         Valid("import tensorflow as tf\ndef train(model, loader, optimizer):\n    for x, y in loader:\n"
               "        loss = model(x)\n        optimizer.step()\n        print(loss.numpy().item())\n", "TensorFlow code"),
         Valid(train_with("running += float(step)"), "float of an int"),
-        Valid(train_with("pbar.set_description('step %d' % step)"), "%-formatting a step count"),
         Valid(train_with("if step == 0:\n            print(loss.item())"), "a first-time guard runs once"),
         Valid(H + "class Trainer:\n    def train_step(self, batch):\n        loss = self.crit(self.model(batch[0]), batch[1])\n"
                   "        loss.backward()\n        self.opt.step()\n        return loss.item()\n    def fit_one(self, batch):\n"
@@ -206,9 +204,6 @@ class PerStepScalarSync(Rule):
     INVALID = [
         Invalid(train_with("running += loss.item()"), line=10, col=20, why="plain training loop"),
         Invalid(train_with("print(f'step {step}: {loss}')"), line=10, col=30, why="f-string of the loss"),
-        Invalid(train_with("pbar.set_description('loss=%.4f' % loss)"), line=10, col=44, why="%-formatting the loss"),
-        Invalid(train_with("pbar.set_description('loss={:.4f}'.format(loss))"), line=10, col=51,
-                why="str.format of the loss"),
         Invalid(train_with("if torch.isnan(loss):\n            running = 0.0"), line=10, col=12,
                 why="tensor as an if condition"),
         Invalid(train_with("running += float(loss)"), line=10, col=20, why="float(tensor)"),

@@ -108,8 +108,6 @@ class SyncChecker(FamilyChecker):
                                "the loop")
             elif name == "numpy" and not node.args:
                 self._conversion(receiver, node)
-            elif name == "format" and isinstance(receiver, (cst.SimpleString, cst.ConcatenatedString)):
-                self._formatted([a.value for a in node.args if not a.star], "`str.format` of")
             elif name in DATA_DEPENDENT and self._on_device(receiver):
                 self._syncs_anyway()
             elif self.semantic.qualified(func) == "torch.cuda.synchronize":
@@ -140,21 +138,6 @@ class SyncChecker(FamilyChecker):
         if facts is not None:
             self._sync("TL401", node, f"formatting a tensor in an f-string waits for the accelerator every step "
                        f"({self._because(node.expression, facts)}): format under a logging guard, or {ACCUMULATE}")
-
-    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
-        """`"loss=%.4f" % loss`: %-formatting converts the tensor (`float(t)`, `str(t)`) on the host."""
-        if not isinstance(node.operator, cst.Modulo) or not isinstance(
-                node.left, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)) or not self._active():
-            return
-        values = [e.value for e in node.right.elements] if isinstance(node.right, cst.Tuple) else [node.right]
-        self._formatted(values, "`%`-formatting")
-
-    def _formatted(self, values, how: str) -> None:
-        for value in values:
-            facts = self._on_device(value)
-            if facts is not None:
-                self._sync("TL401", value, f"{how} a tensor waits for the accelerator every step "
-                           f"({self._because(value, facts)}): format under a logging guard, or {ACCUMULATE}")
 
     def visit_If(self, node: cst.If) -> None:
         if not self._active():
