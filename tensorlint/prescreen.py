@@ -43,8 +43,9 @@ TL4 (per-step syncs). Every `SyncChecker` report requires `imports.imports_torch
   (a) it is not in a layer walk (in `forward`, and in a method of an nn.Module class whose name does
       not drive steps, such as `generate` or `train`, only (b) and (c) count), and it is a `for` over
       data: its iterable mentions a name with a loader token (`train_loader`, `DataLoader(...)`,
-      `batches`), or a name the file assigns from an expression that mentions one or `range` (index.py's
-      loader bindings: `pbar = tqdm(loader)`); or it is a `while`, or a `for` whose iterable mentions
+      `batches`) or a progress bar (`tqdm`, `track`, `progress_bar`: `loops.PROGRESS_BARS`), or a name the
+      file assigns from an expression that mentions one or `range` (index.py's loader bindings:
+      `pbar = tqdm(loader)`); or it is a `while`, or a `for` whose iterable mentions
       `range`, and it contains a call (the model call). (The analysis now also wants a model call in
       a loop over data, and none named like a layer: this condition asks for less, so stays necessary.); or
   (b) it contains step evidence: a call of `backward`/`step` on any receiver (also `manual_backward`,
@@ -86,7 +87,7 @@ import re
 import warnings
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
-from .analysis.loops import _LOADER_TOKENS as _LOOP_LOADER_TOKENS
+from .analysis.loops import _LOADER_TOKENS as _LOOP_LOADER_TOKENS, PROGRESS_BARS
 from .analysis.semantic import _FRAMEWORK_STEP_METHODS, _STEP_DRIVING_METHODS
 from .analysis.torch_api import MODULE_BASE_SUFFIXES
 from .rules.conversion_checker import PLOT_FUNCTIONS
@@ -130,8 +131,8 @@ def is_step_evidence(name: str) -> bool:
 def iteration_kind(names: Set[str]) -> Optional[str]:
     """What a `for` over an expression mentioning exactly these names (`names_in`) may iterate: "data" (a
     loader-like name: every iteration is a step), "count" (`range`: steps when the body calls a model), or None."""
-    if any(_is_loader_name(name) for name in names):
-        return "data"
+    if any(_is_loader_name(name) for name in names) or not names.isdisjoint(PROGRESS_BARS):
+        return "data"  # (a progress bar over anything but a count is data to `loops.iterates_data`)
     return "count" if "range" in names else None
 
 

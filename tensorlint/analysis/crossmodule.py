@@ -107,11 +107,12 @@ class FunctionSummary:
     # (`def scale(x): return x * 2` returns a tensor on the device when given one there)
     passes: Tuple[Tuple[str, str], ...] = ()
     defaults: Tuple[Tuple[str, bool], ...] = ()   # truth of the literal defaults (`sparse=False`) guards read
+    syncs_every_call: bool = False                # waits for the device on each call (`labels.unique()`)
 
     @property
     def informative(self) -> bool:
         return (self.returns != UNINFORMATIVE or bool(self.evidence) or self.performs_step or bool(self.conversions)
-                or bool(self.passes))
+                or bool(self.passes) or self.syncs_every_call)
 
     def returns_given(self, arguments: Dict[str, Facts]) -> Facts:
         """What a call returns given its arguments' facts (by parameter name): the context-free return facts,
@@ -130,14 +131,14 @@ class FunctionSummary:
     def encode(self):
         return [list(self.params), encode_facts(self.returns), [[p, encode_facts(f)] for p, f in self.evidence],
                 self.performs_step, [c.encode() for c in self.conversions], [list(p) for p in self.passes],
-                [list(d) for d in self.defaults]]
+                [list(d) for d in self.defaults], self.syncs_every_call]
 
     @classmethod
     def decode(cls, data) -> "FunctionSummary":
-        params, returns, evidence, step, conversions, passes, defaults = data
+        params, returns, evidence, step, conversions, passes, defaults, syncs = data
         return cls(tuple(params), decode_facts(returns), tuple((p, decode_facts(f)) for p, f in evidence), step,
                    tuple(LatentConversion(*c[:4], tuple((g, bool(t)) for g, t in c[4])) for c in conversions),
-                   tuple((p, f) for p, f in passes), tuple((p, bool(t)) for p, t in defaults))
+                   tuple((p, f) for p, f in passes), tuple((p, bool(t)) for p, t in defaults), bool(syncs))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 A loop is a *step loop* only on evidence: its own body (not nested functions, not nested loops,
 which are judged on their own) calls `.backward()` or an optimizer/scaler `.step(...)`, or calls a
 same-file/project helper that does; or it calls a model over the batches of a data loader (`for x
-in loader`, `tqdm(train_loader)`); or it calls a model in a `range(...)`/`while` loop (generation).
+in loader`, `tqdm(train_loader)`, any progress bar but a count); or it calls a model in a
+`range(...)`/`while` loop (generation). A method of the same object that calls its model once per call
+(`self.batch_loss(batch)`) is a model call (Semantic.loop_info).
 A call counts as a model call when its callee (or, over batches, a name it is given or its receiver:
 `fast_adapt(model, batch)`, `model.loss(batch)`) may be a module and is not named like a layer
 (`linear = F.linear` in a loop over experts, `self.proj(h)`, `block(x)`): those walk a model's
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 import libcst as cst
 
@@ -54,6 +56,9 @@ class LoopInfo:
     # A framework's per-step method (analysis/step_hooks.py) whose framework places the step's values on the
     # accelerator: its placement is evidence of a sync's cost there.
     placed_by: str = ""
+    # A loop over data that does no training step (inference, evaluation, export): what it computes each
+    # step is its output, so a host copy its iteration writes out is needed there (see rules/sync_syntax.py).
+    inference_only: bool = False
 
 
 def _tokens(name: str) -> List[str]:
@@ -115,12 +120,12 @@ def classify_loop(node: cst.CSTNode, calls_a_model: Callable[[cst.Call], bool], 
     # over batches, a helper given the model runs it (`fast_adapt(model, batch)`); over a count, it is an
     # epoch loop calling `train(model, ...)`
     candidates = evidence.calls + _model_arguments(evidence.calls) if over_data else evidence.calls
-    if not any(not _calls_a_layer(call) and calls_a_model(call) for call in candidates):
+    if not any(not calls_a_layer(call) and calls_a_model(call) for call in candidates):
         return LoopInfo(node, False, evidence.timing)
     if over_data:
-        return LoopInfo(node, True, evidence.timing, trains_or_reads_data=True)
+        return LoopInfo(node, True, evidence.timing, trains_or_reads_data=True, inference_only=True)
     per_step_iteration = isinstance(node, cst.While) or (isinstance(node, cst.For) and iterates_steps(node.iter))
-    return LoopInfo(node, per_step_iteration, evidence.timing)
+    return LoopInfo(node, per_step_iteration, evidence.timing, inference_only=per_step_iteration)
 
 
 def _model_arguments(calls: List[cst.Call]) -> List[cst.Call]:
@@ -132,7 +137,7 @@ def _model_arguments(calls: List[cst.Call]) -> List[cst.Call]:
     return [cst.Call(func=value) for value in given if isinstance(value, (cst.Name, cst.Attribute))]
 
 
-def _calls_a_layer(call: cst.Call) -> bool:
+def calls_a_layer(call: cst.Call) -> bool:
     """`linear(x, w)`, `self.proj(h)`, `block(x)`, `self.layers[i](x)`: a part of a model, not a model."""
     func = call.func
     if isinstance(func, cst.Attribute) and func.attr.value == "forward":
@@ -158,13 +163,35 @@ def iterates_steps(iterable: cst.BaseExpression) -> bool:
 
 def iterates_data(iterable: cst.BaseExpression) -> bool:
     """Batches of a data loader: `loader`, `enumerate(train_loader)`, `tqdm(dataloader)`, `DataLoader(...)`,
-    `self.get_iterator(dataset)`, `enumerate(pbar := tqdm(loader))`. Each iteration is a step."""
+    `self.get_iterator(dataset)`, `enumerate(pbar := tqdm(loader))`; or anything shown with a progress bar
+    (`Tqdm.tqdm(val_generator)`) other than a count (`tqdm(range(n))`): a loop someone watches advance is the
+    long one, over the data. Each iteration is a step."""
+    if _progress_bar_over_items(iterable):
+        return True
     inner = innermost_iterable(iterable)
     if isinstance(inner, cst.Call):
         last = (dotted_name(inner.func) or "").rsplit(".", 1)[-1]
         return last.endswith("DataLoader") or bool(set(_tokens(last)) & _LOADER_TOKENS)
     name = dotted_name(inner)
     return bool(name) and bool(set(_tokens(name.rsplit(".", 1)[-1])) & _LOADER_TOKENS)
+
+
+PROGRESS_BARS = frozenset({"tqdm", "track", "progress_bar"})  # (`trange` counts)
+
+
+def _progress_bar_over_items(iterable: cst.BaseExpression) -> bool:
+    shown = False
+    while True:
+        if isinstance(iterable, cst.NamedExpr):
+            iterable = iterable.value
+        elif isinstance(iterable, cst.Call) and iterable.args and (
+                (dotted_name(iterable.func) or "").rsplit(".", 1)[-1] in _ITERATION_WRAPPERS):
+            shown = shown or (dotted_name(iterable.func) or "").rsplit(".", 1)[-1] in PROGRESS_BARS
+            iterable = iterable.args[0].value
+        else:
+            counted = isinstance(iterable, (cst.Integer, cst.Call)) and (
+                isinstance(iterable, cst.Integer) or (dotted_name(iterable.func) or "").rsplit(".", 1)[-1] == "range")
+            return shown and not counted
 
 
 def innermost_iterable(iterable: cst.BaseExpression) -> cst.BaseExpression:
@@ -177,6 +204,24 @@ def innermost_iterable(iterable: cst.BaseExpression) -> cst.BaseExpression:
             iterable = iterable.args[0].value
         else:
             return iterable
+
+
+def callees_once(function: cst.FunctionDef) -> List[cst.BaseExpression]:
+    """What a function calls once per call: the callees of its calls outside loops of its own, comprehensions
+    and nested functions (`self.model` in `def batch_loss(self, batch): return self.model(**batch)["loss"]`)."""
+    found: List[cst.BaseExpression] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            found.append(node.func)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        visit_ClassDef = visit_Lambda = visit_For = visit_While = visit_ListComp = visit_GeneratorExp = visit_FunctionDef
+
+    function.visit(Finder())
+    return found
 
 
 def performs_step(body: cst.CSTNode) -> bool:
@@ -228,3 +273,115 @@ def guard_kind(test: cst.BaseExpression):
 
     walk(test, Finder())
     return "logging" if named else "schedule" if arithmetic else None
+
+
+def is_mask(index: cst.BaseExpression) -> bool:
+    """`x > 0`, `~done`, `(a > 0) & (b < 1)`, `m.bool()`: an index that selects by a boolean tensor."""
+    if isinstance(index, cst.Comparison):
+        return not any(isinstance(c.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for c in index.comparisons)
+    if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.BitInvert):
+        return True
+    if isinstance(index, cst.BinaryOperation) and isinstance(index.operator, (cst.BitAnd, cst.BitOr)):
+        return is_mask(index.left) or is_mask(index.right)
+    return isinstance(index, cst.Call) and isinstance(index.func, cst.Attribute) and index.func.attr.value == "bool"
+
+
+# -- helpers that wait for the device on every call ------------------------------------------------------
+# Methods whose result shape depends on the data: the host waits for the values (FACTS.md §5).
+DATA_DEPENDENT = frozenset({"nonzero", "masked_select", "unique", "unique_consecutive", "argwhere"})
+
+
+def syncs_every_call(function: cst.FunctionDef, calls_a_syncing_helper: Callable[[cst.Call], bool] = lambda call: False,
+                     outside_torch: Callable[[cst.BaseExpression], bool] = lambda func: False) -> bool:
+    """Does every call of `function` wait for the device, whatever its caller does: `labels.unique()`,
+    `torch.nonzero(m)`, boolean-mask indexing (`data[labels == c]`), or a call of a helper that does, in
+    code that runs on each call (not under an `if`, in a loop body, an `except` or a nested function)?
+    Such a helper called each step makes one more sync of that step cost nothing (learn2learn's
+    `fast_adapt` → `partition_task`). `outside_torch(func)`: is the callee a function of another library
+    (`np.unique`, which works on host arrays)?"""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_If(self, node: cst.If) -> bool:
+            node.test.visit(self)
+            return False
+
+        def visit_While(self, node: cst.While) -> bool:
+            node.test.visit(self)
+            return False
+
+        def visit_For(self, node: cst.For) -> bool:
+            node.iter.visit(self)
+            return False
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        def visit_ExceptHandler(self, node) -> bool:
+            return False
+
+        visit_ClassDef = visit_Lambda = visit_ExceptStarHandler = visit_ExceptHandler
+
+        def visit_IfExp(self, node: cst.IfExp) -> bool:
+            node.test.visit(self)
+            return False
+
+        def visit_BooleanOperation(self, node: cst.BooleanOperation) -> bool:
+            node.left.visit(self)  # the right operand may not run
+            return False
+
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            func = node.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(
+                func, cst.Name) else None
+            if name in DATA_DEPENDENT and not outside_torch(func) or calls_a_syncing_helper(node):
+                found = True
+
+        def visit_Subscript(self, node: cst.Subscript) -> None:
+            nonlocal found
+            if any(isinstance(e.slice, cst.Index) and is_mask(e.slice.value) for e in node.slice):
+                found = True
+
+        def visit_Assert(self, node) -> bool:
+            return False  # `python -O` drops asserts
+
+        def visit_AssignTarget(self, node) -> bool:
+            return False  # `x[mask] = 0` writes through the mask (a masked fill), it reads nothing back
+
+        def visit_ListComp(self, node) -> bool:
+            return False  # its body runs once per element, maybe never
+
+        visit_Raise = visit_Assert
+        visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_ListComp
+
+    function.visit(Finder())
+    return found
+
+
+def function_syncs(function, module_functions: dict, qualified: Callable[[cst.BaseExpression], Optional[str]],
+                   summary_of: Callable[[str], object], cache: dict) -> bool:
+    """`syncs_every_call` of an indexed function (a FunctionIndex), following the helpers it calls: same-file
+    functions by name, its class's methods through `self.`, and other modules' functions through their
+    summaries (`summary_of(qualified)`, whose `syncs_every_call` says it)."""
+    key = id(function.node)
+    if key in cache:
+        return cache[key]
+    cache[key] = False  # a recursive call proves nothing
+
+    def calls_a_syncing_helper(call: cst.Call) -> bool:
+        func = call.func
+        if isinstance(func, cst.Name) and func.value in module_functions:
+            return function_syncs(module_functions[func.value], module_functions, qualified, summary_of, cache)
+        if isinstance(func, cst.Attribute) and dotted_name(func.value) == "self" and function.class_methods:
+            method = function.class_methods.get(func.attr.value)
+            return method is not None and function_syncs(method, module_functions, qualified, summary_of, cache)
+        name = qualified(func)
+        return name is not None and bool(getattr(summary_of(name), "syncs_every_call", False))
+
+    def outside_torch(func: cst.BaseExpression) -> bool:
+        name = qualified(func)
+        return name is not None and name.split(".", 1)[0] != "torch"
+
+    cache[key] = syncs_every_call(function.node, calls_a_syncing_helper, outside_torch)
+    return cache[key]

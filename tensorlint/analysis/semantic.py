@@ -32,7 +32,7 @@ from .index import FileIndex, apply_evidence, bound_names
 from .annotations import annotated, annotation_facts
 from .retention import names_reaching_backward, names_reset_in
 from . import step_hooks
-from .loops import LoopInfo, classify_loop, guard_kind, is_first_time_guard, performs_step
+from .loops import LoopInfo, callees_once, calls_a_layer, classify_loop, guard_kind, is_first_time_guard, performs_step
 from .walk import walk
 
 Hook = Callable[[cst.CSTNode], None]
@@ -230,11 +230,21 @@ class Semantic(cst.CSTVisitor):
         """Is this loop a step loop? (Decided once per loop from its body and the facts before it.)"""
         info = self._loop_infos.get(id(node))
         if info is None:
-            def calls_a_model(call: cst.Call) -> bool:  # `model(x)`, `self.forward(x)`
+            def calls_a_model(call: cst.Call) -> bool:  # `model(x)`, `self.forward(x)`, `self.batch_loss(b)`
                 func = call.func
                 if isinstance(func, cst.Attribute) and func.attr.value == "forward":
                     func = func.value
-                return self.evaluator.fresh().facts(func, self.frame).module.possible
+                return self.evaluator.fresh().facts(func, self.frame).module.possible or runs_own_model(call)
+
+            def runs_own_model(call: cst.Call) -> bool:  # a method of this object that calls its model once
+                func = call.func
+                if not (isinstance(func, cst.Attribute) and dotted_name(func.value) == "self"):
+                    return False
+                callee = self.calls.resolve(func, self.frame, lambda name: self.evaluator.lookup(name, self.frame))
+                return callee is not None and callee.is_method and any(
+                    dotted_name(part) is not None and dotted_name(part).startswith("self.") and not calls_a_layer(
+                        cst.Call(func=part)) and self.evaluator.fresh().facts(part, self.frame).module.possible
+                    for part in callees_once(callee.function.node))
             # Inside an nn.Module's own methods a loop calling submodules walks layers, not steps;
             # only generation-style methods (`generate`, `sample`) drive steps there.
             method = self.functions[-1] if self.functions else None

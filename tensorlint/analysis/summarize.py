@@ -10,6 +10,7 @@ loss = self.training_forward(batch)`): a subclass elsewhere that overrides `m` h
 """
 from __future__ import annotations
 
+import weakref
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import libcst as cst
@@ -19,11 +20,12 @@ from .crossmodule import DEVICE, GRAD, ClassSummary, is_project_name, FunctionSu
 from .facts import NOT_TENSOR, YES, Evidence, Facts
 from .imports import dotted_name
 from .index import FunctionIndex
-from .loops import iterates_data
+from .loops import function_syncs, iterates_data
 from .semantic import _FUNCTION, Semantic
 from .walk import walk
 
 MAX_PROBED_PARAMS = 6   # parameters probed per function for latent conversions (each probe is one walk)
+_SYNCS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # per module index: function_syncs answers
 
 
 def summarize_module(module: cst.Module, project: ProjectContext,
@@ -130,8 +132,12 @@ def _function(semantic: Semantic, callee: Callee, positions: "_Lines") -> Functi
             if guards is not None:  # None: on an `except` path, not the normal one
                 conversions.append(LatentConversion(param, needs, f"{positions.path}:{positions(node)}", sink, guards))
         passes += [(param, fact) for fact in returned]
+    project = semantic.project  # (a helper of another module syncs when its summary says so)
+    syncs = function_syncs(function, semantic.index.module_functions, semantic.imports.qualified,
+                           lambda name: project.function(name) if is_project_name(name) else None,
+                           _SYNCS.setdefault(semantic.index, {}))
     return FunctionSummary(tuple(params), returns, evidence, function.performs_step, tuple(dict.fromkeys(conversions)),
-                           tuple(passes), _defaults(function.node))
+                           tuple(passes), _defaults(function.node), syncs)
 
 
 def _defaults(node: cst.FunctionDef) -> Tuple[Tuple[str, bool], ...]:

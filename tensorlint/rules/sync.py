@@ -26,7 +26,9 @@ STEP_LOOPS = """
     that does (a same-file function or method, also through `functools.partial` or a helper of its
     own, or a function of another module of the project whose summary says so); or that calls a
     model over the batches of a data loader (`for batch in loader`, `enumerate(train_loader)`,
-    `tqdm(dataloader)`, `zip` of loaders); or that calls a model in a `range(...)`/`while` loop
+    `tqdm(dataloader)`, `zip` of loaders, or anything shown with a progress bar but a count:
+    `Tqdm.tqdm(val_generator)`), a method of the same object that calls its model once per call
+    (`self.batch_loss(batch)`) counting as the model call; or that calls a model in a `range(...)`/`while` loop
     (token-by-token generation). A callee named like a part of a model (`linear`, `self.proj`,
     `block`, `layers[i]`) is not a model call: a loop over layers or experts is not a step loop. An
     epoch loop that calls `train(...)` is not one. Findings inside a step helper are reported there,
@@ -70,8 +72,17 @@ FREE_SYNC = """
     loop that leaves on a device value (`if done.item(): break`, `if loss < target: return`), a
     generation loop that decides on a device value (`if next_token == eos: break`, `.item()` in a
     condition or assigned to a name that one tests) or yields each token to its consumer;
-    boolean-mask indexing (`x[mask]`) or `nonzero`/`masked_select`/`unique` of a device tensor.
-    Such iterations are not reported.
+    boolean-mask indexing (`x[mask]`) or `nonzero`/`masked_select`/`unique` of a device tensor, also
+    inside a helper the step calls with a device tensor, when the helper does it on every call (not
+    under an `if`, in a loop body or an `except`; a helper of another module says so in its summary);
+    a best-model check whose body copies or saves the model (`if val_loss < best:` followed by
+    `deepcopy(model.state_dict())`, `torch.save(...)`, `save_checkpoint(...)`), which only the host
+    can decide. Such iterations are not reported. Nor is a read that the iteration needs on the host anyway: in a
+    loop that does no training step (inference, scoring, export), a value read back and then written
+    out later in the same iteration (`f.write(...)`, `np.save(...)`, a store into a writer:
+    `writer[key] = wav`, where a writer is bound by `with ... as f`, made by a `*Writer(...)` call or
+    named like one) is that step's output; collecting it on the device would only hold all of it there
+    until the end. Collected into a list or dict instead, it is reported.
 """
 
 
@@ -167,6 +178,14 @@ class PerStepScalarSync(Rule):
               "a loop that stops on a device flag (distributed early stop)"),
         Valid(train_with("kept = out[out > 0]\n        running += loss.item()"),
               "boolean-mask indexing already waits for the device in this iteration"),
+        Valid(H + "def split(x, y):\n    classes = y.unique()\n    return x[y == classes[0]]\n"
+                  "def train(model, loader, opt, device):\n    model = model.to(device)\n    for x, y in loader:\n"
+                  "        x, y = x.to(device), y.to(device)\n        loss = model(split(x, y)).sum()\n"
+                  "        loss.backward()\n        opt.step()\n        print(loss.item())\n",
+              "a helper that waits for the device on every call (`unique()`, mask indexing) already syncs the step"),
+        Valid(train_with("if loss < best:\n            best = loss\n            state = copy.deepcopy(model.state_dict())\n"
+                         "        print(loss.item())"),
+              "a best-model check that copies the model must be decided on the host: the step waits for it anyway"),
         Valid(train_with("assert loss.isfinite(), f'loss is {loss}'"), "an assert message runs only on failure"),
         Valid(train_with("if step > 10 ** 9:\n            raise RuntimeError(f'diverged: {loss.item()}')"),
               "a raise argument runs only on failure"),
@@ -219,6 +238,13 @@ class PerStepScalarSync(Rule):
         Invalid(train_with("if torch.isnan(loss):\n            running = 0.0"), line=10, col=12,
                 why="tensor as an if condition"),
         Invalid(train_with("running += float(loss)"), line=10, col=20, why="float(tensor)"),
+        Invalid(H + "def pick(x, y):\n    return x[y.long()]\n"
+                    "def train(model, loader, opt, device):\n    model = model.to(device)\n    for x, y in loader:\n"
+                    "        x, y = x.to(device), y.to(device)\n        loss = model(pick(x, y)).sum()\n"
+                    "        loss.backward()\n        opt.step()\n        print(loss.item())\n", line=11, col=15,
+                why="a helper indexing by positions (not by a boolean mask) does not wait for the device"),
+        Invalid(train_with("if loss < best:\n            best = loss"), line=10, col=12,
+                why="a running minimum kept without saving anything could stay on the device (`torch.minimum`)"),
         Invalid(H + "def train(model, loader, optimizer, scaler, criterion):\n    model.cuda()\n    for x, y in loader:\n"
                     "        with torch.autocast('cuda'):\n            loss = criterion(model(x.cuda()), y.cuda())\n"
                     "        scaler.scale(loss).backward()\n        scaler.step(optimizer)\n        scaler.update()\n"
@@ -347,7 +373,9 @@ class PerStepHostCopy(Rule):
     ## Known problems
     Only values shown to be on an accelerator are judged (see above): a model moved by a caller in
     another file gives no evidence here. A loop that must free device memory each
-    batch may copy on purpose: silence it with `# noqa: TL402`.
+    batch may copy on purpose: silence it with `# noqa: TL402`. Writing out is recognised by the
+    write calls and writer names listed above only: an inference loop that hands each batch to some
+    other host consumer (a metric library, a custom saver) is still reported.
     """
     code = "TL402"
     name = "per-step-host-copy"
@@ -371,6 +399,20 @@ class PerStepHostCopy(Rule):
               "a generation loop that stops on a token waits for the device every step anyway"),
         Valid(train_with("if not torch.isfinite(loss):\n            print(loss)\n            print(out.cpu())"),
               "the body of `if not torch.isfinite(loss):` runs only once training went wrong"),
+        Valid(H + "from tqdm import tqdm\nclass Indexer:\n    def __init__(self, tokenizer, device):\n"
+                  "        self.tokenizer = tokenizer\n        self.device = device\n    def ids(self, text):\n"
+                  "        return self.tokenizer(text)\n    def build(self, texts):\n        out = []\n"
+                  "        for text in tqdm(texts):\n            ids = torch.tensor(self.ids(text), device=self.device)\n"
+                  "            out.append(ids.cpu())\n        return out\n",
+              "a progress bar over items whose steps run no model: not a step loop"),
+        Valid(H + "def score(model, loader, path, device):\n    model = model.to(device)\n    with open(path, 'w') as f:\n"
+                  "        for keys, x in loader:\n            with torch.no_grad():\n                y = model(x.to(device))\n"
+                  "            scores = y.cpu().numpy()\n            for key, s in zip(keys, scores):\n"
+                  "                f.write(f'{key} {s}\\n')\n",
+              "an inference loop that writes each batch's result to a file: the host needs it every step"),
+        Valid(H + "def enhance(model, loader, writer, device):\n    model = model.to(device)\n    for key, x in loader:\n"
+                  "        wav = model(x.to(device)).cpu().numpy()\n        writer[key] = wav\n",
+              "an inference loop storing each output into a writer"),
     ]
     INVALID = [
         Invalid(H + "from fastai.callback import Callback\nclass Collect(Callback):\n"
@@ -393,6 +435,20 @@ class PerStepHostCopy(Rule):
         Invalid(H + "def predict(model, loader):\n    model = model.to('cuda')\n    for x in loader:\n"
                     "        yield model(x).cpu().numpy()\n", line=5, col=15,
                 why="outputs of a model moved to the GPU, copied each batch"),
+        Invalid(H + "from tqdm import tqdm\nclass Evaluator:\n    def __init__(self, model, device):\n"
+                    "        self.model = model.to(device)\n        self.device = device\n"
+                    "    def batch_loss(self, batch):\n        return self.model(batch.to(self.device)).sum()\n"
+                    "    def validate(self, groups):\n        losses = []\n        for group in tqdm(groups):\n"
+                    "            loss = self.batch_loss(group)\n            losses.append(loss.detach().cpu())\n"
+                    "        return losses\n", line=13, col=27,
+                why="a progress bar over the data, each step running the object's model through its own method"),
+        Invalid(H + "def predict(model, loader, device):\n    model = model.to(device)\n    preds = {}\n"
+                    "    for key, x in loader:\n        preds[key] = model(x.to(device)).cpu()\n    return preds\n",
+                line=6, col=22, why="collected into a dict, not written out: it could stay on the device until the end"),
+        Invalid(H + "def train(model, loader, opt, crit, log, device):\n    model = model.to(device)\n"
+                    "    for x, y in loader:\n        loss = crit(model(x.to(device)), y.to(device))\n        loss.backward()\n"
+                    "        opt.step()\n        log.write(f'{loss.cpu()}\\n')\n",
+                line=8, col=22, why="a training loop writing its loss every step: output is not what a training step is for"),
     ]
 
 

@@ -15,18 +15,19 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from ..analysis import YES, Facts, dotted_name
+from ..analysis.crossmodule import is_project_name
 from ..analysis.facts import MOVED_BY, Evidence
+from ..analysis.loops import function_syncs
 from ..analysis.retention import names_in as read_names
 from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
 from .conversion_checker import STRUCTURAL_KEYWORDS, converts_to_numpy
-from .sync_syntax import (clipped, exits_loop, forced, is_host_move, is_mask, names_in, names_tested_in, node_ids,
-                          operand, tests_for_failure, to_cpu, truth_tested, value_names)
+from .sync_syntax import (DATA_DEPENDENT, clipped, exits_loop, forced, is_host_move, is_mask, keeps_model, names_in,
+                          names_tested_in, node_ids, operand, tests_for_failure, to_cpu, truth_tested, value_names,
+                          writers_in, written_out)
 
 _SCALAR_BUILTINS = frozenset({"float", "int", "bool"})
 ACCUMULATE = "accumulate on the device and convert once, after the loop or under a logging guard"
-# Calls whose result shape depends on the data: the host must wait for the values (FACTS.md §5).
-_DATA_DEPENDENT = frozenset({"nonzero", "masked_select", "unique", "unique_consecutive", "argwhere"})
 _SUBJECT_LIMIT = 30
 # Evidence of a class that moved its own model or state to a device (`_trained_on_moved_model`).
 REQUIRES_GRAD_WITH_MOVED_MODEL = "is computed from what requires grad, in a class that moves its state by `{code}`{line}"
@@ -47,6 +48,8 @@ class SyncChecker(FamilyChecker):
         self._held: Dict[int, List[Tuple[str, cst.CSTNode, str, object]]] = {}
         self._synced: Set[int] = set()
         self._tested: Dict[int, Set[str]] = {}
+        self._writers: Dict[int, Set[str]] = {}
+        self._syncing: Dict[int, bool] = {}  # by id of a FunctionDef: does each call of it sync?
 
     def _active(self) -> bool:
         return self.semantic.imports.imports_torch and self.semantic.step_loop() is not None
@@ -94,6 +97,8 @@ class SyncChecker(FamilyChecker):
         if not self._active():
             return
         func = node.func
+        if self._calls_syncing_helper(node):
+            self._syncs_anyway()
         if converts_to_numpy(self.semantic.qualified(func) or ""):
             self._implicit_conversions(node)
         if isinstance(func, cst.Attribute):
@@ -118,13 +123,13 @@ class SyncChecker(FamilyChecker):
                                "the loop")
             elif name == "numpy" and not node.args:
                 self._conversion(receiver, node)
-            elif name in _DATA_DEPENDENT and self._on_device(receiver):
+            elif name in DATA_DEPENDENT and self._on_device(receiver):
                 self._syncs_anyway()
             elif self.semantic.qualified(func) == "torch.cuda.synchronize":
                 if not self.semantic.step_loop().is_timing:
                     self._sync("TL403", node, "`torch.cuda.synchronize()` every step stalls the pipeline: drop it "
                                "(keep it only in timing code, next to the clock reads)")
-            elif (self.semantic.qualified(func) or "").rsplit(".", 1)[-1] in _DATA_DEPENDENT and node.args and (
+            elif (self.semantic.qualified(func) or "").rsplit(".", 1)[-1] in DATA_DEPENDENT and node.args and (
                     self._on_device(node.args[0].value)):
                 self._syncs_anyway()  # `torch.nonzero(mask)`
         elif isinstance(func, cst.Name) and self._is_builtin(func.value):
@@ -153,7 +158,7 @@ class SyncChecker(FamilyChecker):
         if not self._active():
             return
         loop = self.semantic.step_loop()
-        decides = not loop.trains_or_reads_data or exits_loop(node)
+        decides = not loop.trains_or_reads_data or exits_loop(node) or keeps_model(node)
         if decides and not self._off_normal_path() and any(
                 self._on_device(value) for value in (*names_in(node.test), *truth_tested(node.test))):
             # a generation loop deciding on a device value, or any step loop leaving on one
@@ -314,9 +319,40 @@ class SyncChecker(FamilyChecker):
             self._synced.add(key)
             self._held.pop(key, None)
             return
+        if code in ("TL401", "TL402") and not decision and loop.inference_only and self._written_out(node, loop):
+            return
         if key not in self._synced:
             call = self.context.call_site() if self.context.call_site is not None else None
             self._held.setdefault(key, []).append((code, node, message, call))
+
+    def _written_out(self, node: cst.CSTNode, loop) -> bool:
+        """In a loop that does no training step, is the host value `node` makes written out (to a file or a
+        writer) later in the same iteration? Then the host needs it every step: it is the loop's output."""
+        ancestors = self.semantic.ancestors
+        statement = next((a for a in reversed(ancestors) if isinstance(a, cst.BaseSmallStatement)), None)
+        if statement is None or not any(a is loop.node for a in ancestors):
+            return False
+        scope = next((a for a in reversed(ancestors) if isinstance(a, cst.FunctionDef)), self.semantic.module)
+        writers = self._writers.get(id(scope))
+        if writers is None:
+            writers = self._writers[id(scope)] = writers_in(scope)
+        return written_out(loop.node.body, node, statement, writers)
+
+    def _calls_syncing_helper(self, call: cst.Call) -> bool:
+        """Is `call` a helper that waits for the device on every call (`labels.unique()`, mask indexing: see
+        `syncs_every_call`), given a tensor shown to be on the device? Then this step syncs in it anyway."""
+        if not any(self._on_device(arg.value) for arg in call.args if not arg.star):
+            return False
+        semantic = self.semantic
+        callee = semantic.calls.resolve(call.func, semantic.frame, lambda name: semantic.evaluator.lookup(
+            name, semantic.frame))
+        if callee is None:
+            name = semantic.qualified(call.func)
+            summary = semantic.project.function(name) if name and is_project_name(name) else None
+            return bool(getattr(summary, "syncs_every_call", False))
+        return function_syncs(callee.function, semantic.index.module_functions, semantic.qualified,
+                              lambda name: semantic.project.function(name) if is_project_name(name) else None,
+                              self._syncing)
 
     def _syncs_anyway(self) -> None:
         """The current iteration waits for the device whatever the code does about its other syncs."""

@@ -1,9 +1,12 @@
 """Shapes of code the TL4 checker asks about: host moves, boolean masks, tested names, operands."""
 from __future__ import annotations
 
-from typing import List, Set
+import re
+from typing import List, Optional, Set
 
 import libcst as cst
+
+from ..analysis.loops import DATA_DEPENDENT, is_mask  # noqa: F401 (the checker's syntax, in one place)
 
 
 def clipped(code: str) -> str:
@@ -87,17 +90,6 @@ def value_names(expression: cst.BaseExpression) -> List[cst.BaseExpression]:
     return found
 
 
-def is_mask(index: cst.BaseExpression) -> bool:
-    """`x > 0`, `~done`, `(a > 0) & (b < 1)`, `m.bool()`: an index that selects by a boolean tensor."""
-    if isinstance(index, cst.Comparison):
-        return not any(isinstance(c.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for c in index.comparisons)
-    if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.BitInvert):
-        return True
-    if isinstance(index, cst.BinaryOperation) and isinstance(index.operator, (cst.BitAnd, cst.BitOr)):
-        return is_mask(index.left) or is_mask(index.right)
-    return isinstance(index, cst.Call) and isinstance(index.func, cst.Attribute) and index.func.attr.value == "bool"
-
-
 def is_host_move(node: cst.BaseExpression) -> bool:
     return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
             and (node.func.attr.value == "cpu" and not node.args or node.func.attr.value == "to" and to_cpu(node)))
@@ -142,6 +134,33 @@ def tests_for_failure(test: cst.BaseExpression) -> bool:
     return name in _FAILURE_TESTS and _FAILURE_TESTS[name] == negated
 
 
+_KEEPS_MODEL = frozenset({"deepcopy", "state_dict", "load_state_dict", "save"})
+
+
+def keeps_model(node: cst.If) -> bool:
+    """`if val_loss < best: best_state = deepcopy(model.state_dict())` / `torch.save(...)` / `self.save_checkpoint()`:
+    a best-model check whose body copies or saves the model. Only the host can take that decision (no
+    `torch.where` saves a checkpoint), so the step waits for its test whatever else it does."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            nonlocal found
+            func = call.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(
+                func, cst.Name) else ""
+            tokens = [t.lower() for t in _NAME_TOKENS.split(name) if t]
+            if name in _KEEPS_MODEL or "save" in tokens and any(t in ("model", "checkpoint", "ckpt", "best", "weights")
+                                                                 for t in tokens):
+                found = True
+
+        def visit_FunctionDef(self, node) -> bool:
+            return False
+
+    node.body.visit(Finder())
+    return found
+
+
 def exits_loop(node: cst.If) -> bool:
     """`if cond: break` / `return`: the loop leaves on the test, so it cannot run without its value."""
     body = node.body.body if isinstance(node.body, cst.IndentedBlock) else (node.body,)
@@ -150,3 +169,145 @@ def exits_loop(node: cst.If) -> bool:
         if any(isinstance(small, (cst.Break, cst.Return)) for small in statements):
             return True
     return False
+
+
+# -- output written in the same iteration ---------------------------------------------------------------
+# Calls that write their arguments (or their receiver) out of the program: files, writers, arrays on disk.
+_WRITE_CALLS = frozenset({"write", "writelines", "writerow", "writerows", "save", "savez", "savez_compressed",
+                          "savetxt", "imwrite", "imsave", "dump"})
+_NAME_TOKENS = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
+
+
+def _is_writer_name(name: str) -> bool:
+    return any(token.lower() in ("writer", "writers") for token in _NAME_TOKENS.split(name) if token)
+
+
+def writers_in(scope: cst.CSTNode) -> Set[str]:
+    """Names that hold an output sink in `scope`: bound by `with ... as f` (a file or writer closed on exit),
+    bound to a call of a `*Writer` class (`SoundScpWriter(...)`, `csv.writer(f)`), or named like one."""
+    found: Set[str] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_WithItem(self, node: cst.WithItem) -> None:
+            if node.asname is not None and isinstance(node.asname.name, cst.Name):
+                found.add(node.asname.name.value)
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            func = node.value.func if isinstance(node.value, cst.Call) else None
+            callee = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(
+                func, cst.Name) else ""
+            if _is_writer_name(callee):
+                found.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if _is_writer_name(node.value):
+                found.add(node.value)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is scope
+
+    scope.visit(Finder())
+    return found
+
+
+def _root(expression: cst.BaseExpression) -> Optional[str]:
+    while isinstance(expression, (cst.Subscript, cst.Attribute)):
+        expression = expression.value
+    return expression.value if isinstance(expression, cst.Name) else None
+
+
+def _reads(expression: Optional[cst.CSTNode], tainted: Set[str]) -> bool:
+    return expression is not None and any(n.value in tainted for n in names_in(expression))
+
+
+def _bound(target: cst.BaseExpression) -> Set[str]:
+    return {n.value for n in names_in(target)} if isinstance(target, (cst.Name, cst.Tuple, cst.List)) else set()
+
+
+def written_out(loop_body: cst.CSTNode, copy: cst.CSTNode, statement: cst.CSTNode, writers: Set[str]) -> bool:
+    """Does the host value `copy` makes (in `statement`, a small statement of `loop_body`) reach, later in the
+    same iteration, a write out of the program: a store into a writer (`writer[key] = str(ppl)`, `writers[i][k] =
+    fs, w`) or a write call (`f.write(...)`, `np.save(path, a)`, `img.save(path)`)? Names bound from it carry it:
+    assignments, `for` targets over it, `with` targets."""
+    tainted: Set[str] = set()
+    started = False
+    for event in _in_order(loop_body):
+        if event is statement:
+            started = True
+            if _sinks(event, writers, tainted, copy):
+                return True
+            tainted |= _targets(event)
+            continue
+        if not started:
+            continue
+        if _sinks(event, writers, tainted, None):
+            return True
+        if isinstance(event, cst.For):
+            if _reads(event.iter, tainted):
+                tainted |= _bound(event.target)
+        elif isinstance(event, (cst.Assign, cst.AugAssign, cst.AnnAssign)) and _reads(event.value, tainted):
+            tainted |= _targets(event)
+    return False
+
+
+def _targets(statement: cst.CSTNode) -> Set[str]:
+    if isinstance(statement, cst.Assign):
+        return set().union(*(_bound(t.target) for t in statement.targets))
+    if isinstance(statement, (cst.AugAssign, cst.AnnAssign)):
+        return _bound(statement.target)
+    return set()
+
+
+def _sinks(statement: cst.CSTNode, writers: Set[str], tainted: Set[str], copy: Optional[cst.CSTNode]) -> bool:
+    """Does this statement write out what is tainted (or the node `copy` itself)?"""
+    def carries(expression: Optional[cst.CSTNode]) -> bool:
+        return expression is not None and (_reads(expression, tainted) or copy is not None and id(copy) in node_ids(
+            expression))
+
+    if isinstance(statement, cst.Assign) and carries(statement.value) and any(
+            isinstance(t.target, cst.Subscript) and _root(t.target) in writers for t in statement.targets):
+        return True
+    if isinstance(statement, cst.For):
+        return False  # its head binds names; its body's statements come as their own events
+    found = False
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in _WRITE_CALLS and (
+                    carries(func.value) or any(carries(arg.value) for arg in node.args)):
+                found = True
+
+        def visit_FunctionDef(self, node) -> bool:
+            return False
+
+    statement.visit(Calls())
+    return found
+
+
+def _in_order(body: cst.CSTNode):
+    """The small statements and `for` heads of a loop body, in the order they run (branches one after another;
+    nested functions and classes left out)."""
+    events = []
+
+    class Order(cst.CSTVisitor):
+        def visit_For(self, node: cst.For) -> None:
+            events.append(node)
+
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            events.extend(node.body)
+            return False
+
+        def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> bool:
+            events.extend(node.body)
+            return False
+
+        def visit_FunctionDef(self, node) -> bool:
+            return False
+
+        visit_ClassDef = visit_Lambda = visit_FunctionDef
+
+    body.visit(Order())
+    return events
+

@@ -1,0 +1,168 @@
+"""TL4 across calls: a helper that waits for the device on every call makes one more sync of the step free,
+same file or another module of the project (through its summary); and what `syncs_every_call` counts."""
+from __future__ import annotations
+
+import os
+from contextlib import redirect_stdout
+from io import StringIO
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from tensorlint.analysis.crossmodule import FunctionSummary, ProjectContext
+from tensorlint.analysis.loops import syncs_every_call
+from tensorlint.analysis.summarize import summarize_module
+from tensorlint.cli import main
+
+HELPERS = """\
+import torch
+
+
+def partition(data, labels):
+    classes = labels.unique()
+    return data[labels == classes[0]], data[labels != classes[0]]
+
+
+def maybe_partition(data, labels, split):
+    if split:
+        return data[labels > 0]
+    return data
+"""
+TRAIN = """\
+import torch
+from pkg.helpers import maybe_partition, partition
+
+
+def train(model, loader, opt, device):
+    model = model.to(device)
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        support, query = partition(x, y)
+        loss = model(query).sum()
+        loss.backward()
+        opt.step()
+        print(loss.item())
+
+
+def train_maybe(model, loader, opt, device):
+    model = model.to(device)
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        query = maybe_partition(x, y, True)
+        loss = model(query).sum()
+        loss.backward()
+        opt.step()
+        print(loss.item())
+"""
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TENSORLINT_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def check(root: Path, *args: str):
+    out = StringIO()
+    previous = os.getcwd()
+    os.chdir(root)
+    try:
+        with redirect_stdout(out):
+            main(["check", "--select", "TL4", *args])
+    finally:
+        os.chdir(previous)
+    return [line.split(" ", 2)[0] + " " + line.split(" ", 2)[1] for line in out.getvalue().splitlines()
+            if ": TL" in line]
+
+
+def test_a_helper_of_another_module_that_syncs_every_call_makes_the_step_sync_anyway(tmp_path):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helpers.py").write_text(HELPERS)
+    (package / "train.py").write_text(TRAIN)
+    # `partition` calls `unique()` on each call: `loss.item()` (line 13) adds nothing to that step; the mask
+    # indexing of `maybe_partition` sits under `if split:`, so its step may not sync (line 24 is reported)
+    assert check(tmp_path, "--no-cache", "pkg") == ["pkg/train.py:24:15: TL401"]
+    # alone, the file knows nothing of the helpers: both are reported
+    assert check(tmp_path, "--no-cache", "--no-project", "pkg/train.py") == [
+        "pkg/train.py:13:15: TL401", "pkg/train.py:24:15: TL401"]
+
+
+def _summary(source: str, name: str) -> FunctionSummary:
+    return summarize_module(cst.parse_module(source), ProjectContext(module="m")).functions[name]
+
+
+def test_the_summary_says_which_functions_sync_on_every_call():
+    assert _summary(HELPERS, "partition").syncs_every_call
+    assert not _summary(HELPERS, "maybe_partition").syncs_every_call
+    assert FunctionSummary.decode(_summary(HELPERS, "partition").encode()).syncs_every_call
+
+
+def _syncs(body: str) -> bool:
+    module = cst.parse_module("def f(x, m, items):\n" + "".join(f"    {line}\n" for line in body.splitlines()))
+    return syncs_every_call(module.body[0])
+
+
+@pytest.mark.parametrize("body", [
+    "return x.unique()",
+    "return torch.nonzero(m)",
+    "y = x[m > 0]\nreturn y",
+    "with ctx():\n    return x.masked_select(m)",
+    "if x.unique().numel() > 2:\n    return 1",
+], ids=["unique", "torch.nonzero", "mask indexing", "under with", "in an if test"])
+def test_syncs_every_call(body):
+    assert _syncs(body)
+
+
+@pytest.mark.parametrize("body", [
+    "if m:\n    return x.unique()",
+    "for i in items:\n    x = x[m > i]",
+    "try:\n    pass\nexcept ValueError:\n    x.nonzero()",
+    "x[m > 0] = 0",
+    "return [v.unique() for v in items]",
+    "return np.unique(x)",
+    "assert x.unique().numel() == 2, x.nonzero()",
+    "def inner():\n    return x.unique()\nreturn inner",
+], ids=["under if", "in a loop body", "except", "masked store", "comprehension", "np.unique", "assert",
+        "nested function"])
+def test_does_not_sync_every_call(body):
+    module = cst.parse_module("import numpy as np\n\ndef f(x, m, items):\n"
+                              + "".join(f"    {line}\n" for line in body.splitlines()))
+    from tensorlint.analysis.imports import ImportMap
+    imports = ImportMap(ProjectContext())
+    imports.record_all(module.body)
+    function = module.body[1]
+    assert not syncs_every_call(function, outside_torch=lambda func: (imports.qualified(func) or "torch").split(
+        ".")[0] != "torch")
+
+
+PERPLEXITY = """\
+import numpy as np
+import torch
+
+
+def perplexity(model, loader, out_dir, device):
+    model = model.to(device)
+    with DatadirWriter(out_dir) as writer:
+        for keys, batch in loader:
+            with torch.no_grad():
+                nll, lengths = model(batch.to(device))
+            nll = nll.detach().cpu().numpy().sum(1)
+            lengths = lengths.detach().cpu().numpy()
+            for key, one, n in zip(keys, nll, lengths):
+                writer["utt2ppl"][key] = str(np.exp(one / n))
+"""
+
+
+@pytest.mark.parametrize("source, expected", [
+    pytest.param(PERPLEXITY, [], id="written out through a for target and str()"),
+    pytest.param(PERPLEXITY.replace('writer["utt2ppl"][key]', 'scores[key]'), [11, 12],
+                 id="stored into a dict: collected, not written out"),
+    pytest.param(PERPLEXITY.replace("torch.no_grad()", "torch.enable_grad()").replace(
+        "            nll = nll.detach()", "            nll.sum().backward()\n            nll = nll.detach()"), [12, 13],
+                 id="a training loop: its output is not the point of the step"),
+])
+def test_what_an_inference_loop_writes_out_is_not_a_per_step_copy(source, expected):
+    from tensorlint.api import check_source
+    assert [d.line for d in check_source(source, select=["TL4"])] == expected
