@@ -80,15 +80,31 @@ def project_imports(tree: ast.Module, module: str, is_package: bool) -> List[str
     """The project names a file imports (qualified), and `*module` for its star imports."""
     place = ProjectContext(module=module, is_package=is_package)
     found: Set[str] = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.ImportFrom):
-            continue
+    for node in import_statements(tree, ast.ImportFrom):
         base = place.absolute(node.level, node.module) if node.level else node.module
         if not base or not is_project_name(base):
             continue
         for alias in node.names:
             found.add("*" + base if alias.name == "*" else f"{base}.{alias.name}")
     return sorted(found)
+
+
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def import_statements(tree: ast.Module, kind: type) -> Iterator:
+    """The `kind` import statements of a tree, wherever they sit. An import is a statement, and statements
+    only hold statements through blocks (bodies, handlers, match cases), so expressions are not entered:
+    `ast.walk` spent most of its time in them."""
+    pending = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, kind):
+            yield node
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        else:
+            pending.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _BLOCKS))
 
 
 # -- one file's part in a run (sent to workers, so plain data) ----------------------------------------
@@ -506,4 +522,4 @@ class _Resolver:
                 self._add_class(project, base, found, depth + 1)
 
 
-__all__ = ["ProjectFile", "check_project", "module_places", "project_imports", "summarize_file"]
+__all__ = ["ProjectFile", "check_project", "import_statements", "module_places", "project_imports", "summarize_file"]
