@@ -231,6 +231,7 @@ def _lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module], sett
             ast_parses = True
             excluded = screen.families_without_candidates(tree)
             if project is not None:  # a step can come from another module: the prescreen cannot see it
+                project.screened_out = frozenset(excluded)
                 excluded = set(excluded) - project.families_beyond_prescreen()
             families = [f for f in families if family_prefix(f) not in excluded]
     if not families:

@@ -361,3 +361,39 @@ def test_import_statements_are_found_in_every_block_and_only_there():
         "with open(p) as q:\n    for r in s:\n        while t:\n            from l import m\n")
     assert sorted(a.name for n in import_statements(tree, ast.Import) for a in n.names) == ["a", "e", "h", "i", "j", "k"]
     assert sorted(n.module for n in import_statements(tree, ast.ImportFrom)) == ["b", "f", "l"]
+
+
+def test_a_file_nothing_can_start_asks_for_no_summary(tmp_path, monkeypatch):
+    """Files the prescreen left alone are rechecked only for a step or a conversion from elsewhere. `user.py`
+    imports from `consts.py`, which has neither and imports nothing: no summary is made for it. `caller.py`
+    imports through `reexport.py`, which has neither itself but leads to `steps.py`, which steps: summarised."""
+    import tensorlint.project_run as project_run
+    summarised = []
+    real = project_run.summarize_file
+
+    def counting(path, *args, **kwargs):
+        summarised.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(project_run, "summarize_file", counting)
+    write_package(tmp_path, {
+        "__init__.py": "",
+        "consts.py": "SIZE = 3\n\n\ndef double(x):\n    return x * 2\n",
+        "user.py": "from .consts import double\n\nprint(double(2))\n",
+        "steps.py": "def train_step(model, batch, optimizer):\n    model(batch).backward()\n    optimizer.step()\n",
+        "reexport.py": "from .steps import train_step\n",
+        "caller.py": "from .reexport import train_step\n",
+    })
+    check("--no-cache", "-j1", "pkg", cwd=tmp_path)
+    assert "consts.py" not in summarised
+    assert {"reexport.py", "steps.py"} <= set(summarised)
+
+
+def test_cannot_step_reads_steps_and_data_loops_off_the_tree():
+    import ast
+    from tensorlint.project_run import _cannot_step
+    assert _cannot_step(ast.parse("def f(x):\n    for row in rows:\n        x.add(row)\n"))
+    assert not _cannot_step(ast.parse("def f(loss):\n    loss.backward()\n"))
+    assert not _cannot_step(ast.parse("def f(opt):\n    opt.zero_grad()\n"))
+    assert not _cannot_step(ast.parse("class T:\n    def fit(self):\n        for b in self.train_loader:\n"
+                                      "            self.forward_batch(b)\n"))

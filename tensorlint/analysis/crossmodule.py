@@ -263,6 +263,7 @@ class ProjectContext:
     outgoing: Dict[int, OutgoingCall] = field(default_factory=dict)   # by id of the call node, during the walk
     calls_out: List[OutgoingCall] = field(default_factory=list)        # after it, with lines and text
     walked: bool = False                                               # some family ran on the file
+    screened_out: Optional[FrozenSet[str]] = None                     # families its prescreen ruled out
     # (libcst module, Semantic) of the file once its check ran: its own summary reuses the parse and the index
     analysed: Optional[tuple] = None
 
