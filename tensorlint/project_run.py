@@ -9,7 +9,8 @@ answer questions but are not checked.
 2. **Summarise** the modules those name (`analysis/summarize.py`), following re-exports
    (`from .utils import to_np` in a package's `__init__`), cached per module text. A file that phase 1
    parsed brings its whole summary along from that parse (cached with its result); only the modules the
-   prescreen left unparsed are parsed here.
+   prescreen left unparsed are parsed here. A file the prescreen left alone asks for nothing when every
+   module its imports lead to can show no step and no conversion (`_idle_files`).
 3. **Check again** each file whose queries got an answer that says more than "unknown",
    or that another file calls with something specific (*incoming calls*: its helper is walked with the
    caller's arguments and step loop, and a finding names the call site `file:line`; conversions are the
