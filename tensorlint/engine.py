@@ -10,7 +10,7 @@ import libcst as cst
 
 from . import prescreen as screen
 from .analysis import Semantic
-from .analysis.crossmodule import ProjectContext
+from .analysis.crossmodule import ProjectContext, call_line
 from .analysis.walk import walk
 from .deep import parse_module, with_deep_recursion
 from .positions import NodePositions
@@ -231,6 +231,7 @@ def _lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module], sett
             ast_parses = True
             excluded = screen.families_without_candidates(tree)
             if project is not None:  # a step can come from another module: the prescreen cannot see it
+                project.screened_out = frozenset(excluded)
                 excluded = set(excluded) - project.families_beyond_prescreen()
             families = [f for f in families if family_prefix(f) not in excluded]
     if not families:
@@ -256,7 +257,8 @@ def _lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module], sett
                         table.setdefault(node_type, []).append(getattr(checker, attribute))
     walk(module, semantic)
     if project is not None:
-        project.calls_out = semantic.outgoing_calls(lambda node: context.span(node)[0], context.code)
+        project.calls_out = semantic.outgoing_calls(
+            lambda node: call_line(source, module, node, lambda call: context.span(call)[0]), context.code)
     return sorted(_without_superseded(context.diagnostics))
 
 

@@ -18,7 +18,7 @@ import time
 from typing import Dict, Iterable, Optional, Tuple
 
 from .analysis.crossmodule import ProjectContext
-from .project_run import _Resolver, decode_context, module_places, project_imports
+from .project_run import _Resolver, decode_context, import_statements, module_places, project_imports
 
 MAX_LISTED_FILES = 20000
 LISTING_SECONDS = 30.0
@@ -100,8 +100,7 @@ def root_of(path: str, module: str, is_package: bool) -> str:
 def _plain_imports(tree: ast.Module) -> list:
     """`import pkg.utils` lets the file call `pkg.utils.to_np`: every name the module defines is an answer.
     Modules outside the project are not in its map and answer nothing."""
-    return sorted({"*" + alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-                   for alias in node.names})
+    return sorted({"*" + alias.name for node in import_statements(tree, ast.Import) for alias in node.names})
 
 
 def _serially(job, items: Iterable, jobs: int):

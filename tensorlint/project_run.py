@@ -9,7 +9,8 @@ answer questions but are not checked.
 2. **Summarise** the modules those name (`analysis/summarize.py`), following re-exports
    (`from .utils import to_np` in a package's `__init__`), cached per module text. A file that phase 1
    parsed brings its whole summary along from that parse (cached with its result); only the modules the
-   prescreen left unparsed are parsed here.
+   prescreen left unparsed are parsed here. A file the prescreen left alone asks for nothing when every
+   module its imports lead to can show no step and no conversion (`_idle_files`).
 3. **Check again** each file whose queries got an answer that says more than "unknown",
    or that another file calls with something specific (*incoming calls*: its helper is walked with the
    caller's arguments and step loop, and a finding names the call site `file:line`; conversions are the
@@ -28,6 +29,7 @@ modules").
 from __future__ import annotations
 
 import ast
+import bisect
 import json
 import os
 import re
@@ -80,14 +82,45 @@ def project_imports(tree: ast.Module, module: str, is_package: bool) -> List[str
     """The project names a file imports (qualified), and `*module` for its star imports."""
     place = ProjectContext(module=module, is_package=is_package)
     found: Set[str] = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.ImportFrom):
-            continue
+    for node in import_statements(tree, ast.ImportFrom):
         base = place.absolute(node.level, node.module) if node.level else node.module
         if not base or not is_project_name(base):
             continue
         for alias in node.names:
             found.add("*" + base if alias.name == "*" else f"{base}.{alias.name}")
+    return sorted(found)
+
+
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def import_statements(tree: ast.Module, kind) -> Iterator:
+    """The `kind` import statements of a tree, wherever they sit. An import is a statement, and statements
+    only hold statements through blocks (bodies, handlers, match cases), so expressions are not entered:
+    `ast.walk` spent most of its time in them."""
+    pending = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, kind):
+            yield node
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        else:
+            pending.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _BLOCKS))
+
+
+def imported_names(tree: ast.Module, module: str, is_package: bool) -> List[str]:
+    """Every dotted name the file's import statements name, of the project or not: `a.b` for `import a.b`,
+    `pkg.m.x` for `from .m import x` in pkg, `pkg.m` for `from .m import *`."""
+    place = ProjectContext(module=module, is_package=is_package)
+    found: Set[str] = set()
+    for node in import_statements(tree, (ast.Import, ast.ImportFrom)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+            continue
+        base = place.absolute(node.level, node.module) if node.level else node.module
+        if base:
+            found.update(base if alias.name == "*" else f"{base}.{alias.name}" for alias in node.names)
     return sorted(found)
 
 
@@ -104,6 +137,10 @@ class ProjectFile:
     summary: Optional[dict] = None          # phase 1 of a parsed file: its own summary, from the same parse
     # what the run's import statements may name of it: () none (no summary is made), None everything
     imported: Optional[Tuple[str, ...]] = None
+    # a file the prescreen left alone that the run may ask about: can its summary show no step and no conversion
+    # (`_cannot_step`)? And every dotted name its import statements name (where its summary may lead)
+    inert: bool = False
+    leads: List[str] = field(default_factory=list)
 
     def cache_context(self) -> str:
         return json.dumps([self.module, self.is_package, self.context], sort_keys=True, separators=(",", ":"))
@@ -117,6 +154,10 @@ class ProjectFile:
         self.walked = project.walked
         # a walked file asks its own questions (`queries`); one the prescreen left alone is asked for by its imports
         self.imports = project_imports(tree, self.module, self.is_package) if tree is not None and not self.walked else []
+        # (a package also answers for the submodules of it that the run lacks: `pkg.missing.f` resolves in `pkg`)
+        if tree is not None and not self.walked and (self.imported != () or self.is_package):
+            self.leads = imported_names(tree, self.module, self.is_package)
+            self.inert = bool(project.screened_out and "TL1" in project.screened_out) and _cannot_step(tree)
         if self.context is None and self.imported != () and project.analysed is not None:
             self.summary = _summarize_analysed(*project.analysed, self.module, self.is_package, self.imported)
         return diagnostics
@@ -124,7 +165,7 @@ class ProjectFile:
     def records(self):
         return {"q": self.queries, "o": [call.encode() for call in self.calls_out], "w": self.walked,
                 "i": self.imports, "s": self.summary,
-                "sw": None if self.imported is None else list(self.imported)}
+                "sw": None if self.imported is None else list(self.imported), "n": self.inert, "l": self.leads}
 
     def restore(self, records) -> bool:
         if not isinstance(records, dict):
@@ -135,9 +176,25 @@ class ProjectFile:
             self.summary = records.get("s")
             wanted = records.get("sw")
             self.imported = None if wanted is None else tuple(wanted)
+            self.inert, self.leads = bool(records.get("n", False)), list(records.get("l", []))
         except (KeyError, TypeError, ValueError):
             return False
         return True
+
+
+def _cannot_step(tree: ast.Module) -> bool:
+    """Necessary conditions of a summary's steps, read off the `ast`: `performs_step` needs a call that
+    `loops.is_step_call` accepts (its name is step evidence), a class's `step_methods` a `for` over data."""
+    from .prescreen import is_step_evidence, iteration_kind, names_in
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if is_step_evidence(name):
+                return False
+        elif isinstance(node, (ast.For, ast.AsyncFor)) and iteration_kind(names_in(node.iter)) == "data":
+            return False
+    return True
 
 
 def decode_context(module: str, is_package: bool, context: Optional[dict]) -> ProjectContext:
@@ -241,11 +298,21 @@ def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
     resolver.adopt({project.module: (project.summary, project.imported) for project in records.values()
                     if project.summary is not None})
     wanted = {path: (project.queries if project.walked else project.imports) for path, project in records.items()}
-    resolver.prepare([name for names in wanted.values() for name in names]
-                     + [call.callee for project in records.values() for call in project.calls_out])
+    idle = _idle_files(records, paths_by_module, resolver)
+    calls = [call.callee for project in records.values() for call in project.calls_out]
+    needed = [name for path, names in wanted.items() if path not in idle for name in names] + calls
+    needed_modules = {resolver._wants(name)[0] for name in needed}
+    # an idle file's names are summarised only where another file needs the module (its summary is then made
+    # for the same names as if the idle file were not idle)
+    resolver.prepare(needed + [name for path in idle for name in wanted[path]
+                               if resolver._wants(name)[0] in needed_modules])
     incoming = _incoming_calls(records, resolver, job)
+    idle = {path for path in idle if not any(call.in_step_loop for call in incoming.get(path, ()))}
+    resolver.prepare([name for path in records if path not in idle for name in wanted[path]])
     second: Dict[str, Tuple[str, bool, Optional[dict]]] = {}
     for path, project in records.items():
+        if path in idle:
+            continue
         context = resolver.context_for(wanted[path], incoming.get(path, []), needs_steps=not project.walked)
         if context is not None:
             second[path] = (project.module, project.is_package, context)
@@ -324,6 +391,48 @@ def _modules_on_disk(places: Dict[str, Tuple[str, bool, Optional[dict]]]) -> Dic
                 ambiguous.add(module)   # scripts of one name in two folders: which one an import means is unknown
             found[module] = place
     return {module: place for module, place in found.items() if module not in ambiguous}
+
+
+def _idle_files(records: Dict[str, ProjectFile], paths_by_module: Dict[str, Tuple[str, bool]],
+                resolver: "_Resolver") -> Set[str]:
+    """The files the prescreen left alone whose recheck nothing they import could start: each name they import
+    lies in a module whose summary can show no step and no conversion (`ProjectFile.inert`), and so can every
+    module it imports from, which its re-exports and base classes may lead to. Such a file's context would say
+    "nothing beyond the prescreen" (`_Resolver.context_for`), so its names need no summary. (A call into it
+    from another file's step loop still rechecks it.)"""
+    inert = {project.module: path for path, project in records.items()
+             if project.inert and paths_by_module.get(project.module, ("",))[0] == path}
+    ordered = sorted(paths_by_module)
+
+    def modules_named(name: str) -> Set[str]:
+        """The modules a name may lead to: its own, and the submodules under it (`from pkg import sub`)."""
+        place = resolver._module_of(name)
+        found = {place[0]} if place else set()
+        start = bisect.bisect_left(ordered, name + ".")
+        for module in ordered[start:]:
+            if not module.startswith(name + "."):
+                break
+            found.add(module)
+        return found
+
+    leads = {module: set().union(*(modules_named(name.lstrip("*"))
+                                   for name in records[path].leads))
+             for module, path in inert.items()}
+    closed = set(inert)
+    changed = True
+    while changed:  # the largest set of inert modules that lead only to each other
+        changed = False
+        for module in list(closed):
+            if not leads[module] <= closed | {module}:
+                closed.discard(module)
+                changed = True
+    idle = set()
+    for path, project in records.items():
+        if not project.walked and all(
+                (place := resolver._module_of(name.lstrip("*"))) is None or place[0] in closed
+                for name in project.imports):
+            idle.add(path)
+    return idle
 
 
 def _incoming_calls(records: Dict[str, ProjectFile], resolver: "_Resolver", job) -> Dict[str, List[IncomingCall]]:
@@ -506,4 +615,4 @@ class _Resolver:
                 self._add_class(project, base, found, depth + 1)
 
 
-__all__ = ["ProjectFile", "check_project", "module_places", "project_imports", "summarize_file"]
+__all__ = ["ProjectFile", "check_project", "import_statements", "module_places", "project_imports", "summarize_file"]

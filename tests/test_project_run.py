@@ -315,3 +315,85 @@ def test_fix_and_no_cache_write_no_summary_cache(tmp_path, monkeypatch):
         os.chdir(previous)
     assert "out.detach().cpu()" in out.getvalue()   # the fix still saw what utils.py's predict returns
     assert not (tmp_path / ".tensorlint_cache").exists()
+
+
+@pytest.mark.parametrize("source, callee", [
+    pytest.param("import pkg\n\n\ndef f(x):\n    return pkg.to_np(x)\n", "to_np", id="text found once"),
+    pytest.param("y = (\n    pkg.to_np(x)\n)\n", "to_np", id="a parenthesised call starts at its callee"),
+    pytest.param("y = ( # why\n   (pkg.to_np(x)))\n", "to_np", id="nested parentheses and a comment"),
+    pytest.param("a = 1\r\nb = 2\rc = pkg.to_np(\r\n  x)\n", "to_np", id="CRLF and CR line endings"),
+    pytest.param("\ufeffa = 1\nb = pkg.to_np(x)\n", "to_np", id="a byte-order mark libcst drops"),
+    pytest.param('"""pkg.to_np(x)"""\nb = pkg.to_np(x)\n', "to_np", id="the same text in a docstring"),
+    pytest.param("a = pkg.to_np(x)\nb = pkg.to_np(x)\n", "to_np", id="the same call twice"),
+])
+def test_call_line_gives_the_line_of_the_positions_pass(source, callee):
+    """An outgoing call's line without the positions pass where its text is unique, and from the pass (the
+    fallback) where it is not: the same line either way."""
+    import libcst as cst
+    import libcst.matchers as m
+    from tensorlint.analysis.crossmodule import call_line
+    from tensorlint.positions import NodePositions
+    module = cst.parse_module(source)
+    positions = NodePositions(module)
+    calls = m.findall(module, m.Call(func=m.Attribute(attr=m.Name(callee))))
+    assert calls
+    fallbacks = []
+
+    def fallback(node):
+        fallbacks.append(node)
+        return positions.span(node)[0]
+
+    for node in calls:
+        assert call_line(source, module, node, fallback) == positions.span(node)[0]
+    repeated = source.count(module.code_for_node(calls[0])) > 1
+    assert bool(fallbacks) == repeated
+
+
+def test_import_statements_are_found_in_every_block_and_only_there():
+    import ast
+    from tensorlint.project_run import import_statements
+    tree = ast.parse(
+        "import a\n"
+        "def f():\n    from .b import c\n    x = lambda: 'import d'\n"
+        "class C:\n    if X:\n        import e\n    else:\n        from f import g\n"
+        "try:\n    import h\nexcept ImportError:\n    import i\nfinally:\n    import j\n"
+        "match y:\n    case 1:\n        import k\n"
+        "with open(p) as q:\n    for r in s:\n        while t:\n            from l import m\n")
+    assert sorted(a.name for n in import_statements(tree, ast.Import) for a in n.names) == ["a", "e", "h", "i", "j", "k"]
+    assert sorted(n.module for n in import_statements(tree, ast.ImportFrom)) == ["b", "f", "l"]
+
+
+def test_a_file_nothing_can_start_asks_for_no_summary(tmp_path, monkeypatch):
+    """Files the prescreen left alone are rechecked only for a step or a conversion from elsewhere. `user.py`
+    imports from `consts.py`, which has neither and imports nothing: no summary is made for it. `caller.py`
+    imports through `reexport.py`, which has neither itself but leads to `steps.py`, which steps: summarised."""
+    import tensorlint.project_run as project_run
+    summarised = []
+    real = project_run.summarize_file
+
+    def counting(path, *args, **kwargs):
+        summarised.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(project_run, "summarize_file", counting)
+    write_package(tmp_path, {
+        "__init__.py": "",
+        "consts.py": "SIZE = 3\n\n\ndef double(x):\n    return x * 2\n",
+        "user.py": "from .consts import double\n\nprint(double(2))\n",
+        "steps.py": "def train_step(model, batch, optimizer):\n    model(batch).backward()\n    optimizer.step()\n",
+        "reexport.py": "from .steps import train_step\n",
+        "caller.py": "from .reexport import train_step\n",
+    })
+    check("--no-cache", "-j1", "pkg", cwd=tmp_path)
+    assert "consts.py" not in summarised
+    assert {"reexport.py", "steps.py"} <= set(summarised)
+
+
+def test_cannot_step_reads_steps_and_data_loops_off_the_tree():
+    import ast
+    from tensorlint.project_run import _cannot_step
+    assert _cannot_step(ast.parse("def f(x):\n    for row in rows:\n        x.add(row)\n"))
+    assert not _cannot_step(ast.parse("def f(loss):\n    loss.backward()\n"))
+    assert not _cannot_step(ast.parse("def f(opt):\n    opt.zero_grad()\n"))
+    assert not _cannot_step(ast.parse("class T:\n    def fit(self):\n        for b in self.train_loader:\n"
+                                      "            self.forward_batch(b)\n"))

@@ -18,8 +18,9 @@ and *passes* (the returned tensor keeps an argument's grad or device), which `re
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from .facts import NO, UNKNOWN, YES, Evidence, Facts, Tri
 
@@ -212,6 +213,23 @@ class OutgoingCall:
         return cls(callee, tuple((k, decode_facts(f)) for k, f in arguments), step, grad, line, text)
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def call_line(source: str, module, node, fallback: Callable[[object], int]) -> int:
+    """The line of an outgoing call, as `fallback` (the positions pass) gives it, without that pass when the
+    call's text occurs once in `source`: libcst gives each node's text back exactly, so a text found once is
+    found where the node is. The positions pass costs a code generation of the whole file; most files with
+    calls out have no finding that needs it. A repeated text (`to_np(x)` twice) falls back."""
+    text = module.code_for_node(node)
+    found = source.find(text)
+    if found < 0 or source.find(text, found + 1) >= 0:
+        return fallback(node)
+    # the call's span starts after its own parentheses, where its callee begins
+    start = found + sum(len(module.code_for_node(paren)) for paren in getattr(node, "lpar", ()))
+    return 1 + len(_LINE_BREAK.findall(source, 0, start))
+
+
 @dataclass(frozen=True)
 class IncomingCall:
     """An outgoing call of another file, as the callee's file sees it."""
@@ -246,6 +264,7 @@ class ProjectContext:
     outgoing: Dict[int, OutgoingCall] = field(default_factory=dict)   # by id of the call node, during the walk
     calls_out: List[OutgoingCall] = field(default_factory=list)        # after it, with lines and text
     walked: bool = False                                               # some family ran on the file
+    screened_out: Optional[FrozenSet[str]] = None                     # families its prescreen ruled out
     # (libcst module, Semantic) of the file once its check ran: its own summary reuses the parse and the index
     analysed: Optional[tuple] = None
 
@@ -390,5 +409,5 @@ def is_project_name(qualified: str) -> bool:
 
 
 __all__ = ["ClassSummary", "DEVICE", "FunctionSummary", "GRAD", "IncomingCall", "LatentConversion", "ModuleSummary",
-           "OutgoingCall", "ProjectContext", "bind_arguments", "decode_facts", "encode_facts", "is_project_name",
+           "OutgoingCall", "ProjectContext", "bind_arguments", "call_line", "decode_facts", "encode_facts", "is_project_name",
            "bound_facts", "latent_sites"]
