@@ -141,13 +141,18 @@ class ProjectFile:
     # (`_cannot_step`)? And every dotted name its import statements name (where its summary may lead)
     inert: bool = False
     leads: List[str] = field(default_factory=list)
+    # NumPy names some module of the project assigns back (`np.float = np.float_`): found in every file's text
+    restored_numpy: Tuple[str, ...] = ()
 
     def cache_context(self) -> str:
-        return json.dumps([self.module, self.is_package, self.context], sort_keys=True, separators=(",", ":"))
+        return json.dumps([self.module, self.is_package, self.context, *([list(self.restored_numpy)] if self.restored_numpy
+                                                                           else [])],
+                          sort_keys=True, separators=(",", ":"))
 
     def check(self, text: str, select: Sequence[str], settings: Settings, tree: Optional[ast.Module]):
         from .api import check_source  # only on a cache miss: a warm run loads neither libcst nor the rules
         project = decode_context(self.module, self.is_package, self.context)
+        project.restored_numpy_names = frozenset(self.restored_numpy)
         diagnostics = check_source(text, None, select, None, settings=settings, tree=tree, project=project)
         self.queries = sorted(project.queries)
         self.calls_out = project.calls_out
@@ -213,13 +218,15 @@ class _Phase:
     """`check` with a project place per file (phases 1 and 3)."""
     job: object
     places: Dict[str, Tuple[str, bool, Optional[dict]]]
+    restored_numpy: Tuple[str, ...] = ()
 
     def run(self, path: str):
         from .cli import inspect_file
         place = self.places.get(path)
         if place is None:
             return inspect_file(self.job, path).result, None
-        project = ProjectFile(*place[:3], imported=place[3] if len(place) > 3 else None)
+        project = ProjectFile(*place[:3], imported=place[3] if len(place) > 3 else None,
+                              restored_numpy=self.restored_numpy)
         result = inspect_file(self.job, path, project).result
         return result, project
 
@@ -281,9 +288,11 @@ def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
     from .inputs import is_notebook
     places = {path: (module, package, None) for path, (module, package) in module_places(files).items()
               if not is_notebook(path)}
-    imported = imported_somewhere(places)
+    restored: Set[str] = set()
+    imported = imported_somewhere(places, restored)
+    restored_numpy = tuple(sorted(restored))
     first = list(run_files(_Phase(job, {path: (*place, _names_wanted(imported, place[0]))
-                                        for path, place in places.items()}), files, jobs))
+                                        for path, place in places.items()}, restored_numpy), files, jobs))
     records = {path: project for path, (_, project) in zip(files, first) if project is not None}
     paths_by_module: Dict[str, Tuple[str, bool]] = {}
     claimed: Dict[str, int] = {}
@@ -319,10 +328,21 @@ def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
     rechecked = {}
     if second:
         ordered = [path for path in files if path in second]
-        for path, (result, _) in zip(ordered, run_files(_Phase(job, second), ordered, jobs)):
+        for path, (result, _) in zip(ordered, run_files(_Phase(job, second, restored_numpy), ordered, jobs)):
             rechecked[path] = result
     for path, (result, _) in zip(files, first):
         yield rechecked.get(path, result)
+
+
+# `np.float = np.float_`, `numpy.long = int`, `setattr(np, "bool", bool)`: a project that re-creates a removed name
+_NUMPY_RESTORED = re.compile(r"^[ \t]*(?:np|numpy)\.(\w+)[ \t]*=(?!=)"
+                             r"|\bsetattr\([ \t]*(?:np|numpy)[ \t]*,[ \t]*[\"'](\w+)[\"']", re.MULTILINE)
+
+
+def numpy_names_restored(text: str) -> Set[str]:
+    """The NumPy attributes a module's text assigns (read from the text: a superset is harmless, since only
+    the removed names are looked up)."""
+    return {first or second for first, second in _NUMPY_RESTORED.findall(text)}
 
 
 _IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)"
@@ -336,9 +356,11 @@ def _names_wanted(imported: Dict[str, Optional[Set[str]]], module: str) -> Optio
     return None if names is None else tuple(sorted(names))
 
 
-def imported_somewhere(places: Dict[str, Tuple[str, bool, Optional[dict]]]) -> Dict[str, Optional[Set[str]]]:
+def imported_somewhere(places: Dict[str, Tuple[str, bool, Optional[dict]]],
+                       restored_numpy: Optional[Set[str]] = None) -> Dict[str, Optional[Set[str]]]:
     """module → the names the files' import statements may take from it (None: any; a superset, read from
-    their text): phase 1 summarises those only. A name missed here is summarised from the text when asked for."""
+    their text): phase 1 summarises those only. A name missed here is summarised from the text when asked for.
+    `restored_numpy` collects the NumPy names the files assign back (`np.float = np.float_`), from the same read."""
     found: Dict[str, Optional[Set[str]]] = {}
 
     def everything(module: str) -> None:
@@ -355,6 +377,8 @@ def imported_somewhere(places: Dict[str, Tuple[str, bool, Optional[dict]]]) -> D
                 text = handle.read()
         except OSError:
             continue
+        if restored_numpy is not None and "np" in text:
+            restored_numpy.update(numpy_names_restored(text))
         place = ProjectContext(module=module, is_package=package)
         for level, base, names, plain in _IMPORT_LINE.findall(text):
             if plain:

@@ -397,3 +397,28 @@ def test_cannot_step_reads_steps_and_data_loops_off_the_tree():
     assert not _cannot_step(ast.parse("def f(opt):\n    opt.zero_grad()\n"))
     assert not _cannot_step(ast.parse("class T:\n    def fit(self):\n        for b in self.train_loader:\n"
                                       "            self.forward_batch(b)\n"))
+
+
+def test_a_numpy_name_the_project_assigns_back_is_not_reported_anywhere_in_it(tmp_path):
+    """recbole's `compatibility_settings()` runs `np.float = np.float_` before any model code: a removed alias
+    the project re-creates exists when its other modules use it. The cache must not keep the old answer."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "metrics.py").write_text("import numpy as np\n\nx = np.zeros(3, dtype=np.float)\ny = np.int(3)\n",
+                                        encoding="utf-8")
+    _, before = check("pkg", cwd=tmp_path)
+    assert codes_at(before) == ["pkg/metrics.py:3:23: TL301", "pkg/metrics.py:4:5: TL301"]
+    (package / "config.py").write_text("import numpy as np\n\n\ndef compatibility_settings():\n"
+                                       "    np.float = np.float_\n    setattr(np, 'long', np.int64)\n",
+                                       encoding="utf-8")
+    _, lines = check("pkg", cwd=tmp_path)
+    assert codes_at(lines) == ["pkg/config.py:5:16: TL302", "pkg/metrics.py:4:5: TL301"]
+    _, alone = check("--no-project", "pkg", cwd=tmp_path)
+    assert "pkg/metrics.py:3:23: TL301" in codes_at(alone)  # each file alone cannot know
+
+
+def test_numpy_names_restored_reads_assignments_and_setattr():
+    from tensorlint.project_run import numpy_names_restored
+    text = "np.float = np.float_\nif np.int == 1:\n    numpy.long = int\nsetattr(np, \"bool\", bool)\nx = np.str\n"
+    assert numpy_names_restored(text) == {"float", "long", "bool"}

@@ -267,6 +267,8 @@ class ProjectContext:
     screened_out: Optional[FrozenSet[str]] = None                     # families its prescreen ruled out
     # (libcst module, Semantic) of the file once its check ran: its own summary reuses the parse and the index
     analysed: Optional[tuple] = None
+    # NumPy names some module of the project assigns back at run time (`np.float = np.float_`, a project run only)
+    restored_numpy_names: frozenset = frozenset()
 
     def families_beyond_prescreen(self) -> set:
         """Families this context can give findings that the one-file prescreen does not foresee."""

@@ -35,6 +35,10 @@ class NumpyRemovedAlias(Rule):
     (its branch, or what follows `if not hasattr(np, "float"): return`), either branch of a test
     on the NumPy version (`np.__version__`, `np.lib.NumpyVersion`, `importlib.metadata.version("numpy")`,
     or a flag assigned from one), and files that restore the name themselves (`np.float = float`).
+    A project run (the default `tensorlint check`) also leaves alone every file of a project one of
+    whose modules assigns the name back (`np.float = np.float_` in a `compatibility_settings()`, or
+    `setattr(np, "float", ...)`), since the name exists again once that code has run; flake8 and the
+    editor, which see one file and what it imports, still flag those uses.
 
     ## Example
     ```python
@@ -167,7 +171,8 @@ class Numpy2RemovedName(Rule):
     `ImportError` (or anything broader), the fallback in an `AttributeError`/`ImportError` handler,
     code that runs only when `hasattr(np, "trapz")` holds, either branch of a test on the NumPy
     version (a `hasattr(np, "trapezoid")` test counts as one), and files that restore the name
-    themselves (`np.NaN = np.nan`). `getattr(np, "NaN", np.nan)` is not an attribute access.
+    themselves (`np.NaN = np.nan`) or, in a project run, whose project does so in any module.
+    `getattr(np, "NaN", np.nan)` is not an attribute access.
 
     ## Example
     ```python
@@ -454,8 +459,9 @@ class NumpyNamesChecker(FamilyChecker):
         self._findings.append(_Finding(code, node, name, message, fix))
 
     def leave_Module(self, node: cst.Module) -> None:
+        restored = self._restored | self.semantic.project.restored_numpy_names
         for finding in self._findings:
-            if finding.name not in self._restored:
+            if finding.name not in restored:
                 self.context.report(finding.code, finding.node, finding.message, finding.fix())
 
     # -- what the file binds, collected in the same walk ----------------------------------------
