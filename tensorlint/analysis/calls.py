@@ -201,6 +201,8 @@ class SameFileCalls:
         stated = self.stated_return(function.node)
         if function.is_generator:
             return UNKNOWN.with_(module=NO)
+        if stated is not None and stated.tensor is NO:
+            return stated  # `-> np.ndarray`, `-> float`: the author says what comes back is no tensor
         if not function.returns_value:
             if stated is not None:
                 return stated

@@ -21,7 +21,7 @@ import libcst as cst
 
 from .calls import Callee
 from .crossmodule import DEVICE, GRAD, UNINFORMATIVE, bind_arguments
-from .facts import COMES_FROM, YES, Evidence, Facts
+from .facts import COMES_FROM, NO, YES, Evidence, Facts
 
 
 def instance_method_returns(evaluator, class_name: str, name: str, node: cst.Call, frame) -> Optional[Facts]:
@@ -48,6 +48,8 @@ def instance_method_returns(evaluator, class_name: str, name: str, node: cst.Cal
     if method is None or method.returns == UNINFORMATIVE and not method.passes:
         return None
     result = method.returns
+    if result.tensor is NO:
+        return result  # `-> np.ndarray`, a NumPy result: what it was given does not make it a tensor
     passed = bind_arguments(method.params, node)
     for param, fact in method.passes:
         argument = passed.get(param)

@@ -361,6 +361,9 @@ class NumpyWithoutCpu(Rule):
         Valid(H + "model = torch.nn.Linear(3, 3).cuda()\nout = model(torch.zeros(3, device='cuda'))\n"
                   "np.asarray(out.to_tuple()[0])\n",
               "torch.Tensor has no `to_tuple()`: the receiver is some other object, its result unknown (espnet's asdict())"),
+        Valid(H + "def predict(model, x) -> np.ndarray:\n    return model(x)\ndef f(model, x):\n"
+                  "    model.cuda()\n    return np.asarray(predict(model, x))\n",
+              "a helper that states `-> np.ndarray` returns no tensor, whatever its body computes (ART's _predict_classifier)"),
         Valid(H + "t = torch.randn(2, 2).to(torch.float64)\nnp.asarray(t)\n", ".to(dtype) keeps the host device"),
         Valid(H + "a = torch.from_numpy(np.zeros(3)).to('cpu')\nnp.sum(a)\n", "from_numpy"),
         Valid(H + "import torch.nn as nn\ndef f(x):\n    model = nn.Linear(2, 2)\n    return np.asarray(model(x))\n",
