@@ -77,11 +77,16 @@ HEAD = "import numpy as np\nimport torch\nfrom .nets import Attack, Net, Child\n
 
 
 def run(tmp_path: Path, caller: str):
+    return check_package(tmp_path, {"nets.py": NETS, "caller.py": HEAD + caller})
+
+
+def check_package(tmp_path: Path, modules: dict) -> list:
+    """Write `pkg` with these modules, run `tensorlint check --no-cache pkg` in `tmp_path`: `path:line:col: CODE`."""
     package = tmp_path / "pkg"
     package.mkdir()
     (package / "__init__.py").write_text("", encoding="utf-8")
-    (package / "nets.py").write_text(NETS, encoding="utf-8")
-    (package / "caller.py").write_text(HEAD + caller, encoding="utf-8")
+    for name, text in modules.items():
+        (package / name).write_text(text, encoding="utf-8")
     out = StringIO()
     previous = os.getcwd()
     os.chdir(tmp_path)
@@ -144,24 +149,12 @@ def test_a_model_run_on_the_argument_passes_its_device():
 def _three_modules(tmp_path: Path, base: str) -> list:
     """base.py defines `Base`, mid.py `Mid(Base)` (no `forward`), head.py `Head(Mid)` calls an item of
     `self.mask_head` (a list its bases set up)."""
-    package = tmp_path / "pkg"
-    package.mkdir()
-    (package / "__init__.py").write_text("", encoding="utf-8")
-    (package / "base.py").write_text(base, encoding="utf-8")
-    (package / "mid.py").write_text("from .base import Base\n\n\nclass Mid(Base):\n    def helper(self):\n"
-                                    "        return 1\n", encoding="utf-8")
-    (package / "head.py").write_text("import torch\nfrom .mid import Mid\n\n\nclass Head(Mid):\n"
-                                     "    def run(self, x, i):\n        head = self.mask_head[i]\n"
-                                     "        return head(x).cpu().numpy()\n", encoding="utf-8")
-    out = StringIO()
-    previous = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        with redirect_stdout(out):
-            main(["check", "--no-cache", "pkg"])
-    finally:
-        os.chdir(previous)
-    return [" ".join(line.split(" ", 2)[:2]) for line in out.getvalue().splitlines() if ": TL" in line]
+    return check_package(tmp_path, {
+        "base.py": base,
+        "mid.py": "from .base import Base\n\n\nclass Mid(Base):\n    def helper(self):\n        return 1\n",
+        "head.py": "import torch\nfrom .mid import Mid\n\n\nclass Head(Mid):\n    def run(self, x, i):\n"
+                   "        head = self.mask_head[i]\n        return head(x).cpu().numpy()\n",
+    })
 
 
 def test_a_module_through_a_chain_of_project_base_classes(tmp_path):

@@ -109,6 +109,20 @@ def codes_at(lines):
     return [line.split(" ", 2)[0] + " " + line.split(" ", 2)[1] for line in lines]
 
 
+def summaries_made_from_text(monkeypatch) -> list:
+    """The names of the files whose summaries the run makes from their text (not from phase 1's parse), in order."""
+    import tensorlint.project_run as project_run
+    summarised = []
+    real = project_run.summarize_file
+
+    def counting(path, *args, **kwargs):
+        summarised.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(project_run, "summarize_file", counting)
+    return summarised
+
+
 @pytest.fixture(autouse=True)
 def own_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TENSORLINT_CACHE_DIR", str(tmp_path / "cache"))
@@ -237,15 +251,7 @@ def test_flake8_sees_what_each_file_imports(tmp_path):
 def test_a_parsed_module_brings_its_summary_from_phase_one(tmp_path, monkeypatch):
     """utils.py and base.py have candidate sites, so phase 1 parses them; their summaries come from that
     parse, and only the prescreened-out `__init__.py` is summarised from its text."""
-    import tensorlint.project_run as project_run
-    summarised = []
-    real = project_run.summarize_file
-
-    def counting(path, *args, **kwargs):
-        summarised.append(Path(path).name)
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(project_run, "summarize_file", counting)
+    summarised = summaries_made_from_text(monkeypatch)
     write_package(tmp_path)
     _, lines = check("--no-cache", "-j1", "pkg", cwd=tmp_path)
     assert codes_at(lines) == WITH_PROJECT
@@ -367,15 +373,7 @@ def test_a_file_nothing_can_start_asks_for_no_summary(tmp_path, monkeypatch):
     """Files the prescreen left alone are rechecked only for a step or a conversion from elsewhere. `user.py`
     imports from `consts.py`, which has neither and imports nothing: no summary is made for it. `caller.py`
     imports through `reexport.py`, which has neither itself but leads to `steps.py`, which steps: summarised."""
-    import tensorlint.project_run as project_run
-    summarised = []
-    real = project_run.summarize_file
-
-    def counting(path, *args, **kwargs):
-        summarised.append(Path(path).name)
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(project_run, "summarize_file", counting)
+    summarised = summaries_made_from_text(monkeypatch)
     write_package(tmp_path, {
         "__init__.py": "",
         "consts.py": "SIZE = 3\n\n\ndef double(x):\n    return x * 2\n",
