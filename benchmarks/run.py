@@ -2,6 +2,7 @@
 
     python benchmarks/run.py                  # everything, one run (about 47 minutes on 2 cores)
     python benchmarks/run.py --only floors,tensorlint
+    python benchmarks/run.py --only tensorlint,flake8 --baseline /tmp/tl-bd664a6 --baseline-label bd664a6
 
 Builds the corpus (benchmarks/corpus.py), makes two virtual environments of its own
 (`benchmarks/.venv-torchfix`: TorchFix with its libcst; `benchmarks/.venv-flake8`: bare flake8 with the
@@ -91,17 +92,28 @@ def findings(result: dict) -> Counter:
 
 
 def tensorlint(name: str, subset: str, directory: Path, jobs: int, cache: Optional[Path],
-               prescreen: bool = True, project: bool = False) -> dict:
+               prescreen: bool = True, per_file: bool = False, baseline: Optional[Path] = None) -> dict:
+    """`tensorlint check`: a project run (the default), each file alone (`per_file`), or the check of another
+    tensorlint tree (`baseline`, imported instead of this one; its own default, whatever that was)."""
     command = [sys.executable, "-m", "tensorlint", "check", "-j", str(jobs), str(directory)]
-    if project:  # a project run: the modules tell each other what they know
-        command.insert(4, "--project")
-    env = dict(os.environ)
+    if per_file:
+        command.insert(4, "--no-project")
+    env = with_tree(baseline)
     env["TENSORLINT_PRESCREEN"] = "1" if prescreen else "0"
     if cache is None:
         command.insert(4, "--no-cache")
     else:
         env["TENSORLINT_CACHE_DIR"] = str(cache)
     return measure(name, subset, command, env)
+
+
+def with_tree(baseline: Optional[Path]) -> Dict[str, str]:
+    """The environment of a child that imports tensorlint from `baseline` (flake8 finds the plugin by its
+    entry point, which names the module, so the same path change reaches flake8 too)."""
+    env = dict(os.environ)
+    if baseline is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(baseline), env.get("PYTHONPATH", "")]))
+    return env
 
 
 def warm(name: str, subset: str, directory: Path, jobs: int, cache: Path) -> dict:
@@ -133,7 +145,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="print the tables of the last run again (from benchmarks/.results/results.json)")
     parser.add_argument("--set", default="all", choices=SETS,
                         help="corpus subset for the main runs (default: all; the others are for trying the script)")
+    parser.add_argument("--baseline", type=Path, metavar="TREE",
+                        help="another tensorlint source tree (e.g. `git archive REV | tar -x -C TREE`) whose check and "
+                             "flake8 plugin are timed beside this one's, for the targets stated against an earlier "
+                             "version")
+    parser.add_argument("--baseline-label", default="the baseline", help="what to call the baseline in the tables")
     args = parser.parse_args(argv)
+    if args.baseline is not None and not (args.baseline / "tensorlint" / "__init__.py").is_file():
+        parser.error(f"--baseline {args.baseline}: no tensorlint package there")
     if args.table:
         print(table(json.loads((RESULTS / "results.json").read_text())))
         return 0
@@ -146,7 +165,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     everything = sets[main_set]
     runs: Dict[str, dict] = {}
     report = {"machine": machine(), "jobs": jobs, "sizes": sizes, "runs": runs, "set": main_set,
-              "projects": [p.requirement for p in corpus.PROJECTS]}
+              "projects": [p.requirement for p in corpus.PROJECTS],
+              "baseline": args.baseline_label if args.baseline is not None else None}
     cache_root = Path(tempfile.mkdtemp(prefix="tensorlint-bench-cache-"))
     python = sys.executable
     floors = str(HERE / "floors.py")
@@ -169,8 +189,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             name = f"tensorlint -j{jobs} no cache, no prescreen"
             runs[name] = tensorlint(name, main_set, everything, jobs, None, prescreen=False)
             for count in sorted({1, jobs}):
-                name = f"tensorlint -j{count} no cache, --project"
-                runs[name] = tensorlint(name, main_set, everything, count, None, project=True)
+                name = f"tensorlint -j{count} no cache, --no-project"
+                runs[name] = tensorlint(name, main_set, everything, count, None, per_file=True)
+                if args.baseline is not None:
+                    name = f"baseline -j{count} cold"
+                    runs[name] = tensorlint(name, main_set, everything, count, cache_root / f"baseline-j{count}",
+                                            baseline=args.baseline)
             report["findings"] = dict(sorted(findings(runs[f"tensorlint -j{jobs} cold"]).items()))
         if "scaling" in groups:
             print(f"scaling (tensorlint -j{jobs}, no cache)", flush=True)
@@ -190,8 +214,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             target = str(sets[args.flake8_set])
             runs["flake8 bare"] = measure("flake8 bare", args.flake8_set,
                                           [str(bare / "flake8"), "--isolated", "-j", str(jobs), target])
-            runs["flake8 --select TL"] = measure("flake8 --select TL", args.flake8_set, [
-                python, "-m", "flake8", "--isolated", "--select", "TL", "-j", str(jobs), target])
+            flake8_tl = [python, "-m", "flake8", "--isolated", "--select", "TL", "-j", str(jobs), target]
+            runs["flake8 --select TL"] = measure("flake8 --select TL", args.flake8_set, flake8_tl)
+            if args.baseline is not None:
+                runs["flake8 --select TL, baseline"] = measure("flake8 --select TL, baseline", args.flake8_set,
+                                                               flake8_tl, with_tree(args.baseline))
             report["flake8_set"] = args.flake8_set
         if "torchfix" in groups:
             print(f"TorchFix on the {args.torchfix_set} set", flush=True)
@@ -251,7 +278,7 @@ def table(report: dict) -> str:
         notes.append(f"flake8 --select TL adds {100 * (with_tl / bare - 1):.0f} % to bare flake8 "
                      f"({with_tl:.2f} s vs {bare:.2f} s wall, {runs['flake8 bare']['set']} set)")
     scaling = [(sizes[run["set"]]["lines"], run["wall_s"]) for name, run in runs.items()
-               if name.startswith(f"tensorlint -j{jobs} ") and "prescreen" not in name and "--project" not in name
+               if name.startswith(f"tensorlint -j{jobs} ") and "prescreen" not in name and "--no-project" not in name
                and ("no cache" in name or run["set"] != main_set)]
     if len(scaling) >= 2:
         notes.append(f"scaling (tensorlint -j{jobs}, no cache): " + ", ".join(
@@ -293,10 +320,18 @@ def targets_table(report: dict) -> str:
         wall, cpu = single["wall_s"] / floor["wall_s"], single["cpu_s"] / floor["cpu_s"]
         row("`check -j1` ≤ 0.5× the libcst parse of every file", f"{wall:.2f}× wall, {cpu:.2f}× CPU ({main_set})",
             wall <= 0.5)
-    together = runs.get("tensorlint -j1 no cache, --project")
-    if floor and together:
-        wall, cpu = together["wall_s"] / floor["wall_s"], together["cpu_s"] / floor["cpu_s"]
-        row("the same as a project run (`--project`, opt-in)", f"{wall:.2f}× wall, {cpu:.2f}× CPU ({main_set})", None)
+    # Issue 19's ceiling: the default check (a project run) against the per-file check of the baseline tree, both
+    # cold into an empty cache; or, when no baseline was timed, without a cache against this tree's `--no-project`.
+    for count in sorted({1, jobs}):
+        default, reference, label = (runs.get(f"tensorlint -j{count} cold"), runs.get(f"baseline -j{count} cold"),
+                                     report.get("baseline"))
+        if reference is None:
+            default, reference, label = (runs.get(f"tensorlint -j{count} no cache"),
+                                         runs.get(f"tensorlint -j{count} no cache, --no-project"), "`--no-project`")
+        if default and reference:
+            wall, cpu = default["wall_s"] / reference["wall_s"], default["cpu_s"] / reference["cpu_s"]
+            row(f"cold default check ≤ 1.3× the per-file check of {label} (-j{count})",
+                f"{wall:.2f}× wall, {cpu:.2f}× CPU ({main_set})", cpu <= 1.3)
     torchfix, paired = runs.get("torchfix"), torchfix_pair(report)
     if torchfix and paired:
         ratio, cpu = torchfix["wall_s"] / paired["wall_s"], torchfix["cpu_s"] / paired["cpu_s"]
@@ -307,23 +342,20 @@ def targets_table(report: dict) -> str:
         added, cpu = with_tl["wall_s"] / bare["wall_s"] - 1, with_tl["cpu_s"] / bare["cpu_s"] - 1
         row("`flake8 --select TL` adds ≤ 50 % to bare flake8",
             f"+{100 * added:.0f} % wall, +{100 * cpu:.0f} % CPU ({bare['set']} set)", added <= 0.5)
+    if "flake8 --select TL" in runs and "flake8 --select TL, baseline" in runs:
+        now, before = runs["flake8 --select TL"], runs["flake8 --select TL, baseline"]
+        wall, cpu = now["wall_s"] / before["wall_s"], now["cpu_s"] / before["cpu_s"]
+        row(f"`flake8 --select TL` costs no more than with {report.get('baseline')}",
+            f"{wall:.2f}× wall, {cpu:.2f}× CPU ({now['set']} set)", cpu <= 1.0)
     warm = runs.get(f"tensorlint -j{jobs} warm")
     if warm:
         where = "the full corpus" if main_set == "all" else f"the {main_set} set (the target is for the full corpus)"
         row(f"warm cache rerun ≤ 1 s on the full corpus at -j{jobs}", f"{warm['wall_s']:.2f} s on {where}",
             warm["wall_s"] <= 1 and main_set == "all")
-    # A project run holds every module's records and summaries until it ends (in the parent, and in the workers
-    # forked from it): that is not a worker's own memory, and is shown apart.
-    measured = [run for name, run in runs.items() if name.startswith("tensorlint") and "--project" not in name]
+    measured = [run for name, run in runs.items() if name.startswith("tensorlint")]
     if measured:
         peak = max(run["peak_rss_mb"] for run in measured)
-        row("peak RSS ≤ 300 MB per worker", f"{peak:.0f} MB (largest process of any per-file tensorlint run)",
-            peak <= 300)
-    projects = [run for name, run in runs.items() if name.startswith("tensorlint") and "--project" in name]
-    if projects:
-        peak = max(run["peak_rss_mb"] for run in projects)
-        row("the same for a project run (`--project`, opt-in)",
-            f"{peak:.0f} MB (largest process; every module's records and summaries are held to the end)", None)
+        row("peak RSS ≤ 300 MB per worker", f"{peak:.0f} MB (largest process of any tensorlint run)", peak <= 300)
     same = identical_findings(report)
     if same is not None:
         row("findings identical to the run without the prescreen", same[1], same[0])
