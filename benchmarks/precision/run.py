@@ -267,13 +267,15 @@ def load_judged() -> Dict[str, List[Entry]]:
 
 def match(wanted: Sequence[Finding], found: Sequence[Finding]) -> Dict[int, int]:
     """One-to-one map from indexes of `wanted` to indexes of `found` for the same package, file and
-    code: the same line first, then the same line text, then within TOLERANCE lines; the nearest
-    line (then column) wins, so two findings of one code on one line keep their own verdicts."""
+    code: the same place first, then the same line, then the same line text, then within TOLERANCE lines;
+    the nearest line (then column) wins, so two findings of one code on one line keep their own verdicts, and
+    when only one of them is still reported it keeps its own, not the one judged first."""
     groups = collections.defaultdict(list)
     for j, f in enumerate(found):
         groups[(f.package, f.path, f.code)].append(j)
     pairs, used = {}, set()
-    passes = (lambda w, f: w.line == f.line,
+    passes = (lambda w, f: w.line == f.line and w.col == f.col,
+              lambda w, f: w.line == f.line,
               lambda w, f: w.text_hash == f.text_hash,
               lambda w, f: abs(w.line - f.line) <= TOLERANCE)
     for same in passes:

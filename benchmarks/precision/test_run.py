@@ -72,6 +72,11 @@ def test_two_findings_on_one_line_keep_their_own_entries():
     assert run.match([right, left], [left, right]) == {0: 1, 1: 0}
 
 
+def test_the_one_finding_left_on_a_line_keeps_its_own_entry():
+    left, right = finding(col=5), finding(col=20)
+    assert run.match([left, right], [right]) == {1: 0}
+
+
 def test_draw_is_independent_of_order_and_of_other_findings():
     findings = [finding(line=i, text=f"t{i}", code=("TL101", "TL201", "TL301", "TL401")[i % 4]) for i in range(200)]
     sizes = {"TL1": 5, "TL2": 5, "TL3": 5, "TL4": 60}
