@@ -412,9 +412,9 @@ class Semantic(cst.CSTVisitor):
         env = self._parameters(node, cls)
         for name, facts in arguments.items():
             stated = env.get(name, UNKNOWN)
-            if stated.tensor is NO and not stated.holds_tensors:
+            if stated.tensor is NO and not stated.holds_tensors and facts.denotes_accelerator is None:
                 # `def ocr(image: np.ndarray)`: the callee's own word on what it takes stands (a `Dict[str, Tensor]`
-                # says tensors, and the caller says which)
+                # says tensors, and the caller says which; a device, `None` left at its default, agrees with it)
                 continue
             env[name] = apply_evidence(facts, self.index.evidence.get((id(node), name)))
         self.frame = Frame(env=env, globals=self.module_frame.env,

@@ -16,8 +16,9 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import libcst as cst
 
 from .calls import Callee
-from .crossmodule import DEVICE, GRAD, ClassSummary, is_project_name, FunctionSummary, LatentConversion, ModuleSummary, ProjectContext
-from .facts import NOT_TENSOR, YES, Evidence, Facts
+from .crossmodule import (DEVICE, GRAD, ClassSummary, FunctionSummary, LatentConversion, ModuleSummary, ProjectContext,
+                          is_project_name, literal_defaults, none_defaults)
+from .facts import NO, NOT_TENSOR, YES, Evidence, Facts, device_spec
 from .imports import dotted_name
 from .index import FunctionIndex
 from .loops import function_syncs, iterates_data
@@ -117,8 +118,9 @@ def _function(semantic: Semantic, callee: Callee, positions: "_Lines") -> Functi
     # for any caller: a parameter's annotation says what it is, not that this caller's argument requires grad or
     # is on a device (`weights: nn.Parameter` given a plain tensor); `passes` carries a caller's own evidence
     declared = semantic._parameters(function.node, callee.cls if callee.is_method else None)
-    returns = semantic.calls.returns(callee, {p: f.with_(grad_why=None, device_why=None) for p, f in declared.items()
-                                              if p in params}, True)
+    arguments = {p: f.with_(grad_why=None, device_why=None) for p, f in declared.items() if p in params}
+    returns = semantic.calls.returns(callee, arguments, True)
+    unpassed, returns_unpassed = _unpassed(semantic, callee, params, arguments, returns)
     evidence = tuple((param, facts) for param in params
                      for facts in [semantic.index.evidence.get((id(function.node), param))] if facts is not None)
     conversions, passes = [], []
@@ -137,17 +139,22 @@ def _function(semantic: Semantic, callee: Callee, positions: "_Lines") -> Functi
                            lambda name: project.function(name) if is_project_name(name) else None,
                            _SYNCS.setdefault(semantic.index, {}))
     return FunctionSummary(tuple(params), returns, evidence, function.performs_step, tuple(dict.fromkeys(conversions)),
-                           tuple(passes), _defaults(function.node), syncs)
+                           tuple(passes), literal_defaults(function.node), syncs, unpassed, returns_unpassed)
 
 
-def _defaults(node: cst.FunctionDef) -> Tuple[Tuple[str, bool], ...]:
-    from .crossmodule import _literal_truth
-    found = []
-    for param in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params):
-        truth = _literal_truth(param.default) if param.default is not None else None
-        if truth is not None:
-            found.append((param.name.value, truth))
-    return tuple(found)
+def _unpassed(semantic: Semantic, callee: Callee, params, arguments: Dict[str, Facts], returns: Facts
+              ) -> Tuple[Tuple[str, ...], Optional[Facts]]:
+    """The `None`-default parameters, and what a call that leaves them out gets back, when that says less than
+    `returns`: such a call passes `None` (the host, for a device), as a same-file call's walk binds it
+    (calls.py), so `if device is not None: audio = audio.to(device)` moves nothing for it."""
+    content = returns.tensor_content()
+    if content is None or not (content.device_evidenced or content.grad_evidenced):
+        return (), None
+    nones = tuple(param for param in none_defaults(callee.function.node) if param in params)
+    if not nones:
+        return (), None
+    left = semantic.calls.returns(callee, {**arguments, **{param: device_spec(NO) for param in nones}}, True)
+    return ((), None) if left == returns else (nones, left)
 
 
 def _probe(semantic: Semantic, callee: Callee, param: str, *more: str):

@@ -122,6 +122,20 @@ def looks_like_model(name: str, strict: bool = False) -> bool:
     return bool(tokens) and tokens[-1].lower() in (_STRONG_MODEL_TOKENS if strict else _MODEL_TOKENS)
 
 
+_LOSS_NAMES = frozenset({"loss_fn", "lossfn", "loss_func", "loss_function", "loss_module"})
+
+
+def looks_like_loss(name: str) -> bool:
+    """`criterion`, `partition_criterion`, `self.loss_fn`: a name people give to loss callables. Such a name says
+    "a module" but not "parameters": a loss has none of its own (torch's losses are stateless), so its result
+    requires grad only when what it is given does, and a callable so named may as well score a dataset."""
+    last = name.rsplit(".", 1)[-1]
+    if last.lower() in _LOSS_NAMES:
+        return True
+    tokens = [t for t in _TOKEN_SPLIT.split(last) if t]
+    return bool(tokens) and tokens[-1].lower() == "criterion"
+
+
 def accelerator_of_device_string(text: str):
     """'cpu' → False, 'cuda:0'/'mps' → True, anything else → None (unknown)."""
     lowered = text.strip().lower()
