@@ -26,7 +26,7 @@ from .facts import (
 )
 from .peers import PeerIndex
 from .frame import ClassInfo, Frame, store
-from .refine import refinements
+from .refine import call_rules_out, literal_flags, refinements
 from .imports import ImportMap, dotted_name, names_other_framework
 from .index import FileIndex, apply_evidence, bound_names
 from .annotations import annotated, annotation_facts
@@ -225,6 +225,13 @@ class Semantic(cst.CSTVisitor):
     def current_call_site(self) -> Optional[cst.Call]:
         """The same-file call whose arguments or step loop the current node is judged with, if any."""
         return self._call_site
+
+    def ruled_out_by_call(self) -> bool:
+        """Is the current node, in a callee walked for a same-file call, on a branch a flag of that call rules out
+        (`if ret_np:` with `ret_np` left at `False`; refine.call_rules_out)?"""
+        call = self._call_site
+        return isinstance(call, cst.Call) and bool(self.functions) and call_rules_out(
+            call, self.functions[0].node, self.ancestors)
 
     def loop_info(self, node: cst.CSTNode) -> LoopInfo:
         """Is this loop a step loop? (Decided once per loop from its body and the facts before it.)"""
@@ -450,7 +457,7 @@ class Semantic(cst.CSTVisitor):
         if not specific and step is None:
             return
         key = (id(callee.function.node), tuple(sorted(specific.items(), key=lambda item: item[0])),
-               step is not None, self.frame.grad_enabled)
+               step is not None, self.frame.grad_enabled, literal_flags(node))  # (flags rule branches out)
         if not self.calls.wants_context_walk(key):
             return
         saved = (self.frame, self.reachable, self.functions, self._control, self._loop_exits, self.ancestors,

@@ -22,6 +22,7 @@ from .facts import NO, NOT_TENSOR, YES, Evidence, Facts, device_spec
 from .imports import dotted_name
 from .index import FunctionIndex
 from .loops import function_syncs, iterates_data
+from .refine import branch_guards
 from .semantic import _FUNCTION, Semantic
 from .walk import walk
 
@@ -65,26 +66,22 @@ class _Lines:
         self._parents = None
 
     def guards(self, node: cst.CSTNode, function: cst.FunctionDef) -> Optional[Tuple[Tuple[str, bool], ...]]:
-        """The `if param:` tests between `node` and the function's body that it sits under, as (param, truth);
+        """The `if param:` tests between `node` and the function's body that it sits under (or that leave the
+        function before it), as (param, truth);
         () when the climb does not reach `function` (a helper's helper: its tests name other parameters);
         None when it sits in an `except` handler."""
         if self._parents is None:
             self._parents = {}
             walk(self.module, _Parents(self._parents))
-        found = []
-        child, parent = node, self._parents.get(id(node))
+        path = [node]
+        parent = self._parents.get(id(node))
         while parent is not None and parent is not function:
             if isinstance(parent, cst.ExceptHandler):
                 return None
-            if isinstance(parent, cst.If) and child is not parent.test:
-                truth = child is parent.body
-                test = parent.test
-                while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-                    test, truth = test.expression, not truth
-                if isinstance(test, cst.Name):
-                    found.append((test.value, truth))
-            child, parent = parent, self._parents.get(id(parent))
-        return tuple(found) if parent is function else ()
+            path.append(parent)
+            parent = self._parents.get(id(parent))
+        # (also `if not flag: return x` before it, as a same-file call's walk reads them)
+        return tuple(branch_guards(function, [function, *reversed(path)])) if parent is function else ()
 
     def __call__(self, node: cst.CSTNode) -> int:
         if self._positions is None:
