@@ -144,7 +144,7 @@ class Semantic(cst.CSTVisitor):
         tensor derived from its parameters to the host with `.cpu()` (analysis/peers.py), so its author expects
         its inputs on an accelerator. For conversions only: it shows a crash, not what a sync costs."""
         function = self.functions[-1].node if self.functions else None
-        if not isinstance(function, cst.FunctionDef):
+        if not isinstance(function, cst.FunctionDef) or self.peers.callers_in_view(self.module, function):
             return None
         peer = self.peers.flow(function).peer_of(expression)
         return Evidence(MOVED_BESIDE, peer) if peer is not None else None
