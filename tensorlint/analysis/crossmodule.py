@@ -388,10 +388,11 @@ def bound_facts(summary: FunctionSummary, call, facts_of) -> Dict[str, Facts]:
         return {}
     wanted = {param for param, _ in summary.passes}
     bound = bind_arguments(summary.params, call)
+    # (a literal `None` passes no evidence, and is what leaving an `unpassed` parameter out passes)
+    bound = {param: node for param, node in bound.items() if not (type(node).__name__ == "Name" and node.value == "None")}
     found = {param: facts_of(node) for param, node in bound.items() if param in wanted}
     for param in summary.unpassed:
-        node = bound.get(param)
-        if node is not None and not (type(node).__name__ == "Name" and node.value == "None"):
+        if param in bound:
             found.setdefault(param, UNKNOWN)
     if summary.unpassed and any(arg.star for arg in call.args):
         found.setdefault(summary.unpassed[0], UNKNOWN)  # `f(*args)` may pass any of them
