@@ -346,10 +346,12 @@ class Evaluator:
             # its name says "a whole model" (`model`, `net`, `encoder`): not "some module" (`self.module: nn.Module`
             # wrapping a parameter-free transform)
             output = output.with_(grad_why=Evidence(COMES_FROM, node))
-            if not _built_here(callee) and _names_a_loss(node):
-                # a loss named so (`criterion(out, y)`) has no parameters to show: what it is given decides
-                cause = self._argument_grad_why(node, frame) if isinstance(node, cst.Call) else None
-                output = output.with_(grad_why=Evidence(COMES_FROM, node, cause) if cause is not None else None)
+            if not _built_here(callee) and isinstance(node, cst.Call) and _names_a_loss(node):
+                # a criterion (`criterion(out, y)`) has no parameters to show: what it is given decides (an output
+                # that requires grad, or a model it runs)
+                cause = self._argument_grad_why(node, frame)
+                if cause is not None or not any(self.facts(a.value, frame).module.possible for a in node.args):
+                    output = output.with_(grad_why=Evidence(COMES_FROM, node, cause) if cause is not None else None)
         # a module built here and never moved computes on the host (inputs elsewhere would raise)
         if callee.device is NO:
             return output.with_(device=NO)

@@ -122,16 +122,12 @@ def looks_like_model(name: str, strict: bool = False) -> bool:
     return bool(tokens) and tokens[-1].lower() in (_STRONG_MODEL_TOKENS if strict else _MODEL_TOKENS)
 
 
-_LOSS_NAMES = frozenset({"loss_fn", "lossfn", "loss_func", "loss_function", "loss_module"})
-
-
 def looks_like_loss(name: str) -> bool:
-    """`criterion`, `partition_criterion`, `self.loss_fn`: a name people give to loss callables. Such a name says
-    "a module" but not "parameters": a loss has none of its own (torch's losses are stateless), so its result
-    requires grad only when what it is given does, and a callable so named may as well score a dataset."""
+    """`criterion`, `partition_criterion`, `self.criterion`: the name torch code gives its loss modules. Such a
+    name says "a module" but not "parameters": torch's losses have none of their own, so the result requires
+    grad only when what it is given does, and a callable so named may as well score a dataset. (`loss_fn` is
+    not here: it names whole objectives as often, closures over a model's parameters, pyro's `loss_fn`.)"""
     last = name.rsplit(".", 1)[-1]
-    if last.lower() in _LOSS_NAMES:
-        return True
     tokens = [t for t in _TOKEN_SPLIT.split(last) if t]
     return bool(tokens) and tokens[-1].lower() == "criterion"
 

@@ -287,7 +287,7 @@ class NumpyWithoutDetach(Rule):
                 line=5, col=23, unsafe=True,
                 fixed=H + "def f(model, criterion, x, y):\n    loss = criterion(model(x), y)\n"
                           "    return np.asarray(loss.detach().cpu())\n",
-                why="a loss-named callable given a model's output: the grad comes through its argument"),
+                why="a criterion given a model's output: the grad comes through its argument"),
         Invalid(H + "class GP:\n    def grad(self, u, ret_np=False):\n        g = u * 2\n        if ret_np:\n            return g.numpy()\n        return g\n" + "    def fit(self, f):\n        return self.grad(f.clone().requires_grad_(True), True)\n",
                 line=7, col=20, unsafe=True,
                 fixed=H + "class GP:\n    def grad(self, u, ret_np=False):\n        g = u * 2\n        if ret_np:\n            return g.detach().cpu().numpy()\n        return g\n"
