@@ -17,6 +17,7 @@ import libcst as cst
 import pytest
 
 from tensorlint.analysis.crossmodule import FunctionSummary, ModuleSummary, ProjectContext
+from tensorlint.analysis.facts import UNKNOWN
 from tensorlint.analysis.summarize import summarize_module
 from tensorlint.cli import main
 
@@ -210,6 +211,17 @@ def test_summaries_survive_json():
     assert FunctionSummary.decode(summary.functions["show"].encode()).conversions == summary.functions["show"].conversions
 
 
+def test_a_summary_says_what_a_call_leaving_none_defaults_gets():
+    """`mel(x)` passes `device=None`: the `.to(device)` under `if device is not None:` is not made for it."""
+    summary = summarize_module(cst.parse_module(GUARDED), ProjectContext(module="pkg.graph")).functions["mel"]
+    assert summary.unpassed == ("device",)
+    assert summary.returns.device_evidenced and not summary.returns_unpassed.device_evidenced
+    decoded = FunctionSummary.decode(summary.encode())
+    assert decoded.unpassed == ("device",) and not decoded.returns_unpassed.device_evidenced
+    assert summary.returns_given({"device": UNKNOWN}) == summary.returns   # (what `bound_facts` gives a passed one)
+    assert summary.returns_given({}) == summary.returns_unpassed
+
+
 def test_a_base_class_method_in_another_module_returns_what_it_was_given(tmp_path):
     """`self.prepare(w)` of a base class elsewhere whose result is computed from its argument keeps its device."""
     package = tmp_path / "pkg"
@@ -255,6 +267,19 @@ def degrees(d):
 
 def weighted(x, weights: torch.nn.Parameter):
     return x * weights
+
+
+def early(adj, sparse=False):
+    if not sparse:
+        return adj
+    return to_host(adj)
+
+
+def mel(audio, device=None):
+    audio = torch.as_tensor(audio)
+    if device is not None:
+        audio = audio.to(device)
+    return audio * 2
 """
 
 
@@ -266,6 +291,14 @@ def weighted(x, weights: torch.nn.Parameter):
     pytest.param("degrees(p)", [], id="a fallback in an except handler"),
     pytest.param("np.asarray(weighted(torch.ones(2), torch.ones(2)))", [],
                  id="an annotation is not the caller's evidence"),
+    pytest.param("early(p)", [], id="the default returns before the conversion"),
+    pytest.param("early(p, sparse=True)", ["pkg/caller.py:7:18: TL101"], id="a literal argument gets past the return"),
+    pytest.param("np.asarray(mel(torch.ones(2)))", [], id="a None-default device left out: nothing moved"),
+    pytest.param("np.asarray(mel(torch.ones(2), None))", [], id="a None device passed: nothing moved"),
+    pytest.param("np.asarray(mel(torch.ones(2), 'cuda'))", ["pkg/caller.py:7:23: TL102"],
+                 id="a device passed: the result is moved there"),
+    pytest.param("np.asarray(mel(*[torch.ones(2)]))", ["pkg/caller.py:7:23: TL102"],
+                 id="star arguments may pass the device"),
 ])
 def test_guards_and_paths(tmp_path, call, expected):
     package = tmp_path / "pkg"
@@ -273,7 +306,7 @@ def test_guards_and_paths(tmp_path, call, expected):
     (package / "__init__.py").write_text("", encoding="utf-8")
     (package / "graph.py").write_text(GUARDED, encoding="utf-8")
     (package / "caller.py").write_text(
-        "import numpy as np\nimport torch\nfrom .graph import degrees, normalize, weighted\n\n\n"
+        "import numpy as np\nimport torch\nfrom .graph import degrees, early, mel, normalize, weighted\n\n\n"
         f"def f(p: torch.nn.Parameter, flag):\n    return {call}\n", encoding="utf-8")
     out = StringIO()
     previous = os.getcwd()

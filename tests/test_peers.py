@@ -3,7 +3,7 @@ import libcst as cst
 import pytest
 
 from tensorlint.analysis.facts import NOT_TENSOR, PARAMETER, container_of
-from tensorlint.analysis.peers import InputFlow
+from tensorlint.analysis.peers import InputFlow, PeerIndex
 
 
 def _flow(source: str):
@@ -56,3 +56,26 @@ def test_named_parameter_pairs_hold_tensors():
     pairs = container_of(container_of(None, (NOT_TENSOR, PARAMETER)))
     assert pairs.holds_tensors
     assert not container_of(container_of(None, (NOT_TENSOR, NOT_TENSOR))).holds_tensors
+
+
+@pytest.mark.parametrize("source, in_view", [
+    pytest.param("def f(a):\n    pass\ndef g(x):\n    return f(x)\n", True, id="called directly"),
+    pytest.param("def f(a):\n    pass\ndef g(pool, x):\n    pool.submit(f, x)\n", True,
+                 id="handed to an executor with its arguments"),
+    pytest.param("def f(a):\n    pass\n", False, id="no caller in the module: another module calls it"),
+    pytest.param("def f(a):\n    pass\ndef g(x):\n    f(x)\n    return map(f, x)\n", False,
+                 id="also passed as a value: called out of view"),
+    pytest.param("__all__ = ['f']\ndef f(a):\n    pass\ndef g(x):\n    return f(x)\n", False,
+                 id="exported by __all__"),
+    pytest.param("def f(a):\n    pass\ndef g(x):\n    h = f\n    return h(x)\n", False, id="bound to another name"),
+])
+def test_callers_in_view(source, in_view):
+    module = cst.parse_module(source)
+    function = next(s for s in module.body if isinstance(s, cst.FunctionDef) and s.name.value == "f")
+    assert PeerIndex().callers_in_view(module, function) is in_view
+
+
+def test_a_nested_function_has_callers_out_of_view():
+    module = cst.parse_module("def g(x):\n    def f(a):\n        pass\n    return f(x)\n")
+    nested = module.body[0].body.body[0]
+    assert PeerIndex().callers_in_view(module, nested) is False

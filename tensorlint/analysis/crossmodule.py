@@ -19,7 +19,7 @@ and *passes* (the returned tensor keeps an argument's grad or device), which `re
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from .facts import NO, UNKNOWN, YES, Evidence, Facts, Tri
@@ -89,12 +89,39 @@ class LatentConversion:
         return [self.param, self.needs, self.where, self.sink, [list(g) for g in self.guards]]
 
     def reached_by(self, call, params: Tuple[str, ...], defaults: Dict[str, bool]) -> bool:
-        passed = bind_arguments(params, call)
-        for param, truth in self.guards:
-            value = _literal_truth(passed[param]) if param in passed else defaults.get(param)
-            if value is not None and value != truth:
-                return False
-        return True
+        return guards_reached(self.guards, call, params, defaults)
+
+
+def guards_reached(guards, call, params: Tuple[str, ...], defaults: Dict[str, bool]) -> bool:
+    """Does `call` reach code under these `if param:` guards, (param, truth) each? Not when its literal argument
+    for a guard's parameter, or the parameter's literal default where it passes none, has the other truth value
+    (`to_np(x)` does not reach `if ret_np: return g.numpy()` with `ret_np=False` its default)."""
+    passed = bind_arguments(params, call)
+    if any(arg.star for arg in call.args):
+        return True  # `f(*args)`: which parameters it passes is not known
+    for param, truth in guards:
+        value = _literal_truth(passed[param]) if param in passed else defaults.get(param)
+        if value is not None and value != truth:
+            return False
+    return True
+
+
+def literal_defaults(function) -> Tuple[Tuple[str, bool], ...]:
+    """(param, truth) of a function node's literal defaults (`sparse=False`, `device=None`)."""
+    params = function.params
+    found = []
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        truth = _literal_truth(param.default) if param.default is not None else None
+        if truth is not None:
+            found.append((param.name.value, truth))
+    return tuple(found)
+
+
+def none_defaults(function) -> Tuple[str, ...]:
+    """The parameters of a function node whose default is `None`."""
+    params = function.params
+    return tuple(param.name.value for param in (*params.posonly_params, *params.params, *params.kwonly_params)
+                 if type(param.default).__name__ == "Name" and param.default.value == "None")
 
 
 @dataclass(frozen=True)
@@ -109,6 +136,10 @@ class FunctionSummary:
     passes: Tuple[Tuple[str, str], ...] = ()
     defaults: Tuple[Tuple[str, bool], ...] = ()   # truth of the literal defaults (`sparse=False`) guards read
     syncs_every_call: bool = False                # waits for the device on each call (`labels.unique()`)
+    # What a call that leaves these `None`-default parameters out (or passes `None`) gets back, where that says
+    # less than `returns` (`def mel(audio, device=None): if device is not None: audio = audio.to(device)`)
+    unpassed: Tuple[str, ...] = ()
+    returns_unpassed: Optional[Facts] = None
 
     @property
     def informative(self) -> bool:
@@ -119,6 +150,8 @@ class FunctionSummary:
         """What a call returns given its arguments' facts (by parameter name): the context-free return facts,
         with the grad or device evidence of an argument the return is computed from."""
         result = self.returns
+        if self.unpassed and not any(param in arguments for param in self.unpassed):
+            result = self.returns_unpassed  # (`bound_facts` leaves out the `None`s a call passes)
         for param, fact in self.passes:
             given = arguments.get(param)
             if given is None or given.tensor is not YES:
@@ -132,14 +165,16 @@ class FunctionSummary:
     def encode(self):
         return [list(self.params), encode_facts(self.returns), [[p, encode_facts(f)] for p, f in self.evidence],
                 self.performs_step, [c.encode() for c in self.conversions], [list(p) for p in self.passes],
-                [list(d) for d in self.defaults], self.syncs_every_call]
+                [list(d) for d in self.defaults], self.syncs_every_call, list(self.unpassed),
+                encode_facts(self.returns_unpassed)]
 
     @classmethod
     def decode(cls, data) -> "FunctionSummary":
-        params, returns, evidence, step, conversions, passes, defaults, syncs = data
+        params, returns, evidence, step, conversions, passes, defaults, syncs, unpassed, returns_unpassed = data
         return cls(tuple(params), decode_facts(returns), tuple((p, decode_facts(f)) for p, f in evidence), step,
                    tuple(LatentConversion(*c[:4], tuple((g, bool(t)) for g, t in c[4])) for c in conversions),
-                   tuple((p, f) for p, f in passes), tuple((p, bool(t)) for p, t in defaults), bool(syncs))
+                   tuple((p, f) for p, f in passes), tuple((p, bool(t)) for p, t in defaults), bool(syncs),
+                   tuple(unpassed), decode_facts(returns_unpassed))
 
 
 @dataclass(frozen=True)
@@ -347,11 +382,28 @@ def bind_arguments(params: Tuple[str, ...], call) -> Dict[str, object]:
 
 
 def bound_facts(summary: FunctionSummary, call, facts_of) -> Dict[str, Facts]:
-    """The facts of the arguments a call passes, by the summary's parameter names (those `passes` reads)."""
-    if not summary.passes:
+    """The facts of the arguments a call passes, by the summary's parameter names (those `passes` reads, and
+    the `unpassed` ones it passes other than as a literal `None`)."""
+    if not summary.passes and not summary.unpassed:
         return {}
     wanted = {param for param, _ in summary.passes}
-    return {param: facts_of(node) for param, node in bind_arguments(summary.params, call).items() if param in wanted}
+    bound = bind_arguments(summary.params, call)
+    # (a literal `None` passes no evidence, and is what leaving an `unpassed` parameter out passes)
+    bound = {param: node for param, node in bound.items() if not (type(node).__name__ == "Name" and node.value == "None")}
+    found = {param: facts_of(node) for param, node in bound.items() if param in wanted}
+    for param in summary.unpassed:
+        if param in bound:
+            found.setdefault(param, UNKNOWN)
+    if summary.unpassed and any(arg.star for arg in call.args):
+        found.setdefault(summary.unpassed[0], UNKNOWN)  # `f(*args)` may pass any of them
+    return found
+
+
+def returns_at(summary: FunctionSummary, call) -> Facts:
+    """The context-free facts `summary` returns to `call` (see `FunctionSummary.unpassed`)."""
+    if summary.unpassed and not bound_facts(replace(summary, passes=()), call, lambda node: UNKNOWN):
+        return summary.returns_unpassed
+    return summary.returns
 
 
 def latent_sites(semantic, call) -> List[Tuple[object, Facts, str]]:
@@ -412,4 +464,4 @@ def is_project_name(qualified: str) -> bool:
 
 __all__ = ["ClassSummary", "DEVICE", "FunctionSummary", "GRAD", "IncomingCall", "LatentConversion", "ModuleSummary",
            "OutgoingCall", "ProjectContext", "bind_arguments", "call_line", "decode_facts", "encode_facts", "is_project_name",
-           "bound_facts", "latent_sites"]
+           "bound_facts", "guards_reached", "latent_sites", "literal_defaults", "none_defaults", "returns_at"]

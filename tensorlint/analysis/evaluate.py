@@ -346,6 +346,12 @@ class Evaluator:
             # its name says "a whole model" (`model`, `net`, `encoder`): not "some module" (`self.module: nn.Module`
             # wrapping a parameter-free transform)
             output = output.with_(grad_why=Evidence(COMES_FROM, node))
+            if not _built_here(callee) and isinstance(node, cst.Call) and _names_a_loss(node):
+                # a criterion (`criterion(out, y)`) has no parameters to show: what it is given decides (an output
+                # that requires grad, or a model it runs)
+                cause = self._argument_grad_why(node, frame)
+                if cause is not None or not any(self.facts(a.value, frame).module.possible for a in node.args):
+                    output = output.with_(grad_why=Evidence(COMES_FROM, node, cause) if cause is not None else None)
         # a module built here and never moved computes on the host (inputs elsewhere would raise)
         if callee.device is NO:
             return output.with_(device=NO)
@@ -358,6 +364,15 @@ class Evaluator:
         if cause is not None:
             return output.with_(device_why=Evidence(COMES_FROM, node, cause))
         return output
+
+    def _argument_grad_why(self, node: cst.Call, frame) -> Optional[Evidence]:
+        """The grad evidence of the first argument that has some: `criterion(model(x), y)` requires grad."""
+        for arg in node.args:
+            value = self.facts(arg.value, frame)
+            content = value.tensor_content() or value
+            if content.grad_evidenced:
+                return content.grad_why
+        return None
 
     def _argument_device_why(self, node: cst.Call, frame) -> Optional[Evidence]:
         """The device evidence of the first argument that has some: `model(x.to(device))` computes on the device."""
@@ -710,6 +725,12 @@ def _names_a_model(node: cst.CSTNode, frame: Frame) -> bool:
     if frame.cls is not None and frame.cls.is_module:  # inside an nn.Module, `mask_head(x)` is a submodule's call
         return api.looks_like_model(last)
     return api.looks_like_model(last, strict=True)
+
+
+def _names_a_loss(node: cst.CSTNode) -> bool:
+    func = node.func if isinstance(node, cst.Call) else node
+    name = dotted_name(func)
+    return name is not None and api.looks_like_loss(name)
 
 
 def _weightless(constructor: cst.Call) -> bool:

@@ -20,7 +20,7 @@ from typing import Optional
 import libcst as cst
 
 from .calls import Callee
-from .crossmodule import DEVICE, GRAD, UNINFORMATIVE, bind_arguments
+from .crossmodule import DEVICE, GRAD, UNINFORMATIVE, bind_arguments, returns_at
 from .facts import COMES_FROM, NO, YES, Evidence, Facts
 
 
@@ -47,7 +47,7 @@ def instance_method_returns(evaluator, class_name: str, name: str, node: cst.Cal
     method = calls._summary_method(summary, name, depth=0) if summary is not None else None
     if method is None or method.returns == UNINFORMATIVE and not method.passes:
         return None
-    result = method.returns
+    result = returns_at(method, node)  # (what a call leaving its `None` defaults gets)
     if result.tensor is NO:
         return result  # `-> np.ndarray`, a NumPy result: what it was given does not make it a tensor
     passed = bind_arguments(method.params, node)

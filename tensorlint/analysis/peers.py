@@ -196,11 +196,75 @@ def _node_ids(expression: cst.CSTNode) -> Set[int]:
     return found
 
 
+class _Uses(cst.CSTVisitor):
+    """How each name of a module is used: called (`f(x)`, or handed with its arguments to an executor,
+    `pool.submit(f, x)`, which calls `f(x)`), or otherwise (passed, stored, exported by `__all__`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: Dict[str, int] = {}
+        self.other: Dict[str, int] = {}
+        self._called: Set[int] = set()
+        self._not_uses: Set[int] = set()   # names that bind or label rather than read: `def f`, `x.f`, `f=`
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Name):
+            self._called.add(id(func))
+        elif isinstance(func, cst.Attribute) and func.attr.value == "submit" and node.args \
+                and node.args[0].keyword is None and not node.args[0].star and isinstance(node.args[0].value, cst.Name):
+            self._called.add(id(node.args[0].value))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._not_uses.add(id(node.name))
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._not_uses.add(id(node.name))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._not_uses.add(id(node.attr))
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self._not_uses.add(id(node.keyword))
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self._not_uses.add(id(node.name))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if id(node) in self._called:
+            self.calls[node.value] = self.calls.get(node.value, 0) + 1
+        elif id(node) not in self._not_uses:
+            self.other[node.value] = self.other.get(node.value, 0) + 1
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        # a string of `__all__` exports the name: other modules may call it (approximated by any string that is
+        # exactly the name, which only makes the function's callers count as out of view more often)
+        text = node.value.strip("'\"")
+        if text.isidentifier():
+            self.other[text] = self.other.get(text, 0) + 1
+
+
 class PeerIndex:
     """`InputFlow` of each function, made when first asked."""
 
     def __init__(self) -> None:
         self._flows: Dict[int, InputFlow] = {}
+        self._uses: Optional[_Uses] = None
+
+    def callers_in_view(self, module: cst.Module, function: cst.FunctionDef) -> bool:
+        """Does the module show every caller of `function`: a function of the module's top level that the
+        module calls, and uses in no other way? Peer evidence stands in for callers out of view; where they are
+        all in view, what they pass decides (a same-file call is walked again with its arguments; a caller in
+        another module is judged at its call, by the function's summary). demucs's `eval_track` has `.cpu()`
+        for one use of its inputs, and its one caller moves them to the host first."""
+        if function not in module.body:
+            return False
+        if self._uses is None:
+            self._uses = _Uses()
+            module.visit(self._uses)
+        name = function.name.value
+        return self._uses.calls.get(name, 0) > 0 and not self._uses.other.get(name, 0)
 
     def flow(self, function: cst.FunctionDef) -> InputFlow:
         found = self._flows.get(id(function))

@@ -26,7 +26,7 @@ from .facts import (
 )
 from .peers import PeerIndex
 from .frame import ClassInfo, Frame, store
-from .refine import refinements
+from .refine import call_rules_out, literal_flags, refinements
 from .imports import ImportMap, dotted_name, names_other_framework
 from .index import FileIndex, apply_evidence, bound_names
 from .annotations import annotated, annotation_facts
@@ -144,7 +144,7 @@ class Semantic(cst.CSTVisitor):
         tensor derived from its parameters to the host with `.cpu()` (analysis/peers.py), so its author expects
         its inputs on an accelerator. For conversions only: it shows a crash, not what a sync costs."""
         function = self.functions[-1].node if self.functions else None
-        if not isinstance(function, cst.FunctionDef):
+        if not isinstance(function, cst.FunctionDef) or self.peers.callers_in_view(self.module, function):
             return None
         peer = self.peers.flow(function).peer_of(expression)
         return Evidence(MOVED_BESIDE, peer) if peer is not None else None
@@ -225,6 +225,13 @@ class Semantic(cst.CSTVisitor):
     def current_call_site(self) -> Optional[cst.Call]:
         """The same-file call whose arguments or step loop the current node is judged with, if any."""
         return self._call_site
+
+    def ruled_out_by_call(self) -> bool:
+        """Is the current node, in a callee walked for a same-file call, on a branch a flag of that call rules out
+        (`if ret_np:` with `ret_np` left at `False`; refine.call_rules_out)?"""
+        call = self._call_site
+        return isinstance(call, cst.Call) and bool(self.functions) and call_rules_out(
+            call, self.functions[0].node, self.ancestors)
 
     def loop_info(self, node: cst.CSTNode) -> LoopInfo:
         """Is this loop a step loop? (Decided once per loop from its body and the facts before it.)"""
@@ -412,9 +419,9 @@ class Semantic(cst.CSTVisitor):
         env = self._parameters(node, cls)
         for name, facts in arguments.items():
             stated = env.get(name, UNKNOWN)
-            if stated.tensor is NO and not stated.holds_tensors:
+            if stated.tensor is NO and not stated.holds_tensors and facts.denotes_accelerator is None:
                 # `def ocr(image: np.ndarray)`: the callee's own word on what it takes stands (a `Dict[str, Tensor]`
-                # says tensors, and the caller says which)
+                # says tensors, and the caller says which; a device, `None` left at its default, agrees with it)
                 continue
             env[name] = apply_evidence(facts, self.index.evidence.get((id(node), name)))
         self.frame = Frame(env=env, globals=self.module_frame.env,
@@ -450,7 +457,7 @@ class Semantic(cst.CSTVisitor):
         if not specific and step is None:
             return
         key = (id(callee.function.node), tuple(sorted(specific.items(), key=lambda item: item[0])),
-               step is not None, self.frame.grad_enabled)
+               step is not None, self.frame.grad_enabled, literal_flags(node))  # (flags rule branches out)
         if not self.calls.wants_context_walk(key):
             return
         saved = (self.frame, self.reachable, self.functions, self._control, self._loop_exits, self.ancestors,

@@ -16,11 +16,13 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import libcst as cst
 
 from .calls import Callee
-from .crossmodule import DEVICE, GRAD, ClassSummary, is_project_name, FunctionSummary, LatentConversion, ModuleSummary, ProjectContext
-from .facts import NOT_TENSOR, YES, Evidence, Facts
+from .crossmodule import (DEVICE, GRAD, ClassSummary, FunctionSummary, LatentConversion, ModuleSummary, ProjectContext,
+                          is_project_name, literal_defaults, none_defaults)
+from .facts import NO, NOT_TENSOR, YES, Evidence, Facts, device_spec
 from .imports import dotted_name
 from .index import FunctionIndex
 from .loops import function_syncs, iterates_data
+from .refine import branch_guards
 from .semantic import _FUNCTION, Semantic
 from .walk import walk
 
@@ -64,26 +66,22 @@ class _Lines:
         self._parents = None
 
     def guards(self, node: cst.CSTNode, function: cst.FunctionDef) -> Optional[Tuple[Tuple[str, bool], ...]]:
-        """The `if param:` tests between `node` and the function's body that it sits under, as (param, truth);
+        """The `if param:` tests between `node` and the function's body that it sits under (or that leave the
+        function before it), as (param, truth);
         () when the climb does not reach `function` (a helper's helper: its tests name other parameters);
         None when it sits in an `except` handler."""
         if self._parents is None:
             self._parents = {}
             walk(self.module, _Parents(self._parents))
-        found = []
-        child, parent = node, self._parents.get(id(node))
+        path = [node]
+        parent = self._parents.get(id(node))
         while parent is not None and parent is not function:
             if isinstance(parent, cst.ExceptHandler):
                 return None
-            if isinstance(parent, cst.If) and child is not parent.test:
-                truth = child is parent.body
-                test = parent.test
-                while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-                    test, truth = test.expression, not truth
-                if isinstance(test, cst.Name):
-                    found.append((test.value, truth))
-            child, parent = parent, self._parents.get(id(parent))
-        return tuple(found) if parent is function else ()
+            path.append(parent)
+            parent = self._parents.get(id(parent))
+        # (also `if not flag: return x` before it, as a same-file call's walk reads them)
+        return tuple(branch_guards(function, [function, *reversed(path)])) if parent is function else ()
 
     def __call__(self, node: cst.CSTNode) -> int:
         if self._positions is None:
@@ -117,8 +115,9 @@ def _function(semantic: Semantic, callee: Callee, positions: "_Lines") -> Functi
     # for any caller: a parameter's annotation says what it is, not that this caller's argument requires grad or
     # is on a device (`weights: nn.Parameter` given a plain tensor); `passes` carries a caller's own evidence
     declared = semantic._parameters(function.node, callee.cls if callee.is_method else None)
-    returns = semantic.calls.returns(callee, {p: f.with_(grad_why=None, device_why=None) for p, f in declared.items()
-                                              if p in params}, True)
+    arguments = {p: f.with_(grad_why=None, device_why=None) for p, f in declared.items() if p in params}
+    returns = semantic.calls.returns(callee, arguments, True)
+    unpassed, returns_unpassed = _unpassed(semantic, callee, params, arguments, returns)
     evidence = tuple((param, facts) for param in params
                      for facts in [semantic.index.evidence.get((id(function.node), param))] if facts is not None)
     conversions, passes = [], []
@@ -137,17 +136,22 @@ def _function(semantic: Semantic, callee: Callee, positions: "_Lines") -> Functi
                            lambda name: project.function(name) if is_project_name(name) else None,
                            _SYNCS.setdefault(semantic.index, {}))
     return FunctionSummary(tuple(params), returns, evidence, function.performs_step, tuple(dict.fromkeys(conversions)),
-                           tuple(passes), _defaults(function.node), syncs)
+                           tuple(passes), literal_defaults(function.node), syncs, unpassed, returns_unpassed)
 
 
-def _defaults(node: cst.FunctionDef) -> Tuple[Tuple[str, bool], ...]:
-    from .crossmodule import _literal_truth
-    found = []
-    for param in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params):
-        truth = _literal_truth(param.default) if param.default is not None else None
-        if truth is not None:
-            found.append((param.name.value, truth))
-    return tuple(found)
+def _unpassed(semantic: Semantic, callee: Callee, params, arguments: Dict[str, Facts], returns: Facts
+              ) -> Tuple[Tuple[str, ...], Optional[Facts]]:
+    """The `None`-default parameters, and what a call that leaves them out gets back, when that says less than
+    `returns`: such a call passes `None` (the host, for a device), as a same-file call's walk binds it
+    (calls.py), so `if device is not None: audio = audio.to(device)` moves nothing for it."""
+    content = returns.tensor_content()
+    if content is None or not (content.device_evidenced or content.grad_evidenced):
+        return (), None
+    nones = tuple(param for param in none_defaults(callee.function.node) if param in params)
+    if not nones:
+        return (), None
+    left = semantic.calls.returns(callee, {**arguments, **{param: device_spec(NO) for param in nones}}, True)
+    return ((), None) if left == returns else (nones, left)
 
 
 def _probe(semantic: Semantic, callee: Callee, param: str, *more: str):

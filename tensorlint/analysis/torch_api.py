@@ -122,6 +122,16 @@ def looks_like_model(name: str, strict: bool = False) -> bool:
     return bool(tokens) and tokens[-1].lower() in (_STRONG_MODEL_TOKENS if strict else _MODEL_TOKENS)
 
 
+def looks_like_loss(name: str) -> bool:
+    """`criterion`, `partition_criterion`, `self.criterion`: the name torch code gives its loss modules. Such a
+    name says "a module" but not "parameters": torch's losses have none of their own, so the result requires
+    grad only when what it is given does, and a callable so named may as well score a dataset. (`loss_fn` is
+    not here: it names whole objectives as often, closures over a model's parameters, pyro's `loss_fn`.)"""
+    last = name.rsplit(".", 1)[-1]
+    tokens = [t for t in _TOKEN_SPLIT.split(last) if t]
+    return bool(tokens) and tokens[-1].lower() == "criterion"
+
+
 def accelerator_of_device_string(text: str):
     """'cpu' → False, 'cuda:0'/'mps' → True, anything else → None (unknown)."""
     lowered = text.strip().lower()

@@ -143,6 +143,14 @@ class NumpyWithoutDetach(Rule):
               "an item of a submodule container set elsewhere, called under no_grad"),
         Valid(H + NET + RUNNER + "        return np.asarray(self.model.predict(x).cpu())\n",
               "a method the instance's class does not define: unknown"),
+        Valid(H + "def weights(partition_criterion, data):\n    values = partition_criterion(data)\n"
+                  "    return np.histogram(values)\n",
+              "a callable named like a loss scores a dataset: the name shows no parameters, its arguments no grad"),
+        Valid(H + "class GP:\n    def grad(self, u, ret_np=False):\n        g = u * 2\n        if ret_np:\n            return g.numpy()\n        return g\n" + "    def fit(self, f):\n        return self.grad(f.clone().requires_grad_(True))\n",
+              "the call leaves `ret_np` at its `False` default: the branch that converts is not reached"),
+        Valid(H + "def helper(t, as_np=False):\n    if not as_np:\n        return t\n    return t.numpy()\n"
+                  "def run(model, x):\n    return helper(model(x))\n",
+              "the call leaves `as_np` False: the function returns before the conversion"),
     ]
     INVALID = [
         Invalid(H + "def f(model, x):\n    return model(x).numpy()\n", line=4, col=12,
@@ -275,6 +283,16 @@ class NumpyWithoutDetach(Rule):
                 fixed=H + "class Head(torch.nn.Module):\n    def run(self, x, i):\n        head = self.mask_head[i]\n"
                           "        return head(x).detach().cpu().numpy()\n",
                 why="an item of a submodule container a base class sets (`self.mask_head[i]`) is a submodule"),
+        Invalid(H + "def f(model, criterion, x, y):\n    loss = criterion(model(x), y)\n    return np.asarray(loss)\n",
+                line=5, col=23, unsafe=True,
+                fixed=H + "def f(model, criterion, x, y):\n    loss = criterion(model(x), y)\n"
+                          "    return np.asarray(loss.detach().cpu())\n",
+                why="a criterion given a model's output: the grad comes through its argument"),
+        Invalid(H + "class GP:\n    def grad(self, u, ret_np=False):\n        g = u * 2\n        if ret_np:\n            return g.numpy()\n        return g\n" + "    def fit(self, f):\n        return self.grad(f.clone().requires_grad_(True), True)\n",
+                line=7, col=20, unsafe=True,
+                fixed=H + "class GP:\n    def grad(self, u, ret_np=False):\n        g = u * 2\n        if ret_np:\n            return g.detach().cpu().numpy()\n        return g\n"
+                          + "    def fit(self, f):\n        return self.grad(f.clone().requires_grad_(True), True)\n",
+                why="the call passes `ret_np=True`: the branch that converts runs, on a tensor marked to require grad"),
     ]
 
 
@@ -397,6 +415,13 @@ class NumpyWithoutCpu(Rule):
         Valid(H + "class Net(torch.nn.Module):\n    @staticmethod\n    def scale(x):\n        return x * 2\n"
                   "    def show(self, x):\n        return torch.exp(self.scale(x.cpu())).detach().numpy()\n",
               "a method of the module given a host tensor"),
+        Valid(H + "def mel(audio, device: str = None):\n    if device is not None:\n        audio = audio.to(device)\n"
+                  "    return audio * 2\ndef test(x: torch.Tensor):\n    return np.allclose(mel(x), 1)\n",
+              "a call that leaves `device` at its `None` default: the function moves nothing"),
+        Valid(H + "def score(a, b):\n    c = a.cpu()\n    return b.numpy(), c\n"
+                  "def run(pool, x: torch.Tensor, y: torch.Tensor):\n    pool.submit(score, x, y)\n",
+              "every caller of the function is in view (an executor's submit calls it): what they pass decides, "
+              "not the author's `.cpu()` of another input"),
     ]
     INVALID = [
         Invalid(H + "t = torch.zeros(3, device='cuda')\nt.numpy()\n", line=4, col=1,
@@ -456,6 +481,18 @@ class NumpyWithoutCpu(Rule):
                 fixed=H + "class Net(torch.nn.Module):\n    @staticmethod\n    def scale(x):\n        return x * 2\n"
                           "    def show(self, x):\n        return torch.exp(self.scale(x.cuda())).detach().cpu().numpy()\n",
                 why="a module method the analysis cannot follow (a staticmethod), given a moved input"),
+        Invalid(H + "def mel(audio, device: str = None):\n    if device is not None:\n        audio = audio.to(device)\n"
+                    "    return audio * 2\ndef test(x: torch.Tensor):\n    return np.allclose(mel(x, 'cuda'), 1)\n",
+                line=8, col=24,
+                fixed=H + "def mel(audio, device: str = None):\n    if device is not None:\n        audio = audio.to(device)\n"
+                          "    return audio * 2\ndef test(x: torch.Tensor):\n    return np.allclose(mel(x, 'cuda').detach().cpu(), 1)\n",
+                why="a call that passes a device: the function moves its result there"),
+        Invalid(H + "def score(a, b):\n    c = a.cpu()\n    return b.numpy(), c\n"
+                    "def run(x, y):\n    return score(x.cuda(), y.cuda())\n",
+                line=5, col=12, unsafe=True,
+                fixed=H + "def score(a, b):\n    c = a.cpu()\n    return b.detach().cpu().numpy(), c\n"
+                          "def run(x, y):\n    return score(x.cuda(), y.cuda())\n",
+                why="a caller in view passes tensors it moved to the accelerator"),
     ]
 
 

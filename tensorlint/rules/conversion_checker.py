@@ -161,6 +161,8 @@ class ConversionChecker(FamilyChecker):
             return
         if (grad_hazard or device_hazard) and isinstance(self.semantic.current_call_site(), str):
             return  # a call from another module: reported at that call (`latent_sites`), not here
+        if (grad_hazard or device_hazard) and self.semantic.ruled_out_by_call():
+            return  # the call's flag (or its default) rules out this branch: `if ret_np:` with `ret_np=False`
         if grad_hazard or device_hazard:
             fix = self._canonical_fix(site, force_unsafe=cuts_gradients or site.through_call)
             caveat = ""
