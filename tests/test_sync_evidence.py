@@ -166,3 +166,83 @@ def perplexity(model, loader, out_dir, device):
 def test_what_an_inference_loop_writes_out_is_not_a_per_step_copy(source, expected):
     from tensorlint.api import check_source
     assert [d.line for d in check_source(source, select=["TL4"])] == expected
+
+
+def _syncs_in_module(body: str) -> bool:
+    """`syncs_every_call` of `f` with the module's imports telling torch functions from the others."""
+    module = cst.parse_module("import numpy as np\nimport torch\n\ndef f(x, m, flag):\n"
+                              + "".join(f"    {line}\n" for line in body.splitlines()))
+    from tensorlint.analysis.imports import ImportMap
+    from tensorlint.analysis.loops import makes_a_tensor
+    imports = ImportMap(ProjectContext())
+    imports.record_all(module.body)
+    qualified = imports.qualified
+    return syncs_every_call(module.body[2], outside_torch=lambda func: (qualified(func) or "torch").split(".")[0] != "torch",
+                            makes_tensor=lambda func: qualified(func) is not None and makes_a_tensor(qualified(func)))
+
+
+@pytest.mark.parametrize("body", [
+    "if torch.isnan(x):\n    raise ValueError('nan')",
+    "if not torch.isfinite(x).all():\n    raise RuntimeError('diverged')",
+    "if torch.isinf(x * 2).any() or flag:\n    raise RuntimeError('inf')",
+    "if torch.isnan(x): raise ValueError('nan')",
+], ids=["isnan then raise", "not isfinite().all()", "the left operand of or", "one-line if"])
+def test_a_check_that_stops_the_run_on_a_parameter_tensor_syncs_every_call(body):
+    assert _syncs_in_module(body)
+
+
+@pytest.mark.parametrize("body", [
+    "if torch.isnan(x):\n    x = torch.zeros_like(x)\nreturn x",
+    "if torch.isnan(torch.zeros(1)):\n    raise ValueError('nan')",
+    "if np.isnan(x):\n    raise ValueError('nan')",
+    "if flag and torch.isnan(x):\n    raise ValueError('nan')",
+    "if m:\n    if torch.isnan(x):\n        raise ValueError('nan')",
+    "if torch.is_tensor(x):\n    raise TypeError('no tensors')",
+    "if x.isnan():\n    raise ValueError('nan')",
+], ids=["body does not raise (a decision torch.where could keep)", "a tensor made in the helper, not given",
+        "np.isnan (host)", "the right operand of and may not run", "under an if", "torch.is_tensor is a bool",
+        "a method of an unknown value"])
+def test_checks_that_do_not_make_every_call_sync(body):
+    assert not _syncs_in_module(body)
+
+
+CHECK_NAN = """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, device):
+        self.model = model.to(device)
+        self.device = device
+
+    def _check_nan(self, loss):
+        if torch.isnan(loss):
+            raise ValueError("Training loss is nan")
+
+    def fit(self, loader, loss_func, optimizer):
+        total = None
+        for batch in loader:
+            batch = batch.to(self.device)
+            losses = loss_func(batch)
+            if isinstance(losses, tuple):
+                loss = sum(losses)
+            else:
+                loss = losses
+                total = losses.item() if total is None else total + losses.item()
+            self._check_nan(loss)
+            loss.backward()
+            optimizer.step()
+        return total
+"""
+
+
+@pytest.mark.parametrize("source, expected", [
+    pytest.param(CHECK_NAN, [], id="a nan check that raises waits for the loss every step (recbole)"),
+    pytest.param(CHECK_NAN.replace('raise ValueError("Training loss is nan")', "loss.zero_()"), [10, 22, 22],
+                 id="a check that does not stop the run is a decision of its own: all reported"),
+    pytest.param(CHECK_NAN.replace("self._check_nan(loss)", "pass"), [22, 22],
+                 id="without the check the reads are reported"),
+])
+def test_a_helper_that_stops_the_run_on_the_loss_makes_its_reads_free(source, expected):
+    from tensorlint.api import check_source
+    assert [d.line for d in check_source(source, select=["TL4"])] == expected

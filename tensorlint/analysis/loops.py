@@ -22,6 +22,7 @@ from typing import Callable, List, Optional
 import libcst as cst
 
 from .imports import dotted_name
+from .torch_api import TORCH_NON_TENSOR_FUNCTIONS, TORCH_OPAQUE_NAMESPACES
 from .walk import walk
 
 _TOKENS = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
@@ -292,18 +293,27 @@ DATA_DEPENDENT = frozenset({"nonzero", "masked_select", "unique", "unique_consec
 
 
 def syncs_every_call(function: cst.FunctionDef, calls_a_syncing_helper: Callable[[cst.Call], bool] = lambda call: False,
-                     outside_torch: Callable[[cst.BaseExpression], bool] = lambda func: False) -> bool:
+                     outside_torch: Callable[[cst.BaseExpression], bool] = lambda func: False,
+                     makes_tensor: Callable[[cst.BaseExpression], bool] = lambda func: False) -> bool:
     """Does every call of `function` wait for the device, whatever its caller does: `labels.unique()`,
-    `torch.nonzero(m)`, boolean-mask indexing (`data[labels == c]`), or a call of a helper that does, in
-    code that runs on each call (not under an `if`, in a loop body, an `except` or a nested function)?
+    `torch.nonzero(m)`, boolean-mask indexing (`data[labels == c]`), a check that stops the run on a tensor
+    computed from a parameter (`if torch.isnan(loss): raise ...`: the host must have the value before the
+    call can return), or a call of a helper that does, in code that runs on each call (not under an `if`,
+    in a loop body, an `except` or a nested function; an `if` test itself runs on each call)?
     Such a helper called each step makes one more sync of that step cost nothing (learn2learn's
-    `fast_adapt` → `partition_task`). `outside_torch(func)`: is the callee a function of another library
-    (`np.unique`, which works on host arrays)?"""
+    `fast_adapt` → `partition_task`, recbole's `_check_nan`). `outside_torch(func)`: is the callee a
+    function of another library (`np.unique`, which works on host arrays)? `makes_tensor(func)`: does a
+    call of `func` return a tensor (`torch.isnan`)?"""
     found = False
+    params = {p.name.value for p in (*function.params.posonly_params, *function.params.params,
+                                     *function.params.kwonly_params)}
 
     class Finder(cst.CSTVisitor):
         def visit_If(self, node: cst.If) -> bool:
+            nonlocal found
             node.test.visit(self)
+            if _raises(node) and any(_tensor_of(operand, params, makes_tensor) for operand in _truth_operands(node.test)):
+                found = True
             return False
 
         def visit_While(self, node: cst.While) -> bool:
@@ -359,6 +369,53 @@ def syncs_every_call(function: cst.FunctionDef, calls_a_syncing_helper: Callable
     return found
 
 
+def makes_a_tensor(qualified: str) -> bool:
+    """`torch.isnan`, `torch.nn.functional.mse_loss`: a torch function whose result is a tensor (as evaluate.py)."""
+    if qualified.startswith(TORCH_OPAQUE_NAMESPACES):
+        return False
+    if qualified.count(".") == 1:
+        return qualified.startswith("torch.") and qualified[6:] not in TORCH_NON_TENSOR_FUNCTIONS
+    return qualified.startswith(("torch.nn.functional.", "torch.linalg.", "torch.fft.", "torch.special."))
+
+
+def _raises(node: cst.If) -> bool:
+    """`if cond: raise ...`: the body stops the run (a check, kept on purpose, that cannot stay on the device)."""
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else (node.body,)
+    return any(isinstance(small, cst.Raise) for line in body
+               if isinstance(line, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) for small in line.body)
+
+
+def _truth_operands(test: cst.BaseExpression):
+    """The operands whose truth an `if` takes, through `not`; of `a and b`, only `a` runs on every call."""
+    while True:
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test = test.expression
+        elif isinstance(test, cst.BooleanOperation):
+            test = test.left
+        else:
+            yield test
+            return
+
+
+def _tensor_of(operand: cst.BaseExpression, params: set, makes_tensor: Callable[[cst.BaseExpression], bool]) -> bool:
+    """`torch.isnan(loss)`, `torch.isfinite(loss).all()`: a tensor made by torch from a parameter."""
+    if isinstance(operand, cst.Call) and isinstance(operand.func, cst.Attribute) and not operand.args \
+            and operand.func.attr.value in ("any", "all"):
+        operand = operand.func.value
+    if not (isinstance(operand, cst.Call) and makes_tensor(operand.func)):
+        return False
+    found = False
+
+    class Reads(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal found
+            found = found or node.value in params
+
+    for arg in operand.args:
+        arg.value.visit(Reads())
+    return found
+
+
 def function_syncs(function, module_functions: dict, qualified: Callable[[cst.BaseExpression], Optional[str]],
                    summary_of: Callable[[str], object], cache: dict) -> bool:
     """`syncs_every_call` of an indexed function (a FunctionIndex), following the helpers it calls: same-file
@@ -383,5 +440,9 @@ def function_syncs(function, module_functions: dict, qualified: Callable[[cst.Ba
         name = qualified(func)
         return name is not None and name.split(".", 1)[0] != "torch"
 
-    cache[key] = syncs_every_call(function.node, calls_a_syncing_helper, outside_torch)
+    def makes_tensor(func: cst.BaseExpression) -> bool:
+        name = qualified(func)
+        return name is not None and makes_a_tensor(name)
+
+    cache[key] = syncs_every_call(function.node, calls_a_syncing_helper, outside_torch, makes_tensor)
     return cache[key]
