@@ -105,14 +105,17 @@ def is_step_call(node: cst.Call) -> bool:
 
 def classify_loop(node: cst.CSTNode, calls_a_model: Callable[[cst.Call], bool], model_calls_count: bool = True,
                   calls_a_step_helper: Callable[[cst.Call], bool] = lambda call: False,
-                  iterates_a_loader: bool = False) -> LoopInfo:
+                  iterates_a_loader: bool = False, fixed: bool = False) -> LoopInfo:
     """`calls_a_model`: may the callee of a call be a module? (only calls not named like a layer are asked)
     `calls_a_step_helper`: does a call run a helper that does the step (`self.training_step(b)`)?
-    `iterates_a_loader`: is the iterable a name bound to a loader (`pbar = tqdm(loader)`)?"""
+    `iterates_a_loader`: is the iterable a name bound to a loader (`pbar = tqdm(loader)`)?
+    `fixed`: does the loop iterate over constants written in the code (`fixed_cases`)?"""
     evidence = _Evidence()
     if isinstance(node, cst.While):
         walk(node.test, evidence)
     walk(node.body, evidence)
+    if fixed:  # a handful of cases written in the code, not steps
+        return LoopInfo(node, False, evidence.timing)
     if evidence.steps or any(calls_a_step_helper(call) for call in evidence.calls):
         return LoopInfo(node, True, evidence.timing, trains_or_reads_data=True)
     if not model_calls_count:  # (inside a module's own methods a loop calling submodules walks layers, not steps)
@@ -127,6 +130,80 @@ def classify_loop(node: cst.CSTNode, calls_a_model: Callable[[cst.Call], bool], 
         return LoopInfo(node, True, evidence.timing, trains_or_reads_data=True, inference_only=True)
     per_step_iteration = isinstance(node, cst.While) or (isinstance(node, cst.For) and iterates_steps(node.iter))
     return LoopInfo(node, per_step_iteration, evidence.timing, inference_only=per_step_iteration)
+
+
+def fixed_cases(iterable: cst.BaseExpression, scope: cst.CSTNode) -> bool:
+    """`for file in ["small.xyz", "1hz5.xyz"]`, or over a name that `scope` binds only to such a display and
+    never changes: the loop runs the few cases its code spells out (a test over fixture files, a sweep
+    over two learning rates), so one of its iterations is not a step of a long loop."""
+    inner = innermost_iterable(iterable)
+    if isinstance(inner, (cst.List, cst.Tuple, cst.Set)):
+        return _constants(inner)
+    if not isinstance(inner, cst.Name):
+        return False
+    name, bound, other = inner.value, [], False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            nonlocal other
+            for target in node.targets:
+                if isinstance(target.target, cst.Name) and target.target.value == name:
+                    bound.append(node.value)
+                elif name in _names(target.target):
+                    other = True
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            nonlocal other
+            other = other or name in _names(node.target)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            nonlocal other
+            other = other or name in _names(node.target)
+
+        def visit_For(self, node: cst.For) -> None:
+            nonlocal other
+            other = other or name in _names(node.target)
+
+        def visit_AsName(self, node: cst.AsName) -> None:
+            nonlocal other
+            other = other or name in _names(node.name)
+
+        def visit_Call(self, node: cst.Call) -> None:  # `files.append(...)`: more cases than the display
+            nonlocal other
+            other = other or isinstance(node.func, cst.Attribute) and dotted_name(node.func.value) == name
+
+        def visit_Global(self, node) -> None:
+            nonlocal other
+            other = True
+
+        visit_Nonlocal = visit_Global
+
+    walk(scope, Finder())
+    return bool(bound) and not other and all(isinstance(v, (cst.List, cst.Tuple, cst.Set)) and _constants(v)
+                                             for v in bound)
+
+
+def _constants(display: cst.BaseExpression) -> bool:
+    """A display of literals (strings, numbers, `None`/`True`/`False`, nested displays of them)."""
+    if isinstance(display, (cst.List, cst.Tuple, cst.Set)):
+        return bool(display.elements) and all(not isinstance(e, cst.StarredElement) and _constants(e.value)
+                                              for e in display.elements)
+    if isinstance(display, cst.UnaryOperation) and isinstance(display.operator, cst.Minus):
+        display = display.expression
+    if isinstance(display, cst.Name):
+        return display.value in ("None", "True", "False")
+    return isinstance(display, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float, cst.Imaginary))
+
+
+def _names(target: cst.CSTNode) -> set:
+    found = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            found.add(node.value)
+
+    walk(target, Finder())
+    return found
 
 
 def _model_arguments(calls: List[cst.Call]) -> List[cst.Call]:
