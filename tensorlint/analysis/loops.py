@@ -9,7 +9,8 @@ in loader`, `tqdm(train_loader)`, any progress bar but a count); or it calls a m
 A call counts as a model call when its callee (or, over batches, a name it is given or its receiver:
 `fast_adapt(model, batch)`, `model.loss(batch)`) may be a module and is not named like a layer
 (`linear = F.linear` in a loop over experts, `self.proj(h)`, `block(x)`): those walk a model's
-parts, they do not step it. An epoch loop that calls `train(...)` is not one. A *periodic guard*
+parts, they do not step it. An epoch loop that calls `train(...)` is not one, nor a loop over constants
+written in the code (`for name in ["a.xyz", "b.xyz"]`: a few cases, `fixed_cases`). A *periodic guard*
 is an `if` whose body runs only some steps: a modulo test (`step % N == 0`), a test naming
 logging/interval/last-step knobs, or an equality with a literal (`i == 0`).
 """
