@@ -246,3 +246,72 @@ class Trainer:
 def test_a_helper_that_stops_the_run_on_the_loss_makes_its_reads_free(source, expected):
     from tensorlint.api import check_source
     assert [d.line for d in check_source(source, select=["TL4"])] == expected
+
+
+def _fixed(source: str) -> bool:
+    """`fixed_cases` of the first `for` loop of `f`, with `f` as its scope."""
+    from tensorlint.analysis.loops import fixed_cases
+    function = cst.parse_module(source).body[0]
+    loop = next(s for s in function.body.body if isinstance(s, cst.For))
+    return fixed_cases(loop.iter, function)
+
+
+@pytest.mark.parametrize("source", [
+    "def f():\n    for name in ['small.xyz', '1hz5.xyz']:\n        pass\n",
+    "def f():\n    files = ('a.pt', 'b.pt')\n    for name in files:\n        pass\n",
+    "def f():\n    for i, (lr, wd) in enumerate([(0.1, 0), (0.01, -1e-4)]):\n        pass\n",
+    "def f():\n    cases = [1, 2]\n    for c in cases:\n        pass\n    cases = [3]\n",
+], ids=["a list display", "a name bound to a tuple display", "enumerate of nested constants",
+        "every binding a display of constants"])
+def test_loops_over_constants_written_in_the_code(source):
+    assert _fixed(source)
+
+
+@pytest.mark.parametrize("source", [
+    "def f(loader):\n    for batch in loader:\n        pass\n",
+    "def f(a, b):\n    for x in [a, b]:\n        pass\n",
+    "def f():\n    files = ['a.pt']\n    files.append('b.pt')\n    for name in files:\n        pass\n",
+    "def f():\n    files = ['a.pt']\n    files += more()\n    for name in files:\n        pass\n",
+    "def f(files=None):\n    for name in files:\n        pass\n",
+    "def f(paths):\n    files = ['a.pt'] if paths is None else paths\n    for name in files:\n        pass\n",
+    "def f():\n    for x in []:\n        pass\n",
+    "def f():\n    files = ['a.pt']\n    for files in loaders():\n        pass\n    for name in files:\n        pass\n",
+], ids=["a loader", "a display of names", "appended to", "extended", "a parameter", "bound to something else too",
+        "an empty display", "rebound by a for target"])
+def test_loops_over_anything_else_are_not_fixed(source):
+    assert not _fixed(source)
+
+
+TEST_LOOP = """\
+import torch
+
+
+def read(path, device):
+    cell = None
+    with open(path) as f:
+        for line in f:
+            values = torch.tensor([float(s) for s in line.split()], device=device)
+            if cell is None:
+                cell = values
+            elif not (cell == values).all():
+                raise ValueError("cells differ")
+    return cell
+
+
+def test_backward(model, device):
+    files = ["small.xyz", "big.xyz"]
+    for name in files:
+        x = read(name, device).requires_grad_()
+        model(x).sum().backward()
+        print(x.grad.norm().item())
+"""
+
+
+@pytest.mark.parametrize("source, expected", [
+    pytest.param(TEST_LOOP, [], id="a test over two fixture files is not a step loop (torchani read_xyz)"),
+    pytest.param(TEST_LOOP.replace("files = [\"small.xyz\", \"big.xyz\"]", "files = list_files()"), [11, 21],
+                 id="over files found at run time it is one"),
+])
+def test_a_loop_over_fixture_files_runs_cases_not_steps(source, expected):
+    from tensorlint.api import check_source
+    assert [d.line for d in check_source(source, select=["TL4"])] == expected
