@@ -66,7 +66,10 @@ EVIDENCE = """
     picks, and Lightning's own guide says not to call `.item()` in it. What those values hold
     (`batch[0]`, a torchbearer state's batch counter) is not taken for a tensor without more
     evidence. The message names that evidence (`loss` comes from `criterion(out, y)` (line 9)). A
-    value with no such evidence is not reported, since on the CPU the sync costs nothing.
+    value with no such evidence is not reported, since on the CPU the sync costs nothing. A move to
+    the device a program-wide switch names (garage's `x.to(global_device())`, which `set_gpu_mode(True)`
+    turns to CUDA) is evidence even though the switch starts off: the code is written for the
+    accelerator the switch selects, as code moving to a `device` parameter is.
 """
 
 FREE_SYNC = """
@@ -137,7 +140,10 @@ class PerStepScalarSync(Rule):
     criterion stored on `self` (`self.criterion(out, y)`) carries no evidence yet. In a generation
     loop, a condition on a device value makes the whole iteration count as synced, even when the
     condition could have stayed on the device. Some syncs are intentional (sampling on the CPU for
-    reproducibility): silence them with `# noqa: TL401`.
+    reproducibility): silence them with `# noqa: TL401`. A class that never moves the model it
+    trains, fed inputs moved under a program-wide device switch (garage's `BC`, which has no `to()`
+    as garage's GPU-ready algorithms do), is reported although turning the switch on would make it
+    fail rather than run on the accelerator.
     """
     code = "TL401"
     name = "per-step-scalar-sync"
