@@ -170,7 +170,7 @@ def test_what_an_inference_loop_writes_out_is_not_a_per_step_copy(source, expect
 
 def _syncs_in_module(body: str) -> bool:
     """`syncs_every_call` of `f` with the module's imports telling torch functions from the others."""
-    module = cst.parse_module("import numpy as np\nimport torch\n\ndef f(x, m, flag):\n"
+    module = cst.parse_module("import numpy as np\nimport torch\n\ndef f(self, x, m, flag):\n"
                               + "".join(f"    {line}\n" for line in body.splitlines()))
     from tensorlint.analysis.imports import ImportMap
     from tensorlint.analysis.loops import makes_a_tensor
@@ -199,9 +199,10 @@ def test_a_check_that_stops_the_run_on_a_parameter_tensor_syncs_every_call(body)
     "if m:\n    if torch.isnan(x):\n        raise ValueError('nan')",
     "if torch.is_tensor(x):\n    raise TypeError('no tensors')",
     "if x.isnan():\n    raise ValueError('nan')",
+    "if torch.isnan(self.total):\n    raise ValueError('nan')",
 ], ids=["body does not raise (a decision torch.where could keep)", "a tensor made in the helper, not given",
         "np.isnan (host)", "the right operand of and may not run", "under an if", "torch.is_tensor is a bool",
-        "a method of an unknown value"])
+        "a method of an unknown value", "the object's own state, not what the caller gives"])
 def test_checks_that_do_not_make_every_call_sync(body):
     assert not _syncs_in_module(body)
 

@@ -384,7 +384,7 @@ def syncs_every_call(function: cst.FunctionDef, calls_a_syncing_helper: Callable
     call of `func` return a tensor (`torch.isnan`)?"""
     found = False
     params = {p.name.value for p in (*function.params.posonly_params, *function.params.params,
-                                     *function.params.kwonly_params)}
+                                     *function.params.kwonly_params)} - {"self", "cls"}  # (the caller's values)
 
     class Finder(cst.CSTVisitor):
         def visit_If(self, node: cst.If) -> bool:
