@@ -274,10 +274,12 @@ def test_loops_over_constants_written_in_the_code(source):
     "def f():\n    files = ['a.pt']\n    files.append('b.pt')\n    for name in files:\n        pass\n",
     "def f():\n    files = ['a.pt']\n    files += more()\n    for name in files:\n        pass\n",
     "def f(files=None):\n    for name in files:\n        pass\n",
+    "def f(files):\n    def g():\n        files = ['a.pt']\n    for name in files:\n        pass\n",
     "def f(paths):\n    files = ['a.pt'] if paths is None else paths\n    for name in files:\n        pass\n",
     "def f():\n    for x in []:\n        pass\n",
     "def f():\n    files = ['a.pt']\n    for files in loaders():\n        pass\n    for name in files:\n        pass\n",
-], ids=["a loader", "a display of names", "appended to", "extended", "a parameter", "bound to something else too",
+], ids=["a loader", "a display of names", "appended to", "extended", "a parameter",
+        "a parameter, shadowed in a nested function", "bound to something else too",
         "an empty display", "rebound by a for target"])
 def test_loops_over_anything_else_are_not_fixed(source):
     assert not _fixed(source)

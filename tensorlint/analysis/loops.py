@@ -173,6 +173,10 @@ def fixed_cases(iterable: cst.BaseExpression, scope: cst.CSTNode) -> bool:
             nonlocal other
             other = other or isinstance(node.func, cst.Attribute) and dotted_name(node.func.value) == name
 
+        def visit_Param(self, node: cst.Param) -> None:  # (a parameter's value is the caller's)
+            nonlocal other
+            other = other or node.name.value == name
+
         def visit_Global(self, node) -> None:
             nonlocal other
             other = True
