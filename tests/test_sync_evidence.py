@@ -166,3 +166,155 @@ def perplexity(model, loader, out_dir, device):
 def test_what_an_inference_loop_writes_out_is_not_a_per_step_copy(source, expected):
     from tensorlint.api import check_source
     assert [d.line for d in check_source(source, select=["TL4"])] == expected
+
+
+def _syncs_in_module(body: str) -> bool:
+    """`syncs_every_call` of `f` with the module's imports telling torch functions from the others."""
+    module = cst.parse_module("import numpy as np\nimport torch\n\ndef f(self, x, m, flag):\n"
+                              + "".join(f"    {line}\n" for line in body.splitlines()))
+    from tensorlint.analysis.imports import ImportMap
+    from tensorlint.analysis.loops import makes_a_tensor
+    imports = ImportMap(ProjectContext())
+    imports.record_all(module.body)
+    qualified = imports.qualified
+    return syncs_every_call(module.body[2], outside_torch=lambda func: (qualified(func) or "torch").split(".")[0] != "torch",
+                            makes_tensor=lambda func: qualified(func) is not None and makes_a_tensor(qualified(func)))
+
+
+@pytest.mark.parametrize("body", [
+    "if torch.isnan(x):\n    raise ValueError('nan')",
+    "if not torch.isfinite(x).all():\n    raise RuntimeError('diverged')",
+    "if torch.isinf(x * 2).any() or flag:\n    raise RuntimeError('inf')",
+    "if torch.isnan(x): raise ValueError('nan')",
+], ids=["isnan then raise", "not isfinite().all()", "the left operand of or", "one-line if"])
+def test_a_check_that_stops_the_run_on_a_parameter_tensor_syncs_every_call(body):
+    assert _syncs_in_module(body)
+
+
+@pytest.mark.parametrize("body", [
+    "if torch.isnan(x):\n    x = torch.zeros_like(x)\nreturn x",
+    "if torch.isnan(torch.zeros(1)):\n    raise ValueError('nan')",
+    "if np.isnan(x):\n    raise ValueError('nan')",
+    "if flag and torch.isnan(x):\n    raise ValueError('nan')",
+    "if m:\n    if torch.isnan(x):\n        raise ValueError('nan')",
+    "if torch.is_tensor(x):\n    raise TypeError('no tensors')",
+    "if x.isnan():\n    raise ValueError('nan')",
+    "if torch.isnan(self.total):\n    raise ValueError('nan')",
+], ids=["body does not raise (a decision torch.where could keep)", "a tensor made in the helper, not given",
+        "np.isnan (host)", "the right operand of and may not run", "under an if", "torch.is_tensor is a bool",
+        "a method of an unknown value", "the object's own state, not what the caller gives"])
+def test_checks_that_do_not_make_every_call_sync(body):
+    assert not _syncs_in_module(body)
+
+
+CHECK_NAN = """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, device):
+        self.model = model.to(device)
+        self.device = device
+
+    def _check_nan(self, loss):
+        if torch.isnan(loss):
+            raise ValueError("Training loss is nan")
+
+    def fit(self, loader, loss_func, optimizer):
+        total = None
+        for batch in loader:
+            batch = batch.to(self.device)
+            losses = loss_func(batch)
+            if isinstance(losses, tuple):
+                loss = sum(losses)
+            else:
+                loss = losses
+                total = losses.item() if total is None else total + losses.item()
+            self._check_nan(loss)
+            loss.backward()
+            optimizer.step()
+        return total
+"""
+
+
+@pytest.mark.parametrize("source, expected", [
+    pytest.param(CHECK_NAN, [], id="a nan check that raises waits for the loss every step (recbole)"),
+    pytest.param(CHECK_NAN.replace('raise ValueError("Training loss is nan")', "loss.zero_()"), [10, 22, 22],
+                 id="a check that does not stop the run is a decision of its own: all reported"),
+    pytest.param(CHECK_NAN.replace("self._check_nan(loss)", "pass"), [22, 22],
+                 id="without the check the reads are reported"),
+])
+def test_a_helper_that_stops_the_run_on_the_loss_makes_its_reads_free(source, expected):
+    from tensorlint.api import check_source
+    assert [d.line for d in check_source(source, select=["TL4"])] == expected
+
+
+def _fixed(source: str) -> bool:
+    """`fixed_cases` of the first `for` loop of `f`, with `f` as its scope."""
+    from tensorlint.analysis.loops import fixed_cases
+    function = cst.parse_module(source).body[0]
+    loop = next(s for s in function.body.body if isinstance(s, cst.For))
+    return fixed_cases(loop.iter, function)
+
+
+@pytest.mark.parametrize("source", [
+    "def f():\n    for name in ['small.xyz', '1hz5.xyz']:\n        pass\n",
+    "def f():\n    files = ('a.pt', 'b.pt')\n    for name in files:\n        pass\n",
+    "def f():\n    for i, (lr, wd) in enumerate([(0.1, 0), (0.01, -1e-4)]):\n        pass\n",
+    "def f():\n    cases = [1, 2]\n    for c in cases:\n        pass\n    cases = [3]\n",
+], ids=["a list display", "a name bound to a tuple display", "enumerate of nested constants",
+        "every binding a display of constants"])
+def test_loops_over_constants_written_in_the_code(source):
+    assert _fixed(source)
+
+
+@pytest.mark.parametrize("source", [
+    "def f(loader):\n    for batch in loader:\n        pass\n",
+    "def f(a, b):\n    for x in [a, b]:\n        pass\n",
+    "def f():\n    files = ['a.pt']\n    files.append('b.pt')\n    for name in files:\n        pass\n",
+    "def f():\n    files = ['a.pt']\n    files += more()\n    for name in files:\n        pass\n",
+    "def f(files=None):\n    for name in files:\n        pass\n",
+    "def f(files):\n    def g():\n        files = ['a.pt']\n    for name in files:\n        pass\n",
+    "def f(paths):\n    files = ['a.pt'] if paths is None else paths\n    for name in files:\n        pass\n",
+    "def f():\n    for x in []:\n        pass\n",
+    "def f():\n    files = ['a.pt']\n    for files in loaders():\n        pass\n    for name in files:\n        pass\n",
+], ids=["a loader", "a display of names", "appended to", "extended", "a parameter",
+        "a parameter, shadowed in a nested function", "bound to something else too",
+        "an empty display", "rebound by a for target"])
+def test_loops_over_anything_else_are_not_fixed(source):
+    assert not _fixed(source)
+
+
+TEST_LOOP = """\
+import torch
+
+
+def read(path, device):
+    cell = None
+    with open(path) as f:
+        for line in f:
+            values = torch.tensor([float(s) for s in line.split()], device=device)
+            if cell is None:
+                cell = values
+            elif not (cell == values).all():
+                raise ValueError("cells differ")
+    return cell
+
+
+def test_backward(model, device):
+    files = ["small.xyz", "big.xyz"]
+    for name in files:
+        x = read(name, device).requires_grad_()
+        model(x).sum().backward()
+        print(x.grad.norm().item())
+"""
+
+
+@pytest.mark.parametrize("source, expected", [
+    pytest.param(TEST_LOOP, [], id="a test over two fixture files is not a step loop (torchani read_xyz)"),
+    pytest.param(TEST_LOOP.replace("files = [\"small.xyz\", \"big.xyz\"]", "files = list_files()"), [11, 21],
+                 id="over files found at run time it is one"),
+])
+def test_a_loop_over_fixture_files_runs_cases_not_steps(source, expected):
+    from tensorlint.api import check_source
+    assert [d.line for d in check_source(source, select=["TL4"])] == expected

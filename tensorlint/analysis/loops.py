@@ -9,7 +9,8 @@ in loader`, `tqdm(train_loader)`, any progress bar but a count); or it calls a m
 A call counts as a model call when its callee (or, over batches, a name it is given or its receiver:
 `fast_adapt(model, batch)`, `model.loss(batch)`) may be a module and is not named like a layer
 (`linear = F.linear` in a loop over experts, `self.proj(h)`, `block(x)`): those walk a model's
-parts, they do not step it. An epoch loop that calls `train(...)` is not one. A *periodic guard*
+parts, they do not step it. An epoch loop that calls `train(...)` is not one, nor a loop over constants
+written in the code (`for name in ["a.xyz", "b.xyz"]`: a few cases, `fixed_cases`). A *periodic guard*
 is an `if` whose body runs only some steps: a modulo test (`step % N == 0`), a test naming
 logging/interval/last-step knobs, or an equality with a literal (`i == 0`).
 """
@@ -22,6 +23,7 @@ from typing import Callable, List, Optional
 import libcst as cst
 
 from .imports import dotted_name
+from .torch_api import TORCH_NON_TENSOR_FUNCTIONS, TORCH_OPAQUE_NAMESPACES
 from .walk import walk
 
 _TOKENS = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
@@ -104,14 +106,17 @@ def is_step_call(node: cst.Call) -> bool:
 
 def classify_loop(node: cst.CSTNode, calls_a_model: Callable[[cst.Call], bool], model_calls_count: bool = True,
                   calls_a_step_helper: Callable[[cst.Call], bool] = lambda call: False,
-                  iterates_a_loader: bool = False) -> LoopInfo:
+                  iterates_a_loader: bool = False, fixed: bool = False) -> LoopInfo:
     """`calls_a_model`: may the callee of a call be a module? (only calls not named like a layer are asked)
     `calls_a_step_helper`: does a call run a helper that does the step (`self.training_step(b)`)?
-    `iterates_a_loader`: is the iterable a name bound to a loader (`pbar = tqdm(loader)`)?"""
+    `iterates_a_loader`: is the iterable a name bound to a loader (`pbar = tqdm(loader)`)?
+    `fixed`: does the loop iterate over constants written in the code (`fixed_cases`)?"""
     evidence = _Evidence()
     if isinstance(node, cst.While):
         walk(node.test, evidence)
     walk(node.body, evidence)
+    if fixed:  # a handful of cases written in the code, not steps
+        return LoopInfo(node, False, evidence.timing)
     if evidence.steps or any(calls_a_step_helper(call) for call in evidence.calls):
         return LoopInfo(node, True, evidence.timing, trains_or_reads_data=True)
     if not model_calls_count:  # (inside a module's own methods a loop calling submodules walks layers, not steps)
@@ -126,6 +131,84 @@ def classify_loop(node: cst.CSTNode, calls_a_model: Callable[[cst.Call], bool], 
         return LoopInfo(node, True, evidence.timing, trains_or_reads_data=True, inference_only=True)
     per_step_iteration = isinstance(node, cst.While) or (isinstance(node, cst.For) and iterates_steps(node.iter))
     return LoopInfo(node, per_step_iteration, evidence.timing, inference_only=per_step_iteration)
+
+
+def fixed_cases(iterable: cst.BaseExpression, scope: cst.CSTNode) -> bool:
+    """`for file in ["small.xyz", "1hz5.xyz"]`, or over a name that `scope` binds only to such a display and
+    never changes: the loop runs the few cases its code spells out (a test over fixture files, a sweep
+    over two learning rates), so one of its iterations is not a step of a long loop."""
+    inner = innermost_iterable(iterable)
+    if isinstance(inner, (cst.List, cst.Tuple, cst.Set)):
+        return _constants(inner)
+    if not isinstance(inner, cst.Name):
+        return False
+    name, bound, other = inner.value, [], False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            nonlocal other
+            for target in node.targets:
+                if isinstance(target.target, cst.Name) and target.target.value == name:
+                    bound.append(node.value)
+                elif name in _names(target.target):
+                    other = True
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            nonlocal other
+            other = other or name in _names(node.target)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            nonlocal other
+            other = other or name in _names(node.target)
+
+        def visit_For(self, node: cst.For) -> None:
+            nonlocal other
+            other = other or name in _names(node.target)
+
+        def visit_AsName(self, node: cst.AsName) -> None:
+            nonlocal other
+            other = other or name in _names(node.name)
+
+        def visit_Call(self, node: cst.Call) -> None:  # `files.append(...)`: more cases than the display
+            nonlocal other
+            other = other or isinstance(node.func, cst.Attribute) and dotted_name(node.func.value) == name
+
+        def visit_Param(self, node: cst.Param) -> None:  # (a parameter's value is the caller's)
+            nonlocal other
+            other = other or node.name.value == name
+
+        def visit_Global(self, node) -> None:
+            nonlocal other
+            other = True
+
+        visit_Nonlocal = visit_Global
+
+    walk(scope, Finder())
+    return bool(bound) and not other and all(isinstance(v, (cst.List, cst.Tuple, cst.Set)) and _constants(v)
+                                             for v in bound)
+
+
+def _constants(display: cst.BaseExpression) -> bool:
+    """A display of literals (strings, numbers, `None`/`True`/`False`, nested displays of them)."""
+    if isinstance(display, (cst.List, cst.Tuple, cst.Set)):
+        return bool(display.elements) and all(not isinstance(e, cst.StarredElement) and _constants(e.value)
+                                              for e in display.elements)
+    if isinstance(display, cst.UnaryOperation) and isinstance(display.operator, cst.Minus):
+        display = display.expression
+    if isinstance(display, cst.Name):
+        return display.value in ("None", "True", "False")
+    return isinstance(display, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float, cst.Imaginary))
+
+
+def _names(target: cst.CSTNode) -> set:
+    found = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            found.add(node.value)
+
+    walk(target, Finder())
+    return found
 
 
 def _model_arguments(calls: List[cst.Call]) -> List[cst.Call]:
@@ -292,18 +375,27 @@ DATA_DEPENDENT = frozenset({"nonzero", "masked_select", "unique", "unique_consec
 
 
 def syncs_every_call(function: cst.FunctionDef, calls_a_syncing_helper: Callable[[cst.Call], bool] = lambda call: False,
-                     outside_torch: Callable[[cst.BaseExpression], bool] = lambda func: False) -> bool:
+                     outside_torch: Callable[[cst.BaseExpression], bool] = lambda func: False,
+                     makes_tensor: Callable[[cst.BaseExpression], bool] = lambda func: False) -> bool:
     """Does every call of `function` wait for the device, whatever its caller does: `labels.unique()`,
-    `torch.nonzero(m)`, boolean-mask indexing (`data[labels == c]`), or a call of a helper that does, in
-    code that runs on each call (not under an `if`, in a loop body, an `except` or a nested function)?
+    `torch.nonzero(m)`, boolean-mask indexing (`data[labels == c]`), a check that stops the run on a tensor
+    computed from a parameter (`if torch.isnan(loss): raise ...`: the host must have the value before the
+    call can return), or a call of a helper that does, in code that runs on each call (not under an `if`,
+    in a loop body, an `except` or a nested function; an `if` test itself runs on each call)?
     Such a helper called each step makes one more sync of that step cost nothing (learn2learn's
-    `fast_adapt` → `partition_task`). `outside_torch(func)`: is the callee a function of another library
-    (`np.unique`, which works on host arrays)?"""
+    `fast_adapt` → `partition_task`, recbole's `_check_nan`). `outside_torch(func)`: is the callee a
+    function of another library (`np.unique`, which works on host arrays)? `makes_tensor(func)`: does a
+    call of `func` return a tensor (`torch.isnan`)?"""
     found = False
+    params = {p.name.value for p in (*function.params.posonly_params, *function.params.params,
+                                     *function.params.kwonly_params)} - {"self", "cls"}  # (the caller's values)
 
     class Finder(cst.CSTVisitor):
         def visit_If(self, node: cst.If) -> bool:
+            nonlocal found
             node.test.visit(self)
+            if _raises(node) and any(_tensor_of(operand, params, makes_tensor) for operand in _truth_operands(node.test)):
+                found = True
             return False
 
         def visit_While(self, node: cst.While) -> bool:
@@ -359,6 +451,53 @@ def syncs_every_call(function: cst.FunctionDef, calls_a_syncing_helper: Callable
     return found
 
 
+def makes_a_tensor(qualified: str) -> bool:
+    """`torch.isnan`, `torch.nn.functional.mse_loss`: a torch function whose result is a tensor (as evaluate.py)."""
+    if qualified.startswith(TORCH_OPAQUE_NAMESPACES):
+        return False
+    if qualified.count(".") == 1:
+        return qualified.startswith("torch.") and qualified[6:] not in TORCH_NON_TENSOR_FUNCTIONS
+    return qualified.startswith(("torch.nn.functional.", "torch.linalg.", "torch.fft.", "torch.special."))
+
+
+def _raises(node: cst.If) -> bool:
+    """`if cond: raise ...`: the body stops the run (a check, kept on purpose, that cannot stay on the device)."""
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else (node.body,)
+    return any(isinstance(small, cst.Raise) for line in body
+               if isinstance(line, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) for small in line.body)
+
+
+def _truth_operands(test: cst.BaseExpression):
+    """The operands whose truth an `if` takes, through `not`; of `a and b`, only `a` runs on every call."""
+    while True:
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test = test.expression
+        elif isinstance(test, cst.BooleanOperation):
+            test = test.left
+        else:
+            yield test
+            return
+
+
+def _tensor_of(operand: cst.BaseExpression, params: set, makes_tensor: Callable[[cst.BaseExpression], bool]) -> bool:
+    """`torch.isnan(loss)`, `torch.isfinite(loss).all()`: a tensor made by torch from a parameter."""
+    if isinstance(operand, cst.Call) and isinstance(operand.func, cst.Attribute) and not operand.args \
+            and operand.func.attr.value in ("any", "all"):
+        operand = operand.func.value
+    if not (isinstance(operand, cst.Call) and makes_tensor(operand.func)):
+        return False
+    found = False
+
+    class Reads(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal found
+            found = found or node.value in params
+
+    for arg in operand.args:
+        arg.value.visit(Reads())
+    return found
+
+
 def function_syncs(function, module_functions: dict, qualified: Callable[[cst.BaseExpression], Optional[str]],
                    summary_of: Callable[[str], object], cache: dict) -> bool:
     """`syncs_every_call` of an indexed function (a FunctionIndex), following the helpers it calls: same-file
@@ -383,5 +522,9 @@ def function_syncs(function, module_functions: dict, qualified: Callable[[cst.Ba
         name = qualified(func)
         return name is not None and name.split(".", 1)[0] != "torch"
 
-    cache[key] = syncs_every_call(function.node, calls_a_syncing_helper, outside_torch)
+    def makes_tensor(func: cst.BaseExpression) -> bool:
+        name = qualified(func)
+        return name is not None and makes_a_tensor(name)
+
+    cache[key] = syncs_every_call(function.node, calls_a_syncing_helper, outside_torch, makes_tensor)
     return cache[key]

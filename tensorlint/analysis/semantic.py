@@ -32,7 +32,8 @@ from .index import FileIndex, apply_evidence, bound_names
 from .annotations import annotated, annotation_facts
 from .retention import names_reaching_backward, names_reset_in
 from . import step_hooks
-from .loops import LoopInfo, callees_once, calls_a_layer, classify_loop, guard_kind, is_first_time_guard, performs_step
+from .loops import (LoopInfo, callees_once, calls_a_layer, classify_loop, fixed_cases, guard_kind, is_first_time_guard,
+                    performs_step)
 from .walk import walk
 
 Hook = Callable[[cst.CSTNode], None]
@@ -264,7 +265,8 @@ class Semantic(cst.CSTVisitor):
                 return bool(getattr(self._external_summary(call), "performs_step", False))
             info = self._loop_infos[id(node)] = classify_loop(
                 node, calls_a_model, model_calls_count=not layer_walk, calls_a_step_helper=calls_a_step_helper,
-                iterates_a_loader=id(node) in self.index.loader_loops)
+                iterates_a_loader=id(node) in self.index.loader_loops, fixed=isinstance(node, cst.For) and fixed_cases(
+                    node.iter, method.node if method is not None else self.module))
         return info
 
     def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:

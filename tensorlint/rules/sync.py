@@ -31,7 +31,9 @@ STEP_LOOPS = """
     (`self.batch_loss(batch)`) counting as the model call; or that calls a model in a `range(...)`/`while` loop
     (token-by-token generation). A callee named like a part of a model (`linear`, `self.proj`,
     `block`, `layers[i]`) is not a model call: a loop over layers or experts is not a step loop. An
-    epoch loop that calls `train(...)` is not one. Findings inside a step helper are reported there,
+    epoch loop that calls `train(...)` is not one, nor is a loop over constants written in the code
+    (`for name in ["small.xyz", "1hz5.xyz"]`, or over a name bound only to such a list and never
+    changed): it runs the few cases it spells out (a test over fixture files), not steps. Findings inside a step helper are reported there,
     naming the call. A method a training framework calls once per batch is one step of the loop the
     framework runs, in a class that provably derives from the framework's base (its import, or a
     class of this file or of the project that does): a `LightningModule`'s `training_step`,
@@ -64,7 +66,10 @@ EVIDENCE = """
     picks, and Lightning's own guide says not to call `.item()` in it. What those values hold
     (`batch[0]`, a torchbearer state's batch counter) is not taken for a tensor without more
     evidence. The message names that evidence (`loss` comes from `criterion(out, y)` (line 9)). A
-    value with no such evidence is not reported, since on the CPU the sync costs nothing.
+    value with no such evidence is not reported, since on the CPU the sync costs nothing. A move to
+    the device a program-wide switch names (garage's `x.to(global_device())`, which `set_gpu_mode(True)`
+    turns to CUDA) is evidence even though the switch starts off: the code is written for the
+    accelerator the switch selects, as code moving to a `device` parameter is.
 """
 
 FREE_SYNC = """
@@ -74,7 +79,11 @@ FREE_SYNC = """
     condition or assigned to a name that one tests) or yields each token to its consumer;
     boolean-mask indexing (`x[mask]`) or `nonzero`/`masked_select`/`unique` of a device tensor, also
     inside a helper the step calls with a device tensor, when the helper does it on every call (not
-    under an `if`, in a loop body or an `except`; a helper of another module says so in its summary);
+    under an `if`, in a loop body or an `except`; a helper of another module says so in its summary),
+    and likewise a helper that stops the run on a tensor computed from what it is given
+    (`def _check_nan(self, loss): if torch.isnan(loss): raise ValueError(...)`, a check kept on
+    purpose: the host has the value before the step goes on; a check inside the loop itself stays a
+    finding of its own, and so does a helper's check that does not raise);
     a best-model check whose body copies or saves the model (`if val_loss < best:` followed by
     `deepcopy(model.state_dict())`, `torch.save(...)`, `save_checkpoint(...)`), which only the host
     can decide. Such iterations are not reported. Nor is a read that the iteration needs on the host anyway: in a
@@ -131,7 +140,10 @@ class PerStepScalarSync(Rule):
     criterion stored on `self` (`self.criterion(out, y)`) carries no evidence yet. In a generation
     loop, a condition on a device value makes the whole iteration count as synced, even when the
     condition could have stayed on the device. Some syncs are intentional (sampling on the CPU for
-    reproducibility): silence them with `# noqa: TL401`.
+    reproducibility): silence them with `# noqa: TL401`. A class that never moves the model it
+    trains, fed inputs moved under a program-wide device switch (garage's `BC`, which has no `to()`
+    as garage's GPU-ready algorithms do), is reported although turning the switch on would make it
+    fail rather than run on the accelerator.
     """
     code = "TL401"
     name = "per-step-scalar-sync"
@@ -231,6 +243,16 @@ class PerStepScalarSync(Rule):
                   "    for _ in range(steps):\n        g = torch.autograd.grad(f(w), w, create_graph=True)[0]\n"
                   "        loss = g.pow(2).sum()\n        loss.backward()\n        opt.step()\n        print(g.norm().item())\n",
               "gradients of a host tensor are on the host"),
+        Valid(H + "class Trainer:\n    def _check_nan(self, loss):\n        if torch.isnan(loss):\n"
+                  "            raise ValueError('nan loss')\n    def fit(self, model, loader, opt, device):\n"
+                  "        for x, y in loader:\n            loss = model(x.to(device)).sum()\n"
+                  "            print(loss.item())\n            self._check_nan(loss)\n            loss.backward()\n"
+                  "            opt.step()\n",
+              "a helper that stops the run on the loss it is given waits for it every step: one more read costs nothing"),
+        Valid(H + "def test_grads(model, device):\n    files = ['a.pt', 'b.pt']\n    for name in files:\n"
+                  "        x = torch.load(name).to(device).requires_grad_()\n        model(x).sum().backward()\n"
+                  "        print(x.grad.norm().item())\n",
+              "a loop over constants written in the code runs a few cases, not steps"),
     ]
     INVALID = [
         Invalid(train_with("running += loss.item()"), line=10, col=20, why="plain training loop"),
@@ -339,6 +361,16 @@ class PerStepScalarSync(Rule):
                     "        loss = crit(out, y) + penalty\n        loss.backward()\n        opt.step()\n"
                     "        print(penalty.item())\n", line=11, col=15,
                 why="gradients live where their inputs do (a gradient penalty)"),
+        Invalid(H + "class Trainer:\n    def _check_nan(self, loss):\n        if torch.isnan(loss):\n"
+                    "            loss.zero_()\n    def fit(self, model, loader, opt, device):\n"
+                    "        for x, y in loader:\n            loss = model(x.to(device)).sum()\n"
+                    "            print(loss.item())\n            self._check_nan(loss)\n            loss.backward()\n"
+                    "            opt.step()\n", line=4, col=12,
+                why="a helper's check that does not stop the run is a decision that could stay on the device"),
+        Invalid(H + "def train(model, loader, opt, device):\n    phases = ['warmup']\n    phases.append('main')\n"
+                    "    for phase in phases:\n        for x in loader:\n            loss = model(x.to(device)).sum()\n"
+                    "            loss.backward()\n            opt.step()\n            print(loss.item())\n",
+                line=10, col=19, why="a loop over a list the code extends is not a fixed set of cases; the inner loop steps anyway"),
     ]
 
 

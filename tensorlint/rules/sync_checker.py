@@ -54,10 +54,10 @@ class SyncChecker(FamilyChecker):
     def _active(self) -> bool:
         return self.semantic.imports.imports_torch and self.semantic.step_loop() is not None
 
-    def _on_device(self, expression: cst.BaseExpression) -> Optional[Facts]:
+    def _on_device(self, expression: cst.BaseExpression, maybe_tensor: bool = False) -> Optional[Facts]:
         facts = self.semantic.facts(expression)
         # a sync costs only where the value may be on an accelerator and something in the code shows it
-        if facts.tensor is not YES or not facts.device.possible:
+        if not (facts.tensor is YES or maybe_tensor and facts.tensor.possible) or not facts.device.possible:
             return None
         if facts.device_shown_by_code:
             return facts
@@ -340,8 +340,9 @@ class SyncChecker(FamilyChecker):
 
     def _calls_syncing_helper(self, call: cst.Call) -> bool:
         """Is `call` a helper that waits for the device on every call (`labels.unique()`, mask indexing: see
-        `syncs_every_call`), given a tensor shown to be on the device? Then this step syncs in it anyway."""
-        if not any(self._on_device(arg.value) for arg in call.args if not arg.star):
+        `syncs_every_call`), given a tensor shown to be on the device? Then this step syncs in it anyway.
+        (A value that may be a tensor will do: the helper syncs on it with tensor operations, `torch.isnan(x)`.)"""
+        if not any(self._on_device(arg.value, maybe_tensor=True) for arg in call.args if not arg.star):
             return False
         semantic = self.semantic
         callee = semantic.calls.resolve(call.func, semantic.frame, lambda name: semantic.evaluator.lookup(
