@@ -39,7 +39,8 @@ def _spread(event: cst.CSTNode, tainted: Set[str], copy: Optional[cst.CSTNode]) 
         stored = [t for t in targets if isinstance(t, (cst.Subscript, cst.Attribute))]
         if _carries(event.value, tainted, copy):
             tainted |= _targets(event)
-        elif not any(isinstance(t, cst.Subscript) and _carries(t.slice, tainted, copy) for t in stored):
+        elif not any(isinstance(t, cst.Subscript) and any(_carries(e, tainted, copy) for e in t.slice)
+                     for t in stored):
             return  # (`counts[idx.cpu()] += 1` stores by the host value)
         tainted |= {root for t in stored for root in (_root(t),) if root is not None and root != "self"}
     for call in _calls(event):
