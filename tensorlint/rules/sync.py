@@ -5,6 +5,7 @@ from .base import Invalid, Rule, Valid
 from .sync_checker import SyncChecker
 
 H = "import torch\n"
+HN = "import numpy as np\n" + H
 TRAIN = H + ("def train(model, loader, optimizer, criterion, device):\n"
              "    running = 0.0\n"
              "    for step, (x, y) in enumerate(loader):\n"
@@ -231,6 +232,16 @@ class PerStepScalarSync(Rule):
                   "    for _ in range(steps):\n        g = torch.autograd.grad(f(w), w, create_graph=True)[0]\n"
                   "        loss = g.pow(2).sum()\n        loss.backward()\n        opt.step()\n        print(g.norm().item())\n",
               "gradients of a host tensor are on the host"),
+        Valid(HN + "def train(model, loader, opt, attack, device):\n    model = model.to(device)\n    for x, y in loader:\n"
+                   "        x = x.to(device)\n        adv = attack(x.cpu().numpy())\n"
+                   "        loss = model(torch.from_numpy(adv).to(device)).sum()\n        loss.backward()\n        opt.step()\n"
+                   "        print(loss.item())\n",
+              "the step copies the batch to the host and sends what it computed from it back: it waits there anyway"),
+        Valid(HN + "def evaluate(model, loader, certify, device):\n    model = model.to(device)\n"
+                   "    correct = torch.zeros((), device=device)\n    for x, y in loader:\n        counts = np.zeros(10)\n"
+                   "        counts += model(x.to(device)).cpu().numpy()\n        top = certify(counts)\n        y = y.to(device)\n"
+                   "        correct += (top == y).sum()\n        print(f'{correct}')\n",
+              "host counts computed from the outputs are combined with a device tensor: a round trip every step"),
     ]
     INVALID = [
         Invalid(train_with("running += loss.item()"), line=10, col=20, why="plain training loop"),
@@ -413,6 +424,26 @@ class PerStepHostCopy(Rule):
         Valid(H + "def enhance(model, loader, writer, device):\n    model = model.to(device)\n    for key, x in loader:\n"
                   "        wav = model(x.to(device)).cpu().numpy()\n        writer[key] = wav\n",
               "an inference loop storing each output into a writer"),
+        Valid(HN + "def train(model, loader, opt, attack, device):\n    model = model.to(device)\n    for x, y in loader:\n"
+                   "        x = x.to(device)\n        x_np = x.cpu().numpy()\n        adv = attack(x_np + np.sign(x_np))\n"
+                   "        loss = model(torch.from_numpy(adv).to(device)).sum()\n        loss.backward()\n        opt.step()\n",
+              "a NumPy attack on the batch, moved back to the device in the same step: the step needs the copy"),
+        Valid(HN + "class Detector:\n    def __init__(self, model, device):\n        self.model = model.to(device)\n"
+                   "        self.device = device\n    def _to_numpy(self, outputs) -> list[dict[str, np.ndarray]]:\n"
+                   "        result = []\n        for out in outputs:\n"
+                   "            result.append({'boxes': out['boxes'].cpu().numpy(), 'scores': out['scores'].cpu().numpy()})\n"
+                   "        return result\n    def predict(self, loader):\n        preds = []\n        for x in loader:\n"
+                   "            with torch.no_grad():\n                outputs = self.model(x.to(self.device))\n"
+                   "            preds.extend(self._to_numpy(outputs))\n        return preds\n",
+              "each item of one output (ragged detections) converted into the NumPy result the function states"),
+        Valid(HN + "class Attack:\n    def __init__(self, device):\n        self.device = device\n"
+                   "    def _grad(self, delta: np.ndarray, target: np.ndarray) -> np.ndarray:\n"
+                   "        d = torch.from_numpy(delta).to(self.device)\n        d.requires_grad = True\n"
+                   "        loss = (d - torch.from_numpy(target).to(self.device)).pow(2).sum()\n        loss.backward()\n"
+                   "        return d.grad.cpu().numpy()\n    def run(self, delta, target, steps, optimizer):\n"
+                   "        for _ in range(steps):\n            g = self._grad(delta, target)\n"
+                   "            delta = delta - 0.1 * np.sign(g)\n            optimizer.step()\n        return delta\n",
+              "a helper that takes and returns NumPy by its signature: every call is a host round trip"),
     ]
     INVALID = [
         Invalid(H + "from fastai.callback import Callback\nclass Collect(Callback):\n"
@@ -449,6 +480,18 @@ class PerStepHostCopy(Rule):
                     "    for x, y in loader:\n        loss = crit(model(x.to(device)), y.to(device))\n        loss.backward()\n"
                     "        opt.step()\n        log.write(f'{loss.cpu()}\\n')\n",
                 line=8, col=22, why="a training loop writing its loss every step: output is not what a training step is for"),
+        Invalid(HN + "def predict(model, loader, device) -> np.ndarray:\n    model = model.to(device)\n    preds = []\n"
+                     "    for x in loader:\n        preds.append(model(x.to(device)).detach().cpu().numpy())\n"
+                     "    return np.concatenate(preds)\n", line=7, col=22,
+                why="a NumPy result collected batch by batch: one tensor per batch, concatenate on the device"),
+        Invalid(HN + "def train(model, loader, opt, device):\n    model = model.to(device)\n    norms = []\n"
+                     "    for x, y in loader:\n        out = model(x.to(device))\n        out.sum().backward()\n        opt.step()\n"
+                     "        host = out.detach().cpu().numpy()\n        norms.append(np.linalg.norm(host))\n    return norms\n",
+                line=10, col=16, why="host NumPy work whose result never goes back to the device is no round trip"),
+        Invalid(HN + "def predict(model, loader, device):\n    model = model.to(device)\n    rows = []\n    for x in loader:\n"
+                     "        out = model(x.to(device))\n        for row in out:\n            rows.append(row.detach().cpu().numpy())\n"
+                     "    return rows\n", line=9, col=25,
+                why="row by row, in a function that states no NumPy result: one copy of the batch would do"),
     ]
 
 

@@ -343,7 +343,7 @@ class SyncChecker(FamilyChecker):
         iteration syncs on it anyway. Each enclosing step loop is asked (the copy may sit in an inner loop whose
         results the outer iteration sends back: `counts += out.cpu().numpy()` per ablation, then the counts)."""
         statement, function = self._statement_and_function()
-        if statement is None or self._off_normal_path():
+        if statement is None or self._off_normal_path() or not self._leaves_torch(node):
             return False
         semantic = self.semantic
         # (every enclosing loop: marking one that is not a step loop changes nothing)
@@ -358,6 +358,26 @@ class SyncChecker(FamilyChecker):
                 self._held.pop(key, None)
                 found = True
         return found
+
+    def _leaves_torch(self, node: cst.CSTNode) -> bool:
+        """Does the copy end as NumPy or Python values (`x.cpu().detach().numpy()`, `.item()`, `.tolist()`)? Only
+        then is the host work on it something the device cannot do: `torch.multinomial(probs.cpu(), 1)` sent back
+        could run on the device as it is."""
+        ancestors = self.semantic.ancestors
+        current = node
+        for index in range(len(ancestors) - 1, -1, -1):
+            if ancestors[index] is node:
+                break
+        else:
+            return False
+        while True:
+            if isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and (
+                    current.func.attr.value in ("numpy", "tolist", "item")):
+                return True
+            if index < 2 or not (isinstance(ancestors[index - 1], cst.Attribute) and ancestors[index - 1].value is current
+                                 and isinstance(ancestors[index - 2], cst.Call)):
+                return False
+            current, index = ancestors[index - 2], index - 2
 
     def _round_trip_of_tensor(self, value: cst.BaseExpression, node: cst.CSTNode) -> None:
         """A tensor that may be on the device, copied to the host and sent back: the iteration syncs on it."""
