@@ -84,6 +84,21 @@ FREE_SYNC = """
     `writer[key] = wav`, where a writer is bound by `with ... as f`, made by a `*Writer(...)` call or
     named like one) is that step's output; collecting it on the device would only hold all of it there
     until the end. Collected into a list or dict instead, it is reported.
+
+    A host round trip is unavoidable too: a copy that ends as NumPy or Python values (`x.cpu().numpy()`,
+    `.item()`, `.tolist()`) of a tensor that may be on the device, from which the same iteration computes
+    something it sends back to the device (moved with `.to(device)`/`.cuda()`, or combined with a value
+    the iteration moved there: `correct += (top == y).sum()`), as an attack or a certification written in
+    NumPy does. The step cannot go on without that copy, so the copy is not reported and the iteration's
+    other syncs cost nothing more. A copy that stays a tensor (`torch.multinomial(probs.cpu(), 1)` sent
+    back) is still the hazard: that work runs on the device as it is. Host work whose result never returns
+    to the device (`norms.append(np.linalg.norm(h))`, a list returned at the end) is no round trip. Nor is
+    the copy that is a function's stated result: in a function annotated to return NumPy (`-> np.ndarray`,
+    `-> list[dict[str, np.ndarray]]`) whose return value the copy reaches, a copy inside a loop over the
+    items of one value (each image's detections or gradient, which may differ in size, so there is no one
+    tensor to collect) converts that output into the stated form; and a helper that takes NumPy and returns
+    NumPy by its signature (its first parameter stated `np.ndarray`) makes a round trip on every call, so the
+    step that calls it waits anyway.
 """
 
 
@@ -386,7 +401,11 @@ class PerStepHostCopy(Rule):
     another file gives no evidence here. A loop that must free device memory each
     batch may copy on purpose: silence it with `# noqa: TL402`. Writing out is recognised by the
     write calls and writer names listed above only: an inference loop that hands each batch to some
-    other host consumer (a metric library, a custom saver) is still reported.
+    other host consumer (a metric library, a custom saver) is still reported. A round trip is followed
+    through names in the order statements run (not through calls into other objects: a NumPy
+    `classifier.loss_gradient(x)` of another module is not known to run on the device), and an
+    item-by-item conversion into a stated NumPy result is taken for the output's form even when the items
+    could have been copied in one go.
     """
     code = "TL402"
     name = "per-step-host-copy"

@@ -3,8 +3,8 @@
 A finding needs evidence twice: of the loop being a step loop (analysis/loops.py) and of the value
 being on an accelerator (or, for TL404, requiring grad); the message names the value's evidence.
 A sync is not reported where the same iteration already synchronises unavoidably (a loop that leaves
-on a device value, a generation loop deciding on one, boolean-mask indexing): one more sync there
-costs nothing. Reports are held per step loop until the module is walked, because that sync may come
+on a device value, a generation loop deciding on one, boolean-mask indexing, a round trip through
+NumPy back to the device: rules/sync_flow.py): one more sync there costs nothing. Reports are held per step loop until the module is walked, because that sync may come
 later in the iteration.
 """
 from __future__ import annotations
