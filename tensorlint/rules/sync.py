@@ -365,6 +365,10 @@ class PerStepScalarSync(Rule):
                     "        loss = crit(out, y) + penalty\n        loss.backward()\n        opt.step()\n"
                     "        print(penalty.item())\n", line=11, col=15,
                 why="gradients live where their inputs do (a gradient penalty)"),
+        Invalid(HN + "def train(model, loader, opt, augment, device):\n    model = model.to(device)\n    for x, y in loader:\n"
+                     "        aug = augment(x.cpu().numpy())\n        loss = model(torch.from_numpy(aug).to(device)).sum()\n"
+                     "        loss.backward()\n        opt.step()\n        print(loss.item())\n", line=10, col=15,
+                why="augmenting the loader's own batch on the host and moving it shows no round trip of device work")
     ]
 
 

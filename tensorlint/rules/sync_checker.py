@@ -382,6 +382,13 @@ class SyncChecker(FamilyChecker):
     def _round_trip_of_tensor(self, value: cst.BaseExpression, node: cst.CSTNode) -> None:
         """A tensor that may be on the device, copied to the host and sent back: the iteration syncs on it."""
         facts = self.semantic.facts(value)  # (`.cpu()` itself says tensor: NumPy arrays have none)
+        root = value
+        while isinstance(root, (cst.Attribute, cst.Subscript)) or isinstance(root, cst.Call) and isinstance(
+                root.func, cst.Attribute):  # `x.detach()`, `batch["x"]` → `x`, `batch`
+            root = root.func.value if isinstance(root, cst.Call) else root.value
+        batches = {n.value for a in self.semantic.ancestors if isinstance(a, cst.For) for n in names_in(a.target)}
+        if isinstance(root, cst.Name) and root.value in batches:
+            return  # the loop's own batch, maybe still on the host (`aug(x.cpu().numpy())` then moved): no sync shown
         if facts.tensor.possible and facts.device.possible and not self._off_normal_path():
             self._needed_on_host(node, self.semantic.step_loop())
 
