@@ -403,7 +403,8 @@ class SyncChecker(FamilyChecker):
         ancestors = self.semantic.ancestors
         if item_loop(ancestors, function, loop.node) is not None:
             return True
-        if host_to_host(function) and not any(a is loop.node for a in ancestors):
+        called_by_step = loop.node is function or not any(a is loop.node for a in ancestors)
+        if host_to_host(function) and called_by_step:
             self._syncs_anyway()  # every call of it is a round trip: the step that calls it waits anyway
             return True
         return False
