@@ -4,8 +4,8 @@ A finding needs evidence twice: of the loop being a step loop (analysis/loops.py
 being on an accelerator (or, for TL404, requiring grad); the message names the value's evidence.
 A sync is not reported where the same iteration already synchronises unavoidably (a loop that leaves
 on a device value, a generation loop deciding on one, boolean-mask indexing, a round trip through
-NumPy back to the device: rules/sync_flow.py): one more sync there costs nothing. Reports are held per step loop until the module is walked, because that sync may come
-later in the iteration.
+NumPy back to the device: rules/sync_flow.py): one more sync there costs nothing. Reports are held per
+step loop until the module is walked, because that sync may come later in the iteration.
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from ..analysis.retention import names_in as read_names
 from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
 from .conversion_checker import STRUCTURAL_KEYWORDS, converts_to_numpy
-from .sync_flow import host_to_host, item_loop, returned, returns_to_device, states_numpy
+from .sync_flow import (host_to_host, item_loop, leaves_torch, of_loop_target, returned, returns_to_device,
+                        states_numpy)
 from .sync_syntax import (DATA_DEPENDENT, clipped, exits_loop, forced, is_host_move, is_mask, keeps_model, names_in,
                           names_tested_in, node_ids, operand, tests_for_failure, to_cpu, truth_tested, value_names,
                           writers_in, written_out)
@@ -324,8 +325,8 @@ class SyncChecker(FamilyChecker):
             return
         if code in ("TL401", "TL402") and not decision and loop.inference_only and self._written_out(node, loop):
             return
-        if code in ("TL401", "TL402") and not decision and (self._needed_on_host(node, loop) or
-                                                            self._function_output(node, loop)):
+        if code in ("TL401", "TL402") and not decision and (
+                self._needed_on_host(node, loop) or self._function_output(node, loop)):
             return
         if key not in self._synced:
             call = self.context.call_site() if self.context.call_site is not None else None
@@ -343,7 +344,7 @@ class SyncChecker(FamilyChecker):
         iteration syncs on it anyway. Each enclosing step loop is asked (the copy may sit in an inner loop whose
         results the outer iteration sends back: `counts += out.cpu().numpy()` per ablation, then the counts)."""
         statement, function = self._statement_and_function()
-        if statement is None or self._off_normal_path() or not self._leaves_torch(node):
+        if statement is None or self._off_normal_path() or not leaves_torch(self.semantic.ancestors, node):
             return False
         semantic = self.semantic
         # (every enclosing loop: marking one that is not a step loop changes nothing)
@@ -359,35 +360,10 @@ class SyncChecker(FamilyChecker):
                 found = True
         return found
 
-    def _leaves_torch(self, node: cst.CSTNode) -> bool:
-        """Does the copy end as NumPy or Python values (`x.cpu().detach().numpy()`, `.item()`, `.tolist()`)? Only
-        then is the host work on it something the device cannot do: `torch.multinomial(probs.cpu(), 1)` sent back
-        could run on the device as it is."""
-        ancestors = self.semantic.ancestors
-        current = node
-        for index in range(len(ancestors) - 1, -1, -1):
-            if ancestors[index] is node:
-                break
-        else:
-            return False
-        while True:
-            if isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and (
-                    current.func.attr.value in ("numpy", "tolist", "item")):
-                return True
-            if index < 2 or not (isinstance(ancestors[index - 1], cst.Attribute) and ancestors[index - 1].value is current
-                                 and isinstance(ancestors[index - 2], cst.Call)):
-                return False
-            current, index = ancestors[index - 2], index - 2
-
     def _round_trip_of_tensor(self, value: cst.BaseExpression, node: cst.CSTNode) -> None:
         """A tensor that may be on the device, copied to the host and sent back: the iteration syncs on it."""
         facts = self.semantic.facts(value)  # (`.cpu()` itself says tensor: NumPy arrays have none)
-        root = value
-        while isinstance(root, (cst.Attribute, cst.Subscript)) or isinstance(root, cst.Call) and isinstance(
-                root.func, cst.Attribute):  # `x.detach()`, `batch["x"]` → `x`, `batch`
-            root = root.func.value if isinstance(root, cst.Call) else root.value
-        batches = {n.value for a in self.semantic.ancestors if isinstance(a, cst.For) for n in names_in(a.target)}
-        if isinstance(root, cst.Name) and root.value in batches:
+        if of_loop_target(value, self.semantic.ancestors):
             return  # the loop's own batch, maybe still on the host (`aug(x.cpu().numpy())` then moved): no sync shown
         if facts.tensor.possible and facts.device.possible and not self._off_normal_path():
             self._needed_on_host(node, self.semantic.step_loop())

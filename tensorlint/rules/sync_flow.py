@@ -197,3 +197,32 @@ def item_loop(ancestors, function: cst.FunctionDef, step_node: cst.CSTNode) -> O
                 "range", "trange")
             return None if counted else ancestor
     return None
+
+
+def leaves_torch(ancestors, node: cst.CSTNode) -> bool:
+    """Does the copy `node` (the last of `ancestors` or one of them) end as NumPy or Python values
+    (`x.cpu().detach().numpy()`, `.item()`, `.tolist()`)? Only then is the host work on it something the
+    device cannot do: `torch.multinomial(probs.cpu(), 1)` sent back could run on the device as it is."""
+    index = next((i for i in range(len(ancestors) - 1, -1, -1) if ancestors[i] is node), None)
+    if index is None:
+        return False
+    current = node
+    while True:
+        if isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and (
+                current.func.attr.value in ("numpy", "tolist", "item")):
+            return True
+        if index < 2 or not (isinstance(ancestors[index - 1], cst.Attribute) and ancestors[index - 1].value is current
+                             and isinstance(ancestors[index - 2], cst.Call)):
+            return False
+        current, index = ancestors[index - 2], index - 2
+
+
+def of_loop_target(value: cst.BaseExpression, ancestors) -> bool:
+    """Is `value` read from a name an enclosing `for` binds (`x.detach()`, `batch["x"]` of `for x, batch in
+    ...`): the loop's own items, which may still be on the host?"""
+    root = value
+    while isinstance(root, (cst.Attribute, cst.Subscript)) or isinstance(root, cst.Call) and isinstance(
+            root.func, cst.Attribute):
+        root = root.func.value if isinstance(root, cst.Call) else root.value
+    return isinstance(root, cst.Name) and any(
+        root.value == n.value for a in ancestors if isinstance(a, cst.For) for n in names_in(a.target))
