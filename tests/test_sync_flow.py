@@ -56,7 +56,8 @@ def test_round_trip(source):
     pytest.param("def f(xs, dev):\n    for x in xs:\n        y = torch.from_numpy(w).to(dev)\n"
                  "        a = x.cpu().numpy()\n", id="the move comes before the copy"),
     pytest.param("def f(xs, dev):\n    for x in xs:\n        a = x.cpu().numpy()\n"
-                 "        y = torch.from_numpy(w).to(dev)\n        z = y * 2\n", id="a device value that does not read the copy"),
+                 "        y = torch.from_numpy(w).to(dev)\n        z = y * 2\n",
+                 id="a device value that does not read the copy"),
     pytest.param("def f(xs, dev):\n    for x in xs:\n        a = x.cpu().numpy()\n"
                  "        y = torch.from_numpy(a).to('cpu')\n", id="moved to the host again"),
 ])
