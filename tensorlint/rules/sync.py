@@ -5,6 +5,7 @@ from .base import Invalid, Rule, Valid
 from .sync_checker import SyncChecker
 
 H = "import torch\n"
+HN = "import numpy as np\n" + H
 TRAIN = H + ("def train(model, loader, optimizer, criterion, device):\n"
              "    running = 0.0\n"
              "    for step, (x, y) in enumerate(loader):\n"
@@ -92,6 +93,21 @@ FREE_SYNC = """
     `writer[key] = wav`, where a writer is bound by `with ... as f`, made by a `*Writer(...)` call or
     named like one) is that step's output; collecting it on the device would only hold all of it there
     until the end. Collected into a list or dict instead, it is reported.
+
+    A host round trip is unavoidable too: a copy that ends as NumPy or Python values (`x.cpu().numpy()`,
+    `.item()`, `.tolist()`) of a tensor that may be on the device, from which the same iteration computes
+    something it sends back to the device (moved with `.to(device)`/`.cuda()`, or combined with a value
+    the iteration moved there: `correct += (top == y).sum()`), as an attack or a certification written in
+    NumPy does. The step cannot go on without that copy, so the copy is not reported and the iteration's
+    other syncs cost nothing more. A copy that stays a tensor (`torch.multinomial(probs.cpu(), 1)` sent
+    back) is still the hazard: that work runs on the device as it is. Host work whose result never returns
+    to the device (`norms.append(np.linalg.norm(h))`, a list returned at the end) is no round trip. Nor is
+    the copy that is a function's stated result: in a function annotated to return NumPy (`-> np.ndarray`,
+    `-> list[dict[str, np.ndarray]]`) whose return value the copy reaches, a copy inside a loop over the
+    items of one value (each image's detections or gradient, which may differ in size, so there is no one
+    tensor to collect) converts that output into the stated form; and a helper that takes NumPy and returns
+    NumPy by its signature (its first parameter stated `np.ndarray`) makes a round trip on every call, so the
+    step that calls it waits anyway.
 """
 
 
@@ -253,6 +269,16 @@ class PerStepScalarSync(Rule):
                   "        x = torch.load(name).to(device).requires_grad_()\n        model(x).sum().backward()\n"
                   "        print(x.grad.norm().item())\n",
               "a loop over constants written in the code runs a few cases, not steps"),
+        Valid(HN + "def train(model, loader, opt, attack, device):\n    model = model.to(device)\n    for x, y in loader:\n"
+                   "        x = x.to(device)\n        adv = attack(x.cpu().numpy())\n"
+                   "        loss = model(torch.from_numpy(adv).to(device)).sum()\n        loss.backward()\n        opt.step()\n"
+                   "        print(loss.item())\n",
+              "the step copies the batch to the host and sends what it computed from it back: it waits there anyway"),
+        Valid(HN + "def evaluate(model, loader, certify, device):\n    model = model.to(device)\n"
+                   "    correct = torch.zeros((), device=device)\n    for x, y in loader:\n        counts = np.zeros(10)\n"
+                   "        counts += model(x.to(device)).cpu().numpy()\n        top = certify(counts)\n        y = y.to(device)\n"
+                   "        correct += (top == y).sum()\n        print(f'{correct}')\n",
+              "host counts computed from the outputs are combined with a device tensor: a round trip every step"),
     ]
     INVALID = [
         Invalid(train_with("running += loss.item()"), line=10, col=20, why="plain training loop"),
@@ -371,6 +397,10 @@ class PerStepScalarSync(Rule):
                     "    for phase in phases:\n        for x in loader:\n            loss = model(x.to(device)).sum()\n"
                     "            loss.backward()\n            opt.step()\n            print(loss.item())\n",
                 line=10, col=19, why="a loop over a list the code extends is not a fixed set of cases; the inner loop steps anyway"),
+        Invalid(HN + "def train(model, loader, opt, augment, device):\n    model = model.to(device)\n    for x, y in loader:\n"
+                     "        aug = augment(x.cpu().numpy())\n        loss = model(torch.from_numpy(aug).to(device)).sum()\n"
+                     "        loss.backward()\n        opt.step()\n        print(loss.item())\n", line=10, col=15,
+                why="augmenting the loader's own batch on the host and moving it shows no round trip of device work")
     ]
 
 
@@ -407,7 +437,11 @@ class PerStepHostCopy(Rule):
     another file gives no evidence here. A loop that must free device memory each
     batch may copy on purpose: silence it with `# noqa: TL402`. Writing out is recognised by the
     write calls and writer names listed above only: an inference loop that hands each batch to some
-    other host consumer (a metric library, a custom saver) is still reported.
+    other host consumer (a metric library, a custom saver) is still reported. A round trip is followed
+    through names in the order statements run (not through calls into other objects: a NumPy
+    `classifier.loss_gradient(x)` of another module is not known to run on the device), and an
+    item-by-item conversion into a stated NumPy result is taken for the output's form even when the items
+    could have been copied in one go.
     """
     code = "TL402"
     name = "per-step-host-copy"
@@ -445,6 +479,26 @@ class PerStepHostCopy(Rule):
         Valid(H + "def enhance(model, loader, writer, device):\n    model = model.to(device)\n    for key, x in loader:\n"
                   "        wav = model(x.to(device)).cpu().numpy()\n        writer[key] = wav\n",
               "an inference loop storing each output into a writer"),
+        Valid(HN + "def train(model, loader, opt, attack, device):\n    model = model.to(device)\n    for x, y in loader:\n"
+                   "        x = x.to(device)\n        x_np = x.cpu().numpy()\n        adv = attack(x_np + np.sign(x_np))\n"
+                   "        loss = model(torch.from_numpy(adv).to(device)).sum()\n        loss.backward()\n        opt.step()\n",
+              "a NumPy attack on the batch, moved back to the device in the same step: the step needs the copy"),
+        Valid(HN + "class Detector:\n    def __init__(self, model, device):\n        self.model = model.to(device)\n"
+                   "        self.device = device\n    def _to_numpy(self, outputs) -> list[dict[str, np.ndarray]]:\n"
+                   "        result = []\n        for out in outputs:\n"
+                   "            result.append({'boxes': out['boxes'].cpu().numpy(), 'scores': out['scores'].cpu().numpy()})\n"
+                   "        return result\n    def predict(self, loader):\n        preds = []\n        for x in loader:\n"
+                   "            with torch.no_grad():\n                outputs = self.model(x.to(self.device))\n"
+                   "            preds.extend(self._to_numpy(outputs))\n        return preds\n",
+              "each item of one output (ragged detections) converted into the NumPy result the function states"),
+        Valid(HN + "class Attack:\n    def __init__(self, device):\n        self.device = device\n"
+                   "    def _grad(self, delta: np.ndarray, target: np.ndarray) -> np.ndarray:\n"
+                   "        d = torch.from_numpy(delta).to(self.device)\n        d.requires_grad = True\n"
+                   "        loss = (d - torch.from_numpy(target).to(self.device)).pow(2).sum()\n        loss.backward()\n"
+                   "        return d.grad.cpu().numpy()\n    def run(self, delta, target, steps, optimizer):\n"
+                   "        for _ in range(steps):\n            g = self._grad(delta, target)\n"
+                   "            delta = delta - 0.1 * np.sign(g)\n            optimizer.step()\n        return delta\n",
+              "a helper that takes and returns NumPy by its signature: every call is a host round trip"),
     ]
     INVALID = [
         Invalid(H + "from fastai.callback import Callback\nclass Collect(Callback):\n"
@@ -481,6 +535,18 @@ class PerStepHostCopy(Rule):
                     "    for x, y in loader:\n        loss = crit(model(x.to(device)), y.to(device))\n        loss.backward()\n"
                     "        opt.step()\n        log.write(f'{loss.cpu()}\\n')\n",
                 line=8, col=22, why="a training loop writing its loss every step: output is not what a training step is for"),
+        Invalid(HN + "def predict(model, loader, device) -> np.ndarray:\n    model = model.to(device)\n    preds = []\n"
+                     "    for x in loader:\n        preds.append(model(x.to(device)).detach().cpu().numpy())\n"
+                     "    return np.concatenate(preds)\n", line=7, col=22,
+                why="a NumPy result collected batch by batch: one tensor per batch, concatenate on the device"),
+        Invalid(HN + "def train(model, loader, opt, device):\n    model = model.to(device)\n    norms = []\n"
+                     "    for x, y in loader:\n        out = model(x.to(device))\n        out.sum().backward()\n        opt.step()\n"
+                     "        host = out.detach().cpu().numpy()\n        norms.append(np.linalg.norm(host))\n    return norms\n",
+                line=10, col=16, why="host NumPy work whose result never goes back to the device is no round trip"),
+        Invalid(HN + "def predict(model, loader, device):\n    model = model.to(device)\n    rows = []\n    for x in loader:\n"
+                     "        out = model(x.to(device))\n        for row in out:\n            rows.append(row.detach().cpu().numpy())\n"
+                     "    return rows\n", line=9, col=25,
+                why="row by row, in a function that states no NumPy result: one copy of the batch would do"),
     ]
 
 

@@ -3,9 +3,9 @@
 A finding needs evidence twice: of the loop being a step loop (analysis/loops.py) and of the value
 being on an accelerator (or, for TL404, requiring grad); the message names the value's evidence.
 A sync is not reported where the same iteration already synchronises unavoidably (a loop that leaves
-on a device value, a generation loop deciding on one, boolean-mask indexing): one more sync there
-costs nothing. Reports are held per step loop until the module is walked, because that sync may come
-later in the iteration.
+on a device value, a generation loop deciding on one, boolean-mask indexing, a round trip through
+NumPy back to the device: rules/sync_flow.py): one more sync there costs nothing. Reports are held per
+step loop until the module is walked, because that sync may come later in the iteration.
 """
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from ..analysis.retention import names_in as read_names
 from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
 from .conversion_checker import STRUCTURAL_KEYWORDS, converts_to_numpy
+from .sync_flow import (host_to_host, item_loop, leaves_torch, of_loop_target, returned, returns_to_device,
+                        states_numpy)
 from .sync_syntax import (DATA_DEPENDENT, clipped, exits_loop, forced, is_host_move, is_mask, keeps_model, names_in,
                           names_tested_in, node_ids, operand, tests_for_failure, to_cpu, truth_tested, value_names,
                           writers_in, written_out)
@@ -110,7 +112,9 @@ class SyncChecker(FamilyChecker):
                                f"every step ({self._because(receiver, facts)}): {ACCUMULATE}")
             elif name == "cpu" and not node.args or name == "to" and to_cpu(node):
                 facts = self._on_device(receiver)
-                if facts is not None:
+                if facts is None:
+                    self._round_trip_of_tensor(receiver, node)
+                else:
                     shown = self._shown(receiver, ".cpu()" if name == "cpu" else '.to("cpu")')
                     self._sync("TL402", node, f"`{shown}` copies to the host every step "
                                f"({self._because(receiver, facts)}): collect on the device (`torch.cat` the list) "
@@ -321,9 +325,65 @@ class SyncChecker(FamilyChecker):
             return
         if code in ("TL401", "TL402") and not decision and loop.inference_only and self._written_out(node, loop):
             return
+        if code in ("TL401", "TL402") and not decision and (
+                self._needed_on_host(node, loop) or self._function_output(node, loop)):
+            return
         if key not in self._synced:
             call = self.context.call_site() if self.context.call_site is not None else None
             self._held.setdefault(key, []).append((code, node, message, call))
+
+    def _statement_and_function(self):
+        ancestors = self.semantic.ancestors
+        statement = next((a for a in reversed(ancestors) if isinstance(a, cst.BaseSmallStatement)), None)
+        function = next((a for a in reversed(ancestors) if isinstance(a, cst.FunctionDef)), None)
+        return statement, function
+
+    def _needed_on_host(self, node: cst.CSTNode, loop) -> bool:
+        """Does the host value `node` makes go back to the device later in the same iteration (a round trip,
+        sync_flow.returns_to_device)? Then the step cannot go on without it: the copy is not the hazard, and the
+        iteration syncs on it anyway. Each enclosing step loop is asked (the copy may sit in an inner loop whose
+        results the outer iteration sends back: `counts += out.cpu().numpy()` per ablation, then the counts)."""
+        statement, function = self._statement_and_function()
+        if statement is None or self._off_normal_path() or not leaves_torch(self.semantic.ancestors, node):
+            return False
+        semantic = self.semantic
+        # (every enclosing loop: marking one that is not a step loop changes nothing)
+        loops = [a for a in semantic.ancestors if isinstance(a, (cst.For, cst.While))]
+        bodies = [(id(a), a.body) for a in loops]
+        if not any(a is loop.node for a in loops) and function is not None:  # a helper walked for its caller's step
+            bodies.append((id(loop.node), function.body))
+        found = False
+        for key, body in bodies:
+            if returns_to_device(body, node, statement):
+                self._synced.add(key)
+                self._held.pop(key, None)
+                found = True
+        return found
+
+    def _round_trip_of_tensor(self, value: cst.BaseExpression, node: cst.CSTNode) -> None:
+        """A tensor that may be on the device, copied to the host and sent back: the iteration syncs on it."""
+        facts = self.semantic.facts(value)  # (`.cpu()` itself says tensor: NumPy arrays have none)
+        if of_loop_target(value, self.semantic.ancestors):
+            return  # the loop's own batch, maybe still on the host (`aug(x.cpu().numpy())` then moved): no sync shown
+        if facts.tensor.possible and facts.device.possible and not self._off_normal_path():
+            self._needed_on_host(node, self.semantic.step_loop())
+
+    def _function_output(self, node: cst.CSTNode, loop) -> bool:
+        """Is the host value `node` makes the result of the function it is in, by that function's stated NumPy
+        return type, and either converted item by item (a loop over one output's items: ragged detections,
+        per-image gradients) or in a helper that takes and returns NumPy (sync_flow.host_to_host)?"""
+        statement, function = self._statement_and_function()
+        if statement is None or function is None or not states_numpy(function.returns) or not returned(
+                function, node, statement):
+            return False
+        ancestors = self.semantic.ancestors
+        if item_loop(ancestors, function, loop.node) is not None:
+            return True
+        called_by_step = loop.node is function or not any(a is loop.node for a in ancestors)
+        if host_to_host(function) and called_by_step:
+            self._syncs_anyway()  # every call of it is a round trip: the step that calls it waits anyway
+            return True
+        return False
 
     def _written_out(self, node: cst.CSTNode, loop) -> bool:
         """In a loop that does no training step, is the host value `node` makes written out (to a file or a

@@ -1,0 +1,228 @@
+"""Where a host copy's value goes next: back to the device (a round trip), or out as the function's result.
+
+Both answer one question of the TL4 checker: is this host copy the hazard, or is it work the step cannot
+drop? Names carry the copy's value forward in the order statements run (assignments from it, `+=` into a
+name, `for` targets over it, containers it is stored in or appended to).
+"""
+from __future__ import annotations
+
+from typing import Optional, Set
+
+import libcst as cst
+
+from ..analysis.imports import dotted_name
+from .sync_syntax import _in_order, _reads, _targets, names_in, node_ids
+
+_COLLECTORS = frozenset({"append", "extend", "insert", "add", "update", "setdefault"})
+
+
+def _root(expression: cst.BaseExpression) -> Optional[str]:
+    while isinstance(expression, (cst.Subscript, cst.Attribute)):
+        expression = expression.value
+    return expression.value if isinstance(expression, cst.Name) else None
+
+
+def _carries(expression: Optional[cst.CSTNode], tainted: Set[str], copy: Optional[cst.CSTNode]) -> bool:
+    return expression is not None and (_reads(expression, tainted) or copy is not None and id(copy) in node_ids(
+        expression))
+
+
+def _spread(event: cst.CSTNode, tainted: Set[str], copy: Optional[cst.CSTNode]) -> None:
+    """The names `event` binds from what is tainted: targets of an assignment from it (`d["boxes"] = ...`
+    taints `d`), `for` targets over it, containers it is appended to (`out.append(pred)` taints `out`)."""
+    if isinstance(event, cst.For):
+        if _carries(event.iter, tainted, copy):
+            tainted |= {n.value for n in names_in(event.target)}
+        return
+    if isinstance(event, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+        targets = [t.target for t in event.targets] if isinstance(event, cst.Assign) else [event.target]
+        stored = [t for t in targets if isinstance(t, (cst.Subscript, cst.Attribute))]
+        if _carries(event.value, tainted, copy):
+            tainted |= _targets(event)
+        elif not any(isinstance(t, cst.Subscript) and any(_carries(e, tainted, copy) for e in t.slice)
+                     for t in stored):
+            return  # (`counts[idx.cpu()] += 1` stores by the host value)
+        tainted |= {root for t in stored for root in (_root(t),) if root is not None and root != "self"}
+    for call in _calls(event):
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _COLLECTORS and any(
+                _carries(arg.value, tainted, copy) for arg in call.args):
+            root = _root(func.value)
+            if root is not None and root != "self":
+                tainted.add(root)
+
+
+def _calls(event: cst.CSTNode):
+    found = []
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            found.append(node)
+
+        def visit_FunctionDef(self, node) -> bool:
+            return False
+
+        visit_Lambda = visit_ClassDef = visit_FunctionDef
+
+    if not isinstance(event, cst.For):
+        event.visit(Calls())
+    return found
+
+
+def _to_device(call: cst.Call) -> bool:
+    """`.cuda()`, `.to(device)`, `.to(self.device)`: a move that is not to the host."""
+    func = call.func
+    if not isinstance(func, cst.Attribute):
+        return False
+    if func.attr.value == "cuda":
+        return True
+    if func.attr.value != "to" or not call.args:
+        return False
+    first = call.args[0]
+    if first.keyword is not None and first.keyword.value != "device":
+        return False
+    return not (isinstance(first.value, cst.SimpleString) and first.value.evaluated_value == "cpu") and not (
+        isinstance(first.value, cst.Attribute) and first.value.attr.value in ("float32", "float64", "float16",
+                                                                              "int64", "int32", "long", "bool"))
+
+
+def _moved_names(event: cst.CSTNode) -> Set[str]:
+    """Names an assignment binds to a device move: `o = torch.from_numpy(o).to(self.device)`."""
+    if isinstance(event, cst.Assign) and isinstance(event.value, cst.Call) and _to_device(event.value):
+        return _targets(event)
+    return set()
+
+
+def returns_to_device(body: cst.CSTNode, copy: cst.CSTNode, statement: cst.CSTNode) -> bool:
+    """Does the host value `copy` makes (in `statement`, a small statement of the iteration `body`) go back to
+    the device later in the same iteration: moved there (`torch.from_numpy(adv).to(device)`), or combined
+    with a value the iteration moved there (`accuracy += (top_class == o_batch).sum()`)? Then the step needs
+    the copy on the host to go on: a device-to-host-to-device round trip."""
+    tainted: Set[str] = set()
+    device: Set[str] = set()
+    started = False
+    for event in _in_order(body):
+        if event is statement:
+            started = True
+            _spread(event, tainted, copy)
+            device |= _moved_names(event)
+            continue
+        if started:
+            for call in _calls(event):
+                if _to_device(call) and _carries(call.func.value, tainted, None):
+                    return True
+            if device and _mixes(event, tainted, device):
+                return True
+            _spread(event, tainted, None)
+        device |= _moved_names(event)
+    return False
+
+
+def _mixes(event: cst.CSTNode, tainted: Set[str], device: Set[str]) -> bool:
+    """Does an operation of `event` take one operand from the host value and one from the device names?"""
+    found = False
+
+    class Operations(cst.CSTVisitor):
+        def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+            check(node.left, node.right)
+
+        def visit_Comparison(self, node: cst.Comparison) -> None:
+            for target in node.comparisons:
+                check(node.left, target.comparator)
+
+        def visit_FunctionDef(self, node) -> bool:
+            return False
+
+    def check(left: cst.BaseExpression, right: cst.BaseExpression) -> None:
+        nonlocal found
+        for one, other in ((left, right), (right, left)):
+            if _reads(one, tainted) and _reads(other, device):
+                found = True
+
+    if not isinstance(event, cst.For):
+        event.visit(Operations())
+    return found
+
+
+def returned(function: cst.FunctionDef, copy: cst.CSTNode, statement: cst.CSTNode) -> bool:
+    """Does the host value `copy` makes reach a `return` of `function` (directly, or through the names,
+    lists and dicts it is stored in)?"""
+    tainted: Set[str] = set()
+    started = False
+    for event in _in_order(function.body):
+        if event is statement:
+            started = True
+        if not started:
+            continue
+        if isinstance(event, cst.Return) and _carries(event.value, tainted, copy if event is statement else None):
+            return True
+        _spread(event, tainted, copy if event is statement else None)
+    return False
+
+
+def states_numpy(annotation: Optional[cst.Annotation]) -> bool:
+    """`-> np.ndarray`, `-> tuple[np.ndarray, np.ndarray]`, `-> list[dict[str, np.ndarray]]`, `x: "np.ndarray"`:
+    an annotation that names NumPy arrays and no tensor."""
+    if annotation is None:
+        return False
+    text = _annotation_text(annotation.annotation)
+    return "ndarray" in text and "Tensor" not in text and "Any" not in text
+
+
+def _annotation_text(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.SimpleString):
+        return node.evaluated_value if isinstance(node.evaluated_value, str) else ""
+    return cst.Module([]).code_for_node(node)
+
+
+def host_to_host(function: cst.FunctionDef) -> bool:
+    """A function that takes NumPy arrays and returns NumPy arrays by its stated signature: whatever device
+    work it does inside, every call is a host round trip (its callers hold, and want back, host data)."""
+    params = [p for p in (*function.params.posonly_params, *function.params.params) if p.name.value not in
+              ("self", "cls")]
+    return states_numpy(function.returns) and bool(params) and states_numpy(params[0].annotation) and all(
+        p.annotation is None or states_numpy(p.annotation) or "Tensor" not in _annotation_text(p.annotation.annotation)
+        for p in params)
+
+
+def item_loop(ancestors, function: cst.FunctionDef, step_node: cst.CSTNode) -> Optional[cst.For]:
+    """The innermost `for` loop over the items of a value (not a count) between the node being visited and
+    `function`, when it is not the step loop itself: a conversion of one output's items, one by one."""
+    for ancestor in reversed(ancestors):
+        if ancestor is function or ancestor is step_node:
+            return None
+        if isinstance(ancestor, cst.For):
+            inner = ancestor.iter
+            counted = isinstance(inner, cst.Call) and (dotted_name(inner.func) or "").rsplit(".", 1)[-1] in (
+                "range", "trange")
+            return None if counted else ancestor
+    return None
+
+
+def leaves_torch(ancestors, node: cst.CSTNode) -> bool:
+    """Does the copy `node` (the last of `ancestors` or one of them) end as NumPy or Python values
+    (`x.cpu().detach().numpy()`, `.item()`, `.tolist()`)? Only then is the host work on it something the
+    device cannot do: `torch.multinomial(probs.cpu(), 1)` sent back could run on the device as it is."""
+    index = next((i for i in range(len(ancestors) - 1, -1, -1) if ancestors[i] is node), None)
+    if index is None:
+        return False
+    current = node
+    while True:
+        if isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and (
+                current.func.attr.value in ("numpy", "tolist", "item")):
+            return True
+        if index < 2 or not (isinstance(ancestors[index - 1], cst.Attribute) and ancestors[index - 1].value is current
+                             and isinstance(ancestors[index - 2], cst.Call)):
+            return False
+        current, index = ancestors[index - 2], index - 2
+
+
+def of_loop_target(value: cst.BaseExpression, ancestors) -> bool:
+    """Is `value` read from a name an enclosing `for` binds (`x.detach()`, `batch["x"]` of `for x, batch in
+    ...`): the loop's own items, which may still be on the host?"""
+    root = value
+    while isinstance(root, (cst.Attribute, cst.Subscript)) or isinstance(root, cst.Call) and isinstance(
+            root.func, cst.Attribute):
+        root = root.func.value if isinstance(root, cst.Call) else root.value
+    return isinstance(root, cst.Name) and any(
+        root.value == n.value for a in ancestors if isinstance(a, cst.For) for n in names_in(a.target))
