@@ -12,6 +12,14 @@ tensor, computed where its input is). Without this the call is unknown and a `.n
   leaves `X` a tensor on one path only).
 
 A method the class does not define (nothing in the project says what it returns) leaves the call unknown.
+
+*Calling* an instance (`model(x)`, `resize.forward(x, y)`) runs the class's `__call__` when a class of the
+project on its bases defines one, else its `forward` (`instance_call_returns`). Without this, the output of a
+module call is guessed to require grad (its parameters do). Where the class's code shows what comes back,
+that replaces the guess: an element passed straight through from an argument has the argument's facts, a
+value computed from the arguments by parameter-free torch ops has their grad facts, and a value computed by
+a submodule or from a parameter that requires grad requires grad. Where its code cannot say (an abstract
+`forward`, a return of an unknown call, a class defined outside the project) the guess stands.
 """
 from __future__ import annotations
 
@@ -21,7 +29,7 @@ import libcst as cst
 
 from .calls import Callee
 from .crossmodule import DEVICE, GRAD, UNINFORMATIVE, bind_arguments
-from .facts import COMES_FROM, NO, YES, Evidence, Facts
+from .facts import COMES_FROM, MAYBE, NO, YES, Evidence, Facts
 
 
 def instance_method_returns(evaluator, class_name: str, name: str, node: cst.Call, frame) -> Optional[Facts]:
@@ -74,3 +82,59 @@ def _placed_by_arguments(evaluator, result: Facts, node: cst.Call, frame) -> Fac
         return result
     cause = evaluator._argument_device_why(node, frame)
     return result if cause is None else result.with_(device_why=Evidence(COMES_FROM, node, cause))
+
+
+def instance_call_returns(evaluator, class_name: str, method: Optional[str], node: cst.Call, frame) -> Optional[Facts]:
+    """What calling an instance of `class_name` gives, by `__call__` or `forward` (or `method`, for an explicit
+    `obj.forward(x)`); None when the class's code does not show what it returns, grad included."""
+    calls = evaluator.calls
+    if calls is None:
+        return None
+    name = method or ("__call__" if _found(evaluator, class_name, "__call__") is not None else "forward")
+    found = _found(evaluator, class_name, name)
+    if found is None:
+        return None
+    facts_of = lambda value: evaluator.facts(value, frame)  # noqa: E731 - the evaluator's view in this frame
+    if isinstance(found, Callee):
+        arguments = calls.arguments(found, node, facts_of)
+        if arguments is None:
+            return None
+        result = calls.returns(found, arguments, frame.grad_enabled)
+        shown = not _unknown(result)
+    else:
+        result = found.returns
+        if result.tensor is not NO:
+            result = found.returns_given({param: _content(facts_of(argument))
+                                          for param, argument in bind_arguments(found.params, node).items()})
+        # `return x * 2`: the context-free return knows nothing of `x`, but the result keeps `x`'s grad facts
+        shown = not _unknown(result) or any(fact == GRAD for _, fact in found.passes)
+    return _placed_by_arguments(evaluator, result, node, frame) if shown else None
+
+
+def _found(evaluator, class_name: str, name: str):
+    """The class's own method `name` (a `Callee` of this file) or a project base's (a summary); None if neither."""
+    calls = evaluator.calls
+    if class_name.startswith(":"):
+        cls_node = calls.classes_by_name.get(class_name[1:])
+        if cls_node is None:
+            return None
+        found = calls._method(cls_node, name, depth=0)
+        if found is not None:
+            function, owner = found
+            return Callee(function, calls.class_info(owner), is_method=True)
+        return calls.external_method(calls.class_info(cls_node), name)
+    project = evaluator.imports.project
+    summary = project.class_(class_name) if project is not None else None
+    return calls._summary_method(summary, name, depth=0) if summary is not None else None
+
+
+def _content(facts: Facts) -> Facts:
+    """A tensor argument, as a summary's passes read it (a tensor only *maybe* there counts: see above)."""
+    content = facts.tensor_content() or facts
+    return content.with_(tensor=YES) if content.tensor is MAYBE else content
+
+
+def _unknown(result: Facts) -> bool:
+    """Nothing shown: a value that may be anything, with no evidence and no known structure."""
+    return (result.tensor is MAYBE and result.grad is MAYBE and result.grad_why is None and result.items is None
+            and result.parts is None and result.module is not YES)
