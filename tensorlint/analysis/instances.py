@@ -20,6 +20,9 @@ that replaces the guess: an element passed straight through from an argument has
 value computed from the arguments by parameter-free torch ops has their grad facts, and a value computed by
 a submodule or from a parameter that requires grad requires grad. Where its code cannot say (an abstract
 `forward`, a return of an unknown call, a class defined outside the project) the guess stands.
+
+A class whose `__init__` freezes every parameter (frozen.py) gives outputs that require grad only where the
+call's arguments do, whatever its `forward` computes with its (frozen) parameters (`frozen_output`).
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ import libcst as cst
 from .calls import Callee
 from .crossmodule import DEVICE, GRAD, UNINFORMATIVE, bind_arguments
 from .facts import COMES_FROM, MAYBE, NO, YES, Evidence, Facts
+from .frozen import freezes_every_parameter
 
 
 def instance_method_returns(evaluator, class_name: str, name: str, node: cst.Call, frame) -> Optional[Facts]:
@@ -138,3 +142,41 @@ def _unknown(result: Facts) -> bool:
     """Nothing shown: a value that may be anything, with no evidence and no known structure."""
     return (result.tensor is MAYBE and result.grad is MAYBE and result.grad_why is None and result.items is None
             and result.parts is None and result.module is not YES)
+
+
+def frozen_output(evaluator, class_name: str, result: Facts, node: cst.Call, frame) -> Facts:
+    """`result` of calling an instance, with the grad facts of the call's arguments where the class freezes
+    every parameter (`for p in self.parameters(): p.requires_grad = False` in `__init__`)."""
+    if not _is_frozen(evaluator, class_name):
+        return result
+    grad, why = NO, None
+    for arg in node.args:
+        given = evaluator.facts(arg.value, frame)
+        given = given.tensor_content() or given
+        if given.tensor.possible and given.grad > grad:
+            grad = given.grad
+        if why is None and given.tensor.possible and given.grad_evidenced:
+            why = given.grad_why
+    return _regrad(result, grad, why)
+
+
+def _is_frozen(evaluator, class_name: str) -> bool:
+    calls = evaluator.calls
+    if calls is None:
+        return False
+    if class_name.startswith(":"):
+        cls_node = calls.classes_by_name.get(class_name[1:])
+        found = calls._method(cls_node, "__init__", depth=0) if cls_node is not None else None
+        return found is not None and freezes_every_parameter(found[0].node)
+    project = evaluator.imports.project
+    summary = project.class_(class_name) if project is not None else None
+    return summary is not None and summary.frozen
+
+
+def _regrad(result: Facts, grad, why) -> Facts:
+    if result.items is not None or result.parts is not None:
+        return result.with_(items=_regrad(result.items, grad, why) if result.items is not None else None,
+                            parts=tuple(_regrad(p, grad, why) for p in result.parts) if result.parts else result.parts)
+    if not result.tensor.possible or result.grad is NO:
+        return result
+    return result.with_(grad=min(result.grad, grad) if why is None else grad, grad_why=why)

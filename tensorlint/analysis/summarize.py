@@ -18,6 +18,7 @@ import libcst as cst
 from .calls import Callee
 from .crossmodule import DEVICE, GRAD, ClassSummary, is_project_name, FunctionSummary, LatentConversion, ModuleSummary, ProjectContext
 from .facts import NOT_TENSOR, YES, Evidence, Facts
+from .frozen import freezes_every_parameter
 from .imports import dotted_name
 from .index import FunctionIndex
 from .loops import function_syncs, iterates_data
@@ -246,7 +247,9 @@ def _class(semantic: Semantic, node: cst.ClassDef, positions) -> ClassSummary:
             # a base the summary cannot follow (unresolved, or a library layer such as nn.Linear) may bring parameters
             holds_state = holds_state or not qualified or (not is_project_name(qualified)
                                                            and qualified not in _STATELESS_BASES)
-    return ClassSummary(info.is_module, tuple(bases), methods, frozenset(_step_methods(node)), holds_state)
+    init = semantic.index.method(node, "__init__")
+    frozen = freezes_every_parameter(init.node if init is not None else None)
+    return ClassSummary(info.is_module, tuple(bases), methods, frozenset(_step_methods(node)), holds_state, frozen)
 
 
 _STATELESS_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module", "object"})
