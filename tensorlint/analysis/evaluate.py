@@ -700,14 +700,17 @@ def _moved(receiver: Facts, moved: Facts) -> Facts:
 
 def _placed_like(shown: Facts, output: Facts) -> Facts:
     """What a project class's code shows its call returns, placed where the module is: a tensor it computes
-    without a device of its own in the code is where the caller's code put the module (`model.to(device)`)."""
-    if not output.device_evidenced:
+    without a device of its own in the code is where the caller's code put the module (`model.to(device)`),
+    or on the host for a module built here and never moved."""
+    if not output.device_evidenced and output.device is not NO:
         return shown
     if shown.items is not None or shown.parts is not None:
         return shown.with_(items=_placed_like(shown.items, output) if shown.items is not None else None,
                            parts=tuple(_placed_like(p, output) for p in shown.parts) if shown.parts else shown.parts)
     if not shown.tensor.possible or not shown.device.possible or shown.device_evidenced:
         return shown
+    if output.device is NO:
+        return shown.with_(device=NO, device_why=None)
     return shown.with_(device=max(shown.device, output.device), device_why=output.device_why)
 
 

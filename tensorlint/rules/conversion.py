@@ -143,6 +143,26 @@ class NumpyWithoutDetach(Rule):
               "an item of a submodule container set elsewhere, called under no_grad"),
         Valid(H + NET + RUNNER + "        return np.asarray(self.model.predict(x).cpu())\n",
               "a method the instance's class does not define: unknown"),
+        Valid(H + "class Resize(torch.nn.Module):\n    def forward(self, x, y):\n"
+                  "        return torch.nn.functional.interpolate(x, size=4), y\n"
+                  "def f(x, y):\n    out, labels = Resize()(torch.from_numpy(x), torch.from_numpy(y))\n"
+                  "    return np.asarray(out), np.asarray(labels)\n",
+              "a project module's forward: no parameter, a label passed through; host data has no grad"),
+        Valid(H + "class Prep(torch.nn.Module):\n    def forward(self, x):\n        return x * 2\n"
+                  "    def __call__(self, x):\n        with torch.no_grad():\n"
+                  "            return self.forward(torch.as_tensor(x)).numpy()\n"
+                  "def f(x):\n    return np.not_equal(Prep()(x), x)\n",
+              "a project class's own __call__ returns an array"),
+        Valid(H + "class Features(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                  "        self.kernels = torch.nn.Parameter(torch.randn(4, 1, 3), requires_grad=False)\n"
+                  "    def forward(self, x):\n        return torch.nn.functional.conv1d(x, self.kernels)\n"
+                  "def f(x):\n    return Features()(torch.from_numpy(x)).numpy()\n",
+              "a module whose only parameter is created with requires_grad=False"),
+        Valid(H + "class Features(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                  "        self.conv = torch.nn.Conv1d(1, 4, 3)\n        for p in self.parameters():\n"
+                  "            p.requires_grad = False\n    def forward(self, x):\n        return self.conv(x)\n"
+                  "def f(x):\n    model = Features()\n    return model(torch.from_numpy(x)).numpy()\n",
+              "a module whose __init__ freezes every parameter, given host data"),
     ]
     INVALID = [
         Invalid(H + "def f(model, x):\n    return model(x).numpy()\n", line=4, col=12,
@@ -275,6 +295,28 @@ class NumpyWithoutDetach(Rule):
                 fixed=H + "class Head(torch.nn.Module):\n    def run(self, x, i):\n        head = self.mask_head[i]\n"
                           "        return head(x).detach().cpu().numpy()\n",
                 why="an item of a submodule container a base class sets (`self.mask_head[i]`) is a submodule"),
+        Invalid(H + "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                    "        self.fc = torch.nn.Linear(2, 2)\n    def forward(self, x):\n        return torch.relu(self.fc(x))\n"
+                    "def f(x):\n    return Net().forward(torch.from_numpy(x)).numpy()\n", line=10, col=12,
+                fixed=H + "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                          "        self.fc = torch.nn.Linear(2, 2)\n    def forward(self, x):\n"
+                          "        return torch.relu(self.fc(x))\n"
+                          "def f(x):\n    return Net().forward(torch.from_numpy(x)).detach().cpu().numpy()\n",
+                why="a project module's forward returns its layer's output: it requires grad"),
+        Invalid(H + "class Double(torch.nn.Module):\n    def forward(self, x):\n        return x * 2\n"
+                    "def f():\n    return Double()(torch.ones(3, requires_grad=True)).numpy()\n", line=7, col=12,
+                fixed=H + "class Double(torch.nn.Module):\n    def forward(self, x):\n        return x * 2\n"
+                          "def f():\n    return Double()(torch.ones(3, requires_grad=True)).detach().cpu().numpy()\n",
+                why="a parameter-free forward keeps its input's grad"),
+        Invalid(H + "class Features(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                    "        self.conv = torch.nn.Conv1d(1, 4, 3)\n        for p in self.parameters():\n"
+                    "            p.requires_grad = False\n    def forward(self, x):\n        return self.conv(x)\n"
+                    "def f(x):\n    return Features()(x.requires_grad_()).numpy()\n", line=12, col=12,
+                fixed=H + "class Features(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                          "        self.conv = torch.nn.Conv1d(1, 4, 3)\n        for p in self.parameters():\n"
+                          "            p.requires_grad = False\n    def forward(self, x):\n        return self.conv(x)\n"
+                          "def f(x):\n    return Features()(x.requires_grad_()).detach().cpu().numpy()\n",
+                why="a frozen module's output requires grad where its input does"),
     ]
 
 
