@@ -204,6 +204,17 @@ class Frozen(nn.Module):
         return self.conv(x)
 
 
+class Outputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+
+    def forward(self, x):
+        results = {}
+        results["out"] = self.fc(x)
+        return results
+
+
 class Abstract(nn.Module):
     def __init__(self):
         super().__init__()
@@ -227,7 +238,7 @@ class Preprocessor:
 """
 VIDEO = "import torch\nfrom .preprocessor import Preprocessor\n\n\nclass Video(Preprocessor):\n" \
         "    def forward(self, x):\n        return x * 2\n"
-CALL_HEAD = "import numpy as np\nimport torch\nfrom .layers import Abstract, Frozen, Net, Resize\nfrom .video import Video\n\n\n"
+CALL_HEAD = "import numpy as np\nimport torch\nfrom .layers import Abstract, Frozen, Net, Outputs, Resize\nfrom .video import Video\n\n\n"
 
 
 def run_calls(tmp_path: Path, caller: str) -> list:
@@ -249,6 +260,8 @@ CALLS_INVALID = [
                  ["pkg/caller.py:9:12: TL101"], id="forward returns a layer's output"),
     pytest.param("def f(x):\n    return Frozen()(torch.ones(1, 1, 5, requires_grad=True)).numpy()\n",
                  ["pkg/caller.py:8:12: TL101"], id="a frozen module keeps its input's grad"),
+    pytest.param("def f(x):\n    return Outputs()(torch.from_numpy(x))[\"out\"].numpy()\n",
+                 ["pkg/caller.py:8:12: TL101"], id="a dict filled by d[k] = v, which the walk does not follow: the guess"),
     pytest.param("def f(x):\n    return Abstract()(torch.from_numpy(x)).numpy()\n",
                  ["pkg/caller.py:8:12: TL101"], id="an abstract forward says nothing: the module guess stands"),
     pytest.param("import torchvision\n\n\ndef f(x):\n    model = torchvision.models.resnet18()\n"

@@ -18,7 +18,7 @@ from .facts import (
     COMES_FROM, CREATED_BY, MARKED_BY, MOVED_BY, WRAPPED_BY,
 )
 from .crossmodule import bound_facts
-from .instances import frozen_output, instance_call_returns, instance_method_returns
+from .instances import filled_by_guess, frozen_output, instance_call_returns, instance_method_returns
 from .frame import Frame, forget, store
 from .imports import ImportMap, dotted_name
 from .refine import refined_frame
@@ -327,7 +327,7 @@ class Evaluator:
             if callee.instance_of is not None:
                 # an instance of a project class: its `__call__`/`forward` shows what comes back, not the guess
                 shown = instance_call_returns(self, callee.instance_of, method, node, frame)
-                output = output if shown is None else _placed_like(shown, output)
+                output = output if shown is None else _placed_like(filled_by_guess(shown, output), output)
                 return frozen_output(self, callee.instance_of, output, node, frame)
             return output
         return self._unknown_result(node, frame)

@@ -90,7 +90,7 @@ def _placed_by_arguments(evaluator, result: Facts, node: cst.Call, frame) -> Fac
 
 def instance_call_returns(evaluator, class_name: str, method: Optional[str], node: cst.Call, frame) -> Optional[Facts]:
     """What calling an instance of `class_name` gives, by `__call__` or `forward` (or `method`, for an explicit
-    `obj.forward(x)`); None when the class's code does not show what it returns, grad included."""
+    `obj.forward(x)`); None when the class defines neither. Parts it cannot say stay unknown (`filled_by_guess`)."""
     calls = evaluator.calls
     if calls is None:
         return None
@@ -103,16 +103,49 @@ def instance_call_returns(evaluator, class_name: str, method: Optional[str], nod
         arguments = calls.arguments(found, node, facts_of)
         if arguments is None:
             return None
-        result = calls.returns(found, arguments, frame.grad_enabled)
-        shown = not _unknown(result)
+        # an argument with no grad evidence is marked, so that what the method hands back from it is told
+        # apart from what it cannot say (`return x, y`: `y` is the caller's, with the caller's facts)
+        result = calls.returns(found, {p: _marked(f) for p, f in arguments.items()}, frame.grad_enabled)
     else:
         result = found.returns
         if result.tensor is not NO:
-            result = found.returns_given({param: _content(facts_of(argument))
-                                          for param, argument in bind_arguments(found.params, node).items()})
-        # `return x * 2`: the context-free return knows nothing of `x`, but the result keeps `x`'s grad facts
-        shown = not _unknown(result) or any(fact == GRAD for _, fact in found.passes)
-    return _placed_by_arguments(evaluator, result, node, frame) if shown else None
+            given = {param: _content(facts_of(argument))
+                     for param, argument in bind_arguments(found.params, node).items()}
+            result = found.returns_given(given)
+            kept = [given[param].grad for param, fact in found.passes if fact == GRAD and param in given]
+            if kept and max(kept) is NO and _unknown(result):
+                # `return x * 2`: the context-free return knows nothing of `x`, but the result keeps `x`'s grad
+                result = result.with_(grad=NO)
+    return _placed_by_arguments(evaluator, result, node, frame)
+
+
+def filled_by_guess(shown: Facts, guess: Facts, whole: bool = True) -> Facts:
+    """What the method shows, or the module guess where its code says nothing: for the whole return (an
+    unknown call's result), and for a container it returns empty as far as the walk saw (a dict filled by
+    `d[k] = v`, which the walk does not follow). An element of a tuple, list or dict it builds has what the
+    code shows of it: from an unknown call, no evidence either way."""
+    if shown.items is not None or shown.parts is not None:
+        items = shown.items
+        if items is not None:
+            items = guess if items.tensor is NO and items.parts == () else filled_by_guess(items, guess, False)
+        parts = tuple(filled_by_guess(p, guess, False) for p in shown.parts) if shown.parts else shown.parts
+        return shown.with_(items=items, parts=parts)
+    if shown.grad_why is _ARGUMENT or (shown.grad_why is not None and shown.grad_why.cause is _ARGUMENT):
+        return shown.with_(grad_why=None)  # the caller's own value, as unknown to it as before the call
+    return guess if whole and _unknown(shown) else shown
+
+
+# What marks an argument without grad evidence during the walk of the called method.
+_ARGUMENT = Evidence("is the caller's argument", from_caller=True)
+
+
+def _marked(facts: Facts) -> Facts:
+    if facts.items is not None or facts.parts is not None:
+        return facts.with_(items=_marked(facts.items) if facts.items is not None else None,
+                           parts=tuple(_marked(p) for p in facts.parts) if facts.parts else facts.parts)
+    if facts.tensor.possible and facts.grad is MAYBE and facts.grad_why is None:
+        return facts.with_(grad_why=_ARGUMENT)
+    return facts
 
 
 def _found(evaluator, class_name: str, name: str):
@@ -139,7 +172,8 @@ def _content(facts: Facts) -> Facts:
 
 
 def _unknown(result: Facts) -> bool:
-    """Nothing shown: a value that may be anything, with no evidence and no known structure."""
+    """Nothing shown: a value that may be anything, with no evidence and no known structure (the method's own
+    `x`, unknown to the caller too, is unknown here as well: the guess stands for it, as before)."""
     return (result.tensor is MAYBE and result.grad is MAYBE and result.grad_why is None and result.items is None
             and result.parts is None and result.module is not YES)
 
