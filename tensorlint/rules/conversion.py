@@ -295,27 +295,26 @@ class NumpyWithoutDetach(Rule):
                 fixed=H + "class Head(torch.nn.Module):\n    def run(self, x, i):\n        head = self.mask_head[i]\n"
                           "        return head(x).detach().cpu().numpy()\n",
                 why="an item of a submodule container a base class sets (`self.mask_head[i]`) is a submodule"),
-        Invalid(H + "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-                    "        self.fc = torch.nn.Linear(2, 2)\n    def forward(self, x):\n        return torch.relu(self.fc(x))\n"
-                    "def f(x):\n    return Net().forward(torch.from_numpy(x)).numpy()\n", line=10, col=12,
-                fixed=H + "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-                          "        self.fc = torch.nn.Linear(2, 2)\n    def forward(self, x):\n"
-                          "        return torch.relu(self.fc(x))\n"
-                          "def f(x):\n    return Net().forward(torch.from_numpy(x)).detach().cpu().numpy()\n",
+        Invalid(H + "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = torch.nn.Linear(2, 2)\n"
+                    "    def forward(self, x):\n        return torch.relu(self.fc(x))\n"
+                    "def f(x):\n    model = Net()\n    return model(x).numpy()\n", line=11, col=12,
+                fixed=H + "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = torch.nn.Linear(2, 2)\n"
+                    "    def forward(self, x):\n        return torch.relu(self.fc(x))\n"
+                          "def f(x):\n    model = Net()\n    return model(x).detach().cpu().numpy()\n",
                 why="a project module's forward returns its layer's output: it requires grad"),
         Invalid(H + "class Double(torch.nn.Module):\n    def forward(self, x):\n        return x * 2\n"
-                    "def f():\n    return Double()(torch.ones(3, requires_grad=True)).numpy()\n", line=7, col=12,
+                    "def f():\n    x = torch.ones(3, requires_grad=True)\n    model = Double()\n    return model(x).numpy()\n", line=9, col=12,
                 fixed=H + "class Double(torch.nn.Module):\n    def forward(self, x):\n        return x * 2\n"
-                          "def f():\n    return Double()(torch.ones(3, requires_grad=True)).detach().cpu().numpy()\n",
+                          "def f():\n    x = torch.ones(3, requires_grad=True)\n    model = Double()\n    return model(x).detach().cpu().numpy()\n",
                 why="a parameter-free forward keeps its input's grad"),
         Invalid(H + "class Features(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
                     "        self.conv = torch.nn.Conv1d(1, 4, 3)\n        for p in self.parameters():\n"
                     "            p.requires_grad = False\n    def forward(self, x):\n        return self.conv(x)\n"
-                    "def f(x):\n    return Features()(x.requires_grad_()).numpy()\n", line=12, col=12,
+                    "def f():\n    x = torch.ones(1, 1, 5, requires_grad=True)\n    model = Features()\n    return model(x).numpy()\n", line=14, col=12,
                 fixed=H + "class Features(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-                          "        self.conv = torch.nn.Conv1d(1, 4, 3)\n        for p in self.parameters():\n"
-                          "            p.requires_grad = False\n    def forward(self, x):\n        return self.conv(x)\n"
-                          "def f(x):\n    return Features()(x.requires_grad_()).detach().cpu().numpy()\n",
+                    "        self.conv = torch.nn.Conv1d(1, 4, 3)\n        for p in self.parameters():\n"
+                    "            p.requires_grad = False\n    def forward(self, x):\n        return self.conv(x)\n"
+                          "def f():\n    x = torch.ones(1, 1, 5, requires_grad=True)\n    model = Features()\n    return model(x).detach().cpu().numpy()\n",
                 why="a frozen module's output requires grad where its input does"),
     ]
 
