@@ -32,8 +32,9 @@ import libcst as cst
 
 from .calls import Callee
 from .crossmodule import DEVICE, GRAD, UNINFORMATIVE, bind_arguments
-from .facts import COMES_FROM, MAYBE, NO, YES, Evidence, Facts
+from .facts import COMES_FROM, MAYBE, NO, NOTHING, YES, Evidence, Facts
 from .frozen import freezes_every_parameter
+from .walk import walk
 
 
 def instance_method_returns(evaluator, class_name: str, name: str, node: cst.Call, frame) -> Optional[Facts]:
@@ -106,6 +107,8 @@ def instance_call_returns(evaluator, class_name: str, method: Optional[str], nod
         # an argument with no grad evidence is marked, so that what the method hands back from it is told
         # apart from what it cannot say (`return x, y`: `y` is the caller's, with the caller's facts)
         result = calls.returns(found, {p: _marked(f) for p, f in arguments.items()}, frame.grad_enabled)
+        if _stores_items(found.function.node):
+            result = _unseen_items(result)  # `out[name] = layer(x)`: entries the walk does not follow
     else:
         result = found.returns
         if result.tensor is not NO:
@@ -133,6 +136,28 @@ def filled_by_guess(shown: Facts, guess: Facts, whole: bool = True) -> Facts:
     if shown.grad_why is _ARGUMENT or (shown.grad_why is not None and shown.grad_why.cause is _ARGUMENT):
         return shown.with_(grad_why=None)  # the caller's own value, as unknown to it as before the call
     return guess if whole and _unknown(shown) else shown
+
+
+def _stores_items(function: cst.FunctionDef) -> bool:
+    """Does the method store into a container by subscript (`d[k] = v`)? The walk keeps no track of that."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            nonlocal found
+            found = found or isinstance(node.target, cst.Subscript)
+
+    walk(function.body, Finder())
+    return found
+
+
+def _unseen_items(result: Facts) -> Facts:
+    """The containers of `result`, as if seen empty: `filled_by_guess` gives them the module guess."""
+    if result.items is not None:
+        return result.with_(items=NOTHING)
+    if result.parts:
+        return result.with_(parts=tuple(_unseen_items(p) for p in result.parts))
+    return result
 
 
 # What marks an argument without grad evidence during the walk of the called method.
