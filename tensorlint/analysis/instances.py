@@ -125,8 +125,9 @@ def instance_call_returns(evaluator, class_name: str, method: Optional[str], nod
 def filled_by_guess(shown: Facts, guess: Facts, whole: bool = True) -> Facts:
     """What the method shows, or the module guess where its code says nothing: for the whole return (an
     unknown call's result), and for a container it returns empty as far as the walk saw (a dict filled by
-    `d[k] = v`, which the walk does not follow). An element of a tuple, list or dict it builds has what the
-    code shows of it: from an unknown call, no evidence either way."""
+    `d[k] = v`, which the walk does not follow), and for a tensor it returns whose grad its code cannot say.
+    Another element of a tuple, list or dict it builds has what the code shows of it (a value of unknown kind
+    from an outside library's call: no evidence either way)."""
     if shown.items is not None or shown.parts is not None:
         items = shown.items
         if items is not None:
@@ -135,7 +136,16 @@ def filled_by_guess(shown: Facts, guess: Facts, whole: bool = True) -> Facts:
         return shown.with_(items=items, parts=parts)
     if shown.grad_why is _ARGUMENT or (shown.grad_why is not None and shown.grad_why.cause is _ARGUMENT):
         return shown.with_(grad_why=None)  # the caller's own value, as unknown to it as before the call
-    return guess if whole and _unknown(shown) else shown
+    if whole and _unknown(shown) or _unknown_tensor(shown):
+        return guess
+    return shown
+
+
+def _unknown_tensor(facts: Facts) -> bool:
+    """A tensor whose grad the method's code cannot say (`-> List[Tensor]` alone): the module made it, as far
+    as anything shows, so the guess stands for it. A value not known to be a tensor (a label handed on, an
+    outside library's result) is not claimed to be the module's output."""
+    return facts.tensor is YES and facts.grad is MAYBE and facts.grad_why is None
 
 
 def _stores_items(function: cst.FunctionDef) -> bool:
