@@ -15,6 +15,7 @@ import libcst as cst
 import pytest
 
 from tensorlint.analysis.crossmodule import DEVICE, ProjectContext
+from tensorlint.analysis.frozen import freezes_every_parameter
 from tensorlint.analysis.summarize import summarize_module
 from tensorlint.cli import main
 
@@ -166,3 +167,143 @@ def test_a_module_through_a_chain_of_project_base_classes(tmp_path):
 
 def test_a_plain_class_through_a_chain_of_project_base_classes(tmp_path):
     assert _three_modules(tmp_path, "class Base:\n    pass\n") == []
+
+
+# -- calling an instance: `model(x)` runs the class's `__call__` (a project base's too) or its `forward` --------
+LAYERS = """\
+import numpy as np
+import torch
+from torch import nn
+
+
+class Resize(nn.Module):
+    def __init__(self, size):
+        super().__init__()
+        self.size = tuple(size)   # (a call: the summary cannot tell it from a layer)
+
+    def forward(self, x, y):
+        return nn.functional.interpolate(x, size=self.size), y
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+
+    def forward(self, x):
+        return torch.relu(self.fc(x))
+
+
+class Frozen(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(1, 4, 3)
+        self.requires_grad_(False)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Outputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+
+    def forward(self, x):
+        results = {}
+        results["out"] = self.fc(x)
+        return results
+
+
+class Abstract(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+
+    def forward(self, x):
+        raise NotImplementedError
+"""
+PREPROCESSOR = """\
+import numpy as np
+import torch
+
+
+class Preprocessor:
+    def __init__(self):
+        self.device = torch.device("cpu")
+
+    def __call__(self, x):
+        with torch.no_grad():
+            return self.forward(torch.as_tensor(x)).numpy()
+"""
+VIDEO = "import torch\nfrom .preprocessor import Preprocessor\n\n\nclass Video(Preprocessor):\n" \
+        "    def forward(self, x):\n        return x * 2\n"
+CALL_HEAD = "import numpy as np\nimport torch\nfrom .layers import Abstract, Frozen, Net, Outputs, Resize\nfrom .video import Video\n\n\n"
+
+
+def run_calls(tmp_path: Path, caller: str) -> list:
+    return check_package(tmp_path, {"layers.py": LAYERS, "preprocessor.py": PREPROCESSOR, "video.py": VIDEO,
+                                    "caller.py": CALL_HEAD + caller})
+
+
+CALLS_VALID = [
+    pytest.param("def f(x, y):\n    out, labels = Resize((4, 4)).forward(torch.from_numpy(x), torch.from_numpy(y))\n"
+                 "    return out.shape, np.asarray(labels)\n", id="a label the forward hands back: not the module's output"),
+    pytest.param("def f(x):\n    return np.not_equal(Video()(x), x)\n",
+                 id="the __call__ of a project base in a third module returns an array"),
+    pytest.param("def f(x):\n    model = Frozen()\n    return model(torch.from_numpy(x)).numpy()\n",
+                 id="__init__ freezes every parameter"),
+]
+
+CALLS_INVALID = [
+    pytest.param("def f(x):\n    model = Net()\n    return model(torch.from_numpy(x)).cpu().numpy()\n",
+                 ["pkg/caller.py:9:12: TL101"], id="forward returns a layer's output"),
+    pytest.param("def f(x):\n    return Frozen()(torch.ones(1, 1, 5, requires_grad=True)).numpy()\n",
+                 ["pkg/caller.py:8:12: TL101"], id="a frozen module keeps its input's grad"),
+    pytest.param("def f(x):\n    return Outputs()(torch.from_numpy(x))[\"out\"].numpy()\n",
+                 ["pkg/caller.py:8:12: TL101"], id="a dict filled by d[k] = v, which the walk does not follow: the guess"),
+    pytest.param("def f(x):\n    return Abstract()(torch.from_numpy(x)).numpy()\n",
+                 ["pkg/caller.py:8:12: TL101"], id="an abstract forward says nothing: the module guess stands"),
+    pytest.param("import torchvision\n\n\ndef f(x):\n    model = torchvision.models.resnet18()\n"
+                 "    return np.asarray(model(torch.from_numpy(x)))\n",
+                 ["pkg/caller.py:12:23: TL101"], id="a class outside the project: the module guess stands"),
+]
+
+
+@pytest.mark.parametrize("caller", CALLS_VALID)
+def test_instance_call_valid(tmp_path, caller):
+    assert run_calls(tmp_path, caller) == []
+
+
+@pytest.mark.parametrize(("caller", "expected"), CALLS_INVALID)
+def test_instance_call_invalid(tmp_path, caller, expected):
+    assert run_calls(tmp_path, caller) == expected
+
+
+def test_the_summary_says_which_classes_freeze_their_parameters():
+    summary = summarize_module(cst.parse_module(LAYERS), ProjectContext(module="pkg.layers"))
+    assert {name for name, cls in summary.classes.items() if cls.frozen} == {"Frozen"}
+
+
+def _init(body: str) -> cst.FunctionDef:
+    return cst.parse_module("def __init__(self):\n    super().__init__()\n" + body).body[0]
+
+
+@pytest.mark.parametrize(("body", "frozen"), [
+    pytest.param("    self.fc = nn.Linear(2, 2)\n    for p in self.parameters():\n        p.requires_grad = False\n",
+                 True, id="a loop over every parameter"),
+    pytest.param("    self.fc = nn.Linear(2, 2)\n    for p in self.parameters():\n        p.requires_grad_(False)\n",
+                 True, id="requires_grad_(False) in the loop"),
+    pytest.param("    self.fc = nn.Linear(2, 2)\n    self.requires_grad_(False)\n    self.n = 3\n",
+                 True, id="the module's requires_grad_(False), then a plain attribute"),
+    pytest.param("    self.requires_grad_(False)\n    self.head = nn.Linear(2, 2)\n",
+                 False, id="a layer added after the freeze"),
+    pytest.param("    self.fc = nn.Linear(2, 2)\n    if freeze:\n        self.requires_grad_(False)\n",
+                 False, id="a freeze under an if"),
+    pytest.param("    self.fc = nn.Linear(2, 2)\n    for p in self.fc.parameters():\n        p.requires_grad = False\n",
+                 False, id="one submodule's parameters"),
+    pytest.param("    self.requires_grad_(False)\n    self._build()\n", False, id="a method called after the freeze"),
+    pytest.param("    self.fc = nn.Linear(2, 2)\n", False, id="no freeze"),
+])
+def test_freezes_every_parameter(body, frozen):
+    assert freezes_every_parameter(_init(body)) is frozen

@@ -187,6 +187,7 @@ class ClassSummary:
     # or registers one, or a base outside the project other than nn.Module brings them. False: a module whose
     # output requires grad only when its input does (`CosineAttention()`), unless a project base says otherwise.
     holds_state: bool = True
+    frozen: bool = False   # its `__init__` ends with a freeze of every parameter (frozen.py)
 
     @property
     def informative(self) -> bool:
@@ -194,13 +195,13 @@ class ClassSummary:
 
     def encode(self):
         return [self.is_module, list(self.bases), {n: m.encode() for n, m in self.methods.items()},
-                sorted(self.step_methods), self.holds_state]
+                sorted(self.step_methods), self.holds_state, self.frozen]
 
     @classmethod
     def decode(cls, data) -> "ClassSummary":
-        is_module, bases, methods, steps, holds_state = data
+        is_module, bases, methods, steps, holds_state, frozen = data
         return cls(is_module, tuple(bases), {n: FunctionSummary.decode(m) for n, m in methods.items()},
-                   frozenset(steps), bool(holds_state))
+                   frozenset(steps), bool(holds_state), bool(frozen))
 
 
 @dataclass

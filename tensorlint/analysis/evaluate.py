@@ -18,7 +18,7 @@ from .facts import (
     COMES_FROM, CREATED_BY, MARKED_BY, MOVED_BY, WRAPPED_BY,
 )
 from .crossmodule import bound_facts
-from .instances import instance_method_returns
+from .instances import filled_by_guess, frozen_output, instance_call_returns, instance_method_returns
 from .frame import Frame, forget, store
 from .imports import ImportMap, dotted_name
 from .refine import refined_frame
@@ -321,9 +321,15 @@ class Evaluator:
         return (qualified.startswith("torch.nn.") and qualified.rsplit(".", 1)[-1] in api.STATELESS_MODULES
                 and _weightless(constructor))
 
-    def _call_value(self, callee: Facts, node: cst.Call, frame):
+    def _call_value(self, callee: Facts, node: cst.Call, frame, method: Optional[str] = None):
         if callee.module.possible:
-            return self.model_output(callee, node, frame)
+            output = self.model_output(callee, node, frame)
+            if callee.instance_of is not None:
+                # an instance of a project class: its `__call__`/`forward` shows what comes back, not the guess
+                shown = instance_call_returns(self, callee.instance_of, method, node, frame)
+                output = output if shown is None else _placed_like(filled_by_guess(shown, output), output)
+                return frozen_output(self, callee.instance_of, output, node, frame)
+            return output
         return self._unknown_result(node, frame)
 
     def _unknown_result(self, node: cst.Call, frame) -> Facts:
@@ -550,7 +556,7 @@ class Evaluator:
         if name in ("named_modules", "named_children"):
             return container_of(container_of(None, (NOT_TENSOR, MODULE)))
         if name in ("forward", "__call__") and receiver.module.possible:
-            return self._call_value(receiver, node, frame)
+            return self._call_value(receiver, node, frame, method=name)
         if receiver.instance_of is not None and name not in _MODULE_API:
             returned = instance_method_returns(self, receiver.instance_of, name, node, frame)
             if returned is not None:  # `self.model.get_theta(x)` of `self.model = DecoderNetwork(...)`
@@ -705,6 +711,22 @@ def _moved(receiver: Facts, moved: Facts) -> Facts:
     if moved.device.possible and receiver.tensor is MAYBE and receiver.module is NO:
         return moved.with_(tensor=YES, guessed=True)
     return moved
+
+
+def _placed_like(shown: Facts, output: Facts) -> Facts:
+    """What a project class's code shows its call returns, placed where the module is: a tensor it computes
+    without a device of its own in the code is where the caller's code put the module (`model.to(device)`),
+    or on the host for a module built here and never moved."""
+    if not output.device_evidenced and output.device is not NO:
+        return shown
+    if shown.items is not None or shown.parts is not None:
+        return shown.with_(items=_placed_like(shown.items, output) if shown.items is not None else None,
+                           parts=tuple(_placed_like(p, output) for p in shown.parts) if shown.parts else shown.parts)
+    if not shown.tensor.possible or not shown.device.possible or shown.device_evidenced:
+        return shown
+    if output.device is NO:
+        return shown.with_(device=NO, device_why=None)
+    return shown.with_(device=max(shown.device, output.device), device_why=output.device_why)
 
 
 def _built_here(callee: Facts) -> bool:

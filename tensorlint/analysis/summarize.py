@@ -19,6 +19,7 @@ from .calls import Callee
 from .crossmodule import (DEVICE, GRAD, ClassSummary, FunctionSummary, LatentConversion, ModuleSummary, ProjectContext,
                           is_project_name, literal_defaults, none_defaults)
 from .facts import NO, NOT_TENSOR, YES, Evidence, Facts, device_spec
+from .frozen import freezes_every_parameter
 from .imports import dotted_name
 from .index import FunctionIndex
 from .loops import function_syncs, iterates_data
@@ -250,7 +251,9 @@ def _class(semantic: Semantic, node: cst.ClassDef, positions) -> ClassSummary:
             # a base the summary cannot follow (unresolved, or a library layer such as nn.Linear) may bring parameters
             holds_state = holds_state or not qualified or (not is_project_name(qualified)
                                                            and qualified not in _STATELESS_BASES)
-    return ClassSummary(info.is_module, tuple(bases), methods, frozenset(_step_methods(node)), holds_state)
+    init = semantic.index.method(node, "__init__")
+    frozen = freezes_every_parameter(init.node if init is not None else None)
+    return ClassSummary(info.is_module, tuple(bases), methods, frozenset(_step_methods(node)), holds_state, frozen)
 
 
 _STATELESS_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module", "object"})

@@ -151,6 +151,26 @@ class NumpyWithoutDetach(Rule):
         Valid(H + "def helper(t, as_np=False):\n    if not as_np:\n        return t\n    return t.numpy()\n"
                   "def run(model, x):\n    return helper(model(x))\n",
               "the call leaves `as_np` False: the function returns before the conversion"),
+        Valid(H + "class Resize(torch.nn.Module):\n    def forward(self, x, y):\n"
+                  "        return torch.nn.functional.interpolate(x, size=4), y\n"
+                  "def f(x, y):\n    out, labels = Resize()(torch.from_numpy(x), torch.from_numpy(y))\n"
+                  "    return np.asarray(out), np.asarray(labels)\n",
+              "a project module's forward: no parameter, a label passed through; host data has no grad"),
+        Valid(H + "class Prep(torch.nn.Module):\n    def forward(self, x):\n        return x * 2\n"
+                  "    def __call__(self, x):\n        with torch.no_grad():\n"
+                  "            return self.forward(torch.as_tensor(x)).numpy()\n"
+                  "def f(x):\n    return np.not_equal(Prep()(x), x)\n",
+              "a project class's own __call__ returns an array"),
+        Valid(H + "class Features(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                  "        self.kernels = torch.nn.Parameter(torch.randn(4, 1, 3), requires_grad=False)\n"
+                  "    def forward(self, x):\n        return torch.nn.functional.conv1d(x, self.kernels)\n"
+                  "def f(x):\n    return Features()(torch.from_numpy(x)).numpy()\n",
+              "a module whose only parameter is created with requires_grad=False"),
+        Valid(H + "class Features(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                  "        self.conv = torch.nn.Conv1d(1, 4, 3)\n        for p in self.parameters():\n"
+                  "            p.requires_grad = False\n    def forward(self, x):\n        return self.conv(x)\n"
+                  "def f(x):\n    model = Features()\n    return model(torch.from_numpy(x)).numpy()\n",
+              "a module whose __init__ freezes every parameter, given host data"),
     ]
     INVALID = [
         Invalid(H + "def f(model, x):\n    return model(x).numpy()\n", line=4, col=12,
@@ -293,6 +313,27 @@ class NumpyWithoutDetach(Rule):
                 fixed=H + "class GP:\n    def grad(self, u, ret_np=False):\n        g = u * 2\n        if ret_np:\n            return g.detach().cpu().numpy()\n        return g\n"
                           + "    def fit(self, f):\n        return self.grad(f.clone().requires_grad_(True), True)\n",
                 why="the call passes `ret_np=True`: the branch that converts runs, on a tensor marked to require grad"),
+        Invalid(H + "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = torch.nn.Linear(2, 2)\n"
+                    "    def forward(self, x):\n        return torch.relu(self.fc(x))\n"
+                    "def f(x):\n    model = Net()\n    return model(x).numpy()\n", line=11, col=12,
+                fixed=H + "class Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = torch.nn.Linear(2, 2)\n"
+                    "    def forward(self, x):\n        return torch.relu(self.fc(x))\n"
+                          "def f(x):\n    model = Net()\n    return model(x).detach().cpu().numpy()\n",
+                why="a project module's forward returns its layer's output: it requires grad"),
+        Invalid(H + "class Double(torch.nn.Module):\n    def forward(self, x):\n        return x * 2\n"
+                    "def f():\n    x = torch.ones(3, requires_grad=True)\n    model = Double()\n    return model(x).numpy()\n", line=9, col=12,
+                fixed=H + "class Double(torch.nn.Module):\n    def forward(self, x):\n        return x * 2\n"
+                          "def f():\n    x = torch.ones(3, requires_grad=True)\n    model = Double()\n    return model(x).detach().cpu().numpy()\n",
+                why="a parameter-free forward keeps its input's grad"),
+        Invalid(H + "class Features(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                    "        self.conv = torch.nn.Conv1d(1, 4, 3)\n        for p in self.parameters():\n"
+                    "            p.requires_grad = False\n    def forward(self, x):\n        return self.conv(x)\n"
+                    "def f():\n    x = torch.ones(1, 1, 5, requires_grad=True)\n    model = Features()\n    return model(x).numpy()\n", line=14, col=12,
+                fixed=H + "class Features(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                    "        self.conv = torch.nn.Conv1d(1, 4, 3)\n        for p in self.parameters():\n"
+                    "            p.requires_grad = False\n    def forward(self, x):\n        return self.conv(x)\n"
+                          "def f():\n    x = torch.ones(1, 1, 5, requires_grad=True)\n    model = Features()\n    return model(x).detach().cpu().numpy()\n",
+                why="a frozen module's output requires grad where its input does"),
     ]
 
 
