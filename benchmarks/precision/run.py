@@ -344,7 +344,7 @@ def score(judged: Dict[str, List[Entry]], baseline: List[Finding], now: List[Fin
                 lists[kind + "_gone"].append(e)
     for row in families.values():
         decided = row["true"] + row["false"]
-        row["precision"] = round(row["true"] / decided, 4) if decided else None
+        row["precision"] = row["true"] / decided if decided else None  # (rounded once, where it is shown)
     return {"families": families, "new": new,
             **{k: [e.finding for e in v] for k, v in lists.items()}}
 
