@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from .facts import NO, UNKNOWN, YES, Evidence, Facts, Tri
@@ -163,6 +164,12 @@ class FunctionSummary:
         return result
 
     def encode(self):
+        """As JSON data; shared, not to be changed (a project run encodes a summary into the cache key of every
+        file that imports it, so it is built once)."""
+        return self._encoded
+
+    @cached_property
+    def _encoded(self):
         return [list(self.params), encode_facts(self.returns), [[p, encode_facts(f)] for p, f in self.evidence],
                 self.performs_step, [c.encode() for c in self.conversions], [list(p) for p in self.passes],
                 [list(d) for d in self.defaults], self.syncs_every_call, list(self.unpassed),
@@ -194,6 +201,11 @@ class ClassSummary:
         return self.is_module or bool(self.step_methods) or any(m.informative for m in self.methods.values())
 
     def encode(self):
+        """As JSON data; shared, not to be changed (built once, as a function summary's)."""
+        return self._encoded
+
+    @cached_property
+    def _encoded(self):
         return [self.is_module, list(self.bases), {n: m.encode() for n, m in self.methods.items()},
                 sorted(self.step_methods), self.holds_state, self.frozen]
 
