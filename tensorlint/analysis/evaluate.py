@@ -335,7 +335,7 @@ class Evaluator:
     def _unknown_result(self, node: cst.Call, frame) -> Facts:
         """An unknown call's result: nothing is known, but if it turns out to be a tensor (a use proves it:
         `loss.backward()`), one computed from device tensors (`criterion(out, y.to(device))`) is on the device."""
-        cause = self._argument_device_why(node, frame)
+        cause = self.argument_evidence(node, frame, "device")
         if cause is None:
             return UNKNOWN.with_(module=NO)
         return UNKNOWN.with_(module=NO, device_why=Evidence(COMES_FROM, node, cause))
@@ -355,7 +355,7 @@ class Evaluator:
             if not _built_here(callee) and isinstance(node, cst.Call) and _names_a_loss(node):
                 # a criterion (`criterion(out, y)`) has no parameters to show: what it is given decides (an output
                 # that requires grad, or a model it runs)
-                cause = self._argument_grad_why(node, frame)
+                cause = self.argument_evidence(node, frame, "grad")
                 if cause is not None or not any(self.facts(a.value, frame).module.possible for a in node.args):
                     output = output.with_(grad_why=Evidence(COMES_FROM, node, cause) if cause is not None else None)
         # a module built here and never moved computes on the host (inputs elsewhere would raise)
@@ -366,27 +366,19 @@ class Evaluator:
         # a module computes where its parameters are, and so where its inputs are (anything else raises)
         cause = callee.device_why
         if cause is None or not cause.shown_by_code:  # a move in the code says more than a framework's placement
-            cause = (self._argument_device_why(node, frame) if isinstance(node, cst.Call) else None) or cause
+            cause = (self.argument_evidence(node, frame, "device") if isinstance(node, cst.Call) else None) or cause
         if cause is not None:
             return output.with_(device_why=Evidence(COMES_FROM, node, cause))
         return output
 
-    def _argument_grad_why(self, node: cst.Call, frame) -> Optional[Evidence]:
-        """The grad evidence of the first argument that has some: `criterion(model(x), y)` requires grad."""
+    def argument_evidence(self, node: cst.Call, frame, kind: str) -> Optional[Evidence]:
+        """The `kind` ("grad" or "device") evidence of the first argument that has some: `criterion(model(x), y)`
+        requires grad, `model(x.to(device))` computes on the device."""
         for arg in node.args:
             value = self.facts(arg.value, frame)
             content = value.tensor_content() or value
-            if content.grad_evidenced:
-                return content.grad_why
-        return None
-
-    def _argument_device_why(self, node: cst.Call, frame) -> Optional[Evidence]:
-        """The device evidence of the first argument that has some: `model(x.to(device))` computes on the device."""
-        for arg in node.args:
-            value = self.facts(arg.value, frame)
-            content = value.tensor_content() or value
-            if content.device_evidenced:
-                return content.device_why
+            if getattr(content, f"{kind}_evidenced"):
+                return getattr(content, f"{kind}_why")
         return None
 
     def _call_builtin(self, name: str, node: cst.Call, frame):

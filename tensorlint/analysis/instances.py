@@ -85,7 +85,7 @@ def _placed_by_arguments(evaluator, result: Facts, node: cst.Call, frame) -> Fac
     (`adversary.generate(data.to(device))`, whose body moves them to where its model is)."""
     if not result.device.possible or result.device_why is not None:
         return result
-    cause = evaluator._argument_device_why(node, frame)
+    cause = evaluator.argument_evidence(node, frame, "device")
     return result if cause is None else result.with_(device_why=Evidence(COMES_FROM, node, cause))
 
 
