@@ -14,7 +14,8 @@ place: concurrent workers and runs never see half an entry, and two writers of o
 same bytes. An unreadable or corrupt entry is a miss. A cache that cannot be written is skipped
 silently: it only ever saves time. Only `check` caches results; `fix` always re-checks. Module
 summaries (`project_run.summarize_file`) live here too, which flake8, `fix` and the editor also use
-for the modules a file imports.
+for the modules a file imports, and whole project runs (`run_replay.py`: keyed by the run's options, valid
+while a snapshot of what the run read holds).
 """
 from __future__ import annotations
 
@@ -121,7 +122,7 @@ class Cache:
                 entry = json.loads(handle.read())
             if not isinstance(entry, dict) or not isinstance(entry.get("d"), list):
                 return None
-            return [_decode(item) for item in entry["d"]], entry.get("x")
+            return decode_diagnostics(entry["d"]), entry.get("x")
         except (OSError, ValueError, TypeError, KeyError, IndexError):
             return None
 
@@ -130,7 +131,7 @@ class Cache:
         try:
             self._prepare()
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            data = json.dumps({"d": [_encode(d) for d in diagnostics], "x": extra}, separators=(",", ":")).encode()
+            data = json.dumps({"d": encode_diagnostics(diagnostics), "x": extra}, separators=(",", ":")).encode()
             handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
             try:
                 with os.fdopen(handle, "wb") as stream:
@@ -139,6 +140,14 @@ class Cache:
             except BaseException:
                 os.unlink(temporary)
                 raise
+        except OSError:
+            pass
+
+    def make_directory(self) -> None:
+        """Create the cache folder now, not at the first store (a project run's snapshot is taken after it
+        exists: creating it changes the modification time of the folder that holds it)."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
         except OSError:
             pass
 
@@ -174,4 +183,13 @@ def _decode(entry: list) -> Diagnostic:
                       start_offset=start_offset, end_offset=end_offset, fix=fix)
 
 
-__all__ = ["Cache", "DIRECTORY_NAME", "ENVIRONMENT_VARIABLE", "cache_key", "default_directory", "tool_fingerprint"]
+def encode_diagnostics(diagnostics: List[Diagnostic]) -> list:
+    return [_encode(d) for d in diagnostics]
+
+
+def decode_diagnostics(entries: list) -> List[Diagnostic]:
+    return [_decode(entry) for entry in entries]
+
+
+__all__ = ["Cache", "DIRECTORY_NAME", "ENVIRONMENT_VARIABLE", "cache_key", "decode_diagnostics", "default_directory",
+           "encode_diagnostics", "tool_fingerprint"]

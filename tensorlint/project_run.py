@@ -284,10 +284,37 @@ def summarize_file(path: str, module: str, is_package: bool, cache_directory: Op
 
 # -- the run -------------------------------------------------------------------------------------
 def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
-    """The results of `job` on `files`, in order, with what the project's modules tell each other."""
+    """The results of `job` on `files`, in order, with what the project's modules tell each other; replayed
+    whole when nothing the last such run read has changed (`run_replay`)."""
     from .inputs import is_notebook
     places = {path: (module, package, None) for path, (module, package) in module_places(files).items()
               if not is_notebook(path)}
+    on_disk = _modules_on_disk(places)
+    cache_directory = getattr(job, "cache_directory", None)
+    if cache_directory is None:
+        yield from _check_project(job, files, run_files, jobs, places, on_disk)
+        return
+    from . import run_replay
+    from .cli import FileResult
+    cache = Cache(cache_directory)
+    key = run_replay.run_key(job, files)
+    replayed = run_replay.load(cache, key)
+    if replayed is not None:
+        yield from (FileResult(path, diagnostics, error) for path, diagnostics, error in replayed)
+        return
+    cache.make_directory()
+    snapshot = run_replay.take_snapshot(files, [path for path, _ in on_disk.values()])
+    results = []
+    for result in _check_project(job, files, run_files, jobs, places, on_disk):
+        results.append(result)
+        yield result
+    if snapshot is not None:
+        run_replay.store(cache, key, snapshot, results)
+
+
+def _check_project(job, files: Sequence[str], run_files, jobs: int,
+                   places: Dict[str, Tuple[str, bool, Optional[dict]]], on_disk: Dict[str, Tuple[str, bool]]
+                   ) -> Iterator:
     restored: Set[str] = set()
     imported = imported_somewhere(places, restored)
     restored_numpy = tuple(sorted(restored))
@@ -300,7 +327,7 @@ def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
         claimed[module] = claimed.get(module, 0) + 1
         paths_by_module[module] = (path, package)
     # the files given answer under the paths they were given by; the rest of the project from disk
-    paths_by_module = {module: place for module, place in {**_modules_on_disk(places), **paths_by_module}.items()
+    paths_by_module = {module: place for module, place in {**on_disk, **paths_by_module}.items()
                        if claimed.get(module, 1) == 1}
 
     resolver = _Resolver(paths_by_module, getattr(job, "cache_directory", None), run_files, jobs)
@@ -350,8 +377,10 @@ def numpy_names_restored(text: str) -> Set[str]:
     return names
 
 
-_IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)"
-                          r"|import[ \t]+([^\n#;]+))", re.MULTILINE)
+# anchored on "\n" (the text is read with one prepended), not on a MULTILINE `^`: `re` tries `^` at every
+# position of the text, and this scan reads every file of the project on every run
+_IMPORT_LINE = re.compile(r"\n[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)"
+                          r"|import[ \t]+([^\n#;]+))")
 
 
 def _names_wanted(imported: Dict[str, Optional[Set[str]]], module: str) -> Optional[Tuple[str, ...]]:
@@ -385,7 +414,7 @@ def imported_somewhere(places: Dict[str, Tuple[str, bool, Optional[dict]]],
         if restored_numpy is not None and "np" in text:
             restored_numpy.update(numpy_names_restored(text))
         place = ProjectContext(module=module, is_package=package)
-        for level, base, names, plain in _IMPORT_LINE.findall(text):
+        for level, base, names, plain in _IMPORT_LINE.findall("\n" + text):
             if plain:
                 for alias in plain.split(","):
                     dotted = alias.split()[0] if alias.split() else ""
