@@ -347,7 +347,8 @@ class Evaluator:
         output = MODEL_OUTPUT.with_(guessed=guessed)
         if not frame.grad_enabled:
             output = output.with_(grad=NO)
-        elif self.imports.imports_torch and (_names_a_model(node, frame) or _built_here(callee)):
+        elif self.imports.imports_torch and ((_names_a_model(node, frame) and not callee.named_parameter)
+                                             or _built_here(callee)):
             # a module is evidence of grad (its parameters require it) when it was built or moved here, or when
             # its name says "a whole model" (`model`, `net`, `encoder`): not "some module" (`self.module: nn.Module`
             # wrapping a parameter-free transform)

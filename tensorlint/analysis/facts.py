@@ -111,6 +111,8 @@ class Facts:
     # returns. A qualified name ("pkg.nets.DecoderNetwork"), or ":Name" for a class of the same file.
     # It stays in one file: it is not part of a summary's encoding.
     instance_of: Optional[str] = None
+    # PROTOTYPE: module-ness known only from the name of the walked function's parameter
+    named_parameter: bool = False
 
     @property
     def grad_evidenced(self) -> bool:
@@ -147,6 +149,7 @@ class Facts:
             device_why=_join_why(self.device, self.device_why, other.device, other.device_why),
             guessed=self.guessed or other.guessed,
             instance_of=self.instance_of if self.instance_of == other.instance_of else None,
+            named_parameter=self.named_parameter and other.named_parameter,
         )
 
     @property
