@@ -39,6 +39,7 @@ class NumpyWithoutDetach(Rule):
     ## Example
     ```python
     logits = model(images)
+    criterion(logits, labels).backward()
     preds = logits.numpy()
     auc = roc_auc_score(labels, torch.sigmoid(logits))
     ```
@@ -46,6 +47,7 @@ class NumpyWithoutDetach(Rule):
     ## Use instead
     ```python
     logits = model(images)
+    criterion(logits, labels).backward()
     preds = logits.detach().cpu().numpy()
     auc = roc_auc_score(labels, torch.sigmoid(logits).detach().cpu())
     ```
@@ -77,7 +79,11 @@ class NumpyWithoutDetach(Rule):
     converts what its callers pass is reported only when a caller in the same file (or, in a
     project run, in another module) passes a value with evidence; otherwise only TL105 reports it.
     In a file that imports torch, a value named like a model (`net(x)`) is called as one, so its
-    output counts as requiring grad (and its fix is unsafe). `# noqa: TL101` silences one line.
+    output counts as requiring grad (and its fix is unsafe); a model that arrives as a parameter
+    is known by its name only, so its output counts only where a caller passes a model the code
+    shows, or where the function (or, for `self.model = model`, its class) trains it: a
+    `.backward()`, `model.train()`, `model.zero_grad()`, or its `.parameters()` handed to a call
+    such as an optimizer. `# noqa: TL101` silences one line.
     """
 
     code = "TL101"
