@@ -111,7 +111,9 @@ class Facts:
     # returns. A qualified name ("pkg.nets.DecoderNetwork"), or ":Name" for a class of the same file.
     # It stays in one file: it is not part of a summary's encoding.
     instance_of: Optional[str] = None
-    # PROTOTYPE: module-ness known only from the name of the walked function's parameter
+    # A module known only by the name of a parameter of the function being walked (`def features(o, model)`): a
+    # module for kind and device, but its name is no evidence that its parameters require grad (what a caller
+    # passes is, walked in its place). Like `instance_of`, it stays in one file.
     named_parameter: bool = False
 
     @property
