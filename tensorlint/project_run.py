@@ -44,7 +44,7 @@ from .settings import Settings
 MAX_RESOLVE_HOPS = 4          # re-exports followed: `pkg.to_np` → `pkg.utils.to_np`
 MAX_INCOMING_PER_FILE = 32    # calls from other files walked in one file
 MAX_SUMMARY_ROUNDS = 4        # rounds of summarising the modules that re-exports and base classes name
-SUMMARY_CONTEXT = "summary-5"  # bumped when the encoded summary changes shape
+SUMMARY_CONTEXT = "summary-6"  # bumped when the encoded summary changes shape
 
 
 # -- where a file sits in its project --------------------------------------------------------------

@@ -17,11 +17,11 @@ SAFE = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.
 SAFE_FIXED = SAFE.replace("model(x).numpy()", "model(x).detach().cpu().numpy()")
 # TL101 + TL102 on line 4 whose fix is unsafe: `model` is known by its name only, so nothing proves that
 # its output is a torch tensor (it is fed inputs moved to a device: the evidence for TL102).
-UNSAFE = "import numpy as np\nimport torch\ndef f(model, x, device):\n    return model(x.to(device)).numpy()\n"
+UNSAFE = "import numpy as np\nimport torch\ndef f(x, device):\n    return model(x.to(device)).numpy()\n"
 UNSAFE_FIXED = UNSAFE.replace(").numpy()", ").detach().cpu().numpy()")
 # TL101 + TL102 on line 7 with no fix at all: a list of outputs of a model fed moved inputs into np.vstack
 # (not a step loop, so TL404 does not offer `.detach()` at the append).
-UNFIXABLE = ("import numpy as np\nimport torch\ndef f(model, inputs, device):\n    outs = []\n    for x in inputs:\n"
+UNFIXABLE = ("import numpy as np\nimport torch\ndef f(inputs, device):\n    outs = []\n    for x in inputs:\n"
              "        outs.append(model(x.to(device)))\n    return np.vstack(outs)\n")
 CLEAN = "import torch\nt = torch.zeros(3)\nt.numpy()\n"
 

@@ -143,7 +143,7 @@ def test_check_fix_is_fix(tmp_path, capsys):
 
 def test_check_fix_with_unsafe_fixes(tmp_path, capsys):
     # `model` is known by its name only: nothing proves that its output is a torch tensor
-    source = write(tmp_path / "a.py", "import numpy as np\nimport torch\ndef f(model, x, device):\n"
+    source = write(tmp_path / "a.py", "import numpy as np\nimport torch\ndef f(x, device):\n"
                                       "    return model(x.to(device)).numpy()\n")
     run(capsys, "check", "--fix", str(source))
     assert "model(x.to(device)).numpy()" in source.read_text()
@@ -209,7 +209,7 @@ def make_repository(tmp_path: Path) -> Path:
     write(repository / "src" / "pkg" / "train.py", HAZARD)
     write(repository / "nb" / "eval.ipynb", json.dumps({
         "cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                   "source": ["import torch\n", "def f(model, x):\n", "    return model(x).numpy()\n"]}],
+                   "source": ["import torch\n", "def f(x):\n", "    return model(x).numpy()\n"]}],
         "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     return repository
 

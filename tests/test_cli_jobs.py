@@ -11,7 +11,7 @@ from tensorlint.cli import default_jobs, main
 # (`model` is known by its name only).
 SAFE = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"
         "    return model(x).numpy()\n")
-UNSAFE = "import numpy as np\nimport torch\ndef f(model, x, device):\n    return model(x.to(device)).numpy()\n"
+UNSAFE = "import numpy as np\nimport torch\ndef f(x, device):\n    return model(x.to(device)).numpy()\n"
 CLEAN = "import torch\nt = torch.zeros(3)\nt.numpy()\n"
 FILES = {
     "pkg/a.py": SAFE,

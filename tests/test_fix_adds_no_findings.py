@@ -37,7 +37,7 @@ def test_fixing_adds_no_finding(source, unsafe):
 CONVERSION_IN_A_STEP_LOOP = """import torch
 
 
-def rollout(policy, h, steps, device):
+def rollout(h, steps, device):
     for _ in range(steps):
         print(h.numpy())
         h = policy(h.to(device))

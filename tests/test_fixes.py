@@ -10,8 +10,8 @@ ALL = ["TL", "TL105"]
 
 
 @pytest.mark.parametrize("source, expected", [
-    pytest.param(H + "def f(model, x):\n    return model(x).numpy()\n",
-                 H + "def f(model, x):\n    return model(x).detach().cpu().numpy()\n", id="model-output"),
+    pytest.param(H + "def f(x):\n    return model(x).numpy()\n",
+                 H + "def f(x):\n    return model(x).detach().cpu().numpy()\n", id="model-output"),
     pytest.param(H + "def f(x):\n    return x.cpu().numpy()\n",
                  H + "def f(x):\n    return x.detach().cpu().numpy()\n", id="cpu-kept-detach-inserted"),
     pytest.param(H + "def f(x):\n    return x.cpu().detach().numpy()\n",
@@ -68,7 +68,7 @@ def test_nested_conversions_fixed_in_one_call():
 @pytest.mark.parametrize("source", [
     pytest.param(H + "def f(a, g):\n    return g(a.numpy()).numpy()\n", id="nested"),
     pytest.param(ODD, id="odd-formatting"),
-    pytest.param(H + "def f(model, xs):\n    return np.array([model(x) for x in xs])\n", id="comprehension"),
+    pytest.param(H + "def f(xs):\n    return np.array([model(x) for x in xs])\n", id="comprehension"),
     pytest.param(H + "def f(x):\n    return (x  # keep\n        ).cpu().detach().numpy()\n", id="comment-in-receiver"),
 ])
 def test_idempotent(source):
@@ -80,7 +80,7 @@ def test_idempotent(source):
 
 
 def test_crlf_newlines_preserved():
-    source = (H + "def f(model, x):\n    y = model(x)  # output\n    return y.cpu().numpy()\n").replace("\n", "\r\n")
+    source = (H + "def f(x):\n    y = model(x)  # output\n    return y.cpu().numpy()\n").replace("\n", "\r\n")
     result = fix_source(source, unsafe_fixes=True)
     assert result.source == source.replace("y.cpu().numpy()", "y.detach().cpu().numpy()")
     assert "\n" not in result.source.replace("\r\n", "")
@@ -112,14 +112,14 @@ def test_unsafe_fixes_need_opt_in(source, fixed):
 
 
 def test_conversion_without_local_fix_is_left_alone():
-    source = H + "def f(model, loader):\n    outs = [model(x) for x in loader]\n    return np.vstack(outs)\n"
+    source = H + "def f(loader):\n    outs = [model(x) for x in loader]\n    return np.vstack(outs)\n"
     result = fix_source(source, unsafe_fixes=True)
     assert result.source == source
     assert [(d.line, d.code, d.fix) for d in result.remaining] == [(5, "TL101", None)]
 
 
 # -- no chain gets a second link ----------------------------------------------------------------
-M = H + "def f(model, x, device):\n    out = model(x.to(device))\n    return "
+M = H + "def f(x, device):\n    out = model(x.to(device))\n    return "
 
 
 @pytest.mark.parametrize("chain, fixed", [

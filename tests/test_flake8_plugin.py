@@ -37,7 +37,7 @@ MOVED_MODEL = HEADER + (
 
 
 def test_column_is_1_based_at_the_expression_start(tmp_path):
-    lines, completed = flake8(tmp_path, HEADER + "def f(model, x):\n    return model(x).cpu().numpy()\n",
+    lines, completed = flake8(tmp_path, HEADER + "def f(x):\n    return model(x).cpu().numpy()\n",
                               "--select", "TL")
     assert lines == [
         "sample.py:4:12: TL101 `.numpy()` on a tensor that may require grad (`model(x).cpu()` comes from "

@@ -6,7 +6,7 @@ from tensorlint import check_source
 from tensorlint.engine import enabled_codes
 
 UNKNOWN_PARAMETER = "import numpy as np\nimport torch\ndef to_numpy(t):\n    return t.numpy()\n"
-MODEL_OUTPUT = "import numpy as np\nimport torch\ndef f(model, x):\n    return model(x).numpy()\n"
+MODEL_OUTPUT = "import numpy as np\nimport torch\ndef f(x):\n    return model(x).numpy()\n"
 
 
 def test_off_by_default_and_under_a_prefix():

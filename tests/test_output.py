@@ -150,7 +150,7 @@ def test_text_without_the_source_shows_the_header_and_help_only():
 
 
 def test_text_of_real_findings():
-    source = "import torch\n\ndef f(model, x):\n    return model(x).numpy()\n"
+    source = "import torch\n\ndef f(x):\n    return model(x).numpy()\n"
     found = [("m.py", d) for d in check_source(source)]
     text = render(output.write_text, found, {"m.py": source})
     assert text.startswith("m.py:4:12: TL101 ")
@@ -289,7 +289,7 @@ def test_json_is_ascii_and_empty_is_an_empty_array():
 
 def test_json_shape_of_real_findings():
     """The documented schema, on what the rules really report (columns 1-based, end exclusive)."""
-    source = "import torch\n\ndef f(model, x):\n    return model(x).numpy()\n"
+    source = "import torch\n\ndef f(x):\n    return model(x).numpy()\n"
     found = output.to_json([("m.py", d) for d in check_source(source)], {"m.py": source})
     assert found
     position = {"row": int, "column": int}
@@ -308,7 +308,7 @@ def test_json_shape_of_real_findings():
 
 
 def test_json_edits_applied_from_their_positions_give_the_fixed_source():
-    source = "import torch\n\ndef f(model, x):\n    return model(x).numpy()\n"
+    source = "import torch\n\ndef f(x):\n    return model(x).numpy()\n"
     entry = output.to_json([("m.py", check_source(source)[0])], {"m.py": source})[0]
     lines = source.splitlines(True)
     for edit in reversed(entry["fix"]["edits"]):

@@ -420,3 +420,21 @@ def test_numpy_names_restored_reads_assignments_and_setattr():
     from tensorlint.project_run import numpy_names_restored
     text = "np.float = np.float_\nif np.int == 1:\n    numpy.long = int\nsetattr(np, \"bool\", bool)\nx = np.str\n"
     assert numpy_names_restored(text) == {"float", "long", "bool"}
+
+
+def test_a_helper_calling_its_model_parameter_returns_grad_only_for_a_model_the_caller_shows(tmp_path):
+    """docs/provenance.md, "A model passed in as a parameter": the helper's name for its parameter is no evidence;
+    the caller's argument is (a module built from `torch.nn` here; not the caller's own parameter `model`)."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "features.py").write_text("import torch\n\n\ndef get_features(model, x):\n    return model(x)\n",
+                                         encoding="utf-8")
+    caller = "import torch\nfrom pkg.features import get_features\n\n\ndef main({params}):\n" \
+             "    feats = get_features({model}, x)\n    return feats.numpy()\n"
+    (package / "built.py").write_text(caller.format(params="x", model="torch.nn.Linear(2, 2)"), encoding="utf-8")
+    (package / "passed.py").write_text(caller.format(params="model, x", model="model"), encoding="utf-8")
+    _, lines = check("--no-cache", "pkg", cwd=tmp_path)
+    found = [line for line in lines if " TL101 " in line]
+    assert codes_at(found) == ["pkg/built.py:7:12: TL101"]
+    assert "(`feats` comes from a call of the argument `model` in another module)" in found[0]

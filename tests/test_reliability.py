@@ -609,7 +609,7 @@ def test_a_50k_line_file_completes(tmp_path, capsys):
     for index in range(50_000 // 9 + 1):
         parts.append(f"def f{index}(x, n={index}):\n    \"\"\"Doc.\"\"\"\n    total = 0\n    for k in range(n):\n"
                      f"        total += k * 2\n    if total > 10:\n        total -= 1\n    return total\n\n")
-    parts.append("def g(model, x):\n    return model(x).numpy()\n")
+    parts.append("def g(x):\n    return model(x).numpy()\n")
     path = write(tmp_path / "big.py", "".join(parts))
     assert path.read_text().count("\n") > 50_000
     code, out, err = run(capsys, "check", path)

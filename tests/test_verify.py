@@ -109,7 +109,7 @@ def test_grad_mode_is_read_from_the_source(source, expected):
 
 
 def test_other_fixes_in_the_snippet_are_applied_to_both_sides():
-    source = "import numpy as np\nimport torch\ndef f(model, a, b):\n    return np.array([model(a), model(b)])\n"
+    source = "import numpy as np\nimport torch\ndef f(a, b):\n    return np.array([model(a), model(b)])\n"
     diagnostics = __import__("tensorlint").check_source(source)
     cases = cases_for_source(source, "x.py", diagnostics)
     call = [c for c in cases if c.candidates[0].how == "enclosing call"]

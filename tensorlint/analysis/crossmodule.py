@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
-from .facts import NO, UNKNOWN, YES, Evidence, Facts, Tri
+from .facts import MAYBE, NO, UNKNOWN, YES, Evidence, Facts, Tri
 
 # Modules that are never part of a checked project: their names are not queried.
 # (Which names are the project's is the project run's to decide, from the files it checks; these never are.)
@@ -71,6 +71,9 @@ def _decode_why(text: Optional[str]) -> Optional[Evidence]:
 
 # -- summaries ---------------------------------------------------------------------------------------
 GRAD, DEVICE = "grad", "device"   # the two hazards of a conversion: a caller's evidence of either makes it manifest
+# (a `passes` fact) the return comes from calling the parameter, a model known by its name only: it requires grad
+# when the caller's argument is a model its code shows (docs/provenance.md, "A model passed in as a parameter")
+MODEL = "model"
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,10 @@ class FunctionSummary:
             result = self.returns_unpassed  # (`bound_facts` leaves out the `None`s a call passes)
         for param, fact in self.passes:
             given = arguments.get(param)
+            if fact == MODEL and given is not None and given.module.possible and not given.named_parameter:
+                why = Evidence(f"comes from a call of the argument `{param}` in another module")
+                result = result.with_(tensor=YES, grad=max(result.grad, MAYBE), grad_why=why)
+                continue
             if given is None or given.tensor is not YES:
                 continue
             if fact == GRAD and given.grad_evidenced:

@@ -350,8 +350,9 @@ class Evaluator:
         elif self.imports.imports_torch and (_names_a_model(node, frame) or _built_here(callee)):
             # a module is evidence of grad (its parameters require it) when it was built or moved here, or when
             # its name says "a whole model" (`model`, `net`, `encoder`): not "some module" (`self.module: nn.Module`
-            # wrapping a parameter-free transform)
-            output = output.with_(grad_why=Evidence(COMES_FROM, node))
+            # wrapping a parameter-free transform), and not the name of a parameter (what callers pass decides)
+            if not callee.named_parameter or _built_here(callee):
+                output = output.with_(grad_why=Evidence(COMES_FROM, node))
             if not _built_here(callee) and isinstance(node, cst.Call) and _names_a_loss(node):
                 # a criterion (`criterion(out, y)`) has no parameters to show: what it is given decides (an output
                 # that requires grad, or a model it runs)

@@ -111,6 +111,10 @@ class Facts:
     # returns. A qualified name ("pkg.nets.DecoderNetwork"), or ":Name" for a class of the same file.
     # It stays in one file: it is not part of a summary's encoding.
     instance_of: Optional[str] = None
+    # A module known only by the name of a parameter of the function being walked (`def features(o, model)`): a
+    # module for kind and device, but its name is no evidence that its parameters require grad (what a caller
+    # passes is, walked in its place). Like `instance_of`, it stays in one file.
+    named_parameter: bool = False
 
     @property
     def grad_evidenced(self) -> bool:
@@ -147,6 +151,7 @@ class Facts:
             device_why=_join_why(self.device, self.device_why, other.device, other.device_why),
             guessed=self.guessed or other.guessed,
             instance_of=self.instance_of if self.instance_of == other.instance_of else None,
+            named_parameter=self.named_parameter and other.named_parameter,
         )
 
     @property

@@ -68,6 +68,10 @@ class FunctionIndex:
     # Functions it calls once per call (`helper(...)`, `self.method(...)`, outside loops of its own): a
     # function whose helper does the step does the step too. (name, called on `self`)
     once_calls: List[Tuple[str, bool]] = field(default_factory=list)
+    # Names it trains (a module's `.train()`, `.zero_grad()`, its `.parameters()` handed to an optimizer or a
+    # clipper), or "" when its body back-propagates (`.backward()`, loops included): evidence that a model it is
+    # given has parameters that require grad, which the parameter's name alone is not.
+    trains: Set[str] = field(default_factory=set)
     # The methods of its class, for a method (so that `self.train_step(...)` can be resolved).
     class_methods: Optional[Dict[str, "FunctionIndex"]] = field(default=None, repr=False)
 
@@ -172,6 +176,24 @@ class FileIndex:
                             changed = self.add(key, found) or changed
             if not changed:
                 return
+
+
+_TRAINING_METHODS = frozenset({"train", "zero_grad"})
+
+
+def _note_training(node: cst.Call, trains: Set[str]) -> None:
+    """`model.train()`, `model.zero_grad()`, `Adam(model.parameters())`, `loss.backward()`: what they train."""
+    func = node.func
+    if isinstance(func, cst.Attribute):
+        if func.attr.value in ("backward", "manual_backward"):
+            trains.add("")
+        elif func.attr.value in _TRAINING_METHODS and not node.args and dotted_name(func.value):
+            trains.add(dotted_name(func.value))  # (`model.train(False)` is `.eval()`: arguments are left out)
+    for arg in node.args:
+        value = arg.value
+        if (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and not value.args
+                and value.func.attr.value in ("parameters", "named_parameters") and dotted_name(value.func.value)):
+            trains.add(dotted_name(value.func.value))
 
 
 def apply_evidence(value: Facts, evidence: Optional[Facts]) -> Facts:
@@ -390,6 +412,8 @@ class _Scanner:
                 function.once_calls.append((func.value, False))
             elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
                 function.once_calls.append((func.attr.value, True))
+        if function is not None:
+            _note_training(node, function.trains)
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             if method in ("backward", "manual_backward"):

@@ -345,8 +345,15 @@ class Semantic(cst.CSTVisitor):
             path = dotted_name(target)
             if path is not None and path.startswith("self.") and path.count(".") == 1:
                 value = env.get(path, value)
+                if value.named_parameter and self._class_trains(cls, path):
+                    value = value.with_(named_parameter=False)  # `self.model = model`, trained by `fit()`
                 known = cls.attributes.get(target.attr.value)
                 cls.attributes[target.attr.value] = value if known is None else known.join(value)
+
+    def _class_trains(self, cls: ClassInfo, path: str) -> bool:
+        """Does a method of the class train `self.model` (or back-propagate)?"""
+        methods = self.index.methods.get(id(cls.node), {}) if cls.node is not None else {}
+        return any("" in method.trains or path in method.trains for method in methods.values())
 
     @contextmanager
     def _silently(self):
@@ -571,15 +578,25 @@ class Semantic(cst.CSTVisitor):
                 # caller that does is walked with its argument bound instead)
                 env[name] = device_spec(NO)
             else:
-                env[name] = apply_evidence(self._annotated(param.annotation, name),
+                env[name] = apply_evidence(self._annotated(param.annotation, name, node),
                                            self.index.evidence.get((id(node), name)))
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 env[star.name.value] = UNKNOWN.with_(module=NO)
         return env
 
-    def _annotated(self, annotation: Optional[cst.Annotation], name: str) -> Facts:
-        return self._stated(annotation) or unknown_named(name)
+    def _annotated(self, annotation: Optional[cst.Annotation], name: str, function: cst.FunctionDef) -> Facts:
+        stated = self._stated(annotation)
+        if stated is not None:
+            return stated
+        named = unknown_named(name)
+        if named.module is not MAYBE:
+            return named
+        # a model that arrives as a parameter is a module by its name only: whether its parameters require grad
+        # is what its callers pass (walked with it), unless this function trains it
+        index = self.index.functions.get(id(function))
+        trained = index is not None and ("" in index.trains or name in index.trains)
+        return named if trained else named.with_(named_parameter=True)
 
     def _stated(self, annotation: Optional[cst.Annotation]) -> Optional[Facts]:
         return annotation_facts(annotation, self.imports, self.evaluator.module_classes, self.index.type_aliases)

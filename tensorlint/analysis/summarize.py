@@ -16,8 +16,8 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import libcst as cst
 
 from .calls import Callee
-from .crossmodule import (DEVICE, GRAD, ClassSummary, FunctionSummary, LatentConversion, ModuleSummary, ProjectContext,
-                          is_project_name, literal_defaults, none_defaults)
+from .crossmodule import (DEVICE, GRAD, MODEL, ClassSummary, FunctionSummary, LatentConversion, ModuleSummary,
+                          ProjectContext, is_project_name, literal_defaults, none_defaults)
 from .facts import NO, NOT_TENSOR, YES, Evidence, Facts, device_spec
 from .frozen import freezes_every_parameter
 from .imports import dotted_name
@@ -118,6 +118,12 @@ def _function(semantic: Semantic, callee: Callee, positions: "_Lines") -> Functi
     declared = semantic._parameters(function.node, callee.cls if callee.is_method else None)
     arguments = {p: f.with_(grad_why=None, device_why=None) for p, f in declared.items() if p in params}
     returns = semantic.calls.returns(callee, arguments, True)
+    models = []
+    for param in params:  # a model parameter known by its name only: does the return come from calling it?
+        if arguments[param].named_parameter and not returns.grad_evidenced and len(models) < MAX_PROBED_PARAMS:
+            trusted = {**arguments, param: arguments[param].with_(named_parameter=False)}
+            if semantic.calls.returns(callee, trusted, True).grad_evidenced:
+                models.append((param, MODEL))
     unpassed, returns_unpassed = _unpassed(semantic, callee, params, arguments, returns)
     evidence = tuple((param, facts) for param in params
                      for facts in [semantic.index.evidence.get((id(function.node), param))] if facts is not None)
@@ -132,6 +138,7 @@ def _function(semantic: Semantic, callee: Callee, positions: "_Lines") -> Functi
             if guards is not None:  # None: on an `except` path, not the normal one
                 conversions.append(LatentConversion(param, needs, f"{positions.path}:{positions(node)}", sink, guards))
         passes += [(param, fact) for fact in returned]
+    passes += models
     project = semantic.project  # (a helper of another module syncs when its summary says so)
     syncs = function_syncs(function, semantic.index.module_functions, semantic.imports.qualified,
                            lambda name: project.function(name) if is_project_name(name) else None,

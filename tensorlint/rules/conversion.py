@@ -39,6 +39,7 @@ class NumpyWithoutDetach(Rule):
     ## Example
     ```python
     logits = model(images)
+    criterion(logits, labels).backward()
     preds = logits.numpy()
     auc = roc_auc_score(labels, torch.sigmoid(logits))
     ```
@@ -46,6 +47,7 @@ class NumpyWithoutDetach(Rule):
     ## Use instead
     ```python
     logits = model(images)
+    criterion(logits, labels).backward()
     preds = logits.detach().cpu().numpy()
     auc = roc_auc_score(labels, torch.sigmoid(logits).detach().cpu())
     ```
@@ -77,7 +79,11 @@ class NumpyWithoutDetach(Rule):
     converts what its callers pass is reported only when a caller in the same file (or, in a
     project run, in another module) passes a value with evidence; otherwise only TL105 reports it.
     In a file that imports torch, a value named like a model (`net(x)`) is called as one, so its
-    output counts as requiring grad (and its fix is unsafe). `# noqa: TL101` silences one line.
+    output counts as requiring grad (and its fix is unsafe); a model that arrives as a parameter
+    is known by its name only, so its output counts only where a caller passes a model the code
+    shows, or where the function (or, for `self.model = model`, its class) trains it: a
+    `.backward()`, `model.train()`, `model.zero_grad()`, or its `.parameters()` handed to a call
+    such as an optimizer. `# noqa: TL101` silences one line.
     """
 
     code = "TL101"
@@ -171,43 +177,72 @@ class NumpyWithoutDetach(Rule):
                   "            p.requires_grad = False\n    def forward(self, x):\n        return self.conv(x)\n"
                   "def f(x):\n    model = Features()\n    return model(torch.from_numpy(x)).numpy()\n",
               "a module whose __init__ freezes every parameter, given host data"),
+        Valid(H + "def features(o, model):\n    model = model.to('cuda')\n    outs = [model(x) for x in torch.split(o, 64)]\n"
+                  "    return torch.cat(outs).cpu().numpy()\n",
+              "a model that arrives as a parameter is a module by its name only: moved, but nothing shows it trains"),
+        Valid(H + "class Viewer:\n    def __init__(self, model):\n        self.model = model\n    def show(self, x):\n"
+                  "        return np.asarray(self.model(x))\n", "a parameter kept on an object is still known by its name only"),
     ]
     INVALID = [
-        Invalid(H + "def f(model, x):\n    return model(x).numpy()\n", line=4, col=12,
-                fixed=H + "def f(model, x):\n    return model(x).detach().cpu().numpy()\n", unsafe=True, why="model output"),
+        Invalid(H + "def fit(model, crit, x, y):\n    out = model(x)\n    crit(out, y).backward()\n    return out.numpy()\n",
+                line=6, col=12, unsafe=True,
+                fixed=H + "def fit(model, crit, x, y):\n    out = model(x)\n    crit(out, y).backward()\n"
+                          "    return out.detach().cpu().numpy()\n",
+                why="a parameter model in a function that back-propagates is being trained"),
+        Invalid(H + "def f(model, x):\n    model.train()\n    return model(x).numpy()\n", line=5, col=12, unsafe=True,
+                fixed=H + "def f(model, x):\n    model.train()\n    return model(x).detach().cpu().numpy()\n",
+                why="`model.train()` says it trains"),
+        Invalid(H + "def f(model, x):\n    opt = torch.optim.SGD(model.parameters(), lr=0.1)\n    return model(x).numpy()\n",
+                line=5, col=12, unsafe=True,
+                fixed=H + "def f(model, x):\n    opt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+                          "    return model(x).detach().cpu().numpy()\n",
+                why="an optimizer over its parameters"),
+        Invalid(H + "def predict(model, x):\n    return model(x).cpu().numpy()\ndef main(x):\n"
+                    "    return predict(torch.nn.Linear(2, 2), x)\n", line=4, col=12, unsafe=True,
+                fixed=H + "def predict(model, x):\n    return model(x).detach().cpu().numpy()\ndef main(x):\n"
+                          "    return predict(torch.nn.Linear(2, 2), x)\n",
+                why="a caller passes a module built from torch.nn: found in the helper, naming the call"),
+        Invalid(H + "class Trainer:\n    def __init__(self, model):\n        self.model = model\n    def step(self, loss):\n"
+                    "        loss.backward()\n    def show(self, x):\n        return np.asarray(self.model(x))\n",
+                line=9, col=27, unsafe=True,
+                fixed=H + "class Trainer:\n    def __init__(self, model):\n        self.model = model\n    def step(self, loss):\n"
+                          "        loss.backward()\n    def show(self, x):\n        return np.asarray(self.model(x).detach().cpu())\n",
+                why="a parameter kept on an object whose class back-propagates"),
+        Invalid(H + "def f(x):\n    return model(x).numpy()\n", line=4, col=12,
+                fixed=H + "def f(x):\n    return model(x).detach().cpu().numpy()\n", unsafe=True, why="model output"),
         Invalid(H + "t = torch.zeros(3, requires_grad=True)\nt.numpy()\n", line=4, col=1,
                 fixed=H + "t = torch.zeros(3, requires_grad=True)\nt.detach().cpu().numpy()\n", why="requires_grad=True factory"),
         Invalid(H + "w = torch.nn.Parameter(torch.randn(3))\nnp.asarray(w)\n", line=4, col=12,
                 fixed=H + "w = torch.nn.Parameter(torch.randn(3))\nnp.asarray(w.detach().cpu())\n", why="nn.Parameter into np.asarray"),
-        Invalid(H + "def f(model):\n    for p in model.parameters():\n        print(np.linalg.norm(p))\n", line=5, col=30,
-                fixed=H + "def f(model):\n    for p in model.parameters():\n        print(np.linalg.norm(p.detach().cpu()))\n",
+        Invalid(H + "def f():\n    for p in model.parameters():\n        print(np.linalg.norm(p))\n", line=5, col=30,
+                fixed=H + "def f():\n    for p in model.parameters():\n        print(np.linalg.norm(p.detach().cpu()))\n",
                 unsafe=True, why="model.parameters() loop variable"),
-        Invalid(H + "def f(model, loader):\n    outs = []\n    for x in loader:\n        outs.append(model(x))\n    return np.vstack(outs)\n",
+        Invalid(H + "def f(loader):\n    outs = []\n    for x in loader:\n        outs.append(model(x))\n    return np.vstack(outs)\n",
                 line=7, col=22, why="list of model outputs into np.vstack: no local fix"),
-        Invalid(H + "def f(model, x):\n    y = model(x)\n    return np.isnan(y).any()\n", line=5, col=21,
-                fixed=H + "def f(model, x):\n    y = model(x)\n    return np.isnan(y.detach().cpu()).any()\n", unsafe=True, why="np.isnan"),
-        Invalid(H + "def f(model, x):\n    return np.mean(model(x))\n", line=4, col=20,
-                fixed=H + "def f(model, x):\n    return np.mean(model(x).detach().cpu().numpy())\n",
+        Invalid(H + "def f(x):\n    y = model(x)\n    return np.isnan(y).any()\n", line=5, col=21,
+                fixed=H + "def f(x):\n    y = model(x)\n    return np.isnan(y.detach().cpu()).any()\n", unsafe=True, why="np.isnan"),
+        Invalid(H + "def f(x):\n    return np.mean(model(x))\n", line=4, col=20,
+                fixed=H + "def f(x):\n    return np.mean(model(x).detach().cpu().numpy())\n",
                 unsafe=True, why="np.mean calls Tensor.mean(axis=...): the fix passes an ndarray"),
-        Invalid(H + "def f(model, xs):\n    return np.array([model(x) for x in xs])\n", line=4, col=22,
-                fixed=H + "def f(model, xs):\n    return np.array([model(x).detach().cpu() for x in xs])\n", unsafe=True, why="comprehension of model outputs"),
-        Invalid(H + "from sklearn.metrics import accuracy_score\ndef f(model, x, y):\n    return accuracy_score(y, model(x))\n",
-                line=5, col=30, fixed=H + "from sklearn.metrics import accuracy_score\ndef f(model, x, y):\n    return accuracy_score(y, model(x).detach().cpu())\n",
+        Invalid(H + "def f(xs):\n    return np.array([model(x) for x in xs])\n", line=4, col=22,
+                fixed=H + "def f(xs):\n    return np.array([model(x).detach().cpu() for x in xs])\n", unsafe=True, why="comprehension of model outputs"),
+        Invalid(H + "from sklearn.metrics import accuracy_score\ndef f(x, y):\n    return accuracy_score(y, model(x))\n",
+                line=5, col=30, fixed=H + "from sklearn.metrics import accuracy_score\ndef f(x, y):\n    return accuracy_score(y, model(x).detach().cpu())\n",
                 unsafe=True, why="sklearn metric"),
-        Invalid(H + "import matplotlib.pyplot as plt\ndef f(model, x):\n    plt.plot(model(x))\n", line=5, col=14,
-                fixed=H + "import matplotlib.pyplot as plt\ndef f(model, x):\n    plt.plot(model(x).detach().cpu())\n", unsafe=True, why="matplotlib"),
-        Invalid(H + "def f(model, x):\n    with torch.no_grad():\n        pass\n    y = model(x)\n    return y.cpu().numpy()\n", line=7, col=12,
-                fixed=H + "def f(model, x):\n    with torch.no_grad():\n        pass\n    y = model(x)\n    return y.detach().cpu().numpy()\n",
+        Invalid(H + "import matplotlib.pyplot as plt\ndef f(x):\n    plt.plot(model(x))\n", line=5, col=14,
+                fixed=H + "import matplotlib.pyplot as plt\ndef f(x):\n    plt.plot(model(x).detach().cpu())\n", unsafe=True, why="matplotlib"),
+        Invalid(H + "def f(x):\n    with torch.no_grad():\n        pass\n    y = model(x)\n    return y.cpu().numpy()\n", line=7, col=12,
+                fixed=H + "def f(x):\n    with torch.no_grad():\n        pass\n    y = model(x)\n    return y.detach().cpu().numpy()\n",
                 unsafe=True, why="produced after the no_grad block"),
         Invalid(H + "def f(t):\n    if t.requires_grad:\n        return t.cpu().numpy()\n", line=5, col=16,
                 fixed=H + "def f(t):\n    if t.requires_grad:\n        return t.detach().cpu().numpy()\n", why="the guard says it does"),
-        Invalid(H + "def f(model, x, train):\n    y = torch.zeros(3)\n    if train:\n        y = model(x)\n    return y.cpu().numpy()\n", line=7, col=12,
-                fixed=H + "def f(model, x, train):\n    y = torch.zeros(3)\n    if train:\n        y = model(x)\n    return y.detach().cpu().numpy()\n",
+        Invalid(H + "def f(x, train):\n    y = torch.zeros(3)\n    if train:\n        y = model(x)\n    return y.cpu().numpy()\n", line=7, col=12,
+                fixed=H + "def f(x, train):\n    y = torch.zeros(3)\n    if train:\n        y = model(x)\n    return y.detach().cpu().numpy()\n",
                 unsafe=True, why="joined across branches"),
         Invalid(H + "t = torch.ones(3)\nt.requires_grad = True\nnp.asarray(t)\n", line=5, col=12,
                 fixed=H + "t = torch.ones(3)\nt.requires_grad = True\nnp.asarray(t.detach().cpu())\n", why="requires_grad set as an attribute"),
-        Invalid(H + "class Trainer:\n    def __init__(self, model):\n        self.model = model\n    def predict(self, x):\n        return np.asarray(self.model(x))\n",
-                line=7, col=27, fixed=H + "class Trainer:\n    def __init__(self, model):\n        self.model = model\n    def predict(self, x):\n        return np.asarray(self.model(x).detach().cpu())\n",
+        Invalid(H + "class Trainer:\n    def __init__(self):\n        self.model = model\n    def predict(self, x):\n        return np.asarray(self.model(x))\n",
+                line=7, col=27, fixed=H + "class Trainer:\n    def __init__(self):\n        self.model = model\n    def predict(self, x):\n        return np.asarray(self.model(x).detach().cpu())\n",
                 unsafe=True, why="a model kept on a plain object"),
         Invalid(H + "x = torch.ones(2, dtype=torch.cfloat, requires_grad=True)\nx.conj().numpy()\n", line=4, col=1,
                 why="a conjugate view needs .resolve_conj(): the canonical chain would still raise, so no fix"),
@@ -229,30 +264,30 @@ class NumpyWithoutDetach(Rule):
                     "            print(name, np.linalg.norm(p))\n", line=6, col=40,
                 fixed=H + "def grad_norms(named):\n    for name, p in named:\n        if p.grad is not None:\n"
                           "            print(name, np.linalg.norm(p.detach().cpu()))\n", why="reading .grad says it is a tensor"),
-        Invalid(H + "import torch.nn.functional as F\ndef f(model, loader):\n    history = []\n    for x, y in loader:\n"
+        Invalid(H + "import torch.nn.functional as F\ndef f(loader):\n    history = []\n    for x, y in loader:\n"
                     "        err = F.mse_loss(model(x), y)\n        history.append(err)\n    return np.array(history)\n",
                 line=9, col=21, why="a list appended with losses in a loop: no local fix"),
-        Invalid(H + "def f(model, xs):\n    outs = []\n    for x in xs:\n        outs += [model(x)]\n    return np.concatenate(outs)\n",
+        Invalid(H + "def f(xs):\n    outs = []\n    for x in xs:\n        outs += [model(x)]\n    return np.concatenate(outs)\n",
                 line=7, col=27, why="a list extended with += remembers the tensors"),
-        Invalid(H + "def f(model, x):\n    feats = {'a': model(x), 'b': model(x)}\n    return np.stack(list(feats.values()))\n",
+        Invalid(H + "def f(x):\n    feats = {'a': model(x), 'b': model(x)}\n    return np.stack(list(feats.values()))\n",
                 line=5, col=21, why="a dict's values() hold the tensors put in it"),
-        Invalid(H + "def predict(model, x):\n    return model(x)\ndef report(model, x):\n    return np.asarray(predict(model, x))\n",
-                line=6, col=23, fixed=H + "def predict(model, x):\n    return model(x)\ndef report(model, x):\n"
+        Invalid(H + "def predict(model, x):\n    return model(x)\ndef report(x):\n    return np.asarray(predict(model, x))\n",
+                line=6, col=23, fixed=H + "def predict(model, x):\n    return model(x)\ndef report(x):\n"
                                           "    return np.asarray(predict(model, x).detach().cpu())\n",
                 unsafe=True, why="a same-file helper returning a model output: found at the caller"),
-        Invalid(H + "class Runner:\n    def __init__(self, model):\n        self.model = model\n    def infer(self, x):\n"
+        Invalid(H + "class Runner:\n    def __init__(self):\n        self.model = model\n    def infer(self, x):\n"
                     "        return self.model(x)\n    def report(self, x):\n        return np.asarray(self.infer(x))\n",
-                line=9, col=27, fixed=H + "class Runner:\n    def __init__(self, model):\n        self.model = model\n"
+                line=9, col=27, fixed=H + "class Runner:\n    def __init__(self):\n        self.model = model\n"
                                           "    def infer(self, x):\n        return self.model(x)\n    def report(self, x):\n"
                                           "        return np.asarray(self.infer(x).detach().cpu())\n",
                 unsafe=True, why="a method returning self.model(x)"),
-        Invalid(H + "def to_np(t):\n    return np.asarray(t)\ndef report(model, x):\n    return to_np(model(x))\n",
+        Invalid(H + "def to_np(t):\n    return np.asarray(t)\ndef report(x):\n    return to_np(model(x))\n",
                 line=4, col=23, unsafe=True,
-                fixed=H + "def to_np(t):\n    return np.asarray(t.detach().cpu())\ndef report(model, x):\n    return to_np(model(x))\n",
+                fixed=H + "def to_np(t):\n    return np.asarray(t.detach().cpu())\ndef report(x):\n    return to_np(model(x))\n",
                 why="a helper converting what a caller passes: found in the helper, naming the call; unsafe there"),
-        Invalid(H + "def predict(model, x):\n    return model(x)\ndef main(model, x):\n    with torch.no_grad():\n"
+        Invalid(H + "def predict(model, x):\n    return model(x)\ndef main(x):\n    with torch.no_grad():\n"
                     "        a = predict(model, x)\n    b = predict(model, x)\n    return b.cpu().numpy()\n", line=9, col=12,
-                fixed=H + "def predict(model, x):\n    return model(x)\ndef main(model, x):\n    with torch.no_grad():\n"
+                fixed=H + "def predict(model, x):\n    return model(x)\ndef main(x):\n    with torch.no_grad():\n"
                           "        a = predict(model, x)\n    b = predict(model, x)\n    return b.detach().cpu().numpy()\n",
                 unsafe=True, why="the same helper called outside no_grad returns a value that may require grad"),
         Invalid(H + "import torch.nn as nn\nclass Model(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
@@ -261,11 +296,11 @@ class NumpyWithoutDetach(Rule):
                                            "        super().__init__()\n        self.emb = nn.Embedding(10, 4)\n    def dump(self):\n"
                                            "        return np.asarray(self.emb.weight.detach().cpu())\n",
                 why="a submodule set in __init__: its .weight in another method"),
-        Invalid(H + "def f(model, x):\n    h = torch.zeros(3)\n    for _ in range(3):\n        print(h.numpy())\n        h = model(h)\n",
-            line=6, col=15, fixed=H + "def f(model, x):\n    h = torch.zeros(3)\n    for _ in range(3):\n        print(h.detach().cpu().numpy())\n        h = model(h)\n",
+        Invalid(H + "def f(x):\n    h = torch.zeros(3)\n    for _ in range(3):\n        print(h.numpy())\n        h = model(h)\n",
+            line=6, col=15, fixed=H + "def f(x):\n    h = torch.zeros(3)\n    for _ in range(3):\n        print(h.detach().cpu().numpy())\n        h = model(h)\n",
             unsafe=True, why="the loop's back edge brings a model output"),
-        Invalid(H + "def f(model, xs, ys):\n    return np.array([model(xs), model(ys)])\n", line=4, col=22,
-            fixed=H + "def f(model, xs, ys):\n    return np.array([model(xs).detach().cpu(), model(ys).detach().cpu()])\n",
+        Invalid(H + "def f(xs, ys):\n    return np.array([model(xs), model(ys)])\n", line=4, col=22,
+            fixed=H + "def f(xs, ys):\n    return np.array([model(xs).detach().cpu(), model(ys).detach().cpu()])\n",
             unsafe=True, why="list of tensors: each element"),
         Invalid(H + "def f(x):\n    model = torch.nn.Linear(2, 2)\n    return model(x).numpy()\n", line=5, col=12,
                 fixed=H + "def f(x):\n    model = torch.nn.Linear(2, 2)\n    return model(x).detach().cpu().numpy()\n",
@@ -282,11 +317,11 @@ class NumpyWithoutDetach(Rule):
                 fixed=H + "def f(x, framework):\n    model = torch.nn.Linear(2, 2)\n    out = model(x)\n"
                           "    if framework == 'tensorflow':\n        return out.detach().cpu().numpy()\n",
                 why="in a branch for another framework the fix proves nothing: unsafe"),
-        Invalid(H + "def f(model, x):\n    return model(x).cpu().squeeze(0).numpy()\n", line=4, col=12, unsafe=True,
-                fixed=H + "def f(model, x):\n    return model(x).detach().cpu().squeeze(0).numpy()\n",
+        Invalid(H + "def f(x):\n    return model(x).cpu().squeeze(0).numpy()\n", line=4, col=12, unsafe=True,
+                fixed=H + "def f(x):\n    return model(x).detach().cpu().squeeze(0).numpy()\n",
                 why="`.cpu()` behind a view: `.detach()` goes before it, no second `.cpu()` at the end"),
-        Invalid(H + "def f(model, x):\n    return model(x).to(device='cpu').float().numpy()\n", line=4, col=12, unsafe=True,
-                fixed=H + "def f(model, x):\n    return model(x).detach().to(device='cpu').float().numpy()\n",
+        Invalid(H + "def f(x):\n    return model(x).to(device='cpu').float().numpy()\n", line=4, col=12, unsafe=True,
+                fixed=H + "def f(x):\n    return model(x).detach().to(device='cpu').float().numpy()\n",
                 why="`.to(device='cpu')` behind `.float()`"),
         Invalid(H + "class Heads:\n    def __init__(self):\n        self.heads = torch.nn.ModuleList([torch.nn.Linear(2, 2)])\n"
                     "    def run(self, x, i):\n        head = self.heads[i]\n        return head(x).cpu().numpy()\n",
@@ -303,9 +338,9 @@ class NumpyWithoutDetach(Rule):
                 fixed=H + "class Head(torch.nn.Module):\n    def run(self, x, i):\n        head = self.mask_head[i]\n"
                           "        return head(x).detach().cpu().numpy()\n",
                 why="an item of a submodule container a base class sets (`self.mask_head[i]`) is a submodule"),
-        Invalid(H + "def f(model, criterion, x, y):\n    loss = criterion(model(x), y)\n    return np.asarray(loss)\n",
+        Invalid(H + "def f(criterion, x, y):\n    loss = criterion(model(x), y)\n    return np.asarray(loss)\n",
                 line=5, col=23, unsafe=True,
-                fixed=H + "def f(model, criterion, x, y):\n    loss = criterion(model(x), y)\n"
+                fixed=H + "def f(criterion, x, y):\n    loss = criterion(model(x), y)\n"
                           "    return np.asarray(loss.detach().cpu())\n",
                 why="a criterion given a model's output: the grad comes through its argument"),
         Invalid(H + "class GP:\n    def grad(self, u, ret_np=False):\n        g = u * 2\n        if ret_np:\n            return g.numpy()\n        return g\n" + "    def fit(self, f):\n        return self.grad(f.clone().requires_grad_(True), True)\n",
@@ -654,7 +689,7 @@ class NumpyOfUnknownProvenance(Rule):
         Valid(H + "def f(x):\n    return x.detach().cpu().numpy()\n", "already the canonical chain"),
         Valid(H + "t = torch.zeros(3)\nt.numpy()\n", "a host factory: proven safe"),
         Valid(H + "def f(x):\n    return np.asarray(x)\n", "an implicit conversion of a value not known to be a tensor"),
-        Valid(H + "def f(model, x):\n    return model(x).numpy()\n", "evidence of grad: TL101's finding, not this one"),
+        Valid(H + "def f(x):\n    return model(x).numpy()\n", "evidence of grad: TL101's finding, not this one"),
     ]
     INVALID = [
         Invalid(H + "def f(x):\n    return x.cpu().numpy()\n", line=4, col=12,
