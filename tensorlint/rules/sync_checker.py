@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from ..analysis import YES, Facts, dotted_name
+from ..analysis.annotations import states_numpy
 from ..analysis.crossmodule import is_project_name
 from ..analysis.facts import MOVED_BY, Evidence
 from ..analysis.loops import function_syncs
@@ -22,8 +23,7 @@ from ..analysis.retention import names_in as read_names
 from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
 from .conversion_checker import STRUCTURAL_KEYWORDS, converts_to_numpy
-from .sync_flow import (host_to_host, item_loop, leaves_torch, of_loop_target, returned, returns_to_device,
-                        states_numpy)
+from .sync_flow import host_to_host, item_loop, leaves_torch, of_loop_target, returned, returns_to_device
 from .sync_syntax import (DATA_DEPENDENT, clipped, exits_loop, forced, is_host_move, is_mask, keeps_model, names_in,
                           names_tested_in, node_ids, operand, tests_for_failure, to_cpu, truth_tested, value_names,
                           writers_in, written_out)
@@ -373,14 +373,14 @@ class SyncChecker(FamilyChecker):
         return type, and either converted item by item (a loop over one output's items: ragged detections,
         per-image gradients) or in a helper that takes and returns NumPy (sync_flow.host_to_host)?"""
         statement, function = self._statement_and_function()
-        if statement is None or function is None or not states_numpy(function.returns) or not returned(
+        if statement is None or function is None or not states_numpy(function.returns, self.semantic.imports) or not returned(
                 function, node, statement):
             return False
         ancestors = self.semantic.ancestors
         if item_loop(ancestors, function, loop.node) is not None:
             return True
         called_by_step = loop.node is function or not any(a is loop.node for a in ancestors)
-        if host_to_host(function) and called_by_step:
+        if host_to_host(function, self.semantic.imports) and called_by_step:
             self._syncs_anyway()  # every call of it is a round trip: the step that calls it waits anyway
             return True
         return False

@@ -10,8 +10,9 @@ from typing import Optional, Set
 
 import libcst as cst
 
-from ..analysis.imports import dotted_name
-from .sync_syntax import _in_order, _reads, _targets, names_in, node_ids
+from ..analysis.annotations import names_tensor, states_numpy
+from ..analysis.imports import ImportMap, dotted_name
+from .sync_syntax import bound_targets, in_order, is_host_move, names_in, node_ids, reads
 
 _COLLECTORS = frozenset({"append", "extend", "insert", "add", "update", "setdefault"})
 
@@ -23,7 +24,7 @@ def _root(expression: cst.BaseExpression) -> Optional[str]:
 
 
 def _carries(expression: Optional[cst.CSTNode], tainted: Set[str], copy: Optional[cst.CSTNode]) -> bool:
-    return expression is not None and (_reads(expression, tainted) or copy is not None and id(copy) in node_ids(
+    return expression is not None and (reads(expression, tainted) or copy is not None and id(copy) in node_ids(
         expression))
 
 
@@ -38,7 +39,7 @@ def _spread(event: cst.CSTNode, tainted: Set[str], copy: Optional[cst.CSTNode]) 
         targets = [t.target for t in event.targets] if isinstance(event, cst.Assign) else [event.target]
         stored = [t for t in targets if isinstance(t, (cst.Subscript, cst.Attribute))]
         if _carries(event.value, tainted, copy):
-            tainted |= _targets(event)
+            tainted |= bound_targets(event)
         elif not any(isinstance(t, cst.Subscript) and any(_carries(e, tainted, copy) for e in t.slice)
                      for t in stored):
             return  # (`counts[idx.cpu()] += 1` stores by the host value)
@@ -89,7 +90,7 @@ def _to_device(call: cst.Call) -> bool:
 def _moved_names(event: cst.CSTNode) -> Set[str]:
     """Names an assignment binds to a device move: `o = torch.from_numpy(o).to(self.device)`."""
     if isinstance(event, cst.Assign) and isinstance(event.value, cst.Call) and _to_device(event.value):
-        return _targets(event)
+        return bound_targets(event)
     return set()
 
 
@@ -101,7 +102,7 @@ def returns_to_device(body: cst.CSTNode, copy: cst.CSTNode, statement: cst.CSTNo
     tainted: Set[str] = set()
     device: Set[str] = set()
     started = False
-    for event in _in_order(body):
+    for event in in_order(body):
         if event is statement:
             started = True
             _spread(event, tainted, copy)
@@ -136,7 +137,7 @@ def _mixes(event: cst.CSTNode, tainted: Set[str], device: Set[str]) -> bool:
     def check(left: cst.BaseExpression, right: cst.BaseExpression) -> None:
         nonlocal found
         for one, other in ((left, right), (right, left)):
-            if _reads(one, tainted) and _reads(other, device):
+            if reads(one, tainted) and reads(other, device):
                 found = True
 
     if not isinstance(event, cst.For):
@@ -149,7 +150,7 @@ def returned(function: cst.FunctionDef, copy: cst.CSTNode, statement: cst.CSTNod
     lists and dicts it is stored in)?"""
     tainted: Set[str] = set()
     started = False
-    for event in _in_order(function.body):
+    for event in in_order(function.body):
         if event is statement:
             started = True
         if not started:
@@ -160,29 +161,13 @@ def returned(function: cst.FunctionDef, copy: cst.CSTNode, statement: cst.CSTNod
     return False
 
 
-def states_numpy(annotation: Optional[cst.Annotation]) -> bool:
-    """`-> np.ndarray`, `-> tuple[np.ndarray, np.ndarray]`, `-> list[dict[str, np.ndarray]]`, `x: "np.ndarray"`:
-    an annotation that names NumPy arrays and no tensor."""
-    if annotation is None:
-        return False
-    text = _annotation_text(annotation.annotation)
-    return "ndarray" in text and "Tensor" not in text and "Any" not in text
-
-
-def _annotation_text(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.SimpleString):
-        return node.evaluated_value if isinstance(node.evaluated_value, str) else ""
-    return cst.Module([]).code_for_node(node)
-
-
-def host_to_host(function: cst.FunctionDef) -> bool:
+def host_to_host(function: cst.FunctionDef, imports: ImportMap) -> bool:
     """A function that takes NumPy arrays and returns NumPy arrays by its stated signature: whatever device
     work it does inside, every call is a host round trip (its callers hold, and want back, host data)."""
     params = [p for p in (*function.params.posonly_params, *function.params.params) if p.name.value not in
               ("self", "cls")]
-    return states_numpy(function.returns) and bool(params) and states_numpy(params[0].annotation) and all(
-        p.annotation is None or states_numpy(p.annotation) or "Tensor" not in _annotation_text(p.annotation.annotation)
-        for p in params)
+    return states_numpy(function.returns, imports) and bool(params) and states_numpy(params[0].annotation, imports) \
+        and not any(names_tensor(p.annotation, imports) for p in params)
 
 
 def item_loop(ancestors, function: cst.FunctionDef, step_node: cst.CSTNode) -> Optional[cst.For]:

@@ -216,7 +216,7 @@ def _root(expression: cst.BaseExpression) -> Optional[str]:
     return expression.value if isinstance(expression, cst.Name) else None
 
 
-def _reads(expression: Optional[cst.CSTNode], tainted: Set[str]) -> bool:
+def reads(expression: Optional[cst.CSTNode], tainted: Set[str]) -> bool:
     return expression is not None and any(n.value in tainted for n in names_in(expression))
 
 
@@ -231,26 +231,26 @@ def written_out(loop_body: cst.CSTNode, copy: cst.CSTNode, statement: cst.CSTNod
     assignments, `for` targets over it, `with` targets."""
     tainted: Set[str] = set()
     started = False
-    for event in _in_order(loop_body):
+    for event in in_order(loop_body):
         if event is statement:
             started = True
             if _sinks(event, writers, tainted, copy):
                 return True
-            tainted |= _targets(event)
+            tainted |= bound_targets(event)
             continue
         if not started:
             continue
         if _sinks(event, writers, tainted, None):
             return True
         if isinstance(event, cst.For):
-            if _reads(event.iter, tainted):
+            if reads(event.iter, tainted):
                 tainted |= _bound(event.target)
-        elif isinstance(event, (cst.Assign, cst.AugAssign, cst.AnnAssign)) and _reads(event.value, tainted):
-            tainted |= _targets(event)
+        elif isinstance(event, (cst.Assign, cst.AugAssign, cst.AnnAssign)) and reads(event.value, tainted):
+            tainted |= bound_targets(event)
     return False
 
 
-def _targets(statement: cst.CSTNode) -> Set[str]:
+def bound_targets(statement: cst.CSTNode) -> Set[str]:
     if isinstance(statement, cst.Assign):
         return set().union(*(_bound(t.target) for t in statement.targets))
     if isinstance(statement, (cst.AugAssign, cst.AnnAssign)):
@@ -261,7 +261,7 @@ def _targets(statement: cst.CSTNode) -> Set[str]:
 def _sinks(statement: cst.CSTNode, writers: Set[str], tainted: Set[str], copy: Optional[cst.CSTNode]) -> bool:
     """Does this statement write out what is tainted (or the node `copy` itself)?"""
     def carries(expression: Optional[cst.CSTNode]) -> bool:
-        return expression is not None and (_reads(expression, tainted) or copy is not None and id(copy) in node_ids(
+        return expression is not None and (reads(expression, tainted) or copy is not None and id(copy) in node_ids(
             expression))
 
     if isinstance(statement, cst.Assign) and carries(statement.value) and any(
@@ -286,7 +286,7 @@ def _sinks(statement: cst.CSTNode, writers: Set[str], tainted: Set[str], copy: O
     return found
 
 
-def _in_order(body: cst.CSTNode):
+def in_order(body: cst.CSTNode):
     """The small statements and `for` heads of a loop body, in the order they run (branches one after another;
     nested functions and classes left out)."""
     events = []
