@@ -14,8 +14,8 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from ..analysis import YES, Facts, dotted_name
-from ..analysis.annotations import states_numpy
+from ..analysis import NO, YES, Facts, dotted_name
+from ..analysis.annotations import annotated_class, attribute_annotation, states_numpy
 from ..analysis.crossmodule import is_project_name
 from ..analysis.facts import MOVED_BY, Evidence
 from ..analysis.loops import function_syncs
@@ -23,7 +23,8 @@ from ..analysis.retention import names_in as read_names
 from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
 from .conversion_checker import STRUCTURAL_KEYWORDS, converts_to_numpy
-from .sync_flow import host_to_host, item_loop, leaves_torch, of_loop_target, returned, returns_to_device
+from .sync_flow import (host_to_host, in_eval_window, item_loop, leaves_torch, of_loop_target, returned,
+                        returns_host_copy, returns_to_device)
 from .sync_syntax import (DATA_DEPENDENT, clipped, exits_loop, forced, is_host_move, is_mask, keeps_model, names_in,
                           names_tested_in, node_ids, operand, tests_for_failure, to_cpu, truth_tested, value_names,
                           writers_in, written_out)
@@ -101,6 +102,7 @@ class SyncChecker(FamilyChecker):
         func = node.func
         if self._calls_syncing_helper(node):
             self._syncs_anyway()
+        self._host_round_trip(node)
         if converts_to_numpy(self.semantic.qualified(func) or ""):
             self._implicit_conversions(node)
         if isinstance(func, cst.Attribute):
@@ -346,6 +348,11 @@ class SyncChecker(FamilyChecker):
         statement, function = self._statement_and_function()
         if statement is None or self._off_normal_path() or not leaves_torch(self.semantic.ancestors, node):
             return False
+        return self._sent_back(node, statement, function, loop, lambda body: True)
+
+    def _sent_back(self, node: cst.CSTNode, statement, function, loop, also) -> bool:
+        """Mark each enclosing iteration whose `body` sends the host value `node` makes back to the device (and
+        for which `also(body)` holds) as synced anyway; did any?"""
         semantic = self.semantic
         # (every enclosing loop: marking one that is not a step loop changes nothing)
         loops = [a for a in semantic.ancestors if isinstance(a, (cst.For, cst.While))]
@@ -354,11 +361,48 @@ class SyncChecker(FamilyChecker):
             bodies.append((id(loop.node), function.body))
         found = False
         for key, body in bodies:
-            if returns_to_device(body, node, statement):
+            if returns_to_device(body, node, statement) and also(body):
                 self._synced.add(key)
                 self._held.pop(key, None)
                 found = True
         return found
+
+    def _host_round_trip(self, call: cst.Call) -> None:
+        """A call that takes host data and gives back host data made by device work, sent back to the device
+        later in the iteration: the step waits for the device in it. Device work is shown by the callee's code
+        (`_returns_host_copy`) or by the step switching its model to eval mode around the call
+        (sync_flow.in_eval_window)."""
+        semantic = self.semantic
+        facts = [semantic.facts(arg.value) for arg in call.args if not arg.star]
+        if not any(f.tensor is NO for f in facts) or any(f.tensor is YES for f in facts):
+            return  # (the host path of `loss_gradient(x)` is taken for NumPy `x`)
+        statement, function = self._statement_and_function()
+        if statement is None or self._off_normal_path():
+            return
+        outside = (semantic.qualified(call.func) or "").split(".", 1)[0] in ("torch", "numpy")
+        typed = self._returns_host_copy(call)
+        self._sent_back(call, statement, function, semantic.step_loop(),
+                        lambda body: typed or not outside and in_eval_window(body, statement))
+
+    def _returns_host_copy(self, call: cst.Call) -> bool:
+        """Is `call` `self.<attribute>.<method>(...)`, the attribute declared to be a class of the project
+        (analysis/annotations.attribute_annotation) whose method returns a host copy of a tensor
+        (sync_flow.returns_host_copy; a class of another module: its summary's `returns_host_copy`)?"""
+        func, semantic = call.func, self.semantic
+        cls = semantic.frame.cls
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Attribute) and isinstance(
+                func.value.value, cst.Name) and func.value.value.value == "self") or cls is None or cls.node is None:
+            return False
+        declared = annotated_class(attribute_annotation(cls.node, func.value.attr.value), semantic.imports)
+        if declared is None:
+            return False
+        local = semantic.calls.classes_by_name.get(declared) if semantic.calls is not None else None
+        if local is not None:
+            found = semantic.calls._method(local, func.attr.value, depth=0)
+            return found is not None and returns_host_copy(found[0].node)
+        summary = semantic.project.class_(declared) if is_project_name(declared) else None
+        method = semantic.calls._summary_method(summary, func.attr.value, 0) if summary is not None else None
+        return bool(getattr(method, "returns_host_copy", False))
 
     def _round_trip_of_tensor(self, value: cst.BaseExpression, node: cst.CSTNode) -> None:
         """A tensor that may be on the device, copied to the host and sent back: the iteration syncs on it."""
