@@ -111,6 +111,27 @@ FREE_SYNC = """
 """
 
 
+ESTIMATOR = HN + ("class Estimator:\n    def __init__(self, model, device):\n        self.model = model.to(device)\n"
+                  "        self.device = device\n\n    def gradient(self, x):\n"
+                  "        t = torch.from_numpy(x).to(self.device).requires_grad_()\n        self.model(t).sum().backward()\n"
+                  "{returns}\n\n")
+
+
+def adversarial(returns: str, declared: str, iteration: str) -> str:
+    """A trainer whose step takes a NumPy gradient from an estimator held in `self.est` (`declared`: how the
+    class declares it) and sends an input made from it back to the device."""
+    return ESTIMATOR.format(returns=returns) + (
+        f"class Trainer:\n    def __init__(self, est{declared}, opt):\n        self.est = est\n        self.opt = opt\n"
+        "        self.model = est.model.cuda()\n\n"
+        "    def fit(self, x: np.ndarray, steps: int):\n        for i in range(steps):\n            batch = x[i]\n"
+        + "".join(f"            {line}\n" for line in iteration.splitlines())
+        + "            loss = self.model(torch.from_numpy(adv).cuda()).sum()\n"
+        "            loss.backward()\n            self.opt.step()\n            print(loss.item())\n")
+
+
+FROM_GRADIENT = "grad = self.est.gradient(batch)\nadv = np.clip(batch + np.sign(grad), 0, 1)"
+
+
 class PerStepScalarSync(Rule):
     __doc__ = """
     ## What it does
@@ -279,8 +300,32 @@ class PerStepScalarSync(Rule):
                    "        counts += model(x.to(device)).cpu().numpy()\n        top = certify(counts)\n        y = y.to(device)\n"
                    "        correct += (top == y).sum()\n        print(f'{correct}')\n",
               "host counts computed from the outputs are combined with a device tensor: a round trip every step"),
+        Valid(adversarial("        return t.grad.cpu().numpy()", ": Estimator", FROM_GRADIENT),
+              "the step's NumPy gradient comes from a method of the declared `Estimator` that copies it to the host, "
+              "and goes back to the device: a round trip every step"),
+        Valid(adversarial("        if isinstance(x, torch.Tensor):\n            return t.grad\n"
+                          "        return t.grad.cpu().numpy()", ": Estimator", FROM_GRADIENT),
+              "the host copy is the method's path for NumPy input (only the input's type is tested)"),
+        Valid(adversarial("        return t.grad.cpu().numpy()", "", "self.model.eval()\n" + FROM_GRADIENT + "\nself.model.train()"),
+              "a call made while the step's model is switched to eval mode runs that model: NumPy in, NumPy back "
+              "to the device"),
     ]
     INVALID = [
+        Invalid(adversarial("        return t.grad.cpu().numpy()", "", FROM_GRADIENT), line=27, col=19,
+                why="nothing declares what `self.est` is: its method's host copy is not known"),
+        Invalid(adversarial("        if not self.host:\n            return t.grad\n        return t.grad.cpu().numpy()",
+                            ": Estimator", FROM_GRADIENT), line=29, col=19,
+                why="the method copies to the host on one configured path only"),
+        Invalid(adversarial("        return t.grad.cpu().numpy()", ": Estimator",
+                            "grad = self.est.gradient(batch)\nprint(np.abs(grad).max())\nadv = batch"), line=28, col=19,
+                why="the host gradient is only printed: nothing made from it goes back to the device"),
+        Invalid(adversarial("        return t.grad.cpu().numpy()", "", "self.model.train(False)\n"
+                            "self.model.train(True)\n" + FROM_GRADIENT), line=29, col=19,
+                why="the call comes after the model is switched back to training mode"),
+        Invalid(adversarial("        return t.grad.cpu().numpy()", "", "self.model.eval()\n"
+                            "print(self.model(torch.from_numpy(batch).cuda()).argmax())\n" + FROM_GRADIENT
+                            + "\nself.model.train()"), line=30, col=19,
+                why="the model runs in the eval window itself: which call runs it is visible, not hidden"),
         Invalid(train_with("running += loss.item()"), line=10, col=20, why="plain training loop"),
         Invalid(train_with("print(f'step {step}: {loss}')"), line=10, col=30, why="f-string of the loss"),
         Invalid(train_with("if torch.isnan(loss):\n            running = 0.0"), line=10, col=12,
