@@ -198,3 +198,15 @@ def test_attribute_annotation(body, expected):
     cls = cst.parse_module("class T:\n" + body).body[0]
     found = attribute_annotation(cls, "est")
     assert (cst.Module([]).code_for_node(found.annotation) if found is not None else None) == expected
+
+
+def test_a_declaration_in_a_base_class_of_the_same_file_counts(tmp_path):
+    source = ESTIMATOR + TRAINER.split("class Trainer:", 1)[1].join(
+        ["class Base:\n    def __init__(self, estimator: Estimator):\n        self._estimator = estimator\n\n\n"
+         "class Trainer(Base):", ""]).replace(
+        "        self._estimator = estimator\n        self._opt", "        super().__init__(estimator)\n        self._opt")
+    (tmp_path / "one.py").write_text(source)
+    lines = source.splitlines()
+    reported = check(tmp_path, "--no-cache", "one.py")
+    assert [int(r.split(":")[1]) for r in reported] == [i for i, line in enumerate(lines, 1)
+                                                       if "print(loss.item())" in line][1:]

@@ -393,10 +393,10 @@ class SyncChecker(FamilyChecker):
         if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Attribute) and isinstance(
                 func.value.value, cst.Name) and func.value.value.value == "self") or cls is None or cls.node is None:
             return False
-        declared = annotated_class(attribute_annotation(cls.node, func.value.attr.value), semantic.imports)
-        if declared is None:
+        declared = annotated_class(self._declaration(cls.node, func.value.attr.value, 0), semantic.imports)
+        if declared is None or semantic.calls is None:
             return False
-        local = semantic.calls.classes_by_name.get(declared) if semantic.calls is not None else None
+        local = semantic.calls.classes_by_name.get(declared)
         if local is not None:
             found = semantic.calls._method(local, func.attr.value, depth=0)
             return found is not None and returns_host_copy(found[0].node)
@@ -458,6 +458,16 @@ class SyncChecker(FamilyChecker):
         return function_syncs(callee.function, semantic.index.module_functions, semantic.qualified,
                               lambda name: semantic.project.function(name) if is_project_name(name) else None,
                               self._syncing)
+
+    def _declaration(self, cls: cst.ClassDef, attribute: str, depth: int) -> Optional[cst.Annotation]:
+        """The class's declaration of `self.<attribute>`, or that of a base class of the same file."""
+        found = attribute_annotation(cls, attribute)
+        for base in cls.bases if found is None and depth < 3 and self.semantic.calls is not None else ():
+            parent = self.semantic.calls.classes_by_name.get(dotted_name(base.value) or "")
+            found = self._declaration(parent, attribute, depth + 1) if parent is not None else None
+            if found is not None:
+                break
+        return found
 
     def _syncs_anyway(self) -> None:
         """The current iteration waits for the device whatever the code does about its other syncs."""
