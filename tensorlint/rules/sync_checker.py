@@ -24,7 +24,7 @@ from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
 from .conversion_checker import STRUCTURAL_KEYWORDS, converts_to_numpy
 from .sync_flow import (host_to_host, in_eval_window, item_loop, leaves_torch, of_loop_target, returned,
-                        returns_host_copy, returns_to_device)
+                        returns_host_copy, returns_to_device, switches_mode)
 from .sync_syntax import (DATA_DEPENDENT, clipped, exits_loop, forced, is_host_move, is_mask, keeps_model, names_in,
                           names_tested_in, node_ids, operand, tests_for_failure, to_cpu, truth_tested, value_names,
                           writers_in, written_out)
@@ -53,6 +53,8 @@ class SyncChecker(FamilyChecker):
         self._tested: Dict[int, Set[str]] = {}
         self._writers: Dict[int, Set[str]] = {}
         self._syncing: Dict[int, bool] = {}  # by id of a FunctionDef: does each call of it sync?
+        self._switching: Dict[int, bool] = {}  # by id of a loop body: does it switch a model's mode?
+        self._declared: Dict[Tuple[int, str], Optional[str]] = {}  # by class and attribute: its declared class
 
     def _active(self) -> bool:
         return self.semantic.imports.imports_torch and self.semantic.step_loop() is not None
@@ -350,9 +352,9 @@ class SyncChecker(FamilyChecker):
             return False
         return self._sent_back(node, statement, function, loop, lambda body: True)
 
-    def _sent_back(self, node: cst.CSTNode, statement, function, loop, also) -> bool:
+    def _sent_back(self, node: cst.CSTNode, statement, function, loop, also, first=None) -> bool:
         """Mark each enclosing iteration whose `body` sends the host value `node` makes back to the device (and
-        for which `also(body)` holds) as synced anyway; did any?"""
+        for which `also(body)` holds) as synced anyway; did any? (`first(body)`: a cheaper test asked before.)"""
         semantic = self.semantic
         # (every enclosing loop: marking one that is not a step loop changes nothing)
         loops = [a for a in semantic.ancestors if isinstance(a, (cst.For, cst.While))]
@@ -361,7 +363,7 @@ class SyncChecker(FamilyChecker):
             bodies.append((id(loop.node), function.body))
         found = False
         for key, body in bodies:
-            if returns_to_device(body, node, statement) and also(body):
+            if (first is None or first(body)) and returns_to_device(body, node, statement) and also(body):
                 self._synced.add(key)
                 self._held.pop(key, None)
                 found = True
@@ -379,10 +381,17 @@ class SyncChecker(FamilyChecker):
         statement, function = self._statement_and_function()
         if statement is None or self._off_normal_path():
             return
-        outside = (semantic.qualified(call.func) or "").split(".", 1)[0] in ("torch", "numpy")
         typed = self._returns_host_copy(call)
+        if not typed and (semantic.qualified(call.func) or "").split(".", 1)[0] in ("torch", "numpy"):
+            return
         self._sent_back(call, statement, function, semantic.step_loop(),
-                        lambda body: typed or not outside and in_eval_window(body, statement))
+                        lambda body: typed or in_eval_window(body, statement), None if typed else self._switches)
+
+    def _switches(self, body: cst.CSTNode) -> bool:
+        found = self._switching.get(id(body))
+        if found is None:
+            found = self._switching[id(body)] = switches_mode(body)
+        return found
 
     def _returns_host_copy(self, call: cst.Call) -> bool:
         """Is `call` `self.<attribute>.<method>(...)`, the attribute declared to be a class of the project
@@ -393,7 +402,10 @@ class SyncChecker(FamilyChecker):
         if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Attribute) and isinstance(
                 func.value.value, cst.Name) and func.value.value.value == "self") or cls is None or cls.node is None:
             return False
-        declared = annotated_class(self._declaration(cls.node, func.value.attr.value, 0), semantic.imports)
+        key = (id(cls.node), func.value.attr.value)
+        if key not in self._declared:
+            self._declared[key] = annotated_class(self._declaration(cls.node, key[1], 0), semantic.imports)
+        declared = self._declared[key]
         if declared is None or semantic.calls is None:
             return False
         local = semantic.calls.classes_by_name.get(declared)

@@ -332,6 +332,11 @@ def _calls_model(event: cst.CSTNode, model: str) -> bool:
     return False
 
 
+def switches_mode(body: cst.CSTNode) -> bool:
+    """Does the iteration `body` switch a model to eval mode (`m.eval()`, `m.train(False)`)?"""
+    return any(switch is not None and not switch[1] for switch in map(_switch, in_order(body)))
+
+
 def in_eval_window(body: cst.CSTNode, statement: cst.CSTNode) -> bool:
     """Is `statement` (a small statement of the iteration `body`) run while the iteration has switched the
     model it trains to eval mode: `m.eval()` or `m.train(False)` before it, `m.train()` or `m.train(True)`
