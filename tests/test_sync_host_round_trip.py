@@ -131,7 +131,8 @@ def _function(source: str) -> cst.FunctionDef:
 @pytest.mark.parametrize("body, expected", [
     pytest.param("return x.cpu().numpy()", True, id="returned"),
     pytest.param("g = x.grad.detach().cpu().numpy().copy()\nreturn g", True, id="through a name"),
-    pytest.param("out = []\nfor b in x:\n    out.append(b.to('cpu').tolist())\nreturn out", True, id="a list of copies"),
+    pytest.param("out = []\nfor b in x:\n    out.append(b.to('cpu').tolist())\nreturn out", True,
+                 id="a list of copies"),
     pytest.param("is_t = isinstance(x, torch.Tensor)\nif is_t:\n    return x\nreturn x.cpu().numpy()", True,
                  id="after a type test of the input"),
     pytest.param("if x.grad is None:\n    raise ValueError()\nelse:\n    return x.grad.cpu().numpy()", True,
@@ -176,7 +177,8 @@ def _imports(module: cst.Module) -> ImportMap:
 
 
 @pytest.mark.parametrize("annotation, expected", [
-    ("Estimator", "pkg.est.Estimator"), ('"Estimator"', "pkg.est.Estimator"), ("Optional[Estimator]", "pkg.est.Estimator"),
+    ("Estimator", "pkg.est.Estimator"), ('"Estimator"', "pkg.est.Estimator"),
+    ("Optional[Estimator]", "pkg.est.Estimator"),
     ("Estimator | None", "pkg.est.Estimator"), ("'Estimator | None'", "pkg.est.Estimator"),
     ("Union[Estimator, Other]", None), ("list[Estimator]", None), ("None", None),
 ])
@@ -207,6 +209,6 @@ def test_a_declaration_in_a_base_class_of_the_same_file_counts(tmp_path):
         "        self._estimator = estimator\n        self._opt", "        super().__init__(estimator)\n        self._opt")
     (tmp_path / "one.py").write_text(source)
     lines = source.splitlines()
-    reported = check(tmp_path, "--no-cache", "one.py")
-    assert [int(r.split(":")[1]) for r in reported] == [i for i, line in enumerate(lines, 1)
-                                                       if "print(loss.item())" in line][1:]
+    printed = [i for i, line in enumerate(lines, 1) if "print(loss.item())" in line]
+    # `fit` takes the gradient through the attribute `Base` declares: only `fit_configured` is reported
+    assert [int(r.split(":")[1]) for r in check(tmp_path, "--no-cache", "one.py")] == printed[1:]

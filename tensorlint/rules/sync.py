@@ -130,7 +130,8 @@ FREE_SYNC = """
 
 ESTIMATOR = HN + ("class Estimator:\n    def __init__(self, model, device):\n        self.model = model.to(device)\n"
                   "        self.device = device\n\n    def gradient(self, x):\n"
-                  "        t = torch.from_numpy(x).to(self.device).requires_grad_()\n        self.model(t).sum().backward()\n"
+                  "        t = torch.from_numpy(x).to(self.device).requires_grad_()\n"
+                  "        self.model(t).sum().backward()\n"
                   "{returns}\n\n")
 
 
@@ -323,7 +324,8 @@ class PerStepScalarSync(Rule):
         Valid(adversarial("        if isinstance(x, torch.Tensor):\n            return t.grad\n"
                           "        return t.grad.cpu().numpy()", ": Estimator", FROM_GRADIENT),
               "the host copy is the method's path for NumPy input (only the input's type is tested)"),
-        Valid(adversarial("        return t.grad.cpu().numpy()", "", "self.model.eval()\n" + FROM_GRADIENT + "\nself.model.train()"),
+        Valid(adversarial("        return t.grad.cpu().numpy()", "",
+                          "self.model.eval()\n" + FROM_GRADIENT + "\nself.model.train()"),
               "a call made while the step's model is switched to eval mode runs that model: NumPy in, NumPy back "
               "to the device"),
     ]

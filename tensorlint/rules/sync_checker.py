@@ -18,6 +18,7 @@ from ..analysis import NO, YES, Facts, dotted_name
 from ..analysis.annotations import annotated_class, attribute_annotation, states_numpy
 from ..analysis.crossmodule import is_project_name
 from ..analysis.facts import MOVED_BY, Evidence
+from ..analysis.instances import method_of
 from ..analysis.loops import function_syncs
 from ..analysis.retention import names_in as read_names
 from ..diagnostics import Fix, Safety
@@ -406,14 +407,11 @@ class SyncChecker(FamilyChecker):
         if key not in self._declared:
             self._declared[key] = annotated_class(self._declaration(cls.node, key[1], 0), semantic.imports)
         declared = self._declared[key]
-        if declared is None or semantic.calls is None:
+        if declared is None or not is_project_name(declared):
             return False
-        local = semantic.calls.classes_by_name.get(declared)
-        if local is not None:
-            found = semantic.calls._method(local, func.attr.value, depth=0)
-            return found is not None and returns_host_copy(found[0].node)
-        summary = semantic.project.class_(declared) if is_project_name(declared) else None
-        method = semantic.calls._summary_method(summary, func.attr.value, 0) if summary is not None else None
+        method = method_of(semantic.evaluator, declared, func.attr.value)
+        if isinstance(method, cst.FunctionDef):
+            return returns_host_copy(method)
         return bool(getattr(method, "returns_host_copy", False))
 
     def _round_trip_of_tensor(self, value: cst.BaseExpression, node: cst.CSTNode) -> None:
@@ -429,8 +427,8 @@ class SyncChecker(FamilyChecker):
         return type, and either converted item by item (a loop over one output's items: ragged detections,
         per-image gradients) or in a helper that takes and returns NumPy (sync_flow.host_to_host)?"""
         statement, function = self._statement_and_function()
-        if statement is None or function is None or not states_numpy(function.returns, self.semantic.imports) or not returned(
-                function, node, statement):
+        if statement is None or function is None or not states_numpy(function.returns, self.semantic.imports) \
+                or not returned(function, node, statement):
             return False
         ancestors = self.semantic.ancestors
         if item_loop(ancestors, function, loop.node) is not None:

@@ -313,8 +313,8 @@ def _switch(event: cst.CSTNode) -> Optional[tuple]:
     name, args = value.func.attr.value, value.args
     if name == "eval" and not args:
         mode = False
-    elif name == "train" and len(args) <= 1 and (not args or isinstance(args[0].value, cst.Name) and args[0].value.value
-                                                  in ("True", "False")):
+    elif name == "train" and (not args or len(args) == 1 and isinstance(args[0].value, cst.Name)
+                              and args[0].value.value in ("True", "False")):
         mode = not args or args[0].value.value == "True"
     else:
         return None
