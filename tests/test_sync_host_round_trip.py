@@ -140,6 +140,10 @@ def _function(source: str) -> cst.FunctionDef:
     pytest.param("return x.numpy()", False, id="no host move: maybe NumPy already"),
     pytest.param("if flag:\n    return x.cpu().numpy()\nreturn x", False, id="under a configuration test"),
     pytest.param("if not flag:\n    return x\nreturn x.cpu().numpy()", False, id="after an early configured return"),
+    pytest.param("if flag:\n    y = 1\nelse:\n    return x\nreturn x.cpu().numpy()", False,
+                 id="after a configured return in an else"),
+    pytest.param("try:\n    y = f(x)\nexcept ValueError:\n    return x.cpu().numpy()\nreturn y", False,
+                 id="in an except handler"),
     pytest.param("print(x.cpu().numpy())\nreturn x", False, id="copied, not returned"),
     pytest.param("def inner():\n    return x.cpu().numpy()\nreturn inner", False, id="a nested function's return"),
 ])

@@ -112,12 +112,13 @@ FREE_SYNC = """
     The copy may be hidden in another object's method. A call given host data (an argument known not to be
     a tensor, none known to be one), whose result the iteration sends back to the device as above, is such a
     round trip when either
-    - it is `self.<attr>.<method>(...)`, the class declares what `self.<attr>` is (`<attr>: Estimator` in
-      its body, `self.<attr>: "Estimator"` in a method, or the annotation of the `__init__` parameter
-      assigned to it), and that class's method (its own or a base's; a class of another module through its
+    - it is `self.<attr>.<method>(...)`, the class (or a base class of the same file) declares what
+      `self.<attr>` is (`<attr>: Estimator` in its body, `self.<attr>: "Estimator"` in a method, or the
+      annotation of the `__init__` parameter assigned to it), and that class's method (its own or a base's; a class of another module through its
       summary, in a project run) returns a host copy (`.cpu().numpy()`, `.cpu().tolist()`, `.cpu().item()`
       of a tensor) on its path for such input: the only tests above the copy, or before an earlier `return`,
-      are of an argument's type (`isinstance(x, torch.Tensor)`) or lead to a `raise`. ART's
+      are of an argument's type (`isinstance(x, torch.Tensor)`) or lead to a `raise`, and it is not in an
+      `except` handler. ART's
       `self._classifier.loss_gradient(x_batch + delta, y_batch)` is one; a copy made on one configured path
       (`if not self.preprocessing: return x`) is not;
     - it is made while the step's model is switched to eval mode: `m.eval()` or `m.train(False)` before

@@ -237,13 +237,16 @@ def _on_host_input_path(function: cst.FunctionDef, statement: cst.CSTNode) -> bo
                                      *function.params.kwonly_params)}
     type_names = _type_test_names(function, params)
     for parent, child in zip(path, path[1:]):
+        if isinstance(parent, (cst.ExceptHandler, cst.ExceptStarHandler)):
+            return False  # (the failure path of a `try`)
         if isinstance(parent, cst.If) and child is not parent.test:
             other = parent.orelse if child is parent.body else parent.body
             if not (_tests_type(parent.test, params, type_names) or other is not None and _ends_in(other, cst.Raise)):
                 return False
         elif isinstance(parent, cst.IndentedBlock) and child in parent.body:
             for earlier in parent.body[:parent.body.index(child)]:
-                if isinstance(earlier, cst.If) and _ends_in(earlier.body, cst.Return) and not _tests_type(
+                if isinstance(earlier, cst.If) and (_ends_in(earlier.body, cst.Return) or earlier.orelse is not None
+                                                    and _ends_in(earlier.orelse, cst.Return)) and not _tests_type(
                         earlier.test, params, type_names):
                     return False
     return True
