@@ -207,10 +207,10 @@ def test_attribute_annotation(body, expected):
 
 
 def test_a_declaration_in_a_base_class_of_the_same_file_counts(tmp_path):
-    source = ESTIMATOR + TRAINER.split("class Trainer:", 1)[1].join(
-        ["class Base:\n    def __init__(self, estimator: Estimator):\n        self._estimator = estimator\n\n\n"
-         "class Trainer(Base):", ""]).replace(
-        "        self._estimator = estimator\n        self._opt", "        super().__init__(estimator)\n        self._opt")
+    base = "class Base:\n    def __init__(self, estimator: Estimator):\n        self._estimator = estimator\n\n\n"
+    trainer = TRAINER.split("class Trainer:", 1)[1].replace("        self._estimator = estimator\n",
+                                                            "        super().__init__(estimator)\n")
+    source = ESTIMATOR + base + "class Trainer(Base):" + trainer
     (tmp_path / "one.py").write_text(source)
     lines = source.splitlines()
     printed = [i for i, line in enumerate(lines, 1) if "print(loss.item())" in line]
