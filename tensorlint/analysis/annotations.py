@@ -13,6 +13,7 @@ import libcst as cst
 
 from .facts import MAYBE, MODULE, NO, NOT_TENSOR, PARAMETER, YES, Facts, container_of, join_all
 from .imports import ImportMap, dotted_name
+from .walk import walk
 
 _TENSOR_TYPES = frozenset({"torch.Tensor", "torch.FloatTensor", "torch.LongTensor", "torch.DoubleTensor",
                            "torch.HalfTensor", "torch.BoolTensor", "torch.IntTensor", "torch.ByteTensor",
@@ -226,7 +227,7 @@ def _declared_in(function: cst.FunctionDef, attribute: str) -> Optional[cst.Anno
 
         visit_ClassDef = visit_Lambda = visit_FunctionDef
 
-    function.visit(Finder())
+    walk(function, Finder())
     return found[0] if found else None
 
 

@@ -139,7 +139,7 @@ def _function(semantic: Semantic, callee: Callee, positions: "_Lines") -> Functi
     from ..rules.sync_flow import returns_host_copy  # (what the TL4 checker asks of a method: its own reading)
     return FunctionSummary(tuple(params), returns, evidence, function.performs_step, tuple(dict.fromkeys(conversions)),
                            tuple(passes), literal_defaults(function.node), syncs, unpassed, returns_unpassed,
-                           returns_host_copy(function.node))
+                           callee.is_method and returns_host_copy(function.node))
 
 
 def _unpassed(semantic: Semantic, callee: Callee, params, arguments: Dict[str, Facts], returns: Facts

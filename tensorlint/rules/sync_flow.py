@@ -12,6 +12,7 @@ import libcst as cst
 
 from ..analysis.annotations import names_tensor, states_numpy
 from ..analysis.imports import ImportMap, dotted_name
+from ..analysis.walk import walk
 from .sync_syntax import bound_targets, in_order, is_host_move, names_in, node_ids, reads
 
 _COLLECTORS = frozenset({"append", "extend", "insert", "add", "update", "setdefault"})
@@ -66,7 +67,7 @@ def _calls(event: cst.CSTNode):
         visit_Lambda = visit_ClassDef = visit_FunctionDef
 
     if not isinstance(event, cst.For):
-        event.visit(Calls())
+        walk(event, Calls())
     return found
 
 
@@ -141,7 +142,7 @@ def _mixes(event: cst.CSTNode, tainted: Set[str], device: Set[str]) -> bool:
                 found = True
 
     if not isinstance(event, cst.For):
-        event.visit(Operations())
+        walk(event, Operations())
     return found
 
 
@@ -266,7 +267,7 @@ def _path_to(root: cst.CSTNode, target: cst.CSTNode) -> Optional[list]:
         def on_leave(self, original_node: cst.CSTNode) -> None:
             stack.pop()
 
-    root.visit(Path())
+    walk(root, Path())
     return found[0] if found else None
 
 

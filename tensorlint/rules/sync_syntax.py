@@ -7,6 +7,7 @@ from typing import List, Optional, Set
 import libcst as cst
 
 from ..analysis.loops import DATA_DEPENDENT, is_mask  # noqa: F401 (the checker's syntax, in one place)
+from ..analysis.walk import walk
 
 
 def clipped(code: str) -> str:
@@ -21,7 +22,7 @@ def node_ids(expression: cst.CSTNode) -> Set[int]:
             found.add(id(node))
             return True
 
-    expression.visit(Nodes())
+    walk(expression, Nodes())
     return found
 
 
@@ -51,7 +52,7 @@ def names_tested_in(scope: cst.CSTNode) -> Set[str]:
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             return node is scope
 
-    scope.visit(Tests())
+    walk(scope, Tests())
     return names
 
 
@@ -62,7 +63,7 @@ def names_in(expression: cst.BaseExpression) -> List[cst.Name]:
         def visit_Name(self, node: cst.Name) -> None:
             found.append(node)
 
-    expression.visit(Names())
+    walk(expression, Names())
     return found
 
 
@@ -74,9 +75,9 @@ def value_names(expression: cst.BaseExpression) -> List[cst.BaseExpression]:
     class Values(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> bool:
             if isinstance(node.func, cst.Attribute):
-                node.func.value.visit(self)
+                walk(node.func.value, self)
             for arg in node.args:
-                arg.visit(self)
+                walk(arg, self)
             return False
 
         def visit_Attribute(self, node: cst.Attribute) -> bool:
@@ -86,7 +87,7 @@ def value_names(expression: cst.BaseExpression) -> List[cst.BaseExpression]:
         def visit_Name(self, node: cst.Name) -> None:
             found.append(node)
 
-    expression.visit(Values())
+    walk(expression, Values())
     return found
 
 
@@ -157,7 +158,7 @@ def keeps_model(node: cst.If) -> bool:
         def visit_FunctionDef(self, node) -> bool:
             return False
 
-    node.body.visit(Finder())
+    walk(node.body, Finder())
     return found
 
 
@@ -206,7 +207,7 @@ def writers_in(scope: cst.CSTNode) -> Set[str]:
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             return node is scope
 
-    scope.visit(Finder())
+    walk(scope, Finder())
     return found
 
 
@@ -282,7 +283,7 @@ def _sinks(statement: cst.CSTNode, writers: Set[str], tainted: Set[str], copy: O
         def visit_FunctionDef(self, node) -> bool:
             return False
 
-    statement.visit(Calls())
+    walk(statement, Calls())
     return found
 
 
@@ -308,6 +309,6 @@ def in_order(body: cst.CSTNode):
 
         visit_ClassDef = visit_Lambda = visit_FunctionDef
 
-    body.visit(Order())
+    walk(body, Order())
     return events
 
