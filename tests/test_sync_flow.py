@@ -3,7 +3,10 @@ import libcst as cst
 import libcst.matchers as m
 import pytest
 
-from tensorlint.rules.sync_flow import host_to_host, returned, returns_to_device, states_numpy
+from tensorlint.analysis.annotations import states_numpy
+from tensorlint.analysis.crossmodule import ProjectContext
+from tensorlint.analysis.imports import ImportMap
+from tensorlint.rules.sync_flow import host_to_host, returned, returns_to_device
 
 
 def _copy_in(source: str):
@@ -79,14 +82,20 @@ def test_returned(source, expected):
     assert returned(function, copy, statement) is expected
 
 
+def _imports(module: cst.Module) -> ImportMap:
+    imports = ImportMap(ProjectContext())
+    imports.record_all(module.body)
+    return imports
+
+
 @pytest.mark.parametrize("annotation, expected", [
     ("np.ndarray", True), ("'np.ndarray'", True), ("tuple[np.ndarray, np.ndarray]", True),
     ("list[dict[str, np.ndarray]]", True), ("np.ndarray | torch.Tensor", False), ('"torch.Tensor"', False),
     ("Any", False), ("list", False),
 ])
 def test_states_numpy(annotation, expected):
-    function = cst.parse_module(f"def f() -> {annotation}:\n    pass\n").body[0]
-    assert states_numpy(function.returns) is expected
+    module = cst.parse_module(f"import numpy as np\nimport torch\ndef f() -> {annotation}:\n    pass\n")
+    assert states_numpy(module.body[-1].returns, _imports(module)) is expected
 
 
 @pytest.mark.parametrize("signature, expected", [
@@ -98,5 +107,5 @@ def test_states_numpy(annotation, expected):
     ("def f(self, x: np.ndarray) -> torch.Tensor", False),
 ])
 def test_host_to_host(signature, expected):
-    function = cst.parse_module(f"{signature}:\n    pass\n").body[0]
-    assert host_to_host(function) is expected
+    module = cst.parse_module(f"import numpy as np\nimport torch\n{signature}:\n    pass\n")
+    assert host_to_host(module.body[-1], _imports(module)) is expected

@@ -13,6 +13,7 @@ import libcst as cst
 
 from .facts import MAYBE, MODULE, NO, NOT_TENSOR, PARAMETER, YES, Facts, container_of, join_all
 from .imports import ImportMap, dotted_name
+from .walk import walk
 
 _TENSOR_TYPES = frozenset({"torch.Tensor", "torch.FloatTensor", "torch.LongTensor", "torch.DoubleTensor",
                            "torch.HalfTensor", "torch.BoolTensor", "torch.IntTensor", "torch.ByteTensor",
@@ -128,3 +129,125 @@ def annotated(value: Facts, stated: Optional[Facts]) -> Facts:
     if stated.tensor is YES:
         return value.with_(tensor=YES, grad=stated.grad if value.grad is MAYBE else value.grad, module=NO)
     return stated
+
+
+_NUMPY_TYPES = frozenset({"numpy.ndarray", "numpy.typing.NDArray"})
+
+
+def states_numpy(annotation: Optional[cst.Annotation], imports: ImportMap) -> bool:
+    """`-> np.ndarray`, `-> tuple[np.ndarray, np.ndarray]`, `-> list[dict[str, np.ndarray]]`, `x: "np.ndarray"`:
+    an annotation that names NumPy arrays and states that nothing in it is a tensor."""
+    facts = annotation_facts(annotation, imports)
+    while facts is not None and facts.tensor is NO:
+        if facts.items is None:
+            return _names_any(annotation.annotation, imports, _NUMPY_TYPES, 0)
+        facts = facts.items
+    return False
+
+
+def _names_any(node: cst.BaseExpression, imports: ImportMap, wanted, depth: int) -> bool:
+    if depth > 4:
+        return False
+    if isinstance(node, cst.SimpleString):
+        parsed = _parsed(node)
+        return parsed is not None and _names_any(parsed, imports, wanted, depth + 1)
+    if isinstance(node, cst.BinaryOperation):
+        return any(_names_any(side, imports, wanted, depth + 1) for side in (node.left, node.right))
+    if isinstance(node, cst.Subscript):
+        return _name(node.value, imports) in wanted or any(
+            _names_any(e.slice.value, imports, wanted, depth + 1) for e in node.slice if isinstance(e.slice, cst.Index))
+    return _name(node, imports) in wanted
+
+
+def _parsed(node: cst.SimpleString) -> Optional[cst.BaseExpression]:
+    try:
+        text = node.evaluated_value
+        return cst.parse_expression(text) if isinstance(text, str) else None
+    except Exception:  # noqa: BLE001 - not an expression: says nothing
+        return None
+
+
+def annotated_class(annotation: Optional[cst.Annotation], imports: ImportMap) -> Optional[str]:
+    """The qualified name of the one class an annotation names (`PyTorchClassifier`, `"PyTorchClassifier"`,
+    `Optional[PyTorchClassifier]`, `PyTorchClassifier | None`); None for anything else (a union of classes, a
+    container, a name nothing imports or defines)."""
+    if annotation is None:
+        return None
+    node: Optional[cst.BaseExpression] = annotation.annotation
+    for _ in range(4):
+        if isinstance(node, cst.SimpleString):
+            node = _parsed(node)
+        elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            node = _one_of([node.left, node.right], imports)
+        elif isinstance(node, cst.Subscript) and _name(node.value, imports) in _UNIONS:
+            node = _one_of([e.slice.value for e in node.slice if isinstance(e.slice, cst.Index)], imports)
+        else:
+            break
+    if node is None or isinstance(node, (cst.Subscript, cst.BinaryOperation, cst.SimpleString)):
+        return None
+    name = _name(node, imports)
+    return None if name is None or name == "None" else name
+
+
+def _one_of(members, imports: ImportMap) -> Optional[cst.BaseExpression]:
+    rest = [m for m in members if _name(m, imports) != "None"]
+    return rest[0] if len(rest) == 1 else None
+
+
+def attribute_annotation(cls: cst.ClassDef, attribute: str) -> Optional[cst.Annotation]:
+    """What the class declares `self.<attribute>` to be: `<attribute>: T` in its body, `self.<attribute>: T` in
+    one of its methods, or the annotation of the `__init__` parameter it assigns there (`self.<attribute> =
+    classifier`). The first declaration found; None when it declares none."""
+    init = None
+    for statement in cls.body.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) \
+                        and small.target.value == attribute:
+                    return small.annotation
+        elif isinstance(statement, cst.FunctionDef):
+            found = _declared_in(statement, attribute)
+            if found is not None:
+                return found
+            if statement.name.value == "__init__":
+                init = statement
+    return _parameter_assigned(init, attribute) if init is not None else None
+
+
+def _declared_in(function: cst.FunctionDef, attribute: str) -> Optional[cst.Annotation]:
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            if _is_self_attribute(node.target, attribute) and not found:
+                found.append(node.annotation)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        visit_ClassDef = visit_Lambda = visit_FunctionDef
+
+    walk(function, Finder())
+    return found[0] if found else None
+
+
+def _parameter_assigned(init: cst.FunctionDef, attribute: str) -> Optional[cst.Annotation]:
+    params = {p.name.value: p.annotation for p in (*init.params.posonly_params, *init.params.params,
+                                                   *init.params.kwonly_params)}
+    for statement in init.body.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and isinstance(small.value, cst.Name) and any(
+                        _is_self_attribute(t.target, attribute) for t in small.targets):
+                    return params.get(small.value.value)
+    return None
+
+
+def _is_self_attribute(target: cst.BaseExpression, attribute: str) -> bool:
+    return isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) \
+        and target.value.value == "self" and target.attr.value == attribute
+
+
+def names_tensor(annotation: Optional[cst.Annotation], imports: ImportMap) -> bool:
+    """Does the annotation name a tensor type anywhere in it (`np.ndarray | torch.Tensor`, `List["Tensor"]`)?"""
+    return annotation is not None and _names_any(annotation.annotation, imports, _TENSOR_TYPES | _PARAMETER_TYPES, 0)

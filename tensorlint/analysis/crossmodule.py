@@ -144,11 +144,12 @@ class FunctionSummary:
     # less than `returns` (`def mel(audio, device=None): if device is not None: audio = audio.to(device)`)
     unpassed: Tuple[str, ...] = ()
     returns_unpassed: Optional[Facts] = None
+    returns_host_copy: bool = False  # returns `.cpu().numpy()` of a tensor it computes (rules/sync_flow.py)
 
     @property
     def informative(self) -> bool:
         return (self.returns != UNINFORMATIVE or bool(self.evidence) or self.performs_step or bool(self.conversions)
-                or bool(self.passes) or self.syncs_every_call)
+                or bool(self.passes) or self.syncs_every_call or self.returns_host_copy)
 
     def returns_given(self, arguments: Dict[str, Facts]) -> Facts:
         """What a call returns given its arguments' facts (by parameter name): the context-free return facts,
@@ -180,15 +181,15 @@ class FunctionSummary:
         return [list(self.params), encode_facts(self.returns), [[p, encode_facts(f)] for p, f in self.evidence],
                 self.performs_step, [c.encode() for c in self.conversions], [list(p) for p in self.passes],
                 [list(d) for d in self.defaults], self.syncs_every_call, list(self.unpassed),
-                encode_facts(self.returns_unpassed)]
+                encode_facts(self.returns_unpassed), self.returns_host_copy]
 
     @classmethod
     def decode(cls, data) -> "FunctionSummary":
-        params, returns, evidence, step, conversions, passes, defaults, syncs, unpassed, returns_unpassed = data
+        params, returns, evidence, step, conversions, passes, defaults, syncs, unpassed, returns_unpassed, host = data
         return cls(tuple(params), decode_facts(returns), tuple((p, decode_facts(f)) for p, f in evidence), step,
                    tuple(LatentConversion(*c[:4], tuple((g, bool(t)) for g, t in c[4])) for c in conversions),
                    tuple((p, f) for p, f in passes), tuple((p, bool(t)) for p, t in defaults), bool(syncs),
-                   tuple(unpassed), decode_facts(returns_unpassed))
+                   tuple(unpassed), decode_facts(returns_unpassed), bool(host))
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,17 @@ def _marked(facts: Facts) -> Facts:
     return facts
 
 
+def method_of(evaluator, class_name: str, name: str):
+    """The method `name` of the project class `class_name` (qualified, or a class of this file by its name),
+    its own or a base's: its FunctionDef for a class of this file, else its summary; None when neither."""
+    calls = evaluator.calls
+    if calls is None:
+        return None
+    local = calls.classes_by_name.get(class_name)
+    found = _found(evaluator, ":" + class_name if local is not None else class_name, name)
+    return found.function.node if isinstance(found, Callee) else found
+
+
 def _found(evaluator, class_name: str, name: str):
     """The class's own method `name` (a `Callee` of this file) or a project base's (a summary); None if neither."""
     calls = evaluator.calls

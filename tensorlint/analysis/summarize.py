@@ -143,8 +143,10 @@ def _function(semantic: Semantic, callee: Callee, positions: "_Lines") -> Functi
     syncs = function_syncs(function, semantic.index.module_functions, semantic.imports.qualified,
                            lambda name: project.function(name) if is_project_name(name) else None,
                            _SYNCS.setdefault(semantic.index, {}))
+    from ..rules.sync_flow import returns_host_copy  # (what the TL4 checker asks of a method: its own reading)
     return FunctionSummary(tuple(params), returns, evidence, function.performs_step, tuple(dict.fromkeys(conversions)),
-                           tuple(passes), literal_defaults(function.node), syncs, unpassed, returns_unpassed)
+                           tuple(passes), literal_defaults(function.node), syncs, unpassed, returns_unpassed,
+                           callee.is_method and returns_host_copy(function.node))
 
 
 def _unpassed(semantic: Semantic, callee: Callee, params, arguments: Dict[str, Facts], returns: Facts

@@ -108,7 +108,47 @@ FREE_SYNC = """
     tensor to collect) converts that output into the stated form; and a helper that takes NumPy and returns
     NumPy by its signature (its first parameter stated `np.ndarray`) makes a round trip on every call, so the
     step that calls it waits anyway.
+
+    The copy may be hidden in another object's method. A call given host data (an argument known not to be
+    a tensor, none known to be one), whose result the iteration sends back to the device as above, is such a
+    round trip when either
+    - it is `self.<attr>.<method>(...)`, the class (or a base class of the same file) declares what
+      `self.<attr>` is (`<attr>: Estimator` in its body, `self.<attr>: "Estimator"` in a method, or the
+      annotation of the `__init__` parameter assigned to it), and that class's method (its own or a base's; a class of another module through its
+      summary, in a project run) returns a host copy (`.cpu().numpy()`, `.cpu().tolist()`, `.cpu().item()`
+      of a tensor) on its path for such input: the only tests above the copy, or before an earlier `return`,
+      are of an argument's type (`isinstance(x, torch.Tensor)`) or lead to a `raise`, and it is not in an
+      `except` handler. ART's
+      `self._classifier.loss_gradient(x_batch + delta, y_batch)` is one; a copy made on one configured path
+      (`if not self.preprocessing: return x`) is not;
+    - it is made while the step's model is switched to eval mode: `m.eval()` or `m.train(False)` before
+      it and `m.train()` or `m.train(True)` after it in the same iteration, `m` not called in between and
+      called after (the step trains it). The switch is made for the model to run in between, so the calls
+      there run it (an attack's `generate`): host data in, host data out. Where `m` itself runs in the
+      window, what happens to its output is visible and judged as written.
 """
+
+
+ESTIMATOR = HN + ("class Estimator:\n    def __init__(self, model, device):\n        self.model = model.to(device)\n"
+                  "        self.device = device\n\n    def gradient(self, x):\n"
+                  "        t = torch.from_numpy(x).to(self.device).requires_grad_()\n"
+                  "        self.model(t).sum().backward()\n"
+                  "{returns}\n\n")
+
+
+def adversarial(returns: str, declared: str, iteration: str) -> str:
+    """A trainer whose step takes a NumPy gradient from an estimator held in `self.est` (`declared`: how the
+    class declares it) and sends an input made from it back to the device."""
+    return ESTIMATOR.format(returns=returns) + (
+        f"class Trainer:\n    def __init__(self, est{declared}, opt):\n        self.est = est\n        self.opt = opt\n"
+        "        self.model = est.model.cuda()\n\n"
+        "    def fit(self, x: np.ndarray, steps: int):\n        for i in range(steps):\n            batch = x[i]\n"
+        + "".join(f"            {line}\n" for line in iteration.splitlines())
+        + "            loss = self.model(torch.from_numpy(adv).cuda()).sum()\n"
+        "            loss.backward()\n            self.opt.step()\n            print(loss.item())\n")
+
+
+FROM_GRADIENT = "grad = self.est.gradient(batch)\nadv = np.clip(batch + np.sign(grad), 0, 1)"
 
 
 class PerStepScalarSync(Rule):
@@ -279,8 +319,33 @@ class PerStepScalarSync(Rule):
                    "        counts += model(x.to(device)).cpu().numpy()\n        top = certify(counts)\n        y = y.to(device)\n"
                    "        correct += (top == y).sum()\n        print(f'{correct}')\n",
               "host counts computed from the outputs are combined with a device tensor: a round trip every step"),
+        Valid(adversarial("        return t.grad.cpu().numpy()", ": Estimator", FROM_GRADIENT),
+              "the step's NumPy gradient comes from a method of the declared `Estimator` that copies it to the host, "
+              "and goes back to the device: a round trip every step"),
+        Valid(adversarial("        if isinstance(x, torch.Tensor):\n            return t.grad\n"
+                          "        return t.grad.cpu().numpy()", ": Estimator", FROM_GRADIENT),
+              "the host copy is the method's path for NumPy input (only the input's type is tested)"),
+        Valid(adversarial("        return t.grad.cpu().numpy()", "",
+                          "self.model.eval()\n" + FROM_GRADIENT + "\nself.model.train()"),
+              "a call made while the step's model is switched to eval mode runs that model: NumPy in, NumPy back "
+              "to the device"),
     ]
     INVALID = [
+        Invalid(adversarial("        return t.grad.cpu().numpy()", "", FROM_GRADIENT), line=27, col=19,
+                why="nothing declares what `self.est` is: its method's host copy is not known"),
+        Invalid(adversarial("        if not self.host:\n            return t.grad\n        return t.grad.cpu().numpy()",
+                            ": Estimator", FROM_GRADIENT), line=29, col=19,
+                why="the method copies to the host on one configured path only"),
+        Invalid(adversarial("        return t.grad.cpu().numpy()", ": Estimator",
+                            "grad = self.est.gradient(batch)\nprint(np.abs(grad).max())\nadv = batch"), line=28, col=19,
+                why="the host gradient is only printed: nothing made from it goes back to the device"),
+        Invalid(adversarial("        return t.grad.cpu().numpy()", "", "self.model.train(False)\n"
+                            "self.model.train(True)\n" + FROM_GRADIENT), line=29, col=19,
+                why="the call comes after the model is switched back to training mode"),
+        Invalid(adversarial("        return t.grad.cpu().numpy()", "", "self.model.eval()\n"
+                            "print(self.model(torch.from_numpy(batch).cuda()).argmax())\n" + FROM_GRADIENT
+                            + "\nself.model.train()"), line=30, col=19,
+                why="the model runs in the eval window itself: which call runs it is visible, not hidden"),
         Invalid(train_with("running += loss.item()"), line=10, col=20, why="plain training loop"),
         Invalid(train_with("print(f'step {step}: {loss}')"), line=10, col=30, why="f-string of the loss"),
         Invalid(train_with("if torch.isnan(loss):\n            running = 0.0"), line=10, col=12,

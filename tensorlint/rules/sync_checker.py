@@ -14,16 +14,18 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from ..analysis import YES, Facts, dotted_name
+from ..analysis import NO, YES, Facts, dotted_name
+from ..analysis.annotations import annotated_class, attribute_annotation, states_numpy
 from ..analysis.crossmodule import is_project_name
 from ..analysis.facts import MOVED_BY, Evidence
+from ..analysis.instances import method_of
 from ..analysis.loops import function_syncs
 from ..analysis.retention import names_in as read_names
 from ..diagnostics import Fix, Safety
 from .base import FamilyChecker
 from .conversion_checker import STRUCTURAL_KEYWORDS, converts_to_numpy
-from .sync_flow import (host_to_host, item_loop, leaves_torch, of_loop_target, returned, returns_to_device,
-                        states_numpy)
+from .sync_flow import (host_to_host, in_eval_window, item_loop, leaves_torch, of_loop_target, returned,
+                        returns_host_copy, returns_to_device, switches_mode)
 from .sync_syntax import (DATA_DEPENDENT, clipped, exits_loop, forced, is_host_move, is_mask, keeps_model, names_in,
                           names_tested_in, node_ids, operand, tests_for_failure, to_cpu, truth_tested, value_names,
                           writers_in, written_out)
@@ -52,6 +54,8 @@ class SyncChecker(FamilyChecker):
         self._tested: Dict[int, Set[str]] = {}
         self._writers: Dict[int, Set[str]] = {}
         self._syncing: Dict[int, bool] = {}  # by id of a FunctionDef: does each call of it sync?
+        self._switching: Dict[int, bool] = {}  # by id of a loop body: does it switch a model's mode?
+        self._declared: Dict[Tuple[int, str], Optional[str]] = {}  # by class and attribute: its declared class
 
     def _active(self) -> bool:
         return self.semantic.imports.imports_torch and self.semantic.step_loop() is not None
@@ -101,6 +105,7 @@ class SyncChecker(FamilyChecker):
         func = node.func
         if self._calls_syncing_helper(node):
             self._syncs_anyway()
+        self._host_round_trip(node)
         if converts_to_numpy(self.semantic.qualified(func) or ""):
             self._implicit_conversions(node)
         if isinstance(func, cst.Attribute):
@@ -346,6 +351,11 @@ class SyncChecker(FamilyChecker):
         statement, function = self._statement_and_function()
         if statement is None or self._off_normal_path() or not leaves_torch(self.semantic.ancestors, node):
             return False
+        return self._sent_back(node, statement, function, loop, lambda body: True)
+
+    def _sent_back(self, node: cst.CSTNode, statement, function, loop, also, first=None) -> bool:
+        """Mark each enclosing iteration whose `body` sends the host value `node` makes back to the device (and
+        for which `also(body)` holds) as synced anyway; did any? (`first(body)`: a cheaper test asked before.)"""
         semantic = self.semantic
         # (every enclosing loop: marking one that is not a step loop changes nothing)
         loops = [a for a in semantic.ancestors if isinstance(a, (cst.For, cst.While))]
@@ -354,11 +364,55 @@ class SyncChecker(FamilyChecker):
             bodies.append((id(loop.node), function.body))
         found = False
         for key, body in bodies:
-            if returns_to_device(body, node, statement):
+            if (first is None or first(body)) and returns_to_device(body, node, statement) and also(body):
                 self._synced.add(key)
                 self._held.pop(key, None)
                 found = True
         return found
+
+    def _host_round_trip(self, call: cst.Call) -> None:
+        """A call that takes host data and gives back host data made by device work, sent back to the device
+        later in the iteration: the step waits for the device in it. Device work is shown by the callee's code
+        (`_returns_host_copy`) or by the step switching its model to eval mode around the call
+        (sync_flow.in_eval_window)."""
+        semantic = self.semantic
+        facts = [semantic.facts(arg.value) for arg in call.args if not arg.star]
+        if not any(f.tensor is NO for f in facts) or any(f.tensor is YES for f in facts):
+            return  # (the host path of `loss_gradient(x)` is taken for NumPy `x`)
+        statement, function = self._statement_and_function()
+        if statement is None or self._off_normal_path():
+            return
+        typed = self._returns_host_copy(call)
+        if not typed and (semantic.qualified(call.func) or "").split(".", 1)[0] in ("torch", "numpy"):
+            return
+        self._sent_back(call, statement, function, semantic.step_loop(),
+                        lambda body: typed or in_eval_window(body, statement), None if typed else self._switches)
+
+    def _switches(self, body: cst.CSTNode) -> bool:
+        found = self._switching.get(id(body))
+        if found is None:
+            found = self._switching[id(body)] = switches_mode(body)
+        return found
+
+    def _returns_host_copy(self, call: cst.Call) -> bool:
+        """Is `call` `self.<attribute>.<method>(...)`, the attribute declared to be a class of the project
+        (analysis/annotations.attribute_annotation) whose method returns a host copy of a tensor
+        (sync_flow.returns_host_copy; a class of another module: its summary's `returns_host_copy`)?"""
+        func, semantic = call.func, self.semantic
+        cls = semantic.frame.cls
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Attribute) and isinstance(
+                func.value.value, cst.Name) and func.value.value.value == "self") or cls is None or cls.node is None:
+            return False
+        key = (id(cls.node), func.value.attr.value)
+        if key not in self._declared:
+            self._declared[key] = annotated_class(self._declaration(cls.node, key[1], 0), semantic.imports)
+        declared = self._declared[key]
+        if declared is None or not is_project_name(declared):
+            return False
+        method = method_of(semantic.evaluator, declared, func.attr.value)
+        if isinstance(method, cst.FunctionDef):
+            return returns_host_copy(method)
+        return bool(getattr(method, "returns_host_copy", False))
 
     def _round_trip_of_tensor(self, value: cst.BaseExpression, node: cst.CSTNode) -> None:
         """A tensor that may be on the device, copied to the host and sent back: the iteration syncs on it."""
@@ -373,14 +427,14 @@ class SyncChecker(FamilyChecker):
         return type, and either converted item by item (a loop over one output's items: ragged detections,
         per-image gradients) or in a helper that takes and returns NumPy (sync_flow.host_to_host)?"""
         statement, function = self._statement_and_function()
-        if statement is None or function is None or not states_numpy(function.returns) or not returned(
-                function, node, statement):
+        if statement is None or function is None or not states_numpy(function.returns, self.semantic.imports) \
+                or not returned(function, node, statement):
             return False
         ancestors = self.semantic.ancestors
         if item_loop(ancestors, function, loop.node) is not None:
             return True
         called_by_step = loop.node is function or not any(a is loop.node for a in ancestors)
-        if host_to_host(function) and called_by_step:
+        if host_to_host(function, self.semantic.imports) and called_by_step:
             self._syncs_anyway()  # every call of it is a round trip: the step that calls it waits anyway
             return True
         return False
@@ -414,6 +468,16 @@ class SyncChecker(FamilyChecker):
         return function_syncs(callee.function, semantic.index.module_functions, semantic.qualified,
                               lambda name: semantic.project.function(name) if is_project_name(name) else None,
                               self._syncing)
+
+    def _declaration(self, cls: cst.ClassDef, attribute: str, depth: int) -> Optional[cst.Annotation]:
+        """The class's declaration of `self.<attribute>`, or that of a base class of the same file."""
+        found = attribute_annotation(cls, attribute)
+        for base in cls.bases if found is None and depth < 3 and self.semantic.calls is not None else ():
+            parent = self.semantic.calls.classes_by_name.get(dotted_name(base.value) or "")
+            found = self._declaration(parent, attribute, depth + 1) if parent is not None else None
+            if found is not None:
+                break
+        return found
 
     def _syncs_anyway(self) -> None:
         """The current iteration waits for the device whatever the code does about its other syncs."""

@@ -10,8 +10,10 @@ from typing import Optional, Set
 
 import libcst as cst
 
-from ..analysis.imports import dotted_name
-from .sync_syntax import _in_order, _reads, _targets, names_in, node_ids
+from ..analysis.annotations import names_tensor, states_numpy
+from ..analysis.imports import ImportMap, dotted_name
+from ..analysis.walk import walk
+from .sync_syntax import bound_targets, in_order, is_host_move, names_in, node_ids, reads
 
 _COLLECTORS = frozenset({"append", "extend", "insert", "add", "update", "setdefault"})
 
@@ -23,7 +25,7 @@ def _root(expression: cst.BaseExpression) -> Optional[str]:
 
 
 def _carries(expression: Optional[cst.CSTNode], tainted: Set[str], copy: Optional[cst.CSTNode]) -> bool:
-    return expression is not None and (_reads(expression, tainted) or copy is not None and id(copy) in node_ids(
+    return expression is not None and (reads(expression, tainted) or copy is not None and id(copy) in node_ids(
         expression))
 
 
@@ -38,7 +40,7 @@ def _spread(event: cst.CSTNode, tainted: Set[str], copy: Optional[cst.CSTNode]) 
         targets = [t.target for t in event.targets] if isinstance(event, cst.Assign) else [event.target]
         stored = [t for t in targets if isinstance(t, (cst.Subscript, cst.Attribute))]
         if _carries(event.value, tainted, copy):
-            tainted |= _targets(event)
+            tainted |= bound_targets(event)
         elif not any(isinstance(t, cst.Subscript) and any(_carries(e, tainted, copy) for e in t.slice)
                      for t in stored):
             return  # (`counts[idx.cpu()] += 1` stores by the host value)
@@ -65,7 +67,7 @@ def _calls(event: cst.CSTNode):
         visit_Lambda = visit_ClassDef = visit_FunctionDef
 
     if not isinstance(event, cst.For):
-        event.visit(Calls())
+        walk(event, Calls())
     return found
 
 
@@ -89,7 +91,7 @@ def _to_device(call: cst.Call) -> bool:
 def _moved_names(event: cst.CSTNode) -> Set[str]:
     """Names an assignment binds to a device move: `o = torch.from_numpy(o).to(self.device)`."""
     if isinstance(event, cst.Assign) and isinstance(event.value, cst.Call) and _to_device(event.value):
-        return _targets(event)
+        return bound_targets(event)
     return set()
 
 
@@ -101,7 +103,7 @@ def returns_to_device(body: cst.CSTNode, copy: cst.CSTNode, statement: cst.CSTNo
     tainted: Set[str] = set()
     device: Set[str] = set()
     started = False
-    for event in _in_order(body):
+    for event in in_order(body):
         if event is statement:
             started = True
             _spread(event, tainted, copy)
@@ -136,11 +138,11 @@ def _mixes(event: cst.CSTNode, tainted: Set[str], device: Set[str]) -> bool:
     def check(left: cst.BaseExpression, right: cst.BaseExpression) -> None:
         nonlocal found
         for one, other in ((left, right), (right, left)):
-            if _reads(one, tainted) and _reads(other, device):
+            if reads(one, tainted) and reads(other, device):
                 found = True
 
     if not isinstance(event, cst.For):
-        event.visit(Operations())
+        walk(event, Operations())
     return found
 
 
@@ -149,7 +151,7 @@ def returned(function: cst.FunctionDef, copy: cst.CSTNode, statement: cst.CSTNod
     lists and dicts it is stored in)?"""
     tainted: Set[str] = set()
     started = False
-    for event in _in_order(function.body):
+    for event in in_order(function.body):
         if event is statement:
             started = True
         if not started:
@@ -160,29 +162,13 @@ def returned(function: cst.FunctionDef, copy: cst.CSTNode, statement: cst.CSTNod
     return False
 
 
-def states_numpy(annotation: Optional[cst.Annotation]) -> bool:
-    """`-> np.ndarray`, `-> tuple[np.ndarray, np.ndarray]`, `-> list[dict[str, np.ndarray]]`, `x: "np.ndarray"`:
-    an annotation that names NumPy arrays and no tensor."""
-    if annotation is None:
-        return False
-    text = _annotation_text(annotation.annotation)
-    return "ndarray" in text and "Tensor" not in text and "Any" not in text
-
-
-def _annotation_text(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.SimpleString):
-        return node.evaluated_value if isinstance(node.evaluated_value, str) else ""
-    return cst.Module([]).code_for_node(node)
-
-
-def host_to_host(function: cst.FunctionDef) -> bool:
+def host_to_host(function: cst.FunctionDef, imports: ImportMap) -> bool:
     """A function that takes NumPy arrays and returns NumPy arrays by its stated signature: whatever device
     work it does inside, every call is a host round trip (its callers hold, and want back, host data)."""
     params = [p for p in (*function.params.posonly_params, *function.params.params) if p.name.value not in
               ("self", "cls")]
-    return states_numpy(function.returns) and bool(params) and states_numpy(params[0].annotation) and all(
-        p.annotation is None or states_numpy(p.annotation) or "Tensor" not in _annotation_text(p.annotation.annotation)
-        for p in params)
+    return states_numpy(function.returns, imports) and bool(params) and states_numpy(params[0].annotation, imports) \
+        and not any(names_tensor(p.annotation, imports) for p in params)
 
 
 def item_loop(ancestors, function: cst.FunctionDef, step_node: cst.CSTNode) -> Optional[cst.For]:
@@ -226,3 +212,160 @@ def of_loop_target(value: cst.BaseExpression, ancestors) -> bool:
         root = root.func.value if isinstance(root, cst.Call) else root.value
     return isinstance(root, cst.Name) and any(
         root.value == n.value for a in ancestors if isinstance(a, cst.For) for n in names_in(a.target))
+
+
+def returns_host_copy(function: cst.FunctionDef) -> bool:
+    """Does `function` return a host copy of a tensor: a value `.cpu()` (or `.to("cpu")`) moved to the host
+    and turned into NumPy or Python values (`x.grad.cpu().numpy()`, `.cpu().tolist()`), reaching a `return`
+    directly or through the names it is stored in? The move says the tensor may be on an accelerator; every
+    call that takes this path waits for the device and copies its result to the host."""
+    for statement in in_order(function.body):
+        for copy in _host_copies(statement):
+            if returned(function, copy, statement) and _on_host_input_path(function, statement):
+                return True
+    return False
+
+
+def _on_host_input_path(function: cst.FunctionDef, statement: cst.CSTNode) -> bool:
+    """Does every call given host data reach `statement`? The tests it sits under, and those of the earlier
+    `if ...: return` it comes after, may only test a parameter's type (`isinstance(x, torch.Tensor)`, or a
+    name bound to that test); a branch left by `raise` is the failure path and counts as no choice. A copy
+    on one configured path (`if not self.preprocessing: return x`) says nothing of every call."""
+    path = _path_to(function, statement)
+    if path is None:
+        return False
+    params = {p.name.value for p in (*function.params.posonly_params, *function.params.params,
+                                     *function.params.kwonly_params)}
+    type_names = _type_test_names(function, params)
+    for parent, child in zip(path, path[1:]):
+        if isinstance(parent, (cst.ExceptHandler, cst.ExceptStarHandler)):
+            return False  # (the failure path of a `try`)
+        if isinstance(parent, cst.If) and child is not parent.test:
+            other = parent.orelse if child is parent.body else parent.body
+            if not (_tests_type(parent.test, params, type_names) or other is not None and _ends_in(other, cst.Raise)):
+                return False
+        elif isinstance(parent, cst.IndentedBlock) and child in parent.body:
+            for earlier in parent.body[:parent.body.index(child)]:
+                if isinstance(earlier, cst.If) and (_ends_in(earlier.body, cst.Return) or earlier.orelse is not None
+                                                    and _ends_in(earlier.orelse, cst.Return)) and not _tests_type(
+                        earlier.test, params, type_names):
+                    return False
+    return True
+
+
+def _path_to(root: cst.CSTNode, target: cst.CSTNode) -> Optional[list]:
+    stack, found = [], []
+
+    class Path(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            stack.append(node)
+            if node is target:
+                found.append(list(stack))
+            return not found and not isinstance(node, (cst.Lambda, cst.ClassDef)) and (
+                node is root or not isinstance(node, cst.FunctionDef))
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            stack.pop()
+
+    walk(root, Path())
+    return found[0] if found else None
+
+
+def _ends_in(block: Optional[cst.CSTNode], kind) -> bool:
+    if isinstance(block, cst.Else):
+        block = block.body
+    if isinstance(block, cst.If):  # `elif`: every branch must end so
+        return _ends_in(block.body, kind) and block.orelse is not None and _ends_in(block.orelse, kind)
+    last = block.body[-1] if isinstance(block, cst.IndentedBlock) and block.body else None
+    return isinstance(last, cst.SimpleStatementLine) and bool(last.body) and isinstance(last.body[-1], kind)
+
+
+def _type_test(test: cst.BaseExpression, params: Set[str]) -> bool:
+    return isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance" \
+        and bool(test.args) and isinstance(test.args[0].value, cst.Name) and test.args[0].value.value in params
+
+
+def _type_test_names(function: cst.FunctionDef, params: Set[str]) -> Set[str]:
+    """Names the function binds to a parameter's type test: `input_is_tensor = isinstance(x, torch.Tensor)`."""
+    return {name for event in in_order(function.body) if isinstance(event, cst.Assign)
+            and _type_test(event.value, params) for name in bound_targets(event)}
+
+
+def _tests_type(test: cst.BaseExpression, params: Set[str], names: Set[str]) -> bool:
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test = test.expression
+    return _type_test(test, params) or isinstance(test, cst.Name) and test.value in names
+
+
+def _host_copies(statement: cst.CSTNode):
+    for call in _calls(statement):
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("numpy", "tolist", "item") and not call.args:
+            receiver = func.value
+            while isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute):
+                if is_host_move(receiver):
+                    yield call
+                    break
+                receiver = receiver.func.value
+
+
+def _switch(event: cst.CSTNode) -> Optional[tuple]:
+    """(the model's code, True/False) for `m.train()`, `m.train(True)`, `m.train(mode=False)`, `m.eval()`."""
+    value = event.value if isinstance(event, cst.Expr) else None
+    if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)):
+        return None
+    name, args = value.func.attr.value, value.args
+    if name == "eval" and not args:
+        mode = False
+    elif name == "train" and (not args or len(args) == 1 and isinstance(args[0].value, cst.Name)
+                              and args[0].value.value in ("True", "False")):
+        mode = not args or args[0].value.value == "True"
+    else:
+        return None
+    return cst.Module([]).code_for_node(value.func.value), mode
+
+
+def _calls_model(event: cst.CSTNode, model: str) -> bool:
+    """Does `event` call the model itself (`m(x)`, `m.forward(x)`)?"""
+    for call in _calls(event):
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "forward":
+            func = func.value
+        if cst.Module([]).code_for_node(func) == model:
+            return True
+    return False
+
+
+def switches_mode(body: cst.CSTNode) -> bool:
+    """Does the iteration `body` switch a model to eval mode (`m.eval()`, `m.train(False)`)?"""
+    return any(switch is not None and not switch[1] for switch in map(_switch, in_order(body)))
+
+
+def in_eval_window(body: cst.CSTNode, statement: cst.CSTNode) -> bool:
+    """Is `statement` (a small statement of the iteration `body`) run while the iteration has switched the
+    model it trains to eval mode: `m.eval()` or `m.train(False)` before it, `m.train()` or `m.train(True)`
+    after it, `m` not called in between and called after (the step trains it)? The switch is made for the
+    model to run in between, so a call there that is not the model itself runs it (an attack, an
+    estimator's `predict`): when that call takes and gives host data, the model's output came to the host."""
+    events = in_order(body)
+    index = next((i for i, event in enumerate(events) if event is statement), None)
+    if index is None:
+        return False
+    model, called = None, False
+    for event in events[:index]:
+        switch = _switch(event)
+        if switch is not None and not switch[1]:
+            model, called = switch[0], False
+        elif switch is not None and switch[0] == model:
+            model = None
+        elif model is not None and _calls_model(event, model):
+            called = True
+    if model is None or called:
+        return False
+    for at in range(index, len(events)):
+        switch = _switch(events[at])
+        if switch == (model, True):
+            return any(_calls_model(event, model) for event in events[at + 1:])
+        if _calls_model(events[at], model):
+            return False
+    return False

@@ -7,6 +7,7 @@ from typing import List, Optional, Set
 import libcst as cst
 
 from ..analysis.loops import DATA_DEPENDENT, is_mask  # noqa: F401 (the checker's syntax, in one place)
+from ..analysis.walk import walk
 
 
 def clipped(code: str) -> str:
@@ -21,7 +22,7 @@ def node_ids(expression: cst.CSTNode) -> Set[int]:
             found.add(id(node))
             return True
 
-    expression.visit(Nodes())
+    walk(expression, Nodes())
     return found
 
 
@@ -51,7 +52,7 @@ def names_tested_in(scope: cst.CSTNode) -> Set[str]:
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             return node is scope
 
-    scope.visit(Tests())
+    walk(scope, Tests())
     return names
 
 
@@ -62,7 +63,7 @@ def names_in(expression: cst.BaseExpression) -> List[cst.Name]:
         def visit_Name(self, node: cst.Name) -> None:
             found.append(node)
 
-    expression.visit(Names())
+    walk(expression, Names())
     return found
 
 
@@ -74,9 +75,9 @@ def value_names(expression: cst.BaseExpression) -> List[cst.BaseExpression]:
     class Values(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> bool:
             if isinstance(node.func, cst.Attribute):
-                node.func.value.visit(self)
+                walk(node.func.value, self)
             for arg in node.args:
-                arg.visit(self)
+                walk(arg, self)
             return False
 
         def visit_Attribute(self, node: cst.Attribute) -> bool:
@@ -86,7 +87,7 @@ def value_names(expression: cst.BaseExpression) -> List[cst.BaseExpression]:
         def visit_Name(self, node: cst.Name) -> None:
             found.append(node)
 
-    expression.visit(Values())
+    walk(expression, Values())
     return found
 
 
@@ -157,7 +158,7 @@ def keeps_model(node: cst.If) -> bool:
         def visit_FunctionDef(self, node) -> bool:
             return False
 
-    node.body.visit(Finder())
+    walk(node.body, Finder())
     return found
 
 
@@ -206,7 +207,7 @@ def writers_in(scope: cst.CSTNode) -> Set[str]:
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             return node is scope
 
-    scope.visit(Finder())
+    walk(scope, Finder())
     return found
 
 
@@ -216,7 +217,7 @@ def _root(expression: cst.BaseExpression) -> Optional[str]:
     return expression.value if isinstance(expression, cst.Name) else None
 
 
-def _reads(expression: Optional[cst.CSTNode], tainted: Set[str]) -> bool:
+def reads(expression: Optional[cst.CSTNode], tainted: Set[str]) -> bool:
     return expression is not None and any(n.value in tainted for n in names_in(expression))
 
 
@@ -231,26 +232,26 @@ def written_out(loop_body: cst.CSTNode, copy: cst.CSTNode, statement: cst.CSTNod
     assignments, `for` targets over it, `with` targets."""
     tainted: Set[str] = set()
     started = False
-    for event in _in_order(loop_body):
+    for event in in_order(loop_body):
         if event is statement:
             started = True
             if _sinks(event, writers, tainted, copy):
                 return True
-            tainted |= _targets(event)
+            tainted |= bound_targets(event)
             continue
         if not started:
             continue
         if _sinks(event, writers, tainted, None):
             return True
         if isinstance(event, cst.For):
-            if _reads(event.iter, tainted):
+            if reads(event.iter, tainted):
                 tainted |= _bound(event.target)
-        elif isinstance(event, (cst.Assign, cst.AugAssign, cst.AnnAssign)) and _reads(event.value, tainted):
-            tainted |= _targets(event)
+        elif isinstance(event, (cst.Assign, cst.AugAssign, cst.AnnAssign)) and reads(event.value, tainted):
+            tainted |= bound_targets(event)
     return False
 
 
-def _targets(statement: cst.CSTNode) -> Set[str]:
+def bound_targets(statement: cst.CSTNode) -> Set[str]:
     if isinstance(statement, cst.Assign):
         return set().union(*(_bound(t.target) for t in statement.targets))
     if isinstance(statement, (cst.AugAssign, cst.AnnAssign)):
@@ -261,7 +262,7 @@ def _targets(statement: cst.CSTNode) -> Set[str]:
 def _sinks(statement: cst.CSTNode, writers: Set[str], tainted: Set[str], copy: Optional[cst.CSTNode]) -> bool:
     """Does this statement write out what is tainted (or the node `copy` itself)?"""
     def carries(expression: Optional[cst.CSTNode]) -> bool:
-        return expression is not None and (_reads(expression, tainted) or copy is not None and id(copy) in node_ids(
+        return expression is not None and (reads(expression, tainted) or copy is not None and id(copy) in node_ids(
             expression))
 
     if isinstance(statement, cst.Assign) and carries(statement.value) and any(
@@ -282,11 +283,11 @@ def _sinks(statement: cst.CSTNode, writers: Set[str], tainted: Set[str], copy: O
         def visit_FunctionDef(self, node) -> bool:
             return False
 
-    statement.visit(Calls())
+    walk(statement, Calls())
     return found
 
 
-def _in_order(body: cst.CSTNode):
+def in_order(body: cst.CSTNode):
     """The small statements and `for` heads of a loop body, in the order they run (branches one after another;
     nested functions and classes left out)."""
     events = []
@@ -308,6 +309,6 @@ def _in_order(body: cst.CSTNode):
 
         visit_ClassDef = visit_Lambda = visit_FunctionDef
 
-    body.visit(Order())
+    walk(body, Order())
     return events
 
