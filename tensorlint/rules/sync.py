@@ -200,6 +200,14 @@ class PerStepScalarSync(Rule):
     trains, fed inputs moved under a program-wide device switch (garage's `BC`, which has no `to()`
     as garage's GPU-ready algorithms do), is reported although turning the switch on would make it
     fail rather than run on the accelerator.
+
+    A blocking copy of a host batch to the device (`x.to(device)` from pageable memory, or without
+    `non_blocking=True`) waits for the device's queue too: PyTorch synchronises the stream after such a
+    copy (`set_sync_debug_mode` reports `torch.tensor(3.14).to(dev)`, pytorch/pytorch#120996; not verified
+    here on a GPU). In such a loop the `.item()` costs the overlap of what the host does between it and
+    the next copy (loading and collating the next batch in the main process, logging), not the whole
+    step. The rule reports it all the same: load with `pin_memory=True` and copy with
+    `non_blocking=True` to remove both waits.
     """
     code = "TL401"
     name = "per-step-scalar-sync"
