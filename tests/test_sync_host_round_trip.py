@@ -3,11 +3,6 @@ to be, that returns a host copy (sync_flow.returns_host_copy; across modules thr
 made while the step's model is switched to eval mode (sync_flow.in_eval_window): NumPy in, NumPy sent back."""
 from __future__ import annotations
 
-import os
-from contextlib import redirect_stdout
-from io import StringIO
-from pathlib import Path
-
 import libcst as cst
 import pytest
 
@@ -15,9 +10,9 @@ from tensorlint.analysis.annotations import annotated_class, attribute_annotatio
 from tensorlint.analysis.crossmodule import FunctionSummary, ProjectContext
 from tensorlint.analysis.imports import ImportMap
 from tensorlint.analysis.summarize import summarize_module
-from tensorlint.cli import main
 from tensorlint.rules.sync_flow import in_eval_window, returns_host_copy
 from tensorlint.rules.sync_syntax import in_order
+from test_sync_evidence import check  # `tensorlint check --select TL4` in a folder: the finding lines
 
 ESTIMATOR = """\
 import numpy as np
@@ -87,19 +82,6 @@ class Trainer:
 @pytest.fixture(autouse=True)
 def own_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TENSORLINT_CACHE_DIR", str(tmp_path / "cache"))
-
-
-def check(root: Path, *args: str):
-    out = StringIO()
-    previous = os.getcwd()
-    os.chdir(root)
-    try:
-        with redirect_stdout(out):
-            main(["check", "--select", "TL4", *args])
-    finally:
-        os.chdir(previous)
-    return [line.split(" ", 2)[0] + " " + line.split(" ", 2)[1] for line in out.getvalue().splitlines()
-            if ": TL" in line]
 
 
 def test_a_declared_attribute_of_a_class_in_another_module_makes_the_round_trip_visible(tmp_path):
