@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat as stat_module
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple
 
@@ -130,6 +131,8 @@ def store(cache: Cache, key: str, snapshot: Snapshot, results: Sequence) -> None
 
 def _mark(path: str) -> Optional[FileMark]:
     try:
+        if not stat_module.S_ISREG(os.stat(path).st_mode):
+            return None   # a FIFO named `x.py` would block the read: no snapshot, its own check reports it
         with open(path, "rb") as handle:
             stat = os.fstat(handle.fileno())
             data = handle.read()
