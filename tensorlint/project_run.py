@@ -287,22 +287,23 @@ def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
     """The results of `job` on `files`, in order, with what the project's modules tell each other; replayed
     whole when nothing the last such run read has changed (`run_replay`)."""
     from .inputs import is_notebook
+    cache_directory = getattr(job, "cache_directory", None)
+    if cache_directory is not None:
+        from . import run_replay
+        from .cli import FileResult
+        cache = Cache(cache_directory)
+        key = run_replay.run_key(job, files)
+        replayed = run_replay.load(cache, key)  # (its snapshot covers the modules beside the files: not listed again)
+        if replayed is not None:
+            yield from (FileResult(path, diagnostics, error) for path, diagnostics, error in replayed)
+            return
+        cache.make_directory()
     places = {path: (module, package, None) for path, (module, package) in module_places(files).items()
               if not is_notebook(path)}
     on_disk = _modules_on_disk(places)
-    cache_directory = getattr(job, "cache_directory", None)
     if cache_directory is None:
         yield from _check_project(job, files, run_files, jobs, places, on_disk)
         return
-    from . import run_replay
-    from .cli import FileResult
-    cache = Cache(cache_directory)
-    key = run_replay.run_key(job, files)
-    replayed = run_replay.load(cache, key)
-    if replayed is not None:
-        yield from (FileResult(path, diagnostics, error) for path, diagnostics, error in replayed)
-        return
-    cache.make_directory()
     snapshot = run_replay.take_snapshot(files, [path for path, _ in on_disk.values()])
     results = []
     for result in _check_project(job, files, run_files, jobs, places, on_disk):

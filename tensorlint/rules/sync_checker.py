@@ -56,6 +56,7 @@ class SyncChecker(FamilyChecker):
         self._syncing: Dict[int, bool] = {}  # by id of a FunctionDef: does each call of it sync?
         self._switching: Dict[int, bool] = {}  # by id of a loop body: does it switch a model's mode?
         self._declared: Dict[Tuple[int, str], Optional[str]] = {}  # by class and attribute: its declared class
+        self._host_copy_methods: Dict[int, bool] = {}  # by id of a method of this file: returns a host copy?
 
     def _active(self) -> bool:
         return self.semantic.imports.imports_torch and self.semantic.step_loop() is not None
@@ -410,8 +411,10 @@ class SyncChecker(FamilyChecker):
         if declared is None or not is_project_name(declared):
             return False
         method = method_of(semantic.evaluator, declared, func.attr.value)
-        if isinstance(method, cst.FunctionDef):
-            return returns_host_copy(method)
+        if isinstance(method, cst.FunctionDef):  # a class of this file: read once per method
+            if id(method) not in self._host_copy_methods:
+                self._host_copy_methods[id(method)] = returns_host_copy(method)
+            return self._host_copy_methods[id(method)]
         return bool(getattr(method, "returns_host_copy", False))
 
     def _round_trip_of_tensor(self, value: cst.BaseExpression, node: cst.CSTNode) -> None:
