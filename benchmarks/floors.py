@@ -53,7 +53,7 @@ def libcst_floor(files):
 
 def prescreen_floor(files):
     """What the prescreen costs before any libcst parse, and how many files it sends on."""
-    from tensorlint import prescreen
+    from tensorlint.rules import prescreen
     passing = failed = 0
     for path in files:
         tree = prescreen.parse(path.read_bytes().decode("utf-8", "replace"))
@@ -65,7 +65,7 @@ def prescreen_floor(files):
 
 
 def _time_one(path):
-    from tensorlint.cli import CheckJob, check_file
+    from tensorlint.adapters.cli.main import CheckJob, check_file
     job = CheckJob(None, None, None, None, None, None)
     start = time.perf_counter()
     result = check_file(job, str(path))

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import test_fuzz  # noqa: E402  (the generator and the property live with the CI fuzz test)
-from tensorlint.fixer import FixError  # noqa: E402
+from tensorlint.core.fixer import FixError  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / ".results" / "fuzz"
 HYPOTHESMITH_SHARE = 0.1  # of the programs, from each of from_grammar() and from_node()

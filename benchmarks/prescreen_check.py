@@ -38,13 +38,13 @@ sys.path.insert(0, str(HERE.parent))
 import libcst as cst  # noqa: E402
 
 from corpus import SOURCES, python_files  # noqa: E402
-from tensorlint import prescreen  # noqa: E402
+from tensorlint.rules import prescreen  # noqa: E402
 from tensorlint.analysis import semantic  # noqa: E402
-from tensorlint.deep import parse_module  # noqa: E402
-from tensorlint.engine import lint  # noqa: E402
-from tensorlint.positions import NodePositions  # noqa: E402
+from tensorlint.core.deep import parse_module  # noqa: E402
+from tensorlint.core.engine import lint  # noqa: E402
+from tensorlint.core.positions import NodePositions  # noqa: E402
 from tensorlint.rules import ALL_RULES  # noqa: E402
-from tensorlint.settings import DEFAULT  # noqa: E402
+from tensorlint.core.settings import DEFAULT  # noqa: E402
 
 ALL_CODES = frozenset(rule.code for rule in ALL_RULES)
 RESULTS = HERE / ".results" / "prescreen.json"

@@ -4,12 +4,12 @@ from __future__ import annotations
 import ast
 from typing import Iterable, List, Optional
 
-from .diagnostics import Diagnostic
-from .engine import enabled_codes, lint
-from .fixer import FixResult, fix_to_fixpoint
-from .noqa import without_suppressed
-from .prescreen import parse as parse_ast
-from .settings import DEFAULT, Settings
+from tensorlint.core.diagnostics import Diagnostic
+from tensorlint.core.engine import enabled_codes, lint
+from tensorlint.core.fixer import FixResult, fix_to_fixpoint
+from tensorlint.core.noqa import without_suppressed
+from tensorlint.rules.prescreen import parse as parse_ast
+from tensorlint.core.settings import DEFAULT, Settings
 
 
 def _settings(path: Optional[str], settings: Optional[Settings]) -> Settings:
@@ -17,7 +17,7 @@ def _settings(path: Optional[str], settings: Optional[Settings]) -> Settings:
         return settings
     if path is None:
         return DEFAULT
-    from .project import settings_for  # reads project metadata near `path` (cached per directory)
+    from tensorlint.config.targets import settings_for  # reads project metadata near `path` (cached per directory)
     return settings_for(path)
 
 
@@ -33,7 +33,7 @@ def check_source(source: str, path: Optional[str] = None, select: Optional[Itera
     libcst; otherwise raises libcst.ParserSyntaxError.
 
     `project` (an `analysis.crossmodule.ProjectContext`) is what the rest of the file's project tells
-    it; `tensorlint check` builds one per file in a project run (`tensorlint.project_run`).
+    it; `tensorlint check` builds one per file in a project run (`tensorlint.run.project_run`).
     """
     codes = enabled_codes(select, ignore)
     return without_suppressed(source, lint(source, codes, settings=_settings(path, settings), tree=tree,
@@ -52,7 +52,7 @@ def fix_source(source: str, path: Optional[str] = None, select: Optional[Iterabl
         tree = parse_ast(text) if path is not None else None
         project = None
         if tree is not None:
-            from .imported import context_or_none
+            from tensorlint.run.imported import context_or_none
             project = context_or_none(path, tree, cache_directory=None)  # a fix writes no cache
         return without_suppressed(text, lint(text, codes, settings=resolved, tree=tree, project=project))
     return fix_to_fixpoint(source, diagnose, unsafe_fixes)

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from tensorlint.add_noqa import add_noqa
-from tensorlint.cli import main
-from tensorlint.noqa import without_suppressed
-from tensorlint.diagnostics import Diagnostic
+from tensorlint.core.add_noqa import add_noqa
+from tensorlint.adapters.cli.main import main
+from tensorlint.core.noqa import without_suppressed
+from tensorlint.core.diagnostics import Diagnostic
 
 # A model built here and moved to the device: TL101 and TL102 on one line.
 SAFE = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from tensorlint import cache as cache_module
+from tensorlint.run import cache as cache_module
 from tensorlint import check_source
-from tensorlint.cache import DIRECTORY_NAME, Cache, cache_key, default_directory
-from tensorlint.cli import main
-from tensorlint.engine import enabled_codes
-from tensorlint.project_run import ProjectFile
-from tensorlint.settings import Settings
+from tensorlint.run.cache import DIRECTORY_NAME, Cache, cache_key, default_directory
+from tensorlint.adapters.cli.main import main
+from tensorlint.core.engine import enabled_codes
+from tensorlint.run.project_run import ProjectFile
+from tensorlint.core.settings import Settings
 
 SAFE = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"
         "    return model(x).numpy()\n")
@@ -143,7 +143,7 @@ def test_second_check_is_served_from_the_cache(tmp_path, capsys, cache_dir, monk
     def no_analysis(*args, **kwargs):
         raise AssertionError("analysed although cached")
 
-    monkeypatch.setattr("tensorlint.cli.check_source", no_analysis)
+    monkeypatch.setattr("tensorlint.adapters.cli.main.check_source", no_analysis)
     assert run(capsys, "check", str(path)) == first
 
 
@@ -164,7 +164,7 @@ def test_changed_settings_are_not_served_stale(tmp_path, capsys, cache_dir):
     assert run(capsys, "check", "--target-numpy", "2.0", str(path))[0] == 0
     assert run(capsys, "check", "--target-numpy", "1.26", str(path))[0] == 1
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\ndependencies = ["numpy>=2"]\n')
-    from tensorlint.project import clear_cache
+    from tensorlint.config.targets import clear_cache
     clear_cache()
     assert run(capsys, "check", str(path))[0] == 0
 

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from tensorlint import check_source
-from tensorlint.cli import main
-from tensorlint.fixer import FixError
+from tensorlint.adapters.cli.main import main
+from tensorlint.core.fixer import FixError
 from tensorlint.rules import RULES_BY_CODE
 
 # TL101 + TL102 on line 5, one shared safe fix: the output of a torch module moved to a device.
@@ -276,7 +276,7 @@ def test_fix_error_leaves_the_file_untouched(tmp_path, capsys, monkeypatch):
     def broken_fix(*args, **kwargs):
         raise FixError("fix produced invalid code (boom); nothing was written")
 
-    monkeypatch.setattr("tensorlint.cli.fix_source", broken_fix)
+    monkeypatch.setattr("tensorlint.adapters.cli.main.fix_source", broken_fix)
     path = write(tmp_path, "a.py", SAFE)
     code, _, err = run(capsys, "fix", str(path))
     assert code == 2 and path.read_text() == SAFE

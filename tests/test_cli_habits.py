@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tensorlint import cache as cache_module
-from tensorlint.cli import main
+from tensorlint.run import cache as cache_module
+from tensorlint.adapters.cli.main import main
 
 # TL101 + TL102 on line 5 (one safe fix: the output of a torch module moved to a device), TL201 on line 6.
 HAZARD = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"
@@ -237,7 +237,7 @@ def test_github_paths_are_relative_to_the_repository_root(tmp_path, monkeypatch,
 def test_github_paths_outside_a_repository_are_relative_to_the_working_directory(tmp_path, monkeypatch, capsys):
     write(tmp_path / "work" / "a.py", HAZARD)
     monkeypatch.chdir(tmp_path / "work")
-    monkeypatch.setattr("tensorlint.cli.repository_root", lambda: os.getcwd())  # /tmp may sit in a work tree
+    monkeypatch.setattr("tensorlint.adapters.cli.main.repository_root", lambda: os.getcwd())  # /tmp may sit in a work tree
     code, out, _ = run(capsys, "check", "--format", "github", ".")
     assert set(github_files(out)) == {"a.py"}
 
@@ -252,7 +252,7 @@ def test_the_documented_workflow_runs_the_github_format(tmp_path):
 # -- start-up: a warm check loads no analysis -------------------------------------------------------
 def test_a_check_answered_from_the_cache_imports_neither_libcst_nor_the_rules(tmp_path):
     source = write(tmp_path / "a.py", HAZARD)
-    probe = ("import sys\nfrom tensorlint.cli import main\ncode = main(['check', '-q', sys.argv[1]])\n"
+    probe = ("import sys\nfrom tensorlint.adapters.cli.main import main\ncode = main(['check', '-q', sys.argv[1]])\n"
              "print(code, sorted(m for m in sys.modules if m == 'libcst' or m.startswith('tensorlint.rules')))\n")
     env = {**os.environ, "TENSORLINT_CACHE_DIR": str(tmp_path / "cache")}
     first = subprocess.run([sys.executable, "-c", probe, str(source)], capture_output=True, text=True, env=env,
@@ -266,7 +266,8 @@ def test_a_check_answered_from_the_cache_imports_neither_libcst_nor_the_rules(tm
 
 def test_the_cache_fingerprint_covers_modules_a_warm_run_never_loads():
     sources = [os.path.relpath(path, cache_module._PACKAGE) for path in cache_module._checked_sources()]
-    for module in ("engine.py", os.path.join("rules", "__init__.py"), os.path.join("analysis", "__init__.py"),
-                   "notebook.py", "codes.py"):
+    for module in (os.path.join("core", "engine.py"), os.path.join("rules", "__init__.py"),
+                   os.path.join("analysis", "__init__.py"), os.path.join("adapters", "notebook.py"),
+                   os.path.join("core", "codes.py")):
         assert module in sources
-    assert not any(path.startswith(("verify", "lsp")) for path in sources)
+    assert not any(path.startswith(("verify", os.path.join("adapters", "lsp"))) for path in sources)

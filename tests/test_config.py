@@ -1,4 +1,4 @@
-"""tensorlint.config: `[tool.tensorlint]` discovery, every key, rule selection, exclusion, .gitignore."""
+"""tensorlint.config.reader: `[tool.tensorlint]` discovery, every key, rule selection, exclusion, .gitignore."""
 import itertools
 import os
 import shutil
@@ -6,9 +6,9 @@ import subprocess
 
 import pytest
 
-from tensorlint.config import Config, ConfigError, KEYS, clear_cache, find_config_file, load_config
-from tensorlint.engine import enabled_codes
-from tensorlint.project import ProjectConfigError
+from tensorlint.config.reader import Config, ConfigError, KEYS, clear_cache, find_config_file, load_config
+from tensorlint.core.engine import enabled_codes
+from tensorlint.config.targets import ProjectConfigError
 from tensorlint.rules import ALL_RULES, FILE_RULES
 
 DEFAULTS = frozenset(rule.code for rule in ALL_RULES if rule.default_enabled)
@@ -162,8 +162,8 @@ def test_unsafe_fixes_command_line_wins(configured, cli, expected):
 
 
 def test_targets_are_the_ones_project_applies(tmp_path):
-    """config validates target-numpy; tensorlint.project turns the same key into Settings."""
-    from tensorlint import project as project_module
+    """config validates target-numpy; tensorlint.config.targets turns the same key into Settings."""
+    from tensorlint.config import targets as project_module
     project(tmp_path, 'target-numpy = "2.1"\n')
     write(tmp_path, "mod.py")
     project_module.clear_cache()

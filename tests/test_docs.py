@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tensorlint import check_source
-from tensorlint.docs import (expected_files, main as docs_main, render_options, render_rule, render_rules_table,
+from tensorlint.rules.docs import (expected_files, main as docs_main, render_options, render_rule, render_rules_table,
                              stale_files, with_tables)
 from tensorlint.rules import ALL_RULES, FILE_RULES, Rule
 
@@ -49,13 +49,13 @@ def code_blocks(markdown: str, language: str = "python"):
 @pytest.mark.parametrize("path", sorted(expected_files(ROOT)), ids=lambda p: p.name)
 def test_generated_doc_is_current(path):
     text = expected_files(ROOT)[path]
-    assert path.exists(), f"{path.relative_to(ROOT)} is missing: run `python -m tensorlint.docs`"
+    assert path.exists(), f"{path.relative_to(ROOT)} is missing: run `python -m tensorlint.rules.docs`"
     assert path.read_text(encoding="utf-8") == text, \
-        f"{path.relative_to(ROOT)} is stale: run `python -m tensorlint.docs`"
+        f"{path.relative_to(ROOT)} is stale: run `python -m tensorlint.rules.docs`"
 
 
 def test_no_stale_or_orphan_pages():
-    assert stale_files(ROOT) == [], "run `python -m tensorlint.docs`"
+    assert stale_files(ROOT) == [], "run `python -m tensorlint.rules.docs`"
 
 
 def test_check_mode_reports_drift(tmp_path, capsys):
@@ -117,7 +117,7 @@ def test_the_options_tables_come_from_the_parser():
 
 
 def test_the_codes_module_is_the_rules_as_data():
-    from tensorlint import codes
+    from tensorlint.core import codes
     assert codes.CODES == tuple(sorted(rule.code for rule in ALL_RULES))
     assert codes.FILE_CODES == {rule.code for rule in FILE_RULES}
     assert codes.DEFAULT_CODES == {rule.code for rule in ALL_RULES if rule.default_enabled}

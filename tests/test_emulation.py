@@ -544,7 +544,7 @@ def test_tensorlint_flags_exactly_the_marked_lines():
 
 # -- packaging ----------------------------------------------------------------------------------
 def test_the_linter_does_not_import_the_verifier():
-    code = ("import sys, tensorlint, tensorlint.cli, tensorlint.flake8_plugin\n"
+    code = ("import sys, tensorlint, tensorlint.adapters.cli.main, tensorlint.adapters.flake8_plugin\n"
             "from tensorlint import check_source\n"
             "check_source('import torch\\nx = torch.zeros(3)\\nx.numpy()\\n')\n"
             "print('tensorlint.verify' in sys.modules)\n")

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tensorlint.cli import main
+from tensorlint.adapters.cli.main import main
 
 # A model built here and moved to the device: TL101 and TL102, both with a safe fix.
 SAFE = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"
@@ -92,7 +92,7 @@ def test_two_for_an_internal_error_even_with_bad_files_around(tree, capsys, monk
     def crash(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("tensorlint.cli.check_source", crash)
+    monkeypatch.setattr("tensorlint.adapters.cli.main.check_source", crash)
     monkeypatch.setattr("tensorlint.api.check_source", crash)  # a directory is a project run (imported lazily)
     code, out, err = run(capsys, "check", "--no-cache", "src")
     assert code == 2

@@ -198,7 +198,7 @@ RUN_FIXED = P + "with torch.no_grad():\n    p.zero_()\n    p.mul_(2)\n    p.add_
 
 
 def test_every_finding_of_a_run_carries_the_merged_fix():
-    from tensorlint.fixer import apply_edits
+    from tensorlint.core.fixer import apply_edits
 
     found = [d for d in check_source(RUN) if d.code == "TL202"]
     assert len(found) == 3 and len({d.fix for d in found}) == 1
@@ -226,7 +226,7 @@ LOOP = "import torch\ndef f(model):\n    for p in model.parameters():\n        p
 
 def _extra(old, new):
     """One more edit: the first `old` in the source becomes `new`."""
-    from tensorlint.diagnostics import Edit
+    from tensorlint.core.diagnostics import Edit
     return lambda source, edits: edits + [Edit(source.index(old), source.index(old) + len(old), new)]
 
 
@@ -239,7 +239,7 @@ def _extra(old, new):
 def test_the_check_refuses_a_wrap_that_is_not_exactly_the_run(source, change):
     """A wrapped run must be, statement for statement, the body of the `with` block its fix inserts;
     statements in it that hold no finding must stay as they were."""
-    from tensorlint.fixer import FixError, apply_edits, check_pass
+    from tensorlint.core.fixer import FixError, apply_edits, check_pass
 
     found = [d for d in check_source(source) if d.code == "TL202"]
     check_pass(source, apply_edits(source, [found[0].fix])[0], found)  # the real fix passes

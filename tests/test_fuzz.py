@@ -17,7 +17,7 @@ import libcst as cst
 import pytest
 
 from tensorlint import check_source, fix_source
-from tensorlint.fixer import FixError
+from tensorlint.core.fixer import FixError
 
 hypothesis = pytest.importorskip("hypothesis")
 hypothesmith = pytest.importorskip("hypothesmith")

@@ -17,7 +17,7 @@ import pytest
 from tensorlint.analysis.crossmodule import DEVICE, ProjectContext
 from tensorlint.analysis.frozen import freezes_every_parameter
 from tensorlint.analysis.summarize import summarize_module
-from tensorlint.cli import main
+from tensorlint.adapters.cli.main import main
 
 NETS = """\
 import torch

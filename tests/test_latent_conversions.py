@@ -19,7 +19,7 @@ import pytest
 from tensorlint.analysis.crossmodule import FunctionSummary, ModuleSummary, ProjectContext
 from tensorlint.analysis.facts import UNKNOWN
 from tensorlint.analysis.summarize import summarize_module
-from tensorlint.cli import main
+from tensorlint.adapters.cli.main import main
 
 HELPERS = """\
 import numpy as np

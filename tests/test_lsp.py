@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tensorlint import check_source, fix_source
-from tensorlint.lsp import MISSING_EXTRA, Lines, minimal_changes, noqa_change
-from tensorlint.lsp.links import documentation_url
+from tensorlint.adapters.lsp import MISSING_EXTRA, Lines, minimal_changes, noqa_change
+from tensorlint.adapters.lsp.links import documentation_url
 
 TIMEOUT = 30.0  # seconds for any one message; a healthy server answers in well under one
 REPO = Path(__file__).resolve().parent.parent
@@ -533,7 +533,7 @@ def test_metadata_changes_reach_open_documents(client, tmp_path):
 
 
 def test_tool_tensorlint_rule_selection_applies(client, tmp_path):
-    pytest.importorskip("tensorlint.config")
+    pytest.importorskip("tensorlint.config.reader")
     (tmp_path / "pyproject.toml").write_text(
         '[tool.tensorlint]\nignore = ["TL102"]\nexclude = ["generated/"]\n'
         'per-file-ignores = {"scripts/*.py" = ["TL1"]}\n')
@@ -651,7 +651,7 @@ def test_missing_pygls_is_one_line_and_exit_code_2(tmp_path):
     """pygls is a dependency; an environment that lost it gets one line saying how to put it back."""
     code = ("import sys\n"
             "sys.modules['pygls'] = sys.modules['lsprotocol'] = None\n"
-            "from tensorlint.lsp import serve\n"
+            "from tensorlint.adapters.lsp import serve\n"
             "sys.exit(serve())\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), capture_output=True, text=True,
                           timeout=TIMEOUT, stdin=subprocess.DEVNULL)
@@ -667,7 +667,7 @@ def test_pygls_comes_with_a_plain_install_and_only_the_server_imports_it(tmp_pat
     assert any(requirement.startswith("pygls>=2") for requirement in project["dependencies"])
     assert project["optional-dependencies"]["lsp"] == []  # `pip install 'tensorlint[lsp]'` still works
     (tmp_path / "a.py").write_text("x = 1\n")
-    code = ("import sys\nfrom tensorlint.cli import main\n"
+    code = ("import sys\nfrom tensorlint.adapters.cli.main import main\n"
             f"main(['check', '--no-cache', {str(tmp_path / 'a.py')!r}])\n"
             "print(sorted(name for name in ('pygls', 'lsprotocol') if name in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT)
@@ -716,8 +716,8 @@ def test_minimal_changes_reproduce_the_new_text():
     ("y = f(\n    x.numpy(),\n)\n", 2, "y = f(\n    x.numpy(),  # noqa: TL101\n)\n"),
 ])
 def test_noqa_change(source, line, expected):
-    from tensorlint.diagnostics import Diagnostic
-    from tensorlint.noqa import without_suppressed
+    from tensorlint.core.diagnostics import Diagnostic
+    from tensorlint.core.noqa import without_suppressed
     diagnostic = Diagnostic(line=line, col=0, code="TL101", message="")
     change = noqa_change(source, diagnostic)
     after = source[:change.start] + change.text + source[change.end:]
@@ -726,7 +726,7 @@ def test_noqa_change(source, line, expected):
 
 
 def test_no_noqa_action_where_flake8_would_not_honour_it():
-    from tensorlint.diagnostics import Diagnostic
+    from tensorlint.core.diagnostics import Diagnostic
     # flake8 reads the first `# noqa` on the line, here inside a string: a comment after it would not count.
     source = 's = "# noqa: TL102"; x.numpy()\n'
     assert noqa_change(source, Diagnostic(line=1, col=0, code="TL101", message="")) is None

@@ -1,4 +1,4 @@
-"""The language server's partial re-lint (tensorlint.lsp.incremental) must say what a whole check says.
+"""The language server's partial re-lint (tensorlint.adapters.lsp.incremental) must say what a whole check says.
 
 Edits of the rule fixtures and of a generated module, one after another as typing makes them:
 after each, the findings worked out from the previous analysis equal `check_source` of the new
@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from tensorlint import check_source
-from tensorlint.diagnostics import physical_lines
-from tensorlint.lsp.documents import analyse
-from tensorlint.lsp.incremental import Slice, carried, outline
-from tensorlint.lsp.text import Lines, noqa_change, noqa_change_within
+from tensorlint.core.diagnostics import physical_lines
+from tensorlint.adapters.lsp.documents import analyse
+from tensorlint.adapters.lsp.incremental import Slice, carried, outline
+from tensorlint.adapters.lsp.text import Lines, noqa_change, noqa_change_within
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = sorted(p for p in (REPO / "fixtures").rglob("*.py") if not p.name.endswith(".fixed.py"))

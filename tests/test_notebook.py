@@ -11,9 +11,9 @@ from typing import List, Optional
 import pytest
 
 from tensorlint.api import check_source, fix_source
-from tensorlint.notebook import (NotebookDiagnostic, NotebookError, check_notebook, fix_notebook, is_notebook,
+from tensorlint.adapters.notebook import (NotebookDiagnostic, NotebookError, check_notebook, fix_notebook, is_notebook,
                                  split_source)
-from tensorlint.settings import Settings
+from tensorlint.core.settings import Settings
 
 DATA = Path(__file__).parent / "data" / "notebooks"
 SETTINGS = Settings()  # no project metadata lookup: the tests do not depend on where they run

@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from tensorlint.rules.conversion_checker import _NUMPY_NON_SINKS, DELEGATING_REDUCTIONS
+from tensorlint.rules.conversion.checker import _NUMPY_NON_SINKS, DELEGATING_REDUCTIONS
 
 torch = pytest.importorskip("torch")
 np = pytest.importorskip("numpy")

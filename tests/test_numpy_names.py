@@ -7,8 +7,8 @@ import libcst as cst
 import pytest
 
 from tensorlint import check_source, fix_source
-from tensorlint.rules import numpy_names_table as table
-from tensorlint.settings import Settings
+from tensorlint.rules.numpy_names import table
+from tensorlint.core.settings import Settings
 
 np = pytest.importorskip("numpy")
 

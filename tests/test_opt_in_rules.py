@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 from tensorlint import check_source
-from tensorlint.engine import enabled_codes
+from tensorlint.core.engine import enabled_codes
 
 UNKNOWN_PARAMETER = "import numpy as np\nimport torch\ndef to_numpy(t):\n    return t.numpy()\n"
 MODEL_OUTPUT = "import numpy as np\nimport torch\ndef f(x):\n    return model(x).numpy()\n"
@@ -53,7 +53,7 @@ def test_flake8_extend_select_turns_it_on(tmp_path):
 
 
 def test_cli_prefix_select_leaves_it_off_and_extend_select_turns_it_on(tmp_path, capsys):
-    from tensorlint.cli import main
+    from tensorlint.adapters.cli.main import main
     path = tmp_path / "helpers.py"
     path.write_text(UNKNOWN_PARAMETER)
     assert main(["check", str(path), "--select", "TL1", "--no-cache"]) == 0
@@ -63,7 +63,7 @@ def test_cli_prefix_select_leaves_it_off_and_extend_select_turns_it_on(tmp_path,
 
 
 def test_config_extend_select_turns_it_on(tmp_path, capsys):
-    from tensorlint.cli import main
+    from tensorlint.adapters.cli.main import main
     (tmp_path / "pyproject.toml").write_text('[tool.tensorlint]\nextend-select = ["TL105"]\n')
     path = tmp_path / "helpers.py"
     path.write_text(UNKNOWN_PARAMETER)

@@ -1,4 +1,4 @@
-"""tensorlint.output: every format's exact bytes on a fixed input, colour rules, SARIF against the schema.
+"""tensorlint.adapters.cli.output: every format's exact bytes on a fixed input, colour rules, SARIF against the schema.
 
 tests/data/sarif-2.1.0.json is the OASIS SARIF 2.1.0 JSON schema (errata 01, draft-04,
 `"id": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"`),
@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tensorlint import __version__, check_source, output
-from tensorlint.diagnostics import Diagnostic, Edit, Fix, Safety
+from tensorlint import __version__, check_source
+
+from tensorlint.adapters.cli import output
+from tensorlint.core.diagnostics import Diagnostic, Edit, Fix, Safety
 from tensorlint.rules import ALL_RULES
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from tensorlint.positions import NodePositions
+from tensorlint.core.positions import NodePositions
 
 ROOT = Path(__file__).resolve().parent.parent
 REPO_SOURCES = sorted(p for folder in ("tensorlint", "tests", "fixtures", "examples")

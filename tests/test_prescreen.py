@@ -8,10 +8,12 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from tensorlint import engine, prescreen
+from tensorlint.core import engine
+
+from tensorlint.rules import prescreen
 from tensorlint.analysis import loops, semantic
-from tensorlint.diagnostics import Diagnostic
-from tensorlint.flake8_plugin import TensorlintChecker
+from tensorlint.core.diagnostics import Diagnostic
+from tensorlint.adapters.flake8_plugin import TensorlintChecker
 from tensorlint.rules import ALL_RULES, FamilyChecker, Rule
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ import pty
 import subprocess
 import sys
 
-from tensorlint.progress import Progress
+from tensorlint.adapters.cli.progress import Progress
 
 # TL101 + TL102, one safe fix: the output of a torch module moved to a device.
 HAZARD = "import torch\ndef f(x, device):\n    return torch.nn.Linear(2, 2).to(device)(x).numpy()\n"

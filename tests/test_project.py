@@ -1,9 +1,9 @@
-"""tensorlint.project: the NumPy/torch range read from the nearest project metadata."""
+"""tensorlint.config.targets: the NumPy/torch range read from the nearest project metadata."""
 import pytest
 
-from tensorlint import project
-from tensorlint.project import ProjectConfigError, find_project_root, parse_requirement, settings_for
-from tensorlint.settings import Settings
+from tensorlint.config import targets as project
+from tensorlint.config.targets import ProjectConfigError, find_project_root, parse_requirement, settings_for
+from tensorlint.core.settings import Settings
 
 
 @pytest.fixture(autouse=True)

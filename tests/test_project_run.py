@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tensorlint.cli import main
-from tensorlint.project_run import module_places, project_imports
+from tensorlint.adapters.cli.main import main
+from tensorlint.run.project_run import module_places, project_imports
 
 UTILS = """\
 import numpy as np
@@ -111,7 +111,7 @@ def codes_at(lines):
 
 def summaries_made_from_text(monkeypatch) -> list:
     """The names of the files whose summaries the run makes from their text (not from phase 1's parse), in order."""
-    import tensorlint.project_run as project_run
+    import tensorlint.run.project_run as project_run
     summarised = []
     real = project_run.summarize_file
 
@@ -294,7 +294,7 @@ def test_a_module_class_without_parameters_is_no_evidence_of_grad(tmp_path):
 
 
 def test_the_import_pre_scan_names_what_phase_one_summarises(tmp_path):
-    from tensorlint.project_run import imported_somewhere
+    from tensorlint.run.project_run import imported_somewhere
     package = write_package(tmp_path)
     places = {str(path): (module, package_, None) for path, (module, package_) in module_places(
         [str(p) for p in sorted(package.glob("*.py"))]).items()}
@@ -338,7 +338,7 @@ def test_call_line_gives_the_line_of_the_positions_pass(source, callee):
     import libcst as cst
     import libcst.matchers as m
     from tensorlint.analysis.crossmodule import call_line
-    from tensorlint.positions import NodePositions
+    from tensorlint.core.positions import NodePositions
     module = cst.parse_module(source)
     positions = NodePositions(module)
     calls = m.findall(module, m.Call(func=m.Attribute(attr=m.Name(callee))))
@@ -357,7 +357,7 @@ def test_call_line_gives_the_line_of_the_positions_pass(source, callee):
 
 def test_import_statements_are_found_in_every_block_and_only_there():
     import ast
-    from tensorlint.project_run import import_statements
+    from tensorlint.run.project_run import import_statements
     tree = ast.parse(
         "import a\n"
         "def f():\n    from .b import c\n    x = lambda: 'import d'\n"
@@ -389,7 +389,7 @@ def test_a_file_nothing_can_start_asks_for_no_summary(tmp_path, monkeypatch):
 
 def test_cannot_step_reads_steps_and_data_loops_off_the_tree():
     import ast
-    from tensorlint.project_run import _cannot_step
+    from tensorlint.run.project_run import _cannot_step
     assert _cannot_step(ast.parse("def f(x):\n    for row in rows:\n        x.add(row)\n"))
     assert not _cannot_step(ast.parse("def f(loss):\n    loss.backward()\n"))
     assert not _cannot_step(ast.parse("def f(opt):\n    opt.zero_grad()\n"))
@@ -417,7 +417,7 @@ def test_a_numpy_name_the_project_assigns_back_is_not_reported_anywhere_in_it(tm
 
 
 def test_numpy_names_restored_reads_assignments_and_setattr():
-    from tensorlint.project_run import numpy_names_restored
+    from tensorlint.run.project_run import numpy_names_restored
     text = "np.float = np.float_\nif np.int == 1:\n    numpy.long = int\nsetattr(np, \"bool\", bool)\nx = np.str\n"
     assert numpy_names_restored(text) == {"float", "long", "bool"}
 

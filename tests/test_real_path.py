@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from tensorlint import safe_io
-from tensorlint.project import clear_cache, find_project_root
-from tensorlint.safe_io import newline_style, real_path
+from tensorlint.core import safe_io
+from tensorlint.config.targets import clear_cache, find_project_root
+from tensorlint.core.safe_io import newline_style, real_path
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
 """Reliability: fixes checked against the AST, safe writes, and bad input handled in one line each.
 
 Three parts, each a table where it can be:
-- the AST safety check (`tensorlint.fixer.check_pass`) refuses deliberately bad fixes and accepts every real one;
-- `tensorlint.safe_io` keeps encoding, BOM, newlines, final newline and mode, cleans up, and never
+- the AST safety check (`tensorlint.core.fixer.check_pass`) refuses deliberately bad fixes and accepts every real one;
+- `tensorlint.core.safe_io` keeps encoding, BOM, newlines, final newline and mode, cleans up, and never
   overwrites a file changed since it was read;
-- bad input through the API and through `tensorlint.cli.main([...])`: a file that cannot be read or
+- bad input through the API and through `tensorlint.adapters.cli.main.main([...])`: a file that cannot be read or
   parsed is one finding (TL001/TL002, exit 1), a run that cannot go on is one line on stderr (exit 2),
   the other files are still processed, never a traceback.
 
@@ -25,11 +25,11 @@ import pytest
 
 import tensorlint.api
 from tensorlint import check_source, fix_source
-from tensorlint.cli import main
-from tensorlint.diagnostics import Diagnostic, Edit, Fix
-from tensorlint.fixer import MAX_PASSES, FixError, check_pass
+from tensorlint.adapters.cli.main import main
+from tensorlint.core.diagnostics import Diagnostic, Edit, Fix
+from tensorlint.core.fixer import MAX_PASSES, FixError, check_pass
 from tensorlint.rules import ALL_RULES
-from tensorlint.safe_io import (FileChangedError, SourceError, decode_source, read_source_file,
+from tensorlint.core.safe_io import (FileChangedError, SourceError, decode_source, read_source_file,
                                 write_source_file)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,7 +224,7 @@ def _every_case_with_a_fix():
 @pytest.fixture
 def checks(monkeypatch):
     """Counts the passes the safety check looked at."""
-    import tensorlint.fixer as fixer
+    import tensorlint.core.fixer as fixer
     seen = []
     real = fixer.check_pass
 
@@ -647,7 +647,7 @@ def test_a_valid_notebook_given_explicitly_is_checked(tmp_path, capsys):
     assert code == 1 and " TL101 " in out
 
 
-# -- what the CLI must still change (xfail until it uses tensorlint.safe_io) ------------------------
+# -- what the CLI must still change (xfail until it uses tensorlint.core.safe_io) ------------------------
 def test_cli_reads_and_fixes_a_latin1_file(tmp_path, capsys):
     data = (LATIN1_COOKIE + CREDIT + SAFE).encode("latin-1")
     path = write(tmp_path / "a.py", data)
@@ -664,7 +664,7 @@ def test_cli_reports_an_unknown_coding_declaration(tmp_path, capsys):
 
 
 def test_cli_does_not_overwrite_a_file_saved_meanwhile(tmp_path, capsys, monkeypatch):
-    import tensorlint.cli as cli
+    import tensorlint.adapters.cli.main as cli
     path = write(tmp_path / "a.py", SAFE)
     real = cli.fix_source
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import tensorlint.project_run as project_run
-from tensorlint import run_replay
+import tensorlint.run.project_run as project_run
+from tensorlint.run import replay as run_replay
 
-import tensorlint.config as config
-import tensorlint.project as project
+import tensorlint.config.reader as config
+import tensorlint.config.targets as project
 from test_project_run import UTILS, WITH_PROJECT, codes_at, write_package
 from test_project_run import check as check_in_process
 

@@ -11,7 +11,7 @@ import pytest
 
 from tensorlint import check_source
 from tensorlint.analysis.step_hooks import STEP_METHOD_NAMES, hooks_of_base
-from tensorlint.cli import main
+from tensorlint.adapters.cli.main import main
 
 
 @pytest.mark.parametrize("qualified, frameworks", [

@@ -13,7 +13,7 @@ import pytest
 from tensorlint.analysis.crossmodule import FunctionSummary, ProjectContext
 from tensorlint.analysis.loops import syncs_every_call
 from tensorlint.analysis.summarize import summarize_module
-from tensorlint.cli import main
+from tensorlint.adapters.cli.main import main
 
 HELPERS = """\
 import torch

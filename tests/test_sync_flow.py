@@ -1,4 +1,4 @@
-"""Where a host copy's value goes next (tensorlint/rules/sync_flow.py): back to the device, or out as the result."""
+"""Where a host copy's value goes next (tensorlint/rules/sync/flow.py): back to the device, or out as the result."""
 import libcst as cst
 import libcst.matchers as m
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from tensorlint.analysis.annotations import states_numpy
 from tensorlint.analysis.crossmodule import ProjectContext
 from tensorlint.analysis.imports import ImportMap
-from tensorlint.rules.sync_flow import host_to_host, returned, returns_to_device
+from tensorlint.rules.sync.flow import host_to_host, returned, returns_to_device
 
 
 def _copy_in(source: str):

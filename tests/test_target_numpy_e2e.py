@@ -5,8 +5,8 @@ import sys
 import pytest
 
 from tensorlint import check_source
-from tensorlint.cli import main
-from tensorlint.settings import Settings
+from tensorlint.adapters.cli.main import main
+from tensorlint.core.settings import Settings
 
 SOURCE = "import numpy as np\nmask = np.zeros(3, dtype=np.bool)\n"
 
@@ -73,7 +73,7 @@ def test_flake8_reads_the_projects_numpy_range(tmp_path):
     target = _project(tmp_path, "numpy>=2")
     assert _flake8(str(target), cwd=tmp_path).stdout == ""
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\ndependencies = ["numpy"]\n')
-    from tensorlint.project import clear_cache
+    from tensorlint.config.targets import clear_cache
     clear_cache()
     assert "TL301" in _flake8(str(target), cwd=tmp_path).stdout
 

@@ -20,8 +20,8 @@ torch = pytest.importorskip("torch")
 np = pytest.importorskip("numpy")
 
 from tensorlint.api import fix_source  # noqa: E402
-from tensorlint.diagnostics import Diagnostic, Edit, Fix, Safety  # noqa: E402
-from tensorlint.settings import Settings  # noqa: E402
+from tensorlint.core.diagnostics import Diagnostic, Edit, Fix, Safety  # noqa: E402
+from tensorlint.core.settings import Settings  # noqa: E402
 from tensorlint.verify import numpy_facts  # noqa: E402
 from tensorlint.verify.command import add_verify_parser, rejected_lines, run_verify, verified_fix_source  # noqa: E402
 from tensorlint.verify.compare import difference, shared_inputs  # noqa: E402

@@ -19,8 +19,8 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("numpy")
 
-from tensorlint import cli  # noqa: E402
-from tensorlint.diagnostics import Diagnostic, Edit, Fix, Safety  # noqa: E402
+from tensorlint.adapters.cli import main as cli  # noqa: E402
+from tensorlint.core.diagnostics import Diagnostic, Edit, Fix, Safety  # noqa: E402
 from tensorlint.verify import command, core  # noqa: E402
 from tensorlint.verify.core import Verifier  # noqa: E402
 from tensorlint.verify.plan import assumed_receivers  # noqa: E402

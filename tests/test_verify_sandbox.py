@@ -99,7 +99,7 @@ def test_each_forbidden_attempt_is_refused_and_would_otherwise_succeed(tmp_path)
 # -- through the verifier's worker ------------------------------------------------------------------
 def _verifier_case(tmp_path, flagged):
     pytest.importorskip("torch")
-    from tensorlint.diagnostics import Diagnostic, Edit, Fix, Safety
+    from tensorlint.core.diagnostics import Diagnostic, Edit, Fix, Safety
     source = f"import numpy as np\n\n\ndef f(x):\n    return {flagged}\n"
     start = source.index(flagged)
     edit = source.index(".cpu()", start)

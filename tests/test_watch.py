@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-import tensorlint.watch as watch
-from tensorlint.cli import main
+import tensorlint.adapters.cli.watch as watch
+from tensorlint.adapters.cli.main import main
 
 # TL101 + TL102 on line 5: the output of a torch module moved to a device.
 SAFE = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"
@@ -53,7 +53,7 @@ def polls(monkeypatch):
 @pytest.fixture
 def checked(monkeypatch):
     """The paths the engine was asked to check, in order (in this process: run with -j 1)."""
-    import tensorlint.cli as cli
+    import tensorlint.adapters.cli.main as cli
     seen, real = [], cli.check_source
 
     def counting(source, path=None, *args, **kwargs):

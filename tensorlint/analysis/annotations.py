@@ -11,9 +11,9 @@ from typing import Dict, Optional
 
 import libcst as cst
 
-from .facts import MAYBE, MODULE, NO, NOT_TENSOR, PARAMETER, YES, Facts, container_of, join_all
-from .imports import ImportMap, dotted_name
-from .walk import walk
+from tensorlint.analysis.facts import MAYBE, MODULE, NO, NOT_TENSOR, PARAMETER, YES, Facts, container_of, join_all
+from tensorlint.analysis.imports import ImportMap, dotted_name
+from tensorlint.analysis.walk import walk
 
 _TENSOR_TYPES = frozenset({"torch.Tensor", "torch.FloatTensor", "torch.LongTensor", "torch.DoubleTensor",
                            "torch.HalfTensor", "torch.BoolTensor", "torch.IntTensor", "torch.ByteTensor",

@@ -25,10 +25,10 @@ from typing import Callable, Dict, Optional, Tuple
 
 import libcst as cst
 
-from .facts import NO, NOT_TENSOR, UNKNOWN, Facts, device_spec
-from .frame import ClassInfo, Frame
-from .imports import dotted_name
-from .index import FileIndex, FunctionIndex
+from tensorlint.analysis.facts import NO, NOT_TENSOR, UNKNOWN, Facts, device_spec
+from tensorlint.analysis.frame import ClassInfo, Frame
+from tensorlint.analysis.imports import dotted_name
+from tensorlint.analysis.index import FileIndex, FunctionIndex
 
 MAX_SUMMARY_WALKS = 200     # silent walks for return facts, per file
 MAX_CONTEXT_WALKS = 64      # reporting walks in a caller's context, per file

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
-from .facts import MAYBE, NO, UNKNOWN, YES, Evidence, Facts, Tri
+from tensorlint.analysis.facts import MAYBE, NO, UNKNOWN, YES, Evidence, Facts, Tri
 
 # Modules that are never part of a checked project: their names are not queried.
 # (Which names are the project's is the project run's to decide, from the files it checks; these never are.)

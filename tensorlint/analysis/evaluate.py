@@ -11,18 +11,18 @@ from typing import Dict, Iterable, Optional, Set, Tuple
 
 import libcst as cst
 
-from . import torch_api as api
-from .facts import (
+from tensorlint.analysis import torch_api as api
+from tensorlint.analysis.facts import (
     BUFFER, BUILT_MODULE, HOST_TENSOR, MAYBE, MODEL_OUTPUT, MODULE, NO, NOT_TENSOR, NOTHING, PARAMETER,
     UNKNOWN, YES, Evidence, Facts, Tri, container_of, device_spec, join_all,
     COMES_FROM, CREATED_BY, MARKED_BY, MOVED_BY, WRAPPED_BY,
 )
-from .crossmodule import bound_facts
-from .instances import filled_by_guess, frozen_output, instance_call_returns, instance_method_returns
-from .frame import Frame, forget, store
-from .imports import ImportMap, dotted_name
-from .refine import refined_frame
-from .tensor_methods import TENSOR_ATTRIBUTES
+from tensorlint.analysis.crossmodule import bound_facts
+from tensorlint.analysis.instances import filled_by_guess, frozen_output, instance_call_returns, instance_method_returns
+from tensorlint.analysis.frame import Frame, forget, store
+from tensorlint.analysis.imports import ImportMap, dotted_name
+from tensorlint.analysis.refine import refined_frame
+from tensorlint.analysis.tensor_methods import TENSOR_ATTRIBUTES
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _ELEMENT_PRESERVING_BUILTINS = frozenset({"list", "tuple", "sorted", "reversed", "iter", "set", "frozenset", "tqdm", "trange"})

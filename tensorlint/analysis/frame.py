@@ -6,7 +6,7 @@ from typing import Dict, Optional
 
 import libcst as cst
 
-from .facts import UNKNOWN, Facts
+from tensorlint.analysis.facts import UNKNOWN, Facts
 
 
 @dataclass(eq=False)

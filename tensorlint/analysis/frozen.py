@@ -16,8 +16,8 @@ from typing import Optional
 
 import libcst as cst
 
-from .imports import dotted_name
-from .walk import walk
+from tensorlint.analysis.imports import dotted_name
+from tensorlint.analysis.walk import walk
 
 _ADDS_STATE = frozenset({"register_parameter", "register_module", "add_module", "register_buffer"})
 

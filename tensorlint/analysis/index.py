@@ -19,11 +19,11 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from .facts import MAYBE, NO, YES, Evidence, Facts
-from .imports import dotted_name
-from .loops import innermost_iterable, is_step_call, iterates_steps
-from .torch_api import TENSOR_ONLY_METHODS
-from .walk import children
+from tensorlint.analysis.facts import MAYBE, NO, YES, Evidence, Facts
+from tensorlint.analysis.imports import dotted_name
+from tensorlint.analysis.loops import innermost_iterable, is_step_call, iterates_steps
+from tensorlint.analysis.torch_api import TENSOR_ONLY_METHODS
+from tensorlint.analysis.walk import children
 
 # (id of what binds the name: its statement, or the function for a parameter; the name or dotted path)
 BindingKey = Tuple[int, str]

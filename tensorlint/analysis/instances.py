@@ -30,11 +30,11 @@ from typing import Optional
 
 import libcst as cst
 
-from .calls import Callee
-from .crossmodule import DEVICE, GRAD, UNINFORMATIVE, bind_arguments, returns_at
-from .facts import COMES_FROM, MAYBE, NO, NOTHING, YES, Evidence, Facts
-from .frozen import freezes_every_parameter
-from .walk import walk
+from tensorlint.analysis.calls import Callee
+from tensorlint.analysis.crossmodule import DEVICE, GRAD, UNINFORMATIVE, bind_arguments, returns_at
+from tensorlint.analysis.facts import COMES_FROM, MAYBE, NO, NOTHING, YES, Evidence, Facts
+from tensorlint.analysis.frozen import freezes_every_parameter
+from tensorlint.analysis.walk import walk
 
 
 def instance_method_returns(evaluator, class_name: str, name: str, node: cst.Call, frame) -> Optional[Facts]:

@@ -22,9 +22,9 @@ from typing import Callable, List, Optional
 
 import libcst as cst
 
-from .imports import dotted_name
-from .torch_api import TORCH_NON_TENSOR_FUNCTIONS, TORCH_OPAQUE_NAMESPACES
-from .walk import walk
+from tensorlint.analysis.imports import dotted_name
+from tensorlint.analysis.torch_api import TORCH_NON_TENSOR_FUNCTIONS, TORCH_OPAQUE_NAMESPACES
+from tensorlint.analysis.walk import walk
 
 _TOKENS = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
 _OPTIMIZER_TOKENS = frozenset({"optim", "optimizer", "optimiser", "opt", "scaler", "optimizers", "optim_g", "optim_d"})

@@ -17,8 +17,8 @@ from typing import Dict, List, Optional, Set
 
 import libcst as cst
 
-from .index import bound_names, is_dispatch
-from .walk import children
+from tensorlint.analysis.index import bound_names, is_dispatch
+from tensorlint.analysis.walk import children
 
 _NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 _DEVICE_MOVES = frozenset({"cuda", "to"})

@@ -6,9 +6,9 @@ from typing import Dict
 
 import libcst as cst
 
-from .facts import CHECKED_BY, MAYBE, NO, NOT_TENSOR, YES, Evidence, Facts
-from .frame import Frame, store
-from .imports import dotted_name
+from tensorlint.analysis.facts import CHECKED_BY, MAYBE, NO, NOT_TENSOR, YES, Evidence, Facts
+from tensorlint.analysis.frame import Frame, store
+from tensorlint.analysis.imports import dotted_name
 
 
 def refined_frame(evaluator, frame: Frame, test: cst.BaseExpression, truth: bool) -> Frame:
@@ -128,7 +128,7 @@ def _names_other_types(evaluator, types: cst.BaseExpression) -> bool:
 
 
 def _string_value(node):
-    from .evaluate import _string_value as string_value
+    from tensorlint.analysis.evaluate import _string_value as string_value
     return string_value(node)
 
 
@@ -139,7 +139,7 @@ def call_rules_out(call: cst.Call, function: cst.FunctionDef, ancestors) -> bool
     literal default where the call passes none, rules out? (`self._grad(utility=x)` does not reach
     `if ret_np: return g.cpu().numpy()` when `ret_np=False` is the default.) The rule latent conversions of other
     modules follow (crossmodule.guards_reached); a parameter the body assigns again is no flag of the call's."""
-    from .crossmodule import guards_reached, literal_defaults
+    from tensorlint.analysis.crossmodule import guards_reached, literal_defaults
     name = function.name.value
     func = call.func
     if not (isinstance(func, cst.Name) and func.value == name
@@ -159,7 +159,7 @@ def call_rules_out(call: cst.Call, function: cst.FunctionDef, ancestors) -> bool
 def literal_flags(call: cst.Call) -> tuple:
     """The truth of each literal argument of `call`, by position or keyword: calls that differ in these may
     reach different branches of their callee (`call_rules_out`)."""
-    from .crossmodule import _literal_truth
+    from tensorlint.analysis.crossmodule import _literal_truth
     return tuple((arg.keyword.value if arg.keyword is not None else i, truth) for i, arg in enumerate(call.args)
                  for truth in [_literal_truth(arg.value)] if truth is not None)
 
@@ -197,7 +197,7 @@ def _leaves(block: cst.BaseSuite) -> bool:
 
 def _assigns(function: cst.FunctionDef, name: str) -> bool:
     """Does the body bind `name` again (`=`, `+=`, `for`, `with ... as`, `:=`)?"""
-    from .index import bound_names
+    from tensorlint.analysis.index import bound_names
     found = False
 
     class Finder(cst.CSTVisitor):

@@ -12,9 +12,9 @@ from typing import List, Set, Tuple
 
 import libcst as cst
 
-from .imports import dotted_name
-from .index import bound_names, drives_backward
-from .walk import walk
+from tensorlint.analysis.imports import dotted_name
+from tensorlint.analysis.index import bound_names, drives_backward
+from tensorlint.analysis.walk import walk
 
 _BACKWARD_DRIVER_FUNCTIONS = frozenset({"torch.autograd.backward", "autograd.backward", "torch.autograd.grad",
                                         "autograd.grad"})

@@ -14,27 +14,27 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type
 
 import libcst as cst
 
-from . import torch_api as api
-from .calls import Callee, SameFileCalls
-from .crossmodule import OutgoingCall, ProjectContext, is_project_name
-from .evaluate import (
+from tensorlint.analysis import torch_api as api
+from tensorlint.analysis.calls import Callee, SameFileCalls
+from tensorlint.analysis.crossmodule import OutgoingCall, ProjectContext, is_project_name
+from tensorlint.analysis.evaluate import (
     Evaluator, bind_target, combine, element_of, forget, unknown_named,
 )
-from .facts import (
+from tensorlint.analysis.facts import (
     MAYBE, MODULE, MOVED_BESIDE, NO, NOT_TENSOR, PLACED_BY_TRAINER, SET_BY, UNKNOWN, YES, Evidence, Facts,
     container_of, device_spec,
 )
-from .peers import PeerIndex
-from .frame import ClassInfo, Frame, store
-from .refine import call_rules_out, literal_flags, refinements
-from .imports import ImportMap, dotted_name, names_other_framework
-from .index import FileIndex, apply_evidence, bound_names
-from .annotations import annotated, annotation_facts
-from .retention import names_reaching_backward, names_reset_in
-from . import step_hooks
-from .loops import (LoopInfo, callees_once, calls_a_layer, classify_loop, fixed_cases, guard_kind, is_first_time_guard,
+from tensorlint.analysis.peers import PeerIndex
+from tensorlint.analysis.frame import ClassInfo, Frame, store
+from tensorlint.analysis.refine import call_rules_out, literal_flags, refinements
+from tensorlint.analysis.imports import ImportMap, dotted_name, names_other_framework
+from tensorlint.analysis.index import FileIndex, apply_evidence, bound_names
+from tensorlint.analysis.annotations import annotated, annotation_facts
+from tensorlint.analysis.retention import names_reaching_backward, names_reset_in
+from tensorlint.analysis import step_hooks
+from tensorlint.analysis.loops import (LoopInfo, callees_once, calls_a_layer, classify_loop, fixed_cases, guard_kind, is_first_time_guard,
                     performs_step)
-from .walk import walk
+from tensorlint.analysis.walk import walk
 
 Hook = Callable[[cst.CSTNode], None]
 HookTable = Dict[Type[cst.CSTNode], List[Hook]]

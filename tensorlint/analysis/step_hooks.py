@@ -22,9 +22,9 @@ from typing import Callable, FrozenSet, Iterable, Optional, Tuple
 
 import libcst as cst
 
-from .facts import MAYBE, NO, YES, Evidence, Facts
-from .imports import dotted_name
-from .walk import walk
+from tensorlint.analysis.facts import MAYBE, NO, YES, Evidence, Facts
+from tensorlint.analysis.imports import dotted_name
+from tensorlint.analysis.walk import walk
 
 # `{code}` is the method's name.
 RETURNED_AS_LOSS = "is returned by `{code}`{line}, whose result the framework back-propagates"

@@ -1,6 +1,6 @@
 """What one module tells the rest of its project: a `ModuleSummary` of its functions and classes.
 
-Used by the project run (`tensorlint/project_run.py`) for the modules that another file's check asked about.
+Used by the project run (`tensorlint/run/project_run.py`) for the modules that another file's check asked about.
 A summary is context-free: each function is walked silently with its parameters unknown (or as annotated),
 so what it returns is what it returns for any caller; a caller that passes something specific is handled by
 an *incoming call* to the callee's file instead (a reporting walk there).
@@ -15,17 +15,17 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 import libcst as cst
 
-from .calls import Callee
-from .crossmodule import (DEVICE, GRAD, MODEL, ClassSummary, FunctionSummary, LatentConversion, ModuleSummary,
+from tensorlint.analysis.calls import Callee
+from tensorlint.analysis.crossmodule import (DEVICE, GRAD, MODEL, ClassSummary, FunctionSummary, LatentConversion, ModuleSummary,
                           ProjectContext, is_project_name, literal_defaults, none_defaults)
-from .facts import NO, NOT_TENSOR, YES, Evidence, Facts, device_spec
-from .frozen import freezes_every_parameter
-from .imports import dotted_name
-from .index import FunctionIndex
-from .loops import function_syncs, iterates_data
-from .refine import branch_guards
-from .semantic import _FUNCTION, Semantic
-from .walk import walk
+from tensorlint.analysis.facts import NO, NOT_TENSOR, YES, Evidence, Facts, device_spec
+from tensorlint.analysis.frozen import freezes_every_parameter
+from tensorlint.analysis.imports import dotted_name
+from tensorlint.analysis.index import FunctionIndex
+from tensorlint.analysis.loops import function_syncs, iterates_data
+from tensorlint.analysis.refine import branch_guards
+from tensorlint.analysis.semantic import _FUNCTION, Semantic
+from tensorlint.analysis.walk import walk
 
 MAX_PROBED_PARAMS = 6   # parameters probed per function for latent conversions (each probe is one walk)
 _SYNCS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # per module index: function_syncs answers
@@ -86,7 +86,7 @@ class _Lines:
 
     def __call__(self, node: cst.CSTNode) -> int:
         if self._positions is None:
-            from ..positions import NodePositions  # PositionProvider's spans from one counting pass
+            from tensorlint.core.positions import NodePositions  # PositionProvider's spans from one counting pass
             self._positions = NodePositions(self.module)
         try:
             return self._positions.span(node)[0]
@@ -143,7 +143,7 @@ def _function(semantic: Semantic, callee: Callee, positions: "_Lines") -> Functi
     syncs = function_syncs(function, semantic.index.module_functions, semantic.imports.qualified,
                            lambda name: project.function(name) if is_project_name(name) else None,
                            _SYNCS.setdefault(semantic.index, {}))
-    from ..rules.sync_flow import returns_host_copy  # (what the TL4 checker asks of a method: its own reading)
+    from tensorlint.rules.sync.flow import returns_host_copy  # (what the TL4 checker asks of a method: its own reading)
     return FunctionSummary(tuple(params), returns, evidence, function.performs_step, tuple(dict.fromkeys(conversions)),
                            tuple(passes), literal_defaults(function.node), syncs, unpassed, returns_unpassed,
                            callee.is_method and returns_host_copy(function.node))
@@ -170,7 +170,7 @@ def _probe(semantic: Semantic, callee: Callee, param: str, *more: str):
     (its caller's argument decides them), and the evidence left on its return value says which facts of the
     argument the result keeps. Same-file helpers the body passes the parameter to are walked too (calls.py).
     With `more`, those parameters are bound to the same probe (a first screening walk)."""
-    from ..rules.conversion_checker import PLOT_FUNCTIONS, STRUCTURAL_KEYWORDS, converts_to_numpy
+    from tensorlint.rules.conversion.checker import PLOT_FUNCTIONS, STRUCTURAL_KEYWORDS, converts_to_numpy
     grad_why = Evidence(f"is the argument `{param}`", from_caller=True)
     device_why = Evidence(f"is the argument `{param}`", from_caller=True)
     probe = Facts(tensor=YES, grad=YES, device=YES, grad_why=grad_why, device_why=device_why)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Dict, Tuple
 
-from .base import FamilyChecker, Invalid, Rule, Valid
-from .conversion import ConversionFamily
-from .numpy_names import NumpyNamesFamily
-from .data import DataFamily
-from .files import FILE_RULES
-from .sync import SyncFamily
+from tensorlint.rules.base import FamilyChecker, Invalid, Rule, Valid
+from tensorlint.rules.conversion.rules import ConversionFamily
+from tensorlint.rules.numpy_names.rules import NumpyNamesFamily
+from tensorlint.rules.data.rules import DataFamily
+from tensorlint.rules.files import FILE_RULES
+from tensorlint.rules.sync.rules import SyncFamily
 
 FAMILIES: Tuple[type, ...] = (ConversionFamily, DataFamily, SyncFamily, NumpyNamesFamily,)
 # FILE_RULES (TL0) have no checker: the CLI reports files it could not read or parse under them.

@@ -5,8 +5,8 @@ import inspect
 from dataclasses import dataclass
 from typing import ClassVar, FrozenSet, Optional, Sequence, Tuple
 
-from ..analysis import Semantic
-from ..codes import DEFAULT_CODES
+from tensorlint.analysis import Semantic
+from tensorlint.core.codes import DEFAULT_CODES
 
 
 @dataclass(frozen=True)

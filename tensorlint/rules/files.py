@@ -1,8 +1,8 @@
 """TL0: files tensorlint was asked to check and could not. No checker: the CLI reports these itself
-(`tensorlint.file_problems`) before any rule runs; the flake8 plugin leaves them to flake8 (E902, E999)."""
+(`tensorlint.core.file_problems`) before any rule runs; the flake8 plugin leaves them to flake8 (E902, E999)."""
 from __future__ import annotations
 
-from .base import Rule
+from tensorlint.rules.base import Rule
 
 
 class UnreadableFile(Rule):

@@ -20,11 +20,11 @@ import os
 import sys
 from typing import Iterable, Iterator, List, Optional, Sequence
 
-from ..settings import Settings
-from .core import FixVerdict, VerifiedFixResult, Verifier, shared_verifier
-from .runner import DEFAULT_TIMEOUT, VerifierUnavailable
-from .sandbox import DEFAULT_MEMORY_BYTES
-from .snippets import Case
+from tensorlint.core.settings import Settings
+from tensorlint.verify.core import FixVerdict, VerifiedFixResult, Verifier, shared_verifier
+from tensorlint.verify.runner import DEFAULT_TIMEOUT, VerifierUnavailable
+from tensorlint.verify.sandbox import DEFAULT_MEMORY_BYTES
+from tensorlint.verify.snippets import Case
 
 __all__ = ["add_verify_parser", "run_verify", "verified_fix_source", "rejected_lines", "VerifierUnavailable",
            "VerifiedFixResult"]
@@ -44,7 +44,7 @@ verifier (torch missing); 2 wins over 1."""
 
 
 def _code_prefixes(text: str) -> List[str]:
-    from ..rules import RULES_BY_CODE
+    from tensorlint.rules import RULES_BY_CODE
     prefixes = [part.strip().upper() for part in text.split(",") if part.strip()]
     for prefix in prefixes:
         if not any(code.startswith(prefix) for code in RULES_BY_CODE):
@@ -134,7 +134,7 @@ def _read(path: str) -> str:
 
 
 def _file_cases(path: str, args: argparse.Namespace, verifier: Verifier, errors: List[str]) -> List[Case]:
-    from ..project import ProjectConfigError, settings_for
+    from tensorlint.config.targets import ProjectConfigError, settings_for
     try:
         text = _read(path)
     except OSError as error:
@@ -170,7 +170,7 @@ def run_verify(args: argparse.Namespace, verifier: Optional[Verifier] = None) ->
     `verifier` (tests, long-lived callers) is used instead of a fresh one and left open; its
     timeout/strictness/unsafe options are then taken from `args` per call.
     """
-    from .report import options_json, to_json, write_text
+    from tensorlint.verify.report import options_json, to_json, write_text
     errors: List[str] = []
     for name, default in (("target_numpy", None), ("target_torch", None), ("select", None), ("ignore", None),
                           ("strict_bfloat16", False), ("device", "auto"), ("workers", None), ("iterations", 3),
@@ -189,7 +189,7 @@ def run_verify(args: argparse.Namespace, verifier: Optional[Verifier] = None) ->
                             look_alikes=args.look_alikes)
     try:
         cases: List[Case] = []
-        from ..progress import Progress  # the bar `check` and `fix` draw, on a terminal's stderr only
+        from tensorlint.adapters.cli.progress import Progress  # the bar `check` and `fix` draw, on a terminal's stderr only
         files = list(_python_files(args.paths, errors))
         for path in Progress(len(files), sys.stderr).track(files):
             cases.extend(_file_cases(path, args, verifier, errors))

@@ -14,15 +14,15 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import libcst as cst
 
-from .. import fixer
-from ..api import check_source
-from ..deep import parse_module
-from ..diagnostics import Diagnostic, Fix
-from ..fixer import FixError, FixResult, apply_edits
-from ..settings import DEFAULT, Settings
-from .runner import DEFAULT_TIMEOUT, WorkerPool
-from .sandbox import DEFAULT_MEMORY_BYTES
-from .snippets import Case, cases_for_source, probes_for_source
+from tensorlint.core import fixer
+from tensorlint.api import check_source
+from tensorlint.core.deep import parse_module
+from tensorlint.core.diagnostics import Diagnostic, Fix
+from tensorlint.core.fixer import FixError, FixResult, apply_edits
+from tensorlint.core.settings import DEFAULT, Settings
+from tensorlint.verify.runner import DEFAULT_TIMEOUT, WorkerPool
+from tensorlint.verify.sandbox import DEFAULT_MEMORY_BYTES
+from tensorlint.verify.snippets import Case, cases_for_source, probes_for_source
 
 UNSAFE_SKIP = "unsafe fix: pass --unsafe-fixes to verify it"
 VERDICTS = ("PASS", "FAIL", "SKIPPED")
@@ -259,7 +259,7 @@ def _settings(path: Optional[str], settings: Optional[Settings]) -> Settings:
         return settings
     if path is None:
         return DEFAULT
-    from ..project import settings_for
+    from tensorlint.config.targets import settings_for
     return settings_for(path)
 
 

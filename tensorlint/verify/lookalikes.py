@@ -22,8 +22,8 @@ from typing import Any, Callable, Dict, List, Sequence, Tuple
 import numpy as np
 import torch
 
-from .compare import difference
-from .plan import Plan
+from tensorlint.verify.compare import difference
+from tensorlint.verify.plan import Plan
 
 
 class _LookAlike:

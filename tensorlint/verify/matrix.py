@@ -20,7 +20,7 @@ from typing import Any, List, Optional
 
 import torch
 
-from .emulation import to_emulated_cuda
+from tensorlint.verify.emulation import to_emulated_cuda
 
 DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64, torch.bool, torch.complex64)
 KINDS = ("leaf", "nonleaf", "nograd", "param")

@@ -1,6 +1,6 @@
 """What removed NumPy names meant, version by version: the verifier's own copy of FACTS.md §4.
 
-Kept apart from the rules' table (``tensorlint/rules/numpy_names_table.py``) on purpose: the verifier
+Kept apart from the rules' table (``tensorlint/rules/numpy_names/table.py``) on purpose: the verifier
 checks a fix against these facts, so it must not read them from the code it checks.
 
 :data:`MEANINGS` maps a name of the ``numpy`` namespace to the versions where it existed and what it

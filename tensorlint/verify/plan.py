@@ -31,7 +31,7 @@ import builtins
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
-from .snippets import ALLOWED_ROOTS, DEFAULT_MODULES, SINK_MODEL, _Positions
+from tensorlint.verify.snippets import ALLOWED_ROOTS, DEFAULT_MODULES, SINK_MODEL, _Positions
 
 CONTAINER_METHODS = frozenset({"append", "extend", "insert"})
 PLACEHOLDER = "__tl_a{}"

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Dict, List, Optional, Sequence, TextIO
 
-from .. import __version__
-from .core import MEASURED, VERDICTS, FixVerdict
+from tensorlint import __version__
+from tensorlint.verify.core import MEASURED, VERDICTS, FixVerdict
 
 FORMAT_VERSION = 1
 

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from .sandbox import DEFAULT_MEMORY_BYTES, resident_bytes
+from tensorlint.verify.sandbox import DEFAULT_MEMORY_BYTES, resident_bytes
 
 DEFAULT_TIMEOUT = 20.0
 _MEMORY_POLL = 0.2  # seconds between two looks at a running worker's resident memory

@@ -28,7 +28,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from ..diagnostics import Diagnostic, Edit, Fix, physical_lines
+from tensorlint.core.diagnostics import Diagnostic, Edit, Fix, physical_lines
 
 # code prefix -> snippet kind; the longest matching prefix wins
 SNIPPET_KINDS: Dict[str, str] = {

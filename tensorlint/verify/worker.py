@@ -41,11 +41,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from . import emulation, sandbox
-from .compare import difference, shared_inputs, summary
-from .matrix import OPERANDS, SHAPES, Cell, Factory, cells, describe, seed_for
-from .numpy_facts import INTRODUCED, describe_range, meanings_for, resolve
-from .plan import Plan, Unbindable, _FixedSyntaxError, assumed_receivers, make_plan, name_spec, wrap
+from tensorlint.verify import emulation, sandbox
+from tensorlint.verify.compare import difference, shared_inputs, summary
+from tensorlint.verify.matrix import OPERANDS, SHAPES, Cell, Factory, cells, describe, seed_for
+from tensorlint.verify.numpy_facts import INTRODUCED, describe_range, meanings_for, resolve
+from tensorlint.verify.plan import Plan, Unbindable, _FixedSyntaxError, assumed_receivers, make_plan, name_spec, wrap
 
 # What each code's fix is for: the error the original raises on the bindings the rule is about.
 HAZARD_ERRORS: Dict[str, List[Tuple[str, str]]] = {
@@ -233,7 +233,7 @@ class Verifier:
                                       job.get("assumes") or (), bool(job.get("unproven")))
         if not receivers:
             return
-        from .lookalikes import verify_look_alikes
+        from tensorlint.verify.lookalikes import verify_look_alikes
         try:
             plan = make_plan(candidate["original"], candidate["fixed"], candidate["mode"], candidate["flagged"],
                              job["imports"], self.tensor_attrs, loop=loop, forced=receivers)
@@ -765,7 +765,7 @@ class NumpyVerifier:
 def _other_legacy(trees, name: str) -> Dict[str, Any]:
     """Other removed names in the snippet keep their last meaning (their own fixes are judged apart)."""
     import ast
-    from .numpy_facts import MEANINGS
+    from tensorlint.verify.numpy_facts import MEANINGS
     found = {}
     for tree in trees:
         for node in ast.walk(tree):

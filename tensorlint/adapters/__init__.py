@@ -1,0 +1,1 @@
+"""Thin adaptors over the engine: the command line, flake8, the language server, notebooks."""

@@ -1,0 +1,1 @@
+"""The `tensorlint` command line."""

@@ -1,0 +1,641 @@
+"""`[tool.tensorlint]` in `pyproject.toml`: which rules run on which files, and which files are skipped.
+
+`load_config(path)` walks up from `path` (a file or a directory) and reads the **nearest
+`pyproject.toml` that has a `[tool.tensorlint]` table**, as ruff does with `[tool.ruff]`: a
+`pyproject.toml` without the table (a nested package's, say) is passed over and the walk goes on.
+Without any, the defaults apply (`Config()`).
+
+Keys (see docs/configuration.md):
+
+    select, ignore, extend-select   lists of codes or prefixes ("TL1"), as on the command line
+    per-file-ignores                {glob: [codes]}, globs relative to the config file's folder
+    exclude                         gitignore-style patterns, relative to the config file's folder
+    respect-gitignore               bool, default true: skip what `.gitignore` ignores
+    unsafe-fixes                    bool, default false
+    target-numpy, target-torch      version strings; validated here, applied by `tensorlint.config.targets`
+
+Any unknown key or bad value raises `ConfigError`, one line naming the file and the key. Paths are
+taken as written (`os.path.abspath`, symbolic links not followed). Results are cached per
+directory; `clear_cache()` forgets them.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
+
+try:
+    import tomllib as _toml
+except ImportError:  # Python < 3.11
+    import tomli as _toml  # type: ignore[no-redef]
+
+from tensorlint.core.codes import CODES, DEFAULT_CODES
+from tensorlint.config.targets import ProjectConfigError
+from tensorlint.core.settings import parse_version
+
+__all__ = ["Config", "ConfigError", "KEYS", "load_config", "find_config_file", "clear_cache", "read_config_file",
+           "use_config_file", "chosen_config"]
+
+PYPROJECT = "pyproject.toml"
+GITIGNORE = ".gitignore"
+KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "exclude", "respect-gitignore",
+        "unsafe-fixes", "target-numpy", "target-torch")
+
+PathLike = Union[str, "os.PathLike[str]"]
+Codes = Tuple[str, ...]
+
+
+class ConfigError(ProjectConfigError):
+    """A `[tool.tensorlint]` problem: one line naming the file and the key.
+
+    A ValueError (through ProjectConfigError), so code that already reports project metadata
+    errors reports these too.
+    """
+
+
+# ---------------------------------------------------------------- glob patterns
+
+def _class(pattern: str, start: int) -> Tuple[Optional[str], int]:
+    """A `[...]` character class at pattern[start] as a regex (never matching `/`), and the index after it."""
+    index = start + 1
+    negate = index < len(pattern) and pattern[index] in "!^"
+    if negate:
+        index += 1
+    items: List[str] = []
+    first = True
+    while index < len(pattern) and (pattern[index] != "]" or first):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            index += 1
+            char = pattern[index]
+        if char == "-" and items and not first and index + 1 < len(pattern) and pattern[index + 1] != "]":
+            items.append("-")
+        else:
+            items.append(re.escape(char) if char != "-" else r"\-")
+        first = False
+        index += 1
+    if index >= len(pattern):
+        return None, start + 1  # no closing `]`: a literal `[`
+    body = "".join(items)
+    return (f"(?!/)[^{body}]" if negate else f"(?!/)[{body}]"), index + 1
+
+
+def _glob_regex(pattern: str, star_crosses_slash: bool) -> str:
+    """Translate a glob to a regex over `/`-separated relative paths.
+
+    `**/` at the start or between slashes matches any number of directories (also none) and a
+    trailing `/**` everything below. `*` and `?` stop at `/` in gitignore patterns; with
+    `star_crosses_slash` (flake8's and ruff's per-file-ignores) they do not.
+    """
+    star = ".*" if star_crosses_slash else "[^/]*"
+    one = "." if star_crosses_slash else "[^/]"
+    out: List[str] = []
+    index, length = 0, len(pattern)
+    while index < length:
+        char = pattern[index]
+        if char == "*":
+            run = index
+            while run < length and pattern[run] == "*":
+                run += 1
+            stars = run - index
+            at_start = index == 0 or pattern[index - 1] == "/"
+            if stars == 2 and at_start and run == length:
+                out.append(".*")                      # `a/**`, or `**` alone
+            elif stars == 2 and at_start and pattern[run] == "/":
+                out.append("(?:.*/)?")                # `**/a`, `a/**/b`
+                run += 1
+            else:
+                out.append(star)                      # other runs of `*` are one `*`
+            index = run
+            continue
+        if char == "?":
+            out.append(one)
+        elif char == "[":
+            regex, index = _class(pattern, index)
+            out.append(regex if regex is not None else re.escape("["))
+            continue
+        elif char == "\\" and index + 1 < length:
+            index += 1
+            out.append(re.escape(pattern[index]))
+        else:
+            out.append(re.escape(char))
+        index += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class _IgnorePattern:
+    """One gitignore line (or one `exclude` entry), relative to the folder `base` (a tuple of parts)."""
+    text: str
+    base: Tuple[str, ...]
+    regex: "re.Pattern[str]"
+    negated: bool
+    dir_only: bool
+    anchored: bool   # matched against the path from `base`; otherwise against the last component
+
+    def matches(self, parts: Tuple[str, ...], is_dir: bool) -> bool:
+        if self.dir_only and not is_dir:
+            return False
+        if len(parts) <= len(self.base) or parts[:len(self.base)] != self.base:
+            return False
+        relative = parts[len(self.base):]
+        return bool(self.regex.fullmatch("/".join(relative) if self.anchored else relative[-1]))
+
+
+def _ignore_pattern(line: str, base: Tuple[str, ...]) -> Optional[_IgnorePattern]:
+    """A gitignore line as a pattern; None for blank lines and comments."""
+    text = line.rstrip("\r\n")
+    # trailing spaces are dropped unless escaped with a backslash
+    stripped = text.rstrip(" ")
+    if stripped.endswith("\\") and len(stripped) < len(text):
+        stripped += " "
+    text = stripped
+    if not text or text.startswith("#"):
+        return None
+    negated = text.startswith("!")
+    if negated:
+        text = text[1:]
+    elif text.startswith(("\\!", "\\#")):
+        text = text[1:]
+    dir_only = text.endswith("/") and not text.endswith("\\/")
+    body = text.rstrip("/") if dir_only else text
+    if not body:
+        return None
+    anchored = "/" in body
+    body = body.lstrip("/") if body.startswith("/") else body
+    if not body:
+        return None
+    regex = re.compile(_glob_regex(body, star_crosses_slash=False), re.DOTALL)
+    return _IgnorePattern(line.strip(), base, regex, negated, dir_only, anchored)
+
+
+def _decide(patterns: Sequence[_IgnorePattern], parts: Tuple[str, ...], is_dir: bool) -> Optional[bool]:
+    """True ignored, False re-included by a `!` pattern, None no pattern matches: the last match wins."""
+    for pattern in reversed(patterns):
+        if pattern.matches(parts, is_dir):
+            return not pattern.negated
+    return None
+
+
+@dataclass(frozen=True)
+class _PerFileIgnore:
+    pattern: str
+    negated: bool
+    absolute: "re.Pattern[str]"          # against the path relative to the config folder
+    basename: Optional["re.Pattern[str]"]  # against the file name, for patterns without `/`
+    codes: Codes
+
+    def applies(self, relative: Optional[str], name: str) -> bool:
+        matched = ((relative is not None and bool(self.absolute.fullmatch(relative)))
+                   or (self.basename is not None and bool(self.basename.fullmatch(name))))
+        return matched != self.negated
+
+
+def _per_file_ignore(pattern: str, codes: Codes) -> _PerFileIgnore:
+    negated = pattern.startswith("!")
+    body = pattern[1:] if negated else pattern
+    body = body[2:] if body.startswith("./") else body
+    body = body.lstrip("/")
+    if body.endswith("/"):
+        body += "**"  # `tests/`: everything below the folder
+    regex = re.compile(_glob_regex(body, star_crosses_slash=True), re.DOTALL)
+    return _PerFileIgnore(pattern, negated, regex, regex if "/" not in body else None, codes)
+
+
+# ---------------------------------------------------------------- rule selection
+
+def _matches(code: str, prefixes: Iterable[str]) -> int:
+    """Length of the longest prefix in `prefixes` that `code` starts with; 0 for none."""
+    return max((len(prefix) for prefix in prefixes if code.startswith(prefix)), default=0)
+
+
+def _selected_by(code: str, prefixes: Iterable[str]) -> int:
+    """As `_matches`, but an opt-in rule (a house style, off by default) is selected only when named in full."""
+    if code in DEFAULT_CODES:
+        return _matches(code, prefixes)
+    return len(code) if code in prefixes else 0
+
+
+def _apply_layer(current: FrozenSet[str], select: Optional[Codes], extend_select: Codes,
+                 ignore: Codes) -> FrozenSet[str]:
+    """One layer of select / extend-select / ignore on top of `current`, as ruff layers its settings.
+
+    `select` replaces what came before; `extend-select` adds; `ignore` removes unless a longer
+    (more specific) select or extend-select prefix of the same layer names the code, as flake8.
+    """
+    chosen = set()
+    for code in CODES:
+        selected_by = max(_selected_by(code, select or ()), _selected_by(code, extend_select))
+        if select is not None:
+            on = selected_by > 0
+        else:
+            on = code in current or selected_by > 0
+        if on and ignore:
+            ignored_by = _matches(code, ignore)
+            if ignored_by:
+                on = selected_by > ignored_by
+        if on:
+            chosen.add(code)
+    return frozenset(chosen)
+
+
+_DEFAULT_CODES = DEFAULT_CODES
+
+
+def selected_codes(select: Optional[Iterable[str]] = None, ignore: Optional[Iterable[str]] = None) -> FrozenSet[str]:
+    """Codes on after one --select/--ignore (prefixes, as flake8: `TL1` selects the TL1xx family; the longer
+    matching prefix wins; an opt-in rule only when named in full)."""
+    return _apply_layer(_DEFAULT_CODES, tuple(select) if select else None, (), tuple(ignore or ()))
+
+
+def _tuple(codes: Optional[Iterable[str]]) -> Optional[Codes]:
+    if codes is None:
+        return None
+    return tuple(code.strip().upper() for code in codes if code.strip())
+
+
+# ---------------------------------------------------------------- the configuration
+
+@dataclass(frozen=True)
+class Config:
+    """What `[tool.tensorlint]` says; `Config()` is the configuration of a project without one."""
+    path: Optional[str] = None            # the pyproject.toml it came from (absolute)
+    select: Optional[Codes] = None        # None: the default rules
+    ignore: Codes = ()
+    extend_select: Codes = ()
+    per_file_ignores: Tuple[Tuple[str, Codes], ...] = ()
+    exclude: Tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    unsafe_fixes: Optional[bool] = None   # None: not set (false)
+    target_numpy: Optional[str] = None
+    target_torch: Optional[str] = None
+    _per_file: Tuple[_PerFileIgnore, ...] = field(default=(), init=False, repr=False, compare=False)
+    _exclude: Tuple[_IgnorePattern, ...] = field(default=(), init=False, repr=False, compare=False)
+    _excluded_folders: Dict[Tuple[str, ...], bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        base = _parts(self.root) if self.root else ()
+        object.__setattr__(self, "_per_file", tuple(_per_file_ignore(p, c) for p, c in self.per_file_ignores))
+        object.__setattr__(self, "_exclude", tuple(
+            p for p in (_ignore_pattern(text, base) for text in self.exclude) if p is not None))
+
+    @property
+    def root(self) -> Optional[str]:
+        """The folder of the config file: `per-file-ignores` and `exclude` are relative to it."""
+        return os.path.dirname(self.path) if self.path else None
+
+    # -- rules ---------------------------------------------------------------------------------
+    def codes_for(self, file_path: Optional[PathLike] = None, cli_select: Optional[Iterable[str]] = None,
+                  cli_ignore: Optional[Iterable[str]] = None,
+                  cli_extend_select: Optional[Iterable[str]] = None) -> FrozenSet[str]:
+        """The codes to check in `file_path`.
+
+        Layered as ruff does: the defaults, then this file's select / extend-select / ignore, then
+        the command line's (`--select` replaces everything before it, config included;
+        `--extend-select` and `--ignore` adjust it), then `per-file-ignores` for this file. Within
+        one layer a longer prefix wins (`select = ["TL101"]`, `ignore = ["TL1"]` keeps TL101).
+        `file_path` None (stdin without a name) skips per-file-ignores. An empty result means
+        nothing to check: do not pass it on as `select` (an empty select means the defaults).
+        """
+        codes = _layers(self.select, self.extend_select, self.ignore, _tuple(cli_select) or None,
+                        _tuple(cli_extend_select) or (), _tuple(cli_ignore) or ())
+        if file_path is None or not self._per_file:
+            return codes
+        ignored = self.per_file_ignored(file_path)
+        if not ignored:
+            return codes
+        return frozenset(code for code in codes if not _matches(code, ignored))
+
+    def per_file_ignored(self, file_path: PathLike) -> Codes:
+        """The code prefixes `per-file-ignores` removes for `file_path`."""
+        absolute = os.path.abspath(file_path)
+        relative = None
+        if self.root is not None:
+            candidate = os.path.relpath(absolute, self.root)
+            if candidate != os.curdir and not _outside(candidate):
+                relative = candidate.replace(os.sep, "/")
+        name = os.path.basename(absolute)
+        found: List[str] = []
+        for entry in self._per_file:
+            if entry.applies(relative, name):
+                found.extend(entry.codes)
+        return tuple(found)
+
+    def resolve_unsafe_fixes(self, cli: Optional[bool] = None) -> bool:
+        """`--unsafe-fixes` / `--no-unsafe-fixes` (True / False) win; otherwise `unsafe-fixes`, default false."""
+        if cli is not None:
+            return cli
+        return bool(self.unsafe_fixes)
+
+    # -- files ---------------------------------------------------------------------------------
+    def is_excluded(self, path: PathLike, *, is_dir: Optional[bool] = None, explicit: bool = False) -> bool:
+        """Should `path` (a file, or a directory while walking) be skipped?
+
+        `exclude` applies always. `.gitignore` (when `respect-gitignore`) applies to what is found
+        by walking directories, not to a file named on the command line (`explicit=True`), as ruff
+        does: naming an ignored file checks it. Inside an excluded or ignored directory everything
+        is. `is_dir` saves a stat when the caller knows.
+        """
+        absolute = os.path.abspath(path)
+        if is_dir is None:
+            is_dir = os.path.isdir(absolute)
+        parts = _parts(absolute)
+        if self._exclude and self._excluded(parts, is_dir):
+            return True
+        if self.respect_gitignore and not explicit:
+            return _gitignored(parts, is_dir, self.root)
+        return False
+
+    def _excluded(self, parts: Tuple[str, ...], is_dir: bool) -> bool:
+        base = len(self._exclude[0].base)
+        folder = parts[:-1]
+        if len(folder) > base:
+            known = self._excluded_folders.get(folder)
+            if known is None:
+                known = self._excluded(folder, True)
+                self._excluded_folders[folder] = known
+            if known:
+                return True
+        return bool(_decide(self._exclude, parts, is_dir))
+
+
+@functools.lru_cache(maxsize=256)
+def _layers(select: Optional[Codes], extend_select: Codes, ignore: Codes, cli_select: Optional[Codes],
+            cli_extend_select: Codes, cli_ignore: Codes) -> FrozenSet[str]:
+    codes = _apply_layer(_DEFAULT_CODES, select, extend_select, ignore)
+    if cli_select is not None or cli_extend_select or cli_ignore:
+        codes = _apply_layer(codes, cli_select, cli_extend_select, cli_ignore)
+    return codes
+
+
+# ---------------------------------------------------------------- .gitignore
+
+def _parts(path: str) -> Tuple[str, ...]:
+    """`/a/b/c` -> ("/", "a", "b", "c"); on Windows the drive is the first part."""
+    drive, rest = os.path.splitdrive(path)
+    pieces = [piece for piece in re.split(r"[\\/]+", rest) if piece]
+    return (drive + os.sep,) + tuple(pieces)
+
+
+def _join(parts: Tuple[str, ...]) -> str:
+    return os.path.join(*parts)
+
+
+@functools.lru_cache(maxsize=None)
+def _git_root(directory: Tuple[str, ...]) -> Optional[Tuple[str, ...]]:
+    """The work tree holding `directory`: the nearest folder at or above it with a `.git` entry."""
+    if os.path.exists(os.path.join(_join(directory), ".git")):
+        return directory
+    return None if len(directory) == 1 else _git_root(directory[:-1])
+
+
+@functools.lru_cache(maxsize=None)
+def _ignore_file(path: str, base: Tuple[str, ...]) -> Tuple[_IgnorePattern, ...]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return ()
+    return tuple(p for p in (_ignore_pattern(line, base) for line in lines) if p is not None)
+
+
+@functools.lru_cache(maxsize=None)
+def _patterns_in(directory: Tuple[str, ...], start: Tuple[str, ...], git: bool) -> Tuple[_IgnorePattern, ...]:
+    """Every gitignore pattern that applies inside `directory`: from `start` (the work tree or the
+    config folder) down, `.git/info/exclude` first, then each folder's `.gitignore`, shallow first."""
+    if directory == start:
+        found: Tuple[_IgnorePattern, ...] = ()
+        if git:
+            found += _ignore_file(os.path.join(_join(start), ".git", "info", "exclude"), start)
+        return found + _ignore_file(os.path.join(_join(start), GITIGNORE), start)
+    return (_patterns_in(directory[:-1], start, git)
+            + _ignore_file(os.path.join(_join(directory), GITIGNORE), directory))
+
+
+def _gitignored(parts: Tuple[str, ...], is_dir: bool, config_root: Optional[str]) -> bool:
+    """Does git ignore `parts`? Outside a git work tree, the `.gitignore` files from the config
+    folder down are read all the same (a source archive has them too); without either, nothing is."""
+    parent = parts[:-1]
+    start = _git_root(parent)
+    git = start is not None
+    if start is None:
+        if config_root is None:
+            return False
+        start = _parts(config_root)
+        if parent[:len(start)] != start:
+            return False
+    if git and parts[-1] == ".git" and len(parts) == len(start) + 1:
+        return True
+    # A file in an ignored folder is ignored, whatever a `!` pattern says about the file.
+    if _folder_ignored(parent, start, git):
+        return True
+    return bool(_decide(_patterns_in(parent, start, git), parts, is_dir))
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder_ignored(folder: Tuple[str, ...], start: Tuple[str, ...], git: bool) -> bool:
+    """Is `folder`, or a folder between `start` and it, ignored? Cached: files share their folders."""
+    if len(folder) <= len(start):
+        return False
+    return (_folder_ignored(folder[:-1], start, git)
+            or bool(_decide(_patterns_in(folder[:-1], start, git), folder, True)))
+
+
+# ---------------------------------------------------------------- reading pyproject.toml
+
+def _outside(relative: str) -> bool:
+    return relative == os.pardir or relative.startswith(os.pardir + os.sep)
+
+
+def _shown(path: str) -> str:
+    """The path as messages show it: relative to the working directory when inside it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if _outside(relative) else relative
+
+
+class _Reader:
+    def __init__(self, path: str, table: Dict[str, Any], section: str = "[tool.tensorlint]") -> None:
+        self.path = path
+        self.table = table
+        self.section = section  # where the keys are: "[tool.tensorlint]", or "" in a tensorlint-only file
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{_shown(self.path)}: {self.section + ' ' if self.section else ''}{key}: {message}")
+
+    def codes(self, key: str, value: Any) -> Codes:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            return self._bad(key, value, "a list of codes")
+        found = []
+        for item in value:
+            prefix = item.strip().upper()
+            if not prefix or not any(code.startswith(prefix) for code in CODES):
+                raise self.error(key, f"no rule code starts with {item!r} (`tensorlint rules` lists them)")
+            found.append(prefix)
+        return tuple(found)
+
+    def patterns(self, key: str, value: Any) -> Tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+            return self._bad(key, value, "a list of glob patterns")
+        return tuple(value)
+
+    def boolean(self, key: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            return self._bad(key, value, "true or false")
+        return value
+
+    def version(self, key: str, value: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise self.error(key, f'expected a version string like "2.0", got {value!r}')
+        try:
+            parse_version(str(value))
+        except ValueError:
+            raise self.error(key, f"not a version: {str(value)!r}") from None
+        return str(value)
+
+    def per_file_ignores(self, key: str, value: Any) -> Tuple[Tuple[str, Codes], ...]:
+        if not isinstance(value, dict):
+            return self._bad(key, value, 'a table of glob = ["CODE", ...]')
+        entries = []
+        for pattern, codes in value.items():
+            if not pattern.strip() or pattern.strip() == "!":
+                raise self.error(key, f"empty glob pattern {pattern!r}")
+            entries.append((pattern, self.codes(f'{key}."{pattern}"', codes)))
+        return tuple(entries)
+
+    def _bad(self, key: str, value: Any, expected: str) -> Any:
+        raise self.error(key, f"expected {expected}, got {value!r}")
+
+    def config(self) -> Config:
+        unknown = [key for key in self.table if key not in KEYS]
+        if unknown:
+            key = unknown[0]
+            close = difflib.get_close_matches(key, KEYS, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(KEYS)})"
+            raise ConfigError(f"{_shown(self.path)}: {self.section or 'config'}: unknown key {key!r}{hint}")
+        table = self.table
+        values: Dict[str, Any] = {"path": self.path}
+        if "select" in table:
+            values["select"] = self.codes("select", table["select"])
+        for key, attribute in (("ignore", "ignore"), ("extend-select", "extend_select")):
+            if key in table:
+                values[attribute] = self.codes(key, table[key])
+        if "per-file-ignores" in table:
+            values["per_file_ignores"] = self.per_file_ignores("per-file-ignores", table["per-file-ignores"])
+        if "exclude" in table:
+            values["exclude"] = self.patterns("exclude", table["exclude"])
+        for key, attribute in (("respect-gitignore", "respect_gitignore"), ("unsafe-fixes", "unsafe_fixes")):
+            if key in table:
+                values[attribute] = self.boolean(key, table[key])
+        for key, attribute in (("target-numpy", "target_numpy"), ("target-torch", "target_torch")):
+            if key in table:
+                values[attribute] = self.version(key, table[key])
+        return Config(**values)
+
+
+def _read_toml(path: str) -> Dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return _toml.loads(handle.read().decode("utf-8"))
+    except (_toml.TOMLDecodeError, UnicodeDecodeError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ConfigError(f"{_shown(path)}: invalid TOML: {message}") from None
+    except OSError as error:
+        raise ConfigError(f"{_shown(path)}: cannot read: {error.strerror or error}") from None
+
+
+def _read_table(path: str) -> Optional[Dict[str, Any]]:
+    """The `[tool.tensorlint]` table of a pyproject.toml, None when it has none."""
+    data = _read_toml(path)
+    tool = data.get("tool")
+    if not isinstance(tool, dict) or "tensorlint" not in tool:
+        return None
+    table = tool["tensorlint"]
+    if not isinstance(table, dict):
+        raise ConfigError(f"{_shown(path)}: [tool.tensorlint]: expected a table, got {table!r}")
+    return table
+
+
+@functools.lru_cache(maxsize=None)
+def _config_for_directory(directory: str) -> Union[Config, ConfigError]:
+    # Errors are cached too: a broken pyproject.toml is read once, not once per file.
+    candidate = os.path.join(directory, PYPROJECT)
+    if os.path.isfile(candidate):
+        try:
+            table = _read_table(candidate)
+            if table is not None:
+                return _Reader(candidate, table).config()
+        except ConfigError as error:
+            return error
+    parent = os.path.dirname(directory)
+    return Config() if parent == directory else _config_for_directory(parent)
+
+
+def _start_directory(path: PathLike) -> str:
+    absolute = os.path.abspath(path)
+    return absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+
+
+# `--config PATH`: one configuration for every path of the run, instead of the nearest one.
+_chosen: Optional[Config] = None
+
+
+def read_config_file(path: PathLike) -> Config:
+    """The configuration in the file at `path`: a `pyproject.toml`'s `[tool.tensorlint]` table, or any other
+    TOML file holding the same keys at its top level (`tensorlint.toml`). Raises ConfigError."""
+    absolute = os.path.abspath(path)
+    if not os.path.isfile(absolute):
+        raise ConfigError(f"{os.fspath(path)}: no such configuration file")
+    if os.path.basename(absolute) == PYPROJECT:
+        table = _read_table(absolute)
+        if table is None:
+            raise ConfigError(f"{_shown(absolute)}: has no [tool.tensorlint] table")
+        return _Reader(absolute, table).config()
+    return _Reader(absolute, _read_toml(absolute), section="").config()
+
+
+def use_config_file(path: Optional[PathLike]) -> None:
+    """Make `load_config` return the configuration in `path` for every path (None: find the nearest again).
+    Raises ConfigError."""
+    global _chosen
+    _chosen = read_config_file(path) if path is not None else None
+
+
+def chosen_config() -> Optional[Config]:
+    """The configuration `use_config_file` chose, None when each path finds its own."""
+    return _chosen
+
+
+def load_config(path: PathLike = os.curdir) -> Config:
+    """The configuration for the file or directory at `path` (see the module docstring), or the one
+    `use_config_file` chose.
+
+    Raises ConfigError (a ValueError) for unreadable TOML, an unknown key or a bad value.
+    """
+    if _chosen is not None:
+        return _chosen
+    found = _config_for_directory(_start_directory(path))
+    if isinstance(found, ConfigError):
+        raise ConfigError(str(found))
+    return found
+
+
+def find_config_file(path: PathLike = os.curdir) -> Optional[str]:
+    """The pyproject.toml whose `[tool.tensorlint]` applies to `path`, or None."""
+    return load_config(path).path
+
+
+def clear_cache() -> None:
+    """Forget cached configurations and .gitignore files (for long-running processes: the editor)."""
+    _config_for_directory.cache_clear()
+    _git_root.cache_clear()
+    _ignore_file.cache_clear()
+    _patterns_in.cache_clear()
+    _folder_ignored.cache_clear()
+    _layers.cache_clear()

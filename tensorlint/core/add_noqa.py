@@ -1,0 +1,136 @@
+"""`# noqa: CODE` comments written where flake8 (and `tensorlint.core.noqa`) read them, for
+`tensorlint check --add-noqa` and the editor's "Ignore ... for this line" action.
+
+flake8 searches for `noqa` in the physical lines of one tokenize group: the tokens up to a NEWLINE
+or NL token, so a multi-line string or a backslash continuation counts as one line, while each line
+inside brackets is its own. A comment can only end such a group, so the comment for a finding goes
+on the group's last line:
+
+* no comment there: `  # noqa: TL101, TL102` is appended (the line's trailing blanks give way to it);
+* a `# noqa: CODES` comment there: the missing codes are added after its codes (`# noqa: E501, TL101`);
+* any other comment (`# type: ignore`): `  # noqa: ...` follows it, where flake8 still finds it.
+
+Only that line changes; every other byte (encoding, BOM, line endings) is the caller's to keep,
+which `safe_io.write_source_file` does. Edits are character offsets into the text given.
+"""
+from __future__ import annotations
+
+import bisect
+import io
+import re
+import tokenize
+from typing import Dict, Iterable, List, Optional, Set, Tuple
+
+from tensorlint.core.diagnostics import Edit, physical_lines
+from tensorlint.core.noqa import _NOQA
+from tensorlint.adapters.notebook import rewrite_cells
+
+_SEPARATORS = re.compile(r"[,\s]+")
+
+
+def comment_lines(source: str) -> Optional[Tuple[Dict[int, int], Dict[int, int]]]:
+    """(1-based line → the last line of its tokenize group, last line → column of its comment);
+    None when the text does not tokenize."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    last_line: Dict[int, int] = {}
+    comments: Dict[int, int] = {}
+    low, high = None, -1
+    for token in tokens:
+        if token.type in (tokenize.ENDMARKER, tokenize.DEDENT):
+            continue
+        low = token.start[0] if low is None else min(low, token.start[0])
+        high = max(high, token.end[0])
+        if token.type == tokenize.COMMENT:
+            comments[token.start[0]] = token.start[1]
+        if token.type in (tokenize.NL, tokenize.NEWLINE):
+            for number in range(low, high + 1):
+                last_line[number] = high
+            low, high = None, -1
+    return last_line, comments
+
+
+def noqa_edits(source: str, findings: Iterable[Tuple[int, str]]) -> List[Edit]:
+    """One edit per line that needs one, silencing each `(line, code)` of `findings`; [] when the
+    text does not tokenize (a file that does not parse is never edited)."""
+    layout = comment_lines(source)
+    if layout is None:
+        return []
+    last_line, comments = layout
+    wanted: Dict[int, Set[str]] = {}
+    for line, code in findings:
+        wanted.setdefault(last_line.get(line, line), set()).add(code)
+    lines = physical_lines(source)
+    starts = [0]
+    for text in lines:
+        starts.append(starts[-1] + len(text))
+    edits = []
+    for line in sorted(wanted):
+        if not 1 <= line <= len(lines):
+            continue
+        body = lines[line - 1].rstrip("\r\n")
+        edit = _line_edit(body, wanted[line], comments.get(line))
+        if edit is not None:
+            start, end, text = edit
+            edits.append(Edit(starts[line - 1] + start, starts[line - 1] + end, text))
+    return edits
+
+
+def _line_edit(body: str, codes: Set[str], comment: Optional[int]) -> Optional[Tuple[int, int, str]]:
+    """(start, end, text) within the line `body` adding `codes`; None when nothing is missing."""
+    if comment is not None:
+        match = _NOQA.search(body, comment)
+        if match is not None and match.group("codes"):
+            listed = {code for code in _SEPARATORS.split(match.group("codes")) if code}
+            missing = sorted(codes - listed)
+            if not missing:
+                return None
+            end = match.start("codes") + len(match.group("codes").rstrip(", \t"))
+            return end, end, "".join(f", {code}" for code in missing)
+    kept = len(body.rstrip(" \t"))
+    return kept, len(body), "  # noqa: " + ", ".join(sorted(codes))
+
+
+def apply(source: str, edits: Iterable[Edit]) -> str:
+    """`source` with non-overlapping `edits` applied."""
+    for edit in sorted(edits, reverse=True):
+        source = source[:edit.start] + edit.text + source[edit.end:]
+    return source
+
+
+def add_noqa(source: str, findings: Iterable[Tuple[int, str]]) -> str:
+    """`source` with the `# noqa` comments that silence every `(line, code)` of `findings`."""
+    return apply(source, noqa_edits(source, findings))
+
+
+def moved_to(text: str, other: str, edits: Iterable[Edit]) -> List[Edit]:
+    """`edits` made against `text`, placed at the same line and column of `other`, a text with the
+    same lines (a notebook cell and its masked copy, which differ only on lines edits never touch)."""
+    text_starts, other_starts = [0], [0]
+    for line in physical_lines(text):
+        text_starts.append(text_starts[-1] + len(line))
+    for line in physical_lines(other):
+        other_starts.append(other_starts[-1] + len(line))
+    moved = []
+    for edit in edits:
+        row = bisect.bisect_right(text_starts, edit.start) - 1
+        base = other_starts[min(row, len(other_starts) - 1)]
+        moved.append(Edit(base + edit.start - text_starts[row], base + edit.end - text_starts[row], edit.text))
+    return moved
+
+
+def add_noqa_to_notebook(text: str, path: Optional[str], findings: Iterable) -> str:
+    """The notebook `text` with `# noqa` comments in its cells for `findings` (NotebookDiagnostics:
+    cell and line within the cell). Each cell is tokenized as it is linted (IPython syntax masked)."""
+    wanted: Dict[int, List[Tuple[int, str]]] = {}
+    for finding in findings:
+        wanted.setdefault(finding.cell, []).append((finding.line, finding.code))
+
+    def rewrite(cell: int, source: str, masked: str) -> str:
+        if cell not in wanted:
+            return source
+        return apply(source, moved_to(masked, source, noqa_edits(masked, wanted[cell])))
+
+    return rewrite_cells(text, path, rewrite)

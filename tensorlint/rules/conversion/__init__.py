@@ -1,0 +1,1 @@
+"""TL1: conversions from torch to NumPy."""

@@ -1,0 +1,1 @@
+"""TL2: the legacy `.data` attribute."""

@@ -1,0 +1,1 @@
+"""TL3: NumPy names that no longer exist."""

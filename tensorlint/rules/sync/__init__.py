@@ -1,0 +1,1 @@
+"""TL4: per-step syncs and graph retention in step loops."""
