@@ -54,7 +54,7 @@ _spec = importlib.util.spec_from_file_location("realworld_run", HERE / "realworl
 realworld = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(realworld)
 # realworld's download/extract write to its own module-level folders; this audit keeps its sdists apart
-# (realworld/.src is also what tests/test_prescreen.py walks)
+# (realworld/.src is also what tests/core/test_prescreen.py walks)
 realworld.SDISTS, realworld.SOURCES = AUDIT / ".sdists", AUDIT / ".src"
 Fail = realworld.Fail
 

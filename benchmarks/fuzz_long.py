@@ -2,7 +2,7 @@
 
     python benchmarks/fuzz_long.py [--programs 10000] [--minutes 10] [--jobs N] [--seed 0]
 
-Programs come from `tests/test_fuzz.py`: mostly its torch-flavoured generator (seeded, so any program
+Programs come from `tests/core/test_fuzz.py`: mostly its torch-flavoured generator (seeded, so any program
 can be regenerated from its seed), and a share from hypothesmith (Python's grammar, and libcst's node
 types), each with torch/NumPy imports prepended so that every rule family runs. For each program:
 `test_fuzz.exercise`: check it (a libcst ParserSyntaxError is allowed), fix it with --unsafe-fixes
@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Tuple
 
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "core"))
 
 import test_fuzz  # noqa: E402  (the generator and the property live with the CI fuzz test)
 from tensorlint.core.fixer import FixError  # noqa: E402

@@ -3,7 +3,7 @@
     python benchmarks/lsp_latency.py [--runs N] [--lines 2000] [--json]
 
 Starts `python -m tensorlint lsp` and speaks LSP to it over stdio (JSON-RPC framed by hand, as in
-tests/test_lsp.py), on a generated file of about 2,000 lines (top-level training steps and modules
+tests/adapters/test_lsp.py), on a generated file of about 2,000 lines (top-level training steps and modules
 with TL1/TL2/TL3/TL4 findings) and a generated notebook. Times are wall-clock medians of N:
 
 * initialize: from starting the process to the `initialize` answer (and from the request alone,

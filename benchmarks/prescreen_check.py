@@ -14,7 +14,7 @@ A second, stronger audit: every loop the analysis classifies as a step loop in a
 torch (through `Semantic.loop_info`) must be in a file where the prescreen keeps TL4, finding or not.
 
 Prints how many files and lines each family lets through, and every difference; writes
-`benchmarks/.results/prescreen.json`; exits 1 on any difference. `tests/test_prescreen.py` runs the
+`benchmarks/.results/prescreen.json`; exits 1 on any difference. `tests/core/test_prescreen.py` runs the
 same comparison on fixtures, rule cases and fuzz programs, and calls this on the corpus when it exists.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Every public attribute of `torch.Tensor` in torch 2.13.0+cpu (`dir(torch.Tensor)` without the
 `_`-prefixed names), so the analysis can tell a tensor method from a method only other objects have without
 importing torch. A call of a method outside this set on a value shows that the value is not a plain tensor
-(`hypothesis.asdict()`, `output.to_tuple()`). tests/test_tensor_methods.py regenerates it from the installed
+(`hypothesis.asdict()`, `output.to_tuple()`). tests/analysis/test_tensor_methods.py regenerates it from the installed
 torch and fails when it differs."""
 
 TENSOR_ATTRIBUTES = frozenset({

@@ -13,7 +13,7 @@ present fields by letting `_visit_and_replace_children` run on one node with a v
 records the children and does not descend (a type with one child field needs no order).
 Listing children is the walk's hot path (every pass of the analysis goes through it), hence
 type checks by identity rather than `isinstance`, which libcst's ABCMeta makes slow.
-`tests/test_walk.py` checks that the calls match `node.visit` on real code.
+`tests/analysis/test_walk.py` checks that the calls match `node.visit` on real code.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 libcst's `PositionProvider` computes the same spans but builds line/column objects for every node and splits
 every token on newlines; on a 50,000-line file that cost 13× a plain `module.code`. Here each token only adds
 its length, and a node's span is two integers; lines and columns are computed for the few reported nodes.
-The spans are the syntactic ones of `PositionProvider` (`tests/test_positions.py` compares them node by node).
+The spans are the syntactic ones of `PositionProvider` (`tests/core/test_positions.py` compares them node by node).
 """
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ def _cases(rule) -> str:
     if not parts:
         return ""
     lead = ("Taken from the rule's own test cases (every case of every rule is a test in "
-            "`tests/test_rule_cases.py`).\n")
+            "`tests/rules/test_rule_cases.py`).\n")
     return "## Cases\n" + lead + "\n" + "\n".join(parts)
 
 

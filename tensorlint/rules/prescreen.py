@@ -74,7 +74,7 @@ This replaces the textual pre-check (`FamilyChecker.triggers`), which was not so
 with `print(out.item())` inside has none of TL4's trigger strings (`range(`, `oader`, `.step(`, ...).
 Names come from the tree, not the text, so comments, strings and spacing neither hide nor fake a site.
 
-`benchmarks/prescreen_check.py` and `tests/test_prescreen.py` compare findings with and without the
+`benchmarks/prescreen_check.py` and `tests/core/test_prescreen.py` compare findings with and without the
 prescreen (`lint(..., prescreen=False)`, or `TENSORLINT_PRESCREEN=0`) over the fixtures, every rule
 case, fuzz programs and the benchmark corpus; any change in where a checker reports must keep these
 conditions necessary, and those checks say when it does not.

@@ -1,4 +1,4 @@
-"""Runnable training loops for tests/test_emulation.py (a helper module, not a rule fixture).
+"""Runnable training loops for tests/verify/test_emulation.py (a helper module, not a rule fixture).
 
 A tiny ``torch.nn.Linear(4, 2)`` is moved to emulated CUDA (parameters included, through
 ``emulate_module``) and trained with SGD on emulated batches, so every host sync the loop body

@@ -10,7 +10,7 @@ are the previous ones, moved to where their unchanged group now is.
 
 Whenever that cannot be done exactly (an import changed, a fix edits text outside the re-checked
 groups, every group is linked anyway), the caller checks the whole text; it also does on open and
-on save, so a session never drifts from what `tensorlint check` says. tests/test_lsp_incremental.py
+on save, so a session never drifts from what `tensorlint check` says. tests/adapters/test_lsp_incremental.py
 compares both answers over edits of the rule fixtures.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Measured, not remembered: every TL302 name is in `dir(numpy)` of NumPy 1.26.4 (or, for the
 deprecated scalar aliases and exceptions, reachable through its `__getattr__`) and absent from
-NumPy 2.4; `tests/test_numpy_names.py` checks the second half against the installed NumPy.
+NumPy 2.4; `tests/rules/numpy_names/test_numpy_names.py` checks the second half against the installed NumPy.
 A fix is listed only where the replacement exists on every NumPy the project may run:
 `fix_needs` is the lowest NumPy that has it, when that is above 1.19.
 

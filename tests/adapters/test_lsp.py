@@ -19,7 +19,7 @@ from tensorlint.adapters.lsp import MISSING_EXTRA, Lines, minimal_changes, noqa_
 from tensorlint.adapters.lsp.links import documentation_url
 
 TIMEOUT = 30.0  # seconds for any one message; a healthy server answers in well under one
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 # TL101 + TL102 on the `.numpy()` of line 4 (0-based), after two emoji: two UTF-16 units each.
 HAZARD = (
@@ -663,7 +663,7 @@ def test_missing_pygls_is_one_line_and_exit_code_2(tmp_path):
 
 def test_pygls_comes_with_a_plain_install_and_only_the_server_imports_it(tmp_path):
     import tomllib
-    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]
     assert any(requirement.startswith("pygls>=2") for requirement in project["dependencies"])
     assert project["optional-dependencies"]["lsp"] == []  # `pip install 'tensorlint[lsp]'` still works
     (tmp_path / "a.py").write_text("x = 1\n")

@@ -16,7 +16,7 @@ from tensorlint.core.diagnostics import Diagnostic
 from tensorlint.adapters.flake8_plugin import TensorlintChecker
 from tensorlint.rules import ALL_RULES, FamilyChecker, Rule
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import prescreen_check  # noqa: E402  (the comparison lives with the corpus script)
 

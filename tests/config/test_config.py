@@ -139,7 +139,7 @@ target-torch = 2
 
 
 def test_keys_are_the_documented_ones():
-    page = os.path.join(os.path.dirname(__file__), "..", "docs", "configuration.md")
+    page = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "configuration.md")
     text = open(page, encoding="utf-8").read()
     for key in KEYS:
         assert f"`{key}`" in text, f"docs/configuration.md does not document {key}"

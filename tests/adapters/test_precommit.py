@@ -22,7 +22,7 @@ from typing import Dict, List
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "tests" / "data" / "notebooks" / "hazards.ipynb"
 HAZARD = """\
 import torch

@@ -29,7 +29,7 @@ from tensorlint.verify.emulation import (  # noqa: E402  (needs torch)
 DEVICE_ERROR = ("can't convert cuda:0 device type tensor to numpy. "
                 "Use Tensor.cpu() to copy the tensor to host memory first.")
 GRAD_ERROR = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
-STEP_LOOPS_PATH = Path(__file__).resolve().parent / "data" / "step_loops.py"
+STEP_LOOPS_PATH = Path(__file__).resolve().parents[1] / "data" / "step_loops.py"
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a real CUDA device")
 
 

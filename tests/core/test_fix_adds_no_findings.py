@@ -9,7 +9,7 @@ import pytest
 from tensorlint import check_source, fix_source
 from tensorlint.rules import ALL_RULES
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def _sources():

@@ -32,7 +32,7 @@ from tensorlint.rules import ALL_RULES
 from tensorlint.core.safe_io import (FileChangedError, SourceError, decode_source, read_source_file,
                                 write_source_file)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 H = "import numpy as np\nimport torch\n"
 # `t` requires grad: the evidence for TL101 on `t.numpy()` however deeply it is nested.
 GRAD = H + "t = torch.ones(2, requires_grad=True)\n"

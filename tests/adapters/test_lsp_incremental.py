@@ -15,7 +15,7 @@ from tensorlint.adapters.lsp.documents import analyse
 from tensorlint.adapters.lsp.incremental import Slice, carried, outline
 from tensorlint.adapters.lsp.text import Lines, noqa_change, noqa_change_within
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = sorted(p for p in (REPO / "fixtures").rglob("*.py") if not p.name.endswith(".fixed.py"))
 
 MODULE = '''"""A module with linked and unlinked functions."""

@@ -16,7 +16,7 @@ from tensorlint.adapters.cli.main import main
 HAZARD = ("import numpy as np\nimport torch\ndef f(x, device):\n    model = torch.nn.Linear(2, 2).to(device)\n"
           "    y = model(x).numpy()\n    return model(x).data\n")
 FIXED_LINE = "    y = model(x).detach().cpu().numpy()\n"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(capsys, *argv):

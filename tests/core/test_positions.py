@@ -7,7 +7,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from tensorlint.core.positions import NodePositions
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REPO_SOURCES = sorted(p for folder in ("tensorlint", "tests", "fixtures", "examples")
                       for p in (ROOT / folder).rglob("*.py"))
 ODD_SOURCES = {

@@ -15,7 +15,7 @@ from tensorlint.adapters.notebook import (NotebookDiagnostic, NotebookError, che
                                  split_source)
 from tensorlint.core.settings import Settings
 
-DATA = Path(__file__).parent / "data" / "notebooks"
+DATA = Path(__file__).resolve().parents[1] / "data" / "notebooks"
 SETTINGS = Settings()  # no project metadata lookup: the tests do not depend on where they run
 DETACHED = "out.detach().cpu().numpy()"
 
@@ -365,7 +365,7 @@ def test_is_notebook():
 
 
 # -- a notebook made of a .py file's statements behaves as the .py file ------------------------------
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PY_FILES = sorted(p for pattern in ("fixtures/**/*.py", "examples/*.py") for p in ROOT.glob(pattern))
 
 

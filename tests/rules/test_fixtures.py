@@ -13,7 +13,7 @@ import pytest
 from tensorlint import check_source, fix_source
 from tensorlint.rules import ALL_RULES, FILE_RULES, RULES_BY_CODE
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 FAMILY_DIRS = sorted(path for path in FIXTURES.iterdir() if path.is_dir() and not path.name.startswith((".", "_")))
 
 

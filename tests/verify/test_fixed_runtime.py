@@ -24,7 +24,7 @@ from tensorlint.rules import ALL_RULES
 torch = pytest.importorskip("torch")
 np = pytest.importorskip("numpy")
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 MODULES = {"np": np, "numpy": np, "torch": torch}
 MINIMUM_RUN = 10
 

@@ -13,7 +13,7 @@ from tensorlint.rules.docs import (expected_files, main as docs_main, render_opt
                              stale_files, with_tables)
 from tensorlint.rules import ALL_RULES, FILE_RULES, Rule
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 QUICK_START = [
     "pip install . && tensorlint check examples/",

@@ -18,7 +18,7 @@ from tensorlint.adapters.cli import output
 from tensorlint.core.diagnostics import Diagnostic, Edit, Fix, Safety
 from tensorlint.rules import ALL_RULES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif-2.1.0.json").read_text(encoding="utf-8"))
 
 SOURCE = (

@@ -8,7 +8,7 @@ from tensorlint.analysis import semantic
 from tensorlint.analysis.walk import TRIVIA, walk
 from tensorlint.rules import FAMILIES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted(p for folder in ("tensorlint", "fixtures", "examples", "tests/data") for p in (ROOT / folder).rglob("*.py"))
 EDGE_CASES = [
     "async def f():\n    async with a as (b, c):\n        async for x in y:\n            await z\n",

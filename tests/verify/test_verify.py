@@ -5,7 +5,7 @@ Most tests share one `Verifier` (its workers start once; verdicts are cached by 
 `tensorlint verify fixtures/ --unsafe-fixes --format json`. Deliberately wrong fixes are built as
 fake diagnostics: the verifier consumes fixes and knows nothing of the rules. The CUDA tests run
 only where torch sees a GPU; elsewhere the accelerator is the emulation of
-tensorlint/verify/emulation.py (tests/test_emulation.py checks it against the facts).
+tensorlint/verify/emulation.py (tests/verify/test_emulation.py checks it against the facts).
 """
 import argparse
 import io
@@ -29,7 +29,7 @@ from tensorlint.verify.core import Verifier  # noqa: E402
 from tensorlint.verify.plan import Unbindable, make_plan  # noqa: E402
 from tensorlint.verify.snippets import SourceModel, cases_for_source, grad_modes, snippet_kind  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
 # safe fixture fixes that must PASS, so the run cannot pass vacuously (54 when written; 37 since a safe fix needs
 # proof that its receiver is a torch tensor: fixes on values known only by a name became unsafe)
