@@ -7,6 +7,7 @@ from typing import ClassVar, FrozenSet, Optional, Sequence, Tuple
 
 from tensorlint.analysis import Semantic
 from tensorlint.core.codes import DEFAULT_CODES
+from tensorlint.core.fix_check import FixCheck
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class Rule:
     default_enabled: ClassVar[bool] = True
     # Codes whose finding at the same place makes this one redundant (an opt-in style rule beside a crash rule).
     superseded_by: ClassVar[Tuple[str, ...]] = ()
+    # How `tensorlint verify` checks this rule's fix (generated into core/codes.py as FIX_CHECKS).
+    fix_check: ClassVar[FixCheck] = FixCheck()
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 

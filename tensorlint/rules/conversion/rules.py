@@ -1,6 +1,7 @@
 """TL1: conversions from torch to NumPy that crash (grad, device) or take a non-canonical path."""
 from __future__ import annotations
 
+from tensorlint.core.fix_check import FixCheck
 from tensorlint.rules.base import Invalid, Rule, Valid
 from tensorlint.rules.conversion.checker import ConversionChecker
 
@@ -87,6 +88,7 @@ class NumpyWithoutDetach(Rule):
     """
 
     code = "TL101"
+    fix_check = FixCheck(raises=(("RuntimeError", r"requires grad"),))
     name = "numpy-without-detach"
     summary = "Conversion to NumPy of a tensor that may require grad, without `.detach()`"
     fixable = "sometimes"
@@ -438,6 +440,7 @@ class NumpyWithoutCpu(Rule):
     """
 
     code = "TL102"
+    fix_check = FixCheck(raises=(("TypeError", r"can't convert .*(cuda|CUDA|device type).* to numpy"),))
     name = "numpy-without-cpu"
     summary = "Conversion to NumPy of a tensor that may be on an accelerator, without `.cpu()`"
     fixable = "sometimes"

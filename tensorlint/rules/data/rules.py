@@ -1,6 +1,7 @@
 """TL2: the legacy `.data` attribute, read (TL201) or written through (TL202)."""
 from __future__ import annotations
 
+from tensorlint.core.fix_check import FixCheck
 from tensorlint.rules.base import Invalid, Rule, Valid
 from tensorlint.rules.data.checker import DataChecker
 
@@ -175,6 +176,7 @@ class DataInplaceWrite(Rule):
     """
 
     code = "TL202"
+    fix_check = FixCheck(snippet="statement")
     name = "data-inplace-write"
     summary = "Changing a tensor in place through `.data`"
     fixable = "sometimes"

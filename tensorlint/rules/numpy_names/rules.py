@@ -10,6 +10,7 @@ from tensorlint.analysis import dotted_name
 from tensorlint.core.diagnostics import Edit, Fix, Safety
 from tensorlint.core.settings import DEFAULT
 from tensorlint.rules.numpy_names import table
+from tensorlint.core.fix_check import FixCheck
 from tensorlint.rules.base import FamilyChecker, Invalid, Rule, Valid
 
 H = "import numpy as np\n"  # header shared by the cases
@@ -75,6 +76,7 @@ class NumpyRemovedAlias(Rule):
     """
 
     code = "TL301"
+    fix_check = FixCheck(snippet="numpy")
     name = "numpy-removed-alias"
     summary = "NumPy alias of a builtin (`np.float`, `np.int`, ...) that NumPy 1.24 removed"
     fixable = "sometimes"
@@ -213,6 +215,7 @@ class Numpy2RemovedName(Rule):
     """
 
     code = "TL302"
+    fix_check = FixCheck(snippet="numpy")
     name = "numpy2-removed-name"
     summary = "Name removed from NumPy's main namespace in NumPy 2.0 (`np.float_`, `np.NaN`, `np.product`, ...)"
     fixable = "sometimes"

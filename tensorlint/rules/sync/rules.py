@@ -1,6 +1,7 @@
 """TL4: work that blocks on the accelerator, or keeps autograd graphs alive, every step of a loop."""
 from __future__ import annotations
 
+from tensorlint.core.fix_check import FixCheck
 from tensorlint.rules.base import Invalid, Rule, Valid
 from tensorlint.rules.sync.checker import SyncChecker
 
@@ -210,6 +211,7 @@ class PerStepScalarSync(Rule):
     `non_blocking=True` to remove both waits.
     """
     code = "TL401"
+    fix_check = FixCheck(snippet="loop")
     name = "per-step-scalar-sync"
     summary = "Reading a device tensor back to Python every step of a loop"
     fixable = "no"
@@ -517,6 +519,7 @@ class PerStepHostCopy(Rule):
     could have been copied in one go.
     """
     code = "TL402"
+    fix_check = FixCheck(snippet="loop")
     name = "per-step-host-copy"
     summary = "Copying a device tensor to the host every step of a loop"
     fixable = "no"
@@ -659,6 +662,7 @@ class PerStepSynchronize(Rule):
     race with host code (pinned-memory reuse) is reported too: silence it with `# noqa: TL403`.
     """
     code = "TL403"
+    fix_check = FixCheck(snippet="loop")
     name = "per-step-synchronize"
     summary = "`torch.cuda.synchronize()` every step of a loop"
     fixable = "no"
@@ -724,6 +728,7 @@ class GraphRetention(Rule):
     loss accumulated inside a helper of another module is found only through the project summaries.
     """
     code = "TL404"
+    fix_check = FixCheck(snippet="loop", measures="graph")
     name = "graph-retention"
     summary = "Accumulating a grad-carrying tensor across steps without `.detach()`"
     fixable = "always"

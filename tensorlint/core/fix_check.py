@@ -1,0 +1,21 @@
+"""How the verifier checks a rule's fix, declared by the rule and read by the verifier as plain data.
+
+Each rule says it once (`Rule.fix_check`); `python -m tensorlint.rules.docs` writes the table into
+`tensorlint/core/codes.py` (`FIX_CHECKS`), so the verifier reads what a fix is for without importing a rule.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+
+@dataclass(frozen=True)
+class FixCheck:
+    # What the verifier runs: the rewritten "expression", the whole "statement" (a TL202 write wrapped in
+    # `torch.no_grad()`), a "numpy" name resolved across versions, or the step "loop" around a TL4 finding.
+    snippet: str = "expression"
+    # (exception class name, message regex) the unfixed code raises on the bindings the rule is about: a fix
+    # whose original does not raise one of these on any binding is not shown to fix that hazard.
+    raises: Tuple[Tuple[str, str], ...] = ()
+    # For a "loop": what a step costs that the fix saves, "sync" (host syncs) or "graph" (retained graphs).
+    measures: str = "sync"
