@@ -24,6 +24,7 @@ from functools import cached_property
 from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from tensorlint.analysis.facts import MAYBE, NO, UNKNOWN, YES, Evidence, Facts, Tri
+from tensorlint.analysis.literals import literal_truth
 
 # Modules that are never part of a checked project: their names are not queried.
 # (Which names are the project's is the project run's to decide, from the files it checks; these never are.)
@@ -104,7 +105,7 @@ def guards_reached(guards, call, params: Tuple[str, ...], defaults: Dict[str, bo
     if any(arg.star for arg in call.args):
         return True  # `f(*args)`: which parameters it passes is not known
     for param, truth in guards:
-        value = _literal_truth(passed[param]) if param in passed else defaults.get(param)
+        value = literal_truth(passed[param]) if param in passed else defaults.get(param)
         if value is not None and value != truth:
             return False
     return True
@@ -115,7 +116,7 @@ def literal_defaults(function) -> Tuple[Tuple[str, bool], ...]:
     params = function.params
     found = []
     for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-        truth = _literal_truth(param.default) if param.default is not None else None
+        truth = literal_truth(param.default) if param.default is not None else None
         if truth is not None:
             found.append((param.name.value, truth))
     return tuple(found)
@@ -465,18 +466,6 @@ def latent_sites(semantic, call) -> List[Tuple[object, Facts, str]]:
         shown = getattr(name, "value", None) or "the call"
         sites.append((node, content, f"`{shown}()` (through {first.sink} at {first.where})"))
     return sites
-
-
-def _literal_truth(node) -> Optional[bool]:
-    """The truth value of a literal argument (`True`, `None`, `0`, `"x"`), None for anything else."""
-    kind = type(node).__name__
-    if kind == "Name" and node.value in ("True", "False", "None"):
-        return node.value == "True"
-    if kind in ("Integer", "Float"):
-        return float(node.value.replace("_", "")) != 0 if node.value.replace("_", "").replace(".", "").isdigit() else None
-    if kind == "SimpleString":
-        return len(node.value.strip("rbuRBU")) > 2
-    return None
 
 
 def is_project_name(qualified: str) -> bool:

@@ -21,6 +21,7 @@ from tensorlint.analysis.crossmodule import bound_facts
 from tensorlint.analysis.instances import filled_by_guess, frozen_output, instance_call_returns, instance_method_returns
 from tensorlint.analysis.frame import Frame, forget, store
 from tensorlint.analysis.imports import ImportMap, dotted_name
+from tensorlint.analysis.literals import string_value
 from tensorlint.analysis.refine import refined_frame
 from tensorlint.analysis.tensor_methods import TENSOR_ATTRIBUTES
 
@@ -167,7 +168,7 @@ class Evaluator:
         return container_of(self.fresh().facts(node.value, inner))
 
     def _eval_SimpleString(self, node: cst.SimpleString, frame):
-        accelerator = api.accelerator_of_device_string(_string_value(node) or "")
+        accelerator = api.accelerator_of_device_string(string_value(node) or "")
         if accelerator is None:
             return NOT_TENSOR
         return device_spec(YES if accelerator else NO)
@@ -822,16 +823,6 @@ def bind_target(target: cst.BaseExpression, value: Facts, env: Dict[str, Facts])
                 bind_target(element.value, element_of(value), env)
     elif isinstance(target, cst.StarredElement):
         bind_target(target.value, container_of(element_of(value)), env)
-
-
-def _string_value(node) -> Optional[str]:
-    if isinstance(node, cst.SimpleString):
-        try:
-            value = node.evaluated_value
-        except Exception:  # noqa: BLE001 - bytes or odd prefixes: not a device name
-            return None
-        return value if isinstance(value, str) else None
-    return None
 
 
 def _keyword(node: cst.Call, name: str) -> Optional[cst.BaseExpression]:

@@ -9,6 +9,7 @@ import libcst as cst
 from tensorlint.analysis.facts import CHECKED_BY, MAYBE, NO, NOT_TENSOR, YES, Evidence, Facts
 from tensorlint.analysis.frame import Frame, store
 from tensorlint.analysis.imports import dotted_name
+from tensorlint.analysis.literals import string_value
 
 
 def refined_frame(evaluator, frame: Frame, test: cst.BaseExpression, truth: bool) -> Frame:
@@ -71,7 +72,7 @@ def refinements(evaluator, frame: Frame, test: cst.BaseExpression, truth: bool) 
         if qualified == "isinstance" and len(test.args) == 2 and truth and _names_other_types(evaluator, test.args[1].value):
             return {path: NOT_TENSOR}
         # `hasattr(x, "detach")` false: every tensor has it, so `x` is not one
-        if qualified == "hasattr" and len(test.args) == 2 and not truth and _string_value(test.args[1].value) in _TENSOR_ATTRIBUTES:
+        if qualified == "hasattr" and len(test.args) == 2 and not truth and string_value(test.args[1].value) in _TENSOR_ATTRIBUTES:
             return {path: NOT_TENSOR}
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         return _device_type_refinement(evaluator, frame, test, truth)
@@ -84,7 +85,7 @@ def _device_type_refinement(evaluator, frame, test: cst.Comparison, truth: bool)
     if not (isinstance(left, cst.Attribute) and left.attr.value == "type"
             and isinstance(left.value, cst.Attribute) and left.value.attr.value == "device"):
         return {}
-    text = _string_value(comparison.comparator)
+    text = string_value(comparison.comparator)
     if text is None:
         return {}
     if isinstance(comparison.operator, cst.NotEqual):
@@ -125,103 +126,3 @@ def _names_other_types(evaluator, types: cst.BaseExpression) -> bool:
     members = [e.value for e in types.elements] if isinstance(types, cst.Tuple) else [types]
     names = [evaluator.imports.qualified(m) or dotted_name(m) for m in members]
     return bool(names) and all(name in _OTHER_TYPES for name in names)
-
-
-def _string_value(node):
-    from tensorlint.analysis.evaluate import _string_value as string_value
-    return string_value(node)
-
-
-# -- branches a call rules out ---------------------------------------------------------------------------------
-def call_rules_out(call: cst.Call, function: cst.FunctionDef, ancestors) -> bool:
-    """In `function` walked for `call` (`ancestors` the walk's path to the current node): is the node under an
-    `if flag:` (or `else`) branch that the call's literal argument for the parameter `flag`, or the parameter's
-    literal default where the call passes none, rules out? (`self._grad(utility=x)` does not reach
-    `if ret_np: return g.cpu().numpy()` when `ret_np=False` is the default.) The rule latent conversions of other
-    modules follow (crossmodule.guards_reached); a parameter the body assigns again is no flag of the call's."""
-    from tensorlint.analysis.crossmodule import guards_reached, literal_defaults
-    name = function.name.value
-    func = call.func
-    if not (isinstance(func, cst.Name) and func.value == name
-            or isinstance(func, cst.Attribute) and func.attr.value == name):
-        return False   # called under another name (a `partial`): its arguments bind differently
-    declared = function.params
-    params = [p.name.value for p in (*declared.posonly_params, *declared.params, *declared.kwonly_params)]
-    if isinstance(func, cst.Attribute):
-        if params[:1] not in (["self"], ["cls"]):
-            return False
-        params = params[1:]
-    guards = [(param, truth) for param, truth in branch_guards(function, ancestors) if param in params]
-    guards = [(param, truth) for param, truth in guards if not _assigns(function, param)]
-    return bool(guards) and not guards_reached(guards, call, tuple(params), dict(literal_defaults(function)))
-
-
-def literal_flags(call: cst.Call) -> tuple:
-    """The truth of each literal argument of `call`, by position or keyword: calls that differ in these may
-    reach different branches of their callee (`call_rules_out`)."""
-    from tensorlint.analysis.crossmodule import _literal_truth
-    return tuple((arg.keyword.value if arg.keyword is not None else i, truth) for i, arg in enumerate(call.args)
-                 for truth in [_literal_truth(arg.value)] if truth is not None)
-
-
-def branch_guards(function: cst.FunctionDef, ancestors):
-    """(name, truth) of the `if name:` / `if not name:` tests between `function` and the end of `ancestors`."""
-    path = list(ancestors)
-    start = next((i for i, node in enumerate(path) if node is function), None)
-    if start is None:
-        return []
-    found = []
-    for parent, child in zip(path[start + 1:], path[start + 2:]):
-        if isinstance(parent, cst.If) and child is not parent.test:
-            found += _name_test(parent.test, child is parent.body)
-        elif isinstance(parent, cst.IndentedBlock) and child in parent.body:
-            # `if not as_np: return t` before it: reached only with the other truth
-            for earlier in parent.body[:parent.body.index(child)]:
-                if isinstance(earlier, cst.If) and earlier.orelse is None and _leaves(earlier.body):
-                    found += _name_test(earlier.test, False)
-    return found
-
-
-def _name_test(test: cst.BaseExpression, truth: bool):
-    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        test, truth = test.expression, not truth
-    return [(test.value, truth)] if isinstance(test, cst.Name) else []
-
-
-def _leaves(block: cst.BaseSuite) -> bool:
-    """Does the block end the function (its last statement a `return` or `raise`)?"""
-    last = block.body[-1] if isinstance(block, cst.IndentedBlock) and block.body else None
-    return (isinstance(last, cst.SimpleStatementLine) and bool(last.body)
-            and isinstance(last.body[-1], (cst.Return, cst.Raise)))
-
-
-def _assigns(function: cst.FunctionDef, name: str) -> bool:
-    """Does the body bind `name` again (`=`, `+=`, `for`, `with ... as`, `:=`)?"""
-    from tensorlint.analysis.index import bound_names
-    found = False
-
-    class Finder(cst.CSTVisitor):
-        def visit_Assign(self, node: cst.Assign) -> None:
-            self._targets(*(t.target for t in node.targets))
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            self._targets(node.target)
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            self._targets(node.target)
-
-        def visit_For(self, node: cst.For) -> None:
-            self._targets(node.target)
-
-        def visit_AsName(self, node: cst.AsName) -> None:
-            self._targets(node.name)
-
-        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-            self._targets(node.target)
-
-        def _targets(self, *targets) -> None:
-            nonlocal found
-            found = found or any(name in bound_names(target) for target in targets)
-
-    function.body.visit(Finder())
-    return found

@@ -26,7 +26,8 @@ from tensorlint.analysis.facts import (
 )
 from tensorlint.analysis.peers import PeerIndex
 from tensorlint.analysis.frame import ClassInfo, Frame, store
-from tensorlint.analysis.refine import call_rules_out, literal_flags, refinements
+from tensorlint.analysis.branches import call_rules_out, literal_flags
+from tensorlint.analysis.refine import refinements
 from tensorlint.analysis.imports import ImportMap, dotted_name, names_other_framework
 from tensorlint.analysis.index import FileIndex, apply_evidence, bound_names
 from tensorlint.analysis.annotations import annotated, annotation_facts
@@ -229,7 +230,7 @@ class Semantic(cst.CSTVisitor):
 
     def ruled_out_by_call(self) -> bool:
         """Is the current node, in a callee walked for a same-file call, on a branch a flag of that call rules out
-        (`if ret_np:` with `ret_np` left at `False`; refine.call_rules_out)?"""
+        (`if ret_np:` with `ret_np` left at `False`; branches.call_rules_out)?"""
         call = self._call_site
         return isinstance(call, cst.Call) and bool(self.functions) and call_rules_out(
             call, self.functions[0].node, self.ancestors)

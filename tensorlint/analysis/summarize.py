@@ -23,7 +23,7 @@ from tensorlint.analysis.frozen import freezes_every_parameter
 from tensorlint.analysis.imports import dotted_name
 from tensorlint.analysis.index import FunctionIndex
 from tensorlint.analysis.loops import function_syncs, iterates_data
-from tensorlint.analysis.refine import branch_guards
+from tensorlint.analysis.branches import branch_guards
 from tensorlint.analysis.semantic import _FUNCTION, Semantic
 from tensorlint.analysis.walk import walk
 

@@ -1,8 +1,8 @@
-"""refine.call_rules_out: a same-file call's literal flags (or the callee's literal defaults) rule out branches."""
+"""branches.call_rules_out: a same-file call's literal flags (or the callee's literal defaults) rule out branches."""
 import libcst as cst
 import pytest
 
-from tensorlint.analysis.refine import call_rules_out, literal_flags
+from tensorlint.analysis.branches import call_rules_out, literal_flags
 from tensorlint.analysis.walk import children
 
 CALLEE = """\
