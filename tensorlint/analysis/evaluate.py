@@ -15,9 +15,10 @@ from tensorlint.analysis import torch_api as api
 from tensorlint.analysis.facts import (
     BUFFER, BUILT_MODULE, HOST_TENSOR, MAYBE, MODEL_OUTPUT, MODULE, NO, NOT_TENSOR, NOTHING, PARAMETER,
     UNKNOWN, YES, Evidence, Facts, Tri, container_of, device_spec, join_all,
-    COMES_FROM, CREATED_BY, MARKED_BY, MOVED_BY, WRAPPED_BY,
+    COMES_FROM, CONVERTED_BY, CREATED_BY, MARKED_BY, MOVED_BY, WRAPPED_BY,
 )
 from tensorlint.analysis.crossmodule import bound_facts
+from tensorlint.analysis.dtypes import CONVERSION_METHODS, KEEPS_DTYPE, KEEPS_FLOATING_DTYPE, is_floating, torch_dtype_named
 from tensorlint.analysis.instances import filled_by_guess, frozen_output, instance_call_returns, instance_method_returns
 from tensorlint.analysis.frame import Frame, forget, store
 from tensorlint.analysis.imports import ImportMap, dotted_name
@@ -135,7 +136,8 @@ class Evaluator:
         if attr == "data" and receiver.tensor.possible:
             return receiver.with_(grad=NO, module=NO, items=None, parts=None)
         if attr in api.DERIVED_ATTRIBUTES and receiver.tensor is YES:
-            return self._derived(receiver, frame)
+            derived = self._derived(receiver, frame)
+            return derived.with_(dtype=None, dtype_why=None) if attr in ("real", "imag") else derived
         return unknown_named(attr)
 
     def _enclosing_module(self, node: cst.BaseExpression, frame) -> Optional[Facts]:
@@ -346,6 +348,9 @@ class Evaluator:
         module is. A module known only by its name (`net(x)`) proves nothing in a file that never imports torch."""
         guessed = callee.module is not YES or callee.guessed
         output = MODEL_OUTPUT.with_(guessed=guessed)
+        if is_floating(callee.dtype) and callee.instance_of is None:
+            # a module converted to a floating dtype computes in it (`.logits` of a bfloat16 model are bfloat16)
+            output = output.with_(dtype=callee.dtype, dtype_why=Evidence(COMES_FROM, node, callee.dtype_why))
         if not frame.grad_enabled:
             output = output.with_(grad=NO)
         elif self.imports.imports_torch and (_names_a_model(node, frame) or _built_here(callee)):
@@ -418,7 +423,7 @@ class Evaluator:
         if head == "torch":
             return self._call_torch(qualified, node, frame)
         if qualified.endswith(".from_pretrained") and "Model" in qualified:
-            return MODULE
+            return self._loaded_model(node)
         if qualified in ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm"):
             return self._call_builtin("tqdm", node, frame)
         project = self.imports.project
@@ -495,12 +500,17 @@ class Evaluator:
         if name == "from_numpy":
             return HOST_TENSOR
         source = self._positional(node, 0, frame)
+        dtype = self._dtype_keyword(node, "dtype")
+        dtype_why = made_here if dtype is not None else None
         if name in api.LIKE_FACTORIES:
             if device_arg is None:
                 placed = source is not None and source.tensor.possible
                 device = source.device if placed else MAYBE
                 device_why = source.device_why if placed else None
-            return Facts(tensor=YES, grad=grad, device=device, grad_why=grad_why, device_why=device_why)
+            if dtype is None and source is not None and _keyword(node, "dtype") is None:
+                dtype, dtype_why = source.dtype, source.dtype_why
+            return Facts(tensor=YES, grad=grad, device=device, grad_why=grad_why, device_why=device_why, dtype=dtype,
+                         dtype_why=dtype_why)
         if name in ("as_tensor", "asarray", "tensor") and source is not None:
             content = source.tensor_content() or (source if source.tensor is not NO else None)
             if content is not None:
@@ -508,7 +518,10 @@ class Evaluator:
                     device, device_why = content.device, content.device_why
                 if name != "tensor" and _keyword(node, "requires_grad") is None:
                     grad, grad_why = content.grad, content.grad_why
-        return Facts(tensor=YES, grad=grad, device=device, grad_why=grad_why, device_why=device_why)
+                if _keyword(node, "dtype") is None and content.tensor is YES:
+                    dtype, dtype_why = content.dtype, content.dtype_why
+        return Facts(tensor=YES, grad=grad, device=device, grad_why=grad_why, device_why=device_why, dtype=dtype,
+                     dtype_why=dtype_why)
 
     def _op_result(self, node: cst.Call, frame, integer: bool = False, skip_first: bool = False) -> Facts:
         operands = []
@@ -520,6 +533,11 @@ class Evaluator:
         result = combine(operands, frame.grad_enabled, integer=integer)
         if result.tensor is NO:  # only non-tensor operands (`torch.arange(n)`-like): a fresh host tensor
             return Facts(tensor=YES, grad=NO, device=NO)
+        named = self._dtype_keyword(node, "dtype")
+        if named is not None:
+            result = result.with_(dtype=named, dtype_why=Evidence(CONVERTED_BY, node))
+        elif _keyword(node, "dtype") is not None:
+            result = result.with_(dtype=None, dtype_why=None)
         return result.with_(tensor=YES)  # a torch function returns a tensor whatever its arguments were
 
     def _call_method(self, func: cst.Attribute, node: cst.Call, frame):
@@ -557,7 +575,7 @@ class Evaluator:
                 return returned
         if name == "from_pretrained":
             dotted = dotted_name(func.value) or ""
-            return MODULE if "Model" in dotted else UNKNOWN.with_(module=NO)
+            return self._loaded_model(node) if "Model" in dotted else UNKNOWN.with_(module=NO)
         if receiver.items is not None and name in ("pop", "__getitem__", "get", "setdefault"):
             return receiver.items
         if receiver.items is not None and name == "values":
@@ -568,9 +586,10 @@ class Evaluator:
             if receiver.module is YES:
                 if name in ("to", "cuda", "cpu"):  # `model.to(device)` moves the parameters (and returns the module)
                     moved = self._tensor_method(name, receiver, node, frame)
-                    return receiver.with_(device=moved.device, device_why=moved.device_why)
+                    return self._with_method_dtype(receiver.with_(device=moved.device, device_why=moved.device_why),
+                                                   name, receiver, node, frame)
                 if name in api.MODULE_RETURNING_METHODS:
-                    return receiver
+                    return self._with_method_dtype(receiver, name, receiver, node, frame)
                 # another method of the module (`self.reparameterize(mu, std)`): unknown, but if it is a tensor, one
                 # computed from device tensors is on the device, as for any unknown call
                 return self._unknown_result(node, frame)
@@ -584,7 +603,8 @@ class Evaluator:
                                       device_why=receiver.device_why if known else None, guessed=not known))
         if name == "sample":  # `distribution.sample()` is not differentiable (rsample is); tensors have no `sample`
             return UNKNOWN.with_(grad=NO, module=NO)
-        result = self._tensor_method(name, receiver, node, frame)
+        result = self._with_method_dtype(self._tensor_method(name, receiver, node, frame), name, receiver, node,
+                                         frame)
         if receiver.module.possible and name in api.MODULE_RETURNING_METHODS:
             return result.with_(module=receiver.module)
         return result
@@ -643,6 +663,40 @@ class Evaluator:
             return container_of(None, (values, values.with_(grad=NO)))
         operands = [tensor_like] + [self.facts(a.value, frame) for a in node.args if a.keyword is None]
         return combine(operands, frame.grad_enabled)
+
+    def _with_method_dtype(self, result: Facts, name: str, receiver: Facts, node: cst.Call, frame) -> Facts:
+        """`result` of `receiver.name(...)` with the dtype the code shows it has (analysis/dtypes.py), or none."""
+        named = self._dtype_keyword(node, "dtype")
+        if named is None and name in ("to", "type", "view"):
+            named = next((found for arg in node.args if arg.keyword is None
+                          for found in [torch_dtype_named(self.imports.qualified(arg.value))] if found), None)
+        if named is None and name in CONVERSION_METHODS and not node.args:
+            named = CONVERSION_METHODS[name]
+        if named is not None:
+            return result.with_(dtype=named, dtype_why=Evidence(CONVERTED_BY, node))
+        if name == "to" and not all(self._names_a_device(arg.value, frame) for arg in node.args if arg.keyword is None):
+            other = self._positional(node, 0, frame)  # `.to(other)`: the other tensor's dtype
+            return result.with_(dtype=other.dtype, dtype_why=other.dtype_why) if other.tensor is YES else \
+                result.with_(dtype=None, dtype_why=None)
+        if name in KEEPS_DTYPE or name in ("to", "view") or name in KEEPS_FLOATING_DTYPE and is_floating(receiver.dtype):
+            return result.with_(dtype=receiver.dtype, dtype_why=receiver.dtype_why)
+        return result.with_(dtype=None, dtype_why=None)
+
+    def _loaded_model(self, node: cst.Call) -> Facts:
+        """`AutoModel.from_pretrained(..., torch_dtype=torch.bfloat16)`: a module, in the dtype it was loaded as."""
+        loaded_as = self._dtype_keyword(node, "torch_dtype") or self._dtype_keyword(node, "dtype")
+        return MODULE.with_(dtype=loaded_as, dtype_why=Evidence(CREATED_BY, node)) if loaded_as else MODULE
+
+    def _names_a_device(self, node: cst.BaseExpression, frame) -> bool:
+        """`"cuda"`, `0`, `torch.device(...)`, `self.device`, `device`: a device, not a tensor whose dtype `.to` takes."""
+        if isinstance(node, (cst.SimpleString, cst.Integer)) or self.facts(node, frame).denotes_accelerator is not None:
+            return True
+        name = dotted_name(node)
+        return name is not None and "device" in name.rsplit(".", 1)[-1].lower()
+
+    def _dtype_keyword(self, node: cst.Call, keyword: str) -> Optional[str]:
+        value = _keyword(node, keyword)
+        return torch_dtype_named(self.imports.qualified(value)) if value is not None else None
 
     def _to_target(self, node: cst.Call, frame) -> Optional[Tuple[Tri, Optional[Evidence]]]:
         """Accelerator-ness of `.to(...)`'s target device and its evidence; None when only the dtype changes."""
@@ -798,8 +852,14 @@ def combine(operands: Iterable[Facts], grad_enabled: bool, integer: bool = False
     grad_why = next((f.grad_why for f in basis if f.grad_evidenced), None) if grad.possible else None
     device_why = next((f.device_why for f in basis if f.device_shown_by_code), None) or next(
         (f.device_why for f in basis if f.device_evidenced), None)
+    # a floating dtype survives numbers (`out * 0.5`), not another tensor of unknown dtype (promotion may widen it)
+    dtypes = {f.dtype for f in known}
+    dtype = next(iter(dtypes)) if len(dtypes) == 1 and not integer and len(known) + sum(
+        f.tensor is NO for f in operands) == len(operands) else None
+    dtype = dtype if is_floating(dtype) else None
+    dtype_why = next((f.dtype_why for f in known), None) if dtype is not None else None
     return Facts(tensor=YES if known else MAYBE, grad=grad, device=device, grad_why=grad_why, device_why=device_why,
-                 guessed=any(f.guessed for f in known))
+                 guessed=any(f.guessed for f in known), dtype=dtype, dtype_why=dtype_why)
 
 
 def bind_target(target: cst.BaseExpression, value: Facts, env: Dict[str, Facts]) -> None:

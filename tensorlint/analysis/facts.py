@@ -42,6 +42,7 @@ WRAPPED_BY = "is wrapped by `{code}`{line}"
 MARKED_BY = "is marked by `{code}`{line}"
 CHECKED_BY = "is checked by `{code}`{line}"
 SET_BY = "has `{code}` set{line}"
+CONVERTED_BY = "is converted by `{code}`{line}"
 # `{code}` is another conversion's `.cpu()` in the same function, on a value derived from the same parameters.
 MOVED_BESIDE = "is converted where `{code}`{line} moves another tensor of the same inputs to the host"
 # `{code}` names the class: the Trainer moves a LightningModule (its parameters, outputs and batches) to the accelerator.
@@ -115,6 +116,10 @@ class Facts:
     # module for kind and device, but its name is no evidence that its parameters require grad (what a caller
     # passes is, walked in its place). Like `instance_of`, it stays in one file.
     named_parameter: bool = False
+    # The tensor's dtype ("bfloat16", torch's canonical name) where the code shows it on every path, and what
+    # shows it (analysis/dtypes.py says which steps keep it); of a module, its parameters' dtype.
+    dtype: Optional[str] = None
+    dtype_why: Optional[Evidence] = None
 
     @property
     def grad_evidenced(self) -> bool:
@@ -152,6 +157,8 @@ class Facts:
             guessed=self.guessed or other.guessed,
             instance_of=self.instance_of if self.instance_of == other.instance_of else None,
             named_parameter=self.named_parameter and other.named_parameter,
+            dtype=self.dtype if self.dtype == other.dtype else None,
+            dtype_why=self.dtype_why if self.dtype == other.dtype else None,
         )
 
     @property
