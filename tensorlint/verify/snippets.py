@@ -17,8 +17,8 @@ off), the file's import aliases (so `np` is bound to NumPy only if the file mean
 the snippet's text with every *other* fix whose edits lie inside it applied to both sides, so that a
 fix is judged on its own effect (`np.array([a, b])` with one fix per element).
 
-What a family's snippet is comes from the code's family (the public contract of the codes), never
-from a rule's internals: :data:`SNIPPET_KINDS`.
+What a fix's snippet is comes from what its rules declare (`Rule.fix_check`, generated into
+:data:`tensorlint.core.codes.FIX_CHECKS`), never from a rule's internals: :func:`snippet_kind`.
 """
 from __future__ import annotations
 
@@ -28,39 +28,54 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from tensorlint.analysis.torch_api import GRAD_ON_CONTEXTS, NO_GRAD_CONTEXTS
+from tensorlint.core.codes import FIX_CHECKS
 from tensorlint.core.diagnostics import Diagnostic, Edit, Fix, physical_lines
+from tensorlint.core.fix_check import FixCheck
 
-# code prefix -> snippet kind; the longest matching prefix wins
-SNIPPET_KINDS: Dict[str, str] = {
-    "TL1": "expression",
-    "TL201": "expression",
-    "TL202": "statement",
-    "TL2": "statement",
-    "TL3": "numpy",
-    "TL4": "loop",
-}
+# When the rules of one fix declare different snippets, the most specific wins: a NumPy name is part of
+# an expression, a conversion is a kind of expression, an expression is part of a statement, and a
+# statement is what a loop runs.
+SNIPPET_SPECIFICITY = ("numpy", "conversion", "expression", "statement", "loop")
+_UNDECLARED = FixCheck()  # a code no rule declares (a diagnostic a test builds) is checked as an expression
 # Names bound to real modules when the file does not import them otherwise.
 DEFAULT_MODULES: Dict[str, str] = {"np": "numpy", "numpy": "numpy", "torch": "torch", "nn": "torch.nn",
                                    "F": "torch.nn.functional", "math": "math"}
 # Modules the verifier may bind names to; names imported from anything else cannot be bound.
 ALLOWED_ROOTS = ("numpy", "torch", "math", "builtins")
-_GRAD_OFF = {"torch.no_grad", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad",
-             "torch.inference_mode", "torch.autograd.inference_mode", "torch.autograd.grad_mode.inference_mode"}
-_GRAD_ON = {"torch.enable_grad", "torch.autograd.enable_grad", "torch.autograd.grad_mode.enable_grad"}
-_SET_GRAD = {"torch.set_grad_enabled", "torch.autograd.set_grad_enabled",
-             "torch.autograd.grad_mode.set_grad_enabled"}
+# torch exports each grad-mode function from all three modules, and code spells it every way; which
+# functions turn grad off or on is the analysis's (`torch_api`), which may list only some spellings.
+_GRAD_MODE_MODULES = ("torch", "torch.autograd", "torch.autograd.grad_mode")
+_GRAD_OFF = frozenset(name.rsplit(".", 1)[1] for name in NO_GRAD_CONTEXTS)
+_GRAD_ON = frozenset(name.rsplit(".", 1)[1] for name in GRAD_ON_CONTEXTS)
+_SET_GRAD = "set_grad_enabled"
 _IMPORT_LINE = re.compile(r"\A\s*(?:import|from)\s+[\w.]+.*\n?\Z", re.DOTALL)
 _SINK_ROOTS = ("numpy",)  # an implicit conversion evaluated inside its own call when the callee is NumPy's
 SINK_MODEL = "__tl_np.asarray"
 
 
+def fix_check(code: str) -> FixCheck:
+    return FIX_CHECKS.get(code, _UNDECLARED)
+
+
 def snippet_kind(codes: Sequence[str]) -> str:
-    best = ""
+    """The snippet the rules of `codes` declare for their shared fix (the most specific of them)."""
+    declared = {fix_check(code).snippet for code in codes} or {_UNDECLARED.snippet}
+    return min(declared, key=SNIPPET_SPECIFICITY.index)
+
+
+def hazard_errors(codes: Sequence[str]) -> List[Tuple[str, str]]:
+    """(exception class, message regex) that any of `codes` says the unfixed code raises, in code order."""
+    found: List[Tuple[str, str]] = []
     for code in codes:
-        for prefix in SNIPPET_KINDS:
-            if code.startswith(prefix) and len(prefix) > len(best):
-                best = prefix
-    return SNIPPET_KINDS.get(best, "expression")
+        found.extend(error for error in fix_check(code).raises if error not in found)
+    return found
+
+
+def loop_measure(codes: Sequence[str]) -> str:
+    """What the fixed loop must save: "graph" (retained graphs) if any of `codes` says so, else "sync"."""
+    measures = {fix_check(code).measures for code in codes}
+    return "graph" if "graph" in measures else "sync"
 
 
 @dataclass
@@ -79,7 +94,7 @@ class Case:
     path: str
     diagnostics: List[Diagnostic]
     fix: Fix
-    kind: str
+    kind: str                     # what is evaluated: "expression", "statement", "loop", "numpy" or "probe"
     candidates: List[Candidate] = field(default_factory=list)
     grad_modes: List[bool] = field(default_factory=lambda: [True])
     imports: Dict[str, List[str]] = field(default_factory=dict)
@@ -87,6 +102,7 @@ class Case:
     numpy_min: Optional[Tuple[int, ...]] = None
     problem: str = ""             # set when the fix cannot be extracted: reported SKIPPED with this reason
     notes: List[str] = field(default_factory=list)
+    conversion: bool = False      # the expression is converted to NumPy: its implicit conversion is evaluated too
 
     @property
     def codes(self) -> List[str]:
@@ -99,7 +115,8 @@ class Case:
     def job(self, iterations: int = 3, strict_bfloat16: bool = False) -> dict:
         return {
             "kind": self.kind,
-            "codes": self.codes,
+            "raises": hazard_errors(self.codes),
+            "measures": loop_measure(self.codes),
             "candidates": [c.__dict__ for c in self.candidates],
             "grad_modes": self.grad_modes,
             "imports": self.imports,
@@ -228,12 +245,18 @@ def _dotted(node: ast.AST, imports: Dict[str, List[str]]) -> str:
     return ".".join([root] + parts[::-1])
 
 
+def _grad_mode_function(dotted: str) -> str:
+    """`torch.autograd.no_grad` -> `no_grad`; "" for anything not exported where torch has grad-mode functions."""
+    module, _, name = dotted.rpartition(".")
+    return name if module in _GRAD_MODE_MODULES else ""
+
+
 def _grad_effect(expr: ast.AST, imports: Dict[str, List[str]]) -> Optional[List[bool]]:
     """What a `with` item / decorator does to grad mode: [False], [True], [True, False] (unknown) or None."""
     call = expr if isinstance(expr, ast.Call) else None
-    name = _dotted(call.func if call else expr, imports)
+    name = _grad_mode_function(_dotted(call.func if call else expr, imports))
     if name in _GRAD_OFF:
-        if name.endswith("inference_mode") and call is not None:
+        if name == "inference_mode" and call is not None:
             flag = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "mode"), None)
             if isinstance(flag, ast.Constant) and flag.value is False:
                 return None
@@ -242,7 +265,7 @@ def _grad_effect(expr: ast.AST, imports: Dict[str, List[str]]) -> Optional[List[
         return [False]
     if name in _GRAD_ON:
         return [True]
-    if name in _SET_GRAD and call is not None:
+    if name == _SET_GRAD and call is not None:
         flag = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "mode"), None)
         if isinstance(flag, ast.Constant) and isinstance(flag.value, bool):
             return [flag.value]
@@ -349,8 +372,10 @@ def cases_for_source(source: str, path: str, diagnostics: Sequence[Diagnostic],
     fixes = list(by_fix)
     cases = []
     for fix, group in by_fix.items():
-        case = Case(path, sorted(group), fix, snippet_kind([d.code for d in group]), imports=model.imports,
-                    numpy_min=numpy_min)
+        snippet = snippet_kind([d.code for d in group])
+        conversion = snippet == "conversion"
+        case = Case(path, sorted(group), fix, "expression" if conversion else snippet, imports=model.imports,
+                    numpy_min=numpy_min, conversion=conversion)
         try:
             _extract(model, case, fixes)
         except _Unextractable as problem:
@@ -449,9 +474,7 @@ def _expression_candidates(model: SourceModel, case: Case, fix: Fix, others: Seq
     _note_applied(case, applied)
     flagged = _flagged(case.first, start, applied)
     # a conversion, or a `.data` read the fix turns into one (`np.asarray(batch.data)`: `.detach().cpu()`)
-    conversion = case.kind == "expression" and (any(code.startswith("TL1") for code in case.codes)
-                                                or _adds_device_copy(original, fixed))
-    if not conversion or _is_numpy_call(node):
+    if not (case.conversion or _adds_device_copy(original, fixed)) or _is_numpy_call(node):
         case.candidates.append(Candidate(original, fixed, "expression", flagged))
         return
     # an argument of an implicit conversion: its own NumPy call if that can be evaluated, else np.asarray(...)
@@ -514,17 +537,15 @@ def _extract_numpy(model: SourceModel, case: Case, fix: Fix, others: Sequence[Fi
         case.candidates.append(Candidate(original, fixed, "enclosing call", _flagged(first, start, applied)))
 
 
-# -- TL4 findings without a fix: measure the flagged site's host syncs ---------------------------------
-PROBE_PREFIXES = ("TL4",)
-
-
+# -- step-loop findings without a fix: measure the flagged site's host syncs -----------------------------
 def probes_for_source(source: str, path: str, diagnostics: Sequence[Diagnostic]) -> List[Case]:
-    """One probe Case per TL4 diagnostic without a fix: the flagged expression, run a few iterations.
+    """One probe Case per diagnostic without a fix whose rule's fix would be a "loop" snippet (TL4): the
+    flagged expression, run a few iterations.
 
     An `if`/`while`/`assert` condition is measured as `bool(condition)` (that is where it syncs), an
     f-string replacement field as the whole f-string.
     """
-    wanted = [d for d in diagnostics if d.fix is None and d.code.startswith(PROBE_PREFIXES)]
+    wanted = [d for d in diagnostics if d.fix is None and fix_check(d.code).snippet == "loop"]
     if not wanted:
         return []
     model = SourceModel(source)

@@ -47,21 +47,9 @@ from tensorlint.verify.matrix import OPERANDS, SHAPES, Cell, Factory, cells, des
 from tensorlint.verify.numpy_facts import INTRODUCED, describe_range, meanings_for, resolve
 from tensorlint.verify.plan import Plan, Unbindable, _FixedSyntaxError, assumed_receivers, make_plan, name_spec, wrap
 
-# What each code's fix is for: the error the original raises on the bindings the rule is about.
-HAZARD_ERRORS: Dict[str, List[Tuple[str, str]]] = {
-    "TL101": [("RuntimeError", r"requires grad")],
-    "TL102": [("TypeError", r"can't convert .*(cuda|CUDA|device type).* to numpy")],
-}
 LIMITATION = re.compile(r"Got unsupported ScalarType (BFloat16|Float8\w*|QU?Int\w*)")
 MAX_REPORTED = 4
 SYNC_WARNING = re.compile(r"synchroniz", re.IGNORECASE)
-
-
-def _hazards(codes: Sequence[str]) -> List[Tuple[str, str]]:
-    found: List[Tuple[str, str]] = []
-    for code in codes:
-        found.extend(HAZARD_ERRORS.get(code, []))
-    return found
 
 
 # -- the environment snippets run in --------------------------------------------------------------
@@ -305,7 +293,7 @@ class Verifier:
         return result
 
     def _verify_shape(self, job: dict, plan: Plan, compiled: Tuple[Any, Any], shape: Tuple[int, ...]) -> dict:
-        hazards = _hazards(job["codes"])
+        hazards = job["raises"]
         tally = _Tally(job["strict_bfloat16"], shape=shape)
         for grad_enabled, cell, choice, label in self._bindings(job, plan):
             if shape != SHAPES[0]:
@@ -349,7 +337,7 @@ class Verifier:
             if original.ok and fixed.ok:
                 retained["original"] = max(retained["original"], original.retained)
                 retained["fixed"] = max(retained["fixed"], fixed.retained)
-            tally.add(label, original, fixed, [], loop_hazard=_loop_hazard(job["codes"]))
+            tally.add(label, original, fixed, [], loop_hazard=job["measures"])
         result = tally.result()
         result["syncs"] = {"iterations": iterations, "before": per_iteration["original"],
                            "after": per_iteration["fixed"], "kinds_before": dict(syncs["original"]),
@@ -431,10 +419,6 @@ class Verifier:
 
 
 PROBE_DTYPES = (torch.float32, torch.int64)
-
-
-def _loop_hazard(codes: Sequence[str]) -> str:
-    return "graph" if any(code.startswith("TL404") for code in codes) else "sync"
 
 
 def _retained_steps(state: Dict[str, Any], steps: List[Any], iterations: int, per_step: int) -> int:
