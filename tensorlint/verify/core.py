@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from tensorlint.api import check_source
+from tensorlint.config.targets import settings_for
 from tensorlint.core.diagnostics import Diagnostic, Fix
 from tensorlint.core.fixer import FixResult, fix_to_fixpoint
 from tensorlint.core.settings import DEFAULT, Settings
@@ -242,12 +243,8 @@ class Verifier:
 
 
 def _settings(path: Optional[str], settings: Optional[Settings]) -> Settings:
-    if settings is not None:
-        return settings
-    if path is None:
-        return DEFAULT
-    from tensorlint.config.targets import settings_for
-    return settings_for(path)
+    """The given settings, else the project's near `path` (as `check_source` finds them)."""
+    return settings if settings is not None else DEFAULT if path is None else settings_for(path)
 
 
 # -- one shared verifier for callers that fix file after file (`tensorlint fix --verify`) ------------

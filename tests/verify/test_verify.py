@@ -27,8 +27,8 @@ from tensorlint.verify.command import add_verify_parser, rejected_lines, run_ver
 from tensorlint.verify.compare import difference, shared_inputs  # noqa: E402
 from tensorlint.verify.core import Verifier  # noqa: E402
 from tensorlint.verify.plan import Unbindable, make_plan  # noqa: E402
-from tensorlint.verify.snippets import (  # noqa: E402
-    SourceModel, cases_for_source, grad_modes, hazard_errors, loop_measure, snippet_kind)
+from tensorlint.verify.snippets import cases_for_source, hazard_errors, loop_measure, snippet_kind  # noqa: E402
+from tensorlint.verify.source_model import SourceModel, grad_modes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
@@ -112,8 +112,8 @@ def test_a_shared_fix_removes_any_of_its_rules_errors_and_saves_graphs_if_one_ru
 def test_a_conversion_rules_fix_is_also_evaluated_inside_its_implicit_conversion():
     source = "import numpy as np\ndef f(model, x):\n    return np.linalg.norm(model(x))\n"
     for code, conversion in (("TL101", True), ("TL201", False)):
-        case, = cases_for_source(source, "t.py", [_diagnostic(source, code, "model(x)", "model(x)",
-                                                               "model(x).detach()")])
+        found = _diagnostic(source, code, "model(x)", "model(x)", "model(x).detach()")
+        case, = cases_for_source(source, "t.py", [found])
         assert (case.kind, case.conversion) == ("expression", conversion)
         hows = [candidate.how for candidate in case.candidates]
         assert hows == (["enclosing call", "modelled as np.asarray(...)"] if conversion else ["expression"])
