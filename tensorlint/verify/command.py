@@ -57,7 +57,7 @@ def _code_prefixes(text: str) -> List[str]:
     return prefixes
 
 
-def _number_at_least(parse: Callable[[str], float], what: str, allowed: Callable[[float], bool],
+def _number_argument(parse: Callable[[str], float], what: str, allowed: Callable[[float], bool],
                      too_small: str) -> Callable[[str], float]:
     """An argparse `type`: `parse(text)`, refused with "not {what}" or `too_small` unless `allowed`."""
     def checked(text: str) -> float:
@@ -71,8 +71,8 @@ def _number_at_least(parse: Callable[[str], float], what: str, allowed: Callable
     return checked
 
 
-_positive = _number_at_least(float, "a number", lambda value: value > 0, "must be positive")
-_count = _number_at_least(int, "a whole number", lambda value: value >= 1, "must be at least 1")
+_positive = _number_argument(float, "a number", lambda value: value > 0, "must be positive")
+_count = _number_argument(int, "a whole number", lambda value: value >= 1, "must be at least 1")
 
 
 def add_verify_parser(subparsers, progress: Optional[ProgressBar] = None) -> argparse.ArgumentParser:
