@@ -84,29 +84,37 @@ def _overlaps(a: Edit, b: Edit) -> bool:
         or (b.start == b.end and a.start < b.start < a.end)
 
 
-def fix_to_fixpoint(source: str, diagnose: Callable[[str], List[Diagnostic]], unsafe: bool) -> FixResult:
+# Which of a pass's usable fixes to apply (a subset of theirs), given the text and the usable diagnostics.
+FixChooser = Callable[[str, List[Diagnostic]], Sequence[Fix]]
+
+
+def fix_to_fixpoint(source: str, diagnose: Callable[[str], List[Diagnostic]], unsafe: bool,
+                    choose: Optional[FixChooser] = None) -> FixResult:
     """Fix what `diagnose` reports until nothing more applies (nested conversions need two passes).
 
-    Every pass must parse and pass `check_pass`; the result must be a fixpoint (checked: the last
-    diagnosis offers no applicable fix), else FixError.
+    `choose` picks which usable fixes a pass applies (default: all of them; `fix --verify`: those that
+    verify); when it picks none, fixing stops there. Every pass must parse and pass `check_pass`; the
+    result must be a fixpoint (checked: the last diagnosis offers no fix to apply), else FixError.
     """
-    return with_deep_recursion(_fix_to_fixpoint, source, diagnose, unsafe)
+    return with_deep_recursion(_fix_to_fixpoint, source, diagnose, unsafe, choose)
 
 
-def _fix_to_fixpoint(source: str, diagnose: Callable[[str], List[Diagnostic]], unsafe: bool) -> FixResult:
+def _fix_to_fixpoint(source: str, diagnose: Callable[[str], List[Diagnostic]], unsafe: bool,
+                     choose: Optional[FixChooser]) -> FixResult:
     result = FixResult(source)
     tree: Optional[ast.Module] = None
     for passes in range(MAX_PASSES + 1):
         diagnostics = diagnose(result.source)
         usable = [d for d in diagnostics if d.fix is not None and (unsafe or d.fix.is_safe)
                   and not changes_nothing(result.source, d.fix.edits)]
-        if not usable:
+        fixes = [d.fix for d in usable] if choose is None else list(choose(result.source, usable))
+        if not fixes:
             result.remaining = diagnostics
             return result
         if passes == MAX_PASSES:
             raise FixError(f"refused: fixes still apply after {MAX_PASSES} passes (no fixpoint, e.g. "
-                           f"{_describe(usable)}); nothing was written")
-        new_source, applied = apply_edits(result.source, [d.fix for d in usable])
+                           f"{_describe([d for d in usable if d.fix in fixes])}); nothing was written")
+        new_source, applied = apply_edits(result.source, fixes)
         applied_set = set(applied)
         done = [d for d in usable if d.fix in applied_set]
         try:

@@ -15,13 +15,17 @@ from __future__ import annotations
 import argparse
 import ast
 import codecs
+import functools
 import json
 import os
 import sys
-from typing import Iterable, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, TextIO
 
+from tensorlint.config.targets import ProjectConfigError, settings_for
+from tensorlint.core.codes import CODES
 from tensorlint.core.settings import Settings
 from tensorlint.verify.core import FixVerdict, VerifiedFixResult, Verifier, shared_verifier
+from tensorlint.verify.report import options_json, to_json, write_text
 from tensorlint.verify.runner import DEFAULT_TIMEOUT, VerifierUnavailable
 from tensorlint.verify.sandbox import DEFAULT_MEMORY_BYTES
 from tensorlint.verify.snippets import Case
@@ -29,6 +33,8 @@ from tensorlint.verify.snippets import Case
 __all__ = ["add_verify_parser", "run_verify", "verified_fix_source", "rejected_lines", "VerifierUnavailable",
            "VerifiedFixResult"]
 
+# `Progress(total, stream)` with `.track(items)`: the bar `check` and `fix` draw, on a terminal's stderr only.
+ProgressBar = Callable[[int, TextIO], Any]
 EXCLUDED_DIRS = frozenset({"__pycache__", ".git", ".venv", "venv", "node_modules", "build", "dist",
                            ".tox", ".eggs", "site-packages"})
 
@@ -44,36 +50,36 @@ verifier (torch missing); 2 wins over 1."""
 
 
 def _code_prefixes(text: str) -> List[str]:
-    from tensorlint.rules import RULES_BY_CODE
     prefixes = [part.strip().upper() for part in text.split(",") if part.strip()]
     for prefix in prefixes:
-        if not any(code.startswith(prefix) for code in RULES_BY_CODE):
+        if not any(code.startswith(prefix) for code in CODES):
             raise argparse.ArgumentTypeError(f"no rule code starts with {prefix!r}")
     return prefixes
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
+def _number_argument(parse: Callable[[str], float], what: str, allowed: Callable[[float], bool],
+                     too_small: str) -> Callable[[str], float]:
+    """An argparse `type`: `parse(text)`, refused with "not {what}" or `too_small` unless `allowed`."""
+    def checked(text: str) -> float:
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not allowed(value):
+            raise argparse.ArgumentTypeError(f"{too_small}: {text!r}")
+        return value
+    return checked
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
+_positive = _number_argument(float, "a number", lambda value: value > 0, "must be positive")
+_count = _number_argument(int, "a whole number", lambda value: value >= 1, "must be at least 1")
 
 
-def add_verify_parser(subparsers) -> argparse.ArgumentParser:
-    """Register `verify` on the CLI's subparsers (`parser.add_subparsers(...)`); returns its parser."""
+def add_verify_parser(subparsers, progress: Optional[ProgressBar] = None) -> argparse.ArgumentParser:
+    """Register `verify` on the CLI's subparsers (`parser.add_subparsers(...)`); returns its parser.
+
+    `progress` draws the bar over the files read (the CLI gives its own; the verifier imports nothing of the CLI).
+    """
     summary = "run every fix, original and fixed, on real tensors and report PASS/FAIL/SKIPPED"
     parser = subparsers.add_parser("verify", help=summary, description=summary, epilog=EPILOG,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -106,7 +112,7 @@ def add_verify_parser(subparsers) -> argparse.ArgumentParser:
                         help="lowest NumPy the code must run on (default: read from the project's metadata)")
     parser.add_argument("--target-torch", metavar="VERSION",
                         help="lowest torch the code must run on (default: read from the project's metadata)")
-    parser.set_defaults(handler=run_verify)
+    parser.set_defaults(handler=functools.partial(run_verify, progress=progress))
     return parser
 
 
@@ -134,7 +140,6 @@ def _read(path: str) -> str:
 
 
 def _file_cases(path: str, args: argparse.Namespace, verifier: Verifier, errors: List[str]) -> List[Case]:
-    from tensorlint.config.targets import ProjectConfigError, settings_for
     try:
         text = _read(path)
     except OSError as error:
@@ -164,13 +169,13 @@ def _file_cases(path: str, args: argparse.Namespace, verifier: Verifier, errors:
 
 
 # -- the command ---------------------------------------------------------------------------------------
-def run_verify(args: argparse.Namespace, verifier: Optional[Verifier] = None) -> int:
+def run_verify(args: argparse.Namespace, verifier: Optional[Verifier] = None,
+               progress: Optional[ProgressBar] = None) -> int:
     """`tensorlint verify`: 1 if a fix FAILs, 2 on usage/input/environment errors, else 0.
 
     `verifier` (tests, long-lived callers) is used instead of a fresh one and left open; its
     timeout/strictness/unsafe options are then taken from `args` per call.
     """
-    from tensorlint.verify.report import options_json, to_json, write_text
     errors: List[str] = []
     for name, default in (("target_numpy", None), ("target_torch", None), ("select", None), ("ignore", None),
                           ("strict_bfloat16", False), ("device", "auto"), ("workers", None), ("iterations", 3),
@@ -189,9 +194,8 @@ def run_verify(args: argparse.Namespace, verifier: Optional[Verifier] = None) ->
                             look_alikes=args.look_alikes)
     try:
         cases: List[Case] = []
-        from tensorlint.adapters.cli.progress import Progress  # the bar `check` and `fix` draw, on a terminal's stderr only
         files = list(_python_files(args.paths, errors))
-        for path in Progress(len(files), sys.stderr).track(files):
+        for path in progress(len(files), sys.stderr).track(files) if progress is not None else files:
             cases.extend(_file_cases(path, args, verifier, errors))
         try:
             verdicts = verifier.verify_cases(cases, unsafe_fixes=args.unsafe_fixes,

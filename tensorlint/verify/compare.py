@@ -17,7 +17,7 @@ from typing import Any, FrozenSet, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from tensorlint.verify.emulation import EmulatedCudaTensor
+from tensorlint.verify.emulated_tensor import EmulatedCudaTensor
 
 _Disable = torch._C.DisableTorchFunctionSubclass
 _MAX_DEPTH = 6

@@ -12,13 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-import libcst as cst
-
-from tensorlint.core import fixer
 from tensorlint.api import check_source
-from tensorlint.core.deep import parse_module
+from tensorlint.config.targets import settings_for
 from tensorlint.core.diagnostics import Diagnostic, Fix
-from tensorlint.core.fixer import FixError, FixResult, apply_edits
+from tensorlint.core.fixer import FixResult, fix_to_fixpoint
 from tensorlint.core.settings import DEFAULT, Settings
 from tensorlint.verify.runner import DEFAULT_TIMEOUT, WorkerPool
 from tensorlint.verify.sandbox import DEFAULT_MEMORY_BYTES
@@ -224,43 +221,30 @@ class Verifier:
         """`fix_source` that applies only fixes that PASS, pass after pass until nothing more applies.
 
         Raises libcst.ParserSyntaxError / SyntaxError for a file that does not parse and FixError
-        when applied fixes produce invalid code (nothing is written).
+        when applied fixes produce invalid code or change code outside their edits (nothing is written).
         """
         settings = _settings(path, settings)
-        result = VerifiedFixResult(source)
-        tree = None
-        for passes in range(fixer.MAX_PASSES + 1):
-            diagnostics = check_source(result.source, path, select, ignore, settings=settings)
-            usable = [d for d in diagnostics if d.fix is not None and (unsafe_fixes or d.fix.is_safe)]
-            cases = cases_for_source(result.source, path or "<string>", usable, settings.numpy_min) if usable else []
-            verdicts = self.verify_cases(cases, unsafe_fixes=unsafe_fixes)
-            passing = [v.fix for v in verdicts if v.verdict == "PASS" and v.fix is not None]
-            if not passing or passes == fixer.MAX_PASSES:
-                result.remaining = diagnostics
-                result.rejected = [v for v in verdicts if v.verdict != "PASS"]
-                return result
-            new_source, applied = apply_edits(result.source, passing)
-            try:
-                parse_module(new_source)
-            except cst.ParserSyntaxError as error:
-                raise FixError(f"fix produced invalid code ({error.message}); nothing was written") from None
-            done = [d for d in usable if d.fix in applied]
-            check = getattr(fixer, "check_pass", None)
-            if check is not None:
-                tree = check(result.source, new_source, done, tree)
-            result.fixed.extend(done)
-            result.verdicts.extend(v for v in verdicts if v.fix in applied)
-            result.source = new_source
-        return result  # pragma: no cover - the loop returns
+        passes: List[List[FixVerdict]] = []   # each pass's verdicts, the last pass's last
+
+        def diagnose(text: str) -> List[Diagnostic]:
+            return check_source(text, path, select, ignore, settings=settings)
+
+        def passing(text: str, usable: List[Diagnostic]) -> List[Fix]:
+            cases = cases_for_source(text, path or "<string>", usable, settings.numpy_min) if usable else []
+            passes.append(self.verify_cases(cases, unsafe_fixes=unsafe_fixes))
+            return [v.fix for v in passes[-1] if v.verdict == "PASS" and v.fix is not None]
+
+        fixed = fix_to_fixpoint(source, diagnose, unsafe_fixes, choose=passing)
+        applied = {id(d) for d in fixed.fixed}  # a retried deep run verifies anew: match this run's diagnostics
+        return VerifiedFixResult(
+            fixed.source, fixed.fixed, fixed.remaining,
+            verdicts=[v for verdicts in passes for v in verdicts if any(id(d) in applied for d in v.diagnostics)],
+            rejected=[v for v in passes[-1] if v.verdict != "PASS"])
 
 
 def _settings(path: Optional[str], settings: Optional[Settings]) -> Settings:
-    if settings is not None:
-        return settings
-    if path is None:
-        return DEFAULT
-    from tensorlint.config.targets import settings_for
-    return settings_for(path)
+    """The given settings, else the project's near `path` (as `check_source` finds them)."""
+    return settings if settings is not None else DEFAULT if path is None else settings_for(path)
 
 
 # -- one shared verifier for callers that fix file after file (`tensorlint fix --verify`) ------------

@@ -13,16 +13,17 @@ whatever the tensor matrix said.
   (the result wrappers of detection packages: their ``Boxes``, ``Keypoints``, ``Results``);
 * :class:`NumpyOnly`: ``.numpy()`` only (a dataset library's ``Tensor``, TensorFlow's eager tensor).
 
-Imported only by the worker (:mod:`tensorlint.verify.worker`): it needs NumPy and torch.
+Imported only by the worker (:mod:`tensorlint.verify.tensor_check`): it needs NumPy and torch.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, List, Sequence, Tuple
 
 import numpy as np
 import torch
 
 from tensorlint.verify.compare import difference
+from tensorlint.verify.evaluation import Outcome, plan_namespace, run_snippet
 from tensorlint.verify.plan import Plan
 
 
@@ -94,12 +95,10 @@ def _plain_tensor(seed: int) -> torch.Tensor:
 
 
 def verify_look_alikes(plan: Plan, compiled: Tuple[Any, Any], grad_modes: Sequence[bool], loop: bool,
-                       iterations: int, namespace: Callable[[Plan], Dict[str, Any]],
-                       run: Callable[..., Any]) -> dict:
+                       iterations: int) -> dict:
     """Both sides with the plan's assumed placeholders bound to each look-alike.
 
-    `namespace(plan)` gives a fresh namespace (modules, lists); `run(code, namespace, grad, mode)` an
-    Outcome. Returns {"receivers", "bindings", "same", "not_compared", "fail", "failures"}.
+    Returns {"receivers", "bindings", "same", "not_compared", "fail", "failures"}.
     """
     assumed = set(plan.assumed)
     keys = [atom.key for atom in plan.atoms if atom.placeholder in assumed]
@@ -110,7 +109,7 @@ def verify_look_alikes(plan: Plan, compiled: Tuple[Any, Any], grad_modes: Sequen
             binding = "look-alike: " + ", ".join(f"`{key}` = {label}" for key in keys)
             if len(grad_modes) > 1:
                 binding += ", grad on" if grad_enabled else ", grad off"
-            outcomes = [_side(plan, code, make, grad_enabled, loop, iterations, namespace, run) for code in compiled]
+            outcomes = [_side(plan, code, make, grad_enabled, loop, iterations) for code in compiled]
             original, fixed = outcomes
             counts["bindings"] += 1
             if not original.ok:
@@ -126,9 +125,9 @@ def verify_look_alikes(plan: Plan, compiled: Tuple[Any, Any], grad_modes: Sequen
     return dict(counts, receivers=keys, failures=failures)
 
 
-def _side(plan: Plan, code: Any, make: Callable[[int], Any], grad_enabled: bool, loop: bool, iterations: int,
-          namespace: Callable[[Plan], Dict[str, Any]], run: Callable[..., Any]) -> Any:
-    names = namespace(plan)
+def _side(plan: Plan, code: Any, make: Callable[[int], Any], grad_enabled: bool, loop: bool,
+          iterations: int) -> Outcome:
+    names = plan_namespace(plan)
     for atom in plan.atoms_with("accumulator"):
         names[atom.placeholder] = 0.0
     outcome = None
@@ -141,7 +140,7 @@ def _side(plan: Plan, code: Any, make: Callable[[int], Any], grad_enabled: bool,
             value = make(seed) if atom.placeholder in plan.assumed else _plain_tensor(seed)
             names[atom.placeholder] = value
             bound.append((atom.placeholder, value))
-        outcome = run(code, names, grad_enabled, plan.mode)
+        outcome = run_snippet(code, names, grad_enabled, plan.mode)
         if not outcome.ok:
             return outcome
     if plan.mode == "exec":

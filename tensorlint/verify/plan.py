@@ -31,7 +31,8 @@ import builtins
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
-from tensorlint.verify.snippets import ALLOWED_ROOTS, DEFAULT_MODULES, SINK_MODEL, _Positions
+from tensorlint.verify.snippets import SINK_MODEL
+from tensorlint.verify.source_model import ALLOWED_ROOTS, DEFAULT_MODULES, Positions
 
 CONTAINER_METHODS = frozenset({"append", "extend", "insert"})
 PLACEHOLDER = "__tl_a{}"
@@ -109,7 +110,7 @@ class _Analysis:
         self.code = code
         self.forced = forced
         self.tree = ast.parse(code, mode="eval" if mode == "eval" else "exec")
-        self.positions = _Positions(code)
+        self.positions = Positions(code)
         self.imports = imports
         self.tensor_attrs = tensor_attrs
         self.loop = loop

@@ -4,21 +4,21 @@ This runs in the verifier's parent process and needs neither torch nor NumPy: it
 :mod:`ast`, never runs it. For each fix (diagnostics sharing one fix are one case: TL101 and TL102
 share the canonical chain) it extracts
 
-* the **expression** the fix rewrites (conversions, TL1xx, and `.data` reads, TL201), plus, where the
-  flagged expression is not a `.numpy()` call but the argument of an implicit conversion, the
-  enclosing NumPy/torch call (`np.linalg.norm(p)`) and the model of any such sink, `np.asarray(...)`;
+* the **expression** the fix rewrites (`.data` reads, TL201), and for a **conversion** (TL1xx, or a
+  `.data` read the fix turns into one) where the flagged expression is not a `.numpy()` call but the
+  argument of an implicit conversion, also the enclosing NumPy call (`np.linalg.norm(p)`) and the
+  model of any such sink, `np.asarray(...)`;
 * the **statement** (TL202 writes: the fix wraps it in `with torch.no_grad():`);
 * the **accumulating statement** of a step loop (TL4xx: run a few iterations);
 * the **NumPy name** and its enclosing expression/call, or the `from numpy import` statement (TL3xx);
 
-together with the grad mode the code has there (lexically inside `with torch.no_grad()`,
-`torch.inference_mode()`, `torch.set_grad_enabled(False)` or a function decorated with one of them:
-off), the file's import aliases (so `np` is bound to NumPy only if the file means NumPy by it), and
-the snippet's text with every *other* fix whose edits lie inside it applied to both sides, so that a
+together with the grad mode the code has there and the file's import aliases (so `np` is bound to
+NumPy only if the file means NumPy by it; both read by :mod:`tensorlint.verify.source_model`), and the
+snippet's text with every *other* fix whose edits lie inside it applied to both sides, so that a
 fix is judged on its own effect (`np.array([a, b])` with one fix per element).
 
-What a family's snippet is comes from the code's family (the public contract of the codes), never
-from a rule's internals: :data:`SNIPPET_KINDS`.
+What a fix's snippet is comes from what its rules declare (`Rule.fix_check`, generated into
+:data:`tensorlint.core.codes.FIX_CHECKS`), never from a rule's internals: :func:`snippet_kind`.
 """
 from __future__ import annotations
 
@@ -28,39 +28,43 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from tensorlint.core.diagnostics import Diagnostic, Edit, Fix, physical_lines
+from tensorlint.core.codes import FIX_CHECKS
+from tensorlint.core.diagnostics import Diagnostic, Edit, Fix
+from tensorlint.core.fix_check import FixCheck
+from tensorlint.verify.source_model import SourceModel, dotted, grad_modes, imports_of
 
-# code prefix -> snippet kind; the longest matching prefix wins
-SNIPPET_KINDS: Dict[str, str] = {
-    "TL1": "expression",
-    "TL201": "expression",
-    "TL202": "statement",
-    "TL2": "statement",
-    "TL3": "numpy",
-    "TL4": "loop",
-}
-# Names bound to real modules when the file does not import them otherwise.
-DEFAULT_MODULES: Dict[str, str] = {"np": "numpy", "numpy": "numpy", "torch": "torch", "nn": "torch.nn",
-                                   "F": "torch.nn.functional", "math": "math"}
-# Modules the verifier may bind names to; names imported from anything else cannot be bound.
-ALLOWED_ROOTS = ("numpy", "torch", "math", "builtins")
-_GRAD_OFF = {"torch.no_grad", "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad",
-             "torch.inference_mode", "torch.autograd.inference_mode", "torch.autograd.grad_mode.inference_mode"}
-_GRAD_ON = {"torch.enable_grad", "torch.autograd.enable_grad", "torch.autograd.grad_mode.enable_grad"}
-_SET_GRAD = {"torch.set_grad_enabled", "torch.autograd.set_grad_enabled",
-             "torch.autograd.grad_mode.set_grad_enabled"}
+# When the rules of one fix declare different snippets, the most specific wins: a NumPy name is part of
+# an expression, a conversion is a kind of expression, an expression is part of a statement, and a
+# statement is what a loop runs.
+SNIPPET_SPECIFICITY = ("numpy", "conversion", "expression", "statement", "loop")
+_UNDECLARED = FixCheck()  # a code no rule declares (a diagnostic a test builds) is checked as an expression
 _IMPORT_LINE = re.compile(r"\A\s*(?:import|from)\s+[\w.]+.*\n?\Z", re.DOTALL)
 _SINK_ROOTS = ("numpy",)  # an implicit conversion evaluated inside its own call when the callee is NumPy's
 SINK_MODEL = "__tl_np.asarray"
 
 
+def fix_check(code: str) -> FixCheck:
+    return FIX_CHECKS.get(code, _UNDECLARED)
+
+
 def snippet_kind(codes: Sequence[str]) -> str:
-    best = ""
+    """The snippet the rules of `codes` declare for their shared fix (the most specific of them)."""
+    declared = {fix_check(code).snippet for code in codes} or {_UNDECLARED.snippet}
+    return min(declared, key=SNIPPET_SPECIFICITY.index)
+
+
+def hazard_errors(codes: Sequence[str]) -> List[Tuple[str, str]]:
+    """(exception class, message regex) that any of `codes` says the unfixed code raises, in code order."""
+    found: List[Tuple[str, str]] = []
     for code in codes:
-        for prefix in SNIPPET_KINDS:
-            if code.startswith(prefix) and len(prefix) > len(best):
-                best = prefix
-    return SNIPPET_KINDS.get(best, "expression")
+        found.extend(error for error in fix_check(code).raises if error not in found)
+    return found
+
+
+def loop_measure(codes: Sequence[str]) -> str:
+    """What the fixed loop must save: "graph" (retained graphs) if any of `codes` says so, else "sync"."""
+    measures = {fix_check(code).measures for code in codes}
+    return "graph" if "graph" in measures else "sync"
 
 
 @dataclass
@@ -79,7 +83,7 @@ class Case:
     path: str
     diagnostics: List[Diagnostic]
     fix: Fix
-    kind: str
+    kind: str                     # what is evaluated: "expression", "statement", "loop", "numpy" or "probe"
     candidates: List[Candidate] = field(default_factory=list)
     grad_modes: List[bool] = field(default_factory=lambda: [True])
     imports: Dict[str, List[str]] = field(default_factory=dict)
@@ -87,6 +91,7 @@ class Case:
     numpy_min: Optional[Tuple[int, ...]] = None
     problem: str = ""             # set when the fix cannot be extracted: reported SKIPPED with this reason
     notes: List[str] = field(default_factory=list)
+    conversion: bool = False      # the expression is converted to NumPy: its implicit conversion is evaluated too
 
     @property
     def codes(self) -> List[str]:
@@ -99,7 +104,8 @@ class Case:
     def job(self, iterations: int = 3, strict_bfloat16: bool = False) -> dict:
         return {
             "kind": self.kind,
-            "codes": self.codes,
+            "raises": hazard_errors(self.codes),
+            "measures": loop_measure(self.codes),
             "candidates": [c.__dict__ for c in self.candidates],
             "grad_modes": self.grad_modes,
             "imports": self.imports,
@@ -111,165 +117,6 @@ class Case:
             "assumes": list(self.fix.assumes) if self.fix is not None else [],
             "unproven": self.fix is not None and not self.fix.is_safe,
         }
-
-
-# -- positions ---------------------------------------------------------------------------------
-class _Positions:
-    """Character offsets of ast positions (ast columns are UTF-8 byte offsets)."""
-
-    def __init__(self, source: str) -> None:
-        self.lines = physical_lines(source)
-        self.starts = [0]
-        for line in self.lines:
-            self.starts.append(self.starts[-1] + len(line))
-
-    def offset(self, lineno: int, col: int) -> int:
-        index = lineno - 1
-        if index >= len(self.lines):
-            return self.starts[-1]
-        prefix = self.lines[index].encode("utf-8")[:col].decode("utf-8", errors="ignore")
-        return self.starts[index] + len(prefix)
-
-    def span(self, node: ast.AST) -> Tuple[int, int]:
-        return (self.offset(node.lineno, node.col_offset), self.offset(node.end_lineno, node.end_col_offset))
-
-    def line_start(self, offset: int) -> int:
-        for start in reversed(self.starts):
-            if start <= offset:
-                return start
-        return 0
-
-
-class SourceModel:
-    """A parsed file: spans, parents, imports. Raises SyntaxError for a file that does not parse."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.tree = ast.parse(source)
-        self.positions = _Positions(source)
-        self.parents: Dict[int, ast.AST] = {}
-        self.nodes: List[Tuple[int, int, int, ast.AST]] = []   # (start, end, depth, node)
-        self._index(self.tree, 0)
-        self.imports = _imports(self.tree)
-
-    def _index(self, node: ast.AST, depth: int) -> None:
-        for child in ast.iter_child_nodes(node):
-            self.parents[id(child)] = node
-            if isinstance(child, (ast.expr, ast.stmt)):
-                start, end = self.positions.span(child)
-                self.nodes.append((start, end, depth + 1, child))
-            self._index(child, depth + 1)
-
-    def parent(self, node: ast.AST) -> Optional[ast.AST]:
-        return self.parents.get(id(node))
-
-    def covering(self, start: int, end: int, kinds: tuple) -> Optional[ast.AST]:
-        """The smallest (then deepest) node of `kinds` whose span holds [start, end]."""
-        best = None
-        for node_start, node_end, depth, node in self.nodes:
-            if isinstance(node, kinds) and node_start <= start and end <= node_end:
-                key = (node_end - node_start, -depth)
-                if best is None or key < best[0]:
-                    best = (key, node)
-        return best[1] if best else None
-
-    def span(self, node: ast.AST) -> Tuple[int, int]:
-        return self.positions.span(node)
-
-
-def _imports(tree: ast.Module) -> Dict[str, List[str]]:
-    """name -> ["module", path] / ["attr", module, name] / ["foreign", what] / ["ambiguous", ...]."""
-    found: Dict[str, List[str]] = {}
-
-    def bind(name: str, value: List[str]) -> None:
-        if name in found and found[name] != value:
-            found[name] = ["ambiguous", f"`{name}` is imported more than once, differently"]
-        else:
-            found[name] = value
-
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    target = alias.name
-                    name = alias.asname
-                else:
-                    target = name = alias.name.split(".")[0]
-                allowed = target.split(".")[0] in ALLOWED_ROOTS
-                bind(name, ["module", target] if allowed else ["foreign", f"module `{target}`"])
-        elif isinstance(node, ast.ImportFrom):
-            module = "." * node.level + (node.module or "")
-            for alias in node.names:
-                if alias.name == "*":
-                    continue
-                name = alias.asname or alias.name
-                allowed = node.level == 0 and module.split(".")[0] in ALLOWED_ROOTS
-                bind(name, ["attr", module, alias.name] if allowed else ["foreign", f"`{module}.{alias.name}`"])
-    return found
-
-
-# -- dotted names and grad mode -----------------------------------------------------------------
-def _dotted(node: ast.AST, imports: Dict[str, List[str]]) -> str:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return ""
-    binding = imports.get(node.id)
-    if binding is None:
-        root = DEFAULT_MODULES.get(node.id, node.id)
-    elif binding[0] == "module":
-        root = binding[1]
-    elif binding[0] == "attr":
-        root = f"{binding[1]}.{binding[2]}"
-    else:
-        return ""
-    return ".".join([root] + parts[::-1])
-
-
-def _grad_effect(expr: ast.AST, imports: Dict[str, List[str]]) -> Optional[List[bool]]:
-    """What a `with` item / decorator does to grad mode: [False], [True], [True, False] (unknown) or None."""
-    call = expr if isinstance(expr, ast.Call) else None
-    name = _dotted(call.func if call else expr, imports)
-    if name in _GRAD_OFF:
-        if name.endswith("inference_mode") and call is not None:
-            flag = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "mode"), None)
-            if isinstance(flag, ast.Constant) and flag.value is False:
-                return None
-            if flag is not None and not isinstance(flag, ast.Constant):
-                return [True, False]
-        return [False]
-    if name in _GRAD_ON:
-        return [True]
-    if name in _SET_GRAD and call is not None:
-        flag = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "mode"), None)
-        if isinstance(flag, ast.Constant) and isinstance(flag.value, bool):
-            return [flag.value]
-        return [True, False]
-    return None
-
-
-def grad_modes(model: SourceModel, node: ast.AST) -> List[bool]:
-    """Grad mode at `node`, read lexically; a function's body starts from its decorators, else grad on."""
-    current: Optional[ast.AST] = node
-    while current is not None:
-        parent = model.parent(current)
-        if isinstance(parent, (ast.With, ast.AsyncWith)) and current in parent.body:
-            for item in reversed(parent.items):
-                effect = _grad_effect(item.context_expr, model.imports)
-                if effect is not None:
-                    return effect
-        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)) and current in parent.body:
-            for decorator in parent.decorator_list:
-                effect = _grad_effect(decorator, model.imports)
-                if effect is not None:
-                    return effect
-            return [True]
-        if isinstance(parent, ast.Lambda):
-            return [True]
-        current = parent
-    return [True]
 
 
 # -- applying edits inside a region -------------------------------------------------------------
@@ -349,8 +196,10 @@ def cases_for_source(source: str, path: str, diagnostics: Sequence[Diagnostic],
     fixes = list(by_fix)
     cases = []
     for fix, group in by_fix.items():
-        case = Case(path, sorted(group), fix, snippet_kind([d.code for d in group]), imports=model.imports,
-                    numpy_min=numpy_min)
+        snippet = snippet_kind([d.code for d in group])
+        conversion = snippet == "conversion"
+        case = Case(path, sorted(group), fix, "expression" if conversion else snippet, imports=model.imports,
+                    numpy_min=numpy_min, conversion=conversion)
         try:
             _extract(model, case, fixes)
         except _Unextractable as problem:
@@ -374,7 +223,7 @@ def _extract(model: SourceModel, case: Case, fixes: Sequence[Fix]) -> None:
         if inserted is not None and not (first.start_offset < edit.start < first.end_offset):
             outside_imports.append(edit)
             try:
-                added = _imports(ast.parse(textwrap.dedent(inserted)))
+                added = imports_of(ast.parse(textwrap.dedent(inserted)))
             except SyntaxError:
                 continue
             case.imports = {**case.imports, **added}
@@ -449,9 +298,7 @@ def _expression_candidates(model: SourceModel, case: Case, fix: Fix, others: Seq
     _note_applied(case, applied)
     flagged = _flagged(case.first, start, applied)
     # a conversion, or a `.data` read the fix turns into one (`np.asarray(batch.data)`: `.detach().cpu()`)
-    conversion = case.kind == "expression" and (any(code.startswith("TL1") for code in case.codes)
-                                                or _adds_device_copy(original, fixed))
-    if not conversion or _is_numpy_call(node):
+    if not (case.conversion or _adds_device_copy(original, fixed)) or _is_numpy_call(node):
         case.candidates.append(Candidate(original, fixed, "expression", flagged))
         return
     # an argument of an implicit conversion: its own NumPy call if that can be evaluated, else np.asarray(...)
@@ -475,7 +322,7 @@ def _enclosing_sink(model: SourceModel, node: ast.expr) -> Optional[ast.Call]:
             current = parent
             continue
         if isinstance(parent, ast.Call) and current is not parent.func:
-            name = _dotted(parent.func, model.imports)
+            name = dotted(parent.func, model.imports)
             if name.split(".")[0] in _SINK_ROOTS:
                 return parent
         return None
@@ -514,17 +361,15 @@ def _extract_numpy(model: SourceModel, case: Case, fix: Fix, others: Sequence[Fi
         case.candidates.append(Candidate(original, fixed, "enclosing call", _flagged(first, start, applied)))
 
 
-# -- TL4 findings without a fix: measure the flagged site's host syncs ---------------------------------
-PROBE_PREFIXES = ("TL4",)
-
-
+# -- step-loop findings without a fix: measure the flagged site's host syncs -----------------------------
 def probes_for_source(source: str, path: str, diagnostics: Sequence[Diagnostic]) -> List[Case]:
-    """One probe Case per TL4 diagnostic without a fix: the flagged expression, run a few iterations.
+    """One probe Case per diagnostic without a fix whose rule's fix would be a "loop" snippet (TL4): the
+    flagged expression, run a few iterations.
 
     An `if`/`while`/`assert` condition is measured as `bool(condition)` (that is where it syncs), an
     f-string replacement field as the whole f-string.
     """
-    wanted = [d for d in diagnostics if d.fix is None and d.code.startswith(PROBE_PREFIXES)]
+    wanted = [d for d in diagnostics if d.fix is None and fix_check(d.code).snippet == "loop"]
     if not wanted:
         return []
     model = SourceModel(source)

@@ -248,3 +248,50 @@ def test_the_check_refuses_a_wrap_that_is_not_exactly_the_run(source, change):
     assert after != apply_edits(source, [found[0].fix])[0]
     with pytest.raises(FixError, match="changed code outside its edits"):
         check_pass(source, after, altered)
+
+
+# -- the fixpoint loop with a chooser (what `fix --verify` applies) --------------------------------------
+def _diagnose(source):
+    return check_source(source, select=ALL)
+
+
+def test_a_chooser_applies_only_the_fixes_it_picks_and_stops_when_it_picks_none():
+    from tensorlint.core.fixer import fix_to_fixpoint
+    source = H + "def f(a, b):\n    return a.cpu().numpy(), b.cpu().numpy()\n"
+    offered = []
+
+    def first_only(text, usable):
+        offered.append(len(usable))
+        return [usable[0].fix] if len(usable) == 2 else []
+
+    result = fix_to_fixpoint(source, _diagnose, True, choose=first_only)
+    assert result.source == H + "def f(a, b):\n    return a.detach().cpu().numpy(), b.cpu().numpy()\n"
+    assert [d.line for d in result.fixed] == [4] and len(result.remaining) == 1
+    assert offered == [2, 1]
+
+
+def test_a_chooser_is_asked_even_when_nothing_is_left_to_fix():
+    from tensorlint.core.fixer import fix_to_fixpoint
+    asked = []
+    result = fix_to_fixpoint(H + "x = 1\n", _diagnose, True, choose=lambda text, usable: asked.append(usable) or [])
+    assert asked == [[]] and not result.changed
+
+
+def test_a_chooser_gets_the_loops_guards():
+    import dataclasses
+    from tensorlint.core import fixer
+    from tensorlint.core.diagnostics import Edit, Fix
+    source = H + "def f(x):\n    return x.cpu().numpy()\n"
+
+    def offering(edit):  # the first diagnostic, its fix replaced by `edit(text)`
+        return lambda text: [dataclasses.replace(d, fix=Fix("altered", (edit(text),))) for d in _diagnose(text)[:1]]
+
+    def every(text, usable):
+        return [d.fix for d in usable]
+
+    breaks = offering(lambda text: Edit(text.index("x.cpu()"), text.index("x.cpu()"), "(("))
+    with pytest.raises(fixer.FixError, match="fix produced invalid code"):
+        fixer.fix_to_fixpoint(source, breaks, True, choose=every)
+    grows = offering(lambda text: Edit(text.index("numpy()") + 7, text.index("numpy()") + 7, " + 0"))
+    with pytest.raises(fixer.FixError, match=f"fixes still apply after {fixer.MAX_PASSES} passes"):
+        fixer.fix_to_fixpoint(source, grows, True, choose=every)

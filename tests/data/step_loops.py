@@ -2,7 +2,7 @@
 
 A tiny ``torch.nn.Linear(4, 2)`` is moved to emulated CUDA (parameters included, through
 ``emulate_module``) and trained with SGD on emulated batches, so every host sync the loop body
-performs is counted by ``tensorlint.verify.emulation.count_syncs``. The loops are written as in a
+performs is counted by ``tensorlint.verify.sync_count.count_syncs``. The loops are written as in a
 real project (model, optimizer, batches and device as arguments, ``x.to(device)`` each step; on
 emulated CUDA that is a no-op, as on a real GPU); each hazard has the rewrite its TL401 message
 suggests next to it, and the lines the rule flags end in ``# TL401``.

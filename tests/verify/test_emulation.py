@@ -21,10 +21,11 @@ import pytest
 torch = pytest.importorskip("torch")
 np = pytest.importorskip("numpy")
 
-from tensorlint.verify.emulation import (  # noqa: E402  (needs torch)
-    CUDA_NUMPY_MESSAGE, DEVICE_MISMATCH_MESSAGE, EmulatedCudaTensor, count_syncs, emulate_module,
-    emulated_synchronize, strict_devices, to_emulated_cuda,
+from tensorlint.verify.emulated_tensor import (  # noqa: E402  (needs torch)
+    CUDA_NUMPY_MESSAGE, DEVICE_MISMATCH_MESSAGE, EmulatedCudaTensor, strict_devices,
 )
+from tensorlint.verify.emulation import emulate_module, to_emulated_cuda  # noqa: E402
+from tensorlint.verify.sync_count import count_syncs, emulated_synchronize  # noqa: E402
 
 DEVICE_ERROR = ("can't convert cuda:0 device type tensor to numpy. "
                 "Use Tensor.cpu() to copy the tensor to host memory first.")

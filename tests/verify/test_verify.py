@@ -27,7 +27,8 @@ from tensorlint.verify.command import add_verify_parser, rejected_lines, run_ver
 from tensorlint.verify.compare import difference, shared_inputs  # noqa: E402
 from tensorlint.verify.core import Verifier  # noqa: E402
 from tensorlint.verify.plan import Unbindable, make_plan  # noqa: E402
-from tensorlint.verify.snippets import SourceModel, cases_for_source, grad_modes, snippet_kind  # noqa: E402
+from tensorlint.verify.snippets import cases_for_source, hazard_errors, loop_measure, snippet_kind  # noqa: E402
+from tensorlint.verify.source_model import SourceModel, grad_modes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
@@ -80,11 +81,42 @@ def _diagnostic(source, code, flagged, old, new, safety=Safety.SAFE):
 
 # -- extraction and planning (no subprocess) ---------------------------------------------------------
 @pytest.mark.parametrize("codes, kind", [
-    (["TL101"], "expression"), (["TL101", "TL102"], "expression"), (["TL201"], "expression"),
+    (["TL101"], "conversion"), (["TL101", "TL102"], "conversion"), (["TL201"], "expression"),
     (["TL202"], "statement"), (["TL301"], "numpy"), (["TL302"], "numpy"), (["TL404"], "loop"),
+    (["TL999"], "expression"),
 ])
-def test_snippet_kind_comes_from_the_code_family(codes, kind):
+def test_snippet_kind_is_what_the_rule_declares(codes, kind):
     assert snippet_kind(codes) == kind
+
+
+@pytest.mark.parametrize("codes, kind", [
+    pytest.param(["TL201", "TL202"], "expression", id="expression before statement"),
+    pytest.param(["TL202", "TL201"], "expression", id="whatever the order"),
+    pytest.param(["TL101", "TL201"], "conversion", id="conversion before expression"),
+    pytest.param(["TL402", "TL202"], "statement", id="statement before loop"),
+    pytest.param(["TL401", "TL302"], "numpy", id="a NumPy name before anything"),
+])
+def test_rules_sharing_a_fix_get_the_most_specific_snippet(codes, kind):
+    assert snippet_kind(codes) == kind
+
+
+def test_a_shared_fix_removes_any_of_its_rules_errors_and_saves_graphs_if_one_rule_says_so():
+    assert hazard_errors(["TL101", "TL102"]) == [
+        ("RuntimeError", "requires grad"), ("TypeError", "can't convert .*(cuda|CUDA|device type).* to numpy")]
+    assert hazard_errors(["TL101", "TL101", "TL201"]) == [("RuntimeError", "requires grad")]
+    assert hazard_errors(["TL201"]) == hazard_errors(["TL999"]) == []
+    assert loop_measure(["TL401"]) == "sync"
+    assert loop_measure(["TL401", "TL404"]) == "graph"
+
+
+def test_a_conversion_rules_fix_is_also_evaluated_inside_its_implicit_conversion():
+    source = "import numpy as np\ndef f(model, x):\n    return np.linalg.norm(model(x))\n"
+    for code, conversion in (("TL101", True), ("TL201", False)):
+        found = _diagnostic(source, code, "model(x)", "model(x)", "model(x).detach()")
+        case, = cases_for_source(source, "t.py", [found])
+        assert (case.kind, case.conversion) == ("expression", conversion)
+        hows = [candidate.how for candidate in case.candidates]
+        assert hows == (["enclosing call", "modelled as np.asarray(...)"] if conversion else ["expression"])
 
 
 @pytest.mark.parametrize("source, expected", [
@@ -100,6 +132,16 @@ def test_snippet_kind_comes_from_the_code_family(codes, kind):
                  id="unknown flag: both"),
     pytest.param("import torch\nwith torch.no_grad():\n    def f(x):\n        return x.numpy()\n", [True],
                  id="a function defined under no_grad runs later"),
+    pytest.param("from torch.autograd import inference_mode\nwith inference_mode():\n    y = x.numpy()\n", [False],
+                 id="torch.autograd.inference_mode"),
+    pytest.param("import torch\nwith torch.no_grad():\n    with torch.autograd.grad_mode.enable_grad():\n"
+                 "        y = x.numpy()\n", [True], id="torch.autograd.grad_mode.enable_grad"),
+    pytest.param("import torch.autograd.grad_mode as gm\n@gm.set_grad_enabled(False)\ndef f(x):\n"
+                 "    return x.numpy()\n", [False], id="torch.autograd.grad_mode.set_grad_enabled"),
+    pytest.param("import torch\nwith torch.inference_mode(False):\n    y = x.numpy()\n", [True],
+                 id="inference_mode(False) changes nothing"),
+    pytest.param("import torch\nwith torch.nn.no_grad():\n    y = x.numpy()\n", [True],
+                 id="not where torch has no_grad"),
 ])
 def test_grad_mode_is_read_from_the_source(source, expected):
     model = SourceModel(source)

@@ -8,6 +8,7 @@ from tensorlint import __version__
 from tensorlint.run.cache import DIRECTORY_NAME, ENVIRONMENT_VARIABLE
 from tensorlint.core.codes import CODES
 from tensorlint.adapters.cli.output import FORMATS
+from tensorlint.adapters.cli.progress import Progress
 
 STDIN = "-"
 
@@ -135,7 +136,7 @@ def build_parser(handlers: Mapping[str, Callable[[argparse.Namespace], int]],
     commands.add_parser("rules", help="list every rule").set_defaults(handler=handlers["rules"])
     if argv is None or "verify" in argv:
         from tensorlint.verify.command import add_verify_parser  # argparse only; the verifier itself loads on use
-        add_verify_parser(commands)
+        add_verify_parser(commands, Progress)
     else:
         commands.add_parser("verify", help=VERIFY_SUMMARY)
     commands.add_parser("lsp", help="run the language server (LSP over stdio) for editors").set_defaults(

@@ -88,7 +88,7 @@ class NumpyWithoutDetach(Rule):
     """
 
     code = "TL101"
-    fix_check = FixCheck(raises=(("RuntimeError", r"requires grad"),))
+    fix_check = FixCheck(snippet="conversion", raises=(("RuntimeError", r"requires grad"),))
     name = "numpy-without-detach"
     summary = "Conversion to NumPy of a tensor that may require grad, without `.detach()`"
     fixable = "sometimes"
@@ -440,7 +440,8 @@ class NumpyWithoutCpu(Rule):
     """
 
     code = "TL102"
-    fix_check = FixCheck(raises=(("TypeError", r"can't convert .*(cuda|CUDA|device type).* to numpy"),))
+    fix_check = FixCheck(snippet="conversion",
+                         raises=(("TypeError", r"can't convert .*(cuda|CUDA|device type).* to numpy"),))
     name = "numpy-without-cpu"
     summary = "Conversion to NumPy of a tensor that may be on an accelerator, without `.cpu()`"
     fixable = "sometimes"
@@ -613,6 +614,7 @@ class NoncanonicalNumpyChain(Rule):
     """
 
     code = "TL103"
+    fix_check = FixCheck(snippet="conversion")
     name = "noncanonical-numpy-chain"
     summary = "Conversion chain that works but is not `.detach().cpu().numpy()`"
     fixable = "always"
@@ -683,6 +685,7 @@ class NumpyOfUnknownProvenance(Rule):
     """
 
     code = "TL105"
+    fix_check = FixCheck(snippet="conversion")
     name = "numpy-unknown-provenance"
     summary = "Conversion to NumPy of a value of unknown provenance without the canonical chain (opt-in)"
     fixable = "sometimes"
