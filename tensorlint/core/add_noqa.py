@@ -23,7 +23,6 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from tensorlint.core.diagnostics import Edit, physical_lines
 from tensorlint.core.noqa import _NOQA
-from tensorlint.adapters.notebook import rewrite_cells
 
 _SEPARATORS = re.compile(r"[,\s]+")
 
@@ -119,18 +118,3 @@ def moved_to(text: str, other: str, edits: Iterable[Edit]) -> List[Edit]:
         base = other_starts[min(row, len(other_starts) - 1)]
         moved.append(Edit(base + edit.start - text_starts[row], base + edit.end - text_starts[row], edit.text))
     return moved
-
-
-def add_noqa_to_notebook(text: str, path: Optional[str], findings: Iterable) -> str:
-    """The notebook `text` with `# noqa` comments in its cells for `findings` (NotebookDiagnostics:
-    cell and line within the cell). Each cell is tokenized as it is linted (IPython syntax masked)."""
-    wanted: Dict[int, List[Tuple[int, str]]] = {}
-    for finding in findings:
-        wanted.setdefault(finding.cell, []).append((finding.line, finding.code))
-
-    def rewrite(cell: int, source: str, masked: str) -> str:
-        if cell not in wanted:
-            return source
-        return apply(source, moved_to(masked, source, noqa_edits(masked, wanted[cell])))
-
-    return rewrite_cells(text, path, rewrite)

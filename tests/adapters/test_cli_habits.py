@@ -237,7 +237,7 @@ def test_github_paths_are_relative_to_the_repository_root(tmp_path, monkeypatch,
 def test_github_paths_outside_a_repository_are_relative_to_the_working_directory(tmp_path, monkeypatch, capsys):
     write(tmp_path / "work" / "a.py", HAZARD)
     monkeypatch.chdir(tmp_path / "work")
-    monkeypatch.setattr("tensorlint.adapters.cli.main.repository_root", lambda: os.getcwd())  # /tmp may sit in a work tree
+    monkeypatch.setattr("tensorlint.adapters.cli.check.repository_root", lambda: os.getcwd())  # /tmp may sit in a work tree
     code, out, _ = run(capsys, "check", "--format", "github", ".")
     assert set(github_files(out)) == {"a.py"}
 

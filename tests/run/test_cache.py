@@ -143,7 +143,7 @@ def test_second_check_is_served_from_the_cache(tmp_path, capsys, cache_dir, monk
     def no_analysis(*args, **kwargs):
         raise AssertionError("analysed although cached")
 
-    monkeypatch.setattr("tensorlint.adapters.cli.main.check_source", no_analysis)
+    monkeypatch.setattr("tensorlint.run.check.check_source", no_analysis)
     assert run(capsys, "check", str(path)) == first
 
 

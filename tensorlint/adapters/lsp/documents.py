@@ -130,7 +130,7 @@ def analyse_notebook(cells: Sequence[Tuple[str, Optional[str]]], previous: Optio
                      check: CheckCells, encoding: str) -> NotebookSnapshot:
     """`cells`: (cell URI, its text or None when it is not a Python code cell), in notebook order."""
     from tensorlint.core.file_problems import problem, SYNTAX_ERROR
-    from tensorlint.adapters.notebook import NotebookError
+    from tensorlint.adapters.notebook.cells import NotebookError
     try:
         found = check([source for _, source in cells])
     except NotebookError as error:

@@ -122,7 +122,7 @@ class TensorlintServer(LanguageServer):
                     f"tensorlint: cannot check {uri}: {error!r}")
 
     def lint_notebook(self, uri: str, cells, previous: Optional[NotebookSnapshot]) -> Tuple[NotebookSnapshot, str, str]:
-        from tensorlint.adapters.notebook import check_cells
+        from tensorlint.adapters.notebook.lint import check_cells
         try:
             rules = self.checker(uri)
             path = self.path_of(uri)
@@ -405,7 +405,7 @@ class TensorlintServer(LanguageServer):
         """On the linter thread, once the editor has its answer to `initialize`: pay for the imports
         of the linter (libcst, the rules) before the first document needs them."""
         from tensorlint.api import check_source
-        from tensorlint.adapters.notebook import check_cells  # noqa: F401
+        from tensorlint.adapters.notebook.lint import check_cells  # noqa: F401
         from tensorlint.core.file_problems import parse_python  # noqa: F401
         check_source("import torch\nx = torch.ones(1)\n")
 
