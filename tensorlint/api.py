@@ -4,12 +4,14 @@ from __future__ import annotations
 import ast
 from typing import Iterable, List, Optional
 
+from tensorlint.config.targets import settings_for
 from tensorlint.core.diagnostics import Diagnostic
 from tensorlint.core.engine import enabled_codes, lint
 from tensorlint.core.fixer import FixResult, fix_to_fixpoint
 from tensorlint.core.noqa import without_suppressed
 from tensorlint.rules.prescreen import parse as parse_ast
 from tensorlint.core.settings import DEFAULT, Settings
+from tensorlint.run.imported import context_or_none
 
 
 def _settings(path: Optional[str], settings: Optional[Settings]) -> Settings:
@@ -17,8 +19,7 @@ def _settings(path: Optional[str], settings: Optional[Settings]) -> Settings:
         return settings
     if path is None:
         return DEFAULT
-    from tensorlint.config.targets import settings_for  # reads project metadata near `path` (cached per directory)
-    return settings_for(path)
+    return settings_for(path)  # the project metadata near `path` (cached per directory)
 
 
 def check_source(source: str, path: Optional[str] = None, select: Optional[Iterable[str]] = None,
@@ -52,7 +53,6 @@ def fix_source(source: str, path: Optional[str] = None, select: Optional[Iterabl
         tree = parse_ast(text) if path is not None else None
         project = None
         if tree is not None:
-            from tensorlint.run.imported import context_or_none
             project = context_or_none(path, tree, cache_directory=None)  # a fix writes no cache
         return without_suppressed(text, lint(text, codes, settings=resolved, tree=tree, project=project))
     return fix_to_fixpoint(source, diagnose, unsafe_fixes)

@@ -41,7 +41,7 @@ def serve() -> int:
     except ImportError:
         print(MISSING_EXTRA, file=sys.stderr)
         return 2
-    from tensorlint.adapters.lsp.server import build
+    from tensorlint.adapters.lsp.handlers import build  # pygls: loaded once it is known to be installed
     server = build()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     real_stdout, sys.stdout = sys.stdout, sys.stderr  # a stray print must not corrupt the protocol stream

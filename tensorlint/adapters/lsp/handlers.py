@@ -9,6 +9,12 @@ from tensorlint.adapters.lsp.options import CHANGE_DELAY, FIX_ALL_KIND, METADATA
 from tensorlint.adapters.lsp.server import TensorlintServer
 
 
+def build() -> TensorlintServer:
+    server = TensorlintServer()
+    register(server)
+    return server
+
+
 def register(server: TensorlintServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: TensorlintServer, params: types.InitializeParams) -> None:

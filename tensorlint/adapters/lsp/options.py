@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from typing import Any, List, Optional, Sequence
 
+from tensorlint.config.reader import clear_cache as clear_config_cache
+from tensorlint.config.targets import clear_cache as clear_targets_cache
 from tensorlint.core.diagnostics import Fix
 
 SOURCE = "tensorlint"
@@ -19,10 +21,8 @@ _CODE_PREFIX = re.compile(r"^[A-Z]+[0-9]*$")
 
 def clear_project_caches() -> None:
     """Forget what was read from project metadata and `[tool.tensorlint]` (they may have changed)."""
-    from tensorlint.config import reader as config
-    from tensorlint.config import targets as project
-    project.clear_cache()
-    config.clear_cache()
+    clear_targets_cache()
+    clear_config_cache()
 
 
 def fix_title(fix: Fix) -> str:

@@ -6,7 +6,9 @@ import difflib
 from dataclasses import dataclass, replace
 from typing import List, Optional, Tuple
 
+from tensorlint.core.add_noqa import noqa_edits
 from tensorlint.core.diagnostics import Diagnostic, physical_lines
+from tensorlint.core.noqa import without_suppressed
 
 
 # ------------------------------------------------------------------ positions (no pygls needed)
@@ -103,8 +105,6 @@ def noqa_change(source: str, diagnostic: Diagnostic) -> Optional[TextChange]:
     None where flake8 would still not honour it (the line's first `# noqa` is inside a string), or
     where the text does not tokenize.
     """
-    from tensorlint.core.add_noqa import noqa_edits
-    from tensorlint.core.noqa import without_suppressed
     edits = noqa_edits(source, [(diagnostic.line, diagnostic.code)])
     if not edits:
         return None
