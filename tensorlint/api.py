@@ -6,7 +6,8 @@ from typing import Iterable, List, Optional
 
 from tensorlint.config.targets import settings_for
 from tensorlint.core.diagnostics import Diagnostic
-from tensorlint.core.engine import enabled_codes, lint
+from tensorlint.config.selection import enabled_codes
+from tensorlint.core.engine import lint
 from tensorlint.core.fixer import FixResult, fix_to_fixpoint
 from tensorlint.core.noqa import without_suppressed
 from tensorlint.rules.prescreen import parse as parse_ast

@@ -27,14 +27,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
 
-try:
-    import tomllib as _toml
-except ImportError:  # Python < 3.11
-    import tomli as _toml  # type: ignore[no-redef]
-
-from tensorlint.core.codes import CODES, DEFAULT_CODES
-from tensorlint.config.targets import ProjectConfigError
-from tensorlint.core.settings import parse_version
+from tensorlint.config.selection import Codes, layered_codes, longest_match, names_a_rule, normalized_prefix
+from tensorlint.config.targets import ProjectConfigError, read_toml, target_version
 
 __all__ = ["Config", "ConfigError", "KEYS", "load_config", "find_config_file", "clear_cache", "read_config_file",
            "use_config_file", "chosen_config"]
@@ -45,7 +39,6 @@ KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "exclude", "res
         "unsafe-fixes", "target-numpy", "target-torch")
 
 PathLike = Union[str, "os.PathLike[str]"]
-Codes = Tuple[str, ...]
 
 
 class ConfigError(ProjectConfigError):
@@ -205,52 +198,6 @@ def _per_file_ignore(pattern: str, codes: Codes) -> _PerFileIgnore:
     return _PerFileIgnore(pattern, negated, regex, regex if "/" not in body else None, codes)
 
 
-# ---------------------------------------------------------------- rule selection
-
-def _matches(code: str, prefixes: Iterable[str]) -> int:
-    """Length of the longest prefix in `prefixes` that `code` starts with; 0 for none."""
-    return max((len(prefix) for prefix in prefixes if code.startswith(prefix)), default=0)
-
-
-def _selected_by(code: str, prefixes: Iterable[str]) -> int:
-    """As `_matches`, but an opt-in rule (a house style, off by default) is selected only when named in full."""
-    if code in DEFAULT_CODES:
-        return _matches(code, prefixes)
-    return len(code) if code in prefixes else 0
-
-
-def _apply_layer(current: FrozenSet[str], select: Optional[Codes], extend_select: Codes,
-                 ignore: Codes) -> FrozenSet[str]:
-    """One layer of select / extend-select / ignore on top of `current`, as ruff layers its settings.
-
-    `select` replaces what came before; `extend-select` adds; `ignore` removes unless a longer
-    (more specific) select or extend-select prefix of the same layer names the code, as flake8.
-    """
-    chosen = set()
-    for code in CODES:
-        selected_by = max(_selected_by(code, select or ()), _selected_by(code, extend_select))
-        if select is not None:
-            on = selected_by > 0
-        else:
-            on = code in current or selected_by > 0
-        if on and ignore:
-            ignored_by = _matches(code, ignore)
-            if ignored_by:
-                on = selected_by > ignored_by
-        if on:
-            chosen.add(code)
-    return frozenset(chosen)
-
-
-_DEFAULT_CODES = DEFAULT_CODES
-
-
-def selected_codes(select: Optional[Iterable[str]] = None, ignore: Optional[Iterable[str]] = None) -> FrozenSet[str]:
-    """Codes on after one --select/--ignore (prefixes, as flake8: `TL1` selects the TL1xx family; the longer
-    matching prefix wins; an opt-in rule only when named in full)."""
-    return _apply_layer(_DEFAULT_CODES, tuple(select) if select else None, (), tuple(ignore or ()))
-
-
 def _tuple(codes: Optional[Iterable[str]]) -> Optional[Codes]:
     if codes is None:
         return None
@@ -301,14 +248,14 @@ class Config:
         `file_path` None (stdin without a name) skips per-file-ignores. An empty result means
         nothing to check: do not pass it on as `select` (an empty select means the defaults).
         """
-        codes = _layers(self.select, self.extend_select, self.ignore, _tuple(cli_select) or None,
+        codes = layered_codes(self.select, self.extend_select, self.ignore, _tuple(cli_select) or None,
                         _tuple(cli_extend_select) or (), _tuple(cli_ignore) or ())
         if file_path is None or not self._per_file:
             return codes
         ignored = self.per_file_ignored(file_path)
         if not ignored:
             return codes
-        return frozenset(code for code in codes if not _matches(code, ignored))
+        return frozenset(code for code in codes if not longest_match(code, ignored))
 
     def per_file_ignored(self, file_path: PathLike) -> Codes:
         """The code prefixes `per-file-ignores` removes for `file_path`."""
@@ -361,15 +308,6 @@ class Config:
             if known:
                 return True
         return bool(_decide(self._exclude, parts, is_dir))
-
-
-@functools.lru_cache(maxsize=256)
-def _layers(select: Optional[Codes], extend_select: Codes, ignore: Codes, cli_select: Optional[Codes],
-            cli_extend_select: Codes, cli_ignore: Codes) -> FrozenSet[str]:
-    codes = _apply_layer(_DEFAULT_CODES, select, extend_select, ignore)
-    if cli_select is not None or cli_extend_select or cli_ignore:
-        codes = _apply_layer(codes, cli_select, cli_extend_select, cli_ignore)
-    return codes
 
 
 # ---------------------------------------------------------------- .gitignore
@@ -474,8 +412,8 @@ class _Reader:
             return self._bad(key, value, "a list of codes")
         found = []
         for item in value:
-            prefix = item.strip().upper()
-            if not prefix or not any(code.startswith(prefix) for code in CODES):
+            prefix = normalized_prefix(item)
+            if not names_a_rule(prefix):
                 raise self.error(key, f"no rule code starts with {item!r} (`tensorlint rules` lists them)")
             found.append(prefix)
         return tuple(found)
@@ -491,12 +429,10 @@ class _Reader:
         return value
 
     def version(self, key: str, value: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise self.error(key, f'expected a version string like "2.0", got {value!r}')
         try:
-            parse_version(str(value))
-        except ValueError:
-            raise self.error(key, f"not a version: {str(value)!r}") from None
+            target_version(value)
+        except ValueError as problem:
+            raise self.error(key, str(problem)) from None
         return str(value)
 
     def per_file_ignores(self, key: str, value: Any) -> Tuple[Tuple[str, Codes], ...]:
@@ -540,14 +476,7 @@ class _Reader:
 
 
 def _read_toml(path: str) -> Dict[str, Any]:
-    try:
-        with open(path, "rb") as handle:
-            return _toml.loads(handle.read().decode("utf-8"))
-    except (_toml.TOMLDecodeError, UnicodeDecodeError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ConfigError(f"{_shown(path)}: invalid TOML: {message}") from None
-    except OSError as error:
-        raise ConfigError(f"{_shown(path)}: cannot read: {error.strerror or error}") from None
+    return read_toml(path, _shown(path), ConfigError)
 
 
 def _read_table(path: str) -> Optional[Dict[str, Any]]:
@@ -638,4 +567,4 @@ def clear_cache() -> None:
     _ignore_file.cache_clear()
     _patterns_in.cache_clear()
     _folder_ignored.cache_clear()
-    _layers.cache_clear()
+    layered_codes.cache_clear()

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from tensorlint.config.reader import Config, ConfigError, KEYS, clear_cache, find_config_file, load_config
-from tensorlint.core.engine import enabled_codes
+from tensorlint.config.selection import enabled_codes
 from tensorlint.config.targets import ProjectConfigError
 from tensorlint.rules import ALL_RULES, FILE_RULES
 

@@ -9,7 +9,7 @@ from tensorlint.run import cache as cache_module
 from tensorlint import check_source
 from tensorlint.run.cache import DIRECTORY_NAME, Cache, cache_key, default_directory
 from tensorlint.adapters.cli.main import main
-from tensorlint.core.engine import enabled_codes
+from tensorlint.config.selection import enabled_codes
 from tensorlint.run.project_run import ProjectFile
 from tensorlint.core.settings import Settings
 

@@ -5,6 +5,7 @@ import re
 from typing import Any, List, Optional, Sequence
 
 from tensorlint.config.reader import clear_cache as clear_config_cache
+from tensorlint.config.selection import normalized_prefix
 from tensorlint.config.targets import clear_cache as clear_targets_cache
 from tensorlint.core.diagnostics import Fix
 
@@ -35,7 +36,7 @@ def prefixes(value: Any) -> Optional[List[str]]:
         value = [part for part in re.split(r"[,\s]+", value) if part]
     if not isinstance(value, (list, tuple)):
         return None
-    codes = [str(code).strip().upper() for code in value]
+    codes = [normalized_prefix(str(code)) for code in value]
     return [code for code in codes if _CODE_PREFIX.match(code)] or None
 
 
