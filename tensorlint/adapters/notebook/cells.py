@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from tensorlint.adapters.notebook.masking import mask_ipython
-from tensorlint.core.diagnostics import physical_lines
+from tensorlint.core.line_index import LineIndex
 
 NOTEBOOK_SUFFIX = ".ipynb"
 CELL_COMPILE_FLAGS = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
@@ -168,10 +168,11 @@ class Notebook:
 
     def placed(self, error: NotebookError, cell: Cell) -> NotebookError:
         """`error` (a syntax error in `cell`) with its position in the `.ipynb` file."""
-        lines = physical_lines(cell.source) or [""]
+        index = LineIndex(cell.source)
+        lines = index.lines or [""]
         row = min(max(error.line, 1), len(lines)) - 1
         column = min(max(error.column - 1, 0), len(lines[row].rstrip("\r\n")))
-        error.file_line, error.file_col = self.file_position(cell, sum(map(len, lines[:row])) + column)
+        error.file_line, error.file_col = self.file_position(cell, index.starts[row] + column)
         error.line_text = lines[row]
         return error
 

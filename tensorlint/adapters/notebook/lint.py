@@ -16,6 +16,7 @@ from tensorlint.core.deep import parse_module
 from tensorlint.core.diagnostics import Diagnostic, Edit, Fix, physical_lines, with_lines_mapped
 from tensorlint.core.file_problems import SYNTAX_ERROR, UNREADABLE, problem
 from tensorlint.core.fixer import FixError, apply_edits, check_pass
+from tensorlint.core.line_index import LineIndex
 from tensorlint.core.noqa import is_suppressed
 from tensorlint.core.settings import Settings
 
@@ -147,8 +148,7 @@ class _Virtual:
         parts: List[str] = []
         self.cells: List[Cell] = []
         self.first_lines: List[int] = []   # 0-based virtual line of each cell's first line
-        self.line_starts: List[int] = [0]  # virtual offset of each virtual line
-        self.cell_line_starts: Dict[int, List[int]] = {}  # cell index -> offsets of its lines in .source
+        self.cell_lines: Dict[int, LineIndex] = {}  # cell index -> the lines of its .source
         line = 0
         for cell in cells:
             lines = physical_lines(cell.masked)
@@ -158,16 +158,12 @@ class _Virtual:
                 lines[-1] += "\n"
             self.cells.append(cell)
             self.first_lines.append(line)
-            starts, total = [0], 0
-            for text in physical_lines(cell.source):
-                total += len(text)
-                starts.append(total)
-            self.cell_line_starts[cell.index] = starts
-            for text in lines:
-                parts.append(text)
-                self.line_starts.append(self.line_starts[-1] + len(text))
+            self.cell_lines[cell.index] = LineIndex(cell.source)
+            parts.extend(lines)
             line += len(lines)
-        self.text = "".join(parts)
+        # from the parts, not split again: a cell ending in "\r" and the next starting with "\n" stay two lines
+        self.lines = LineIndex("".join(parts), parts)
+        self.text = self.lines.text
 
     def locate_line(self, line: int) -> Tuple[Cell, int]:
         """0-based virtual line -> (cell, 0-based line in the cell)."""
@@ -181,15 +177,12 @@ class _Virtual:
 
     def locate(self, offset: int) -> Tuple[Cell, int, int]:
         """Virtual offset -> (cell, 0-based line in the cell, column)."""
-        line = min(bisect.bisect_right(self.line_starts, offset) - 1, len(self.line_starts) - 2)
+        line = min(self.lines.row(offset), len(self.lines.lines) - 1)  # the text ends with a line break
         cell, cell_line = self.locate_line(line)
-        return cell, cell_line, offset - self.line_starts[line]
+        return cell, cell_line, offset - self.lines.starts[line]
 
     def cell_offset(self, cell: Cell, cell_line: int, column: int) -> int:
-        starts = self.cell_line_starts[cell.index]
-        if cell_line >= len(starts) - 1:
-            return starts[-1]
-        return min(starts[cell_line] + column, starts[cell_line + 1])
+        return self.cell_lines[cell.index].offset(cell_line, column)
 
     def map_fix(self, fix: Fix, cell: Cell) -> Optional[Fix]:
         """The fix in `cell`'s source offsets, or None when an edit leaves the cell or touches a masked line."""
@@ -209,7 +202,7 @@ class _Virtual:
                     return None
                 end_cell, end_line, end_col = self.locate(edit.end)
                 if end_cell is not cell:  # the edit reaches the end of the cell
-                    end_line, end_col = len(self.cell_line_starts[cell.index]), 0
+                    end_line, end_col = len(self.cell_lines[cell.index].starts), 0
             start = self.cell_offset(cell, start_line, start_col)
             end = self.cell_offset(cell, end_line, end_col)
             text = edit.text
