@@ -22,7 +22,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from tensorlint.core.diagnostics import Edit
 from tensorlint.core.line_index import LineIndex
-from tensorlint.core.noqa import _NOQA
+from tensorlint.core.noqa import NOQA_COMMENT
 
 _SEPARATORS = re.compile(r"[,\s]+")
 
@@ -78,7 +78,7 @@ def noqa_edits(source: str, findings: Iterable[Tuple[int, str]]) -> List[Edit]:
 def _line_edit(body: str, codes: Set[str], comment: Optional[int]) -> Optional[Tuple[int, int, str]]:
     """(start, end, text) within the line `body` adding `codes`; None when nothing is missing."""
     if comment is not None:
-        match = _NOQA.search(body, comment)
+        match = NOQA_COMMENT.search(body, comment)
         if match is not None and match.group("codes"):
             listed = {code for code in _SEPARATORS.split(match.group("codes")) if code}
             missing = sorted(codes - listed)

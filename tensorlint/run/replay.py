@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import stat as stat_module
+import time
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple
 
@@ -75,7 +76,6 @@ class Snapshot:
 
 def take_snapshot(files: Sequence[str], answering: Iterable[str]) -> Optional[Snapshot]:
     """The snapshot of a run over `files` with the project modules `answering`; None when one is unreadable."""
-    import time
     taken = time.time_ns()
     paths = list(dict.fromkeys([*files, *answering]))
     folders = _folders_above(paths)

@@ -1,8 +1,8 @@
 """The `tensorlint` commands: check (also --add-noqa, --watch), fix, rule, rules, lsp.
 
 A file that cannot be read or parsed is a finding (TL001/TL002, exit 1); anything else that stops a
-file (configuration, a write, a bug) is one line on stderr and exit 2. The grammar is in `arguments`,
-reading one input in `inputs`.
+file (configuration, a write, a bug) is one line on stderr and exit 2. The grammar is in `arguments`, the
+commands in `check`, `fix` and `noqa`; reading one input in `run.inputs`, checking one file in `run.check`.
 
 Start-up time: what a run whose files all come from the result cache does not need (libcst, the rules,
 the fixer, notebooks, multiprocessing) is imported where it is first used, not here.
@@ -52,8 +52,8 @@ def run_rule(args: argparse.Namespace) -> int:
 
 
 def run_rules(args: argparse.Namespace) -> int:
+    from tensorlint.rules import ALL_RULES  # the rules and libcst: only `rule` and `rules` need them
     from tensorlint.rules.docs import in_code_order
-    from tensorlint.rules import ALL_RULES
     rows = [("CODE", "NAME", "FIX", "DEFAULT", "SUMMARY")]
     rows += [(r.code, r.name, r.fixable, "on" if r.default_enabled else "off", r.summary)
              for r in in_code_order(ALL_RULES)]

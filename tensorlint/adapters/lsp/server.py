@@ -366,7 +366,7 @@ class TensorlintServer(LanguageServer):
 
     def fix_all(self, uri: str, source: str) -> Tuple[Optional[str], str]:
         """On the linter thread: the fixed text, or None and why not."""
-        from tensorlint.api import fix_source
+        from tensorlint.api import fix_source  # libcst and the rules: loaded by warm_up
         try:
             rules = self.checker(uri)
             if rules.select == []:
