@@ -88,7 +88,7 @@ def _broken(source: str, lines: Lines, previous: Optional[Snapshot], good: Optio
 
 def _partial(good: Snapshot, source: str, lines: Lines, groups: List[Group], check: Check
              ) -> Optional[List[Diagnostic]]:
-    steps = plan(good.source, good.lines.starts, good.groups, good.findings, source, lines.starts, groups)
+    steps = plan(good.lines.starts, good.groups, good.findings, source, lines.starts, groups)
     if steps is None:
         return None
     allowed = steps.redo + [g for g in groups if g.context]

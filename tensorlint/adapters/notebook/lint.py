@@ -117,7 +117,7 @@ def fix_notebook(text: str, path: Optional[str] = None, select: Optional[Iterabl
         for cell in sorted({d.cell for d, _ in usable}):
             in_cell = [d for d, _ in usable if d.cell == cell]
             new_source, applied = apply_edits(notebook.cells[cell - 1].source, [d.fix for d in in_cell])
-            _check_fixed_cell(new_source, cell, shown)
+            _check_fixed_cell(new_source, cell)
             new_sources[cell - 1] = new_source
             fixed.extend(d for d in in_cell if d.fix in applied)
         # The same fixes in the virtual module, checked as a `.py` file's are (only the fixed statements
@@ -129,7 +129,7 @@ def fix_notebook(text: str, path: Optional[str] = None, select: Optional[Iterabl
             raise FixError("refused: a fix would change a cell boundary; nothing was written")
     raise AssertionError("unreachable")  # pragma: no cover
 
-def _check_fixed_cell(source: str, number: int, shown: str) -> None:
+def _check_fixed_cell(source: str, number: int) -> None:
     masked = mask_ipython(source)
     try:
         if masked is None:
