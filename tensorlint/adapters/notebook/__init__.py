@@ -34,4 +34,7 @@ Fixing
     newline style, `ensure_ascii` style, cell ids, outputs, metadata and execution counts keep their bytes.
     A list source stays a list (every element but the last ends with "\\n", as Jupyter writes it;
     unchanged lines keep their exact original JSON text), a string source stays a string.
+
+Modules: `cells` (reading and rewriting the file), `masking` (IPython syntax), `lint` (the virtual module: check,
+fix, findings placed in cells and in the file), `noqa` (`--add-noqa` in cells).
 """
