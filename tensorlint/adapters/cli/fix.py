@@ -92,7 +92,8 @@ def fix_one(source: SourceFile, job: FixJob, rules: FrozenSet[str], settings: Se
         return fix_notebook(source.text, source.path, select, None, unsafe, settings=settings)
     if not job.verify:
         return fix_source(source.text, source.path, select, None, unsafe, settings=settings)
-    from tensorlint.verify.command import VerifierUnavailable, rejected_lines, verified_fix_source  # needs the verify extra
+    # the verifier needs the verify extra (torch), loaded only for --verify
+    from tensorlint.verify.command import VerifierUnavailable, rejected_lines, verified_fix_source
     try:
         result = verified_fix_source(source.text, source.path, select, None, unsafe, settings=settings)
     except VerifierUnavailable as error:

@@ -5,7 +5,8 @@ from typing import Any, Callable, List, Optional
 
 from lsprotocol import types
 
-from tensorlint.adapters.lsp.options import CHANGE_DELAY, FIX_ALL_KIND, METADATA_GLOBS, METADATA_NAMES, clear_project_caches, prefixes
+from tensorlint.adapters.lsp.options import (CHANGE_DELAY, FIX_ALL_KIND, METADATA_GLOBS, METADATA_NAMES, clear_project_caches,
+                                             prefixes)
 from tensorlint.adapters.lsp.server import TensorlintServer
 
 
