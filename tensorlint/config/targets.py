@@ -158,15 +158,30 @@ def _poetry_table(table: Any, where: str) -> Iterator[Requirement]:
 
 
 def read_toml(path: Union[str, Path], shown: str, error: Type[ProjectConfigError] = ProjectConfigError) -> dict:
-    """The TOML file at `path`; `error` (one line starting with `shown`) when it cannot be read or parsed."""
+    """The TOML file at `path` (not to be modified: it is shared); `error` (one line starting with `shown`) when it
+    cannot be read or parsed. A `pyproject.toml` is read by `[tool.tensorlint]`'s reader and for the project's
+    requirements: it is parsed once for both while it stays the same file."""
+    try:
+        stat = os.stat(path)
+        data, problem = _parsed_toml(os.fspath(path), stat.st_mtime_ns, stat.st_size)
+    except OSError as failure:
+        problem = f"cannot read: {failure.strerror or failure}"
+    if problem is not None:
+        raise error(f"{shown}: {problem}")
+    return data
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_toml(path: str, mtime_ns: int, size: int) -> Tuple[dict, Optional[str]]:
+    """(the TOML, None), or ({}, what is wrong with it); keyed by the file's time and size as well."""
     try:
         with open(path, "rb") as handle:
-            return _toml.loads(handle.read().decode("utf-8"))
+            return _toml.loads(handle.read().decode("utf-8")), None
     except (_toml.TOMLDecodeError, UnicodeDecodeError) as problem:
         message = str(problem).splitlines()[0] if str(problem) else type(problem).__name__
-        raise error(f"{shown}: invalid TOML: {message}") from None
+        return {}, f"invalid TOML: {message}"
     except OSError as problem:
-        raise error(f"{shown}: cannot read: {problem.strerror or problem}") from None
+        return {}, f"cannot read: {problem.strerror or problem}"
 
 
 def target_version(value: Any) -> Version:
@@ -424,4 +439,5 @@ def clear_cache() -> None:
     """Forget cached project roots and settings (for long-running processes whose files change)."""
     _root_for_directory.cache_clear()
     _cached_project_settings.cache_clear()
+    _parsed_toml.cache_clear()
     clear_real_paths()
