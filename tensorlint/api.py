@@ -15,7 +15,8 @@ from tensorlint.core.settings import DEFAULT, Settings
 from tensorlint.run.imported import context_or_none
 
 
-def _settings(path: Optional[str], settings: Optional[Settings]) -> Settings:
+def resolve_settings(path: Optional[str], settings: Optional[Settings]) -> Settings:
+    """`settings` when given, else what the project metadata near `path` says, else the defaults."""
     if settings is not None:
         return settings
     if path is None:
@@ -38,7 +39,7 @@ def check_source(source: str, path: Optional[str] = None, select: Optional[Itera
     it; `tensorlint check` builds one per file in a project run (`tensorlint.run.project_run`).
     """
     codes = enabled_codes(select, ignore)
-    return without_suppressed(source, lint(source, codes, settings=_settings(path, settings), tree=tree,
+    return without_suppressed(source, lint(source, codes, settings=resolve_settings(path, settings), tree=tree,
                                            prescreen=prescreen, project=project))
 
 
@@ -48,7 +49,7 @@ def fix_source(source: str, path: Optional[str] = None, select: Optional[Iterabl
     """Fixed text plus what was fixed and what remains. Raises libcst.ParserSyntaxError or FixError.
     With the `path` of a file on disk, each pass sees what the project modules the file imports tell it."""
     codes = enabled_codes(select, ignore)
-    resolved = _settings(path, settings)
+    resolved = resolve_settings(path, settings)
 
     def diagnose(text: str) -> List[Diagnostic]:
         tree = parse_ast(text) if path is not None else None
