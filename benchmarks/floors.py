@@ -65,7 +65,7 @@ def prescreen_floor(files):
 
 
 def _time_one(path):
-    from tensorlint.adapters.cli.main import CheckJob, check_file
+    from tensorlint.run.check import CheckJob, check_file
     job = CheckJob(None, None, None, None, None, None)
     start = time.perf_counter()
     result = check_file(job, str(path))

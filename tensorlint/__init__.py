@@ -7,7 +7,8 @@ __all__ = ["Diagnostic", "Edit", "Fix", "Safety", "check_source", "fix_source", 
 # Loaded on first use (PEP 562): `tensorlint --version` and a check answered from the cache never import
 # libcst and the rules, which `check_source` needs.
 _LAZY = {"check_source": "api", "fix_source": "api",
-         "Diagnostic": "diagnostics", "Edit": "diagnostics", "Fix": "diagnostics", "Safety": "diagnostics"}
+         "Diagnostic": "core.diagnostics", "Edit": "core.diagnostics", "Fix": "core.diagnostics",
+         "Safety": "core.diagnostics"}
 
 
 def __getattr__(name: str) -> Any:

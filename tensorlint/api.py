@@ -4,21 +4,24 @@ from __future__ import annotations
 import ast
 from typing import Iterable, List, Optional
 
+from tensorlint.config.targets import settings_for
 from tensorlint.core.diagnostics import Diagnostic
-from tensorlint.core.engine import enabled_codes, lint
+from tensorlint.config.selection import enabled_codes
+from tensorlint.core.engine import lint
 from tensorlint.core.fixer import FixResult, fix_to_fixpoint
 from tensorlint.core.noqa import without_suppressed
 from tensorlint.rules.prescreen import parse as parse_ast
 from tensorlint.core.settings import DEFAULT, Settings
+from tensorlint.run.imported import context_or_none
 
 
-def _settings(path: Optional[str], settings: Optional[Settings]) -> Settings:
+def resolve_settings(path: Optional[str], settings: Optional[Settings]) -> Settings:
+    """`settings` when given, else what the project metadata near `path` says, else the defaults."""
     if settings is not None:
         return settings
     if path is None:
         return DEFAULT
-    from tensorlint.config.targets import settings_for  # reads project metadata near `path` (cached per directory)
-    return settings_for(path)
+    return settings_for(path)  # the project metadata near `path` (cached per directory)
 
 
 def check_source(source: str, path: Optional[str] = None, select: Optional[Iterable[str]] = None,
@@ -36,7 +39,7 @@ def check_source(source: str, path: Optional[str] = None, select: Optional[Itera
     it; `tensorlint check` builds one per file in a project run (`tensorlint.run.project_run`).
     """
     codes = enabled_codes(select, ignore)
-    return without_suppressed(source, lint(source, codes, settings=_settings(path, settings), tree=tree,
+    return without_suppressed(source, lint(source, codes, settings=resolve_settings(path, settings), tree=tree,
                                            prescreen=prescreen, project=project))
 
 
@@ -46,13 +49,12 @@ def fix_source(source: str, path: Optional[str] = None, select: Optional[Iterabl
     """Fixed text plus what was fixed and what remains. Raises libcst.ParserSyntaxError or FixError.
     With the `path` of a file on disk, each pass sees what the project modules the file imports tell it."""
     codes = enabled_codes(select, ignore)
-    resolved = _settings(path, settings)
+    resolved = resolve_settings(path, settings)
 
     def diagnose(text: str) -> List[Diagnostic]:
         tree = parse_ast(text) if path is not None else None
         project = None
         if tree is not None:
-            from tensorlint.run.imported import context_or_none
             project = context_or_none(path, tree, cache_directory=None)  # a fix writes no cache
         return without_suppressed(text, lint(text, codes, settings=resolved, tree=tree, project=project))
     return fix_to_fixpoint(source, diagnose, unsafe_fixes)

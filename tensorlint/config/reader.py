@@ -25,27 +25,21 @@ import functools
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple, Union
 
-try:
-    import tomllib as _toml
-except ImportError:  # Python < 3.11
-    import tomli as _toml  # type: ignore[no-redef]
-
-from tensorlint.core.codes import CODES, DEFAULT_CODES
-from tensorlint.config.targets import ProjectConfigError
-from tensorlint.core.settings import parse_version
+from tensorlint.config.ignore import (IgnorePattern, clear_cache as clear_ignore_cache, decision, gitignored, glob_regex,
+                                      ignore_pattern, path_parts)
+from tensorlint.config.selection import Codes, layered_codes, longest_match, names_a_rule, normalized_prefix
+from tensorlint.config.targets import ProjectConfigError, read_toml, target_version
 
 __all__ = ["Config", "ConfigError", "KEYS", "load_config", "find_config_file", "clear_cache", "read_config_file",
            "use_config_file", "chosen_config"]
 
 PYPROJECT = "pyproject.toml"
-GITIGNORE = ".gitignore"
 KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "exclude", "respect-gitignore",
         "unsafe-fixes", "target-numpy", "target-torch")
 
 PathLike = Union[str, "os.PathLike[str]"]
-Codes = Tuple[str, ...]
 
 
 class ConfigError(ProjectConfigError):
@@ -56,129 +50,7 @@ class ConfigError(ProjectConfigError):
     """
 
 
-# ---------------------------------------------------------------- glob patterns
-
-def _class(pattern: str, start: int) -> Tuple[Optional[str], int]:
-    """A `[...]` character class at pattern[start] as a regex (never matching `/`), and the index after it."""
-    index = start + 1
-    negate = index < len(pattern) and pattern[index] in "!^"
-    if negate:
-        index += 1
-    items: List[str] = []
-    first = True
-    while index < len(pattern) and (pattern[index] != "]" or first):
-        char = pattern[index]
-        if char == "\\" and index + 1 < len(pattern):
-            index += 1
-            char = pattern[index]
-        if char == "-" and items and not first and index + 1 < len(pattern) and pattern[index + 1] != "]":
-            items.append("-")
-        else:
-            items.append(re.escape(char) if char != "-" else r"\-")
-        first = False
-        index += 1
-    if index >= len(pattern):
-        return None, start + 1  # no closing `]`: a literal `[`
-    body = "".join(items)
-    return (f"(?!/)[^{body}]" if negate else f"(?!/)[{body}]"), index + 1
-
-
-def _glob_regex(pattern: str, star_crosses_slash: bool) -> str:
-    """Translate a glob to a regex over `/`-separated relative paths.
-
-    `**/` at the start or between slashes matches any number of directories (also none) and a
-    trailing `/**` everything below. `*` and `?` stop at `/` in gitignore patterns; with
-    `star_crosses_slash` (flake8's and ruff's per-file-ignores) they do not.
-    """
-    star = ".*" if star_crosses_slash else "[^/]*"
-    one = "." if star_crosses_slash else "[^/]"
-    out: List[str] = []
-    index, length = 0, len(pattern)
-    while index < length:
-        char = pattern[index]
-        if char == "*":
-            run = index
-            while run < length and pattern[run] == "*":
-                run += 1
-            stars = run - index
-            at_start = index == 0 or pattern[index - 1] == "/"
-            if stars == 2 and at_start and run == length:
-                out.append(".*")                      # `a/**`, or `**` alone
-            elif stars == 2 and at_start and pattern[run] == "/":
-                out.append("(?:.*/)?")                # `**/a`, `a/**/b`
-                run += 1
-            else:
-                out.append(star)                      # other runs of `*` are one `*`
-            index = run
-            continue
-        if char == "?":
-            out.append(one)
-        elif char == "[":
-            regex, index = _class(pattern, index)
-            out.append(regex if regex is not None else re.escape("["))
-            continue
-        elif char == "\\" and index + 1 < length:
-            index += 1
-            out.append(re.escape(pattern[index]))
-        else:
-            out.append(re.escape(char))
-        index += 1
-    return "".join(out)
-
-
-@dataclass(frozen=True)
-class _IgnorePattern:
-    """One gitignore line (or one `exclude` entry), relative to the folder `base` (a tuple of parts)."""
-    text: str
-    base: Tuple[str, ...]
-    regex: "re.Pattern[str]"
-    negated: bool
-    dir_only: bool
-    anchored: bool   # matched against the path from `base`; otherwise against the last component
-
-    def matches(self, parts: Tuple[str, ...], is_dir: bool) -> bool:
-        if self.dir_only and not is_dir:
-            return False
-        if len(parts) <= len(self.base) or parts[:len(self.base)] != self.base:
-            return False
-        relative = parts[len(self.base):]
-        return bool(self.regex.fullmatch("/".join(relative) if self.anchored else relative[-1]))
-
-
-def _ignore_pattern(line: str, base: Tuple[str, ...]) -> Optional[_IgnorePattern]:
-    """A gitignore line as a pattern; None for blank lines and comments."""
-    text = line.rstrip("\r\n")
-    # trailing spaces are dropped unless escaped with a backslash
-    stripped = text.rstrip(" ")
-    if stripped.endswith("\\") and len(stripped) < len(text):
-        stripped += " "
-    text = stripped
-    if not text or text.startswith("#"):
-        return None
-    negated = text.startswith("!")
-    if negated:
-        text = text[1:]
-    elif text.startswith(("\\!", "\\#")):
-        text = text[1:]
-    dir_only = text.endswith("/") and not text.endswith("\\/")
-    body = text.rstrip("/") if dir_only else text
-    if not body:
-        return None
-    anchored = "/" in body
-    body = body.lstrip("/") if body.startswith("/") else body
-    if not body:
-        return None
-    regex = re.compile(_glob_regex(body, star_crosses_slash=False), re.DOTALL)
-    return _IgnorePattern(line.strip(), base, regex, negated, dir_only, anchored)
-
-
-def _decide(patterns: Sequence[_IgnorePattern], parts: Tuple[str, ...], is_dir: bool) -> Optional[bool]:
-    """True ignored, False re-included by a `!` pattern, None no pattern matches: the last match wins."""
-    for pattern in reversed(patterns):
-        if pattern.matches(parts, is_dir):
-            return not pattern.negated
-    return None
-
+# ---------------------------------------------------------------- per-file-ignores
 
 @dataclass(frozen=True)
 class _PerFileIgnore:
@@ -201,54 +73,8 @@ def _per_file_ignore(pattern: str, codes: Codes) -> _PerFileIgnore:
     body = body.lstrip("/")
     if body.endswith("/"):
         body += "**"  # `tests/`: everything below the folder
-    regex = re.compile(_glob_regex(body, star_crosses_slash=True), re.DOTALL)
+    regex = re.compile(glob_regex(body, star_crosses_slash=True), re.DOTALL)
     return _PerFileIgnore(pattern, negated, regex, regex if "/" not in body else None, codes)
-
-
-# ---------------------------------------------------------------- rule selection
-
-def _matches(code: str, prefixes: Iterable[str]) -> int:
-    """Length of the longest prefix in `prefixes` that `code` starts with; 0 for none."""
-    return max((len(prefix) for prefix in prefixes if code.startswith(prefix)), default=0)
-
-
-def _selected_by(code: str, prefixes: Iterable[str]) -> int:
-    """As `_matches`, but an opt-in rule (a house style, off by default) is selected only when named in full."""
-    if code in DEFAULT_CODES:
-        return _matches(code, prefixes)
-    return len(code) if code in prefixes else 0
-
-
-def _apply_layer(current: FrozenSet[str], select: Optional[Codes], extend_select: Codes,
-                 ignore: Codes) -> FrozenSet[str]:
-    """One layer of select / extend-select / ignore on top of `current`, as ruff layers its settings.
-
-    `select` replaces what came before; `extend-select` adds; `ignore` removes unless a longer
-    (more specific) select or extend-select prefix of the same layer names the code, as flake8.
-    """
-    chosen = set()
-    for code in CODES:
-        selected_by = max(_selected_by(code, select or ()), _selected_by(code, extend_select))
-        if select is not None:
-            on = selected_by > 0
-        else:
-            on = code in current or selected_by > 0
-        if on and ignore:
-            ignored_by = _matches(code, ignore)
-            if ignored_by:
-                on = selected_by > ignored_by
-        if on:
-            chosen.add(code)
-    return frozenset(chosen)
-
-
-_DEFAULT_CODES = DEFAULT_CODES
-
-
-def selected_codes(select: Optional[Iterable[str]] = None, ignore: Optional[Iterable[str]] = None) -> FrozenSet[str]:
-    """Codes on after one --select/--ignore (prefixes, as flake8: `TL1` selects the TL1xx family; the longer
-    matching prefix wins; an opt-in rule only when named in full)."""
-    return _apply_layer(_DEFAULT_CODES, tuple(select) if select else None, (), tuple(ignore or ()))
 
 
 def _tuple(codes: Optional[Iterable[str]]) -> Optional[Codes]:
@@ -273,15 +99,15 @@ class Config:
     target_numpy: Optional[str] = None
     target_torch: Optional[str] = None
     _per_file: Tuple[_PerFileIgnore, ...] = field(default=(), init=False, repr=False, compare=False)
-    _exclude: Tuple[_IgnorePattern, ...] = field(default=(), init=False, repr=False, compare=False)
+    _exclude: Tuple[IgnorePattern, ...] = field(default=(), init=False, repr=False, compare=False)
     _excluded_folders: Dict[Tuple[str, ...], bool] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        base = _parts(self.root) if self.root else ()
+        base = path_parts(self.root) if self.root else ()
         object.__setattr__(self, "_per_file", tuple(_per_file_ignore(p, c) for p, c in self.per_file_ignores))
         object.__setattr__(self, "_exclude", tuple(
-            p for p in (_ignore_pattern(text, base) for text in self.exclude) if p is not None))
+            p for p in (ignore_pattern(text, base) for text in self.exclude) if p is not None))
 
     @property
     def root(self) -> Optional[str]:
@@ -301,14 +127,14 @@ class Config:
         `file_path` None (stdin without a name) skips per-file-ignores. An empty result means
         nothing to check: do not pass it on as `select` (an empty select means the defaults).
         """
-        codes = _layers(self.select, self.extend_select, self.ignore, _tuple(cli_select) or None,
+        codes = layered_codes(self.select, self.extend_select, self.ignore, _tuple(cli_select) or None,
                         _tuple(cli_extend_select) or (), _tuple(cli_ignore) or ())
         if file_path is None or not self._per_file:
             return codes
         ignored = self.per_file_ignored(file_path)
         if not ignored:
             return codes
-        return frozenset(code for code in codes if not _matches(code, ignored))
+        return frozenset(code for code in codes if not longest_match(code, ignored))
 
     def per_file_ignored(self, file_path: PathLike) -> Codes:
         """The code prefixes `per-file-ignores` removes for `file_path`."""
@@ -343,11 +169,11 @@ class Config:
         absolute = os.path.abspath(path)
         if is_dir is None:
             is_dir = os.path.isdir(absolute)
-        parts = _parts(absolute)
+        parts = path_parts(absolute)
         if self._exclude and self._excluded(parts, is_dir):
             return True
         if self.respect_gitignore and not explicit:
-            return _gitignored(parts, is_dir, self.root)
+            return gitignored(parts, is_dir, self.root)
         return False
 
     def _excluded(self, parts: Tuple[str, ...], is_dir: bool) -> bool:
@@ -360,89 +186,7 @@ class Config:
                 self._excluded_folders[folder] = known
             if known:
                 return True
-        return bool(_decide(self._exclude, parts, is_dir))
-
-
-@functools.lru_cache(maxsize=256)
-def _layers(select: Optional[Codes], extend_select: Codes, ignore: Codes, cli_select: Optional[Codes],
-            cli_extend_select: Codes, cli_ignore: Codes) -> FrozenSet[str]:
-    codes = _apply_layer(_DEFAULT_CODES, select, extend_select, ignore)
-    if cli_select is not None or cli_extend_select or cli_ignore:
-        codes = _apply_layer(codes, cli_select, cli_extend_select, cli_ignore)
-    return codes
-
-
-# ---------------------------------------------------------------- .gitignore
-
-def _parts(path: str) -> Tuple[str, ...]:
-    """`/a/b/c` -> ("/", "a", "b", "c"); on Windows the drive is the first part."""
-    drive, rest = os.path.splitdrive(path)
-    pieces = [piece for piece in re.split(r"[\\/]+", rest) if piece]
-    return (drive + os.sep,) + tuple(pieces)
-
-
-def _join(parts: Tuple[str, ...]) -> str:
-    return os.path.join(*parts)
-
-
-@functools.lru_cache(maxsize=None)
-def _git_root(directory: Tuple[str, ...]) -> Optional[Tuple[str, ...]]:
-    """The work tree holding `directory`: the nearest folder at or above it with a `.git` entry."""
-    if os.path.exists(os.path.join(_join(directory), ".git")):
-        return directory
-    return None if len(directory) == 1 else _git_root(directory[:-1])
-
-
-@functools.lru_cache(maxsize=None)
-def _ignore_file(path: str, base: Tuple[str, ...]) -> Tuple[_IgnorePattern, ...]:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = handle.read().splitlines()
-    except OSError:
-        return ()
-    return tuple(p for p in (_ignore_pattern(line, base) for line in lines) if p is not None)
-
-
-@functools.lru_cache(maxsize=None)
-def _patterns_in(directory: Tuple[str, ...], start: Tuple[str, ...], git: bool) -> Tuple[_IgnorePattern, ...]:
-    """Every gitignore pattern that applies inside `directory`: from `start` (the work tree or the
-    config folder) down, `.git/info/exclude` first, then each folder's `.gitignore`, shallow first."""
-    if directory == start:
-        found: Tuple[_IgnorePattern, ...] = ()
-        if git:
-            found += _ignore_file(os.path.join(_join(start), ".git", "info", "exclude"), start)
-        return found + _ignore_file(os.path.join(_join(start), GITIGNORE), start)
-    return (_patterns_in(directory[:-1], start, git)
-            + _ignore_file(os.path.join(_join(directory), GITIGNORE), directory))
-
-
-def _gitignored(parts: Tuple[str, ...], is_dir: bool, config_root: Optional[str]) -> bool:
-    """Does git ignore `parts`? Outside a git work tree, the `.gitignore` files from the config
-    folder down are read all the same (a source archive has them too); without either, nothing is."""
-    parent = parts[:-1]
-    start = _git_root(parent)
-    git = start is not None
-    if start is None:
-        if config_root is None:
-            return False
-        start = _parts(config_root)
-        if parent[:len(start)] != start:
-            return False
-    if git and parts[-1] == ".git" and len(parts) == len(start) + 1:
-        return True
-    # A file in an ignored folder is ignored, whatever a `!` pattern says about the file.
-    if _folder_ignored(parent, start, git):
-        return True
-    return bool(_decide(_patterns_in(parent, start, git), parts, is_dir))
-
-
-@functools.lru_cache(maxsize=4096)
-def _folder_ignored(folder: Tuple[str, ...], start: Tuple[str, ...], git: bool) -> bool:
-    """Is `folder`, or a folder between `start` and it, ignored? Cached: files share their folders."""
-    if len(folder) <= len(start):
-        return False
-    return (_folder_ignored(folder[:-1], start, git)
-            or bool(_decide(_patterns_in(folder[:-1], start, git), folder, True)))
+        return bool(decision(self._exclude, parts, is_dir))
 
 
 # ---------------------------------------------------------------- reading pyproject.toml
@@ -474,8 +218,8 @@ class _Reader:
             return self._bad(key, value, "a list of codes")
         found = []
         for item in value:
-            prefix = item.strip().upper()
-            if not prefix or not any(code.startswith(prefix) for code in CODES):
+            prefix = normalized_prefix(item)
+            if not names_a_rule(prefix):
                 raise self.error(key, f"no rule code starts with {item!r} (`tensorlint rules` lists them)")
             found.append(prefix)
         return tuple(found)
@@ -491,12 +235,10 @@ class _Reader:
         return value
 
     def version(self, key: str, value: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise self.error(key, f'expected a version string like "2.0", got {value!r}')
         try:
-            parse_version(str(value))
-        except ValueError:
-            raise self.error(key, f"not a version: {str(value)!r}") from None
+            target_version(value)
+        except ValueError as problem:
+            raise self.error(key, str(problem)) from None
         return str(value)
 
     def per_file_ignores(self, key: str, value: Any) -> Tuple[Tuple[str, Codes], ...]:
@@ -540,14 +282,7 @@ class _Reader:
 
 
 def _read_toml(path: str) -> Dict[str, Any]:
-    try:
-        with open(path, "rb") as handle:
-            return _toml.loads(handle.read().decode("utf-8"))
-    except (_toml.TOMLDecodeError, UnicodeDecodeError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ConfigError(f"{_shown(path)}: invalid TOML: {message}") from None
-    except OSError as error:
-        raise ConfigError(f"{_shown(path)}: cannot read: {error.strerror or error}") from None
+    return read_toml(path, _shown(path), ConfigError)
 
 
 def _read_table(path: str) -> Optional[Dict[str, Any]]:
@@ -634,8 +369,5 @@ def find_config_file(path: PathLike = os.curdir) -> Optional[str]:
 def clear_cache() -> None:
     """Forget cached configurations and .gitignore files (for long-running processes: the editor)."""
     _config_for_directory.cache_clear()
-    _git_root.cache_clear()
-    _ignore_file.cache_clear()
-    _patterns_in.cache_clear()
-    _folder_ignored.cache_clear()
-    _layers.cache_clear()
+    clear_ignore_cache()
+    layered_codes.cache_clear()

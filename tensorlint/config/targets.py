@@ -22,7 +22,7 @@ import functools
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Iterable, Iterator, List, Optional, Tuple, Type, Union
 
 try:
     import tomllib as _toml
@@ -157,14 +157,41 @@ def _poetry_table(table: Any, where: str) -> Iterator[Requirement]:
                 yield _normalize(name), bound, f'{where}: {name} = "{constraint}"'
 
 
-def _read_toml(path: Path) -> dict:
+def read_toml(path: Union[str, Path], shown: str, error: Type[ProjectConfigError] = ProjectConfigError) -> dict:
+    """The TOML file at `path` (not to be modified: it is shared); `error` (one line starting with `shown`) when it
+    cannot be read or parsed. A `pyproject.toml` is read by `[tool.tensorlint]`'s reader and for the project's
+    requirements: it is parsed once for both while it stays the same file."""
     try:
-        return _toml.loads(path.read_bytes().decode("utf-8"))
-    except (_toml.TOMLDecodeError, UnicodeDecodeError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ProjectConfigError(f"{path}: invalid TOML: {message}") from None
-    except OSError as error:
-        raise ProjectConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+        stat = os.stat(path)
+        data, problem = _parsed_toml(os.fspath(path), stat.st_mtime_ns, stat.st_size)
+    except OSError as failure:
+        problem = f"cannot read: {failure.strerror or failure}"
+    if problem is not None:
+        raise error(f"{shown}: {problem}")
+    return data
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_toml(path: str, mtime_ns: int, size: int) -> Tuple[dict, Optional[str]]:
+    """(the TOML, None), or ({}, what is wrong with it); keyed by the file's time and size as well."""
+    try:
+        with open(path, "rb") as handle:
+            return _toml.loads(handle.read().decode("utf-8")), None
+    except (_toml.TOMLDecodeError, UnicodeDecodeError) as problem:
+        message = str(problem).splitlines()[0] if str(problem) else type(problem).__name__
+        return {}, f"invalid TOML: {message}"
+    except OSError as problem:
+        return {}, f"cannot read: {problem.strerror or problem}"
+
+
+def target_version(value: Any) -> Version:
+    """A `target-numpy` / `target-torch` value; ValueError saying what is wrong with it."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f'expected a version string like "2.0", got {value!r}')
+    try:
+        return parse_version(str(value))
+    except ValueError:
+        raise ValueError(f"not a version: {str(value)!r}") from None
 
 
 def _pyproject_requirements(data: dict) -> Iterator[Requirement]:
@@ -205,13 +232,10 @@ def _explicit_targets(data: dict, path: Path) -> Tuple[Optional[Tuple[Version, s
         if value is None:
             found.append(None)
             continue
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise ProjectConfigError(
-                f'{path}: [tool.tensorlint] {key}: expected a version string like "2.0", got {value!r}')
         try:
-            found.append(parse_version(str(value)))
-        except ValueError:
-            raise ProjectConfigError(f"{path}: [tool.tensorlint] {key}: not a version: {str(value)!r}") from None
+            found.append(target_version(value))
+        except ValueError as problem:
+            raise ProjectConfigError(f"{path}: [tool.tensorlint] {key}: {problem}") from None
     numpy = config.get("target-numpy")
     numpy_target = (found[0], f'[tool.tensorlint] target-numpy = "{numpy}"') if found[0] is not None else None
     return numpy_target, found[1]
@@ -351,7 +375,7 @@ def _project_settings(root: Path) -> Settings:
     torch_target: Optional[Version] = None
     pyproject = root / PYPROJECT
     if pyproject.is_file():
-        data = _read_toml(pyproject)
+        data = read_toml(pyproject, str(pyproject))
         numpy_target, torch_target = _explicit_targets(data, pyproject)
         requirements.extend(_pyproject_requirements(data))
     if (root / SETUP_CFG).is_file():
@@ -379,9 +403,9 @@ def _explicit(value: Optional[str], option: str) -> Optional[Version]:
     if value is None:
         return None
     try:
-        return parse_version(str(value))
-    except ValueError:
-        raise ProjectConfigError(f"{option}: not a version: {str(value)!r}") from None
+        return target_version(value)
+    except ValueError as problem:
+        raise ProjectConfigError(f"{option}: {problem}") from None
 
 
 def settings_for(path: Union[str, "os.PathLike[str]"], target_numpy: Optional[str] = None,
@@ -415,4 +439,5 @@ def clear_cache() -> None:
     """Forget cached project roots and settings (for long-running processes whose files change)."""
     _root_for_directory.cache_clear()
     _cached_project_settings.cache_clear()
+    _parsed_toml.cache_clear()
     clear_real_paths()

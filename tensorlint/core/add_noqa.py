@@ -15,15 +15,14 @@ which `safe_io.write_source_file` does. Edits are character offsets into the tex
 """
 from __future__ import annotations
 
-import bisect
 import io
 import re
 import tokenize
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from tensorlint.core.diagnostics import Edit, physical_lines
-from tensorlint.core.noqa import _NOQA
-from tensorlint.adapters.notebook import rewrite_cells
+from tensorlint.core.diagnostics import Edit
+from tensorlint.core.line_index import LineIndex
+from tensorlint.core.noqa import NOQA_COMMENT
 
 _SEPARATORS = re.compile(r"[,\s]+")
 
@@ -62,10 +61,8 @@ def noqa_edits(source: str, findings: Iterable[Tuple[int, str]]) -> List[Edit]:
     wanted: Dict[int, Set[str]] = {}
     for line, code in findings:
         wanted.setdefault(last_line.get(line, line), set()).add(code)
-    lines = physical_lines(source)
-    starts = [0]
-    for text in lines:
-        starts.append(starts[-1] + len(text))
+    index = LineIndex(source)
+    lines, starts = index.lines, index.starts
     edits = []
     for line in sorted(wanted):
         if not 1 <= line <= len(lines):
@@ -81,7 +78,7 @@ def noqa_edits(source: str, findings: Iterable[Tuple[int, str]]) -> List[Edit]:
 def _line_edit(body: str, codes: Set[str], comment: Optional[int]) -> Optional[Tuple[int, int, str]]:
     """(start, end, text) within the line `body` adding `codes`; None when nothing is missing."""
     if comment is not None:
-        match = _NOQA.search(body, comment)
+        match = NOQA_COMMENT.search(body, comment)
         if match is not None and match.group("codes"):
             listed = {code for code in _SEPARATORS.split(match.group("codes")) if code}
             missing = sorted(codes - listed)
@@ -108,29 +105,11 @@ def add_noqa(source: str, findings: Iterable[Tuple[int, str]]) -> str:
 def moved_to(text: str, other: str, edits: Iterable[Edit]) -> List[Edit]:
     """`edits` made against `text`, placed at the same line and column of `other`, a text with the
     same lines (a notebook cell and its masked copy, which differ only on lines edits never touch)."""
-    text_starts, other_starts = [0], [0]
-    for line in physical_lines(text):
-        text_starts.append(text_starts[-1] + len(line))
-    for line in physical_lines(other):
-        other_starts.append(other_starts[-1] + len(line))
+    text_index, other_starts = LineIndex(text), LineIndex(other).starts
+    text_starts = text_index.starts
     moved = []
     for edit in edits:
-        row = bisect.bisect_right(text_starts, edit.start) - 1
+        row = text_index.row(edit.start)
         base = other_starts[min(row, len(other_starts) - 1)]
         moved.append(Edit(base + edit.start - text_starts[row], base + edit.end - text_starts[row], edit.text))
     return moved
-
-
-def add_noqa_to_notebook(text: str, path: Optional[str], findings: Iterable) -> str:
-    """The notebook `text` with `# noqa` comments in its cells for `findings` (NotebookDiagnostics:
-    cell and line within the cell). Each cell is tokenized as it is linted (IPython syntax masked)."""
-    wanted: Dict[int, List[Tuple[int, str]]] = {}
-    for finding in findings:
-        wanted.setdefault(finding.cell, []).append((finding.line, finding.code))
-
-    def rewrite(cell: int, source: str, masked: str) -> str:
-        if cell not in wanted:
-            return source
-        return apply(source, moved_to(masked, source, noqa_edits(masked, wanted[cell])))
-
-    return rewrite_cells(text, path, rewrite)

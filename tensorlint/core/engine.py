@@ -15,7 +15,7 @@ from tensorlint.analysis.walk import walk
 from tensorlint.core.deep import parse_module, with_deep_recursion
 from tensorlint.core.positions import NodePositions
 from tensorlint.core.codes import FILE_CODES
-from tensorlint.config.reader import selected_codes
+from tensorlint.config.selection import selected_codes
 from tensorlint.core.diagnostics import Diagnostic, Edit, Fix, Safety, physical_lines
 from tensorlint.rules import FAMILIES
 from tensorlint.core.settings import DEFAULT, Settings

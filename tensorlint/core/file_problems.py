@@ -9,14 +9,12 @@ offset and end), libcst's ParserSyntaxError, the JSON error in a notebook, else 
 from __future__ import annotations
 
 import ast
-from typing import FrozenSet, Iterable, Optional, Tuple, Union
+from typing import FrozenSet, Iterable, Optional, Tuple
 
 import libcst as cst
 
 from tensorlint.config.reader import Config
 from tensorlint.core.diagnostics import Diagnostic
-from tensorlint.adapters.notebook import NotebookDiagnostic, NotebookError
-from tensorlint.core.noqa import is_suppressed
 from tensorlint.rules.files import SyntaxErrorInFile, UnreadableFile
 from tensorlint.core.safe_io import SourceError, UnparsableSourceError
 
@@ -75,17 +73,3 @@ def parse_python(text: str) -> Tuple[Optional[ast.Module], Optional[Diagnostic]]
 def from_parser_error(error: cst.ParserSyntaxError) -> Diagnostic:
     """libcst could not parse what Python accepted (syntax newer than the libcst installed)."""
     return problem(SYNTAX_ERROR, f"cannot parse: {error.message}", error.raw_line, error.raw_column + 1)
-
-
-def from_notebook_error(error: NotebookError) -> Union[Diagnostic, NotebookDiagnostic]:
-    """A cell that does not parse (TL002, at the cell's line), or a file that is not a notebook (TL001)."""
-    if not error.cell:
-        return problem(UNREADABLE, error.reason, error.line, error.column)
-    found = problem(SYNTAX_ERROR if error.unparsable else UNREADABLE, error.reason, error.line, error.column)
-    return NotebookDiagnostic(error.cell, found.line, found.col, found.code, found, error.file_line, error.file_col)
-
-
-def suppressed_in_cell(error: NotebookError, diagnostic: NotebookDiagnostic) -> bool:
-    """A `# noqa` on the cell line a syntax error is reported at (the cell cannot be tokenized, so
-    only that physical line is read)."""
-    return is_suppressed(diagnostic.code, error.line_text)

@@ -6,13 +6,9 @@ import re
 import tokenize
 from typing import Dict, Iterable, List
 
-from tensorlint.core.diagnostics import Diagnostic, physical_lines
+from flake8.defaults import NOQA_INLINE_REGEXP as NOQA_COMMENT  # flake8's own pattern: the two never drift
 
-# flake8.defaults.NOQA_INLINE_REGEXP (flake8 7): imported when present so the two never drift.
-try:
-    from flake8.defaults import NOQA_INLINE_REGEXP as _NOQA
-except ImportError:  # pragma: no cover - flake8 is a runtime dependency
-    _NOQA = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
+from tensorlint.core.diagnostics import Diagnostic, physical_lines
 
 _SEPARATORS = re.compile(r"[,\s]")
 
@@ -39,7 +35,7 @@ def noqa_lines(source: str) -> Dict[int, str]:
 
 
 def is_suppressed(code: str, text: str) -> bool:
-    match = _NOQA.search(text)
+    match = NOQA_COMMENT.search(text)
     if match is None:
         return False
     codes_text = match.groupdict()["codes"]

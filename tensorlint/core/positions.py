@@ -7,13 +7,12 @@ The spans are the syntactic ones of `PositionProvider` (`tests/core/test_positio
 """
 from __future__ import annotations
 
-import bisect
 from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
-from tensorlint.core.diagnostics import physical_lines
+from tensorlint.core.line_index import LineIndex
 
 Span = Tuple[int, int]
 
@@ -83,16 +82,11 @@ class NodePositions:
         module._codegen(state)
         self._spans = state.spans
         self.code = "".join(state.tokens) + state.dropped  # what the positions count in
-        starts, total = [0], 0
-        for text in physical_lines(self.code):
-            total += len(text)
-            if text.endswith(("\n", "\r")):
-                starts.append(total)
-        self._line_starts = starts
+        self._index = LineIndex(self.code)
 
     def _line_column(self, offset: int) -> Tuple[int, int]:
-        line = bisect.bisect_right(self._line_starts, offset) - 1
-        return line + 1, offset - self._line_starts[line]
+        row, column = self._index.position(offset)
+        return row + 1, column
 
     def span(self, node: cst.CSTNode) -> Tuple[int, int, int, int]:
         start, end = self._spans[id(node)]

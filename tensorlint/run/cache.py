@@ -30,6 +30,7 @@ from typing import Any, FrozenSet, List, Optional, Tuple, Union
 
 from tensorlint import __version__
 from tensorlint.core.diagnostics import Diagnostic, Edit, Fix, Safety
+from tensorlint.config.targets import find_project_root
 from tensorlint.core.settings import Settings
 
 ENVIRONMENT_VARIABLE = "TENSORLINT_CACHE_DIR"
@@ -43,7 +44,6 @@ def default_directory() -> Path:
     configured = os.environ.get(ENVIRONMENT_VARIABLE)
     if configured:
         return Path(configured)
-    from tensorlint.config.targets import find_project_root
     return (find_project_root(os.getcwd()) or Path(os.getcwd())) / DIRECTORY_NAME
 
 

@@ -18,7 +18,9 @@ import time
 from typing import Dict, Iterable, Optional, Tuple
 
 from tensorlint.analysis.crossmodule import ProjectContext
-from tensorlint.run.project_run import _Resolver, decode_context, import_statements, module_places, project_imports
+from tensorlint.run.cache import default_directory
+from tensorlint.run.modules import import_statements, module_places, project_imports
+from tensorlint.run.summaries import Resolver, decode_context
 
 MAX_LISTED_FILES = 20000
 LISTING_SECONDS = 30.0
@@ -41,7 +43,7 @@ def context_for_file(path: str, tree: Optional[ast.Module], cache_directory: Opt
     if not names:
         return None
     modules = project_modules(root_of(os.path.abspath(path), module, is_package))
-    resolver = _Resolver(modules, cache_directory, _serially, 1)
+    resolver = Resolver(modules, cache_directory, _serially, 1)
     resolver.prepare(names)
     context = resolver.context_for(names, [])
     return None if context is None else decode_context(module, is_package, context)
@@ -56,7 +58,6 @@ def context_or_none(path: str, tree: Optional[ast.Module], cache_directory: Opti
     `fix`, which writes nothing but the files it fixes): evidence from other modules only ever adds, so a
     failure to gather it (an unreadable module) leaves the file alone."""
     if cache_directory is _DEFAULT:
-        from tensorlint.run.cache import default_directory
         cache_directory = str(default_directory())
     try:
         return context_for_file(path, tree, cache_directory)

@@ -12,16 +12,19 @@ import os
 import sys
 from typing import TYPE_CHECKING, Callable, FrozenSet, Iterator, Optional, Sequence, TypeVar
 
-from tensorlint.core.codes import FILE_CODES
+from tensorlint.adapters.notebook.cells import NotebookError, is_notebook, parse_notebook
 from tensorlint.config.reader import Config, ConfigError, chosen_config, load_config
 from tensorlint.config.targets import ProjectConfigError, settings_for
-from tensorlint.core.safe_io import SourceError, SourceFile, decode_source, newline_style, read_source_file, write_source_file
+from tensorlint.core.codes import FILE_CODES
+from tensorlint.core.noqa import without_suppressed
+from tensorlint.core.safe_io import (SourceError, SourceFile, decode_source, newline_style, read_source_file,
+                                     write_source_file)
 from tensorlint.core.settings import Settings
 
 if TYPE_CHECKING:
     import ast
 
-# libcst, the rules, the fixer and the notebook reader are imported where a file is analysed, not here:
+# libcst, the rules, the fixer and the notebook linter are imported where a file is analysed, not here:
 # a run whose files all come from the result cache never needs them (see docs/performance.md, startup).
 
 STDIN = "-"
@@ -59,24 +62,17 @@ def read_source(path: str, shown: str, stdin: Optional[bytes] = None) -> SourceF
         text, encoding, bom = decode_source(stdin or b"", shown)
         return SourceFile(shown, text, encoding, bom, *newline_style(text))
     except SourceError as error:
-        from tensorlint.core.file_problems import from_source_error
+        from tensorlint.core.file_problems import from_source_error  # libcst and the rules: seldom needed
         raise Unchecked(from_source_error(error)) from None
-
-
-def is_notebook(path: Optional[str]) -> bool:
-    """`tensorlint.adapters.notebook.is_notebook`, without importing the notebook reader."""
-    return bool(path) and str(path).lower().endswith(".ipynb")
 
 
 def ensure_parses(source: SourceFile, rules_run: bool) -> "Optional[ast.Module]":
     """The file's `ast` tree; raises Unchecked (TL002) unless Python's parser accepts it. A notebook's
-    cells are compiled one by one inside tensorlint.adapters.notebook, so a notebook is only parsed here when
+    cells are compiled one by one inside `adapters.notebook.cells`, so a notebook is only parsed here when
     no rule will run on it (and gives no tree)."""
-    from tensorlint.core.file_problems import parse_python
-    from tensorlint.core.noqa import without_suppressed
+    from tensorlint.core.file_problems import parse_python  # libcst and the rules: not for a cached file
     if is_notebook(source.path):
         if not rules_run:
-            from tensorlint.adapters.notebook import parse_notebook
             analyse(source, lambda src: parse_notebook(src.text, src.path))
         return None
     tree, found = parse_python(source.text)
@@ -95,13 +91,12 @@ def write_source(source: SourceFile, text: str) -> None:
 
 def analyse(source: SourceFile, action: Callable[[SourceFile], T]) -> T:
     """`action(source)`: a parse failure raised as Unchecked (TL002), any other failure as one InputError line."""
+    # libcst, the rules and the fixer: loaded for the first file the cache does not answer
     import libcst as cst
 
-    from tensorlint.core.file_problems import (SYNTAX_ERROR, TOO_DEEP, from_notebook_error, from_parser_error, problem,
-                                suppressed_in_cell)
+    from tensorlint.adapters.notebook.lint import from_notebook_error, suppressed_in_cell
+    from tensorlint.core.file_problems import SYNTAX_ERROR, TOO_DEEP, from_parser_error, problem
     from tensorlint.core.fixer import FixError
-    from tensorlint.core.noqa import without_suppressed
-    from tensorlint.adapters.notebook import NotebookError
     path = source.path
     try:
         return action(source)
@@ -134,7 +129,7 @@ class Selection:
     @property
     def problems(self) -> FrozenSet[str]:
         if self._problems is None:
-            from tensorlint.core.file_problems import reported_codes
+            from tensorlint.core.file_problems import reported_codes  # libcst and the rules: not for a cached file
             self._problems = reported_codes(*self._inputs)
         return self._problems
 

@@ -34,95 +34,19 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
-from tensorlint.analysis.crossmodule import (ClassSummary, FunctionSummary, IncomingCall, ModuleSummary, OutgoingCall,
-                                   ProjectContext, is_project_name)
-from tensorlint.run.cache import Cache, cache_key
+from tensorlint.analysis.crossmodule import IncomingCall, OutgoingCall, ProjectContext
 from tensorlint.core.settings import Settings
+from tensorlint.run import replay as run_replay
+from tensorlint.run.cache import Cache
+from tensorlint.run.check import FileResult, inspect_file
+from tensorlint.run.imported import project_modules, root_of
+from tensorlint.run.inputs import is_notebook
+from tensorlint.run.modules import imported_names, module_places, project_imports
+from tensorlint.run.summaries import Resolver, decode_context, summarize_analysed
 
-MAX_RESOLVE_HOPS = 4          # re-exports followed: `pkg.to_np` → `pkg.utils.to_np`
 MAX_INCOMING_PER_FILE = 32    # calls from other files walked in one file
-MAX_SUMMARY_ROUNDS = 4        # rounds of summarising the modules that re-exports and base classes name
-SUMMARY_CONTEXT = "summary-6"  # bumped when the encoded summary changes shape
-
-
-# -- where a file sits in its project --------------------------------------------------------------
-def module_places(paths: Iterable[str]) -> Dict[str, Tuple[str, bool]]:
-    """path → (dotted module name, is a package `__init__`), for the Python files among `paths`."""
-    packages: Dict[str, Optional[str]] = {}   # directory → its dotted package name, None outside packages
-
-    def package_of(directory: str) -> Optional[str]:
-        if directory not in packages:
-            if os.path.isfile(os.path.join(directory, "__init__.py")):
-                parent = os.path.dirname(directory)
-                outer = package_of(parent) if parent != directory else None
-                name = os.path.basename(directory)
-                packages[directory] = f"{outer}.{name}" if outer else name
-            else:
-                packages[directory] = None
-        return packages[directory]
-
-    places = {}
-    for path in paths:
-        if not path.endswith(".py"):
-            continue
-        absolute = os.path.abspath(path)
-        package = package_of(os.path.dirname(absolute))
-        stem = os.path.basename(absolute)[:-3]
-        if stem == "__init__":
-            if package:
-                places[path] = (package, True)
-        elif stem.isidentifier():
-            places[path] = (f"{package}.{stem}" if package else stem, False)
-    return places
-
-
-def project_imports(tree: ast.Module, module: str, is_package: bool) -> List[str]:
-    """The project names a file imports (qualified), and `*module` for its star imports."""
-    place = ProjectContext(module=module, is_package=is_package)
-    found: Set[str] = set()
-    for node in import_statements(tree, ast.ImportFrom):
-        base = place.absolute(node.level, node.module) if node.level else node.module
-        if not base or not is_project_name(base):
-            continue
-        for alias in node.names:
-            found.add("*" + base if alias.name == "*" else f"{base}.{alias.name}")
-    return sorted(found)
-
-
-_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
-
-
-def import_statements(tree: ast.Module, kind) -> Iterator:
-    """The `kind` import statements of a tree, wherever they sit. An import is a statement, and statements
-    only hold statements through blocks (bodies, handlers, match cases), so expressions are not entered:
-    `ast.walk` spent most of its time in them."""
-    pending = list(tree.body)
-    while pending:
-        node = pending.pop()
-        if isinstance(node, kind):
-            yield node
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            continue
-        else:
-            pending.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _BLOCKS))
-
-
-def imported_names(tree: ast.Module, module: str, is_package: bool) -> List[str]:
-    """Every dotted name the file's import statements name, of the project or not: `a.b` for `import a.b`,
-    `pkg.m.x` for `from .m import x` in pkg, `pkg.m` for `from .m import *`."""
-    place = ProjectContext(module=module, is_package=is_package)
-    found: Set[str] = set()
-    for node in import_statements(tree, (ast.Import, ast.ImportFrom)):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-            continue
-        base = place.absolute(node.level, node.module) if node.level else node.module
-        if base:
-            found.update(base if alias.name == "*" else f"{base}.{alias.name}" for alias in node.names)
-    return sorted(found)
-
 
 # -- one file's part in a run (sent to workers, so plain data) ----------------------------------------
 @dataclass
@@ -164,7 +88,7 @@ class ProjectFile:
             self.leads = imported_names(tree, self.module, self.is_package)
             self.inert = bool(project.screened_out and "TL1" in project.screened_out) and _cannot_step(tree)
         if self.context is None and self.imported != () and project.analysed is not None:
-            self.summary = _summarize_analysed(*project.analysed, self.module, self.is_package, self.imported)
+            self.summary = summarize_analysed(*project.analysed, self.module, self.is_package, self.imported)
         return diagnostics
 
     def records(self):
@@ -190,7 +114,7 @@ class ProjectFile:
 def _cannot_step(tree: ast.Module) -> bool:
     """Necessary conditions of a summary's steps, read off the `ast`: `performs_step` needs a call that
     `loops.is_step_call` accepts (its name is step evidence), a class's `step_methods` a `for` over data."""
-    from tensorlint.rules.prescreen import is_step_evidence, iteration_kind, names_in
+    from tensorlint.rules.prescreen import is_step_evidence, iteration_kind, names_in  # the analysis modules: on a cache miss
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             func = node.func
@@ -202,16 +126,6 @@ def _cannot_step(tree: ast.Module) -> bool:
     return True
 
 
-def decode_context(module: str, is_package: bool, context: Optional[dict]) -> ProjectContext:
-    project = ProjectContext(module=module, is_package=is_package)
-    if context:
-        project.functions = {k: FunctionSummary.decode(v) for k, v in context["f"].items()}
-        project.classes = {k: ClassSummary.decode(v) for k, v in context["c"].items()}
-        project.stars = {k: dict(v) for k, v in context["s"].items()}
-        project.incoming = [IncomingCall.decode(call) for call in context["i"]]
-    return project
-
-
 # -- jobs for the worker pool --------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Phase:
@@ -221,7 +135,6 @@ class _Phase:
     restored_numpy: Tuple[str, ...] = ()
 
     def run(self, path: str):
-        from tensorlint.adapters.cli.main import inspect_file
         place = self.places.get(path)
         if place is None:
             return inspect_file(self.job, path).result, None
@@ -231,66 +144,12 @@ class _Phase:
         return result, project
 
 
-@dataclass(frozen=True)
-class _Summaries:
-    paths: Dict[str, Tuple[str, bool]]       # module → (path, is_package)
-    wanted: Dict[str, Optional[Tuple[str, ...]]]
-    cache_directory: Optional[str]
-
-    def run(self, module: str):
-        path, is_package = self.paths[module]
-        return module, summarize_file(path, module, is_package, self.cache_directory, self.wanted.get(module))
-
-
-def _summarize_analysed(parsed, semantic, module: str, is_package: bool,
-                        wanted: Optional[Tuple[str, ...]] = None) -> Optional[dict]:
-    from tensorlint.core.deep import with_deep_recursion
-    from tensorlint.analysis.summarize import summarize_module
-    try:
-        return with_deep_recursion(summarize_module, parsed, ProjectContext(module=module, is_package=is_package),
-                                   wanted, semantic).encode()
-    except Exception:  # a module that cannot be summarised tells its importers nothing
-        return None
-
-
-def summarize_file(path: str, module: str, is_package: bool, cache_directory: Optional[str],
-                   wanted: Optional[Tuple[str, ...]] = None) -> Optional[dict]:
-    """The encoded summary of one module (of the `wanted` names, None: all), or None when it cannot be read
-    or parsed (its check says why)."""
-    from tensorlint.core.deep import parse_module, with_deep_recursion
-    from tensorlint.core.safe_io import SourceError, read_source_file
-    try:
-        text = read_source_file(path).text
-    except (SourceError, OSError):
-        return None
-    cache = Cache(cache_directory) if cache_directory is not None else None
-    key = cache_key(text, Settings(), frozenset(), json.dumps([SUMMARY_CONTEXT, module, is_package, wanted]))
-    if cache is not None:
-        cached = cache.load_entry(key)
-        if cached is not None and isinstance(cached[1], dict):
-            return cached[1]
-    try:
-        from tensorlint.analysis.summarize import summarize_module
-        tree = with_deep_recursion(parse_module, text)
-        summary = with_deep_recursion(summarize_module, tree, ProjectContext(module=module, is_package=is_package),
-                                      wanted)
-    except Exception:  # a module that cannot be summarised tells its importers nothing
-        return None
-    encoded = summary.encode()
-    if cache is not None:
-        cache.store(key, [], encoded)
-    return encoded
-
-
 # -- the run -------------------------------------------------------------------------------------
 def check_project(job, files: Sequence[str], run_files, jobs: int) -> Iterator:
     """The results of `job` on `files`, in order, with what the project's modules tell each other; replayed
     whole when nothing the last such run read has changed (`run_replay`)."""
-    from tensorlint.run.inputs import is_notebook
     cache_directory = getattr(job, "cache_directory", None)
     if cache_directory is not None:
-        from tensorlint.run import replay as run_replay
-        from tensorlint.adapters.cli.main import FileResult
         cache = Cache(cache_directory)
         key = run_replay.run_key(job, files)
         replayed = run_replay.load(cache, key)  # (its snapshot covers the modules beside the files: not listed again)
@@ -331,18 +190,18 @@ def _check_project(job, files: Sequence[str], run_files, jobs: int,
     paths_by_module = {module: place for module, place in {**on_disk, **paths_by_module}.items()
                        if claimed.get(module, 1) == 1}
 
-    resolver = _Resolver(paths_by_module, getattr(job, "cache_directory", None), run_files, jobs)
+    resolver = Resolver(paths_by_module, getattr(job, "cache_directory", None), run_files, jobs)
     resolver.adopt({project.module: (project.summary, project.imported) for project in records.values()
                     if project.summary is not None})
     wanted = {path: (project.queries if project.walked else project.imports) for path, project in records.items()}
     idle = _idle_files(records, paths_by_module, resolver)
     calls = [call.callee for project in records.values() for call in project.calls_out]
     needed = [name for path, names in wanted.items() if path not in idle for name in names] + calls
-    needed_modules = {resolver._wants(name)[0] for name in needed}
+    needed_modules = {resolver.wants(name)[0] for name in needed}
     # an idle file's names are summarised only where another file needs the module (its summary is then made
     # for the same names as if the idle file were not idle)
     resolver.prepare(needed + [name for path in idle for name in wanted[path]
-                               if resolver._wants(name)[0] in needed_modules])
+                               if resolver.wants(name)[0] in needed_modules])
     incoming = _incoming_calls(records, resolver, job)
     idle = {path for path in idle if not any(call.in_step_loop for call in incoming.get(path, ()))}
     resolver.prepare([name for path in records if path not in idle for name in wanted[path]])
@@ -441,7 +300,6 @@ def imported_somewhere(places: Dict[str, Tuple[str, bool, Optional[dict]]],
 def _modules_on_disk(places: Dict[str, Tuple[str, bool, Optional[dict]]]) -> Dict[str, Tuple[str, bool]]:
     """The project modules beside the files given (`check one.py`, pre-commit's changed files): they answer
     questions too, summarised from their text, though they are not checked."""
-    from tensorlint.run.imported import project_modules, root_of
     found: Dict[str, Tuple[str, bool]] = {}
     ambiguous: Set[str] = set()
     for root in sorted({root_of(os.path.abspath(path), module, package) for path, (module, package, _) in places.items()}):
@@ -453,11 +311,11 @@ def _modules_on_disk(places: Dict[str, Tuple[str, bool, Optional[dict]]]) -> Dic
 
 
 def _idle_files(records: Dict[str, ProjectFile], paths_by_module: Dict[str, Tuple[str, bool]],
-                resolver: "_Resolver") -> Set[str]:
+                resolver: "Resolver") -> Set[str]:
     """The files the prescreen left alone whose recheck nothing they import could start: each name they import
     lies in a module whose summary can show no step and no conversion (`ProjectFile.inert`), and so can every
     module it imports from, which its re-exports and base classes may lead to. Such a file's context would say
-    "nothing beyond the prescreen" (`_Resolver.context_for`), so its names need no summary. (A call into it
+    "nothing beyond the prescreen" (`Resolver.context_for`), so its names need no summary. (A call into it
     from another file's step loop still rechecks it.)"""
     inert = {project.module: path for path, project in records.items()
              if project.inert and paths_by_module.get(project.module, ("",))[0] == path}
@@ -465,7 +323,7 @@ def _idle_files(records: Dict[str, ProjectFile], paths_by_module: Dict[str, Tupl
 
     def modules_named(name: str) -> Set[str]:
         """The modules a name may lead to: its own, and the submodules under it (`from pkg import sub`)."""
-        place = resolver._module_of(name)
+        place = resolver.module_of(name)
         found = {place[0]} if place else set()
         start = bisect.bisect_left(ordered, name + ".")
         for module in ordered[start:]:
@@ -488,13 +346,13 @@ def _idle_files(records: Dict[str, ProjectFile], paths_by_module: Dict[str, Tupl
     idle = set()
     for path, project in records.items():
         if not project.walked and all(
-                (place := resolver._module_of(name.lstrip("*"))) is None or place[0] in closed
+                (place := resolver.module_of(name.lstrip("*"))) is None or place[0] in closed
                 for name in project.imports):
             idle.add(path)
     return idle
 
 
-def _incoming_calls(records: Dict[str, ProjectFile], resolver: "_Resolver", job) -> Dict[str, List[IncomingCall]]:
+def _incoming_calls(records: Dict[str, ProjectFile], resolver: "Resolver", job) -> Dict[str, List[IncomingCall]]:
     found: Dict[str, List[IncomingCall]] = {}
     seen: Set[tuple] = set()
     for path, project in records.items():
@@ -513,165 +371,4 @@ def _incoming_calls(records: Dict[str, ProjectFile], resolver: "_Resolver", job)
     return found
 
 
-class _Resolver:
-    """Qualified names → the summaries of the project's modules that define them."""
-
-    def __init__(self, paths_by_module: Dict[str, Tuple[str, bool]], cache_directory: Optional[str],
-                 run_files, jobs: int) -> None:
-        self.paths_by_module = paths_by_module
-        self.cache_directory = cache_directory
-        self.run_files = run_files
-        self.jobs = jobs
-        self.summaries: Dict[str, Optional[ModuleSummary]] = {}
-        self._wanted: Dict[str, Optional[Set[str]]] = {}   # what each module was summarised for (None: all)
-
-    def adopt(self, summaries: Dict[str, Tuple[dict, Optional[Tuple[str, ...]]]]) -> None:
-        """Summaries made in phase 1 from each parsed file's own tree (of the names the run's imports may name,
-        None: all): no second parse. A name outside them is summarised from the text when asked for."""
-        for module, (encoded, wanted) in summaries.items():
-            if module in self.paths_by_module:
-                self.summaries[module] = ModuleSummary.decode(encoded)
-                self._wanted[module] = None if wanted is None else set(wanted)
-
-    def prepare(self, names: Iterable[str]) -> None:
-        """Summarise the modules `names` need, and those their re-exports and base classes name."""
-        pending = set(names)
-        for _ in range(MAX_SUMMARY_ROUNDS):
-            wanted: Dict[str, Optional[Set[str]]] = {}
-            for name in pending:
-                module, heads = self._wants(name)
-                if not module:
-                    continue
-                if heads is None:
-                    wanted[module] = None            # everything it defines
-                elif wanted.get(module, set()) is not None:
-                    wanted.setdefault(module, set()).update(heads)
-            todo = {m: w for m, w in wanted.items() if not self._covers(m, w)}
-            if not todo:
-                return
-            for module, heads in todo.items():
-                if heads is not None and self._wanted.get(module):
-                    heads |= self._wanted[module]      # summarised before for other names: once more, for all
-                self._wanted[module] = heads
-            job = _Summaries(self.paths_by_module,
-                             {m: None if w is None else tuple(sorted(w)) for m, w in todo.items()},
-                             self.cache_directory)
-            for module, encoded in self.run_files(job, sorted(todo), self.jobs):
-                self.summaries[module] = ModuleSummary.decode(encoded) if encoded is not None else None
-            following: Set[str] = set()
-            for name in pending:
-                found = self._resolve(name.lstrip("*"), hops=0, follow=following)
-                if isinstance(found, ClassSummary):
-                    following.update(found.bases)
-                elif isinstance(found, ModuleSummary) and name.startswith("*"):
-                    following.update(q for q in found.exports(name[1:]).values() if self._module_of(q))
-            pending = {name for name in following if not self._covers(*self._wants(name))}
-
-    def _wants(self, name: str) -> Tuple[str, Optional[Set[str]]]:
-        """(module, the names wanted of it: None for all) for one name `prepare` was given."""
-        place = self._module_of(name.lstrip("*")) or ("", "")
-        head = place[1].partition(".")[0]
-        return place[0], None if name.startswith("*") or not head else {head}
-
-    def _covers(self, module: str, heads: Optional[Set[str]]) -> bool:
-        if module not in self.summaries:
-            return False
-        done = self._wanted.get(module, set())
-        return done is None or (heads is not None and heads <= done)
-
-    def _module_of(self, qualified: str) -> Optional[Tuple[str, str]]:
-        """(module, the rest of the name) for the longest module of the project that `qualified` starts with."""
-        if qualified in self.paths_by_module:
-            return qualified, ""
-        parts = qualified.split(".")
-        for cut in range(len(parts) - 1, 0, -1):
-            module = ".".join(parts[:cut])
-            if module in self.paths_by_module:
-                return module, ".".join(parts[cut:])
-        return None
-
-    def _resolve(self, qualified: str, hops: int, follow: Optional[Set[str]] = None):
-        """A FunctionSummary, a ClassSummary, a ModuleSummary (the name is a module), or None."""
-        place = self._module_of(qualified)
-        if place is None:
-            return None
-        module, rest = place
-        summary = self.summaries.get(module)
-        if summary is None:
-            if follow is not None:
-                follow.add(qualified)
-            return None
-        if not rest:
-            return summary
-        head, _, tail = rest.partition(".")
-        if not tail and head in summary.functions:
-            return summary.functions[head]
-        if not tail and head in summary.classes:
-            return summary.classes[head]
-        if head in summary.names and hops < MAX_RESOLVE_HOPS:
-            target = summary.names[head] + (f".{tail}" if tail else "")
-            if target != qualified:
-                return self._resolve(target, hops + 1, follow)
-        if follow is not None and not self._covers(module, {head}):
-            follow.add(qualified)   # summarised for other names (a re-export leads to this one): once more
-        return None
-
-    def function_place(self, qualified: str) -> Optional[Tuple[str, str]]:
-        """(path of the file defining the function, its local name) for a project function."""
-        for _ in range(MAX_RESOLVE_HOPS):
-            place = self._module_of(qualified)
-            if place is None:
-                return None
-            module, rest = place
-            summary = self.summaries.get(module)
-            if summary is None or not rest or "." in rest:
-                return None
-            if rest in summary.functions:
-                return self.paths_by_module[module][0], rest
-            if rest not in summary.names:
-                return None
-            qualified = summary.names[rest]
-        return None
-
-    def context_for(self, names: Iterable[str], incoming: List[IncomingCall], needs_steps: bool = False
-                    ) -> Optional[dict]:
-        """The encoded context of a file's recheck, or None when nothing it asked about says anything.
-        `needs_steps`: the file had no candidate site of its own (the prescreen left it alone), so only a
-        step from elsewhere can give it a finding."""
-        project = ProjectContext()
-        informative = False
-        pending, seen = list(names), set(names)
-        while pending:
-            name = pending.pop(0)
-            if name.startswith("*"):
-                found = self._resolve(name[1:], 0)
-                if isinstance(found, ModuleSummary):
-                    exported = project.stars[name[1:]] = found.exports(name[1:])
-                    informative = True
-                    # `build()` from the star import: the first check could not ask for its summary
-                    pending.extend(q for q in exported.values() if q not in seen)
-                    seen.update(exported.values())
-                continue
-            found = self._resolve(name, 0)
-            if isinstance(found, FunctionSummary):
-                project.functions[name] = found
-                informative = informative or found.informative
-            elif isinstance(found, ClassSummary):
-                self._add_class(project, name, found, depth=0)
-                informative = informative or found.informative
-        project.incoming = list(incoming)
-        if not informative and not incoming:
-            return None
-        if needs_steps and not project.families_beyond_prescreen():
-            return None
-        return project.encode_context()
-
-    def _add_class(self, project: ProjectContext, name: str, summary: ClassSummary, depth: int) -> None:
-        project.classes[name] = summary
-        for base in summary.bases if depth < 3 else ():
-            found = self._resolve(base, 0)
-            if isinstance(found, ClassSummary) and base not in project.classes:
-                self._add_class(project, base, found, depth + 1)
-
-
-__all__ = ["ProjectFile", "check_project", "import_statements", "module_places", "project_imports", "summarize_file"]
+__all__ = ["ProjectFile", "check_project", "imported_somewhere", "numpy_names_restored"]

@@ -32,9 +32,13 @@ import hashlib
 import json
 import os
 import stat as stat_module
+import time
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple
 
+from tensorlint.config.reader import chosen_config
+from tensorlint.core.codes import FILE_CODES
+from tensorlint.core.diagnostics import Diagnostic
 from tensorlint.run.cache import Cache, decode_diagnostics, encode_diagnostics, tool_fingerprint
 
 REPLAY_CONTEXT = "replay-1"
@@ -72,7 +76,6 @@ class Snapshot:
 
 def take_snapshot(files: Sequence[str], answering: Iterable[str]) -> Optional[Snapshot]:
     """The snapshot of a run over `files` with the project modules `answering`; None when one is unreadable."""
-    import time
     taken = time.time_ns()
     paths = list(dict.fromkeys([*files, *answering]))
     folders = _folders_above(paths)
@@ -92,7 +95,6 @@ def take_snapshot(files: Sequence[str], answering: Iterable[str]) -> Optional[Sn
 
 def run_key(job, files: Sequence[str]) -> str:
     """What, beside the snapshot, decides a run's results."""
-    from tensorlint.config.reader import chosen_config
     chosen = chosen_config()
     digest = hashlib.sha256()
     environment = sorted((k, v) for k, v in os.environ.items() if k.startswith("TENSORLINT_"))
@@ -120,9 +122,7 @@ def load(cache: Cache, key: str) -> Optional[list]:
 def store(cache: Cache, key: str, snapshot: Snapshot, results: Sequence) -> None:
     """Store a finished run, unless a file could not be read or parsed, or is a notebook: as in the per-file
     cache, such a file is read again next time."""
-    from tensorlint.core.diagnostics import Diagnostic
-    from tensorlint.core.file_problems import CODES
-    if any(r.error is not None or any(type(d) is not Diagnostic or d.code in CODES for d in r.diagnostics)
+    if any(r.error is not None or any(type(d) is not Diagnostic or d.code in FILE_CODES for d in r.diagnostics)
            for r in results):
         return
     cache.store(key, [], {"snapshot": snapshot.encode(),

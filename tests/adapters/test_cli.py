@@ -276,7 +276,7 @@ def test_fix_error_leaves_the_file_untouched(tmp_path, capsys, monkeypatch):
     def broken_fix(*args, **kwargs):
         raise FixError("fix produced invalid code (boom); nothing was written")
 
-    monkeypatch.setattr("tensorlint.adapters.cli.main.fix_source", broken_fix)
+    monkeypatch.setattr("tensorlint.adapters.cli.fix.fix_source", broken_fix)
     path = write(tmp_path, "a.py", SAFE)
     code, _, err = run(capsys, "fix", str(path))
     assert code == 2 and path.read_text() == SAFE

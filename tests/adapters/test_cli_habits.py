@@ -237,7 +237,7 @@ def test_github_paths_are_relative_to_the_repository_root(tmp_path, monkeypatch,
 def test_github_paths_outside_a_repository_are_relative_to_the_working_directory(tmp_path, monkeypatch, capsys):
     write(tmp_path / "work" / "a.py", HAZARD)
     monkeypatch.chdir(tmp_path / "work")
-    monkeypatch.setattr("tensorlint.adapters.cli.main.repository_root", lambda: os.getcwd())  # /tmp may sit in a work tree
+    monkeypatch.setattr("tensorlint.adapters.cli.check.repository_root", lambda: os.getcwd())  # /tmp may sit in a work tree
     code, out, _ = run(capsys, "check", "--format", "github", ".")
     assert set(github_files(out)) == {"a.py"}
 
@@ -267,7 +267,7 @@ def test_a_check_answered_from_the_cache_imports_neither_libcst_nor_the_rules(tm
 def test_the_cache_fingerprint_covers_modules_a_warm_run_never_loads():
     sources = [os.path.relpath(path, cache_module._PACKAGE) for path in cache_module._checked_sources()]
     for module in (os.path.join("core", "engine.py"), os.path.join("rules", "__init__.py"),
-                   os.path.join("analysis", "__init__.py"), os.path.join("adapters", "notebook.py"),
+                   os.path.join("analysis", "__init__.py"), os.path.join("adapters", "notebook", "lint.py"),
                    os.path.join("core", "codes.py")):
         assert module in sources
     assert not any(path.startswith(("verify", os.path.join("adapters", "lsp"))) for path in sources)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tensorlint import check_source, fix_source
-from tensorlint.adapters.lsp import MISSING_EXTRA, Lines, minimal_changes, noqa_change
+from tensorlint.adapters.lsp import MISSING_EXTRA
+from tensorlint.adapters.lsp.text import Lines, minimal_changes, noqa_change
 from tensorlint.adapters.lsp.links import documentation_url
 
 TIMEOUT = 30.0  # seconds for any one message; a healthy server answers in well under one

@@ -2,7 +2,7 @@
 over stdio, as VS Code and other notebook editors speak them."""
 from pathlib import Path
 
-from tensorlint.adapters.notebook import check_cells
+from tensorlint.adapters.notebook.lint import check_cells
 from test_lsp import apply, by_title, client, edits_of  # noqa: F401 (client is a fixture)
 
 CELLS = [

@@ -11,8 +11,8 @@ from typing import List, Optional
 import pytest
 
 from tensorlint.api import check_source, fix_source
-from tensorlint.adapters.notebook import (NotebookDiagnostic, NotebookError, check_notebook, fix_notebook, is_notebook,
-                                 split_source)
+from tensorlint.adapters.notebook.cells import NotebookError, is_notebook, split_source
+from tensorlint.adapters.notebook.lint import NotebookDiagnostic, check_notebook, fix_notebook
 from tensorlint.core.settings import Settings
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "notebooks"

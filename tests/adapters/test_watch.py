@@ -53,14 +53,14 @@ def polls(monkeypatch):
 @pytest.fixture
 def checked(monkeypatch):
     """The paths the engine was asked to check, in order (in this process: run with -j 1)."""
-    import tensorlint.adapters.cli.main as cli
-    seen, real = [], cli.check_source
+    import tensorlint.run.check as check
+    seen, real = [], check.check_source
 
     def counting(source, path=None, *args, **kwargs):
         seen.append(os.path.basename(path))
         return real(source, path, *args, **kwargs)
 
-    monkeypatch.setattr(cli, "check_source", counting)
+    monkeypatch.setattr(check, "check_source", counting)
     return seen
 
 

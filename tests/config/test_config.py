@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from tensorlint.config.reader import Config, ConfigError, KEYS, clear_cache, find_config_file, load_config
-from tensorlint.core.engine import enabled_codes
+from tensorlint.config.selection import enabled_codes
 from tensorlint.config.targets import ProjectConfigError
 from tensorlint.rules import ALL_RULES, FILE_RULES
 
@@ -598,3 +598,20 @@ def test_agrees_with_git(tmp_path):
     ours = sorted(path for path in files if found.is_excluded(tmp_path / path))
     assert ours == sorted(path for path in listed if path in files)
     assert ours  # the patterns do ignore something
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_agrees_with_git_where_pathspec_does_not(tmp_path):
+    """Cases where `pathspec` (which also matches a pattern against a path's descendants) gives another verdict
+    than git: `doc/**` ignores what is inside `doc`, not `doc` itself, so `!doc/keep.py` re-includes it;
+    `!b` says nothing about `a/b/c`; `[!a]/**/` names the folders inside `b`, not `b`."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    write(tmp_path, ".gitignore", "doc/**\n!doc/keep.py\nc\n!b\n[!a]/**/\n")
+    files = ["doc/keep.py", "doc/x.py", "a/b/c", "a/b/d", "e/x.py", "e/f/x.py"]
+    for path in files:
+        write(tmp_path, path)
+    listed = subprocess.run(["git", "-C", str(tmp_path), "ls-files", "--others", "--ignored", "--exclude-standard",
+                             "-z"], check=True, capture_output=True).stdout.decode().split("\0")
+    found = load_config(tmp_path)
+    ours = sorted(path for path in files if found.is_excluded(tmp_path / path))
+    assert ours == sorted(path for path in listed if path in files) == ["a/b/c", "doc/x.py", "e/f/x.py"]

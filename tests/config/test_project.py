@@ -280,8 +280,8 @@ def test_cache_keeps_tmp_dirs_apart(tmp_path):
 def test_cache_reads_metadata_once_per_project(tmp_path, monkeypatch):
     write(tmp_path, "pyproject.toml", '[project]\ndependencies = ["numpy>=2"]\n')
     reads = []
-    real = project._read_toml
-    monkeypatch.setattr(project, "_read_toml", lambda path: reads.append(path) or real(path))
+    real = project.read_toml
+    monkeypatch.setattr(project, "read_toml", lambda path, *args: reads.append(path) or real(path, *args))
     for index in range(50):
         path = write(tmp_path, f"pkg{index % 5}/mod{index}.py", "")
         assert settings_for(path).numpy_min == (2,)

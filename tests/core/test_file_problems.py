@@ -92,7 +92,7 @@ def test_two_for_an_internal_error_even_with_bad_files_around(tree, capsys, monk
     def crash(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("tensorlint.adapters.cli.main.check_source", crash)
+    monkeypatch.setattr("tensorlint.run.check.check_source", crash)
     monkeypatch.setattr("tensorlint.api.check_source", crash)  # a directory is a project run (imported lazily)
     code, out, err = run(capsys, "check", "--no-cache", "src")
     assert code == 2

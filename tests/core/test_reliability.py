@@ -664,16 +664,16 @@ def test_cli_reports_an_unknown_coding_declaration(tmp_path, capsys):
 
 
 def test_cli_does_not_overwrite_a_file_saved_meanwhile(tmp_path, capsys, monkeypatch):
-    import tensorlint.adapters.cli.main as cli
+    import tensorlint.adapters.cli.fix as fix
     path = write(tmp_path / "a.py", SAFE)
-    real = cli.fix_source
+    real = fix.fix_source
 
     def fix_while_an_editor_saves(*args, **kwargs):
         result = real(*args, **kwargs)
         path.write_text(SAFE + "# saved in the editor\n")
         return result
 
-    monkeypatch.setattr(cli, "fix_source", fix_while_an_editor_saves)
+    monkeypatch.setattr(fix, "fix_source", fix_while_an_editor_saves)
     code, _, err = run(capsys, "fix", path)
     assert code == 2
     assert_error_lines(err, 1, "a.py: changed on disk since it was read")

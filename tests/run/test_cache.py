@@ -9,7 +9,7 @@ from tensorlint.run import cache as cache_module
 from tensorlint import check_source
 from tensorlint.run.cache import DIRECTORY_NAME, Cache, cache_key, default_directory
 from tensorlint.adapters.cli.main import main
-from tensorlint.core.engine import enabled_codes
+from tensorlint.config.selection import enabled_codes
 from tensorlint.run.project_run import ProjectFile
 from tensorlint.core.settings import Settings
 
@@ -143,7 +143,7 @@ def test_second_check_is_served_from_the_cache(tmp_path, capsys, cache_dir, monk
     def no_analysis(*args, **kwargs):
         raise AssertionError("analysed although cached")
 
-    monkeypatch.setattr("tensorlint.adapters.cli.main.check_source", no_analysis)
+    monkeypatch.setattr("tensorlint.run.check.check_source", no_analysis)
     assert run(capsys, "check", str(path)) == first
 
 

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from tensorlint.adapters.cli.main import default_jobs, main
+from tensorlint.adapters.cli.main import main
+from tensorlint.run.pool import default_jobs
 
 # TL101 + TL102 on line 5 with a safe fix (a torch module's output), and on line 4 with an unsafe one
 # (`model` is known by its name only).

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tensorlint.adapters.cli.main import main
-from tensorlint.run.project_run import module_places, project_imports
+from tensorlint.run.modules import module_places, project_imports
 
 UTILS = """\
 import numpy as np
@@ -111,15 +111,15 @@ def codes_at(lines):
 
 def summaries_made_from_text(monkeypatch) -> list:
     """The names of the files whose summaries the run makes from their text (not from phase 1's parse), in order."""
-    import tensorlint.run.project_run as project_run
+    import tensorlint.run.summaries as summaries
     summarised = []
-    real = project_run.summarize_file
+    real = summaries.summarize_file
 
     def counting(path, *args, **kwargs):
         summarised.append(Path(path).name)
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(project_run, "summarize_file", counting)
+    monkeypatch.setattr(summaries, "summarize_file", counting)
     return summarised
 
 
@@ -357,7 +357,7 @@ def test_call_line_gives_the_line_of_the_positions_pass(source, callee):
 
 def test_import_statements_are_found_in_every_block_and_only_there():
     import ast
-    from tensorlint.run.project_run import import_statements
+    from tensorlint.run.modules import import_statements
     tree = ast.parse(
         "import a\n"
         "def f():\n    from .b import c\n    x = lambda: 'import d'\n"

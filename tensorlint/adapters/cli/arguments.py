@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Callable, List, Mapping, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 from tensorlint import __version__
 from tensorlint.run.cache import DIRECTORY_NAME, ENVIRONMENT_VARIABLE
-from tensorlint.core.codes import CODES
+from tensorlint.config.selection import prefixes_option
 from tensorlint.adapters.cli.output import FORMATS
 from tensorlint.adapters.cli.progress import Progress
 
@@ -30,14 +30,6 @@ class OneLineErrors(argparse.ArgumentParser):
 
 
 # -- arguments ---------------------------------------------------------------------------------
-def code_prefixes(text: str) -> List[str]:
-    prefixes = [part.strip().upper() for part in text.split(",") if part.strip()]
-    for prefix in prefixes:
-        if not any(code.startswith(prefix) for code in CODES):
-            raise argparse.ArgumentTypeError(f"no rule code starts with {prefix!r}")
-    return prefixes
-
-
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -55,13 +47,13 @@ def add_common_options(command: argparse.ArgumentParser, verb: str) -> None:
     """The options `check` and `fix` share."""
     command.add_argument("paths", nargs="*", metavar="PATH",
                          help="files, directories, or - for stdin (default: the current directory)")
-    command.add_argument("--select", type=code_prefixes, metavar="CODES",
+    command.add_argument("--select", type=prefixes_option, metavar="CODES",
                          help="comma-separated codes or prefixes to enable (default: the default rules)")
-    command.add_argument("--extend-select", type=code_prefixes, metavar="CODES",
+    command.add_argument("--extend-select", type=prefixes_option, metavar="CODES",
                          help="comma-separated codes or prefixes to enable on top of the configured ones")
-    command.add_argument("--ignore", type=code_prefixes, metavar="CODES",
+    command.add_argument("--ignore", type=prefixes_option, metavar="CODES",
                          help="comma-separated codes or prefixes to disable")
-    command.add_argument("--extend-ignore", type=code_prefixes, metavar="CODES",
+    command.add_argument("--extend-ignore", type=prefixes_option, metavar="CODES",
                          help="the same as --ignore; both may be given (as in flake8)")
     command.add_argument("--config", metavar="FILE",
                          help="read the settings from this file only (a pyproject.toml's [tool.tensorlint], or a "

@@ -22,7 +22,8 @@ from typing import IO, Any, Dict, Iterable, List, Mapping, Optional, Sequence, T
 from urllib.parse import quote
 
 from tensorlint import __version__
-from tensorlint.core.diagnostics import Diagnostic, Fix, physical_lines
+from tensorlint.core.diagnostics import Diagnostic, Fix
+from tensorlint.core.line_index import LineIndex
 from tensorlint.core.codes import FILE_CODES, RULES as RULE_TABLE
 
 __all__ = ["FORMATS", "HOMEPAGE", "Item", "level", "rule_url", "should_color", "write", "write_text", "write_concise",
@@ -96,30 +97,19 @@ class _Paint:
 
 # ---------------------------------------------------------------- positions
 
-class _Lines:
-    """A file's physical lines, and character offsets turned into (row, 1-based column)."""
+class _Lines(LineIndex):
+    """A file's lines, and character offsets as the JSON formats place them: (1-based row, 1-based column),
+    on the last line at most."""
 
-    def __init__(self, source: str) -> None:
-        self.lines = physical_lines(source)
-        self.starts = [0]
-        for line in self.lines:
-            self.starts.append(self.starts[-1] + len(line))
+    __slots__ = ()
 
-    def text(self, row: int) -> Optional[str]:
+    def line_text(self, row: int) -> Optional[str]:
         if 1 <= row <= len(self.lines):
             return self.lines[row - 1].rstrip("\r\n")
         return None
 
-    def position(self, offset: int) -> Dict[str, int]:
-        # the last line start at or before `offset` (bisect, by hand to keep it obvious)
-        low, high = 0, len(self.starts) - 1
-        while low < high:
-            middle = (low + high + 1) // 2
-            if self.starts[middle] <= offset:
-                low = middle
-            else:
-                high = middle - 1
-        row = min(low, max(len(self.lines) - 1, 0))
+    def json_position(self, offset: int) -> Dict[str, int]:
+        row = min(max(self.row(offset), 0), max(len(self.lines) - 1, 0))
         return {"row": row + 1, "column": offset - self.starts[row] + 1}
 
 
@@ -173,7 +163,7 @@ def write_text(stream: IO[str], items: Iterable[Item], sources: Optional[Mapping
         stream.write(f"{paint(path, BOLD)}:{diagnostic.line}:{diagnostic.col + 1}: "
                      f"{paint(diagnostic.code, BOLD, RED)} {diagnostic.message}\n")
         lines = _lines_for(sources, cache, path)
-        text = lines.text(diagnostic.line) if lines is not None else None
+        text = lines.line_text(diagnostic.line) if lines is not None else None
         number = str(diagnostic.line)
         gutter = " " * (len(number) + 1)
         bar = paint("|", BOLD, BLUE)
@@ -202,8 +192,8 @@ def _fix_json(fix: Fix, lines: Optional[_Lines], path: str) -> Dict[str, Any]:
     return {
         "title": fix.title,
         "applicability": fix.safety.value,
-        "edits": [{"content": edit.text, "location": lines.position(edit.start),
-                   "end_location": lines.position(edit.end)} for edit in sorted(fix.edits)],
+        "edits": [{"content": edit.text, "location": lines.json_position(edit.start),
+                   "end_location": lines.json_position(edit.end)} for edit in sorted(fix.edits)],
     }
 
 
@@ -296,7 +286,7 @@ def to_sarif(items: Iterable[Item], sources: Optional[Mapping[str, str]] = None,
             result["fixes"] = [{
                 "description": {"text": fix.title},
                 "artifactChanges": [{"artifactLocation": dict(location), "replacements": [
-                    {"deletedRegion": _region(lines.position(edit.start), lines.position(edit.end)),
+                    {"deletedRegion": _region(lines.json_position(edit.start), lines.json_position(edit.end)),
                      "insertedContent": {"text": edit.text}} for edit in sorted(fix.edits)]}],
                 "properties": {"applicability": fix.safety.value},
             }]

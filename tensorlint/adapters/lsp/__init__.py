@@ -20,15 +20,13 @@ Optional `initializationOptions`: `{"select": ["TL1"], "ignore": ["TL404"]}` (co
 on top of `[tool.tensorlint]` as the command line's `--select`/`--ignore` are).
 
 Modules: `text` (positions, edits), `incremental` (what an edit can change), `documents` (one
-analysis per text), `links` (rule pages), `server` and `handlers` (pygls, imported by `serve()` only).
+analysis per text), `links` (rule pages), `server` and `handlers` (pygls' server, imported by `serve()` only).
 """
 from __future__ import annotations
 
 import sys
 
-from tensorlint.adapters.lsp.text import Lines, TextChange, minimal_changes, noqa_change
-
-__all__ = ["MISSING_EXTRA", "Lines", "TextChange", "minimal_changes", "noqa_change", "serve"]
+__all__ = ["MISSING_EXTRA", "serve"]
 
 MISSING_EXTRA = "tensorlint lsp needs pygls 2, a dependency of tensorlint missing here: pip install 'pygls>=2'"
 
@@ -41,7 +39,7 @@ def serve() -> int:
     except ImportError:
         print(MISSING_EXTRA, file=sys.stderr)
         return 2
-    from tensorlint.adapters.lsp.server import build
+    from tensorlint.adapters.lsp.handlers import build  # pygls: loaded once it is known to be installed
     server = build()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     real_stdout, sys.stdout = sys.stdout, sys.stderr  # a stray print must not corrupt the protocol stream

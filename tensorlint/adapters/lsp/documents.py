@@ -11,7 +11,9 @@ import ast
 from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from tensorlint.adapters.notebook.cells import NotebookError
 from tensorlint.core.diagnostics import Diagnostic
+from tensorlint.core.noqa import is_suppressed
 from tensorlint.adapters.lsp.incremental import Group, carried, in_groups, outline, plan
 from tensorlint.adapters.lsp.text import Lines
 
@@ -40,15 +42,10 @@ class Snapshot:
         if error is None or not self.report_syntax_error:
             return self.findings
         line = self.lines.lines[error.line - 1] if error.line <= len(self.lines.lines) else ""
-        return self.findings if _silenced(error.code, line) else self.findings + [error]
+        return self.findings if is_suppressed(error.code, line) else self.findings + [error]
 
     def last_good(self) -> Optional["Snapshot"]:
         return self if self.syntax_error is None else self.good
-
-
-def _silenced(code: str, line: str) -> bool:
-    from tensorlint.core.noqa import is_suppressed
-    return is_suppressed(code, line)
 
 
 def placed(problem: Diagnostic, lines: Lines) -> Diagnostic:
@@ -91,7 +88,7 @@ def _broken(source: str, lines: Lines, previous: Optional[Snapshot], good: Optio
 
 def _partial(good: Snapshot, source: str, lines: Lines, groups: List[Group], check: Check
              ) -> Optional[List[Diagnostic]]:
-    steps = plan(good.source, good.lines.starts, good.groups, good.findings, source, lines.starts, groups)
+    steps = plan(good.lines.starts, good.groups, good.findings, source, lines.starts, groups)
     if steps is None:
         return None
     allowed = steps.redo + [g for g in groups if g.context]
@@ -129,8 +126,7 @@ CheckCells = Callable[[Sequence[Optional[str]]], list]  # -> List[NotebookDiagno
 def analyse_notebook(cells: Sequence[Tuple[str, Optional[str]]], previous: Optional[NotebookSnapshot],
                      check: CheckCells, encoding: str) -> NotebookSnapshot:
     """`cells`: (cell URI, its text or None when it is not a Python code cell), in notebook order."""
-    from tensorlint.core.file_problems import problem, SYNTAX_ERROR
-    from tensorlint.adapters.notebook import NotebookError
+    from tensorlint.core.file_problems import SYNTAX_ERROR, problem  # libcst: imported on the first lint
     try:
         found = check([source for _, source in cells])
     except NotebookError as error:

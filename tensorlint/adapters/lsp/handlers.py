@@ -1,12 +1,28 @@
 """The LSP methods the server answers, each handed to a `TensorlintServer` method."""
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, Callable, List, Optional
 
 from lsprotocol import types
 
-from tensorlint.adapters.lsp.options import CHANGE_DELAY, FIX_ALL_KIND, METADATA_GLOBS, METADATA_NAMES, clear_project_caches, prefixes
+from tensorlint.adapters.lsp.options import (CHANGE_DELAY, FIX_ALL_KIND, METADATA_GLOBS, METADATA_NAMES, clear_project_caches,
+                                             prefixes)
 from tensorlint.adapters.lsp.server import TensorlintServer
+
+
+def build() -> TensorlintServer:
+    server = TensorlintServer()
+    register(server)
+    return server
+
+
+def _linted_again(delay: float) -> Callable[[TensorlintServer, Any], None]:
+    """The handler of a notification that a document (a text or a notebook) was opened or changed: lint it again
+    after `delay` seconds."""
+    def handler(ls: TensorlintServer, params: Any) -> None:
+        document = params.notebook_document if hasattr(params, "notebook_document") else params.text_document
+        ls.schedule(document.uri, delay)
+    return handler
 
 
 def register(server: TensorlintServer) -> None:
@@ -29,13 +45,9 @@ def register(server: TensorlintServer) -> None:
                 register_options=types.DidChangeWatchedFilesRegistrationOptions(
                     watchers=[types.FileSystemWatcher(glob_pattern=glob) for glob in METADATA_GLOBS]))]))
 
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: TensorlintServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.schedule(params.text_document.uri)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: TensorlintServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.schedule(params.text_document.uri, CHANGE_DELAY)
+    for method, delay in ((types.TEXT_DOCUMENT_DID_OPEN, 0.0), (types.TEXT_DOCUMENT_DID_CHANGE, CHANGE_DELAY),
+                          (types.NOTEBOOK_DOCUMENT_DID_OPEN, 0.0), (types.NOTEBOOK_DOCUMENT_DID_CHANGE, CHANGE_DELAY)):
+        server.feature(method)(_linted_again(delay))
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: TensorlintServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -52,14 +64,6 @@ def register(server: TensorlintServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: TensorlintServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.forget(params.text_document.uri, [params.text_document.uri])
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
-    def notebook_did_open(ls: TensorlintServer, params: types.DidOpenNotebookDocumentParams) -> None:
-        ls.schedule(params.notebook_document.uri)
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
-    def notebook_did_change(ls: TensorlintServer, params: types.DidChangeNotebookDocumentParams) -> None:
-        ls.schedule(params.notebook_document.uri, CHANGE_DELAY)
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
     def notebook_did_save(ls: TensorlintServer, params: types.DidSaveNotebookDocumentParams) -> None:

@@ -121,9 +121,9 @@ class Plan(NamedTuple):
     kept: List[Diagnostic]      # previous findings of the other groups, at their new place
 
 
-def plan(old_source: str, old_starts: Sequence[int], old_groups: Sequence[Group], old_findings: Iterable[Diagnostic],
+def plan(old_starts: Sequence[int], old_groups: Sequence[Group], old_findings: Iterable[Diagnostic],
          new_source: str, new_starts: Sequence[int], new_groups: Sequence[Group]) -> Optional[Plan]:
-    """How to update `old_findings` (those of `old_source`) for `new_source`; None: check it all.
+    """How to update `old_findings` (those of the old text) for `new_source`; None: check it all.
 
     `*_starts` are the offsets of each line (and of the end of the text, last)."""
     matcher = difflib.SequenceMatcher(None, [g.text for g in old_groups], [g.text for g in new_groups],

@@ -45,7 +45,7 @@ def rule_href(code: str) -> Optional[str]:
 
 def rule_text(code: str) -> Optional[str]:
     """Markdown for a hover: the rule's name, summary and documentation."""
-    from tensorlint.rules import RULES_BY_CODE
+    from tensorlint.rules import RULES_BY_CODE  # the rules and libcst: loaded by the server's warm_up
     rule = RULES_BY_CODE.get(code)
     if rule is None:
         return None

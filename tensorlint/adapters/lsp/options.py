@@ -4,6 +4,9 @@ from __future__ import annotations
 import re
 from typing import Any, List, Optional, Sequence
 
+from tensorlint.config.reader import clear_cache as clear_config_cache
+from tensorlint.config.selection import normalized_prefix
+from tensorlint.config.targets import clear_cache as clear_targets_cache
 from tensorlint.core.diagnostics import Fix
 
 SOURCE = "tensorlint"
@@ -19,10 +22,8 @@ _CODE_PREFIX = re.compile(r"^[A-Z]+[0-9]*$")
 
 def clear_project_caches() -> None:
     """Forget what was read from project metadata and `[tool.tensorlint]` (they may have changed)."""
-    from tensorlint.config import reader as config
-    from tensorlint.config import targets as project
-    project.clear_cache()
-    config.clear_cache()
+    clear_targets_cache()
+    clear_config_cache()
 
 
 def fix_title(fix: Fix) -> str:
@@ -35,7 +36,7 @@ def prefixes(value: Any) -> Optional[List[str]]:
         value = [part for part in re.split(r"[,\s]+", value) if part]
     if not isinstance(value, (list, tuple)):
         return None
-    codes = [str(code).strip().upper() for code in value]
+    codes = [normalized_prefix(str(code)) for code in value]
     return [code for code in codes if _CODE_PREFIX.match(code)] or None
 
 

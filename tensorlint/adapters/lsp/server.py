@@ -16,7 +16,11 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from tensorlint import __version__
+from tensorlint.config.reader import load_config
+from tensorlint.config.targets import ProjectConfigError, settings_for
 from tensorlint.core.diagnostics import Diagnostic, Fix
+from tensorlint.core.settings import DEFAULT
+from tensorlint.run.imported import context_or_none
 from tensorlint.adapters.lsp.documents import NotebookSnapshot, Snapshot, analyse, analyse_notebook
 from tensorlint.adapters.lsp.links import rule_href, rule_text
 from tensorlint.adapters.lsp.options import (FIX_ALL_KIND, FIX_ALL_TITLE, PYTHON_SUFFIXES, SOURCE, clear_project_caches,
@@ -85,10 +89,7 @@ class TensorlintServer(LanguageServer):
         """What to check in a document, as `tensorlint check` would for its path: `[tool.tensorlint]`
         (select, ignore, extend-select, per-file-ignores, exclude) with initializationOptions on top,
         as the command line's options are. Runs on the linter thread."""
-        from tensorlint.config.reader import load_config
-        from tensorlint.core.file_problems import reported_codes
-        from tensorlint.config.targets import ProjectConfigError, settings_for
-        from tensorlint.core.settings import DEFAULT
+        from tensorlint.core.file_problems import reported_codes  # libcst: warm_up loads it after `initialize`
         path = self.path_of(uri)
         try:
             config = load_config(path if path is not None else (self.workspace.root_path or os.getcwd()))
@@ -102,8 +103,7 @@ class TensorlintServer(LanguageServer):
 
     def lint(self, uri: str, source: str, previous: Optional[Snapshot], whole: bool) -> Tuple[Snapshot, str, str]:
         """On the linter thread: (snapshot, warning for the user, line for the log)."""
-        from tensorlint.api import check_source
-        from tensorlint.run.imported import context_or_none
+        from tensorlint.api import check_source  # libcst and the rules: loaded by warm_up
         try:
             rules = self.checker(uri)
             path = self.path_of(uri)
@@ -122,7 +122,7 @@ class TensorlintServer(LanguageServer):
                     f"tensorlint: cannot check {uri}: {error!r}")
 
     def lint_notebook(self, uri: str, cells, previous: Optional[NotebookSnapshot]) -> Tuple[NotebookSnapshot, str, str]:
-        from tensorlint.adapters.notebook import check_cells
+        from tensorlint.adapters.notebook.lint import check_cells  # libcst and the rules: loaded by warm_up
         try:
             rules = self.checker(uri)
             path = self.path_of(uri)
@@ -366,7 +366,7 @@ class TensorlintServer(LanguageServer):
 
     def fix_all(self, uri: str, source: str) -> Tuple[Optional[str], str]:
         """On the linter thread: the fixed text, or None and why not."""
-        from tensorlint.api import fix_source
+        from tensorlint.api import fix_source  # libcst and the rules: loaded by warm_up
         try:
             rules = self.checker(uri)
             if rules.select == []:
@@ -405,13 +405,6 @@ class TensorlintServer(LanguageServer):
         """On the linter thread, once the editor has its answer to `initialize`: pay for the imports
         of the linter (libcst, the rules) before the first document needs them."""
         from tensorlint.api import check_source
-        from tensorlint.adapters.notebook import check_cells  # noqa: F401
+        from tensorlint.adapters.notebook.lint import check_cells  # noqa: F401
         from tensorlint.core.file_problems import parse_python  # noqa: F401
         check_source("import torch\nx = torch.ones(1)\n")
-
-
-def build() -> TensorlintServer:
-    from tensorlint.adapters.lsp import handlers
-    server = TensorlintServer()
-    handlers.register(server)
-    return server

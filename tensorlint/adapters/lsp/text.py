@@ -1,69 +1,58 @@
-"""Positions and edits in a document's text: no pygls needed, so they are tested on their own."""
+"""Positions and edits in a document's text, tested on their own (positions in the client's units come from
+pygls' position codec)."""
 from __future__ import annotations
 
-import bisect
 import difflib
 from dataclasses import dataclass, replace
 from typing import List, Optional, Tuple
 
+from pygls.workspace.position_codec import PositionCodec
+
+from tensorlint.core.add_noqa import noqa_edits
 from tensorlint.core.diagnostics import Diagnostic, physical_lines
+from tensorlint.core.line_index import LineIndex
+from tensorlint.core.noqa import without_suppressed
 
 
-# ------------------------------------------------------------------ positions (no pygls needed)
+# ------------------------------------------------------------------ positions
 
-def _units(text: str, encoding: str) -> int:
-    """Length of `text` in the client's position units."""
-    if encoding == "utf-32":
-        return len(text)
-    if encoding == "utf-8":
-        return len(text.encode("utf-8", "surrogatepass"))
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)  # UTF-16: two units above the BMP
+class Lines(LineIndex):
+    """A document's lines, with (line, character) positions in the client's units: UTF-16 code units unless
+    the client agreed on UTF-8 or UTF-32."""
 
-
-class Lines:
-    """A document's physical lines (split where Python and LSP both split: \\r\\n, \\r, \\n)."""
+    __slots__ = ("encoding", "codec")
 
     def __init__(self, source: str, encoding: str = "utf-16") -> None:
-        self.source = source
+        super().__init__(source)
         self.encoding = encoding
-        self.lines = physical_lines(source)
-        starts, total = [0], 0
-        for line in self.lines:
-            total += len(line)
-            starts.append(total)
-        self.starts = starts  # starts[i]: offset of line i; starts[-1] == len(source)
+        self.codec = PositionCodec(encoding)
+
+    @property
+    def source(self) -> str:
+        return self.text
 
     def position(self, offset: int) -> Tuple[int, int]:
         """Character offset → (line, character) in client units, both 0-based."""
-        offset = max(0, min(offset, len(self.source)))
-        line = bisect.bisect_right(self.starts, offset) - 1
-        if line >= len(self.lines):  # the end of a text that ends with a newline (or of an empty text)
-            if self.lines and not self.lines[-1].endswith(("\n", "\r")):
-                line = len(self.lines) - 1
-            else:
-                return len(self.lines), 0
-        return line, _units(self.source[self.starts[line]:offset], self.encoding)
+        offset = max(0, min(offset, len(self.text)))
+        row, column = super().position(offset)
+        return row, self.codec.client_num_units(self.text[offset - column:offset])
 
     def offset(self, line: int, character: int) -> int:
         """(line, character) in client units → character offset, clamped to the line's text."""
         if line < 0:
             return 0
         if line >= len(self.lines):
-            return len(self.source)
+            return len(self.text)
         text = self.lines[line].rstrip("\r\n")
         units = 0
         for index, char in enumerate(text):
             if units >= character:
                 return self.starts[line] + index
-            units += _units(char, self.encoding)
+            units += self.codec.client_num_units(char)
         return self.starts[line] + len(text)
 
-    def line_end(self, line: int) -> int:
-        """Offset of the end of 0-based `line`'s text, before its line ending."""
-        return self.starts[line] + len(self.lines[line].rstrip("\r\n"))
 
-
-# ------------------------------------------------------------------ edits (no pygls needed)
+# ------------------------------------------------------------------ edits
 
 @dataclass(frozen=True)
 class TextChange:
@@ -74,10 +63,8 @@ class TextChange:
 
 def minimal_changes(old: str, new: str) -> List[TextChange]:
     """Non-overlapping replacements turning `old` into `new`: a line diff, trimmed to the changed characters."""
-    old_lines, new_lines = physical_lines(old), physical_lines(new)
-    starts = [0]
-    for line in old_lines:
-        starts.append(starts[-1] + len(line))
+    old_index = LineIndex(old)
+    old_lines, new_lines, starts = old_index.lines, physical_lines(new), old_index.starts
     changes = []
     matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -103,8 +90,6 @@ def noqa_change(source: str, diagnostic: Diagnostic) -> Optional[TextChange]:
     None where flake8 would still not honour it (the line's first `# noqa` is inside a string), or
     where the text does not tokenize.
     """
-    from tensorlint.core.add_noqa import noqa_edits
-    from tensorlint.core.noqa import without_suppressed
     edits = noqa_edits(source, [(diagnostic.line, diagnostic.code)])
     if not edits:
         return None
