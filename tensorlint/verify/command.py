@@ -22,7 +22,7 @@ import sys
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, TextIO
 
 from tensorlint.config.targets import ProjectConfigError, settings_for
-from tensorlint.core.codes import CODES
+from tensorlint.config.selection import prefixes_option
 from tensorlint.core.settings import Settings
 from tensorlint.verify.core import FixVerdict, VerifiedFixResult, Verifier, shared_verifier
 from tensorlint.verify.report import options_json, to_json, write_text
@@ -47,14 +47,6 @@ fix's, a fix's declared assumptions) is also bound to look-alikes: an ndarray, a
 are SKIPPED unless --unsafe-fixes). See docs/verifier.md.
 exit status: 0 no fix failed; 1 a fix FAILed; 2 usage error, unreadable/unparsable input, or no
 verifier (torch missing); 2 wins over 1."""
-
-
-def _code_prefixes(text: str) -> List[str]:
-    prefixes = [part.strip().upper() for part in text.split(",") if part.strip()]
-    for prefix in prefixes:
-        if not any(code.startswith(prefix) for code in CODES):
-            raise argparse.ArgumentTypeError(f"no rule code starts with {prefix!r}")
-    return prefixes
 
 
 def _number_argument(parse: Callable[[str], float], what: str, allowed: Callable[[float], bool],
@@ -85,9 +77,9 @@ def add_verify_parser(subparsers, progress: Optional[ProgressBar] = None) -> arg
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
-    parser.add_argument("--select", type=_code_prefixes, metavar="CODES",
+    parser.add_argument("--select", type=prefixes_option, metavar="CODES",
                         help="comma-separated codes or prefixes to enable (default: the default rules)")
-    parser.add_argument("--ignore", type=_code_prefixes, metavar="CODES",
+    parser.add_argument("--ignore", type=prefixes_option, metavar="CODES",
                         help="comma-separated codes or prefixes to disable")
     parser.add_argument("--timeout", type=_positive, default=DEFAULT_TIMEOUT, metavar="S",
                         help=f"seconds one fix may take, all bindings together (default: {DEFAULT_TIMEOUT:g})")

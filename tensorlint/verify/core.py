@@ -12,11 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-from tensorlint.api import check_source
-from tensorlint.config.targets import settings_for
+from tensorlint.api import check_source, resolve_settings
 from tensorlint.core.diagnostics import Diagnostic, Fix
 from tensorlint.core.fixer import FixResult, fix_to_fixpoint
-from tensorlint.core.settings import DEFAULT, Settings
+from tensorlint.core.settings import Settings
 from tensorlint.verify.runner import DEFAULT_TIMEOUT, WorkerPool
 from tensorlint.verify.sandbox import DEFAULT_MEMORY_BYTES
 from tensorlint.verify.snippets import Case, cases_for_source, probes_for_source
@@ -194,7 +193,7 @@ class Verifier:
 
         With `probes`, also one probe per TL4 diagnostic without a fix (its host syncs are measured).
         """
-        settings = _settings(path, settings)
+        settings = resolve_settings(path, settings)
         diagnostics = check_source(source, path, select, ignore, settings=settings)
         found = cases_for_source(source, path or "<string>", diagnostics, settings.numpy_min)
         if probes:
@@ -211,7 +210,7 @@ class Verifier:
 
         `options` are those of `verify_cases` (unsafe_fixes, strict_bfloat16, timeout).
         """
-        settings = _settings(None if path == "<string>" else path, settings)
+        settings = resolve_settings(None if path == "<string>" else path, settings)
         return self.verify_cases(cases_for_source(source, path, diagnostics, settings.numpy_min), **options)
 
     # -- fixing --------------------------------------------------------------------------------------
@@ -223,7 +222,7 @@ class Verifier:
         Raises libcst.ParserSyntaxError / SyntaxError for a file that does not parse and FixError
         when applied fixes produce invalid code or change code outside their edits (nothing is written).
         """
-        settings = _settings(path, settings)
+        settings = resolve_settings(path, settings)
         passes: List[List[FixVerdict]] = []   # each pass's verdicts, the last pass's last
 
         def diagnose(text: str) -> List[Diagnostic]:
@@ -240,11 +239,6 @@ class Verifier:
             fixed.source, fixed.fixed, fixed.remaining,
             verdicts=[v for verdicts in passes for v in verdicts if any(id(d) in applied for d in v.diagnostics)],
             rejected=[v for v in passes[-1] if v.verdict != "PASS"])
-
-
-def _settings(path: Optional[str], settings: Optional[Settings]) -> Settings:
-    """The given settings, else the project's near `path` (as `check_source` finds them)."""
-    return settings if settings is not None else DEFAULT if path is None else settings_for(path)
 
 
 # -- one shared verifier for callers that fix file after file (`tensorlint fix --verify`) ------------
