@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TREES = {"corpus": HERE / ".corpus" / "src", "realworld": HERE / "realworld" / ".src",
+TREES = {"corpus": HERE / ".corpus" / "src", "corpus16": HERE / ".corpus" / "sets" / "sixteenth",
+         "realworld": HERE / "realworld" / ".src",
          "precision": HERE / "precision" / ".src"}
 RUNS = {"check.json": ["check", "--select", "TL", "--no-cache", "-q", "--exit-zero", "--format", "json"],
         "fix.diff": ["fix", "--diff", "--unsafe-fixes", "--select", "TL", "-q"]}  # `fix` never reads the cache
@@ -69,7 +70,7 @@ def main() -> int:
     take = commands.add_parser("snapshot")
     take.add_argument("out", type=Path)
     take.add_argument("--tensorlint", default="python -m tensorlint")
-    take.add_argument("--trees", default=",".join(TREES))
+    take.add_argument("--trees", default="corpus,realworld,precision")
     take.add_argument("--runs", default=",".join(RUNS))
     take.add_argument("-j", "--jobs", type=int, default=2)
     both = commands.add_parser("compare")
