@@ -183,7 +183,7 @@ def test_only_the_families_with_candidates_run(monkeypatch):
 
     monkeypatch.setattr(FamilyChecker, "__init__", init)
     engine.lint("import torch\np.data.zero_()\n", EVERY_CODE)
-    assert ran == ["DataFamily"]
+    assert ran == ["DataChecker"]
 
 
 @pytest.mark.parametrize("switch", ["argument", "environment"])

@@ -11,6 +11,9 @@ from tensorlint.analysis.crossmodule import latent_sites
 from tensorlint.analysis.torch_api import DTYPE_NAMES
 from tensorlint.core.diagnostics import Edit, Fix, Safety, changes_nothing
 from tensorlint.rules.base import FamilyChecker
+from tensorlint.rules.conversion.rules import (RULES, NoncanonicalNumpyChain, NumpyOfUnknownProvenance, NumpyWithoutCpu,
+                                               NumpyWithoutDetach)
+from tensorlint.rules.data.rules import DataRead
 
 GRAD_ERROR = "RuntimeError: Can't call numpy() on Tensor that requires grad"
 DEVICE_ERROR = "TypeError: can't convert cuda:0 device type tensor to numpy"
@@ -65,7 +68,7 @@ class Site:
 
 
 class ConversionChecker(FamilyChecker):
-    triggers = ("numpy", "sklearn", "matplotlib", "plt.", "ax.")
+    rules = RULES
 
     def visit_Call(self, node: cst.Call) -> None:
         for site in self._sites(node):
@@ -150,14 +153,14 @@ class ConversionChecker(FamilyChecker):
         device_hazard = device_possible and facts.tensor is YES and facts.device_why is not None
         cuts_gradients = grad_possible and (self.semantic.in_module_forward or self._flows_into_torch(site.report_node))
         data = self._data_accesses(site.converted) if site.converted is not None else []
-        if data and "TL201" in self.context.codes and self._legacy_data(data[0]):
+        if data and DataRead.code in self.context.codes and self._legacy_data(data[0]):
             # `x.data.numpy()`, `out.data[0].numpy()`: the `.data` read (TL201), whose fix is the canonical chain;
             # a device crash of the same conversion is reported under its own code beside it, with the same fix
             fix = self._canonical_fix(site, force_unsafe=cuts_gradients)
             message = _data_chain_message(self.context.code(data[0]), site)
             self.context.claim(data, handover=(message, fix))
-            if device_hazard and self.wants("TL102"):
-                self.context.report("TL102", site.report_node, self._device_message(site), fix)
+            if device_hazard and self.wants(NumpyWithoutCpu):
+                self.report(NumpyWithoutCpu, site.report_node, self._device_message(site), fix)
             return
         if (grad_hazard or device_hazard) and isinstance(self.semantic.current_call_site(), str):
             return  # a call from another module: reported at that call (`latent_sites`), not here
@@ -171,31 +174,31 @@ class ConversionChecker(FamilyChecker):
                           if self.semantic.in_module_forward else
                           "; the result flows back into torch, so `.detach()` cuts gradients: check that is intended")
             reported = False
-            if grad_hazard and self.wants("TL101"):
-                self.context.report("TL101", site.report_node, self._grad_message(site) + caveat, fix)
+            if grad_hazard and self.wants(NumpyWithoutDetach):
+                self.report(NumpyWithoutDetach, site.report_node, self._grad_message(site) + caveat, fix)
                 reported = True
-            if device_hazard and self.wants("TL102"):
-                self.context.report("TL102", site.report_node, self._device_message(site) + caveat, fix)
+            if device_hazard and self.wants(NumpyWithoutCpu):
+                self.report(NumpyWithoutCpu, site.report_node, self._device_message(site) + caveat, fix)
                 reported = True
             if reported:
                 self.context.claim(data)  # one finding for the conversion and its `.data`, one canonical fix
             return
-        if (grad_possible or device_possible) and (site.explicit or facts.tensor is YES) and self.wants("TL105"):
+        if (grad_possible or device_possible) and (site.explicit or facts.tensor is YES) and self.wants(NumpyOfUnknownProvenance):
             # nothing shows a hazard, nothing rules it out: the house style rule (off by default) asks for the chain
             fix = self._canonical_fix(site, force_unsafe=True)
-            self.context.report("TL105", site.report_node, _unproven_message(site), fix)
+            self.report(NumpyOfUnknownProvenance, site.report_node, _unproven_message(site), fix)
             self.context.claim(data)
             return
-        if site.converted is None or not self.wants("TL103"):
+        if site.converted is None or not self.wants(NoncanonicalNumpyChain):
             return
         _, links, _ = self._peel(site.converted)
         problem = _chain_problem(links)
         if problem is not None:
             shown = "".join(_LINK_TEXT[link] for link in links) + (".numpy()" if site.explicit else "")
-            self.context.report("TL103", site.report_node,
-                                f"non-canonical conversion chain `{shown}`: {problem}; use "
-                                f"`{CANONICAL}{'.numpy()' if site.explicit else ''}`",
-                                self._canonical_fix(site, force_unsafe=False))
+            self.report(NoncanonicalNumpyChain, site.report_node,
+                        f"non-canonical conversion chain `{shown}`: {problem}; use "
+                        f"`{CANONICAL}{'.numpy()' if site.explicit else ''}`",
+                        self._canonical_fix(site, force_unsafe=False))
             self.context.claim(data)
 
     def _subject(self, site: Site) -> str:

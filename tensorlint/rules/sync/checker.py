@@ -10,7 +10,7 @@ step loop until the module is walked, because that sync may come later in the it
 from __future__ import annotations
 
 import builtins
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple, Type
 
 import libcst as cst
 
@@ -19,14 +19,15 @@ from tensorlint.analysis.annotations import annotated_class, attribute_annotatio
 from tensorlint.analysis.crossmodule import is_project_name
 from tensorlint.analysis.facts import MOVED_BY, Evidence
 from tensorlint.analysis.instances import method_of
-from tensorlint.analysis.loops import function_syncs
+from tensorlint.analysis.loops import DATA_DEPENDENT, function_syncs, is_mask
 from tensorlint.analysis.retention import names_in as read_names
 from tensorlint.core.diagnostics import Fix, Safety
-from tensorlint.rules.base import FamilyChecker
+from tensorlint.rules.base import FamilyChecker, Rule
 from tensorlint.rules.conversion.checker import STRUCTURAL_KEYWORDS, converts_to_numpy
+from tensorlint.rules.sync.rules import RULES, GraphRetention, PerStepHostCopy, PerStepScalarSync, PerStepSynchronize
 from tensorlint.rules.sync.flow import (host_to_host, in_eval_window, item_loop, leaves_torch, of_loop_target, returned,
                         returns_host_copy, returns_to_device, switches_mode)
-from tensorlint.rules.sync.syntax import (DATA_DEPENDENT, clipped, exits_loop, forced, is_host_move, is_mask, keeps_model, names_in,
+from tensorlint.rules.sync.syntax import (clipped, exits_loop, forced, is_host_move, keeps_model, names_in,
                           names_tested_in, node_ids, operand, tests_for_failure, to_cpu, truth_tested, value_names,
                           writers_in, written_out)
 
@@ -44,12 +45,12 @@ REQUIRES_GRAD_PLACED_BY = ("requires grad in `{{code}}`{{line}}, which {framewor
 
 
 class SyncChecker(FamilyChecker):
-    triggers = ("backward", ".step(", "oader", "range(", "while ")
+    rules = RULES
 
     def __init__(self, context, semantic, enabled) -> None:
         super().__init__(context, semantic, enabled)
         # Per step loop (id of its node): findings held back, and whether the iteration syncs anyway.
-        self._held: Dict[int, List[Tuple[str, cst.CSTNode, str, object]]] = {}
+        self._held: Dict[int, List[Tuple[Type[Rule], cst.CSTNode, str, object]]] = {}
         self._synced: Set[int] = set()
         self._tested: Dict[int, Set[str]] = {}
         self._writers: Dict[int, Set[str]] = {}
@@ -114,7 +115,7 @@ class SyncChecker(FamilyChecker):
             if name in ("item", "tolist") and not node.args:
                 facts = self._on_device(receiver)
                 if facts is not None:
-                    self._sync("TL401", node, f"`{self._shown(receiver, f'.{name}()')}` waits for the accelerator "
+                    self._sync(PerStepScalarSync, node, f"`{self._shown(receiver, f'.{name}()')}` waits for the accelerator "
                                f"every step ({self._because(receiver, facts)}): {ACCUMULATE}")
             elif name == "cpu" and not node.args or name == "to" and to_cpu(node):
                 facts = self._on_device(receiver)
@@ -122,13 +123,13 @@ class SyncChecker(FamilyChecker):
                     self._round_trip_of_tensor(receiver, node)
                 else:
                     shown = self._shown(receiver, ".cpu()" if name == "cpu" else '.to("cpu")')
-                    self._sync("TL402", node, f"`{shown}` copies to the host every step "
+                    self._sync(PerStepHostCopy, node, f"`{shown}` copies to the host every step "
                                f"({self._because(receiver, facts)}): collect on the device (`torch.cat` the list) "
                                "and move once after the loop")
             elif name == "numpy" and forced(node):
                 facts = self._on_device(receiver)
                 if facts is not None:
-                    self._sync("TL402", node, f"`.numpy(force=True)` copies to the host every step "
+                    self._sync(PerStepHostCopy, node, f"`.numpy(force=True)` copies to the host every step "
                                f"({self._because(receiver, facts)}): collect on the device and convert once after "
                                "the loop")
             elif name == "numpy" and not node.args:
@@ -137,7 +138,7 @@ class SyncChecker(FamilyChecker):
                 self._syncs_anyway()
             elif self.semantic.qualified(func) == "torch.cuda.synchronize":
                 if not self.semantic.step_loop().is_timing:
-                    self._sync("TL403", node, "`torch.cuda.synchronize()` every step stalls the pipeline: drop it "
+                    self._sync(PerStepSynchronize, node, "`torch.cuda.synchronize()` every step stalls the pipeline: drop it "
                                "(keep it only in timing code, next to the clock reads)")
             elif (self.semantic.qualified(func) or "").rsplit(".", 1)[-1] in DATA_DEPENDENT and node.args and (
                     self._on_device(node.args[0].value)):
@@ -147,13 +148,13 @@ class SyncChecker(FamilyChecker):
             if func.value in _SCALAR_BUILTINS and len(positional) == 1:
                 facts = self._on_device(positional[0])
                 if facts is not None:
-                    self._sync("TL401", node, f"`{func.value}(tensor)` waits for the accelerator every step "
+                    self._sync(PerStepScalarSync, node, f"`{func.value}(tensor)` waits for the accelerator every step "
                                f"({self._because(positional[0], facts)}): {ACCUMULATE}")
             elif func.value == "print":
                 shown = next(((value, facts) for value in positional
                               for facts in (self._on_device(value),) if facts is not None), None)
                 if shown is not None:
-                    self._sync("TL402", node, f"`print(tensor)` copies to the host every step "
+                    self._sync(PerStepHostCopy, node, f"`print(tensor)` copies to the host every step "
                                f"({self._because(*shown)}): print under a logging guard (`if step % log_every == 0:`)")
 
     def visit_FormattedStringExpression(self, node: cst.FormattedStringExpression) -> None:
@@ -161,7 +162,7 @@ class SyncChecker(FamilyChecker):
             return
         facts = self._on_device(node.expression)
         if facts is not None:
-            self._sync("TL401", node, f"formatting a tensor in an f-string waits for the accelerator every step "
+            self._sync(PerStepScalarSync, node, f"formatting a tensor in an f-string waits for the accelerator every step "
                        f"({self._because(node.expression, facts)}): format under a logging guard, or {ACCUMULATE}")
 
     def visit_If(self, node: cst.If) -> None:
@@ -178,7 +179,7 @@ class SyncChecker(FamilyChecker):
         for tested in truth_tested(node.test):  # `if t:`, `if not torch.isnan(t):`, `if a and t:`
             facts = self._on_device(tested)
             if facts is not None:
-                self._sync("TL401", tested, "a tensor as an `if` condition waits for the accelerator every step "
+                self._sync(PerStepScalarSync, tested, "a tensor as an `if` condition waits for the accelerator every step "
                            f"({self._because(tested, facts)}): keep the decision on the device (`torch.where`) or "
                            "check it under a logging guard", decision=True)
 
@@ -194,7 +195,7 @@ class SyncChecker(FamilyChecker):
             self._synced.add(id(node))
             self._held.pop(id(node), None)
         else:
-            self._sync("TL401", node.test, "a tensor as a `while` condition waits for the accelerator every step "
+            self._sync(PerStepScalarSync, node.test, "a tensor as a `while` condition waits for the accelerator every step "
                        f"({self._because(node.test, facts)}): test it every N steps instead", loop=own if own.is_step
                        else outer)
 
@@ -207,8 +208,8 @@ class SyncChecker(FamilyChecker):
     def leave_Module(self, node: cst.Module) -> None:
         for loop, held in self._held.items():
             if loop not in self._synced:
-                for code, site, message, call in held:
-                    self._emit(code, site, message, None, call)
+                for rule, site, message, call in held:
+                    self._emit(rule, site, message, call)
         self._held.clear()
 
     # -- TL404 ----------------------------------------------------------------------------------
@@ -218,7 +219,7 @@ class SyncChecker(FamilyChecker):
         for value, fixable in self._accumulated(node.value):
             facts = self._retains_graph(value, node.target)
             if facts is not None:
-                self._report("TL404", node, f"`{self._code(node.target)} += ...` keeps every step's autograd graph "
+                self._report(GraphRetention, node, f"`{self._code(node.target)} += ...` keeps every step's autograd graph "
                              f"alive ({self._because(value, facts, facts.grad_why)}): accumulate `.detach()`ed "
                              "values", self._detach_fix(value) if fixable else None)
 
@@ -232,7 +233,7 @@ class SyncChecker(FamilyChecker):
             return
         facts = self._retains_graph(value.right, target)
         if facts is not None:
-            self._report("TL404", node, f"`{name} = {name} + ...` keeps every step's autograd graph alive "
+            self._report(GraphRetention, node, f"`{name} = {name} + ...` keeps every step's autograd graph alive "
                          f"({self._because(value.right, facts, facts.grad_why)}): accumulate `.detach()`ed values",
                          self._detach_fix(value.right))
 
@@ -262,7 +263,7 @@ class SyncChecker(FamilyChecker):
                 continue
             facts = self._retains_graph(value, owner)
             if facts is not None:
-                self._report("TL404", call, f"`{self._code(owner)}.{method}(...)` keeps every step's autograd graph "
+                self._report(GraphRetention, call, f"`{self._code(owner)}.{method}(...)` keeps every step's autograd graph "
                              f"alive ({self._because(value, facts, facts.grad_why)}): {method} `.detach()`ed values",
                              self._detach_fix(value) if fixable else None)
 
@@ -303,7 +304,7 @@ class SyncChecker(FamilyChecker):
         host every step. Reported up front, at the same place, so the fix never creates a finding."""
         facts = self._on_device(value)
         if facts is not None:
-            self._sync("TL402", node, f"converting `{self._shown(value, '')}` to NumPy copies it to the host every "
+            self._sync(PerStepHostCopy, node, f"converting `{self._shown(value, '')}` to NumPy copies it to the host every "
                        f"step once it runs ({self._because(value, facts)}): collect on the device and convert once "
                        "after the loop")
 
@@ -318,9 +319,9 @@ class SyncChecker(FamilyChecker):
             for value in values:
                 self._conversion(value, value)
 
-    def _sync(self, code: str, node: cst.CSTNode, message: str, loop=None, decision: bool = False) -> None:
+    def _sync(self, rule: Type[Rule], node: cst.CSTNode, message: str, loop=None, decision: bool = False) -> None:
         """Hold a sync finding until the step loop is walked: the iteration may sync unavoidably elsewhere."""
-        if not self.wants(code) or self._off_normal_path():
+        if not self.wants(rule) or self._off_normal_path():
             return
         loop = loop or self.semantic.step_loop()
         key = id(loop.node)
@@ -329,14 +330,14 @@ class SyncChecker(FamilyChecker):
             self._synced.add(key)
             self._held.pop(key, None)
             return
-        if code in ("TL401", "TL402") and not decision and loop.inference_only and self._written_out(node, loop):
+        if rule in (PerStepScalarSync, PerStepHostCopy) and not decision and loop.inference_only and self._written_out(node, loop):
             return
-        if code in ("TL401", "TL402") and not decision and (
+        if rule in (PerStepScalarSync, PerStepHostCopy) and not decision and (
                 self._needed_on_host(node, loop) or self._function_output(node, loop)):
             return
         if key not in self._synced:
             call = self.context.call_site() if self.context.call_site is not None else None
-            self._held.setdefault(key, []).append((code, node, message, call))
+            self._held.setdefault(key, []).append((rule, node, message, call))
 
     def _statement_and_function(self):
         ancestors = self.semantic.ancestors
@@ -489,11 +490,11 @@ class SyncChecker(FamilyChecker):
             self._synced.add(key)
             self._held.pop(key, None)
 
-    def _emit(self, code: str, node: cst.CSTNode, message: str, fix: Optional[Fix], call) -> None:
+    def _emit(self, rule: Type[Rule], node: cst.CSTNode, message: str, call) -> None:
         saved = self.context.call_site
         self.context.call_site = lambda: call
         try:
-            self.context.report(code, node, message, fix)
+            self.report(rule, node, message)
         finally:
             self.context.call_site = saved
 
@@ -575,9 +576,9 @@ class SyncChecker(FamilyChecker):
         code = self.context.one_line(receiver, _SUBJECT_LIMIT)
         return code + suffix if code is not None else suffix
 
-    def _report(self, code: str, node: cst.CSTNode, message: str, fix: Optional[Fix] = None) -> None:
-        if self.wants(code) and not self._off_normal_path():
-            self.context.report(code, node, message, fix)
+    def _report(self, rule: Type[Rule], node: cst.CSTNode, message: str, fix: Optional[Fix] = None) -> None:
+        if self.wants(rule) and not self._off_normal_path():
+            self.report(rule, node, message, fix)
 
     def _is_builtin(self, name: str) -> bool:
         frame = self.semantic.frame

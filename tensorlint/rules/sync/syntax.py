@@ -6,7 +6,6 @@ from typing import List, Optional, Set
 
 import libcst as cst
 
-from tensorlint.analysis.loops import DATA_DEPENDENT, is_mask  # noqa: F401 (the checker's syntax, in one place)
 from tensorlint.analysis.walk import walk
 
 
