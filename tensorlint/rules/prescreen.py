@@ -90,7 +90,7 @@ from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 from tensorlint.analysis.loops import _LOADER_TOKENS as _LOOP_LOADER_TOKENS, PROGRESS_BARS
 from tensorlint.analysis.semantic import _FRAMEWORK_STEP_METHODS, _STEP_DRIVING_METHODS
 from tensorlint.analysis.torch_api import MODULE_BASE_SUFFIXES
-from tensorlint.rules.conversion.checker import PLOT_FUNCTIONS
+from tensorlint.analysis.sinks import PLOT_FUNCTIONS
 from tensorlint.rules.numpy_names.table import BUILTIN_ALIASES, REMOVED_MODULES, REMOVED_NAMES
 
 FAMILIES = ("TL1", "TL2", "TL3", "TL4")  # the families with a condition here; any other family always runs

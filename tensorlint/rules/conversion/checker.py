@@ -8,6 +8,7 @@ import libcst as cst
 
 from tensorlint.analysis import Facts, YES, dotted_name
 from tensorlint.analysis.crossmodule import latent_sites
+from tensorlint.analysis.sinks import PLOT_FUNCTIONS, STRUCTURAL_KEYWORDS, converts_to_numpy
 from tensorlint.analysis.torch_api import DTYPE_NAMES
 from tensorlint.core.diagnostics import Edit, Fix, Safety, changes_nothing
 from tensorlint.rules.base import FamilyChecker
@@ -19,40 +20,10 @@ GRAD_ERROR = "RuntimeError: Can't call numpy() on Tensor that requires grad"
 DEVICE_ERROR = "TypeError: can't convert cuda:0 device type tensor to numpy"
 CANONICAL = ".detach().cpu()"
 
-# Keyword arguments of NumPy/sklearn/matplotlib calls that never carry array data.
-STRUCTURAL_KEYWORDS = frozenset({"dtype", "axis", "out", "order", "casting", "keepdims", "ddof", "ax", "label",
-                                  "copy", "like", "subok", "ndmin", "sample_weight_mode", "average", "normalize"})
-# numpy callables that take no array-likes; `np.float64`/`np.double`, which convert a 0-d tensor
-# through `__float__` (no grad check) and are nearly always given one; and those that ask the tensor
-# itself (`np.shape(t)` is `t.shape`, `np.squeeze(t)` is `t.squeeze()`): no conversion happens.
-_NUMPY_NON_SINKS = frozenset({"dtype", "finfo", "iinfo", "issubdtype", "set_printoptions", "errstate",
-                              "seterr", "seed", "default_rng", "RandomState", "get_printoptions",
-                              "float64", "double", "shape", "ndim", "size", "squeeze", "nonzero", "argwhere",
-                              "real", "isscalar", "iterable",
-                              # sizes and shapes are read through `__index__`, not `__array__`: no conversion
-                              "zeros", "ones", "empty", "eye", "identity", "arange", "tri", "indices"})
-# `np.random.randn(n, d)`, `np.random.randint(low, high, size)`: sizes, seeds and bounds, read as Python numbers.
-_NUMPY_NON_SINK_MODULES = ("numpy.random.",)
 # Reductions that call the argument's own method (`np.mean(t)` is `t.mean(axis=None, ...)`): given a
 # tensor directly they raise TypeError whatever its grad or device, so the fix must pass an ndarray.
 DELEGATING_REDUCTIONS = frozenset({"sum", "mean", "max", "min", "amax", "amin", "prod", "std", "var", "any", "all"})
-PLOT_FUNCTIONS = frozenset({
-    "plot", "imshow", "scatter", "hist", "bar", "barh", "errorbar", "fill_between", "contour", "contourf",
-    "pcolormesh", "matshow", "stem", "step", "boxplot", "violinplot", "hist2d", "semilogy", "semilogx",
-    "loglog", "quiver", "stackplot", "pie",
-})
 _DEVICE_LINKS = ("cpu", "to_cpu")
-# Read by the sync family: a conversion every step of a loop is a host copy every step.
-
-
-def converts_to_numpy(qualified: str) -> bool:
-    """Does the function of this qualified name convert its tensor arguments to NumPy (`np.*`, sklearn metrics,
-    matplotlib plots)? The one definition the conversion and per-step families share."""
-    last = qualified.rsplit(".", 1)[-1]
-    if qualified.startswith("numpy."):
-        return last not in _NUMPY_NON_SINKS and not qualified.startswith(_NUMPY_NON_SINK_MODULES)
-    return (qualified.startswith("sklearn.metrics.") and last[:1].islower()
-            or qualified.startswith("matplotlib.pyplot.") and last in PLOT_FUNCTIONS)
 
 
 @dataclass(frozen=True)

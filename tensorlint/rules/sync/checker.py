@@ -23,13 +23,13 @@ from tensorlint.analysis.loops import DATA_DEPENDENT, function_syncs, is_mask
 from tensorlint.analysis.retention import names_in as read_names
 from tensorlint.core.diagnostics import Fix, Safety
 from tensorlint.rules.base import FamilyChecker, Rule
-from tensorlint.rules.conversion.checker import STRUCTURAL_KEYWORDS, converts_to_numpy
+from tensorlint.analysis.host_copy import is_host_move, names_in, node_ids, returned, returns_host_copy, to_cpu
+from tensorlint.analysis.sinks import STRUCTURAL_KEYWORDS, converts_to_numpy
 from tensorlint.rules.sync.rules import RULES, GraphRetention, PerStepHostCopy, PerStepScalarSync, PerStepSynchronize
-from tensorlint.rules.sync.flow import (host_to_host, in_eval_window, item_loop, leaves_torch, of_loop_target, returned,
-                        returns_host_copy, returns_to_device, switches_mode)
-from tensorlint.rules.sync.syntax import (clipped, exits_loop, forced, is_host_move, keeps_model, names_in,
-                          names_tested_in, node_ids, operand, tests_for_failure, to_cpu, truth_tested, value_names,
-                          writers_in, written_out)
+from tensorlint.rules.sync.flow import (host_to_host, in_eval_window, item_loop, leaves_torch, of_loop_target,
+                                        returns_to_device, switches_mode)
+from tensorlint.rules.sync.syntax import (clipped, exits_loop, forced, keeps_model, names_tested_in, operand,
+                                          tests_for_failure, truth_tested, value_names, writers_in, written_out)
 
 _SCALAR_BUILTINS = frozenset({"float", "int", "bool"})
 ACCUMULATE = "accumulate on the device and convert once, after the loop or under a logging guard"
