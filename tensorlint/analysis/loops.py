@@ -16,9 +16,10 @@ logging/interval/last-step knobs, or an equality with a literal (`i == 0`).
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Set
 
 import libcst as cst
 
@@ -42,6 +43,8 @@ _LAYER_TOKENS = frozenset({
     "heads", "embedding", "embed", "mlp", "expert", "experts", "lstm", "gru", "rnn", "cell", "norm", "ffn", "dense",
     "gate", "router", "bmm", "matmul", "einsum",
 })
+# Words in a method name that make it drive steps even in an nn.Module (`generate`, `sample_batch`).
+STEP_DRIVING_WORDS = ("generate", "sample", "decode", "rollout", "search", "train", "fit", "evaluate", "predict")
 _ITERATION_WRAPPERS = frozenset({"enumerate", "tqdm", "trange", "iter", "zip", "islice", "cycle", "track", "progress",
                                  "progress_bar"})
 
@@ -65,6 +68,35 @@ class LoopInfo:
 
 def _tokens(name: str) -> List[str]:
     return [t.lower() for t in _TOKENS.split(name) if t]
+
+
+# -- what a step loop looks like by its names: shared with the prescreen, which reads Python's `ast` ----------
+@functools.lru_cache(maxsize=65536)
+def is_loader_name(name: str) -> bool:
+    """`train_loader`, `valDataset`, `batches`: a name with a loader token (`loader`, `dataset`, `dl`, ...)."""
+    return not _LOADER_TOKENS.isdisjoint(_tokens(name))
+
+
+def walks_layers(function_name: str, in_module_class: bool) -> bool:
+    """Do model calls in the loops of a function of this name walk a model's layers rather than step it:
+    `forward`, and the methods of an nn.Module that do not drive steps (`generate`, `fit`: STEP_DRIVING_WORDS)?"""
+    return function_name == "forward" or (
+        in_module_class and not any(word in function_name.lower() for word in STEP_DRIVING_WORDS))
+
+
+def is_step_evidence(name: str) -> bool:
+    """A callee name that may step a model or optimizer: `backward`, `manual_backward`, `step`, `*_step`,
+    `zero_grad`. More than `is_step_call` accepts (any receiver): a necessary condition of it."""
+    return "backward" in name or name.endswith("step") or name == "zero_grad"
+
+
+def iteration_kind(names: Set[str]) -> Optional[str]:
+    """What a `for` over an expression mentioning exactly these names may iterate: "data" (a loader-like name
+    or a progress bar: every iteration is a step, as `iterates_data` would say), "count" (`range`: steps when the
+    body calls a model, as `iterates_steps`), or None. A necessary condition of those two, read off names only."""
+    if any(is_loader_name(name) for name in names) or not names.isdisjoint(PROGRESS_BARS):
+        return "data"
+    return "count" if "range" in names else None
 
 
 class _Evidence(cst.CSTVisitor):
@@ -254,9 +286,9 @@ def iterates_data(iterable: cst.BaseExpression) -> bool:
     inner = innermost_iterable(iterable)
     if isinstance(inner, cst.Call):
         last = (dotted_name(inner.func) or "").rsplit(".", 1)[-1]
-        return last.endswith("DataLoader") or bool(set(_tokens(last)) & _LOADER_TOKENS)
+        return last.endswith("DataLoader") or is_loader_name(last)
     name = dotted_name(inner)
-    return bool(name) and bool(set(_tokens(name.rsplit(".", 1)[-1])) & _LOADER_TOKENS)
+    return bool(name) and is_loader_name(name.rsplit(".", 1)[-1])
 
 
 PROGRESS_BARS = frozenset({"tqdm", "track", "progress_bar"})  # (`trange` counts)
