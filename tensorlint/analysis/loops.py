@@ -62,7 +62,7 @@ class LoopInfo:
     # accelerator: its placement is evidence of a sync's cost there.
     placed_by: str = ""
     # A loop over data that does no training step (inference, evaluation, export): what it computes each
-    # step is its output, so a host copy its iteration writes out is needed there (see rules/sync_syntax.py).
+    # step is its output, so a host copy its iteration writes out is needed there (see rules/sync/syntax.py, `written_out`).
     inference_only: bool = False
 
 

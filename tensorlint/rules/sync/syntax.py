@@ -10,23 +10,6 @@ from tensorlint.analysis.host_copy import bound_by_target, bound_targets, carrie
 from tensorlint.analysis.walk import walk
 
 
-def clipped(code: str) -> str:
-    return code if len(code) <= 50 else code[:47] + "..."
-
-
-def operand(value: cst.BaseExpression) -> cst.BaseExpression:
-    """What a test or an arithmetic expression is about: `loss` in `loss < 0.01`, `loss * n`, `not done`."""
-    while True:
-        if isinstance(value, cst.Comparison):
-            value = value.left
-        elif isinstance(value, cst.BinaryOperation):
-            value = value.left
-        elif isinstance(value, cst.UnaryOperation):
-            value = value.expression
-        else:
-            return value
-
-
 def names_tested_in(scope: cst.CSTNode) -> Set[str]:
     names: Set[str] = set()
 
@@ -227,3 +210,35 @@ def _sinks(statement: cst.CSTNode, writers: Set[str], tainted: Set[str], copy: O
     walk(statement, Calls())
     return found
 
+
+def statement_and_function(ancestors):
+    """The innermost small statement and function around the end of `ancestors` (None where there is none)."""
+    statement = next((a for a in reversed(ancestors) if isinstance(a, cst.BaseSmallStatement)), None)
+    function = next((a for a in reversed(ancestors) if isinstance(a, cst.FunctionDef)), None)
+    return statement, function
+
+
+def in_exit_test(ancestors) -> bool:
+    """Is the end of `ancestors` in the test of an `if` that leaves the loop (`if done.item(): break`)?"""
+    for index in range(len(ancestors) - 2, 0, -1):
+        ancestor = ancestors[index]
+        if isinstance(ancestor, cst.If):
+            return ancestors[index + 1] is ancestor.test and exits_loop(ancestor)
+        if isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+            return False
+    return False
+
+
+def off_normal_path(ancestors) -> bool:
+    """Is the end of `ancestors` in an `assert` message, a `raise`, an `except` block or under
+    `if torch.isnan(loss):`: code that runs only when something already went wrong?"""
+    for index in range(len(ancestors) - 2, -1, -1):
+        ancestor, child = ancestors[index], ancestors[index + 1]
+        if isinstance(ancestor, cst.Raise) or isinstance(ancestor, (cst.ExceptHandler, cst.ExceptStarHandler)) \
+                and child is ancestor.body:
+            return True
+        if isinstance(ancestor, cst.Assert) and child is ancestor.msg:
+            return True
+        if isinstance(ancestor, cst.If) and child is ancestor.body and tests_for_failure(ancestor.test):
+            return True
+    return False
