@@ -185,17 +185,11 @@ def fixed_cases(iterable: cst.BaseExpression, scope: cst.CSTNode) -> bool:
                 elif name in _names(target.target):
                     other = True
 
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        def visit_AugAssign(self, node) -> None:  # (and `x: T = ...`, `for x in ...`)
             nonlocal other
             other = other or name in _names(node.target)
 
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            nonlocal other
-            other = other or name in _names(node.target)
-
-        def visit_For(self, node: cst.For) -> None:
-            nonlocal other
-            other = other or name in _names(node.target)
+        visit_AnnAssign = visit_For = visit_AugAssign
 
         def visit_AsName(self, node: cst.AsName) -> None:
             nonlocal other

@@ -116,8 +116,7 @@ class SourceContext:
             first = body[index]
             # a decorated def/class starts at its first `@`, not at `def` (where libcst's position is)
             decorators = getattr(first, "decorators", ())
-            offset = self.start_of(decorators[0] if decorators else first)
-            offset -= len(self.source[:offset]) - len(self.source[:offset].rstrip(" \t"))  # column 0 of that line
+            offset = self.offset(self.span(decorators[0] if decorators else first)[0], 0)  # (before a form feed too)
             return Edit(offset, offset, statement + self.module.default_newline)
         ending = "" if not self.source or self.source.endswith(("\n", "\r")) else self.module.default_newline
         return Edit(len(self.source), len(self.source), ending + statement + self.module.default_newline)

@@ -471,23 +471,19 @@ def _delegation_message(site: Site, hazard: str) -> str:
 
 
 def _grad_message(site: Site, evidence: str) -> str:
-    if site.delegating:
-        return _delegation_message(site, f"may require grad: {evidence}")
-    if site.explicit:
-        return (f"`.numpy()` on a tensor that may require grad ({evidence}): insert `.detach()` first "
-                f"(raises \"{GRAD_ERROR}\")")
-    return (f"{site.sink} converts a tensor that may require grad to NumPy ({evidence}): {_remedy(site)} "
-            f"(raises \"{GRAD_ERROR}\")")
+    return _hazard_message(site, evidence, "may require grad", ".detach()", GRAD_ERROR)
 
 
 def _device_message(site: Site, evidence: str) -> str:
+    return _hazard_message(site, evidence, "may be on an accelerator", ".cpu()", DEVICE_ERROR)
+
+
+def _hazard_message(site: Site, evidence: str, hazard: str, link: str, error: str) -> str:
     if site.delegating:
-        return _delegation_message(site, f"may be on an accelerator: {evidence}")
+        return _delegation_message(site, f"{hazard}: {evidence}")
     if site.explicit:
-        return (f"`.numpy()` on a tensor that may be on an accelerator ({evidence}): insert `.cpu()` first "
-                f"(raises \"{DEVICE_ERROR}\")")
-    return (f"{site.sink} converts a tensor that may be on an accelerator to NumPy ({evidence}): {_remedy(site)} "
-            f"(raises \"{DEVICE_ERROR}\")")
+        return f"`.numpy()` on a tensor that {hazard} ({evidence}): insert `{link}` first (raises \"{error}\")"
+    return f"{site.sink} converts a tensor that {hazard} to NumPy ({evidence}): {_remedy(site)} (raises \"{error}\")"
 
 
 def _remedy(site: Site) -> str:

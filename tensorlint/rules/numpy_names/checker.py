@@ -52,12 +52,8 @@ class NumpyNamesChecker(FamilyChecker):
     # -- findings -----------------------------------------------------------------------------
     def visit_Attribute(self, node: cst.Attribute) -> None:
         name = node.attr.value
-        alias_rule = table.BUILTIN_ALIASES.get(name)
-        removed = table.REMOVED_NAMES.get(name)
-        if alias_rule is None and removed is None:
-            return
-        rule = NumpyRemovedAlias if alias_rule is not None else Numpy2RemovedName
-        if not self.wants(rule) or self._in_import_statement() or self._is_target(node):
+        rule, alias_rule, removed = _rule_of(name)
+        if rule is None or not self.wants(rule) or self._in_import_statement() or self._is_target(node):
             return
         module = self._numpy_spelling(node.value)
         if module is None:
@@ -144,12 +140,8 @@ class NumpyNamesChecker(FamilyChecker):
     # -- `from numpy import X` --------------------------------------------------------------
     def _imported_name(self, statement: cst.ImportFrom, alias: cst.ImportAlias) -> None:
         name = alias.name.value
-        alias_rule = table.BUILTIN_ALIASES.get(name)
-        removed = table.REMOVED_NAMES.get(name)
-        if alias_rule is None and removed is None:
-            return
-        rule = NumpyRemovedAlias if alias_rule is not None else Numpy2RemovedName
-        if not self.wants(rule):
+        rule, alias_rule, removed = _rule_of(name)
+        if rule is None or not self.wants(rule):
             return
         settings = getattr(self.context, "settings", DEFAULT)
         if alias_rule is not None and alias_rule.back_in_numpy2 and not settings.supports_numpy1:
@@ -354,6 +346,15 @@ class NumpyNamesChecker(FamilyChecker):
 
     def _in_compat_code(self, name: str) -> bool:
         return self._guards.in_compat_code(self.semantic.ancestors, name)
+
+
+def _rule_of(name: str) -> Tuple[Optional[Type[Rule]], Optional[table.BuiltinAlias], Optional[table.Removed]]:
+    """The rule that `numpy.<name>` falls under, with its table entry; (None, None, None) for a name that exists."""
+    alias_rule = table.BUILTIN_ALIASES.get(name)
+    if alias_rule is not None:
+        return NumpyRemovedAlias, alias_rule, None
+    removed = table.REMOVED_NAMES.get(name)
+    return (Numpy2RemovedName if removed is not None else None), None, removed
 
 
 def _no_fix() -> Optional[Fix]:
