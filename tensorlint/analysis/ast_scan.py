@@ -3,7 +3,7 @@
 Syntax only, no provenance: the names imports bind (and to which package), the heads of dotted calls with
 arguments, the owners of chosen attribute names and the receivers of chosen method calls, and, for step
 loops, what each loop and function mentions and calls (step evidence, iterations over data or a count:
-analysis/loops.py's name-level definitions, the ones the libcst analysis uses). Which attribute and
+analysis/step_names.py, the definitions the libcst analysis uses too). Which attribute and
 method names are watched is the caller's choice (each family's prescreen declares its own).
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
-from tensorlint.analysis.loops import is_step_evidence, iteration_kind, walks_layers
+from tensorlint.analysis.step_names import is_step_evidence, iteration_kind, walks_layers
 from tensorlint.analysis.torch_api import MODULE_BASE_SUFFIXES
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)

@@ -16,20 +16,17 @@ logging/interval/last-step knobs, or an equality with a literal (`i == 0`).
 """
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Set
+from typing import Callable, List, Optional
 
 import libcst as cst
 
 from tensorlint.analysis.imports import dotted_name
+from tensorlint.analysis.step_names import PROGRESS_BARS, is_loader_name, name_tokens
 from tensorlint.analysis.torch_api import TORCH_NON_TENSOR_FUNCTIONS, TORCH_OPAQUE_NAMESPACES
 from tensorlint.analysis.walk import walk
 
-_TOKENS = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
 _OPTIMIZER_TOKENS = frozenset({"optim", "optimizer", "optimiser", "opt", "scaler", "optimizers", "optim_g", "optim_d"})
-_LOADER_TOKENS = frozenset({"loader", "dataloader", "loaders", "batches", "iterator", "dl", "dataset", "set"})
 _GUARD_TOKENS = frozenset({
     "log", "logging", "every", "interval", "freq", "frequency", "period", "periodic", "last", "verbose",
     "print", "display", "report", "debug", "eval", "evaluate", "validate", "validation", "save",
@@ -43,8 +40,6 @@ _LAYER_TOKENS = frozenset({
     "heads", "embedding", "embed", "mlp", "expert", "experts", "lstm", "gru", "rnn", "cell", "norm", "ffn", "dense",
     "gate", "router", "bmm", "matmul", "einsum",
 })
-# Words in a method name that make it drive steps even in an nn.Module (`generate`, `sample_batch`).
-STEP_DRIVING_WORDS = ("generate", "sample", "decode", "rollout", "search", "train", "fit", "evaluate", "predict")
 _ITERATION_WRAPPERS = frozenset({"enumerate", "tqdm", "trange", "iter", "zip", "islice", "cycle", "track", "progress",
                                  "progress_bar"})
 
@@ -64,39 +59,6 @@ class LoopInfo:
     # A loop over data that does no training step (inference, evaluation, export): what it computes each
     # step is its output, so a host copy its iteration writes out is needed there (see rules/sync/syntax.py, `written_out`).
     inference_only: bool = False
-
-
-def _tokens(name: str) -> List[str]:
-    return [t.lower() for t in _TOKENS.split(name) if t]
-
-
-# -- what a step loop looks like by its names: shared with the prescreen, which reads Python's `ast` ----------
-@functools.lru_cache(maxsize=65536)
-def is_loader_name(name: str) -> bool:
-    """`train_loader`, `valDataset`, `batches`: a name with a loader token (`loader`, `dataset`, `dl`, ...)."""
-    return not _LOADER_TOKENS.isdisjoint(_tokens(name))
-
-
-def walks_layers(function_name: str, in_module_class: bool) -> bool:
-    """Do model calls in the loops of a function of this name walk a model's layers rather than step it:
-    `forward`, and the methods of an nn.Module that do not drive steps (`generate`, `fit`: STEP_DRIVING_WORDS)?"""
-    return function_name == "forward" or (
-        in_module_class and not any(word in function_name.lower() for word in STEP_DRIVING_WORDS))
-
-
-def is_step_evidence(name: str) -> bool:
-    """A callee name that may step a model or optimizer: `backward`, `manual_backward`, `step`, `*_step`,
-    `zero_grad`. More than `is_step_call` accepts (any receiver): a necessary condition of it."""
-    return "backward" in name or name.endswith("step") or name == "zero_grad"
-
-
-def iteration_kind(names: Set[str]) -> Optional[str]:
-    """What a `for` over an expression mentioning exactly these names may iterate: "data" (a loader-like name
-    or a progress bar: every iteration is a step, as `iterates_data` would say), "count" (`range`: steps when the
-    body calls a model, as `iterates_steps`), or None. A necessary condition of those two, read off names only."""
-    if any(is_loader_name(name) for name in names) or not names.isdisjoint(PROGRESS_BARS):
-        return "data"
-    return "count" if "range" in names else None
 
 
 class _Evidence(cst.CSTVisitor):
@@ -133,7 +95,7 @@ def is_step_call(node: cst.Call) -> bool:
     if name in ("backward", "manual_backward"):
         return True
     owner = dotted_name(func.value) or ""
-    return name == "step" and bool(set(_tokens(owner.rsplit(".", 1)[-1])) & _OPTIMIZER_TOKENS)
+    return name == "step" and bool(set(name_tokens(owner.rsplit(".", 1)[-1])) & _OPTIMIZER_TOKENS)
 
 
 def classify_loop(node: cst.CSTNode, calls_a_model: Callable[[cst.Call], bool], model_calls_count: bool = True,
@@ -256,7 +218,7 @@ def calls_a_layer(call: cst.Call) -> bool:
     name = dotted_name(func)
     if name is None:
         return False
-    tokens = _tokens(name.rsplit(".", 1)[-1])
+    tokens = name_tokens(name.rsplit(".", 1)[-1])
     if len(tokens) > 1 and len(tokens[-1]) == 1:  # `netG`, `layer_i`: a trailing letter is a role
         tokens.pop()
     return bool(tokens) and tokens[-1] in _LAYER_TOKENS
@@ -283,9 +245,6 @@ def iterates_data(iterable: cst.BaseExpression) -> bool:
         return last.endswith("DataLoader") or is_loader_name(last)
     name = dotted_name(inner)
     return bool(name) and is_loader_name(name.rsplit(".", 1)[-1])
-
-
-PROGRESS_BARS = frozenset({"tqdm", "track", "progress_bar"})  # (`trange` counts)
 
 
 def _progress_bar_over_items(iterable: cst.BaseExpression) -> bool:
@@ -371,7 +330,7 @@ def guard_kind(test: cst.BaseExpression):
 
         def visit_Name(self, node: cst.Name) -> None:
             nonlocal named
-            named = named or bool(set(_tokens(node.value)) & _GUARD_TOKENS)
+            named = named or bool(set(name_tokens(node.value)) & _GUARD_TOKENS)
 
         def visit_Comparison(self, node: cst.Comparison) -> None:
             nonlocal arithmetic

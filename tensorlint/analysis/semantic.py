@@ -33,7 +33,8 @@ from tensorlint.analysis.annotations import annotated, annotation_facts
 from tensorlint.analysis.retention import names_reaching_backward, names_reset_in
 from tensorlint.analysis import step_hooks
 from tensorlint.analysis.loops import (LoopInfo, callees_once, calls_a_layer, classify_loop, fixed_cases, guard_kind, is_first_time_guard,
-                    performs_step, walks_layers)
+                    performs_step)
+from tensorlint.analysis.step_names import walks_layers
 from tensorlint.analysis.walk import walk
 
 Hook = Callable[[cst.CSTNode], None]

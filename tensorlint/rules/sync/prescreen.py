@@ -7,14 +7,14 @@ or inside a loop that `Semantic.loop_info` calls a step loop, or inside a same-f
 context of a call made from one (`calls.py`, one level). The step loop is then a loop of this file, and
 `classify_loop` makes a loop one only when, counting everything lexically inside it (more than it counts
 itself),
-  (a) it is not in a layer walk (`loops.walks_layers`: in `forward`, and in a method of an nn.Module class
+  (a) it is not in a layer walk (`step_names.walks_layers`: in `forward`, and in a method of an nn.Module class
       whose name does not drive steps, only (b) and (c) count), and it is a `for` over data: its iterable
-      mentions a loader-like name or a progress bar (`loops.iteration_kind` "data", the name-level reading of
+      mentions a loader-like name or a progress bar (`step_names.iteration_kind` "data", the name-level reading of
       `loops.iterates_data`), or a name the file assigns from an expression that mentions one or `range`
       (index.py's loader bindings: `pbar = tqdm(loader)`); or it is a `while`, or a `for` whose iterable
       mentions `range`, and it contains a call (the model call). (The analysis also wants a model call in a
       loop over data, and none named like a layer: this condition asks for less, so stays necessary.); or
-  (b) it contains step evidence: a call `loops.is_step_evidence` accepts (`backward`/`step` on any receiver,
+  (b) it contains step evidence: a call `step_names.is_step_evidence` accepts (`backward`/`step` on any receiver,
       `manual_backward`, `*_step`, `zero_grad`), more than `loops.is_step_call` accepts; or
   (c) it names a function of this file that contains step evidence, directly or through the functions it
       names (a transitive closure, more than the analysis follows: index.py's `once_calls` only through
@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import List, Set, Tuple
 
 from tensorlint.analysis.ast_scan import FileScan, names_in
-from tensorlint.analysis.loops import iteration_kind
+from tensorlint.analysis.step_names import iteration_kind
 from tensorlint.analysis.step_hooks import STEP_METHOD_NAMES
 
 ATTRIBUTES: frozenset = frozenset()

@@ -1,12 +1,12 @@
 """Shapes of code the TL4 checker asks about: host moves, boolean masks, tested names, operands."""
 from __future__ import annotations
 
-import re
 from typing import List, Optional, Set
 
 import libcst as cst
 
 from tensorlint.analysis.host_copy import bound_by_target, bound_targets, carries, in_order, names_in, reads, root_name
+from tensorlint.analysis.step_names import name_tokens
 from tensorlint.analysis.walk import walk
 
 
@@ -100,7 +100,7 @@ def keeps_model(node: cst.If) -> bool:
             func = call.func
             name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(
                 func, cst.Name) else ""
-            tokens = [t.lower() for t in _NAME_TOKENS.split(name) if t]
+            tokens = name_tokens(name)
             if name in _KEEPS_MODEL or "save" in tokens and any(t in ("model", "checkpoint", "ckpt", "best", "weights")
                                                                  for t in tokens):
                 found = True
@@ -126,11 +126,10 @@ def exits_loop(node: cst.If) -> bool:
 # Calls that write their arguments (or their receiver) out of the program: files, writers, arrays on disk.
 _WRITE_CALLS = frozenset({"write", "writelines", "writerow", "writerows", "save", "savez", "savez_compressed",
                           "savetxt", "imwrite", "imsave", "dump"})
-_NAME_TOKENS = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
 
 
 def _is_writer_name(name: str) -> bool:
-    return any(token.lower() in ("writer", "writers") for token in _NAME_TOKENS.split(name) if token)
+    return any(token in ("writer", "writers") for token in name_tokens(name))
 
 
 def writers_in(scope: cst.CSTNode) -> Set[str]:
