@@ -724,8 +724,7 @@ def run_rule(args: argparse.Namespace) -> int:
 
 
 def run_rules(args: argparse.Namespace) -> int:
-    from tensorlint.rules.docs import in_code_order
-    from tensorlint.rules import ALL_RULES
+    from tensorlint.rules import ALL_RULES, in_code_order
     rows = [("CODE", "NAME", "FIX", "DEFAULT", "SUMMARY")]
     rows += [(r.code, r.name, r.fixable, "on" if r.default_enabled else "off", r.summary)
              for r in in_code_order(ALL_RULES)]
