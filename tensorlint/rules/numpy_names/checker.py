@@ -35,7 +35,6 @@ def _imports_only(stmt: cst.CSTNode) -> bool:
                                                              for s in stmt.body)
 
 
-
 class NumpyNamesChecker(FamilyChecker):
     """Finds the names in the shared walk; reports when leaving the module, once the file's own
     shims (`np.float = float`) and rebindings of builtins (`float = ...`) are all known."""

@@ -30,7 +30,7 @@ from tensorlint.rules.sync.flow import (host_to_host, in_eval_window, item_loop,
                                         returns_to_device, switches_mode)
 from tensorlint.rules.sync.evidence import (FEEDS_LOSS_OF_MOVED_MODEL, REQUIRES_GRAD_PLACED_BY,
                                             REQUIRES_GRAD_WITH_MOVED_MODEL, because, shown_code)
-from tensorlint.rules.sync.retention import accumulated, detach_fix
+from tensorlint.rules.sync.retention import accumulations, detach_fix
 from tensorlint.rules.sync.syntax import (exits_loop, forced, in_exit_test, keeps_model, names_tested_in,
                                           off_normal_path, statement_and_function, truth_tested, value_names,
                                           writers_in, written_out)
@@ -111,22 +111,23 @@ class SyncChecker(FamilyChecker):
             if name in ("item", "tolist") and not node.args:
                 facts = self._on_device(receiver)
                 if facts is not None:
-                    self._sync(PerStepScalarSync, node, f"`{shown_code(self.context, receiver, f'.{name}()')}` waits for the accelerator "
-                               f"every step ({because(self.context, receiver, facts)}): {ACCUMULATE}")
+                    self._sync(PerStepScalarSync, node,
+                               f"`{self._shown(receiver, f'.{name}()')}` waits for the accelerator "
+                               f"every step ({self._because(receiver, facts)}): {ACCUMULATE}")
             elif name == "cpu" and not node.args or name == "to" and to_cpu(node):
                 facts = self._on_device(receiver)
                 if facts is None:
                     self._round_trip_of_tensor(receiver, node)
                 else:
-                    shown = shown_code(self.context, receiver, ".cpu()" if name == "cpu" else '.to("cpu")')
+                    shown = self._shown(receiver, ".cpu()" if name == "cpu" else '.to("cpu")')
                     self._sync(PerStepHostCopy, node, f"`{shown}` copies to the host every step "
-                               f"({because(self.context, receiver, facts)}): collect on the device (`torch.cat` the list) "
+                               f"({self._because(receiver, facts)}): collect on the device (`torch.cat` the list) "
                                "and move once after the loop")
             elif name == "numpy" and forced(node):
                 facts = self._on_device(receiver)
                 if facts is not None:
                     self._sync(PerStepHostCopy, node, f"`.numpy(force=True)` copies to the host every step "
-                               f"({because(self.context, receiver, facts)}): collect on the device and convert once after "
+                               f"({self._because(receiver, facts)}): collect on the device and convert once after "
                                "the loop")
             elif name == "numpy" and not node.args:
                 self._conversion(receiver, node)
@@ -134,7 +135,8 @@ class SyncChecker(FamilyChecker):
                 self._syncs_anyway()
             elif self.semantic.qualified(func) == "torch.cuda.synchronize":
                 if not self.semantic.step_loop().is_timing:
-                    self._sync(PerStepSynchronize, node, "`torch.cuda.synchronize()` every step stalls the pipeline: drop it "
+                    self._sync(PerStepSynchronize, node,
+                               "`torch.cuda.synchronize()` every step stalls the pipeline: drop it "
                                "(keep it only in timing code, next to the clock reads)")
             elif (self.semantic.qualified(func) or "").rsplit(".", 1)[-1] in DATA_DEPENDENT and node.args and (
                     self._on_device(node.args[0].value)):
@@ -145,21 +147,22 @@ class SyncChecker(FamilyChecker):
                 facts = self._on_device(positional[0])
                 if facts is not None:
                     self._sync(PerStepScalarSync, node, f"`{func.value}(tensor)` waits for the accelerator every step "
-                               f"({because(self.context, positional[0], facts)}): {ACCUMULATE}")
+                               f"({self._because(positional[0], facts)}): {ACCUMULATE}")
             elif func.value == "print":
                 shown = next(((value, facts) for value in positional
                               for facts in (self._on_device(value),) if facts is not None), None)
                 if shown is not None:
                     self._sync(PerStepHostCopy, node, f"`print(tensor)` copies to the host every step "
-                               f"({because(self.context, *shown)}): print under a logging guard (`if step % log_every == 0:`)")
+                               f"({self._because(*shown)}): print under a logging guard (`if step % log_every == 0:`)")
 
     def visit_FormattedStringExpression(self, node: cst.FormattedStringExpression) -> None:
         if not self._active():
             return
         facts = self._on_device(node.expression)
         if facts is not None:
-            self._sync(PerStepScalarSync, node, f"formatting a tensor in an f-string waits for the accelerator every step "
-                       f"({because(self.context, node.expression, facts)}): format under a logging guard, or {ACCUMULATE}")
+            self._sync(PerStepScalarSync, node,
+                       "formatting a tensor in an f-string waits for the accelerator every step "
+                       f"({self._because(node.expression, facts)}): format under a logging guard, or {ACCUMULATE}")
 
     def visit_If(self, node: cst.If) -> None:
         if not self._active():
@@ -175,8 +178,9 @@ class SyncChecker(FamilyChecker):
         for tested in truth_tested(node.test):  # `if t:`, `if not torch.isnan(t):`, `if a and t:`
             facts = self._on_device(tested)
             if facts is not None:
-                self._sync(PerStepScalarSync, tested, "a tensor as an `if` condition waits for the accelerator every step "
-                           f"({because(self.context, tested, facts)}): keep the decision on the device (`torch.where`) or "
+                self._sync(PerStepScalarSync, tested,
+                           "a tensor as an `if` condition waits for the accelerator every step "
+                           f"({self._because(tested, facts)}): keep the decision on the device (`torch.where`) or "
                            "check it under a logging guard", decision=True)
 
     def visit_While(self, node: cst.While) -> None:
@@ -191,9 +195,10 @@ class SyncChecker(FamilyChecker):
             self._synced.add(id(node))
             self._held.pop(id(node), None)
         else:
-            self._sync(PerStepScalarSync, node.test, "a tensor as a `while` condition waits for the accelerator every step "
-                       f"({because(self.context, node.test, facts)}): test it every N steps instead", loop=own if own.is_step
-                       else outer)
+            self._sync(PerStepScalarSync, node.test,
+                       "a tensor as a `while` condition waits for the accelerator every step "
+                       f"({self._because(node.test, facts)}): test it every N steps instead",
+                       loop=own if own.is_step else outer)
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         """`x[mask]`: a boolean mask gives a shape that depends on the data, so the host waits for it."""
@@ -209,50 +214,17 @@ class SyncChecker(FamilyChecker):
         self._held.clear()
 
     # -- TL404 ----------------------------------------------------------------------------------
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if not isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)):
-            return
-        for value, fixable in accumulated(node.value):
-            facts = self._retains_graph(value, node.target)
+    def _accumulation(self, node: cst.CSTNode) -> None:
+        """`total += loss`, `total = total + loss`, `losses.append(loss)`: kept graphs pile up unless detached."""
+        for site in accumulations(node):
+            facts = self._retains_graph(site.value, site.accumulator)
             if facts is not None:
-                self._report(GraphRetention, node, f"`{self._code(node.target)} += ...` keeps every step's autograd graph "
-                             f"alive ({because(self.context, value, facts, facts.grad_why)}): accumulate `.detach()`ed "
-                             "values", detach_fix(self.context, value) if fixable else None)
+                self._report(GraphRetention, site.at,
+                             f"{site.shown(self._code)} keeps every step's autograd graph alive "
+                             f"({self._because(site.value, facts, facts.grad_why)}): {site.verb} `.detach()`ed values",
+                             detach_fix(self.context, site.value) if site.fixable else None)
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        """`total = total + loss`: the same accumulation as `total += loss`."""
-        if len(node.targets) != 1 or not isinstance(node.value, cst.BinaryOperation):
-            return
-        target, value = node.targets[0].target, node.value
-        name = dotted_name(target)
-        if name is None or not isinstance(value.operator, (cst.Add, cst.Subtract)) or dotted_name(value.left) != name:
-            return
-        facts = self._retains_graph(value.right, target)
-        if facts is not None:
-            self._report(GraphRetention, node, f"`{name} = {name} + ...` keeps every step's autograd graph alive "
-                         f"({because(self.context, value.right, facts, facts.grad_why)}): accumulate `.detach()`ed values",
-                         detach_fix(self.context, value.right))
-
-    def visit_Expr(self, node: cst.Expr) -> None:
-        call = node.value
-        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)) or not call.args:
-            return
-        method, owner = call.func.attr.value, call.func.value
-        if method == "append" or method == "insert" and len(call.args) == 2:
-            stored = [(call.args[-1].value, True)]
-        elif method == "extend" and len(call.args) == 1:
-            stored = list(accumulated(call.args[0].value))
-        else:
-            return
-        for value, fixable in stored:
-            if isinstance(value, (cst.List, cst.Tuple)):  # `xs.append((loss, step))`
-                stored.extend(accumulated(value))
-                continue
-            facts = self._retains_graph(value, owner)
-            if facts is not None:
-                self._report(GraphRetention, call, f"`{self._code(owner)}.{method}(...)` keeps every step's autograd graph "
-                             f"alive ({because(self.context, value, facts, facts.grad_why)}): {method} `.detach()`ed values",
-                             detach_fix(self.context, value) if fixable else None)
+    visit_AugAssign = visit_Assign = visit_Expr = _accumulation
 
     def _retains_graph(self, value: cst.BaseExpression, accumulator: cst.BaseExpression) -> Optional[Facts]:
         """The value's facts when adding it to `accumulator` keeps its graph alive across steps."""
@@ -273,8 +245,9 @@ class SyncChecker(FamilyChecker):
         host every step. Reported up front, at the same place, so the fix never creates a finding."""
         facts = self._on_device(value)
         if facts is not None:
-            self._sync(PerStepHostCopy, node, f"converting `{shown_code(self.context, value, '')}` to NumPy copies it to the host every "
-                       f"step once it runs ({because(self.context, value, facts)}): collect on the device and convert once "
+            self._sync(PerStepHostCopy, node,
+                       f"converting `{self._shown(value, '')}` to NumPy copies it to the host every "
+                       f"step once it runs ({self._because(value, facts)}): collect on the device and convert once "
                        "after the loop")
 
     def _implicit_conversions(self, call: cst.Call) -> None:
@@ -294,14 +267,16 @@ class SyncChecker(FamilyChecker):
             return
         loop = loop or self.semantic.step_loop()
         key = id(loop.node)
-        if in_exit_test(self.semantic.ancestors) or not loop.trains_or_reads_data and (decision or self._in_condition(loop)):
+        ancestors = self.semantic.ancestors
+        if in_exit_test(ancestors) or not loop.trains_or_reads_data and (decision or self._in_condition(loop)):
             # a generation loop that decides on the value (`if next_token == eos: break`) must wait for it
             self._synced.add(key)
             self._held.pop(key, None)
             return
-        if rule in (PerStepScalarSync, PerStepHostCopy) and not decision and loop.inference_only and self._written_out(node, loop):
+        per_value = rule in (PerStepScalarSync, PerStepHostCopy) and not decision
+        if per_value and loop.inference_only and self._written_out(node, loop):
             return
-        if rule in (PerStepScalarSync, PerStepHostCopy) and not decision and (
+        if per_value and (
                 self._needed_on_host(node, loop) or self._function_output(node, loop)):
             return
         if key not in self._synced:
@@ -313,8 +288,9 @@ class SyncChecker(FamilyChecker):
         flow.returns_to_device)? Then the step cannot go on without it: the copy is not the hazard, and the
         iteration syncs on it anyway. Each enclosing step loop is asked (the copy may sit in an inner loop whose
         results the outer iteration sends back: `counts += out.cpu().numpy()` per ablation, then the counts)."""
-        statement, function = statement_and_function(self.semantic.ancestors)
-        if statement is None or off_normal_path(self.semantic.ancestors) or not leaves_torch(self.semantic.ancestors, node):
+        ancestors = self.semantic.ancestors
+        statement, function = statement_and_function(ancestors)
+        if statement is None or off_normal_path(ancestors) or not leaves_torch(ancestors, node):
             return False
         return self._sent_back(node, statement, function, loop, lambda body: True)
 
@@ -492,6 +468,12 @@ class SyncChecker(FamilyChecker):
                 found = self._tested[id(scope)] = names_tested_in(scope)
             names |= found
         return names
+
+    def _because(self, value: cst.BaseExpression, facts: Facts, why: Optional[Evidence] = None) -> str:
+        return because(self.context, value, facts, why)
+
+    def _shown(self, receiver: cst.BaseExpression, suffix: str) -> str:
+        return shown_code(self.context, receiver, suffix)
 
     def _report(self, rule: Type[Rule], node: cst.CSTNode, message: str, fix: Optional[Fix] = None) -> None:
         if self.wants(rule) and not off_normal_path(self.semantic.ancestors):
