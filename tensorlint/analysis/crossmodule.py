@@ -145,7 +145,7 @@ class FunctionSummary:
     # less than `returns` (`def mel(audio, device=None): if device is not None: audio = audio.to(device)`)
     unpassed: Tuple[str, ...] = ()
     returns_unpassed: Optional[Facts] = None
-    returns_host_copy: bool = False  # returns `.cpu().numpy()` of a tensor it computes (rules/sync_flow.py)
+    returns_host_copy: bool = False  # returns `.cpu().numpy()` of a tensor it computes (analysis/host_copy.py)
 
     @property
     def informative(self) -> bool:

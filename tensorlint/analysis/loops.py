@@ -16,19 +16,17 @@ logging/interval/last-step knobs, or an equality with a literal (`i == 0`).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
 import libcst as cst
 
 from tensorlint.analysis.imports import dotted_name
+from tensorlint.analysis.step_names import PROGRESS_BARS, is_loader_name, name_tokens
 from tensorlint.analysis.torch_api import TORCH_NON_TENSOR_FUNCTIONS, TORCH_OPAQUE_NAMESPACES
 from tensorlint.analysis.walk import walk
 
-_TOKENS = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
 _OPTIMIZER_TOKENS = frozenset({"optim", "optimizer", "optimiser", "opt", "scaler", "optimizers", "optim_g", "optim_d"})
-_LOADER_TOKENS = frozenset({"loader", "dataloader", "loaders", "batches", "iterator", "dl", "dataset", "set"})
 _GUARD_TOKENS = frozenset({
     "log", "logging", "every", "interval", "freq", "frequency", "period", "periodic", "last", "verbose",
     "print", "display", "report", "debug", "eval", "evaluate", "validate", "validation", "save",
@@ -59,12 +57,8 @@ class LoopInfo:
     # accelerator: its placement is evidence of a sync's cost there.
     placed_by: str = ""
     # A loop over data that does no training step (inference, evaluation, export): what it computes each
-    # step is its output, so a host copy its iteration writes out is needed there (see rules/sync_syntax.py).
+    # step is its output, so a host copy its iteration writes out is needed there (see rules/sync/syntax.py, `written_out`).
     inference_only: bool = False
-
-
-def _tokens(name: str) -> List[str]:
-    return [t.lower() for t in _TOKENS.split(name) if t]
 
 
 class _Evidence(cst.CSTVisitor):
@@ -101,7 +95,7 @@ def is_step_call(node: cst.Call) -> bool:
     if name in ("backward", "manual_backward"):
         return True
     owner = dotted_name(func.value) or ""
-    return name == "step" and bool(set(_tokens(owner.rsplit(".", 1)[-1])) & _OPTIMIZER_TOKENS)
+    return name == "step" and bool(set(name_tokens(owner.rsplit(".", 1)[-1])) & _OPTIMIZER_TOKENS)
 
 
 def classify_loop(node: cst.CSTNode, calls_a_model: Callable[[cst.Call], bool], model_calls_count: bool = True,
@@ -153,17 +147,11 @@ def fixed_cases(iterable: cst.BaseExpression, scope: cst.CSTNode) -> bool:
                 elif name in _names(target.target):
                     other = True
 
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        def visit_AugAssign(self, node) -> None:  # (and `x: T = ...`, `for x in ...`)
             nonlocal other
             other = other or name in _names(node.target)
 
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            nonlocal other
-            other = other or name in _names(node.target)
-
-        def visit_For(self, node: cst.For) -> None:
-            nonlocal other
-            other = other or name in _names(node.target)
+        visit_AnnAssign = visit_For = visit_AugAssign
 
         def visit_AsName(self, node: cst.AsName) -> None:
             nonlocal other
@@ -230,7 +218,7 @@ def calls_a_layer(call: cst.Call) -> bool:
     name = dotted_name(func)
     if name is None:
         return False
-    tokens = _tokens(name.rsplit(".", 1)[-1])
+    tokens = name_tokens(name.rsplit(".", 1)[-1])
     if len(tokens) > 1 and len(tokens[-1]) == 1:  # `netG`, `layer_i`: a trailing letter is a role
         tokens.pop()
     return bool(tokens) and tokens[-1] in _LAYER_TOKENS
@@ -254,12 +242,9 @@ def iterates_data(iterable: cst.BaseExpression) -> bool:
     inner = innermost_iterable(iterable)
     if isinstance(inner, cst.Call):
         last = (dotted_name(inner.func) or "").rsplit(".", 1)[-1]
-        return last.endswith("DataLoader") or bool(set(_tokens(last)) & _LOADER_TOKENS)
+        return last.endswith("DataLoader") or is_loader_name(last)
     name = dotted_name(inner)
-    return bool(name) and bool(set(_tokens(name.rsplit(".", 1)[-1])) & _LOADER_TOKENS)
-
-
-PROGRESS_BARS = frozenset({"tqdm", "track", "progress_bar"})  # (`trange` counts)
+    return bool(name) and is_loader_name(name.rsplit(".", 1)[-1])
 
 
 def _progress_bar_over_items(iterable: cst.BaseExpression) -> bool:
@@ -345,7 +330,7 @@ def guard_kind(test: cst.BaseExpression):
 
         def visit_Name(self, node: cst.Name) -> None:
             nonlocal named
-            named = named or bool(set(_tokens(node.value)) & _GUARD_TOKENS)
+            named = named or bool(set(name_tokens(node.value)) & _GUARD_TOKENS)
 
         def visit_Comparison(self, node: cst.Comparison) -> None:
             nonlocal arithmetic

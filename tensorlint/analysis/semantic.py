@@ -35,6 +35,7 @@ from tensorlint.analysis.retention import names_reaching_backward, names_reset_i
 from tensorlint.analysis import step_hooks
 from tensorlint.analysis.loops import (LoopInfo, callees_once, calls_a_layer, classify_loop, fixed_cases, guard_kind, is_first_time_guard,
                     performs_step)
+from tensorlint.analysis.step_names import walks_layers
 from tensorlint.analysis.walk import walk
 
 Hook = Callable[[cst.CSTNode], None]
@@ -49,13 +50,6 @@ class FunctionInfo:
     is_module_forward: bool
     node: cst.CSTNode
     in_module_class: bool = False
-
-
-_STEP_DRIVING_METHODS = ("generate", "sample", "decode", "rollout", "search", "train", "fit", "evaluate", "predict")
-
-
-def _drives_steps(method_name: str) -> bool:
-    return any(word in method_name.lower() for word in _STEP_DRIVING_METHODS)
 
 
 @dataclass(frozen=True)
@@ -257,8 +251,7 @@ class Semantic(cst.CSTVisitor):
             # Inside an nn.Module's own methods a loop calling submodules walks layers, not steps;
             # only generation-style methods (`generate`, `sample`) drive steps there.
             method = self.functions[-1] if self.functions else None
-            layer_walk = method is not None and (method.name == "forward" or (
-                method.in_module_class and not _drives_steps(method.name)))
+            layer_walk = method is not None and walks_layers(method.name, method.in_module_class)
             def calls_a_step_helper(call: cst.Call) -> bool:  # `self.training_step(batch)` that calls backward
                 callee = self.calls.resolve(call.func, self.frame, lambda name: self.evaluator.lookup(name, self.frame))
                 if callee is not None:
@@ -1066,7 +1059,6 @@ class Semantic(cst.CSTVisitor):
 _FUNCTION, _PERIODIC, _BRANCH = object(), object(), object()  # control-stack markers
 MAX_CONTEXT_DEPTH = 2  # a step loop's helper, and the helper's helper (`fit_batch` → `check_gradients`)
 # Methods a training framework calls once per batch (PyTorch Lightning's hooks).
-_FRAMEWORK_STEP_METHODS = step_hooks.STEP_METHOD_NAMES  # (the prescreen's condition reads it)
 
 
 def _own(prefix: str) -> Dict[type, Callable]:

@@ -20,11 +20,13 @@ from tensorlint.analysis.crossmodule import (DEVICE, GRAD, MODEL, ClassSummary, 
                           ProjectContext, is_project_name, literal_defaults, none_defaults)
 from tensorlint.analysis.facts import NO, NOT_TENSOR, YES, Evidence, Facts, device_spec
 from tensorlint.analysis.frozen import freezes_every_parameter
+from tensorlint.analysis.host_copy import returns_host_copy
 from tensorlint.analysis.imports import dotted_name
 from tensorlint.analysis.index import FunctionIndex
 from tensorlint.analysis.loops import function_syncs, iterates_data
 from tensorlint.analysis.branches import branch_guards
 from tensorlint.analysis.semantic import _FUNCTION, Semantic
+from tensorlint.analysis.sinks import PLOT_FUNCTIONS, STRUCTURAL_KEYWORDS, converts_to_numpy
 from tensorlint.analysis.walk import walk
 
 MAX_PROBED_PARAMS = 6   # parameters probed per function for latent conversions (each probe is one walk)
@@ -143,7 +145,6 @@ def _function(semantic: Semantic, callee: Callee, positions: "_Lines") -> Functi
     syncs = function_syncs(function, semantic.index.module_functions, semantic.imports.qualified,
                            lambda name: project.function(name) if is_project_name(name) else None,
                            _SYNCS.setdefault(semantic.index, {}))
-    from tensorlint.rules.sync.flow import returns_host_copy  # (what the TL4 checker asks of a method: its own reading)
     return FunctionSummary(tuple(params), returns, evidence, function.performs_step, tuple(dict.fromkeys(conversions)),
                            tuple(passes), literal_defaults(function.node), syncs, unpassed, returns_unpassed,
                            callee.is_method and returns_host_copy(function.node))
@@ -170,7 +171,6 @@ def _probe(semantic: Semantic, callee: Callee, param: str, *more: str):
     (its caller's argument decides them), and the evidence left on its return value says which facts of the
     argument the result keeps. Same-file helpers the body passes the parameter to are walked too (calls.py).
     With `more`, those parameters are bound to the same probe (a first screening walk)."""
-    from tensorlint.rules.conversion.checker import PLOT_FUNCTIONS, STRUCTURAL_KEYWORDS, converts_to_numpy
     grad_why = Evidence(f"is the argument `{param}`", from_caller=True)
     device_why = Evidence(f"is the argument `{param}`", from_caller=True)
     probe = Facts(tensor=YES, grad=YES, device=YES, grad_why=grad_why, device_why=device_why)

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import ClassVar, FrozenSet, Optional, Sequence, Tuple
+from typing import ClassVar, FrozenSet, Optional, Sequence, Tuple, Type
+
+import libcst as cst
 
 from tensorlint.analysis import Semantic
 from tensorlint.core.codes import DEFAULT_CODES
+from tensorlint.core.context import SourceContext
+from tensorlint.core.diagnostics import Fix
 from tensorlint.core.fix_check import FixCheck
 
 
@@ -52,22 +56,34 @@ class Rule:
         return inspect.cleandoc(cls.__doc__ or "")
 
 
+class UndeclaredRule(Exception):
+    """A checker asked about a rule its family does not declare in `rules`."""
+
+
 class FamilyChecker:
     """Finds the problems of one family of rules in one pass, reporting only enabled codes.
 
     Subclasses define libcst-style `visit_<Node>` / `leave_<Node>` hooks; the engine calls them
-    from the shared walker with `self.semantic` positioned at the node.
+    from the shared walker with `self.semantic` positioned at the node. A checker names what it
+    reports by its Rule class (`self.report(NumpyWithoutDetach, node, message, fix)`), one of `rules`.
     """
 
-    rules: ClassVar[Tuple[type, ...]] = ()
-    # The file text must contain one of these for the family to find anything.
-    triggers: ClassVar[Tuple[str, ...]] = ()
+    rules: ClassVar[Tuple[Type[Rule], ...]] = ()
 
-    def __init__(self, context, semantic: Semantic, enabled: FrozenSet[str]) -> None:
+    def __init__(self, context: SourceContext, semantic: Semantic, enabled: FrozenSet[str]) -> None:
         self.context = context
         self.semantic = semantic
         self.enabled = enabled
         context.call_site = semantic.current_call_site  # findings in a helper name the call they came from
 
-    def wants(self, code: str) -> bool:
-        return code in self.enabled
+    def wants(self, rule: Type[Rule]) -> bool:
+        return self._declared_code(rule) in self.enabled
+
+    def report(self, rule: Type[Rule], node: cst.CSTNode, message: str, fix: Optional[Fix] = None) -> None:
+        self.context.report(self._declared_code(rule), node, message, fix)
+
+    def _declared_code(self, rule: Type[Rule]) -> str:
+        if rule not in self.rules:
+            raise UndeclaredRule(f"{type(self).__name__} reports {getattr(rule, '__name__', rule)!r}, "
+                                 f"which its family does not declare in `rules`")
+        return rule.code

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
-from tensorlint.rules import ALL_RULES
+from tensorlint.rules import ALL_RULES, FILE_RULES, in_code_order
 
 RULES_DIR = Path("docs") / "rules"
 CODES_MODULE = Path("tensorlint") / "core" / "codes.py"
@@ -99,11 +99,6 @@ def render_index(rules: Sequence[type]) -> str:
             + "\n".join(rows) + "\n")
 
 
-def in_code_order(rules: Sequence[type]) -> List[type]:
-    """TL0, TL1, TL2, TL3, TL4: the order users look codes up in (the families are registered otherwise)."""
-    return sorted(rules, key=lambda rule: rule.code)
-
-
 def render_codes(rules: Sequence[type], file_rules: Sequence[type]) -> str:
     """`tensorlint/core/codes.py`: each rule's code, name and default, as plain data."""
     rows = "".join(f"    ({rule.code!r}, {rule.name!r}, {bool(rule.default_enabled)!r}),\n"
@@ -168,7 +163,6 @@ def with_tables(text: str) -> str:
 
 def expected_files(root) -> Dict[Path, str]:
     """Path → content of every generated file, for a repository rooted at `root`."""
-    from tensorlint.rules import FILE_RULES
     root = Path(root)
     directory = root / RULES_DIR
     files = {directory / f"{rule.code}.md": render_rule(rule) for rule in ALL_RULES}

@@ -114,7 +114,9 @@ class ProjectFile:
 def _cannot_step(tree: ast.Module) -> bool:
     """Necessary conditions of a summary's steps, read off the `ast`: `performs_step` needs a call that
     `loops.is_step_call` accepts (its name is step evidence), a class's `step_methods` a `for` over data."""
-    from tensorlint.rules.prescreen import is_step_evidence, iteration_kind, names_in  # the analysis modules: on a cache miss
+    # the analysis modules: on a cache miss only
+    from tensorlint.analysis.ast_scan import names_in
+    from tensorlint.analysis.step_names import is_step_evidence, iteration_kind
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             func = node.func

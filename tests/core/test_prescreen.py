@@ -11,8 +11,7 @@ import pytest
 from tensorlint.core import engine
 
 from tensorlint.rules import prescreen
-from tensorlint.analysis import loops, semantic
-from tensorlint.core.diagnostics import Diagnostic
+from tensorlint.analysis import loops, step_names
 from tensorlint.adapters.flake8_plugin import TensorlintChecker
 from tensorlint.rules import ALL_RULES, FamilyChecker, Rule
 
@@ -133,7 +132,7 @@ def test_family_ruled_out(source, family):
 def test_step_evidence_covers_the_analysis(owner, method):
     call = cst.parse_expression(f"{owner}.{method}(x)")
     if loops.is_step_call(call):
-        assert prescreen.is_step_evidence(method)
+        assert step_names.is_step_evidence(method)
 
 
 def test_deep_nesting_is_walked_without_recursion():
@@ -183,7 +182,7 @@ def test_only_the_families_with_candidates_run(monkeypatch):
 
     monkeypatch.setattr(FamilyChecker, "__init__", init)
     engine.lint("import torch\np.data.zero_()\n", EVERY_CODE)
-    assert ran == ["DataFamily"]
+    assert ran == ["DataChecker"]
 
 
 @pytest.mark.parametrize("switch", ["argument", "environment"])

@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 from tensorlint import check_source
-from tensorlint.core.engine import enabled_codes
+from tensorlint.config.selection import enabled_codes
 
 UNKNOWN_PARAMETER = "import numpy as np\nimport torch\ndef to_numpy(t):\n    return t.numpy()\n"
 MODEL_OUTPUT = "import numpy as np\nimport torch\ndef f(x):\n    return model(x).numpy()\n"

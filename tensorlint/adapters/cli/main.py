@@ -52,8 +52,7 @@ def run_rule(args: argparse.Namespace) -> int:
 
 
 def run_rules(args: argparse.Namespace) -> int:
-    from tensorlint.rules import ALL_RULES  # the rules and libcst: only `rule` and `rules` need them
-    from tensorlint.rules.docs import in_code_order
+    from tensorlint.rules import ALL_RULES, in_code_order  # the rules and libcst: only `rule` and `rules` need them
     rows = [("CODE", "NAME", "FIX", "DEFAULT", "SUMMARY")]
     rows += [(r.code, r.name, r.fixable, "on" if r.default_enabled else "off", r.summary)
              for r in in_code_order(ALL_RULES)]

@@ -8,48 +8,22 @@ import libcst as cst
 
 from tensorlint.analysis import Facts, YES, dotted_name
 from tensorlint.analysis.crossmodule import latent_sites
+from tensorlint.analysis.sinks import PLOT_FUNCTIONS, STRUCTURAL_KEYWORDS, converts_to_numpy
 from tensorlint.analysis.torch_api import DTYPE_NAMES
 from tensorlint.core.diagnostics import Edit, Fix, Safety, changes_nothing
 from tensorlint.rules.base import FamilyChecker
+from tensorlint.rules.conversion.rules import (RULES, NoncanonicalNumpyChain, NumpyOfUnknownProvenance, NumpyWithoutCpu,
+                                               NumpyWithoutDetach)
+from tensorlint.rules.data.rules import DataRead
 
 GRAD_ERROR = "RuntimeError: Can't call numpy() on Tensor that requires grad"
 DEVICE_ERROR = "TypeError: can't convert cuda:0 device type tensor to numpy"
 CANONICAL = ".detach().cpu()"
 
-# Keyword arguments of NumPy/sklearn/matplotlib calls that never carry array data.
-STRUCTURAL_KEYWORDS = frozenset({"dtype", "axis", "out", "order", "casting", "keepdims", "ddof", "ax", "label",
-                                  "copy", "like", "subok", "ndmin", "sample_weight_mode", "average", "normalize"})
-# numpy callables that take no array-likes; `np.float64`/`np.double`, which convert a 0-d tensor
-# through `__float__` (no grad check) and are nearly always given one; and those that ask the tensor
-# itself (`np.shape(t)` is `t.shape`, `np.squeeze(t)` is `t.squeeze()`): no conversion happens.
-_NUMPY_NON_SINKS = frozenset({"dtype", "finfo", "iinfo", "issubdtype", "set_printoptions", "errstate",
-                              "seterr", "seed", "default_rng", "RandomState", "get_printoptions",
-                              "float64", "double", "shape", "ndim", "size", "squeeze", "nonzero", "argwhere",
-                              "real", "isscalar", "iterable",
-                              # sizes and shapes are read through `__index__`, not `__array__`: no conversion
-                              "zeros", "ones", "empty", "eye", "identity", "arange", "tri", "indices"})
-# `np.random.randn(n, d)`, `np.random.randint(low, high, size)`: sizes, seeds and bounds, read as Python numbers.
-_NUMPY_NON_SINK_MODULES = ("numpy.random.",)
 # Reductions that call the argument's own method (`np.mean(t)` is `t.mean(axis=None, ...)`): given a
 # tensor directly they raise TypeError whatever its grad or device, so the fix must pass an ndarray.
 DELEGATING_REDUCTIONS = frozenset({"sum", "mean", "max", "min", "amax", "amin", "prod", "std", "var", "any", "all"})
-PLOT_FUNCTIONS = frozenset({
-    "plot", "imshow", "scatter", "hist", "bar", "barh", "errorbar", "fill_between", "contour", "contourf",
-    "pcolormesh", "matshow", "stem", "step", "boxplot", "violinplot", "hist2d", "semilogy", "semilogx",
-    "loglog", "quiver", "stackplot", "pie",
-})
 _DEVICE_LINKS = ("cpu", "to_cpu")
-# Read by the sync family: a conversion every step of a loop is a host copy every step.
-
-
-def converts_to_numpy(qualified: str) -> bool:
-    """Does the function of this qualified name convert its tensor arguments to NumPy (`np.*`, sklearn metrics,
-    matplotlib plots)? The one definition the conversion and per-step families share."""
-    last = qualified.rsplit(".", 1)[-1]
-    if qualified.startswith("numpy."):
-        return last not in _NUMPY_NON_SINKS and not qualified.startswith(_NUMPY_NON_SINK_MODULES)
-    return (qualified.startswith("sklearn.metrics.") and last[:1].islower()
-            or qualified.startswith("matplotlib.pyplot.") and last in PLOT_FUNCTIONS)
 
 
 @dataclass(frozen=True)
@@ -65,7 +39,7 @@ class Site:
 
 
 class ConversionChecker(FamilyChecker):
-    triggers = ("numpy", "sklearn", "matplotlib", "plt.", "ax.")
+    rules = RULES
 
     def visit_Call(self, node: cst.Call) -> None:
         for site in self._sites(node):
@@ -150,14 +124,14 @@ class ConversionChecker(FamilyChecker):
         device_hazard = device_possible and facts.tensor is YES and facts.device_why is not None
         cuts_gradients = grad_possible and (self.semantic.in_module_forward or self._flows_into_torch(site.report_node))
         data = self._data_accesses(site.converted) if site.converted is not None else []
-        if data and "TL201" in self.context.codes and self._legacy_data(data[0]):
+        if data and DataRead.code in self.context.codes and self._legacy_data(data[0]):
             # `x.data.numpy()`, `out.data[0].numpy()`: the `.data` read (TL201), whose fix is the canonical chain;
             # a device crash of the same conversion is reported under its own code beside it, with the same fix
             fix = self._canonical_fix(site, force_unsafe=cuts_gradients)
             message = _data_chain_message(self.context.code(data[0]), site)
             self.context.claim(data, handover=(message, fix))
-            if device_hazard and self.wants("TL102"):
-                self.context.report("TL102", site.report_node, self._device_message(site), fix)
+            if device_hazard and self.wants(NumpyWithoutCpu):
+                self.report(NumpyWithoutCpu, site.report_node, self._device_message(site), fix)
             return
         if (grad_hazard or device_hazard) and isinstance(self.semantic.current_call_site(), str):
             return  # a call from another module: reported at that call (`latent_sites`), not here
@@ -171,31 +145,31 @@ class ConversionChecker(FamilyChecker):
                           if self.semantic.in_module_forward else
                           "; the result flows back into torch, so `.detach()` cuts gradients: check that is intended")
             reported = False
-            if grad_hazard and self.wants("TL101"):
-                self.context.report("TL101", site.report_node, self._grad_message(site) + caveat, fix)
+            if grad_hazard and self.wants(NumpyWithoutDetach):
+                self.report(NumpyWithoutDetach, site.report_node, self._grad_message(site) + caveat, fix)
                 reported = True
-            if device_hazard and self.wants("TL102"):
-                self.context.report("TL102", site.report_node, self._device_message(site) + caveat, fix)
+            if device_hazard and self.wants(NumpyWithoutCpu):
+                self.report(NumpyWithoutCpu, site.report_node, self._device_message(site) + caveat, fix)
                 reported = True
             if reported:
                 self.context.claim(data)  # one finding for the conversion and its `.data`, one canonical fix
             return
-        if (grad_possible or device_possible) and (site.explicit or facts.tensor is YES) and self.wants("TL105"):
+        if (grad_possible or device_possible) and (site.explicit or facts.tensor is YES) and self.wants(NumpyOfUnknownProvenance):
             # nothing shows a hazard, nothing rules it out: the house style rule (off by default) asks for the chain
             fix = self._canonical_fix(site, force_unsafe=True)
-            self.context.report("TL105", site.report_node, _unproven_message(site), fix)
+            self.report(NumpyOfUnknownProvenance, site.report_node, _unproven_message(site), fix)
             self.context.claim(data)
             return
-        if site.converted is None or not self.wants("TL103"):
+        if site.converted is None or not self.wants(NoncanonicalNumpyChain):
             return
         _, links, _ = self._peel(site.converted)
         problem = _chain_problem(links)
         if problem is not None:
             shown = "".join(_LINK_TEXT[link] for link in links) + (".numpy()" if site.explicit else "")
-            self.context.report("TL103", site.report_node,
-                                f"non-canonical conversion chain `{shown}`: {problem}; use "
-                                f"`{CANONICAL}{'.numpy()' if site.explicit else ''}`",
-                                self._canonical_fix(site, force_unsafe=False))
+            self.report(NoncanonicalNumpyChain, site.report_node,
+                        f"non-canonical conversion chain `{shown}`: {problem}; use "
+                        f"`{CANONICAL}{'.numpy()' if site.explicit else ''}`",
+                        self._canonical_fix(site, force_unsafe=False))
             self.context.claim(data)
 
     def _subject(self, site: Site) -> str:
@@ -497,23 +471,19 @@ def _delegation_message(site: Site, hazard: str) -> str:
 
 
 def _grad_message(site: Site, evidence: str) -> str:
-    if site.delegating:
-        return _delegation_message(site, f"may require grad: {evidence}")
-    if site.explicit:
-        return (f"`.numpy()` on a tensor that may require grad ({evidence}): insert `.detach()` first "
-                f"(raises \"{GRAD_ERROR}\")")
-    return (f"{site.sink} converts a tensor that may require grad to NumPy ({evidence}): {_remedy(site)} "
-            f"(raises \"{GRAD_ERROR}\")")
+    return _hazard_message(site, evidence, "may require grad", ".detach()", GRAD_ERROR)
 
 
 def _device_message(site: Site, evidence: str) -> str:
+    return _hazard_message(site, evidence, "may be on an accelerator", ".cpu()", DEVICE_ERROR)
+
+
+def _hazard_message(site: Site, evidence: str, hazard: str, link: str, error: str) -> str:
     if site.delegating:
-        return _delegation_message(site, f"may be on an accelerator: {evidence}")
+        return _delegation_message(site, f"{hazard}: {evidence}")
     if site.explicit:
-        return (f"`.numpy()` on a tensor that may be on an accelerator ({evidence}): insert `.cpu()` first "
-                f"(raises \"{DEVICE_ERROR}\")")
-    return (f"{site.sink} converts a tensor that may be on an accelerator to NumPy ({evidence}): {_remedy(site)} "
-            f"(raises \"{DEVICE_ERROR}\")")
+        return f"`.numpy()` on a tensor that {hazard} ({evidence}): insert `{link}` first (raises \"{error}\")"
+    return f"{site.sink} converts a tensor that {hazard} to NumPy ({evidence}): {_remedy(site)} (raises \"{error}\")"
 
 
 def _remedy(site: Site) -> str:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from tensorlint.core.fix_check import FixCheck
 from tensorlint.rules.base import Invalid, Rule, Valid
-from tensorlint.rules.conversion.checker import ConversionChecker
 
 H = "import numpy as np\nimport torch\n"  # header shared by the cases
 # a project-style module class, for the cases of methods called on an instance the code built (`self.model = Net()`)
@@ -690,7 +689,7 @@ class NumpyOfUnknownProvenance(Rule):
     summary = "Conversion to NumPy of a value of unknown provenance without the canonical chain (opt-in)"
     fixable = "sometimes"
     default_enabled = False
-    superseded_by = ("TL101", "TL102")
+    superseded_by = (NumpyWithoutDetach.code, NumpyWithoutCpu.code)
     VALID = [
         Valid(H + "def f(x):\n    return x.detach().cpu().numpy()\n", "already the canonical chain"),
         Valid(H + "t = torch.zeros(3)\nt.numpy()\n", "a host factory: proven safe"),
@@ -743,6 +742,3 @@ class NumpyOfUnknownProvenance(Rule):
 
 RULES = (NumpyWithoutDetach, NumpyWithoutCpu, NoncanonicalNumpyChain, NumpyOfUnknownProvenance)
 
-
-class ConversionFamily(ConversionChecker):
-    rules = RULES

@@ -7,20 +7,17 @@ from typing import Dict, List, Optional, Sequence
 
 import libcst as cst
 
-from tensorlint.analysis import YES, dotted_name
+from tensorlint.analysis import YES
+from tensorlint.analysis.scope import enclosing_scope, is_in_place_method, mutates_in_place
 from tensorlint.core.diagnostics import Edit, Fix, Safety
 from tensorlint.core.noqa import without_suppressed
 from tensorlint.rules.base import FamilyChecker
+from tensorlint.rules.data.rules import RULES, DataInplaceWrite, DataRead
 
 # In-place methods that change the `.data` alias's shape or identity, not just values: through `.data`
 # they leave the parameter alone, so `with torch.no_grad(): p.t_()` would change behaviour.
 _METADATA_CHANGING = frozenset({"t_", "resize_", "resize_as_", "set_", "requires_grad_", "squeeze_", "unsqueeze_",
                                 "transpose_", "swapdims_", "swapaxes_", "as_strided_", "share_memory_"})
-
-
-def is_in_place_method(name: str) -> bool:
-    """`add_`, `copy_`, `zero_`: torch's in-place methods end with one underscore."""
-    return name.endswith("_") and not name.endswith("__") and len(name) > 1
 
 
 @dataclass(frozen=True)
@@ -33,7 +30,7 @@ class _Write:
 
 
 class DataChecker(FamilyChecker):
-    triggers = (".data",)
+    rules = RULES
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -44,8 +41,8 @@ class DataChecker(FamilyChecker):
             return
         claimed, handover = self.context.claimed(node)
         if claimed:  # a conversion's finding covers it, or hands it over as its one finding (`x.data.numpy()`)
-            if handover is not None and self.wants("TL201") and self.semantic.may_be_tensor_data(node):
-                self.context.report("TL201", node, *handover)
+            if handover is not None and self.wants(DataRead) and self.semantic.may_be_tensor_data(node):
+                self.report(DataRead, node, *handover)
             return
         if self.semantic.facts(node.value).tensor is not YES or not self.semantic.may_be_tensor_data(node):
             return
@@ -70,7 +67,7 @@ class DataChecker(FamilyChecker):
             method = self._ancestor(2).attr.value
             statement = None if method in _METADATA_CHANGING else self._ancestor(4)
             self._report_write(node, statement if isinstance(statement, cst.Expr) else None, f"`[...].{method}()`")
-        elif self.wants("TL201"):
+        elif self.wants(DataRead):
             self._report_read(node)
 
     # -- TL201 ------------------------------------------------------------------------------
@@ -88,8 +85,8 @@ class DataChecker(FamilyChecker):
                 title += f" (assumes {'the value' if shown is None else f'`{shown}`'} is a torch tensor)"
                 assumes = (self._code(node.value),)
             fix = Fix(title, (edit,), safety, assumes)
-        self.context.report("TL201", node, f"`{self._code(node)}` reads through unsafe legacy `.data`: use "
-                            f"`{self._code(node.value)}.detach()` (autograd then sees later in-place changes)", fix)
+        self.report(DataRead, node, f"`{self._code(node)}` reads through unsafe legacy `.data`: use "
+                    f"`{self._code(node.value)}.detach()` (autograd then sees later in-place changes)", fix)
 
     def _may_be_mutated_later(self, node: cst.Attribute) -> bool:
         """Is the alias stored under a name that the enclosing function later changes in place?"""
@@ -99,25 +96,26 @@ class DataChecker(FamilyChecker):
         if isinstance(parent, cst.Attribute) and parent.value is node and not is_in_place_method(parent.attr.value):
             return False
         if isinstance(parent, cst.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name):
-            return _mutates_in_place(self._enclosing_scope(), parent.targets[0].target.value)
+            scope = enclosing_scope(self.semantic.ancestors, self.context.module)
+            return mutates_in_place(scope, parent.targets[0].target.value)
         return True
 
     # -- TL202 ------------------------------------------------------------------------------
     def _report_write(self, node: cst.Attribute, statement: Optional[cst.CSTNode], what: str) -> None:
-        if not self.wants("TL202"):
+        if not self.wants(DataInplaceWrite):
             return
         owner = self._code(node.value)
-        self.context.report(
-            "TL202", node,
+        self.report(
+            DataInplaceWrite, node,
             f"in-place change through `.data` ({what}) is hidden from autograd: write it as "
             f"`with torch.no_grad(): {owner}...` without `.data`", self._no_grad_fix(node, statement))
 
     def _report_replacement(self, node: cst.Attribute) -> None:
-        if not self.wants("TL202"):
+        if not self.wants(DataInplaceWrite):
             return
         owner = self._code(node.value)
-        self.context.report(
-            "TL202", node,
+        self.report(
+            DataInplaceWrite, node,
             f"assigning `{owner}.data` swaps the tensor behind autograd's back: use "
             f"`with torch.no_grad(): {owner}.copy_(new)` when shapes match, "
             f"`torch.utils.swap_tensors({owner}, new)` otherwise")
@@ -154,7 +152,7 @@ class DataChecker(FamilyChecker):
         diagnostics = self.context.diagnostics
         by_fix: Dict[Fix, List[int]] = {}
         for index, diagnostic in enumerate(diagnostics):
-            if diagnostic.code == "TL202" and diagnostic.fix is not None:
+            if diagnostic.code == DataInplaceWrite.code and diagnostic.fix is not None:
                 by_fix.setdefault(diagnostic.fix, []).append(index)
         # a statement whose finding is suppressed (`# noqa: TL202`) is left as it is, so it ends a run
         kept = set(without_suppressed(self.context.source, diagnostics))
@@ -212,12 +210,6 @@ class DataChecker(FamilyChecker):
             if isinstance(ancestor, cst.BaseCompoundStatement):
                 return None
         return None
-
-    def _enclosing_scope(self) -> cst.CSTNode:
-        for ancestor in reversed(self.semantic.ancestors):
-            if isinstance(ancestor, (cst.FunctionDef, cst.Module)):
-                return ancestor
-        return self.context.module
 
     def _in_place_on_a_slice(self, node: cst.Attribute) -> bool:
         subscript, method, call = self._ancestor(1), self._ancestor(2), self._ancestor(3)
@@ -317,28 +309,4 @@ def _multiline_strings(run: Sequence[cst.BaseStatement], context) -> List[cst.CS
 
     for statement in run:
         statement.visit(Finder())
-    return found
-
-
-def _mutates_in_place(scope: cst.CSTNode, name: str) -> bool:
-    """Does `scope` contain `name.add_(...)`, `name[...] = ...` or `name += ...`?"""
-    found = False
-
-    class Finder(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            nonlocal found
-            func = call.func
-            if isinstance(func, cst.Attribute) and dotted_name(func.value) == name and is_in_place_method(func.attr.value):
-                found = True
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            nonlocal found
-            target = node.target.value if isinstance(node.target, cst.Subscript) else node.target
-            found = found or dotted_name(target) == name
-
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            nonlocal found
-            found = found or (isinstance(node.target, cst.Subscript) and dotted_name(node.target.value) == name)
-
-    scope.visit(Finder())
     return found

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from tensorlint.core.fix_check import FixCheck
 from tensorlint.rules.base import Invalid, Rule, Valid
-from tensorlint.rules.data.checker import DataChecker
 
 H = "import torch\n"
 P = H + "p = torch.nn.Parameter(torch.randn(3))\n"
@@ -256,6 +255,3 @@ class DataInplaceWrite(Rule):
 
 RULES = (DataRead, DataInplaceWrite)
 
-
-class DataFamily(DataChecker):
-    rules = RULES

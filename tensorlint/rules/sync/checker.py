@@ -4,13 +4,13 @@ A finding needs evidence twice: of the loop being a step loop (analysis/loops.py
 being on an accelerator (or, for TL404, requiring grad); the message names the value's evidence.
 A sync is not reported where the same iteration already synchronises unavoidably (a loop that leaves
 on a device value, a generation loop deciding on one, boolean-mask indexing, a round trip through
-NumPy back to the device: rules/sync_flow.py): one more sync there costs nothing. Reports are held per
+NumPy back to the device: rules/sync/flow.py): one more sync there costs nothing. Reports are held per
 step loop until the module is walked, because that sync may come later in the iteration.
 """
 from __future__ import annotations
 
 import builtins
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple, Type
 
 import libcst as cst
 
@@ -19,37 +19,34 @@ from tensorlint.analysis.annotations import annotated_class, attribute_annotatio
 from tensorlint.analysis.crossmodule import is_project_name
 from tensorlint.analysis.facts import MOVED_BY, Evidence
 from tensorlint.analysis.instances import method_of
-from tensorlint.analysis.loops import function_syncs
+from tensorlint.analysis.loops import DATA_DEPENDENT, function_syncs, is_mask
 from tensorlint.analysis.retention import names_in as read_names
-from tensorlint.core.diagnostics import Fix, Safety
-from tensorlint.rules.base import FamilyChecker
-from tensorlint.rules.conversion.checker import STRUCTURAL_KEYWORDS, converts_to_numpy
-from tensorlint.rules.sync.flow import (host_to_host, in_eval_window, item_loop, leaves_torch, of_loop_target, returned,
-                        returns_host_copy, returns_to_device, switches_mode)
-from tensorlint.rules.sync.syntax import (DATA_DEPENDENT, clipped, exits_loop, forced, is_host_move, is_mask, keeps_model, names_in,
-                          names_tested_in, node_ids, operand, tests_for_failure, to_cpu, truth_tested, value_names,
-                          writers_in, written_out)
+from tensorlint.core.diagnostics import Fix
+from tensorlint.rules.base import FamilyChecker, Rule
+from tensorlint.analysis.host_copy import names_in, returned, returns_host_copy, to_cpu
+from tensorlint.analysis.sinks import STRUCTURAL_KEYWORDS, converts_to_numpy
+from tensorlint.rules.sync.rules import RULES, GraphRetention, PerStepHostCopy, PerStepScalarSync, PerStepSynchronize
+from tensorlint.rules.sync.flow import (host_to_host, in_eval_window, item_loop, leaves_torch, of_loop_target,
+                                        returns_to_device, switches_mode)
+from tensorlint.rules.sync.evidence import (FEEDS_LOSS_OF_MOVED_MODEL, REQUIRES_GRAD_PLACED_BY,
+                                            REQUIRES_GRAD_WITH_MOVED_MODEL, because, shown_code)
+from tensorlint.rules.sync.retention import accumulations, detach_fix
+from tensorlint.rules.sync.syntax import (exits_loop, forced, in_exit_test, keeps_model, names_tested_in,
+                                          off_normal_path, statement_and_function, truth_tested, value_names,
+                                          writers_in, written_out)
 
 _SCALAR_BUILTINS = frozenset({"float", "int", "bool"})
 ACCUMULATE = "accumulate on the device and convert once, after the loop or under a logging guard"
-_SUBJECT_LIMIT = 30
-# Evidence of a class that moved its own model or state to a device (`_trained_on_moved_model`).
-REQUIRES_GRAD_WITH_MOVED_MODEL = "is computed from what requires grad, in a class that moves its state by `{code}`{line}"
-FEEDS_LOSS_OF_MOVED_MODEL = "is computed from what feeds the backpropagated loss, in a class that moves its state by `{code}`{line}"
 _NOT_VALUES = frozenset({"self", "cls"})
-# In a per-step method of a framework that places the model (a LightningModule's `training_step`): what requires
-# grad is computed from the placed parameters, so it is on the accelerator too.
-REQUIRES_GRAD_PLACED_BY = ("requires grad in `{{code}}`{{line}}, which {framework} calls every step with the model "
-                           "it placed on the accelerator")
 
 
 class SyncChecker(FamilyChecker):
-    triggers = ("backward", ".step(", "oader", "range(", "while ")
+    rules = RULES
 
     def __init__(self, context, semantic, enabled) -> None:
         super().__init__(context, semantic, enabled)
         # Per step loop (id of its node): findings held back, and whether the iteration syncs anyway.
-        self._held: Dict[int, List[Tuple[str, cst.CSTNode, str, object]]] = {}
+        self._held: Dict[int, List[Tuple[Type[Rule], cst.CSTNode, str, object]]] = {}
         self._synced: Set[int] = set()
         self._tested: Dict[int, Set[str]] = {}
         self._writers: Dict[int, Set[str]] = {}
@@ -114,7 +111,8 @@ class SyncChecker(FamilyChecker):
             if name in ("item", "tolist") and not node.args:
                 facts = self._on_device(receiver)
                 if facts is not None:
-                    self._sync("TL401", node, f"`{self._shown(receiver, f'.{name}()')}` waits for the accelerator "
+                    self._sync(PerStepScalarSync, node,
+                               f"`{self._shown(receiver, f'.{name}()')}` waits for the accelerator "
                                f"every step ({self._because(receiver, facts)}): {ACCUMULATE}")
             elif name == "cpu" and not node.args or name == "to" and to_cpu(node):
                 facts = self._on_device(receiver)
@@ -122,13 +120,13 @@ class SyncChecker(FamilyChecker):
                     self._round_trip_of_tensor(receiver, node)
                 else:
                     shown = self._shown(receiver, ".cpu()" if name == "cpu" else '.to("cpu")')
-                    self._sync("TL402", node, f"`{shown}` copies to the host every step "
+                    self._sync(PerStepHostCopy, node, f"`{shown}` copies to the host every step "
                                f"({self._because(receiver, facts)}): collect on the device (`torch.cat` the list) "
                                "and move once after the loop")
             elif name == "numpy" and forced(node):
                 facts = self._on_device(receiver)
                 if facts is not None:
-                    self._sync("TL402", node, f"`.numpy(force=True)` copies to the host every step "
+                    self._sync(PerStepHostCopy, node, f"`.numpy(force=True)` copies to the host every step "
                                f"({self._because(receiver, facts)}): collect on the device and convert once after "
                                "the loop")
             elif name == "numpy" and not node.args:
@@ -137,7 +135,8 @@ class SyncChecker(FamilyChecker):
                 self._syncs_anyway()
             elif self.semantic.qualified(func) == "torch.cuda.synchronize":
                 if not self.semantic.step_loop().is_timing:
-                    self._sync("TL403", node, "`torch.cuda.synchronize()` every step stalls the pipeline: drop it "
+                    self._sync(PerStepSynchronize, node,
+                               "`torch.cuda.synchronize()` every step stalls the pipeline: drop it "
                                "(keep it only in timing code, next to the clock reads)")
             elif (self.semantic.qualified(func) or "").rsplit(".", 1)[-1] in DATA_DEPENDENT and node.args and (
                     self._on_device(node.args[0].value)):
@@ -147,13 +146,13 @@ class SyncChecker(FamilyChecker):
             if func.value in _SCALAR_BUILTINS and len(positional) == 1:
                 facts = self._on_device(positional[0])
                 if facts is not None:
-                    self._sync("TL401", node, f"`{func.value}(tensor)` waits for the accelerator every step "
+                    self._sync(PerStepScalarSync, node, f"`{func.value}(tensor)` waits for the accelerator every step "
                                f"({self._because(positional[0], facts)}): {ACCUMULATE}")
             elif func.value == "print":
                 shown = next(((value, facts) for value in positional
                               for facts in (self._on_device(value),) if facts is not None), None)
                 if shown is not None:
-                    self._sync("TL402", node, f"`print(tensor)` copies to the host every step "
+                    self._sync(PerStepHostCopy, node, f"`print(tensor)` copies to the host every step "
                                f"({self._because(*shown)}): print under a logging guard (`if step % log_every == 0:`)")
 
     def visit_FormattedStringExpression(self, node: cst.FormattedStringExpression) -> None:
@@ -161,7 +160,8 @@ class SyncChecker(FamilyChecker):
             return
         facts = self._on_device(node.expression)
         if facts is not None:
-            self._sync("TL401", node, f"formatting a tensor in an f-string waits for the accelerator every step "
+            self._sync(PerStepScalarSync, node,
+                       "formatting a tensor in an f-string waits for the accelerator every step "
                        f"({self._because(node.expression, facts)}): format under a logging guard, or {ACCUMULATE}")
 
     def visit_If(self, node: cst.If) -> None:
@@ -169,7 +169,7 @@ class SyncChecker(FamilyChecker):
             return
         loop = self.semantic.step_loop()
         decides = not loop.trains_or_reads_data or exits_loop(node) or keeps_model(node)
-        if decides and not self._off_normal_path() and any(
+        if decides and not off_normal_path(self.semantic.ancestors) and any(
                 self._on_device(value) for value in (*names_in(node.test), *truth_tested(node.test))):
             # a generation loop deciding on a device value, or any step loop leaving on one
             # (`if next_token == eos: break`, `if done.item() > 0: break`): the step must wait for it
@@ -178,7 +178,8 @@ class SyncChecker(FamilyChecker):
         for tested in truth_tested(node.test):  # `if t:`, `if not torch.isnan(t):`, `if a and t:`
             facts = self._on_device(tested)
             if facts is not None:
-                self._sync("TL401", tested, "a tensor as an `if` condition waits for the accelerator every step "
+                self._sync(PerStepScalarSync, tested,
+                           "a tensor as an `if` condition waits for the accelerator every step "
                            f"({self._because(tested, facts)}): keep the decision on the device (`torch.where`) or "
                            "check it under a logging guard", decision=True)
 
@@ -194,9 +195,10 @@ class SyncChecker(FamilyChecker):
             self._synced.add(id(node))
             self._held.pop(id(node), None)
         else:
-            self._sync("TL401", node.test, "a tensor as a `while` condition waits for the accelerator every step "
-                       f"({self._because(node.test, facts)}): test it every N steps instead", loop=own if own.is_step
-                       else outer)
+            self._sync(PerStepScalarSync, node.test,
+                       "a tensor as a `while` condition waits for the accelerator every step "
+                       f"({self._because(node.test, facts)}): test it every N steps instead",
+                       loop=own if own.is_step else outer)
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         """`x[mask]`: a boolean mask gives a shape that depends on the data, so the host waits for it."""
@@ -207,64 +209,22 @@ class SyncChecker(FamilyChecker):
     def leave_Module(self, node: cst.Module) -> None:
         for loop, held in self._held.items():
             if loop not in self._synced:
-                for code, site, message, call in held:
-                    self._emit(code, site, message, None, call)
+                for rule, site, message, call in held:
+                    self._emit(rule, site, message, call)
         self._held.clear()
 
     # -- TL404 ----------------------------------------------------------------------------------
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if not isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)):
-            return
-        for value, fixable in self._accumulated(node.value):
-            facts = self._retains_graph(value, node.target)
+    def _accumulation(self, node: cst.CSTNode) -> None:
+        """`total += loss`, `total = total + loss`, `losses.append(loss)`: kept graphs pile up unless detached."""
+        for site in accumulations(node):
+            facts = self._retains_graph(site.value, site.accumulator)
             if facts is not None:
-                self._report("TL404", node, f"`{self._code(node.target)} += ...` keeps every step's autograd graph "
-                             f"alive ({self._because(value, facts, facts.grad_why)}): accumulate `.detach()`ed "
-                             "values", self._detach_fix(value) if fixable else None)
+                self._report(GraphRetention, site.at,
+                             f"{site.shown(self._code)} keeps every step's autograd graph alive "
+                             f"({self._because(site.value, facts, facts.grad_why)}): {site.verb} `.detach()`ed values",
+                             detach_fix(self.context, site.value) if site.fixable else None)
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        """`total = total + loss`: the same accumulation as `total += loss`."""
-        if len(node.targets) != 1 or not isinstance(node.value, cst.BinaryOperation):
-            return
-        target, value = node.targets[0].target, node.value
-        name = dotted_name(target)
-        if name is None or not isinstance(value.operator, (cst.Add, cst.Subtract)) or dotted_name(value.left) != name:
-            return
-        facts = self._retains_graph(value.right, target)
-        if facts is not None:
-            self._report("TL404", node, f"`{name} = {name} + ...` keeps every step's autograd graph alive "
-                         f"({self._because(value.right, facts, facts.grad_why)}): accumulate `.detach()`ed values",
-                         self._detach_fix(value.right))
-
-    def _accumulated(self, value: cst.BaseExpression):
-        """The values `+=` adds: the value itself, or each element of a list/tuple display (`xs += [loss]`)."""
-        if isinstance(value, (cst.List, cst.Tuple)):
-            for element in value.elements:
-                if not isinstance(element, cst.StarredElement):
-                    yield element.value, True
-        else:
-            yield value, True
-
-    def visit_Expr(self, node: cst.Expr) -> None:
-        call = node.value
-        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)) or not call.args:
-            return
-        method, owner = call.func.attr.value, call.func.value
-        if method == "append" or method == "insert" and len(call.args) == 2:
-            stored = [(call.args[-1].value, True)]
-        elif method == "extend" and len(call.args) == 1:
-            stored = list(self._accumulated(call.args[0].value))
-        else:
-            return
-        for value, fixable in stored:
-            if isinstance(value, (cst.List, cst.Tuple)):  # `xs.append((loss, step))`
-                stored.extend(self._accumulated(value))
-                continue
-            facts = self._retains_graph(value, owner)
-            if facts is not None:
-                self._report("TL404", call, f"`{self._code(owner)}.{method}(...)` keeps every step's autograd graph "
-                             f"alive ({self._because(value, facts, facts.grad_why)}): {method} `.detach()`ed values",
-                             self._detach_fix(value) if fixable else None)
+    visit_AugAssign = visit_Assign = visit_Expr = _accumulation
 
     def _retains_graph(self, value: cst.BaseExpression, accumulator: cst.BaseExpression) -> Optional[Facts]:
         """The value's facts when adding it to `accumulator` keeps its graph alive across steps."""
@@ -279,31 +239,14 @@ class SyncChecker(FamilyChecker):
         kept = name is not None and not self.semantic.feeds_backward(name) and self.semantic.outlives_step(accumulator)
         return facts if kept else None
 
-    def _detach_fix(self, value: cst.BaseExpression) -> Optional[Fix]:
-        context = self.context
-        # detach before a trailing host move: `out.cpu()` → `out.detach().cpu()` (the canonical order)
-        base = value
-        while is_host_move(base) and not base.lpar:
-            base = base.func.value
-        if base is not value:
-            end = context.end_with_parentheses(base)
-            edits = (context.edit(end, end, ".detach()"),)
-        elif isinstance(value, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) or value.lpar:
-            edits = (context.edit(context.end_of(value), context.end_of(value), ".detach()"),)
-        else:
-            edits = (context.edit(context.start_of(value), context.start_of(value), "("),
-                     context.edit(context.end_of(value), context.end_of(value), ").detach()"))
-        if any(edit is None for edit in edits):
-            return None
-        return Fix("Accumulate `.detach()`", edits, Safety.SAFE)
-
     # -- helpers --------------------------------------------------------------------------------
     def _conversion(self, value: cst.BaseExpression, node: cst.CSTNode) -> None:
         """A conversion to NumPy of a device tensor: a crash (TL102) that, once its fix adds `.cpu()`, copies to the
         host every step. Reported up front, at the same place, so the fix never creates a finding."""
         facts = self._on_device(value)
         if facts is not None:
-            self._sync("TL402", node, f"converting `{self._shown(value, '')}` to NumPy copies it to the host every "
+            self._sync(PerStepHostCopy, node,
+                       f"converting `{self._shown(value, '')}` to NumPy copies it to the host every "
                        f"step once it runs ({self._because(value, facts)}): collect on the device and convert once "
                        "after the loop")
 
@@ -318,39 +261,36 @@ class SyncChecker(FamilyChecker):
             for value in values:
                 self._conversion(value, value)
 
-    def _sync(self, code: str, node: cst.CSTNode, message: str, loop=None, decision: bool = False) -> None:
+    def _sync(self, rule: Type[Rule], node: cst.CSTNode, message: str, loop=None, decision: bool = False) -> None:
         """Hold a sync finding until the step loop is walked: the iteration may sync unavoidably elsewhere."""
-        if not self.wants(code) or self._off_normal_path():
+        if not self.wants(rule) or off_normal_path(self.semantic.ancestors):
             return
         loop = loop or self.semantic.step_loop()
         key = id(loop.node)
-        if self._in_exit_test() or not loop.trains_or_reads_data and (decision or self._in_condition(loop)):
+        ancestors = self.semantic.ancestors
+        if in_exit_test(ancestors) or not loop.trains_or_reads_data and (decision or self._in_condition(loop)):
             # a generation loop that decides on the value (`if next_token == eos: break`) must wait for it
             self._synced.add(key)
             self._held.pop(key, None)
             return
-        if code in ("TL401", "TL402") and not decision and loop.inference_only and self._written_out(node, loop):
+        per_value = rule in (PerStepScalarSync, PerStepHostCopy) and not decision
+        if per_value and loop.inference_only and self._written_out(node, loop):
             return
-        if code in ("TL401", "TL402") and not decision and (
+        if per_value and (
                 self._needed_on_host(node, loop) or self._function_output(node, loop)):
             return
         if key not in self._synced:
             call = self.context.call_site() if self.context.call_site is not None else None
-            self._held.setdefault(key, []).append((code, node, message, call))
-
-    def _statement_and_function(self):
-        ancestors = self.semantic.ancestors
-        statement = next((a for a in reversed(ancestors) if isinstance(a, cst.BaseSmallStatement)), None)
-        function = next((a for a in reversed(ancestors) if isinstance(a, cst.FunctionDef)), None)
-        return statement, function
+            self._held.setdefault(key, []).append((rule, node, message, call))
 
     def _needed_on_host(self, node: cst.CSTNode, loop) -> bool:
         """Does the host value `node` makes go back to the device later in the same iteration (a round trip,
-        sync_flow.returns_to_device)? Then the step cannot go on without it: the copy is not the hazard, and the
+        flow.returns_to_device)? Then the step cannot go on without it: the copy is not the hazard, and the
         iteration syncs on it anyway. Each enclosing step loop is asked (the copy may sit in an inner loop whose
         results the outer iteration sends back: `counts += out.cpu().numpy()` per ablation, then the counts)."""
-        statement, function = self._statement_and_function()
-        if statement is None or self._off_normal_path() or not leaves_torch(self.semantic.ancestors, node):
+        ancestors = self.semantic.ancestors
+        statement, function = statement_and_function(ancestors)
+        if statement is None or off_normal_path(ancestors) or not leaves_torch(ancestors, node):
             return False
         return self._sent_back(node, statement, function, loop, lambda body: True)
 
@@ -375,13 +315,13 @@ class SyncChecker(FamilyChecker):
         """A call that takes host data and gives back host data made by device work, sent back to the device
         later in the iteration: the step waits for the device in it. Device work is shown by the callee's code
         (`_returns_host_copy`) or by the step switching its model to eval mode around the call
-        (sync_flow.in_eval_window)."""
+        (flow.in_eval_window)."""
         semantic = self.semantic
         facts = [semantic.facts(arg.value) for arg in call.args if not arg.star]
         if not any(f.tensor is NO for f in facts) or any(f.tensor is YES for f in facts):
             return  # (the host path of `loss_gradient(x)` is taken for NumPy `x`)
-        statement, function = self._statement_and_function()
-        if statement is None or self._off_normal_path():
+        statement, function = statement_and_function(self.semantic.ancestors)
+        if statement is None or off_normal_path(self.semantic.ancestors):
             return
         typed = self._returns_host_copy(call)
         if not typed and (semantic.qualified(call.func) or "").split(".", 1)[0] in ("torch", "numpy"):
@@ -398,7 +338,7 @@ class SyncChecker(FamilyChecker):
     def _returns_host_copy(self, call: cst.Call) -> bool:
         """Is `call` `self.<attribute>.<method>(...)`, the attribute declared to be a class of the project
         (analysis/annotations.attribute_annotation) whose method returns a host copy of a tensor
-        (sync_flow.returns_host_copy; a class of another module: its summary's `returns_host_copy`)?"""
+        (analysis/host_copy.returns_host_copy; a class of another module: its summary's `returns_host_copy`)?"""
         func, semantic = call.func, self.semantic
         cls = semantic.frame.cls
         if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Attribute) and isinstance(
@@ -422,14 +362,14 @@ class SyncChecker(FamilyChecker):
         facts = self.semantic.facts(value)  # (`.cpu()` itself says tensor: NumPy arrays have none)
         if of_loop_target(value, self.semantic.ancestors):
             return  # the loop's own batch, maybe still on the host (`aug(x.cpu().numpy())` then moved): no sync shown
-        if facts.tensor.possible and facts.device.possible and not self._off_normal_path():
+        if facts.tensor.possible and facts.device.possible and not off_normal_path(self.semantic.ancestors):
             self._needed_on_host(node, self.semantic.step_loop())
 
     def _function_output(self, node: cst.CSTNode, loop) -> bool:
         """Is the host value `node` makes the result of the function it is in, by that function's stated NumPy
         return type, and either converted item by item (a loop over one output's items: ragged detections,
-        per-image gradients) or in a helper that takes and returns NumPy (sync_flow.host_to_host)?"""
-        statement, function = self._statement_and_function()
+        per-image gradients) or in a helper that takes and returns NumPy (flow.host_to_host)?"""
+        statement, function = statement_and_function(self.semantic.ancestors)
         if statement is None or function is None or not states_numpy(function.returns, self.semantic.imports) \
                 or not returned(function, node, statement):
             return False
@@ -484,16 +424,16 @@ class SyncChecker(FamilyChecker):
 
     def _syncs_anyway(self) -> None:
         """The current iteration waits for the device whatever the code does about its other syncs."""
-        if not self._off_normal_path():
+        if not off_normal_path(self.semantic.ancestors):
             key = id(self.semantic.step_loop().node)
             self._synced.add(key)
             self._held.pop(key, None)
 
-    def _emit(self, code: str, node: cst.CSTNode, message: str, fix: Optional[Fix], call) -> None:
+    def _emit(self, rule: Type[Rule], node: cst.CSTNode, message: str, call) -> None:
         saved = self.context.call_site
         self.context.call_site = lambda: call
         try:
-            self.context.report(code, node, message, fix)
+            self.report(rule, node, message)
         finally:
             self.context.call_site = saved
 
@@ -518,17 +458,6 @@ class SyncChecker(FamilyChecker):
                 return False
         return False
 
-    def _in_exit_test(self) -> bool:
-        """Is the node being visited in the test of an `if` that leaves the loop (`if done.item(): break`)?"""
-        ancestors = self.semantic.ancestors
-        for index in range(len(ancestors) - 2, 0, -1):
-            ancestor = ancestors[index]
-            if isinstance(ancestor, cst.If):
-                return ancestors[index + 1] is ancestor.test and exits_loop(ancestor)
-            if isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
-                return False
-        return False
-
     def _tested_names(self, loop) -> Set[str]:
         """Names read by the `if`/`while` tests of the step loop's body and of the helper being walked."""
         scopes = [loop.node] + [a for a in self.semantic.ancestors if isinstance(a, cst.FunctionDef)][-1:]
@@ -540,44 +469,15 @@ class SyncChecker(FamilyChecker):
             names |= found
         return names
 
-    def _off_normal_path(self) -> bool:
-        """In an `assert` message, a `raise`, an `except` block or under `if torch.isnan(loss):`: run only when
-    something already went wrong."""
-        ancestors = self.semantic.ancestors
-        for index in range(len(ancestors) - 2, -1, -1):
-            ancestor, child = ancestors[index], ancestors[index + 1]
-            if isinstance(ancestor, cst.Raise) or isinstance(ancestor, (cst.ExceptHandler, cst.ExceptStarHandler)) \
-                    and child is ancestor.body:
-                return True
-            if isinstance(ancestor, cst.Assert) and child is ancestor.msg:
-                return True
-            if isinstance(ancestor, cst.If) and child is ancestor.body and tests_for_failure(ancestor.test):
-                return True
-        return False
-
     def _because(self, value: cst.BaseExpression, facts: Facts, why: Optional[Evidence] = None) -> str:
-        """One clause of the value's evidence: "`loss` comes from `criterion(out, y)` (line 9)". Links that
-        point inside the value itself (`model(x)` in `model(x).cpu()`) say nothing new: the first outside
-        one is named, or the last one when all are inside."""
-        inside = node_ids(value)
-        link = why or facts.device_why
-        skipped = False
-        while link.cause is not None and link.node is not None and id(link.node) in inside:
-            link, skipped = link.cause, True
-        if skipped and link.node is not None:  # the link is about a part of the value: name the code only
-            code = " ".join(self._code(link.node).split())
-            return f"evidence: `{clipped(code)}` (line {self.context.span(link.node)[0]})"
-        clause = Evidence(link.template, link.node).describe(self.context)  # one link of the chain only
-        code = " ".join(self._code(operand(value)).split())
-        return f"`{code}` {clause}" if len(code) <= _SUBJECT_LIMIT else f"it {clause}"
+        return because(self.context, value, facts, why)
 
     def _shown(self, receiver: cst.BaseExpression, suffix: str) -> str:
-        code = self.context.one_line(receiver, _SUBJECT_LIMIT)
-        return code + suffix if code is not None else suffix
+        return shown_code(self.context, receiver, suffix)
 
-    def _report(self, code: str, node: cst.CSTNode, message: str, fix: Optional[Fix] = None) -> None:
-        if self.wants(code) and not self._off_normal_path():
-            self.context.report(code, node, message, fix)
+    def _report(self, rule: Type[Rule], node: cst.CSTNode, message: str, fix: Optional[Fix] = None) -> None:
+        if self.wants(rule) and not off_normal_path(self.semantic.ancestors):
+            self.report(rule, node, message, fix)
 
     def _is_builtin(self, name: str) -> bool:
         frame = self.semantic.frame

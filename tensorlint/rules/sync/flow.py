@@ -13,63 +13,7 @@ import libcst as cst
 from tensorlint.analysis.annotations import names_tensor, states_numpy
 from tensorlint.analysis.imports import ImportMap, dotted_name
 from tensorlint.analysis.walk import walk
-from tensorlint.rules.sync.syntax import bound_targets, in_order, is_host_move, names_in, node_ids, reads
-
-_COLLECTORS = frozenset({"append", "extend", "insert", "add", "update", "setdefault"})
-
-
-def _root(expression: cst.BaseExpression) -> Optional[str]:
-    while isinstance(expression, (cst.Subscript, cst.Attribute)):
-        expression = expression.value
-    return expression.value if isinstance(expression, cst.Name) else None
-
-
-def _carries(expression: Optional[cst.CSTNode], tainted: Set[str], copy: Optional[cst.CSTNode]) -> bool:
-    return expression is not None and (reads(expression, tainted) or copy is not None and id(copy) in node_ids(
-        expression))
-
-
-def _spread(event: cst.CSTNode, tainted: Set[str], copy: Optional[cst.CSTNode]) -> None:
-    """The names `event` binds from what is tainted: targets of an assignment from it (`d["boxes"] = ...`
-    taints `d`), `for` targets over it, containers it is appended to (`out.append(pred)` taints `out`)."""
-    if isinstance(event, cst.For):
-        if _carries(event.iter, tainted, copy):
-            tainted |= {n.value for n in names_in(event.target)}
-        return
-    if isinstance(event, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
-        targets = [t.target for t in event.targets] if isinstance(event, cst.Assign) else [event.target]
-        stored = [t for t in targets if isinstance(t, (cst.Subscript, cst.Attribute))]
-        if _carries(event.value, tainted, copy):
-            tainted |= bound_targets(event)
-        elif not any(isinstance(t, cst.Subscript) and any(_carries(e, tainted, copy) for e in t.slice)
-                     for t in stored):
-            return  # (`counts[idx.cpu()] += 1` stores by the host value)
-        tainted |= {root for t in stored for root in (_root(t),) if root is not None and root != "self"}
-    for call in _calls(event):
-        func = call.func
-        if isinstance(func, cst.Attribute) and func.attr.value in _COLLECTORS and any(
-                _carries(arg.value, tainted, copy) for arg in call.args):
-            root = _root(func.value)
-            if root is not None and root != "self":
-                tainted.add(root)
-
-
-def _calls(event: cst.CSTNode):
-    found = []
-
-    class Calls(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            found.append(node)
-
-        def visit_FunctionDef(self, node) -> bool:
-            return False
-
-        visit_Lambda = visit_ClassDef = visit_FunctionDef
-
-    if not isinstance(event, cst.For):
-        walk(event, Calls())
-    return found
-
+from tensorlint.analysis.host_copy import bound_targets, calls_in, carries, in_order, names_in, reads, spread
 
 def _to_device(call: cst.Call) -> bool:
     """`.cuda()`, `.to(device)`, `.to(self.device)`: a move that is not to the host."""
@@ -106,16 +50,16 @@ def returns_to_device(body: cst.CSTNode, copy: cst.CSTNode, statement: cst.CSTNo
     for event in in_order(body):
         if event is statement:
             started = True
-            _spread(event, tainted, copy)
+            spread(event, tainted, copy)
             device |= _moved_names(event)
             continue
         if started:
-            for call in _calls(event):
-                if _to_device(call) and _carries(call.func.value, tainted, None):
+            for call in calls_in(event):
+                if _to_device(call) and carries(call.func.value, tainted, None):
                     return True
             if device and _mixes(event, tainted, device):
                 return True
-            _spread(event, tainted, None)
+            spread(event, tainted, None)
         device |= _moved_names(event)
     return False
 
@@ -144,22 +88,6 @@ def _mixes(event: cst.CSTNode, tainted: Set[str], device: Set[str]) -> bool:
     if not isinstance(event, cst.For):
         walk(event, Operations())
     return found
-
-
-def returned(function: cst.FunctionDef, copy: cst.CSTNode, statement: cst.CSTNode) -> bool:
-    """Does the host value `copy` makes reach a `return` of `function` (directly, or through the names,
-    lists and dicts it is stored in)?"""
-    tainted: Set[str] = set()
-    started = False
-    for event in in_order(function.body):
-        if event is statement:
-            started = True
-        if not started:
-            continue
-        if isinstance(event, cst.Return) and _carries(event.value, tainted, copy if event is statement else None):
-            return True
-        _spread(event, tainted, copy if event is statement else None)
-    return False
 
 
 def host_to_host(function: cst.FunctionDef, imports: ImportMap) -> bool:
@@ -214,101 +142,6 @@ def of_loop_target(value: cst.BaseExpression, ancestors) -> bool:
         root.value == n.value for a in ancestors if isinstance(a, cst.For) for n in names_in(a.target))
 
 
-def returns_host_copy(function: cst.FunctionDef) -> bool:
-    """Does `function` return a host copy of a tensor: a value `.cpu()` (or `.to("cpu")`) moved to the host
-    and turned into NumPy or Python values (`x.grad.cpu().numpy()`, `.cpu().tolist()`), reaching a `return`
-    directly or through the names it is stored in? The move says the tensor may be on an accelerator; every
-    call that takes this path waits for the device and copies its result to the host."""
-    for statement in in_order(function.body):
-        for copy in _host_copies(statement):
-            if returned(function, copy, statement) and _on_host_input_path(function, statement):
-                return True
-    return False
-
-
-def _on_host_input_path(function: cst.FunctionDef, statement: cst.CSTNode) -> bool:
-    """Does every call given host data reach `statement`? The tests it sits under, and those of the earlier
-    `if ...: return` it comes after, may only test a parameter's type (`isinstance(x, torch.Tensor)`, or a
-    name bound to that test); a branch left by `raise` is the failure path and counts as no choice. A copy
-    on one configured path (`if not self.preprocessing: return x`) says nothing of every call."""
-    path = _path_to(function, statement)
-    if path is None:
-        return False
-    params = {p.name.value for p in (*function.params.posonly_params, *function.params.params,
-                                     *function.params.kwonly_params)}
-    type_names = _type_test_names(function, params)
-    for parent, child in zip(path, path[1:]):
-        if isinstance(parent, (cst.ExceptHandler, cst.ExceptStarHandler)):
-            return False  # (the failure path of a `try`)
-        if isinstance(parent, cst.If) and child is not parent.test:
-            other = parent.orelse if child is parent.body else parent.body
-            if not (_tests_type(parent.test, params, type_names) or other is not None and _ends_in(other, cst.Raise)):
-                return False
-        elif isinstance(parent, cst.IndentedBlock) and child in parent.body:
-            for earlier in parent.body[:parent.body.index(child)]:
-                if isinstance(earlier, cst.If) and (_ends_in(earlier.body, cst.Return) or earlier.orelse is not None
-                                                    and _ends_in(earlier.orelse, cst.Return)) and not _tests_type(
-                        earlier.test, params, type_names):
-                    return False
-    return True
-
-
-def _path_to(root: cst.CSTNode, target: cst.CSTNode) -> Optional[list]:
-    stack, found = [], []
-
-    class Path(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            stack.append(node)
-            if node is target:
-                found.append(list(stack))
-            return not found and not isinstance(node, (cst.Lambda, cst.ClassDef)) and (
-                node is root or not isinstance(node, cst.FunctionDef))
-
-        def on_leave(self, original_node: cst.CSTNode) -> None:
-            stack.pop()
-
-    walk(root, Path())
-    return found[0] if found else None
-
-
-def _ends_in(block: Optional[cst.CSTNode], kind) -> bool:
-    if isinstance(block, cst.Else):
-        block = block.body
-    if isinstance(block, cst.If):  # `elif`: every branch must end so
-        return _ends_in(block.body, kind) and block.orelse is not None and _ends_in(block.orelse, kind)
-    last = block.body[-1] if isinstance(block, cst.IndentedBlock) and block.body else None
-    return isinstance(last, cst.SimpleStatementLine) and bool(last.body) and isinstance(last.body[-1], kind)
-
-
-def _type_test(test: cst.BaseExpression, params: Set[str]) -> bool:
-    return isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance" \
-        and bool(test.args) and isinstance(test.args[0].value, cst.Name) and test.args[0].value.value in params
-
-
-def _type_test_names(function: cst.FunctionDef, params: Set[str]) -> Set[str]:
-    """Names the function binds to a parameter's type test: `input_is_tensor = isinstance(x, torch.Tensor)`."""
-    return {name for event in in_order(function.body) if isinstance(event, cst.Assign)
-            and _type_test(event.value, params) for name in bound_targets(event)}
-
-
-def _tests_type(test: cst.BaseExpression, params: Set[str], names: Set[str]) -> bool:
-    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        test = test.expression
-    return _type_test(test, params) or isinstance(test, cst.Name) and test.value in names
-
-
-def _host_copies(statement: cst.CSTNode):
-    for call in _calls(statement):
-        func = call.func
-        if isinstance(func, cst.Attribute) and func.attr.value in ("numpy", "tolist", "item") and not call.args:
-            receiver = func.value
-            while isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute):
-                if is_host_move(receiver):
-                    yield call
-                    break
-                receiver = receiver.func.value
-
-
 def _switch(event: cst.CSTNode) -> Optional[tuple]:
     """(the model's code, True/False) for `m.train()`, `m.train(True)`, `m.train(mode=False)`, `m.eval()`."""
     value = event.value if isinstance(event, cst.Expr) else None
@@ -327,7 +160,7 @@ def _switch(event: cst.CSTNode) -> Optional[tuple]:
 
 def _calls_model(event: cst.CSTNode, model: str) -> bool:
     """Does `event` call the model itself (`m(x)`, `m.forward(x)`)?"""
-    for call in _calls(event):
+    for call in calls_in(event):
         func = call.func
         if isinstance(func, cst.Attribute) and func.attr.value == "forward":
             func = func.value

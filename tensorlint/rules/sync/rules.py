@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from tensorlint.core.fix_check import FixCheck
 from tensorlint.rules.base import Invalid, Rule, Valid
-from tensorlint.rules.sync.checker import SyncChecker
 
 H = "import torch\n"
 HN = "import numpy as np\n" + H
@@ -774,6 +773,3 @@ class GraphRetention(Rule):
 
 RULES = (PerStepScalarSync, PerStepHostCopy, PerStepSynchronize, GraphRetention)
 
-
-class SyncFamily(SyncChecker):
-    rules = RULES

@@ -1,42 +1,13 @@
 """Shapes of code the TL4 checker asks about: host moves, boolean masks, tested names, operands."""
 from __future__ import annotations
 
-import re
 from typing import List, Optional, Set
 
 import libcst as cst
 
-from tensorlint.analysis.loops import DATA_DEPENDENT, is_mask  # noqa: F401 (the checker's syntax, in one place)
+from tensorlint.analysis.host_copy import bound_by_target, bound_targets, carries, in_order, names_in, reads, root_name
+from tensorlint.analysis.step_names import name_tokens
 from tensorlint.analysis.walk import walk
-
-
-def clipped(code: str) -> str:
-    return code if len(code) <= 50 else code[:47] + "..."
-
-
-def node_ids(expression: cst.CSTNode) -> Set[int]:
-    found: Set[int] = set()
-
-    class Nodes(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            found.add(id(node))
-            return True
-
-    walk(expression, Nodes())
-    return found
-
-
-def operand(value: cst.BaseExpression) -> cst.BaseExpression:
-    """What a test or an arithmetic expression is about: `loss` in `loss < 0.01`, `loss * n`, `not done`."""
-    while True:
-        if isinstance(value, cst.Comparison):
-            value = value.left
-        elif isinstance(value, cst.BinaryOperation):
-            value = value.left
-        elif isinstance(value, cst.UnaryOperation):
-            value = value.expression
-        else:
-            return value
 
 
 def names_tested_in(scope: cst.CSTNode) -> Set[str]:
@@ -54,17 +25,6 @@ def names_tested_in(scope: cst.CSTNode) -> Set[str]:
 
     walk(scope, Tests())
     return names
-
-
-def names_in(expression: cst.BaseExpression) -> List[cst.Name]:
-    found: List[cst.Name] = []
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            found.append(node)
-
-    walk(expression, Names())
-    return found
 
 
 def value_names(expression: cst.BaseExpression) -> List[cst.BaseExpression]:
@@ -89,16 +49,6 @@ def value_names(expression: cst.BaseExpression) -> List[cst.BaseExpression]:
 
     walk(expression, Values())
     return found
-
-
-def is_host_move(node: cst.BaseExpression) -> bool:
-    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
-            and (node.func.attr.value == "cpu" and not node.args or node.func.attr.value == "to" and to_cpu(node)))
-
-
-def to_cpu(node: cst.Call) -> bool:
-    return len(node.args) >= 1 and isinstance(node.args[0].value, cst.SimpleString) \
-        and node.args[0].value.evaluated_value == "cpu"
 
 
 def forced(node: cst.Call) -> bool:
@@ -150,7 +100,7 @@ def keeps_model(node: cst.If) -> bool:
             func = call.func
             name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(
                 func, cst.Name) else ""
-            tokens = [t.lower() for t in _NAME_TOKENS.split(name) if t]
+            tokens = name_tokens(name)
             if name in _KEEPS_MODEL or "save" in tokens and any(t in ("model", "checkpoint", "ckpt", "best", "weights")
                                                                  for t in tokens):
                 found = True
@@ -176,11 +126,10 @@ def exits_loop(node: cst.If) -> bool:
 # Calls that write their arguments (or their receiver) out of the program: files, writers, arrays on disk.
 _WRITE_CALLS = frozenset({"write", "writelines", "writerow", "writerows", "save", "savez", "savez_compressed",
                           "savetxt", "imwrite", "imsave", "dump"})
-_NAME_TOKENS = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
 
 
 def _is_writer_name(name: str) -> bool:
-    return any(token.lower() in ("writer", "writers") for token in _NAME_TOKENS.split(name) if token)
+    return any(token in ("writer", "writers") for token in name_tokens(name))
 
 
 def writers_in(scope: cst.CSTNode) -> Set[str]:
@@ -211,20 +160,6 @@ def writers_in(scope: cst.CSTNode) -> Set[str]:
     return found
 
 
-def _root(expression: cst.BaseExpression) -> Optional[str]:
-    while isinstance(expression, (cst.Subscript, cst.Attribute)):
-        expression = expression.value
-    return expression.value if isinstance(expression, cst.Name) else None
-
-
-def reads(expression: Optional[cst.CSTNode], tainted: Set[str]) -> bool:
-    return expression is not None and any(n.value in tainted for n in names_in(expression))
-
-
-def _bound(target: cst.BaseExpression) -> Set[str]:
-    return {n.value for n in names_in(target)} if isinstance(target, (cst.Name, cst.Tuple, cst.List)) else set()
-
-
 def written_out(loop_body: cst.CSTNode, copy: cst.CSTNode, statement: cst.CSTNode, writers: Set[str]) -> bool:
     """Does the host value `copy` makes (in `statement`, a small statement of `loop_body`) reach, later in the
     same iteration, a write out of the program: a store into a writer (`writer[key] = str(ppl)`, `writers[i][k] =
@@ -245,28 +180,16 @@ def written_out(loop_body: cst.CSTNode, copy: cst.CSTNode, statement: cst.CSTNod
             return True
         if isinstance(event, cst.For):
             if reads(event.iter, tainted):
-                tainted |= _bound(event.target)
+                tainted |= bound_by_target(event.target)
         elif isinstance(event, (cst.Assign, cst.AugAssign, cst.AnnAssign)) and reads(event.value, tainted):
             tainted |= bound_targets(event)
     return False
 
 
-def bound_targets(statement: cst.CSTNode) -> Set[str]:
-    if isinstance(statement, cst.Assign):
-        return set().union(*(_bound(t.target) for t in statement.targets))
-    if isinstance(statement, (cst.AugAssign, cst.AnnAssign)):
-        return _bound(statement.target)
-    return set()
-
-
 def _sinks(statement: cst.CSTNode, writers: Set[str], tainted: Set[str], copy: Optional[cst.CSTNode]) -> bool:
     """Does this statement write out what is tainted (or the node `copy` itself)?"""
-    def carries(expression: Optional[cst.CSTNode]) -> bool:
-        return expression is not None and (reads(expression, tainted) or copy is not None and id(copy) in node_ids(
-            expression))
-
-    if isinstance(statement, cst.Assign) and carries(statement.value) and any(
-            isinstance(t.target, cst.Subscript) and _root(t.target) in writers for t in statement.targets):
+    if isinstance(statement, cst.Assign) and carries(statement.value, tainted, copy) and any(
+            isinstance(t.target, cst.Subscript) and root_name(t.target) in writers for t in statement.targets):
         return True
     if isinstance(statement, cst.For):
         return False  # its head binds names; its body's statements come as their own events
@@ -277,7 +200,7 @@ def _sinks(statement: cst.CSTNode, writers: Set[str], tainted: Set[str], copy: O
             nonlocal found
             func = node.func
             if isinstance(func, cst.Attribute) and func.attr.value in _WRITE_CALLS and (
-                    carries(func.value) or any(carries(arg.value) for arg in node.args)):
+                    carries(func.value, tainted, copy) or any(carries(arg.value, tainted, copy) for arg in node.args)):
                 found = True
 
         def visit_FunctionDef(self, node) -> bool:
@@ -287,28 +210,34 @@ def _sinks(statement: cst.CSTNode, writers: Set[str], tainted: Set[str], copy: O
     return found
 
 
-def in_order(body: cst.CSTNode):
-    """The small statements and `for` heads of a loop body, in the order they run (branches one after another;
-    nested functions and classes left out)."""
-    events = []
+def statement_and_function(ancestors):
+    """The innermost small statement and function around the end of `ancestors` (None where there is none)."""
+    statement = next((a for a in reversed(ancestors) if isinstance(a, cst.BaseSmallStatement)), None)
+    function = next((a for a in reversed(ancestors) if isinstance(a, cst.FunctionDef)), None)
+    return statement, function
 
-    class Order(cst.CSTVisitor):
-        def visit_For(self, node: cst.For) -> None:
-            events.append(node)
 
-        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
-            events.extend(node.body)
+def in_exit_test(ancestors) -> bool:
+    """Is the end of `ancestors` in the test of an `if` that leaves the loop (`if done.item(): break`)?"""
+    for index in range(len(ancestors) - 2, 0, -1):
+        ancestor = ancestors[index]
+        if isinstance(ancestor, cst.If):
+            return ancestors[index + 1] is ancestor.test and exits_loop(ancestor)
+        if isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
             return False
+    return False
 
-        def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> bool:
-            events.extend(node.body)
-            return False
 
-        def visit_FunctionDef(self, node) -> bool:
-            return False
-
-        visit_ClassDef = visit_Lambda = visit_FunctionDef
-
-    walk(body, Order())
-    return events
-
+def off_normal_path(ancestors) -> bool:
+    """Is the end of `ancestors` in an `assert` message, a `raise`, an `except` block or under
+    `if torch.isnan(loss):`: code that runs only when something already went wrong?"""
+    for index in range(len(ancestors) - 2, -1, -1):
+        ancestor, child = ancestors[index], ancestors[index + 1]
+        if isinstance(ancestor, cst.Raise) or isinstance(ancestor, (cst.ExceptHandler, cst.ExceptStarHandler)) \
+                and child is ancestor.body:
+            return True
+        if isinstance(ancestor, cst.Assert) and child is ancestor.msg:
+            return True
+        if isinstance(ancestor, cst.If) and child is ancestor.body and tests_for_failure(ancestor.test):
+            return True
+    return False

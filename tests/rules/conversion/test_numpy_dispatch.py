@@ -9,7 +9,8 @@ import warnings
 
 import pytest
 
-from tensorlint.rules.conversion.checker import _NUMPY_NON_SINKS, DELEGATING_REDUCTIONS
+from tensorlint.analysis.sinks import NUMPY_NON_SINKS
+from tensorlint.rules.conversion.checker import DELEGATING_REDUCTIONS
 
 torch = pytest.importorskip("torch")
 np = pytest.importorskip("numpy")
@@ -41,7 +42,7 @@ def test_a_list_of_tensors_goes_through_array_and_hits_the_grad_check(name):
 
 @pytest.mark.parametrize("name", ["shape", "ndim", "size", "squeeze", "nonzero", "argwhere", "real", "isscalar", "iterable"])
 def test_functions_that_only_ask_the_tensor_do_not_convert(name):
-    assert name in _NUMPY_NON_SINKS
+    assert name in NUMPY_NON_SINKS
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         getattr(np, name)(_grad_tensor())  # no "requires grad" error: nothing is converted

@@ -453,3 +453,20 @@ def test_facts_correction_row_stack_is_deprecated_not_removed():
         assert hasattr(numpy, "row_stack")
     from tensorlint import check_source
     assert not [d for d in check_source("import numpy as np\nnp.row_stack([[1], [2]])\n") if d.code == "TL302"]
+
+
+@pytest.mark.parametrize("source, expected", [
+    pytest.param("import numpy as np\nfloat = 1\nx = np.float(2)\ny = np.int(3)\nint = 2\n",
+                 "import builtins\nimport numpy as np\nfloat = 1\nx = builtins.float(2)\ny = builtins.int(3)\nint = 2\n",
+                 id="two fixes share one import edit, applied once"),
+    pytest.param("\x0cimport numpy as np\nfloat = 1\nx = np.float(2)\n",
+                 "import builtins\n\x0cimport numpy as np\nfloat = 1\nx = builtins.float(2)\n",
+                 id="before a form feed at the start of the file"),
+    pytest.param('"""Doc."""\nfrom __future__ import annotations\n@dec\ndef f(float):\n    import numpy as np\n'
+                 "    return np.float(2)\n",
+                 '"""Doc."""\nfrom __future__ import annotations\nimport builtins\n@dec\ndef f(float):\n'
+                 "    import numpy as np\n    return builtins.float(2)\n",
+                 id="after the docstring and __future__ imports, before the decorator"),
+])
+def test_a_shadowed_builtin_is_imported_from_builtins(source, expected):
+    assert fixed(source) == expected

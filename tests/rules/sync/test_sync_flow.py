@@ -6,7 +6,8 @@ import pytest
 from tensorlint.analysis.annotations import states_numpy
 from tensorlint.analysis.crossmodule import ProjectContext
 from tensorlint.analysis.imports import ImportMap
-from tensorlint.rules.sync.flow import host_to_host, returned, returns_to_device
+from tensorlint.analysis.host_copy import returned
+from tensorlint.rules.sync.flow import host_to_host, returns_to_device
 
 
 def _copy_in(source: str):

@@ -10,8 +10,8 @@ from tensorlint.analysis.annotations import annotated_class, attribute_annotatio
 from tensorlint.analysis.crossmodule import FunctionSummary, ProjectContext
 from tensorlint.analysis.imports import ImportMap
 from tensorlint.analysis.summarize import summarize_module
-from tensorlint.rules.sync.flow import in_eval_window, returns_host_copy
-from tensorlint.rules.sync.syntax import in_order
+from tensorlint.analysis.host_copy import in_order, returns_host_copy
+from tensorlint.rules.sync.flow import in_eval_window
 from test_sync_evidence import check  # `tensorlint check --select TL4` in a folder: the finding lines
 
 ESTIMATOR = """\
