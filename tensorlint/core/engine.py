@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 import os
-from typing import Dict, FrozenSet, Iterable, List, Optional
+from typing import Dict, FrozenSet, List, Optional
 
 import libcst as cst
 
