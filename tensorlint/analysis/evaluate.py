@@ -675,9 +675,10 @@ class Evaluator:
         if named is not None:
             return result.with_(dtype=named, dtype_why=Evidence(CONVERTED_BY, node))
         if name == "to" and not all(self._names_a_device(arg.value, frame) for arg in node.args if arg.keyword is None):
-            other = self._positional(node, 0, frame)  # `.to(other)`: the other tensor's dtype
-            return result.with_(dtype=other.dtype, dtype_why=other.dtype_why) if other.tensor is YES else \
-                result.with_(dtype=None, dtype_why=None)
+            other = self._positional(node, 0, frame)  # `.to(other)`: the other tensor's dtype (`.to(*args)`: none)
+            if other is None or other.tensor is not YES:
+                return result.with_(dtype=None, dtype_why=None)
+            return result.with_(dtype=other.dtype, dtype_why=other.dtype_why)
         if name in KEEPS_DTYPE or name in ("to", "view") or name in KEEPS_FLOATING_DTYPE and is_floating(receiver.dtype):
             return result.with_(dtype=receiver.dtype, dtype_why=receiver.dtype_why)
         return result.with_(dtype=None, dtype_why=None)

@@ -70,3 +70,8 @@ def test_the_evidence_names_the_conversion():
     (None, None)])
 def test_torch_dtype_names(qualified, expected):
     assert torch_dtype_named(qualified) == expected
+
+
+def test_a_starred_to_forgets_the_dtype_without_failing():
+    assert dtype_of("t = torch.randn(3).bfloat16()\nreveal(t.to(*args))\n") == [None]
+    assert dtype_of("t = torch.randn(3).bfloat16()\nreveal(t.to(**kwargs))\n") == [None]  # may hold a dtype
