@@ -57,18 +57,15 @@ class NumpyNamesChecker(FamilyChecker):
         module = self._numpy_spelling(node.value)
         if module is None:
             return
-        settings = getattr(self.context, "settings", DEFAULT)
-        if alias_rule is not None and alias_rule.back_in_numpy2 and not settings.supports_numpy1:
-            return
-        if self._in_compat_code(name):
+        if self._not_removed_here(name, alias_rule):
             return
         shown = f"{module}.{name}"
         if alias_rule is not None:
-            self._found(rule, node, name, self._alias_message(shown, alias_rule, module, settings),
+            self._found(rule, node, name, self._alias_message(shown, alias_rule, module, self._settings),
                         self._alias_fix(node, module, alias_rule))
         else:
             self._found(rule, node, name, _removed_message(shown, removed, module),
-                        self._removed_fix(node, module, removed, settings))
+                        self._removed_fix(node, module, removed, self._settings))
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         self._bound.update(names_bound_by(node))
@@ -137,21 +134,29 @@ class NumpyNamesChecker(FamilyChecker):
                 yield from self._restored_names(element.value)
 
     # -- `from numpy import X` --------------------------------------------------------------
+    def _not_removed_here(self, name: str, alias_rule) -> bool:
+        """Is the name still there for this project (an alias NumPy 2 brought back, where the project needs
+        NumPy >= 2) or in code written for both versions (a version or `hasattr` guard)?"""
+        if alias_rule is not None and alias_rule.back_in_numpy2 and not self._settings.supports_numpy1:
+            return True
+        return self._in_compat_code(name)
+
+    @property
+    def _settings(self):
+        return getattr(self.context, "settings", DEFAULT)
+
     def _imported_name(self, statement: cst.ImportFrom, alias: cst.ImportAlias) -> None:
         name = alias.name.value
         rule, alias_rule, removed = _rule_of(name)
         if rule is None or not self.wants(rule):
             return
-        settings = getattr(self.context, "settings", DEFAULT)
-        if alias_rule is not None and alias_rule.back_in_numpy2 and not settings.supports_numpy1:
-            return
-        if self._in_compat_code(name):
+        if self._not_removed_here(name, alias_rule):
             return
         if alias_rule is not None:
             if alias_rule.back_in_numpy2:
                 use = f"numpy.{alias_rule.numpy_target}" if alias_rule.numpy_target else alias_rule.builtin
                 message = (f"`from numpy import {name}` raises ImportError on NumPy 1.24–1.26, "
-                           f"which this project may still run{_source(settings)}: use `{use}`")
+                           f"which this project may still run{_source(self._settings)}: use `{use}`")
             else:
                 message = (f"`from numpy import {name}` raises ImportError on NumPy 1.24 and later "
                            f"(`numpy.{name}` was the builtin `{alias_rule.builtin}`): use `{alias_rule.builtin}`")
@@ -162,7 +167,7 @@ class NumpyNamesChecker(FamilyChecker):
             return
         message = f"`from numpy import {name}` fails: " + _removed_message(f"numpy.{name}", removed, "numpy")
         fix = _no_fix
-        if removed.fix == table.RENAME and "." not in removed.target and _fix_allowed(removed, settings):
+        if removed.fix == table.RENAME and "." not in removed.target and _fix_allowed(removed, self._settings):
             text = removed.target if alias.asname is not None else f"{removed.target} as {name}"
             fix = self._fixed_by([(alias.name, text)], f"Import `{removed.target}`", Safety.SAFE)
         self._found(rule, alias, name, message, fix)
