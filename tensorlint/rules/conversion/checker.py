@@ -12,8 +12,9 @@ from tensorlint.analysis.sinks import PLOT_FUNCTIONS, STRUCTURAL_KEYWORDS, conve
 from tensorlint.analysis.torch_api import DTYPE_NAMES
 from tensorlint.core.diagnostics import Edit, Fix, Safety, changes_nothing
 from tensorlint.rules.base import FamilyChecker
-from tensorlint.rules.conversion.rules import (RULES, NoncanonicalNumpyChain, NumpyOfUnknownProvenance, NumpyWithoutCpu,
-                                               NumpyWithoutDetach)
+from tensorlint.rules.conversion.low_precision import low_precision_finding
+from tensorlint.rules.conversion.rules import (RULES, NoncanonicalNumpyChain, NumpyOfLowPrecisionFloat,
+                                               NumpyOfUnknownProvenance, NumpyWithoutCpu, NumpyWithoutDetach)
 from tensorlint.rules.data.rules import DataRead
 
 GRAD_ERROR = "RuntimeError: Can't call numpy() on Tensor that requires grad"
@@ -111,6 +112,11 @@ class ConversionChecker(FamilyChecker):
 
     # -- judging a site ---------------------------------------------------------------------
     def _judge(self, site: Site) -> None:
+        if self.wants(NumpyOfLowPrecisionFloat) and not isinstance(self.semantic.current_call_site(), str) \
+                and not self.semantic.ruled_out_by_call():
+            finding = low_precision_finding(site, self.context, self.semantic, self._subject(site))
+            if finding is not None:
+                self.report(NumpyOfLowPrecisionFloat, site.report_node, *finding)
         facts = site.facts
         if facts.tensor is YES and facts.device.possible and facts.device_why is None:
             beside = self.semantic.peer_host_move(site.converted if site.converted is not None else site.report_node)

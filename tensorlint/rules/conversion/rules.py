@@ -740,5 +740,88 @@ class NumpyOfUnknownProvenance(Rule):
     ]
 
 
-RULES = (NumpyWithoutDetach, NumpyWithoutCpu, NoncanonicalNumpyChain, NumpyOfUnknownProvenance)
+class NumpyOfLowPrecisionFloat(Rule):
+    """
+    ## What it does
+    Flags a conversion to NumPy (`.numpy()`, `np.asarray(t)`, `np.array(t)`, plotting and metric calls) of
+    a tensor that the code shows is bfloat16 or a float8 type: converted by `.bfloat16()`,
+    `.to(torch.bfloat16)`, `.type(torch.bfloat16)`, created with `dtype=torch.bfloat16`, or computed by a
+    model converted or loaded that way (`AutoModel.from_pretrained(..., torch_dtype=torch.bfloat16)`),
+    with nothing on the way that changes the dtype.
+
+    ## Why is this bad?
+    NumPy has no bfloat16 or float8 type, so the conversion always raises
+    `TypeError: Got unsupported ScalarType BFloat16` (`Float8_e4m3fn`, ...), whether or not the chain
+    detaches and moves the tensor to the host first: `.detach().cpu().numpy()` raises too. It is the daily
+    crash of code that loads language models in bfloat16.
+
+    ## Example
+    ```python
+    weights = layer.weight.detach().to(torch.bfloat16)
+    values = weights.cpu().numpy()
+    ```
+
+    ## Use instead
+    ```python
+    values = weights.cpu().float().numpy()
+    ```
+
+    ## Fix safety
+    Safe when the value is proven a torch tensor: `.float()` holds every bfloat16 and float8 value exactly,
+    and the original raised on every path (the dtype is known on all of them), so the only change is a
+    float32 array where there was a crash. Unsafe when the value is not proven a tensor, and no fix is
+    offered where the tensors are inside a collection (`np.stack([a, b])`) or where NumPy calls the
+    tensor's own method (`np.mean(t)` raises for another reason).
+
+    ## Known problems
+    Only a dtype the code names is evidence. A dtype chosen at run time (a `torch_dtype` argument, a
+    configuration value, `precision="bf16-mixed"` in a trainer) and outputs computed under
+    `torch.autocast(dtype=torch.bfloat16)` are not followed yet, so most bfloat16 crashes in published
+    code, where the dtype comes from the caller, are not reported.
+    """
+
+    code = "TL104"
+    fix_check = FixCheck(snippet="conversion", raises=(("TypeError", r"Got unsupported ScalarType (BFloat16|Float8)"),))
+    name = "numpy-of-bfloat16"
+    summary = "Conversion to NumPy of a bfloat16 or float8 tensor, which NumPy cannot hold"
+    fixable = "sometimes"
+    VALID = [
+        Valid(H + "x = torch.randn(3).bfloat16()\ny = x.float().numpy()\n", ".float() first"),
+        Valid(H + "x = torch.randn(3).bfloat16()\ny = x.to(torch.float32).cpu().numpy()\n", "converted back"),
+        Valid(H + "x = torch.randn(3).half()\ny = x.numpy()\n", "NumPy has float16"),
+        Valid(H + "x = torch.randn(3).bfloat16()\ny = x.tolist()\n", ".tolist() works on bfloat16"),
+        Valid(H + "x = torch.randn(3).bfloat16()\ny = (x * w).numpy()\n", "another tensor may promote it"),
+        Valid(H + "def f(x):\n    return x.numpy()\n", "a dtype nothing shows"),
+        Valid(H + "x = torch.zeros(3, dtype=dtype)\ny = x.numpy()\n", "a dtype chosen at run time"),
+        Valid(H + "x = torch.randn(3).bfloat16()\ny = x.argmax().numpy()\n", "indices are integers"),
+        Valid(H + "x = torch.randn(3).bfloat16() if low else torch.randn(3)\ny = x.numpy()\n",
+              "bfloat16 on one path only"),
+    ]
+    INVALID = [
+        Invalid(H + "x = torch.randn(3).bfloat16()\ny = x.numpy()\n", line=4, col=5,
+                fixed=H + "x = torch.randn(3).bfloat16()\ny = x.float().numpy()\n", why=".bfloat16()"),
+        Invalid(H + "x = torch.randn(3).to(torch.bfloat16)\ny = x.detach().cpu().numpy()\n", line=4, col=5,
+                fixed=H + "x = torch.randn(3).to(torch.bfloat16)\ny = x.detach().cpu().float().numpy()\n",
+                why="the canonical chain raises too"),
+        Invalid(H + "x = torch.zeros(3, dtype=torch.bfloat16)\ny = np.asarray(x)\n", line=4, col=16,
+                fixed=H + "x = torch.zeros(3, dtype=torch.bfloat16)\ny = np.asarray(x.float())\n",
+                why="an implicit conversion"),
+        Invalid(H + "x = torch.randn(3).bfloat16()\ny = np.asarray(x * 2 + 1)\n", line=4, col=16,
+                fixed=H + "x = torch.randn(3).bfloat16()\ny = np.asarray((x * 2 + 1).float())\n",
+                why="arithmetic with numbers keeps the dtype"),
+        Invalid(H + "x = torch.randn(3, dtype=torch.float8_e4m3fn)\ny = x.numpy()\n", line=4, col=5,
+                fixed=H + "x = torch.randn(3, dtype=torch.float8_e4m3fn)\ny = x.float().numpy()\n", why="float8"),
+        Invalid(H + "import torch.nn as nn\nm = nn.Linear(2, 2).bfloat16()\nwith torch.no_grad():\n"
+                "    y = m(torch.ones(1, 2).bfloat16())\nz = y.numpy()\n", line=7, col=5,
+                fixed=H + "import torch.nn as nn\nm = nn.Linear(2, 2).bfloat16()\nwith torch.no_grad():\n    y = m(torch.ones(1, 2).bfloat16())\n"
+                "z = y.float().numpy()\n", why="a module converted to bfloat16"),
+        Invalid(H + "a = torch.randn(3).bfloat16()\ny = np.stack([a])\n", line=4, col=15,
+                fixed=H + "a = torch.randn(3).bfloat16()\ny = np.stack([a.float()])\n", why="an element of a list"),
+        Invalid(H + "a = torch.randn(3).bfloat16()\ntensors = [a, a]\ny = np.stack(tensors)\n", line=5, col=14,
+                why="a list built elsewhere: reported, no fix"),
+    ]
+
+
+RULES = (NumpyWithoutDetach, NumpyWithoutCpu, NoncanonicalNumpyChain, NumpyOfLowPrecisionFloat,
+         NumpyOfUnknownProvenance)
 
