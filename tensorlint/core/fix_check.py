@@ -21,3 +21,7 @@ class FixCheck:
     raises: Tuple[Tuple[str, str], ...] = ()
     # For a "loop": what a step costs that the fix saves, "sync" (host syncs) or "graph" (retained graphs).
     measures: str = "sync"
+    # The dtypes (torch's names) the rule proves the flagged tensors have, so the verifier binds them to
+    # tensors of those dtypes only (TL104's `.float()` is right for bfloat16, not for a float64 tensor);
+    # empty: any dtype the binding matrix has.
+    dtypes: Tuple[str, ...] = ()

@@ -61,6 +61,12 @@ def hazard_errors(codes: Sequence[str]) -> List[Tuple[str, str]]:
     return found
 
 
+def proven_dtypes(codes: Sequence[str]) -> List[str]:
+    """The dtypes the rules of `codes` prove the flagged tensors have (every declaration holds); empty: any."""
+    declared = [set(fix_check(code).dtypes) for code in codes if fix_check(code).dtypes]
+    return sorted(set.intersection(*declared)) if declared else []
+
+
 def loop_measure(codes: Sequence[str]) -> str:
     """What the fixed loop must save: "graph" (retained graphs) if any of `codes` says so, else "sync"."""
     measures = {fix_check(code).measures for code in codes}
@@ -106,6 +112,7 @@ class Case:
             "kind": self.kind,
             "raises": hazard_errors(self.codes),
             "measures": loop_measure(self.codes),
+            "dtypes": proven_dtypes(self.codes),
             "candidates": [c.__dict__ for c in self.candidates],
             "grad_modes": self.grad_modes,
             "imports": self.imports,

@@ -14,7 +14,7 @@ import torch
 from tensorlint.verify.compare import shared_inputs
 from tensorlint.verify.evaluation import MAX_REPORTED, Outcome, job_result, plan_namespace, run_snippet
 from tensorlint.verify.lookalikes import verify_look_alikes
-from tensorlint.verify.matrix import OPERANDS, SHAPES, Cell, Factory, cells, describe, seed_for
+from tensorlint.verify.matrix import DTYPES, OPERANDS, SHAPES, Cell, Factory, cells, describe, seed_for
 from tensorlint.verify.plan import Plan, Unbindable, _FixedSyntaxError, assumed_receivers, make_plan
 from tensorlint.verify.tally import SyncCount, Tally, retained_steps
 
@@ -97,8 +97,10 @@ class TensorVerifier:
         operands = plan.atoms_with("operand")
         choices: Sequence[Optional[str]] = OPERANDS if operands else (None,)
         modes = job["grad_modes"]
+        proven = job.get("dtypes")
+        dtypes = tuple(d for d in DTYPES if str(d).replace("torch.", "") in proven) if proven else DTYPES
         for grad_enabled in modes:
-            for cell in cells():
+            for cell in cells(dtypes=dtypes):
                 for choice in choices:
                     yield grad_enabled, cell, choice, describe(cell, self.factory.accelerator, choice, grad_enabled,
                                                                len(modes))

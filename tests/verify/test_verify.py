@@ -492,3 +492,10 @@ def test_names_that_are_not_tensors_at_runtime_skip_with_the_error(verifier):
                                                                   ".detach().cpu().numpy()")])
     assert verdict.verdict == "SKIPPED"
     assert "module 'numpy' has no attribute 'numpy'" in verdict.reason
+
+
+def test_bfloat16_fixes_are_bound_to_the_dtypes_the_rule_proves(report):
+    from tensorlint.verify.snippets import proven_dtypes
+    assert "bfloat16" in proven_dtypes(["TL104"]) and proven_dtypes(["TL101"]) == []
+    tl104 = [fix for fix in report["fixes"] if fix["codes"] == ["TL104"]]
+    assert tl104 and all(fix["verdict"] == "PASS" for fix in tl104), tl104

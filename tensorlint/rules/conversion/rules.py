@@ -1,6 +1,7 @@
 """TL1: conversions from torch to NumPy that crash (grad, device) or take a non-canonical path."""
 from __future__ import annotations
 
+from tensorlint.analysis.dtypes import NUMPY_REJECTS_FLOATING
 from tensorlint.core.fix_check import FixCheck
 from tensorlint.rules.base import Invalid, Rule, Valid
 
@@ -781,7 +782,8 @@ class NumpyOfLowPrecisionFloat(Rule):
     """
 
     code = "TL104"
-    fix_check = FixCheck(snippet="conversion", raises=(("TypeError", r"Got unsupported ScalarType (BFloat16|Float8)"),))
+    fix_check = FixCheck(snippet="conversion", raises=(("TypeError", r"Got unsupported ScalarType (BFloat16|Float8)"),),
+                         dtypes=tuple(sorted(NUMPY_REJECTS_FLOATING)))
     name = "numpy-of-bfloat16"
     summary = "Conversion to NumPy of a bfloat16 or float8 tensor, which NumPy cannot hold"
     fixable = "sometimes"
