@@ -1,14 +1,16 @@
-"""What a literal says on its own: the text of a string, the truth of a constant."""
+"""What a literal says on its own: the text of a string, the truth of a constant.
+
+By node type name, without importing libcst: a check answered from the cache decodes summaries
+(crossmodule) without loading the parser.
+"""
 from __future__ import annotations
 
 from typing import Optional
 
-import libcst as cst
-
 
 def string_value(node) -> Optional[str]:
     """The text of a plain string literal (`"cuda:0"`), None for anything else (bytes, f-strings, names)."""
-    if isinstance(node, cst.SimpleString):
+    if type(node).__name__ == "SimpleString":
         try:
             value = node.evaluated_value
         except Exception:  # noqa: BLE001 - bytes or odd prefixes: not a device name

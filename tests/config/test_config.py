@@ -270,7 +270,7 @@ def test_config_select_and_ignore(tmp_path):
     assert Config(select=("TL1",)).codes_for(source) == codes("TL1")
     assert Config(select=("TL1", "TL105")).codes_for(source) == codes("TL1") | {"TL105"}
     assert Config(ignore=("TL1",)).codes_for(source) == DEFAULTS - codes("TL1")
-    assert Config(select=("TL1",), ignore=("TL103",)).codes_for(source) == {"TL101", "TL102"}
+    assert Config(select=("TL1",), ignore=("TL103",)).codes_for(source) == {"TL101", "TL102", "TL104"}
     assert Config(select=()).codes_for(source) == frozenset()  # `select = []`: nothing
 
 
@@ -283,8 +283,8 @@ def test_extend_select_adds_to_select_or_to_the_defaults(tmp_path):
 def test_longer_prefix_wins_within_a_layer(tmp_path):
     source = tmp_path / "mod.py"
     assert Config(select=("TL101",), ignore=("TL1",)).codes_for(source) == {"TL101"}
-    assert Config(select=("TL1",), ignore=("TL101",)).codes_for(source) == {"TL102", "TL103"}
-    assert Config(extend_select=("TL101",), ignore=("TL1",)).codes_for(source) == DEFAULTS - {"TL102", "TL103"}
+    assert Config(select=("TL1",), ignore=("TL101",)).codes_for(source) == {"TL102", "TL103", "TL104"}
+    assert Config(extend_select=("TL101",), ignore=("TL1",)).codes_for(source) == DEFAULTS - {"TL102", "TL103", "TL104"}
 
 
 @pytest.mark.parametrize("select, ignore", list(itertools.product(
@@ -304,9 +304,9 @@ def test_command_line_select_replaces_the_config_selection(tmp_path):
 
 def test_command_line_ignore_and_extend_select_adjust_the_config_selection(tmp_path):
     found = Config(select=("TL1",), ignore=("TL103",))
-    assert found.codes_for(tmp_path / "m.py", cli_ignore=["TL101"]) == {"TL102"}
+    assert found.codes_for(tmp_path / "m.py", cli_ignore=["TL101"]) == {"TL102", "TL104"}
     assert found.codes_for(tmp_path / "m.py", cli_extend_select=["TL103"]) == codes("TL1")
-    assert found.codes_for(tmp_path / "m.py", cli_extend_select=["TL4"]) == {"TL101", "TL102"} | codes("TL4")
+    assert found.codes_for(tmp_path / "m.py", cli_extend_select=["TL4"]) == {"TL101", "TL102", "TL104"} | codes("TL4")
     # the command line's ignore beats even a more specific config select
     assert Config(select=("TL101",)).codes_for(tmp_path / "m.py", cli_ignore=["TL1"]) == frozenset()
 
@@ -322,8 +322,8 @@ def test_codes_for_with_the_loaded_config(tmp_path):
                       '[tool.tensorlint.per-file-ignores]\n"tests/*" = ["TL4"]\n')
     source = write(tmp_path, "tests/test_x.py")
     found = load_config(source)
-    assert found.codes_for(source) == {"TL101", "TL102"}
-    assert found.codes_for(write(tmp_path, "src/x.py")) == {"TL101", "TL102"} | codes("TL4")
+    assert found.codes_for(source) == {"TL101", "TL102", "TL104"}
+    assert found.codes_for(write(tmp_path, "src/x.py")) == {"TL101", "TL102", "TL104"} | codes("TL4")
     # per-file-ignores apply after the command line, as in ruff
     assert found.codes_for(source, cli_select=["TL"]) == codes("TL") - codes("TL4")
 

@@ -127,7 +127,7 @@ def _params():
 PARAMS = _params()
 
 
-def _bindings(plan, requires_grad):
+def _bindings(plan, requires_grad, dtype=torch.float32):
     generator = torch.Generator().manual_seed(0)
     names = dict(MODULES)
     for callee in plan.callees:
@@ -135,7 +135,7 @@ def _bindings(plan, requires_grad):
         names[callee] = lambda *a, **k: a[0] * 1.0
     for value in plan.values:
         # 2-D, so that `argmax(1)`, `.T` and `softmax(-1)` mean what they mean in the fixtures
-        names[value] = torch.randn(2, 3, generator=generator, dtype=torch.float32).requires_grad_(requires_grad)
+        names[value] = torch.randn(2, 3, generator=generator).to(dtype).requires_grad_(requires_grad)
     return names
 
 
@@ -155,6 +155,13 @@ def test_enough_conversions_are_evaluated():
 @pytest.mark.parametrize("conversion, plan", PARAMS)
 def test_fix_runs_under_real_torch(conversion, plan):
     assert conversion.fixed != conversion.original, "the fix changed nothing inside the flagged expression"
+    if "TL104" in conversion.codes:  # a dtype fix: bfloat16 tensors, as the rule proves them to be
+        low = _bindings(plan, requires_grad=False, dtype=torch.bfloat16)
+        with pytest.raises(TypeError, match="unsupported ScalarType BFloat16"):
+            _evaluate(conversion.original, plan, low)
+        fixed = np.asarray(_evaluate(conversion.fixed, plan, low))
+        assert fixed.dtype == np.float32 and np.isfinite(fixed).all()
+        return
 
     with_grad = _bindings(plan, requires_grad=True)
     if "TL101" in conversion.codes:
