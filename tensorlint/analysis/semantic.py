@@ -598,9 +598,10 @@ class Semantic(cst.CSTVisitor):
     def _decorated_grad_mode(self, node: cst.FunctionDef) -> bool:
         for decorator in node.decorators:
             expression = decorator.decorator
-            target = expression.func if isinstance(expression, cst.Call) else expression
-            qualified = self.imports.qualified(target)
-            if qualified in api.NO_GRAD_CONTEXTS:
+            if isinstance(expression, cst.Call):
+                if not self._grad_mode_after(expression, True):  # `@torch.no_grad()`, `@set_grad_enabled(False)`
+                    return False
+            elif self.imports.qualified(expression) in api.NO_GRAD_CONTEXTS:
                 return False
         return True
 
@@ -940,7 +941,7 @@ class Semantic(cst.CSTVisitor):
             return False
         if qualified in api.GRAD_ON_CONTEXTS:
             return True
-        if qualified == "torch.set_grad_enabled" and context.args:
+        if qualified in api.SET_GRAD_ENABLED and context.args:
             flag = context.args[0].value
             if isinstance(flag, cst.Name) and flag.value in ("True", "False"):
                 return flag.value == "True"
@@ -1000,7 +1001,7 @@ class Semantic(cst.CSTVisitor):
             self.evaluator.default_device_may_be_accelerator = True
             self.evaluator.invalidate()
             return
-        if qualified == "torch.set_grad_enabled" and call.args:
+        if qualified in api.SET_GRAD_ENABLED and call.args:
             self.frame.grad_enabled = self._grad_mode_after(call, self.frame.grad_enabled)
             self.evaluator.invalidate()
             return

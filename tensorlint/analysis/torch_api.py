@@ -78,8 +78,12 @@ DTYPE_NAMES = frozenset({
 ACCELERATOR_PREFIXES = ("cuda", "mps", "xpu", "hpu", "npu", "xla", "meta", "privateuseone", "mtia", "ipu")
 
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
-                              "torch.autograd.grad_mode.no_grad", "torch.autograd.grad_mode.inference_mode"})
-GRAD_ON_CONTEXTS = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
+                              "torch.autograd.inference_mode", "torch.autograd.grad_mode.no_grad",
+                              "torch.autograd.grad_mode.inference_mode"})
+GRAD_ON_CONTEXTS = frozenset({"torch.enable_grad", "torch.autograd.enable_grad", "torch.autograd.grad_mode.enable_grad"})
+# `set_grad_enabled(flag)`: a context manager and a plain call; torch 2.13 exports the one class under these names.
+SET_GRAD_ENABLED = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled",
+                              "torch.autograd.grad_mode.set_grad_enabled"})
 
 MODULE_BASE_SUFFIXES = ("Module", "LightningModule", "Sequential", "ModuleList", "ModuleDict", "PreTrainedModel")
 
