@@ -6,7 +6,8 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple, U
 
 import libcst as cst
 
-from tensorlint.core.diagnostics import Diagnostic, Edit, Fix, Safety, physical_lines
+from tensorlint.core.diagnostics import Diagnostic, Edit, Fix, Safety
+from tensorlint.core.line_index import LineIndex
 from tensorlint.core.positions import NodePositions
 from tensorlint.core.settings import DEFAULT, Settings
 
@@ -20,7 +21,7 @@ class SourceContext:
         self.settings = settings
         self._positions: Optional[NodePositions] = None
         self._line_one_shift = 0
-        self._line_starts: Optional[List[int]] = None
+        self._line_index: Optional[LineIndex] = None
         self.diagnostics: List[Diagnostic] = []
         self._reported: Dict[Tuple[str, int, int, int, int], Tuple[int, bool]] = {}
         # Set by the checkers: the same-file call whose context the analysis is walking a helper in, if any.
@@ -52,13 +53,10 @@ class SourceContext:
         return line, column, end_line, end_column
 
     def offset(self, line: int, column: int) -> int:
-        if self._line_starts is None:
-            starts, total = [0], 0
-            for text in physical_lines(self.source):
-                total += len(text)
-                starts.append(total)
-            self._line_starts = starts
-        return self._line_starts[line - 1] + column
+        """The offset of a libcst position (1-based line, character column), which always lies within its line."""
+        if self._line_index is None:
+            self._line_index = LineIndex(self.source)
+        return self._line_index.starts[line - 1] + column
 
     def start_of(self, node: cst.CSTNode) -> int:
         line, column, _, _ = self.span(node)
