@@ -182,14 +182,17 @@ def download(sdist: Sdist) -> Path:
                 "-d", str(SDISTS)]
         # pip prepares metadata from the sdist; an old build backend sometimes fails in an isolated
         # build environment, so retry once with the current environment's setuptools, then once in
-        # an isolated build with an older setuptools (an old setup.py that imports pkg_resources,
-        # which setuptools 81 removed; PIP_CONSTRAINT reaches pip's build-environment install)
-        old_setuptools = Path(tmp) / "constraints.txt"
-        old_setuptools.write_text("setuptools<70\n")
+        # an isolated build with old build tools taken as wheels (a setup.py that imports
+        # pkg_resources, removed in setuptools 81, or writes requirements that packaging 22 rejects,
+        # such as pytorch-lightning 1.5's `>=1.7.*`; PIP_CONSTRAINT reaches pip's build-environment
+        # install, and `--no-binary PKG` keeps the sdist for the package itself only)
+        old_tools = Path(tmp) / "constraints.txt"
+        old_tools.write_text("setuptools<60\npackaging<22\nwheel<0.38\n")
+        own_only = base[:base.index(":all:")] + [sdist.package] + base[base.index(":all:") + 1:]
         errors = []
-        for extra, env in (([], None), (["--no-build-isolation"], None),
-                           ([], dict(os.environ, PIP_CONSTRAINT=str(old_setuptools)))):
-            done = subprocess.run(base + extra, capture_output=True, text=True, env=env)
+        for cmd, env in ((base, None), (base + ["--no-build-isolation"], None),
+                         (own_only, dict(os.environ, PIP_CONSTRAINT=str(old_tools)))):
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if done.returncode == 0 and target.is_file():
                 break
             errors.append(done.stderr.strip().splitlines()[-3:] if done.stderr else [f"exit {done.returncode}"])
