@@ -46,10 +46,11 @@ SDISTS = HERE / ".sdists"
 SOURCES = HERE / ".src"
 
 FAMILIES: Dict[str, Set[str]] = {          # the codes that are scored, per family
-    "TL1": {"TL101", "TL102"},
+    "TL1": {"TL101", "TL102", "TL104"},
     "TL2": {"TL201", "TL202"},
     "TL3": {"TL301", "TL302"},
     "TL4": {"TL401", "TL402", "TL403", "TL404"},
+    "TL5": {"TL501", "TL502", "TL503", "TL504"},
 }
 CODES = set().union(*FAMILIES.values())
 PATTERNS = {
@@ -57,9 +58,13 @@ PATTERNS = {
     "direct", "unknown-loss", "tqdm-loop", "step-helper", "engine-callback", "gan-schedule",
     "generation-loop", "container-sink", "data-chain", "helper-param", "helper-return", "hook-param",
     "self-attr", "param-loop", "np-alias",
+    # issue 23 (TL104, TL5): where the dtype / the non-blocking copy comes from
+    "dtype-option", "dtype-source", "async-copy",
     # safe patterns (a safe site may also use a hazard pattern name for the shape it imitates)
     "guarded", "after-loop", "no-grad", "detached", "host-value", "integer-result", "dataset-data",
     "cross-module-safe",
+    # issue 23 safe patterns
+    "dtype-cast", "synchronized", "fresh-tensor",
 }
 METADATA = ("pyproject.toml", "setup.cfg", "setup.py")
 
@@ -176,10 +181,18 @@ def download(sdist: Sdist) -> Path:
                 "--no-deps", "--no-binary", ":all:", "--require-hashes", "-r", str(requirements),
                 "-d", str(SDISTS)]
         # pip prepares metadata from the sdist; an old build backend sometimes fails in an isolated
-        # build environment, so retry once with the current environment's setuptools
+        # build environment, so retry once with the current environment's setuptools, then once in
+        # an isolated build with old build tools taken as wheels (a setup.py that imports
+        # pkg_resources, removed in setuptools 81, or writes requirements that packaging 22 rejects,
+        # such as pytorch-lightning 1.5's `>=1.7.*`; PIP_CONSTRAINT reaches pip's build-environment
+        # install, and `--no-binary PKG` keeps the sdist for the package itself only)
+        old_tools = Path(tmp) / "constraints.txt"
+        old_tools.write_text("setuptools<60\npackaging<22\nwheel<0.38\n")
+        own_only = base[:base.index(":all:")] + [sdist.package] + base[base.index(":all:") + 1:]
         errors = []
-        for extra in ([], ["--no-build-isolation"]):
-            done = subprocess.run(base + extra, capture_output=True, text=True)
+        for cmd, env in ((base, None), (base + ["--no-build-isolation"], None),
+                         (own_only, dict(os.environ, PIP_CONSTRAINT=str(old_tools)))):
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if done.returncode == 0 and target.is_file():
                 break
             errors.append(done.stderr.strip().splitlines()[-3:] if done.stderr else [f"exit {done.returncode}"])
