@@ -76,8 +76,15 @@ class SameFileCalls:
                 function = self.index.module_functions.get(partial[0])
                 return Callee(function, None, False, partial[1], partial[2]) if function is not None else None
             function = self.index.module_functions.get(func.value)
+            if function is None:
+                return None
             # a def binds its name to a non-tensor; anything else bound to the name shadows the function
-            if function is not None and lookup(func.value) == NOT_TENSOR:
+            if lookup(func.value) == NOT_TENSOR:
+                return Callee(function, None, is_method=False)
+            # a body calling a function defined further down the file calls that function when the file binds
+            # the name in no other way
+            if frame.scope is not None and func.value not in frame.env and func.value not in frame.globals \
+                    and self.index.defined_once(func.value):
                 return Callee(function, None, is_method=False)
             return None
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":

@@ -15,13 +15,14 @@ tensor that requires grad, as if the caller had called `.backward()` itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from tensorlint.analysis.facts import MAYBE, NO, YES, Evidence, Facts
 from tensorlint.analysis.imports import dotted_name
 from tensorlint.analysis.loops import innermost_iterable, is_step_call, iterates_steps
+from tensorlint.analysis.scope import functions_defined_once
 from tensorlint.analysis.torch_api import TENSOR_ONLY_METHODS
 from tensorlint.analysis.walk import children
 
@@ -101,10 +102,18 @@ class FileIndex:
         self.sum_terms: Dict[BindingKey, List[BindingKey]] = {}
         self.item_uses: Set[BindingKey] = set()
         self.backward_keys: Set[BindingKey] = set()
+        self._module = module
+        self._defined_once: Optional[FrozenSet[str]] = None  # computed when first asked (most files never are)
         _Scanner(self, numpy_is_torch, uses_prove_torch).scan(module)
         self._evidence_through_sums()
         self._evidence_through_calls()
         self._steps_through_calls()
+
+    def defined_once(self, name: str) -> bool:
+        """Whether `name` is a module-level function the file binds in no other way (analysis/scope.py)."""
+        if self._defined_once is None:
+            self._defined_once = functions_defined_once(self._module)
+        return name in self._defined_once
 
     def method(self, cls: Optional[cst.ClassDef], name: str) -> Optional[FunctionIndex]:
         return self.methods.get(id(cls), {}).get(name) if cls is not None else None

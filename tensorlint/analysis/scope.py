@@ -1,7 +1,8 @@
 """What names a file binds, and what a scope does to a name (syntax only: no provenance)."""
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections import Counter
+from typing import FrozenSet, Iterator, Sequence
 
 import libcst as cst
 
@@ -44,6 +45,52 @@ def names_bound_by(node: cst.CSTNode) -> Iterator[str]:
         for alias in node.names:
             if alias.asname is None and isinstance(alias.name, cst.Name) and not from_builtins:
                 yield alias.name.value
+
+
+def functions_defined_once(module: cst.Module) -> FrozenSet[str]:
+    """Module-level names bound once in the whole file, by a `def`: inside any function body such a name is that
+    function, wherever the def stands (function bodies run after the module has been executed). A name also
+    bound by an assignment, an import, a second def or a `global` statement is left out, and so is every name
+    in a file with a star import."""
+    collector = _ModuleBindings()
+    module.visit(collector)
+    if collector.star_import:
+        return frozenset()
+    return frozenset(name for name in collector.functions
+                     if collector.counts[name] == 1 and name not in collector.declared_global)
+
+
+class _ModuleBindings(cst.CSTVisitor):
+    """Counts the bindings made at module level; inside function and class bodies it only notes `global`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: Counter = Counter()
+        self.functions: set = set()
+        self.declared_global: set = set()
+        self.star_import = False
+        self._body_depth = 0
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Global):
+            self.declared_global.update(item.name.value for item in node.names)
+        if self._body_depth:
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                self._body_depth += 1
+            return True
+        if isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar):
+            self.star_import = True
+        if not isinstance(node, cst.CompFor):  # comprehension variables are the comprehension's own
+            self.counts.update(names_bound_by(node))
+        if isinstance(node, cst.FunctionDef):
+            self.functions.add(node.name.value)
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            self._body_depth += 1
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if isinstance(original_node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            self._body_depth -= 1
 
 
 def is_plain_import_of_builtins(alias: cst.ImportAlias) -> bool:
