@@ -420,6 +420,8 @@ class Evaluator:
             return MODULE  # a load that may map to a device (or not: `map_location` decides)
         if qualified.startswith(api.MODULE_FACTORIES):
             return BUILT_MODULE
+        if qualified in api.LIGHTNING_TRAINERS:
+            return UNKNOWN.with_(module=NO, instance_of=qualified)
         if head == "torch":
             return self._call_torch(qualified, node, frame)
         if qualified.endswith(".from_pretrained") and "Model" in qualified:
@@ -569,6 +571,8 @@ class Evaluator:
             return container_of(container_of(None, (NOT_TENSOR, MODULE)))
         if name in ("forward", "__call__") and receiver.module.possible:
             return self._call_value(receiver, node, frame, method=name)
+        if receiver.instance_of in api.LIGHTNING_TRAINERS and name == "predict":
+            return UNKNOWN.with_(module=NO, grad=NO, device=NO)  # host copies, made under inference mode
         if receiver.instance_of is not None and name not in _MODULE_API:
             returned = instance_method_returns(self, receiver.instance_of, name, node, frame)
             if returned is not None:  # `self.model.get_theta(x)` of `self.model = DecoderNetwork(...)`

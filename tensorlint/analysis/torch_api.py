@@ -81,6 +81,12 @@ NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.au
                               "torch.autograd.inference_mode", "torch.autograd.grad_mode.no_grad",
                               "torch.autograd.grad_mode.inference_mode"})
 GRAD_ON_CONTEXTS = frozenset({"torch.enable_grad", "torch.autograd.enable_grad", "torch.autograd.grad_mode.enable_grad"})
+# Lightning's Trainer: `predict` runs the steps under inference mode and moves every prediction to the CPU
+# (lightning 2.6 `_PredictionLoop`: `move_data_to_device(predictions, torch.device("cpu"))`).
+LIGHTNING_TRAINERS = frozenset({
+    f"{package}.{path}Trainer" for package in ("pytorch_lightning", "lightning.pytorch", "lightning")
+    for path in ("", "trainer.", "trainer.trainer.")
+})
 # `set_grad_enabled(flag)`: a context manager and a plain call; torch 2.13 exports the one class under these names.
 SET_GRAD_ENABLED = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled",
                               "torch.autograd.grad_mode.set_grad_enabled"})
