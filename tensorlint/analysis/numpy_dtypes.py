@@ -28,18 +28,24 @@ from tensorlint.analysis.imports import ImportMap, dotted_name
 from tensorlint.analysis.literals import string_value
 
 # How the evidence reads (`{code}`: its node's code, `{line}`: " (line N)").
-ARRAY_MADE = "is a {dtype} array made by `{{code}}`{{line}}"
-ARRAY_COMPUTED = "is {dtype}, computed by `{{code}}`{{line}}"
+ARRAY_MADE = "is {dtype}: made by `{{code}}`{{line}}"
+ARRAY_COMPUTED = "is {dtype}: computed by `{{code}}`{{line}}"
 MADE_FROM_ARRAY = "is made from a NumPy array by `{code}`{line}"
-DEFAULT_PARAMETERS = "has float32 parameters (built by `{code}`{line})"
+DEFAULT_PARAMETERS = "has float32 parameters: built by `{code}`{line}"
 
-# NumPy functions whose result is float64 unless given `dtype=`.
+# NumPy functions whose result is a float64 array unless given `dtype=`.
 FLOAT64_FACTORIES = frozenset({
     "zeros", "ones", "empty", "eye", "identity", "linspace", "logspace", "geomspace", "loadtxt", "genfromtxt",
-    "random.rand", "random.randn", "random.random", "random.random_sample", "random.ranf", "random.sample",
-    "random.uniform", "random.normal", "random.standard_normal", "random.exponential", "random.beta",
-    "random.gamma", "random.laplace", "random.lognormal", "random.standard_exponential",
+    "random.rand", "random.randn",
 })
+# NumPy's random samplers: a float64 array when given a size (keyword, or the positional at this index), a
+# Python float without one (`torch.tensor(np.random.uniform(0, 1))` is float32).
+SIZED_SAMPLERS = {
+    "random.random": 0, "random.random_sample": 0, "random.ranf": 0, "random.sample": 0,
+    "random.standard_normal": 0, "random.standard_exponential": 0, "random.exponential": 1,
+    "random.uniform": 2, "random.normal": 2, "random.laplace": 2, "random.lognormal": 2, "random.beta": 2,
+    "random.gamma": 2,
+}
 # NumPy functions whose result has the dtype of their (first) array argument.
 KEEPS_ARRAY_DTYPE = frozenset({
     "array", "asarray", "ascontiguousarray", "copy", "reshape", "squeeze", "expand_dims", "transpose", "flip",
@@ -66,10 +72,10 @@ _STRING_DTYPES = dict(_NUMPY_DTYPES, f8="float64", f4="float32", f2="float16", d
                       i8="int64", i4="int32", u1="uint8", bool="bool", float="float64", int="int64")
 _BUILTIN_DTYPES = {"float": "float64", "int": "int64", "bool": "bool", "complex": "complex128"}
 # torch.nn layers whose input must have their parameters' dtype (float32 unless built or converted otherwise).
-FLOAT32_LAYERS = frozenset({"Linear", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+FLOAT32_LAYERS = frozenset({"Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
                             "ConvTranspose2d", "ConvTranspose3d"})
 # torch.nn.functional calls of an input and a weight that must share a dtype.
-WEIGHTED_FUNCTIONS = frozenset({"linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+WEIGHTED_FUNCTIONS = frozenset({"linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
                                 "conv_transpose2d", "conv_transpose3d"})
 
 
@@ -147,7 +153,9 @@ def numpy_call(qualified: str, node: cst.Call, facts_of, imports: ImportMap) -> 
     if name in ("float64", "float32", "float16", "double", "single"):  # NumPy scalars (and arrays) of that type
         return made(_NUMPY_DTYPES[name])
     positional = _positional(node)
-    if name in FLOAT64_FACTORIES:
+    if name in FLOAT64_FACTORIES and positional:  # `np.random.rand()` is a Python float
+        return made("float64")
+    if name in SIZED_SAMPLERS and (_keyword(node, "size") is not None or len(positional) > SIZED_SAMPLERS[name]):
         return made("float64")
     if name == "full" and len(positional) >= 2:
         kind = _literal_kind(positional[1])
@@ -274,11 +282,12 @@ def class_parameters(cls: cst.ClassDef, imports: ImportMap) -> Optional[Evidence
     embedding, a branch)."""
     methods = {stmt.name.value: stmt for stmt in cls.body.body if isinstance(stmt, cst.FunctionDef)}
     init, forward = methods.get("__init__"), methods.get("forward")
-    if init is None or forward is None or len(forward.params.params) < 2:
+    if init is None or forward is None or len(forward.params.params) < 2 or not all(
+            isinstance(method.body, cst.IndentedBlock) for method in (init, forward)):
         return None
     layers = {}
     for statement in init.body.body:
-        for small in getattr(statement, "body", ()):
+        for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
             if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Call):
                 target = dotted_name(small.targets[0].target) or ""
                 qualified = imports.qualified(small.value.func) or ""

@@ -54,6 +54,8 @@ UNKNOWN_ARRAYS = [
     ("a = np.zeros(3, dtype=np.float32)\nreveal(a + np.arange(3))\n", "float32 with an int array: depends on the width"),
     ("reveal(np.array(values))\n", "np.array of a value of unknown dtype"),
     ("reveal(np.arange(n))\n", "np.arange of a name"),
+    ("reveal(np.random.rand())\n", "np.random.rand() is a Python float"),
+    ("reveal(np.random.uniform(0, 1))\n", "a sampler without a size gives a Python float"),
 ]
 
 
