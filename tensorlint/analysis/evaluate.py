@@ -43,6 +43,7 @@ class Evaluator:
         # id of a class node → the evidence that a framework places its instances on the accelerator (LightningModule)
         self.trainer_placed: Dict[int, Evidence] = {}
         self._cache: Dict[int, Facts] = {}
+        self._class_dtypes: Dict[int, Optional[Evidence]] = {}  # id of a module class → its float32 evidence
 
     def invalidate(self) -> None:
         self._cache.clear()
@@ -334,7 +335,11 @@ class Evaluator:
         its input goes first into a float32 layer (analysis/numpy_dtypes.py)."""
         built = BUILT_MODULE.with_(instance_of=":" + name)
         cls = self.calls.classes_by_name.get(name) if self.calls is not None else None
-        shown = class_parameters(cls, self.imports) if cls is not None else None
+        if cls is None:
+            return built
+        if id(cls) not in self._class_dtypes:
+            self._class_dtypes[id(cls)] = class_parameters(cls, self.imports)
+        shown = self._class_dtypes[id(cls)]
         return built if shown is None else built.with_(dtype="float32", dtype_why=shown)
 
     def _stateless_module(self, constructor: cst.Call) -> bool:

@@ -150,7 +150,7 @@ def numpy_call(qualified: str, node: cst.Call, facts_of, imports: ImportMap) -> 
     dtype_argument = _keyword(node, "dtype")
     if dtype_argument is not None:  # `np.zeros(3, dtype=np.float32)`, `np.asarray(x, dtype=float)`
         return made(numpy_dtype_named(dtype_argument, imports))
-    if name in ("float64", "float32", "float16", "double", "single"):  # NumPy scalars (and arrays) of that type
+    if name in ("float64", "float32", "float16", "double", "single") and node.args:  # NumPy scalars of that type
         return made(_NUMPY_DTYPES[name])
     positional = _positional(node)
     if name in FLOAT64_FACTORIES and positional:  # `np.random.rand()` is a Python float
