@@ -74,6 +74,9 @@ _BUILTIN_DTYPES = {"float": "float64", "int": "int64", "bool": "bool", "complex"
 # torch.nn layers whose input must have their parameters' dtype (float32 unless built or converted otherwise).
 FLOAT32_LAYERS = frozenset({"Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
                             "ConvTranspose2d", "ConvTranspose3d"})
+# Parameter-free torch.nn layers whose output has their input's dtype (a Sequential may start with them).
+PASSES_DTYPE = frozenset({"Flatten", "Unflatten", "Dropout", "Identity", "ReLU", "Tanh", "Sigmoid", "LeakyReLU",
+                          "GELU", "ELU", "SiLU"})
 # torch.nn.functional calls of an input and a weight that must share a dtype.
 WEIGHTED_FUNCTIONS = frozenset({"linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
                                 "conv_transpose2d", "conv_transpose3d"})
@@ -252,11 +255,15 @@ def layer_parameters(name: str, node: cst.Call, imports: ImportMap) -> Optional[
         return Evidence(DEFAULT_PARAMETERS, node)
     if name == "Sequential":
         positional = _positional(node)
-        first = positional[0] if positional else None
-        if isinstance(first, cst.Call) and len(positional) == len(node.args):
-            qualified = imports.qualified(first.func) or ""
-            if qualified.startswith("torch.nn.") and qualified.count(".") == 2:
-                inner = layer_parameters(qualified.rsplit(".", 1)[-1], first, imports)
+        if len(positional) != len(node.args):
+            return None
+        for layer in positional:  # the first layer with parameters, after parameter-free ones that keep the dtype
+            qualified = (imports.qualified(layer.func) or "") if isinstance(layer, cst.Call) else ""
+            if not qualified.startswith("torch.nn.") or qualified.count(".") != 2:
+                return None
+            kind = qualified.rsplit(".", 1)[-1]
+            if kind not in PASSES_DTYPE:
+                inner = layer_parameters(kind, layer, imports)
                 return Evidence(DEFAULT_PARAMETERS, node) if inner is not None else None
     return None
 
@@ -324,6 +331,10 @@ def _first_use(function: cst.FunctionDef, argument: str) -> Optional[cst.Call]:
                     if isinstance(small, cst.Assign) and any(_reads(t.target, argument) for t in small.targets):
                         return None  # the argument is rebound before it is used
                     continue
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(
+                        small.targets[0].target, cst.Name) and small.targets[0].target.value == argument \
+                        and isinstance(value, cst.Call) and _is_argument_reshaped(value, argument):
+                    continue  # `x = x.view(-1, 784)`: the same values, the same dtype
                 call = _innermost_layer_call(value, argument)
                 return call
             continue

@@ -106,6 +106,11 @@ MODULES = [
     ("reveal(nn.Linear(3, 2))\n", True, "nn.Linear"),
     ("reveal(nn.Conv2d(1, 4, 3))\n", True, "nn.Conv2d"),
     ("reveal(nn.Sequential(nn.Linear(3, 2), nn.ReLU()))\n", True, "a Sequential starting with a Linear"),
+    ("reveal(nn.Sequential(nn.Flatten(), nn.Dropout(0.1), nn.Linear(3, 2)))\n", True,
+     "parameter-free layers before the Linear"),
+    ("class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(3, 2)\n"
+     "    def forward(self, x):\n        x = x.view(-1, 3)\n        x = F.relu(self.fc(x))\n        return x\n"
+     "reveal(Net())\n", True, "a class that reshapes its input, then feeds it into a Linear"),
     ("def f(device):\n    m = nn.Linear(3, 2).to(device)\n    reveal(m)\n", True, ".to(device) keeps it"),
     ("reveal(nn.Linear(3, 2).weight)\n", True, "a parameter of a built layer"),
     ("reveal(nn.Linear(3, 2).double())\n", False, ".double()"),
@@ -114,6 +119,8 @@ MODULES = [
     ("reveal(nn.Linear(3, 2, dtype=torch.float64))\n", False, "built with dtype="),
     ("reveal(nn.Embedding(10, 3))\n", False, "an embedding takes indices"),
     ("reveal(nn.Sequential(nn.Embedding(10, 3), nn.Linear(3, 2)))\n", False, "a Sequential starting otherwise"),
+    ("reveal(nn.Sequential(nn.BatchNorm1d(3), nn.Linear(3, 2)))\n", False, "a layer this module does not know"),
+    ("reveal(nn.Sequential(*layers))\n", False, "layers built elsewhere"),
     ("reveal(torch.load('m.pt'))\n", False, "a loaded module"),
     ("class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(3, 2)\n"
      "    def forward(self, x):\n        return self.fc(x.view(-1, 3))\nreveal(Net())\n", True,
