@@ -2,7 +2,7 @@
 `.float()` fix where the tensor is made. What the values are is judged by analysis/numpy_dtypes.py."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Set
+from typing import Dict, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -26,6 +26,7 @@ class Float64Checker(FamilyChecker):
         super().__init__(*args, **kwargs)
         self._silent = changes_default_dtype(self.context.source)
         self._calls_in: Dict[int, Set[int]] = {}
+        self._bindings: Dict[int, Tuple[Dict[int, str], Dict[str, int]]] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
         if self._silent or not self.wants(Float64IntoFloat32Module) or self.semantic.current_call_site() is not None:
@@ -50,7 +51,8 @@ class Float64Checker(FamilyChecker):
         edit = self.context.edit(end, end, ".float()")
         fix = None
         if edit is not None:
-            fix = Fix("Append `.float()` where the tensor is made", (edit,), Safety.SAFE)
+            safety = Safety.SAFE if self._only_use(made, positional[0]) else Safety.UNSAFE
+            fix = Fix("Append `.float()` where the tensor is made", (edit,), safety)
         self.report(Float64IntoFloat32Module, made, message, fix)
 
     def _float32_parameters(self, node: cst.Call, positional) -> Optional[Evidence]:
@@ -69,12 +71,25 @@ class Float64Checker(FamilyChecker):
             return callee.dtype_why
         return None
 
+    def _only_use(self, made: cst.Call, argument: cst.BaseExpression) -> bool:
+        """Is the module call the tensor's only use (made in its argument, or bound to a name read only there)?
+        Then the fix changes nothing but the call that raised; other uses would see float32 values."""
+        if _contains(argument, made):
+            return True
+        scope = self._scope()
+        bound, loads = self._bindings.get(id(scope)) or self._bindings.setdefault(id(scope), _names_of(scope))
+        name = bound.get(id(made))
+        return name is not None and loads.get(name, 0) == 1 and _reads_name(argument, name)
+
+    def _scope(self) -> cst.CSTNode:
+        return next((a for a in reversed(self.semantic.ancestors) if isinstance(a, (cst.FunctionDef, cst.Lambda))),
+                    self.context.module)
+
     def _in_this_scope(self, made: Optional[cst.CSTNode]) -> bool:
         """Is the tensor made in the function (or module body) the call is in, not in another one?"""
         if not isinstance(made, cst.Call):
             return False
-        scope = next((a for a in reversed(self.semantic.ancestors) if isinstance(a, (cst.FunctionDef, cst.Lambda))),
-                     self.context.module)
+        scope = self._scope()
         calls = self._calls_in.get(id(scope))
         if calls is None:
             calls = self._calls_in[id(scope)] = _calls_directly_in(scope)
@@ -127,3 +142,56 @@ def _calls_directly_in(scope: cst.CSTNode) -> Set[int]:
 
     scope.visit(_Calls())
     return found
+
+
+def _contains(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
+    found = []
+
+    class _Find(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if node is inner:
+                found.append(node)
+            return not found
+
+    outer.visit(_Find())
+    return bool(found)
+
+
+def _reads_name(expression: cst.CSTNode, name: str) -> bool:
+    return any(isinstance(node, cst.Name) and node.value == name for node in _walk(expression))
+
+
+def _walk(node: cst.CSTNode):
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
+
+
+def _names_of(scope: cst.CSTNode) -> Tuple[Dict[int, str], Dict[str, int]]:
+    """(id of each call in an assignment `name = ...` of the scope → that name, name → how often it is read)."""
+    bound: Dict[int, str] = {}
+    loads: Dict[str, int] = {}
+    stored: Set[int] = set()
+    for node in _walk(scope):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                stored.update(id(n) for n in _walk(target.target) if isinstance(n, cst.Name))
+            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                for inner in _walk(node.value):
+                    if isinstance(inner, cst.Call):
+                        bound[id(inner)] = node.targets[0].target.value
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+            stored.update(id(n) for n in _walk(node.target) if isinstance(n, cst.Name))
+        elif isinstance(node, cst.Attribute):
+            stored.add(id(node.attr))
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Param, cst.Arg, cst.AsName, cst.ImportAlias)):
+            for field in ("name", "keyword"):
+                value = getattr(node, field, None)
+                if isinstance(value, cst.Name):
+                    stored.add(id(value))
+    for node in _walk(scope):
+        if isinstance(node, cst.Name) and id(node) not in stored:
+            loads[node.value] = loads.get(node.value, 0) + 1
+    return bound, loads

@@ -40,10 +40,11 @@ class Float64IntoFloat32Module(Rule):
     ```
 
     ## Fix safety
-    Safe: the fix is offered only where the code shows both ends, the array's float64 and the module's
-    float32 parameters, so the original raised on the module call; `.float()` makes the float32 tensor the
-    module needs. Other uses of the same tensor see float32 values too (rounded to float32's precision).
-    A helper walked for one of its callers gets an unsafe fix (another caller may pass something else).
+    Safe when the module call is the tensor's only use (it is made in the call's argument, or bound to a
+    name read only there): the code shows both ends, the array's float64 and the module's float32
+    parameters, so the original raised there, and `.float()` only makes the float32 tensor the module needs.
+    Unsafe when the tensor has other uses: they would see float32 values too (rounded to float32's
+    precision), also on paths that never reach the module.
 
     ## Known problems
     Only dtypes the code shows are evidence: an array loaded from a file (`np.load`, `pd.read_csv(...).values`),
@@ -115,6 +116,10 @@ class Float64IntoFloat32Module(Rule):
                 "        self.fc = nn.Linear(3, 2)\n    def forward(self, x):\n        return self.fc(x)\n"
                 "net = Net()\nout = net(torch.from_numpy(np.ones((2, 3))).float())\n",
                 why="a module class of the file"),
+        Invalid(H + "m = nn.Linear(3, 2)\nx = torch.from_numpy(np.random.rand(4, 3))\nprint(x.sum())\ny = m(x)\n",
+                line=5, col=5, unsafe=True,
+                fixed=H + "m = nn.Linear(3, 2)\nx = torch.from_numpy(np.random.rand(4, 3)).float()\nprint(x.sum())\ny = m(x)\n",
+                why="another use of the tensor sees float32 too: unsafe"),
     ]
 
 
