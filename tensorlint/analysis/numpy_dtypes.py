@@ -31,7 +31,7 @@ from tensorlint.analysis.literals import string_value
 ARRAY_MADE = "is {dtype}: made by `{{code}}`{{line}}"
 ARRAY_COMPUTED = "is {dtype}: computed by `{{code}}`{{line}}"
 MADE_FROM_ARRAY = "is made from a NumPy array by `{code}`{line}"
-DEFAULT_PARAMETERS = "has float32 parameters: built by `{code}`{line}"
+DEFAULT_PARAMETERS = "has float32 parameters, built by `{code}`{line}"
 
 # NumPy functions whose result is a float64 array unless given `dtype=`.
 FLOAT64_FACTORIES = frozenset({

@@ -45,7 +45,7 @@ class Float64Checker(FamilyChecker):
         owner = "the weight's layer" if functional else "the module"
         message = (f"float64 tensor from NumPy into a float32 module: `{self._short(made)}` makes a float64 tensor "
                    f"(its array {tensor_why.cause.describe(self.context)}) that reaches `{self._short(node.func)}(...)` "
-                   f"(line {self.context.span(node)[0]}; {owner} {module_why.describe(self.context)}): append "
+                   f"(line {self.context.span(node)[0]}), and {owner} {module_why.describe(self.context)}: append "
                    f"`.float()` where it is made (raises \"{self._error(module_why, node, positional)}\")")
         end = self.context.end_with_parentheses(made)
         edit = self.context.edit(end, end, ".float()")

@@ -20,7 +20,8 @@ def test_the_message_names_the_array_the_tensor_and_the_module():
     assert (found.line, found.col + 1) == (7, 9)
     assert "`torch.from_numpy(a)` makes a float64 tensor" in found.message
     assert "`np.random.randn(4, 3)` (line 6)" in found.message
-    assert "`m(...)` (line 8" in found.message and "`nn.Linear(3, 2)` (line 5)" in found.message
+    assert "`m(...)` (line 8), and the module has float32 parameters, built by `nn.Linear(3, 2)` (line 5)" \
+        in found.message
     assert "mat1 and mat2 must have the same dtype, but got Double and Float" in found.message
 
 
