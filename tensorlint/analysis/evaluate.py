@@ -23,6 +23,9 @@ from tensorlint.analysis.instances import filled_by_guess, frozen_output, instan
 from tensorlint.analysis.frame import Frame, forget, store
 from tensorlint.analysis.imports import ImportMap, dotted_name
 from tensorlint.analysis.literals import string_value
+from tensorlint.analysis.numpy_dtypes import (array_arithmetic, array_method, class_parameters, has_default_parameters,
+                                              is_array, kept_by_subscript, layer_parameters, numpy_call,
+                                              tensor_from_array)
 from tensorlint.analysis.refine import refined_frame
 from tensorlint.analysis.tensor_methods import TENSOR_ATTRIBUTES
 
@@ -40,6 +43,7 @@ class Evaluator:
         # id of a class node → the evidence that a framework places its instances on the accelerator (LightningModule)
         self.trainer_placed: Dict[int, Evidence] = {}
         self._cache: Dict[int, Facts] = {}
+        self._class_dtypes: Dict[int, Optional[Evidence]] = {}  # id of a module class → its float32 evidence
 
     def invalidate(self) -> None:
         self._cache.clear()
@@ -118,7 +122,10 @@ class Evaluator:
         if attr in ("weight", "bias") and (receiver.module.possible or receiver.tensor is MAYBE):
             owner_module = receiver if receiver.module is YES else self._enclosing_module(node.value, frame)
             if owner_module is not None:  # `model.fc2.weight`: where `model` is
-                return PARAMETER.with_(device_why=owner_module.device_why)
+                parameter = PARAMETER.with_(device_why=owner_module.device_why)
+                if receiver.module is YES and has_default_parameters(receiver):  # `nn.Linear(2, 3).weight`
+                    return parameter.with_(dtype=receiver.dtype, dtype_why=receiver.dtype_why)
+                return parameter
             # `model.fc.weight`: a part of something named as a whole model is a parameter (a guess, with evidence);
             # `v.weight` of something unknown may as well be a number
             owner = dotted_name(node.value) or ""
@@ -126,7 +133,7 @@ class Evaluator:
                 return PARAMETER.with_(guessed=True)
             return PARAMETER.with_(grad=MAYBE, grad_why=None, guessed=True)
         if receiver.tensor is NO and receiver.module is NO:
-            return NOT_TENSOR
+            return kept_by_subscript(receiver) if attr == "T" and is_array(receiver) else NOT_TENSOR
         if attr in ("data", "targets") and api.looks_like_dataset(dotted_name(node.value) or ""):
             # torchvision-style datasets keep their samples as host tensors without grad.
             return Facts(tensor=MAYBE, grad=NO, device=NO)
@@ -226,6 +233,10 @@ class Evaluator:
         if left.items is not None or right.items is not None:
             if isinstance(node.operator, (cst.Add, cst.Multiply)):
                 return container_of(_join_items(left, right))
+        if left.tensor is NO and right.tensor is NO:  # NumPy arrays and numbers (`img / 255.0`)
+            shown = array_arithmetic(node, left, right)
+            if shown is not None:
+                return shown
         return combine([left, right], frame.grad_enabled)
 
     def _eval_UnaryOperation(self, node: cst.UnaryOperation, frame):
@@ -269,7 +280,7 @@ class Evaluator:
             # of a container that may be one (`self.mask_head`, set by a base class elsewhere), it may be a module
             return base.with_(items=None, parts=None, instance_of=None)
         if base.tensor is NO and base.module is NO:
-            return NOT_TENSOR
+            return kept_by_subscript(base) if is_array(base) else NOT_TENSOR
         if base.module is NO and base.denotes_accelerator is None:
             # maybe a tensor: if it is one, an element or slice keeps what is known (`indices[j]` needs no grad)
             return self._derived(base, frame)
@@ -304,7 +315,7 @@ class Evaluator:
             if name in frame.env or name in frame.globals:
                 return self._call_value(self.lookup(name, frame), node, frame)
             if name in self.module_classes:
-                return BUILT_MODULE.with_(instance_of=":" + name)
+                return self._built_from_class(name)
             if name in self.plain_classes:
                 return UNKNOWN.with_(module=NO, instance_of=":" + name)
             if name in _BUILTIN_NAMES or name in ("tqdm", "trange"):
@@ -318,6 +329,18 @@ class Evaluator:
         if isinstance(func, cst.Call) and self._stateless_module(func):  # `nn.Softmax(dim=-1)(x)`: a function of x
             return combine([self.facts(a.value, frame) for a in node.args if a.keyword is None], frame.grad_enabled)
         return self._call_value(self.facts(func, frame), node, frame)
+
+    def _built_from_class(self, name: str) -> Facts:
+        """An instance of the file's nn.Module class `name`, with float32 parameters where its code shows that
+        its input goes first into a float32 layer (analysis/numpy_dtypes.py)."""
+        built = BUILT_MODULE.with_(instance_of=":" + name)
+        cls = self.calls.classes_by_name.get(name) if self.calls is not None else None
+        if cls is None:
+            return built
+        if id(cls) not in self._class_dtypes:
+            self._class_dtypes[id(cls)] = class_parameters(cls, self.imports)
+        shown = self._class_dtypes[id(cls)]
+        return built if shown is None else built.with_(dtype="float32", dtype_why=shown)
 
     def _stateless_module(self, constructor: cst.Call) -> bool:
         qualified = self.imports.qualified(constructor.func) or ""
@@ -348,7 +371,7 @@ class Evaluator:
         module is. A module known only by its name (`net(x)`) proves nothing in a file that never imports torch."""
         guessed = callee.module is not YES or callee.guessed
         output = MODEL_OUTPUT.with_(guessed=guessed)
-        if is_floating(callee.dtype) and callee.instance_of is None:
+        if is_floating(callee.dtype) and callee.instance_of is None and not has_default_parameters(callee):
             # a module converted to a floating dtype computes in it (`.logits` of a bfloat16 model are bfloat16)
             output = output.with_(dtype=callee.dtype, dtype_why=Evidence(COMES_FROM, node, callee.dtype_why))
         if not frame.grad_enabled:
@@ -409,7 +432,9 @@ class Evaluator:
 
     def _call_qualified(self, qualified: str, node: cst.Call, frame):
         head, _, rest = qualified.partition(".")
-        if head in ("numpy", "tensorflow", "jax", "cupy", "pandas", "sklearn", "scipy", "matplotlib", "PIL", "math"):
+        if head == "numpy":
+            return numpy_call(qualified, node, lambda value: self.facts(value, frame), self.imports)
+        if head in ("tensorflow", "jax", "cupy", "pandas", "sklearn", "scipy", "matplotlib", "PIL", "math"):
             return NOT_TENSOR
         if qualified in api.DEVICE_WRAPPERS:  # DataParallel and friends scatter to the accelerators
             return MODULE.with_(device_why=Evidence(WRAPPED_BY, node.func))
@@ -451,7 +476,10 @@ class Evaluator:
             return PARAMETER.with_(grad=grad, grad_why=Evidence(CREATED_BY, node.func),
                                    device=data.device if placed else NO, device_why=data.device_why if placed else None)
         if qualified.startswith("torch.nn.") and not qualified.startswith("torch.nn.functional.") and name[:1].isupper():
-            return MODULE if name in api.STATELESS_MODULES and _weightless(node) else BUILT_MODULE
+            if name in api.STATELESS_MODULES and _weightless(node):
+                return MODULE
+            layer = layer_parameters(name, node, self.imports)
+            return BUILT_MODULE if layer is None else BUILT_MODULE.with_(dtype="float32", dtype_why=layer)
         if qualified.startswith("torch.nn.init."):  # initialisers return their tensor; fans and gains are numbers
             if name.startswith(("_calculate", "calculate_")):
                 return NOT_TENSOR
@@ -499,9 +527,11 @@ class Evaluator:
         else:
             device = NO
         device_why = followed[1] if followed is not None else made_here if device.possible else None
-        if name == "from_numpy":
-            return HOST_TENSOR
         source = self._positional(node, 0, frame)
+        if name == "from_numpy":
+            from_array = tensor_from_array(node, source)
+            return HOST_TENSOR if from_array is None else HOST_TENSOR.with_(dtype=from_array.dtype,
+                                                                             dtype_why=from_array.dtype_why)
         dtype = self._dtype_keyword(node, "dtype")
         dtype_why = made_here if dtype is not None else None
         if name in api.LIKE_FACTORIES:
@@ -522,6 +552,9 @@ class Evaluator:
                     grad, grad_why = content.grad, content.grad_why
                 if _keyword(node, "dtype") is None and content.tensor is YES:
                     dtype, dtype_why = content.dtype, content.dtype_why
+            from_array = tensor_from_array(node, source)
+            if from_array is not None:  # `torch.tensor(a)` of a NumPy array keeps its dtype
+                dtype, dtype_why = from_array.dtype, from_array.dtype_why
         return Facts(tensor=YES, grad=grad, device=device, grad_why=grad_why, device_why=device_why, dtype=dtype,
                      dtype_why=dtype_why)
 
@@ -599,7 +632,7 @@ class Evaluator:
                 return self._unknown_result(node, frame)
             if receiver.items is not None and name == "copy":
                 return receiver
-            return NOT_TENSOR
+            return array_method(name, node, receiver, self.imports) if is_array(receiver) else NOT_TENSOR
         if name == "state_dict" and receiver.module.possible and not _keyword(node, "keep_vars"):
             # detached copies of the parameters and buffers, where the module is
             known = receiver.module is YES

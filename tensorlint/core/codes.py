@@ -20,6 +20,7 @@ RULES = (
     ('TL402', 'per-step-host-copy', True),
     ('TL403', 'per-step-synchronize', True),
     ('TL404', 'graph-retention', True),
+    ('TL501', 'float64-into-float32-module', True),
 )
 CODES = tuple(code for code, _, _ in RULES)
 DEFAULT_CODES = frozenset(code for code, _, default in RULES if default)
@@ -42,4 +43,5 @@ FIX_CHECKS = {
     'TL402': FixCheck(snippet='loop', raises=(), measures='sync', dtypes=()),
     'TL403': FixCheck(snippet='loop', raises=(), measures='sync', dtypes=()),
     'TL404': FixCheck(snippet='loop', raises=(), measures='graph', dtypes=()),
+    'TL501': FixCheck(snippet='module_input', raises=(('RuntimeError', '(mat1 and mat2 must have the same dtype, but got Double and Float|expected m1 and m2 to have the same dtype, but got: double != float|Input type \\(double\\) and bias type \\(float\\) should be the same|expected scalar type Double but found Float)'),), measures='sync', dtypes=('float64',)),
 }

@@ -36,7 +36,7 @@ from tensorlint.verify.source_model import SourceModel, dotted, grad_modes, impo
 # When the rules of one fix declare different snippets, the most specific wins: a NumPy name is part of
 # an expression, a conversion is a kind of expression, an expression is part of a statement, and a
 # statement is what a loop runs.
-SNIPPET_SPECIFICITY = ("numpy", "conversion", "expression", "statement", "loop")
+SNIPPET_SPECIFICITY = ("numpy", "module_input", "conversion", "expression", "statement", "loop")
 _UNDECLARED = FixCheck()  # a code no rule declares (a diagnostic a test builds) is checked as an expression
 _IMPORT_LINE = re.compile(r"\A\s*(?:import|from)\s+[\w.]+.*\n?\Z", re.DOTALL)
 _SINK_ROOTS = ("numpy",)  # an implicit conversion evaluated inside its own call when the callee is NumPy's
@@ -245,7 +245,7 @@ def _extract(model: SourceModel, case: Case, fixes: Sequence[Fix]) -> None:
     if case.kind == "numpy":
         _extract_numpy(model, case, fix, others, region)
         return
-    if case.kind == "expression":
+    if case.kind in ("expression", "module_input"):  # module_input: the expression that makes a module's input
         node = model.covering(*region, kinds=(ast.expr,))
         if node is None:
             raise _Unextractable("no expression holds the fix's edits")
