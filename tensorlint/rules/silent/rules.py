@@ -1,0 +1,110 @@
+"""TL5: silent hazards, code that runs and gives wrong numbers (no error)."""
+from __future__ import annotations
+
+from tensorlint.core.fix_check import FixCheck
+from tensorlint.rules.base import Invalid, Rule, Valid
+
+H = "import numpy as np\nimport torch\n"  # header shared by the cases
+
+
+# -- TL502 -----------------------------------------------------------------------------------------------------------
+_NB = "def f(x):\n    y = x.to(\"cpu\", non_blocking=True)\n"
+
+
+class NonBlockingHostRead(Rule):
+    """
+    ## What it does
+    Flags the first read on the host of a tensor filled by a non-blocking device-to-host copy, before any
+    synchronisation in the same function: `y = x.to("cpu", non_blocking=True)` (or `device="cpu"`,
+    `torch.device("cpu")`, a name bound to one), or `dst.copy_(x, non_blocking=True)` into a host tensor, then
+    `y.item()`, `y.tolist()`, `float(y)`, `print(y)`, arithmetic, a NumPy or torch function, an index-put into a
+    host tensor, or the same through `y.numpy()` and other views. The message names the copy and the read.
+
+    ## Why is this bad?
+    A non-blocking copy from an accelerator only queues the transfer: it returns at once with a host tensor
+    (in pinned memory) that the transfer fills later. Code that reads it before synchronising (the stream, an
+    event recorded after the copy, or the device) may read stale values: zeros or the previous batch, at
+    random. There is no error, only wrong numbers.
+
+    The copy's source must not be shown to be on the host already (then nothing is in flight); a source of
+    unknown device is reported, since `non_blocking=True` only matters for a copy from an accelerator.
+    `.numpy()`, indexing, `.view()` and `.shape` read nothing, so
+    `y = x.to("cpu", non_blocking=True).numpy()` followed by `event.synchronize()` and then the reads is fine.
+    Anything that may synchronise ends the search: a `.synchronize()` of any kind, an event `.query()`, a call
+    whose name says it syncs or waits, or a blocking `.item()`/`.tolist()`/`.cpu()` of another tensor (it waits
+    for the stream the copy is queued on, when that is the current one).
+
+    ## Example
+    ```python
+    scores = logits.to("cpu", non_blocking=True)
+    best = scores.argmax().item()
+    ```
+
+    ## Use instead
+    ```python
+    scores = logits.to("cpu", non_blocking=True)
+    torch.cuda.current_stream().synchronize()
+    best = scores.argmax().item()
+    ```
+
+    ## Fix safety
+    Where the read is in the copy's own statement (`buf[i] = x.to("cpu", non_blocking=True)`), the fix drops
+    `non_blocking=True`, so that the copy blocks until the data has arrived: the values are right on every
+    device, and the copy no longer overlaps other work. It is unsafe because that overlap may be what the code
+    is for; a synchronisation just before the read keeps it. A read in a later statement gets no fix: where
+    to synchronise (or whether to give up the overlap) is the author's choice.
+
+    ## Known problems
+    Only the function that makes the copy is followed: a copy returned to a caller (or stored on an object)
+    and read there is not reported, nor a read in the next iteration of a loop. A synchronisation on one
+    branch of an `if` counts for everything after it.
+    """
+
+    code = "TL502"
+    name = "non-blocking-host-read"
+    summary = "Host read of a non-blocking device-to-host copy before any synchronisation"
+    fixable = "sometimes"
+    fix_check = FixCheck(snippet="expression")
+    VALID = [
+        Valid(H + _NB + "    torch.cuda.synchronize()\n    return y.item()\n", "synchronised first"),
+        Valid(H + _NB + "    event = torch.cuda.Event()\n    event.record()\n    event.synchronize()\n"
+              "    return y.tolist()\n", "an event synchronised"),
+        Valid(H + "def f(x, done):\n    y = x.to(\"cpu\", non_blocking=True).numpy()\n    done.synchronize()\n"
+              "    return y.sum()\n", ".numpy() is a view: all reads after the sync"),
+        Valid(H + _NB + "    return y\n", "handed to the caller"),
+        Valid(H + _NB + "    n = y.shape[0]\n    return n\n", "only the shape"),
+        Valid(H + "def f(x):\n    y = x.to(\"cpu\")\n    return y.item()\n", "a blocking copy"),
+        Valid(H + "def f():\n    x = torch.zeros(3)\n    y = x.to(\"cpu\", non_blocking=True)\n    return y.item()\n",
+              "the source is on the host: no copy"),
+        Valid(H + "def f(x):\n    y = x.to(\"cuda\", non_blocking=True)\n    return y.sum()\n", "to the accelerator"),
+        Valid(H + "def f(x, device):\n    y = x.to(device, non_blocking=True)\n    return y.item()\n",
+              "a device of unknown kind"),
+        Valid(H + _NB + "    z = other.item()\n    return y.item()\n", "another blocking read syncs the stream"),
+        Valid(H + _NB + "    y = torch.zeros(3)\n    return y.item()\n", "rebound"),
+        Valid(H + "def f(x, out):\n    buf = torch.empty(3, pin_memory=True)\n    buf.copy_(x, non_blocking=True)\n"
+              "    out.record()\n    return buf\n", "copy_ into a host tensor, not read here"),
+        Valid(H + "def f(x, dst):\n    dst.copy_(x, non_blocking=True)\n    return dst.item()\n",
+              "copy_ into a tensor not shown to be on the host"),
+    ]
+    INVALID = [
+        Invalid(H + _NB + "    return y.item()\n", line=5, col=12, why=".item() before any sync"),
+        Invalid(H + "def f(model, x):\n    out = model(x.cuda())\n    y = out.to(device=\"cpu\", non_blocking=True)\n"
+                "    print(y)\n", line=6, col=5, why="printed; the source is shown on the device"),
+        Invalid(H + "def f(x):\n    y = x.to(torch.device(\"cpu\"), non_blocking=True).numpy()\n    return np.mean(y)\n",
+                line=5, col=12, why="a NumPy read through the .numpy() view"),
+        Invalid(H + "class Cache:\n    def __init__(self):\n        self.buffer = torch.zeros(4, 2, device=\"cpu\", pin_memory=True)\n"
+                "    def put(self, i, top_k):\n        self.buffer[i] = top_k.to(device=\"cpu\", non_blocking=True)\n",
+                line=7, col=9,
+                fixed=H + "class Cache:\n    def __init__(self):\n        self.buffer = torch.zeros(4, 2, device=\"cpu\", pin_memory=True)\n"
+                "    def put(self, i, top_k):\n        self.buffer[i] = top_k.to(device=\"cpu\")\n",
+                unsafe=True, why="an index-put into a host tensor (sglang)"),
+        Invalid(H + "def f(x):\n    cpu = torch.device(\"cpu\")\n    host = torch.empty(3, pin_memory=True)\n"
+                "    host.copy_(x, non_blocking=True)\n    return host.tolist()\n", line=7, col=12, why="copy_ into a host tensor"),
+        Invalid(H + _NB + "    if y[0] > 0:\n        return 1\n", line=5, col=8, why="a comparison"),
+        Invalid(H + "def f(x):\n    return float(x.to(\"cpu\", non_blocking=True).sum())\n", line=4, col=18,
+                fixed=H + "def f(x):\n    return float(x.to(\"cpu\").sum())\n", unsafe=True,
+                why="read in the copy's own statement: the fix drops non_blocking=True"),
+    ]
+
+
+RULES = (NonBlockingHostRead,)
