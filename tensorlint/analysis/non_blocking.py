@@ -25,11 +25,13 @@ branch of an `if` counts for the code after it, and a loop's next iteration is n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Optional, Sequence, Set
 
 import libcst as cst
 
 from tensorlint.analysis.facts import NO, YES, Evidence, Facts
+from tensorlint.analysis.following import (Header, following_units, loads, nodes_of, parents_of, rebound,
+                                            statement_index)
 from tensorlint.analysis.imports import dotted_name
 
 FactsOf = Callable[[cst.BaseExpression], Facts]
@@ -51,8 +53,9 @@ VIEW_METHODS = frozenset({
 })
 # Attributes that are views of the value; every other attribute (`.shape`, `.dtype`) reads no data.
 VIEW_ATTRIBUTES = frozenset({"T", "mT", "H", "mH", "real", "imag", "data"})
+# (`list(y)`, `tuple(y)` only split it into views of its rows.)
 READ_BUILTINS = frozenset({"float", "int", "bool", "complex", "print", "str", "repr", "format", "sum", "max", "min",
-                           "sorted", "abs", "round", "list", "tuple", "set", "hash", "any", "all"})
+                           "sorted", "abs", "round", "any", "all"})
 _NUMPY_VIEWS = frozenset({"numpy.asarray", "numpy.asanyarray"})
 _NUMPY_METADATA = frozenset({"numpy.shape", "numpy.ndim", "numpy.size", "numpy.result_type"})
 _TORCH_VIEWS = frozenset({"torch.from_numpy", "torch.as_tensor", "torch.asarray"})
@@ -61,7 +64,6 @@ _SERIALIZERS = frozenset({"pickle.dump", "pickle.dumps", "json.dump", "json.dump
 # What may synchronise the host with the copy's stream (see the module docstring).
 _BLOCKING_METHODS = frozenset({"item", "tolist", "cpu"})
 _SYNC_WORDS = ("sync", "wait")
-_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
 
 @dataclass(frozen=True)
@@ -109,12 +111,12 @@ def first_host_read(copy: HostCopy, ancestors: Sequence[cst.CSTNode], facts_of: 
                     qualified: QualifiedOf) -> Optional[HostRead]:
     """The first read on the host of what `copy` fills, before anything that may synchronise (module docstring).
     `ancestors` is the path from the module to the copy's call (the walker's)."""
-    statement_index = _statement_index(ancestors)
-    if statement_index is None:
+    index = statement_index(ancestors)
+    if index is None:
         return None
     reader = _Reader(facts_of, qualified)
-    statement = ancestors[statement_index]
-    parents = _parents(statement)
+    statement = ancestors[index]
+    parents = parents_of(statement)
     aliases: Set[str] = set()
     if copy.into is not None:
         root = _root_name(copy.into)
@@ -128,7 +130,7 @@ def first_host_read(copy: HostCopy, ancestors: Sequence[cst.CSTNode], facts_of: 
         aliases |= use
     if not aliases:
         return None
-    for unit in _following_units(ancestors, statement_index):
+    for unit in following_units(ancestors, index):
         found = reader.scan(unit, aliases)
         if found is not None:
             return found if isinstance(found, HostRead) else None
@@ -144,16 +146,16 @@ class _Reader:
 
     def scan(self, unit: cst.CSTNode, aliases: Set[str]):
         """A HostRead, True when the unit may synchronise (the search ends), None to go on; updates `aliases`."""
-        parents = _parents(unit)
-        if any(isinstance(node, cst.Call) and self._syncs(node, aliases) for node in _nodes(unit)):
+        parents = parents_of(unit)
+        if any(isinstance(node, cst.Call) and self._syncs(node, aliases) for node in nodes_of(unit)):
             return True
         added: Set[str] = set()
-        for node in _loads(unit, aliases, parents):
+        for node in loads(unit, aliases, parents):
             use = self.use(node, parents, name=dotted_name(node) or "")
             if isinstance(use, HostRead):
                 return use
             added |= use
-        aliases -= _rebound(unit) - added
+        aliases -= rebound(unit) - added
         aliases |= added
         return None
 
@@ -209,7 +211,7 @@ class _Reader:
                     return HostRead(comparison, "a comparison", name)
                 return set()
             if isinstance(parent, (cst.Assert, cst.IfExp)) and parent.test is current or \
-                    isinstance(parent, _Header) and parent.test:
+                    isinstance(parent, Header) and parent.test:
                 return HostRead(current, "a truth test", name)
             if isinstance(parent, cst.FormattedStringExpression):
                 return HostRead(current, "string formatting", name)
@@ -253,157 +255,6 @@ class _Reader:
         if isinstance(func, cst.Attribute) and name in _BLOCKING_METHODS:
             return _root_name(func.value) not in aliases
         return False
-
-
-def _loads(unit: cst.CSTNode, aliases: Set[str], parents: Dict[int, cst.CSTNode]) -> Iterator[cst.BaseExpression]:
-    """Reads (not stores) of an alias in the unit, outermost first, outside nested scopes."""
-    stack = [unit]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, _SCOPES) and node is not unit:
-            continue
-        if isinstance(node, (cst.Name, cst.Attribute)) and dotted_name(node) in aliases and not _stored(node, parents):
-            yield node
-            continue
-        stack.extend(reversed(node.children))
-
-
-def _stored(node: cst.CSTNode, parents: Dict[int, cst.CSTNode]) -> bool:
-    child = node
-    parent = parents.get(id(child))
-    while isinstance(parent, (cst.Element, cst.StarredElement, cst.Tuple, cst.List)):
-        child, parent = parent, parents.get(id(parent))
-    if isinstance(parent, (cst.AssignTarget, cst.CompFor, cst.AnnAssign, _Header)):
-        return getattr(parent, "target", None) is child
-    return isinstance(parent, (cst.AsName, cst.Del))
-
-
-def _rebound(unit: cst.CSTNode) -> Set[str]:
-    """Names and dotted attributes the unit binds (assignments, `for`/`with` targets, `del`)."""
-    found: Set[str] = set()
-    targets: List[cst.CSTNode] = []
-    if isinstance(unit, cst.Assign):
-        targets = [t.target for t in unit.targets]
-    elif isinstance(unit, (cst.AnnAssign, cst.AugAssign)):
-        targets = [unit.target]
-    elif isinstance(unit, cst.Del):
-        targets = [unit.target]
-    elif isinstance(unit, _Header) and unit.target is not None:
-        targets = [unit.target]
-    while targets:
-        target = targets.pop()
-        if isinstance(target, (cst.Tuple, cst.List)):
-            targets.extend(e.value for e in target.elements)
-        elif isinstance(target, cst.StarredElement):
-            targets.append(target.value)
-        else:
-            name = dotted_name(target)
-            if name:
-                found.add(name)
-    return found
-
-
-@dataclass(frozen=True)
-class _Header:
-    """A compound statement's header, scanned as one unit before its blocks: an `if`/`while` test (a truth test of
-    what it holds), a `for`'s iterable and target, a `with` item."""
-    children: Tuple[cst.CSTNode, ...]
-    test: bool = False
-    target: Optional[cst.BaseExpression] = None
-
-
-def _following_units(ancestors: Sequence[cst.CSTNode], index: int) -> Iterator[cst.CSTNode]:
-    """What runs after the statement `ancestors[index]`, in source order, up to the end of its function."""
-    for position in range(index, 0, -1):
-        child, holder = ancestors[position], ancestors[position - 1]
-        if isinstance(holder, _SCOPES):
-            return
-        body = _statements_of(holder)
-        if body is not None and any(item is child for item in body):
-            after = False
-            for item in body:
-                if after:
-                    yield from _units(item)
-                after = after or item is child
-
-
-def _statements_of(holder: cst.CSTNode) -> Optional[Sequence[cst.CSTNode]]:
-    if isinstance(holder, (cst.Module, cst.IndentedBlock, cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-        return holder.body
-    return None
-
-
-def _units(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """A statement as the units scanned in order: small statements, and a compound's header then its blocks."""
-    if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-        yield from statement.body
-        return
-    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-        return
-    if isinstance(statement, (cst.If, cst.While)):
-        yield _Header((statement.test,), test=True)
-    elif isinstance(statement, cst.For):
-        yield _Header((statement.iter, statement.target), target=statement.target)
-    elif isinstance(statement, cst.With):
-        for item in statement.items:
-            yield _Header((item.item,), target=item.asname.name if item.asname is not None else None)
-    elif isinstance(statement, getattr(cst, "Match", ())):
-        yield _Header((statement.subject,))
-    for block in _blocks(statement):
-        for item in _statements_of(block) or ():
-            yield from _units(item)
-
-
-def _blocks(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    body = getattr(statement, "body", None)
-    if isinstance(body, cst.BaseSuite):
-        yield body
-    for handler in getattr(statement, "handlers", ()) or ():
-        yield handler.body
-    for case in getattr(statement, "cases", ()) or ():
-        yield case.body
-    orelse = getattr(statement, "orelse", None)
-    while isinstance(orelse, cst.If):  # `elif`
-        yield orelse.body
-        orelse = orelse.orelse
-    if isinstance(orelse, cst.Else):
-        yield orelse.body
-    final = getattr(statement, "finalbody", None)
-    if isinstance(final, cst.Finally):
-        yield final.body
-
-
-def _statement_index(ancestors: Sequence[cst.CSTNode]) -> Optional[int]:
-    """Index in `ancestors` of the small statement (or compound statement) that holds the copy."""
-    for index in range(len(ancestors) - 1, -1, -1):
-        node = ancestors[index]
-        if isinstance(node, _SCOPES):
-            return None
-        if isinstance(node, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
-            return index
-    return None
-
-
-def _nodes(unit) -> Iterator[cst.CSTNode]:
-    """The unit's nodes, outside nested scopes."""
-    stack = list(unit.children) if isinstance(unit, _Header) else [unit]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, _SCOPES):
-            continue
-        yield node
-        stack.extend(node.children)
-
-
-def _parents(root) -> Dict[int, cst.CSTNode]:
-    parents: Dict[int, cst.CSTNode] = {}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        for child in node.children:
-            parents[id(child)] = node
-            stack.append(child)
-    return parents
 
 
 def _root_name(node: cst.BaseExpression) -> Optional[str]:
