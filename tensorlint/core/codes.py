@@ -21,6 +21,7 @@ RULES = (
     ('TL403', 'per-step-synchronize', True),
     ('TL404', 'graph-retention', True),
     ('TL502', 'non-blocking-host-read', True),
+    ('TL504', 'write-through-parameter-view', True),
 )
 CODES = tuple(code for code, _, _ in RULES)
 DEFAULT_CODES = frozenset(code for code, _, default in RULES if default)
@@ -44,4 +45,5 @@ FIX_CHECKS = {
     'TL403': FixCheck(snippet='loop', raises=(), measures='sync', dtypes=()),
     'TL404': FixCheck(snippet='loop', raises=(), measures='graph', dtypes=()),
     'TL502': FixCheck(snippet='expression', raises=(), measures='sync', dtypes=()),
+    'TL504': FixCheck(snippet='expression', raises=(), measures='sync', dtypes=()),
 }

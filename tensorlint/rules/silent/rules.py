@@ -107,4 +107,98 @@ class NonBlockingHostRead(Rule):
     ]
 
 
-RULES = (NonBlockingHostRead,)
+# -- TL504 -----------------------------------------------------------------------------------------------------------
+_M = H + "model = torch.nn.Linear(2, 2)\n"
+
+
+class WriteThroughParameterView(Rule):
+    """
+    ## What it does
+    Flags a NumPy view of a model's parameter or `state_dict()` tensor (`model.fc.weight.detach().numpy()`,
+    `np.asarray(p.data)`, `model.state_dict()[k].numpy()`) that the code then writes into in place: `w *= 2`,
+    `w[0] = 0`, `w.fill(0)`, `w.sort()`, `np.clip(w, lo, hi, out=w)`, `np.copyto(w, ...)`. The message names
+    the view, the tensor and the write.
+
+    ## Why is this bad?
+    `.numpy()`, `np.asarray(t)`, `.detach()` and `.data` copy nothing: the array is the parameter's memory, so
+    the write changes the model's weights, silently. Code that meant to work on a copy (scale the weights for
+    a plot, sort them for a histogram, clip them for an export) corrupts the model it goes on to use.
+
+    The evidence is the analysis's: a parameter (`.weight`/`.bias` of a known module or of something named as
+    a whole model, an element of `model.parameters()`), or a tensor of `m.state_dict()` (taken directly, from a
+    name bound to it, or as a loop variable over its `.values()`/`.items()`). Only steps that copy nothing may
+    lie between it and NumPy (`.detach()`, `.data`, basic indexing, `.T`, `.view()`); `.clone()`, `.copy()`,
+    `np.array(...)`, `.astype(...)` and arithmetic make new arrays. `.cpu()` copies a tensor on an accelerator
+    and returns the same one on the host, so a chain with `.cpu()` is only reported where the model is shown
+    to be on the host (built here and never moved).
+
+    ## Example
+    ```python
+    weights = model.fc.weight.detach().numpy()
+    weights *= 255
+    ```
+
+    ## Use instead
+    ```python
+    weights = model.fc.weight.detach().numpy().copy()
+    weights *= 255
+    ```
+
+    ## Fix safety
+    The fix copies the array (`.numpy()` becomes `.numpy().copy()`): the array holds the same values, and the
+    write no longer reaches the model. It is unsafe because it changes what the code does: if changing the
+    model through NumPy was the point, the fix undoes it (write to the parameter under `torch.no_grad()`
+    instead, which says so).
+
+    ## Known problems
+    Only the function that makes the view is followed: a view returned or stored and written elsewhere is not
+    reported. Buffers are only known through `state_dict()`, and parameters of a model of unknown kind (a
+    function's argument named `layer`) are not reported.
+    """
+
+    code = "TL504"
+    name = "write-through-parameter-view"
+    summary = "In-place write to a NumPy view of a model's parameter or state_dict tensor"
+    fixable = "sometimes"
+    fix_check = FixCheck(snippet="expression")
+    VALID = [
+        Valid(_M + "w = model.weight.detach().numpy().copy()\nw *= 2\n", "a copy"),
+        Valid(_M + "w = np.array(model.weight.detach())\nw[0] = 0\n", "np.array copies"),
+        Valid(_M + "w = model.weight.detach().numpy() * 2\nw *= 2\n", "arithmetic makes a new array"),
+        Valid(_M + "w = model.weight.detach().numpy().astype(np.float64)\nw.fill(0)\n", "astype copies"),
+        Valid(_M + "w = model.weight.detach().numpy()\nw = w * 2\n", "rebound, not written"),
+        Valid(_M + "w = model.weight.detach().numpy()\nprint(w.sum())\n", "only read"),
+        Valid(_M + "model.cuda()\nw = model.weight.detach().cpu().numpy()\nw *= 2\n", ".cpu() of a model on the GPU copies"),
+        Valid(H + "def f(model):\n    w = model.weight.detach().cpu().numpy()\n    w *= 2\n",
+              ".cpu() of a model not shown on the host"),
+        Valid(H + "def f(x):\n    a = x.detach().numpy()\n    a *= 2\n", "not a parameter"),
+        Valid(H + "def f(layer):\n    a = layer.weight.detach().numpy()\n    a *= 2\n", "a module of unknown kind"),
+        Valid(_M + "w = model.weight.detach().numpy()\nv = w[[0, 1]]\nv *= 2\n", "an array index copies"),
+        Valid(_M + "sd = {k: v.clone() for k, v in model.state_dict().items()}\nw = sd['weight'].numpy()\nw *= 2\n",
+              "a dict of clones"),
+    ]
+    INVALID = [
+        Invalid(_M + "w = model.weight.detach().numpy()\nw *= 2\n", line=4, col=5,
+                fixed=_M + "w = model.weight.detach().numpy().copy()\nw *= 2\n", unsafe=True, why="scaled in place"),
+        Invalid(_M + "w = model.weight.data.numpy()\nw[0] = 0\n", line=4, col=5,
+                fixed=_M + "w = model.weight.detach().cpu().numpy().copy()\nw[0] = 0\n", unsafe=True,
+                why="an item assignment (TL201 and TL103 fix the chain too)"),
+        Invalid(_M + "w = np.asarray(model.bias.detach())\nnp.clip(w, -1, 1, out=w)\n", line=4, col=5,
+                fixed=_M + "w = np.asarray(model.bias.detach()).copy()\nnp.clip(w, -1, 1, out=w)\n", unsafe=True,
+                why="np.asarray, out="),
+        Invalid(_M + "for p in model.parameters():\n    a = p.detach().numpy()\n    a.sort()\n", line=5, col=9,
+                fixed=_M + "for p in model.parameters():\n    a = p.detach().numpy().copy()\n    a.sort()\n", unsafe=True,
+                why="a parameter of model.parameters()"),
+        Invalid(_M + "sd = model.state_dict()\nw = sd['weight'].numpy()\nw.fill(0)\n", line=5, col=5,
+                fixed=_M + "sd = model.state_dict()\nw = sd['weight'].numpy().copy()\nw.fill(0)\n", unsafe=True,
+                why="a state_dict tensor"),
+        Invalid(_M + "for k, v in model.state_dict().items():\n    a = v.cpu().numpy()\n    a[:] = 0\n", line=5, col=9,
+                fixed=_M + "for k, v in model.state_dict().items():\n    a = v.cpu().numpy().copy()\n    a[:] = 0\n",
+                unsafe=True, why=".cpu() of a model built here, on the host"),
+        Invalid(_M + "w = model.weight.detach().numpy()\nrow = w[0]\nnp.copyto(row, 1.0)\n", line=4, col=5,
+                fixed=_M + "w = model.weight.detach().numpy().copy()\nrow = w[0]\nnp.copyto(row, 1.0)\n", unsafe=True,
+                why="through a row view"),
+    ]
+
+
+RULES = (NonBlockingHostRead, WriteThroughParameterView)
