@@ -252,8 +252,9 @@ class _Reader:
         lowered = name.lower()
         if any(word in lowered for word in _SYNC_WORDS) or name == "query":
             return True
-        if isinstance(func, cst.Attribute) and name in _BLOCKING_METHODS:
-            return _root_name(func.value) not in aliases
+        if isinstance(func, cst.Attribute) and name in _BLOCKING_METHODS:  # of another value (not `y.sum().item()`)
+            return not any(isinstance(node, (cst.Name, cst.Attribute)) and dotted_name(node) in aliases
+                           for node in nodes_of(func.value))
         return False
 
 
