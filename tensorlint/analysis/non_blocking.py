@@ -221,7 +221,7 @@ class _Reader:
                 targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
                 for target in targets:
                     if isinstance(target, cst.Subscript) and self._host_tensor(target.value):
-                        return HostRead(parent, f"the index-put into the host tensor `{_text(target.value)}`", name)
+                        return HostRead(current, f"the index-put into the host tensor `{_text(target.value)}`", name)
                 return {found for target in targets for found in [dotted_name(target)] if found}
             return set()
 

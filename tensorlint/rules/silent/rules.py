@@ -94,7 +94,7 @@ class NonBlockingHostRead(Rule):
                 line=5, col=12, why="a NumPy read through the .numpy() view"),
         Invalid(H + "class Cache:\n    def __init__(self):\n        self.buffer = torch.zeros(4, 2, device=\"cpu\", pin_memory=True)\n"
                 "    def put(self, i, top_k):\n        self.buffer[i] = top_k.to(device=\"cpu\", non_blocking=True)\n",
-                line=7, col=9,
+                line=7, col=26,
                 fixed=H + "class Cache:\n    def __init__(self):\n        self.buffer = torch.zeros(4, 2, device=\"cpu\", pin_memory=True)\n"
                 "    def put(self, i, top_k):\n        self.buffer[i] = top_k.to(device=\"cpu\")\n",
                 unsafe=True, why="an index-put into a host tensor (sglang)"),
@@ -160,7 +160,7 @@ class WriteThroughParameterView(Rule):
     name = "write-through-parameter-view"
     summary = "In-place write to a NumPy view of a model's parameter or state_dict tensor"
     fixable = "sometimes"
-    fix_check = FixCheck(snippet="expression")
+    fix_check = FixCheck(snippet="expression", unshares=True)
     VALID = [
         Valid(_M + "w = model.weight.detach().numpy().copy()\nw *= 2\n", "a copy"),
         Valid(_M + "w = np.array(model.weight.detach())\nw[0] = 0\n", "np.array copies"),
