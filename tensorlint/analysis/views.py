@@ -93,7 +93,7 @@ def parameter_view(call: cst.Call, facts_of: FactsOf, qualified: QualifiedOf,
         else:
             break
     facts = facts_of(node)
-    if facts.tensor is YES and facts.grad_why is IS_PARAMETER:
+    if facts.tensor is YES and facts.grad_why is IS_PARAMETER and _names_a_parameter(node, ancestors):
         kind, on_host = "parameter", not through_cpu or _on_host(node, facts, facts_of)
     else:
         module = _state_dict_item(node, facts_of, ancestors)
@@ -179,6 +179,37 @@ class _Writer:
                 targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
                 return {found for target in targets for found in [dotted_name(target)] if found}
             return set()
+
+
+_PARAMETER_ATTRIBUTES = frozenset({"weight", "bias"})
+_PARAMETER_ITERATORS = {"parameters": 0, "named_parameters": 1}
+
+
+def _names_a_parameter(node: cst.BaseExpression, ancestors: Sequence[cst.CSTNode]) -> bool:
+    """Is `node` the parameter itself, not something computed from one (which the facts still call a parameter's
+    grad): `m.weight`, `m.bias`, a name bound once to one, or the loop variable of `m.parameters()` /
+    `m.named_parameters()`?"""
+    if isinstance(node, cst.Attribute):
+        return node.attr.value in _PARAMETER_ATTRIBUTES
+    if not isinstance(node, cst.Name):
+        return False
+    scope = _scope(ancestors)
+    assigned = _assigned(scope, node.value)
+    if len(assigned) != 1:
+        return False
+    if assigned[0] is not None:
+        return isinstance(assigned[0], cst.Attribute) and assigned[0].attr.value in _PARAMETER_ATTRIBUTES
+    loops = [n for n in _walk(scope) if isinstance(n, (cst.For, cst.CompFor)) and _binds(n.target, node.value)]
+    if len(loops) != 1:
+        return False
+    iterable, target = loops[0].iter, loops[0].target
+    if not (isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Attribute)):
+        return False
+    position = _PARAMETER_ITERATORS.get(iterable.func.attr.value)
+    if position == 0:
+        return isinstance(target, cst.Name)
+    return (position == 1 and isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2
+            and isinstance(target.elements[1].value, cst.Name) and target.elements[1].value.value == node.value)
 
 
 def _on_host(node: cst.BaseExpression, facts: Facts, facts_of: FactsOf) -> bool:
