@@ -9,7 +9,9 @@ without it shares memory wherever the code runs at all.
 The evidence (`parameter_view`): the expression is such a chain ending in NumPy (`.numpy()`, `np.asarray(t)` with
 no `dtype=`), from a root that is
   - a parameter: the analysis's parameter facts (`Facts.grad_why is IS_PARAMETER`: `.weight`/`.bias` of a known
-    module or of something named as a whole model, an element of `model.parameters()`/`named_parameters()`), or
+    module or of something named as a whole model, an element of `model.parameters()`/`named_parameters()`), on
+    the parameter itself (`m.weight`, `m.bias`, a name bound once to one, the loop variable of `m.parameters()` /
+    `m.named_parameters()`): a value computed from a parameter keeps that grad evidence but not its memory; or
   - a tensor of a module's `state_dict()` (its parameters and buffers, detached but the same memory):
     `m.state_dict()[k]`, or `sd[k]` / a loop variable over `sd.values()`/`sd.items()` where `sd` is bound, once in
     the function, to `m.state_dict()` of a value that may be a module;
