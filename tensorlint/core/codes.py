@@ -21,6 +21,8 @@ RULES = (
     ('TL403', 'per-step-synchronize', True),
     ('TL404', 'graph-retention', True),
     ('TL501', 'float64-into-float32-module', True),
+    ('TL502', 'non-blocking-host-read', True),
+    ('TL504', 'write-through-parameter-view', True),
 )
 CODES = tuple(code for code, _, _ in RULES)
 DEFAULT_CODES = frozenset(code for code, _, default in RULES if default)
@@ -28,20 +30,22 @@ DEFAULT_CODES = frozenset(code for code, _, default in RULES if default)
 FILE_CODES = frozenset(['TL001', 'TL002'])
 # How the verifier checks each rule's fix (`Rule.fix_check`).
 FIX_CHECKS = {
-    'TL001': FixCheck(snippet='expression', raises=(), measures='sync', dtypes=()),
-    'TL002': FixCheck(snippet='expression', raises=(), measures='sync', dtypes=()),
-    'TL101': FixCheck(snippet='conversion', raises=(('RuntimeError', 'requires grad'),), measures='sync', dtypes=()),
-    'TL102': FixCheck(snippet='conversion', raises=(('TypeError', "can't convert .*(cuda|CUDA|device type).* to numpy"),), measures='sync', dtypes=()),
-    'TL103': FixCheck(snippet='conversion', raises=(), measures='sync', dtypes=()),
-    'TL104': FixCheck(snippet='conversion', raises=(('TypeError', 'Got unsupported ScalarType (BFloat16|Float8)'),), measures='sync', dtypes=('bfloat16', 'float8_e4m3fn', 'float8_e4m3fnuz', 'float8_e5m2', 'float8_e5m2fnuz', 'float8_e8m0fnu')),
-    'TL105': FixCheck(snippet='conversion', raises=(), measures='sync', dtypes=()),
-    'TL201': FixCheck(snippet='expression', raises=(), measures='sync', dtypes=()),
-    'TL202': FixCheck(snippet='statement', raises=(), measures='sync', dtypes=()),
-    'TL301': FixCheck(snippet='numpy', raises=(), measures='sync', dtypes=()),
-    'TL302': FixCheck(snippet='numpy', raises=(), measures='sync', dtypes=()),
-    'TL401': FixCheck(snippet='loop', raises=(), measures='sync', dtypes=()),
-    'TL402': FixCheck(snippet='loop', raises=(), measures='sync', dtypes=()),
-    'TL403': FixCheck(snippet='loop', raises=(), measures='sync', dtypes=()),
-    'TL404': FixCheck(snippet='loop', raises=(), measures='graph', dtypes=()),
-    'TL501': FixCheck(snippet='module_input', raises=(('RuntimeError', '(mat1 and mat2 must have the same dtype, but got Double and Float|expected m1 and m2 to have the same dtype, but got: double != float|Input type \\(double\\) and bias type \\(float\\) should be the same|expected scalar type Double but found Float)'),), measures='sync', dtypes=('float64',)),
+    'TL001': FixCheck(snippet='expression', raises=(), measures='sync', dtypes=(), unshares=False),
+    'TL002': FixCheck(snippet='expression', raises=(), measures='sync', dtypes=(), unshares=False),
+    'TL101': FixCheck(snippet='conversion', raises=(('RuntimeError', 'requires grad'),), measures='sync', dtypes=(), unshares=False),
+    'TL102': FixCheck(snippet='conversion', raises=(('TypeError', "can't convert .*(cuda|CUDA|device type).* to numpy"),), measures='sync', dtypes=(), unshares=False),
+    'TL103': FixCheck(snippet='conversion', raises=(), measures='sync', dtypes=(), unshares=False),
+    'TL104': FixCheck(snippet='conversion', raises=(('TypeError', 'Got unsupported ScalarType (BFloat16|Float8)'),), measures='sync', dtypes=('bfloat16', 'float8_e4m3fn', 'float8_e4m3fnuz', 'float8_e5m2', 'float8_e5m2fnuz', 'float8_e8m0fnu'), unshares=False),
+    'TL105': FixCheck(snippet='conversion', raises=(), measures='sync', dtypes=(), unshares=False),
+    'TL201': FixCheck(snippet='expression', raises=(), measures='sync', dtypes=(), unshares=False),
+    'TL202': FixCheck(snippet='statement', raises=(), measures='sync', dtypes=(), unshares=False),
+    'TL301': FixCheck(snippet='numpy', raises=(), measures='sync', dtypes=(), unshares=False),
+    'TL302': FixCheck(snippet='numpy', raises=(), measures='sync', dtypes=(), unshares=False),
+    'TL401': FixCheck(snippet='loop', raises=(), measures='sync', dtypes=(), unshares=False),
+    'TL402': FixCheck(snippet='loop', raises=(), measures='sync', dtypes=(), unshares=False),
+    'TL403': FixCheck(snippet='loop', raises=(), measures='sync', dtypes=(), unshares=False),
+    'TL404': FixCheck(snippet='loop', raises=(), measures='graph', dtypes=(), unshares=False),
+    'TL501': FixCheck(snippet='module_input', raises=(('RuntimeError', '(mat1 and mat2 must have the same dtype, but got Double and Float|expected m1 and m2 to have the same dtype, but got: double != float|Input type \\(double\\) and bias type \\(float\\) should be the same|expected scalar type Double but found Float)'),), measures='sync', dtypes=('float64',), unshares=False),
+    'TL502': FixCheck(snippet='expression', raises=(), measures='sync', dtypes=(), unshares=False),
+    'TL504': FixCheck(snippet='expression', raises=(), measures='sync', dtypes=(), unshares=True),
 }

@@ -25,3 +25,7 @@ class FixCheck:
     # tensors of those dtypes only (TL104's `.float()` is right for bfloat16, not for a float64 tensor);
     # empty: any dtype the binding matrix has.
     dtypes: Tuple[str, ...] = ()
+    # The fix copies on purpose, so that the result stops sharing memory with its inputs (TL504's `.copy()` of a
+    # parameter's NumPy view): the fixed value must equal the original and share memory with none of the inputs,
+    # where the original may share some.
+    unshares: bool = False

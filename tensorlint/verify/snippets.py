@@ -67,6 +67,11 @@ def proven_dtypes(codes: Sequence[str]) -> List[str]:
     return sorted(set.intersection(*declared)) if declared else []
 
 
+def unshares(codes: Sequence[str]) -> bool:
+    """Does a rule of `codes` say its fix stops the result sharing memory with its inputs, on purpose?"""
+    return any(fix_check(code).unshares for code in codes)
+
+
 def loop_measure(codes: Sequence[str]) -> str:
     """What the fixed loop must save: "graph" (retained graphs) if any of `codes` says so, else "sync"."""
     measures = {fix_check(code).measures for code in codes}
@@ -113,6 +118,7 @@ class Case:
             "raises": hazard_errors(self.codes),
             "measures": loop_measure(self.codes),
             "dtypes": proven_dtypes(self.codes),
+            "unshares": unshares(self.codes),
             "candidates": [c.__dict__ for c in self.candidates],
             "grad_modes": self.grad_modes,
             "imports": self.imports,

@@ -100,8 +100,10 @@ def retained_steps(state: Dict[str, Any], steps: List[Any], iterations: int, per
 class Tally:
     """Outcomes per binding -> a verdict."""
 
-    def __init__(self, strict_bfloat16: bool, loop: bool = False, shape: Tuple[int, ...] = (2, 3)) -> None:
+    def __init__(self, strict_bfloat16: bool, loop: bool = False, shape: Tuple[int, ...] = (2, 3),
+                 unshares: bool = False) -> None:
         self.strict = strict_bfloat16
+        self.unshares = unshares  # the fix copies on purpose: the fixed value must share memory with no input
         self.loop = loop
         self.shape = shape
         self.counts: Counter = Counter()
@@ -119,7 +121,9 @@ class Tally:
         why = None
         if original.ok and fixed.ok:
             why = difference(original.value, fixed.value, loop=self.loop)
-            if why is None and original.shared != fixed.shared:
+            if why is None and self.unshares and fixed.shared:
+                why = f"the fix was to stop sharing memory, but the fixed snippet shares it with {sorted(fixed.shared)}"
+            elif why is None and not self.unshares and original.shared != fixed.shared:
                 why = (f"memory sharing differs: the original shares memory with "
                        f"{sorted(original.shared) or 'nothing'}, "
                        f"the fixed snippet with {sorted(fixed.shared) or 'nothing'}")

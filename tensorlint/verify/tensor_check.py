@@ -140,7 +140,7 @@ class TensorVerifier:
 
     def _verify_shape(self, job: dict, plan: Plan, compiled: Tuple[Any, Any], shape: Tuple[int, ...]) -> dict:
         hazards = job["raises"]
-        tally = Tally(job["strict_bfloat16"], shape=shape)
+        tally = Tally(job["strict_bfloat16"], shape=shape, unshares=bool(job.get("unshares")))
         for grad_enabled, cell, choice, label in self._bindings(job, plan):
             if shape != SHAPES[0]:
                 label += f", shape {shape}"

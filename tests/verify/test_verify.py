@@ -499,3 +499,17 @@ def test_bfloat16_fixes_are_bound_to_the_dtypes_the_rule_proves(report):
     assert "bfloat16" in proven_dtypes(["TL104"]) and proven_dtypes(["TL101"]) == []
     tl104 = [fix for fix in report["fixes"] if fix["codes"] == ["TL104"]]
     assert tl104 and all(fix["verdict"] == "PASS" for fix in tl104), tl104
+
+
+def test_a_fix_that_copies_on_purpose_must_stop_sharing_memory(report):
+    from tensorlint.verify.evaluation import Outcome
+    from tensorlint.verify.snippets import unshares
+    from tensorlint.verify.tally import Tally
+    assert unshares(["TL504"]) and not unshares(["TL201"])
+    value = np.zeros(2)
+    for fixed_shares, failed in ((frozenset(), 0), (frozenset({"t"}), 1)):
+        tally = Tally(strict_bfloat16=False, unshares=True)
+        tally.add("binding", Outcome(True, value, shared=frozenset({"t"})), Outcome(True, value, shared=fixed_shares), [])
+        assert tally.counts.get("fail", 0) == failed and tally.counts.get("same", 0) == 1 - failed
+    tl504 = [fix for fix in report["fixes"] if fix["codes"] == ["TL504"]]
+    assert tl504 and all(fix["verdict"] == "PASS" for fix in tl504), tl504

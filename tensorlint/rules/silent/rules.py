@@ -1,10 +1,15 @@
-"""TL5: silent hazards at the torch/NumPy border. Each hazard's checker lives in its own module of this folder."""
+"""TL5: hazards at the torch/NumPy border that no conversion error points at: a dtype NumPy picked, a copy read
+before it lands, memory NumPy and torch share. Each hazard's checker lives in its own module of this folder."""
 from __future__ import annotations
 
 from tensorlint.core.fix_check import FixCheck
 from tensorlint.rules.base import Invalid, Rule, Valid
 
-H = "import numpy as np\nimport torch\nimport torch.nn as nn\n"  # header shared by the TL501 cases
+H = "import numpy as np\nimport torch\n"  # header shared by the cases
+
+
+# -- TL501 -----------------------------------------------------------------------------------------------------------
+_NN = "import numpy as np\nimport torch\nimport torch.nn as nn\n"  # the TL501 cases' header
 
 
 class Float64IntoFloat32Module(Rule):
@@ -63,64 +68,258 @@ class Float64IntoFloat32Module(Rule):
     summary = "A float64 tensor made from NumPy reaches a module whose parameters are float32"
     fixable = "always"
     VALID = [
-        Valid(H + "m = nn.Linear(3, 2)\ny = m(torch.from_numpy(np.random.rand(4, 3)).float())\n", ".float() first"),
-        Valid(H + "m = nn.Linear(3, 2)\ny = m(torch.tensor(np.random.rand(4, 3), dtype=torch.float32))\n",
+        Valid(_NN + "m = nn.Linear(3, 2)\ny = m(torch.from_numpy(np.random.rand(4, 3)).float())\n", ".float() first"),
+        Valid(_NN + "m = nn.Linear(3, 2)\ny = m(torch.tensor(np.random.rand(4, 3), dtype=torch.float32))\n",
               "dtype=torch.float32"),
-        Valid(H + "m = nn.Linear(3, 2)\ny = m(torch.FloatTensor(np.random.rand(4, 3)))\n", "torch.FloatTensor"),
-        Valid(H + "m = nn.Linear(3, 2).double()\ny = m(torch.from_numpy(np.random.rand(4, 3)))\n",
+        Valid(_NN + "m = nn.Linear(3, 2)\ny = m(torch.FloatTensor(np.random.rand(4, 3)))\n", "torch.FloatTensor"),
+        Valid(_NN + "m = nn.Linear(3, 2).double()\ny = m(torch.from_numpy(np.random.rand(4, 3)))\n",
               "a float64 model"),
-        Valid(H + "m = nn.Linear(3, 2)\ny = m(torch.from_numpy(np.load('x.npy')))\n", "an array of unknown dtype"),
-        Valid(H + "def f(x):\n    m = nn.Linear(3, 2)\n    return m(torch.from_numpy(x))\n", "a parameter"),
-        Valid(H + "m = nn.Linear(3, 2)\ny = m(torch.from_numpy(adata.X))\n", "another library's array"),
-        Valid(H + "m = nn.Linear(3, 2)\ny = m(torch.from_numpy(np.zeros((4, 3), dtype=np.float32)))\n",
+        Valid(_NN + "m = nn.Linear(3, 2)\ny = m(torch.from_numpy(np.load('x.npy')))\n", "an array of unknown dtype"),
+        Valid(_NN + "def f(x):\n    m = nn.Linear(3, 2)\n    return m(torch.from_numpy(x))\n", "a parameter"),
+        Valid(_NN + "m = nn.Linear(3, 2)\ny = m(torch.from_numpy(adata.X))\n", "another library's array"),
+        Valid(_NN + "m = nn.Linear(3, 2)\ny = m(torch.from_numpy(np.zeros((4, 3), dtype=np.float32)))\n",
               "a float32 array"),
-        Valid(H + "m = nn.Linear(3, 2)\ny = m(torch.from_numpy(np.random.rand(4, 3).astype(np.float32)))\n",
+        Valid(_NN + "m = nn.Linear(3, 2)\ny = m(torch.from_numpy(np.random.rand(4, 3).astype(np.float32)))\n",
               ".astype(np.float32)"),
-        Valid(H + "m = nn.Linear(3, 2)\nx = np.zeros((4, 3), dtype=np.float32) * 0.5\ny = m(torch.from_numpy(x))\n",
+        Valid(_NN + "m = nn.Linear(3, 2)\nx = np.zeros((4, 3), dtype=np.float32) * 0.5\ny = m(torch.from_numpy(x))\n",
               "a float32 array times a Python float stays float32"),
-        Valid(H + "e = nn.Embedding(10, 3)\ny = e(torch.from_numpy(np.arange(4)))\n", "integers into an embedding"),
-        Valid(H + "loss = nn.MSELoss()\ny = loss(torch.from_numpy(np.zeros(3)), torch.zeros(3))\n",
+        Valid(_NN + "e = nn.Embedding(10, 3)\ny = e(torch.from_numpy(np.arange(4)))\n", "integers into an embedding"),
+        Valid(_NN + "loss = nn.MSELoss()\ny = loss(torch.from_numpy(np.zeros(3)), torch.zeros(3))\n",
               "a loss takes float64"),
-        Valid(H + "torch.set_default_dtype(torch.float64)\nm = nn.Linear(3, 2)\n"
+        Valid(_NN + "torch.set_default_dtype(torch.float64)\nm = nn.Linear(3, 2)\n"
               "y = m(torch.from_numpy(np.random.rand(4, 3)))\n", "the default dtype is changed"),
-        Valid(H + "m = nn.Linear(3, 2)\ny = m(torch.tensor([[0.5, 1.0, 2.0]]))\n", "Python floats make float32"),
-        Valid(H + "m = torch.load('m.pt')\ny = m(torch.from_numpy(np.random.rand(4, 3)))\n",
+        Valid(_NN + "m = nn.Linear(3, 2)\ny = m(torch.tensor([[0.5, 1.0, 2.0]]))\n", "Python floats make float32"),
+        Valid(_NN + "m = torch.load('m.pt')\ny = m(torch.from_numpy(np.random.rand(4, 3)))\n",
               "a loaded model's dtype is not shown"),
-        Valid(H + "m = nn.Linear(3, 2)\nx = torch.from_numpy(np.random.rand(4, 3))\ndef f():\n    return m(x)\n",
+        Valid(_NN + "m = nn.Linear(3, 2)\nx = torch.from_numpy(np.random.rand(4, 3))\ndef f():\n    return m(x)\n",
               "made in another function"),
     ]
     INVALID = [
-        Invalid(H + "m = nn.Linear(3, 2)\ny = m(torch.from_numpy(np.random.rand(4, 3)))\n", line=5, col=7,
-                fixed=H + "m = nn.Linear(3, 2)\ny = m(torch.from_numpy(np.random.rand(4, 3)).float())\n",
+        Invalid(_NN + "m = nn.Linear(3, 2)\ny = m(torch.from_numpy(np.random.rand(4, 3)))\n", line=5, col=7,
+                fixed=_NN + "m = nn.Linear(3, 2)\ny = m(torch.from_numpy(np.random.rand(4, 3)).float())\n",
                 why="torch.from_numpy"),
-        Invalid(H + "def f(device):\n    m = nn.Conv2d(1, 4, 3).to(device)\n    img = np.zeros((1, 1, 8, 8), dtype=np.uint8)\n"
+        Invalid(_NN + "def f(device):\n    m = nn.Conv2d(1, 4, 3).to(device)\n    img = np.zeros((1, 1, 8, 8), dtype=np.uint8)\n"
                 "    x = torch.as_tensor(img / 255.0).to(device)\n    return m(x)\n", line=7, col=9,
-                fixed=H + "def f(device):\n    m = nn.Conv2d(1, 4, 3).to(device)\n"
+                fixed=_NN + "def f(device):\n    m = nn.Conv2d(1, 4, 3).to(device)\n"
                 "    img = np.zeros((1, 1, 8, 8), dtype=np.uint8)\n"
                 "    x = torch.as_tensor(img / 255.0).float().to(device)\n    return m(x)\n",
                 why="an image scaled by a Python float, moved to the device"),
-        Invalid(H + "m = nn.Sequential(nn.Linear(2, 2), nn.ReLU())\nx = torch.tensor(np.array([[0.5, 1.5]]))\ny = m(x)\n",
+        Invalid(_NN + "m = nn.Sequential(nn.Linear(2, 2), nn.ReLU())\nx = torch.tensor(np.array([[0.5, 1.5]]))\ny = m(x)\n",
                 line=5, col=5,
-                fixed=H + "m = nn.Sequential(nn.Linear(2, 2), nn.ReLU())\n"
+                fixed=_NN + "m = nn.Sequential(nn.Linear(2, 2), nn.ReLU())\n"
                 "x = torch.tensor(np.array([[0.5, 1.5]])).float()\ny = m(x)\n",
                 why="np.array of floats into a Sequential"),
-        Invalid(H + "import torch.nn.functional as F\nlayer = nn.Linear(3, 2)\n"
+        Invalid(_NN + "import torch.nn.functional as F\nlayer = nn.Linear(3, 2)\n"
                 "y = F.linear(torch.from_numpy(np.linspace(0, 1, 3)), layer.weight)\n", line=6, col=14,
-                fixed=H + "import torch.nn.functional as F\nlayer = nn.Linear(3, 2)\n"
+                fixed=_NN + "import torch.nn.functional as F\nlayer = nn.Linear(3, 2)\n"
                 "y = F.linear(torch.from_numpy(np.linspace(0, 1, 3)).float(), layer.weight)\n",
                 why="F.linear with a layer's weight"),
-        Invalid(H + "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        Invalid(_NN + "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
                 "        self.fc = nn.Linear(3, 2)\n    def forward(self, x):\n        return self.fc(x)\n"
                 "net = Net()\nout = net(torch.from_numpy(np.ones((2, 3))))\n", line=11, col=11,
-                fixed=H + "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                fixed=_NN + "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
                 "        self.fc = nn.Linear(3, 2)\n    def forward(self, x):\n        return self.fc(x)\n"
                 "net = Net()\nout = net(torch.from_numpy(np.ones((2, 3))).float())\n",
                 why="a module class of the file"),
-        Invalid(H + "m = nn.Linear(3, 2)\nx = torch.from_numpy(np.random.rand(4, 3))\nprint(x.sum())\ny = m(x)\n",
+        Invalid(_NN + "m = nn.Linear(3, 2)\nx = torch.from_numpy(np.random.rand(4, 3))\nprint(x.sum())\ny = m(x)\n",
                 line=5, col=5, unsafe=True,
-                fixed=H + "m = nn.Linear(3, 2)\nx = torch.from_numpy(np.random.rand(4, 3)).float()\nprint(x.sum())\ny = m(x)\n",
+                fixed=_NN + "m = nn.Linear(3, 2)\nx = torch.from_numpy(np.random.rand(4, 3)).float()\nprint(x.sum())\ny = m(x)\n",
                 why="another use of the tensor sees float32 too: unsafe"),
     ]
 
 
-RULES = (Float64IntoFloat32Module,)
+# -- TL502 -----------------------------------------------------------------------------------------------------------
+_NB = "def f(x):\n    y = x.to(\"cpu\", non_blocking=True)\n"
+
+
+class NonBlockingHostRead(Rule):
+    """
+    ## What it does
+    Flags the first read on the host of a tensor filled by a non-blocking device-to-host copy, before any
+    synchronisation in the same function: `y = x.to("cpu", non_blocking=True)` (or `device="cpu"`,
+    `torch.device("cpu")`, a name bound to one), or `dst.copy_(x, non_blocking=True)` into a host tensor, then
+    `y.item()`, `y.tolist()`, `float(y)`, `print(y)`, arithmetic, a NumPy or torch function, an index-put into a
+    host tensor, or the same through `y.numpy()` and other views. The message names the copy and the read.
+
+    ## Why is this bad?
+    A non-blocking copy from an accelerator only queues the transfer: it returns at once with a host tensor
+    (in pinned memory) that the transfer fills later. Code that reads it before synchronising (the stream, an
+    event recorded after the copy, or the device) may read stale values: zeros or the previous batch, at
+    random. There is no error, only wrong numbers.
+
+    The copy's source must not be shown to be on the host already (then nothing is in flight); a source of
+    unknown device is reported, since `non_blocking=True` only matters for a copy from an accelerator.
+    `.numpy()`, indexing, `.view()` and `.shape` read nothing, so
+    `y = x.to("cpu", non_blocking=True).numpy()` followed by `event.synchronize()` and then the reads is fine.
+    Anything that may synchronise ends the search: a `.synchronize()` of any kind, an event `.query()`, a call
+    whose name says it syncs or waits, or a blocking `.item()`/`.tolist()`/`.cpu()` of another tensor (it waits
+    for the stream the copy is queued on, when that is the current one).
+
+    ## Example
+    ```python
+    scores = logits.to("cpu", non_blocking=True)
+    best = scores.argmax().item()
+    ```
+
+    ## Use instead
+    ```python
+    scores = logits.to("cpu", non_blocking=True)
+    torch.cuda.current_stream().synchronize()
+    best = scores.argmax().item()
+    ```
+
+    ## Fix safety
+    Where the read is in the copy's own statement (`buf[i] = x.to("cpu", non_blocking=True)`), the fix drops
+    `non_blocking=True`, so that the copy blocks until the data has arrived: the values are right on every
+    device, and the copy no longer overlaps other work. It is unsafe because that overlap may be what the code
+    is for; a synchronisation just before the read keeps it. A read in a later statement gets no fix: where
+    to synchronise (or whether to give up the overlap) is the author's choice.
+
+    ## Known problems
+    Only the function that makes the copy is followed: a copy returned to a caller (or stored on an object)
+    and read there is not reported, nor a read in the next iteration of a loop. A synchronisation on one
+    branch of an `if` counts for everything after it.
+    """
+
+    code = "TL502"
+    name = "non-blocking-host-read"
+    summary = "Host read of a non-blocking device-to-host copy before any synchronisation"
+    fixable = "sometimes"
+    fix_check = FixCheck(snippet="expression")
+    VALID = [
+        Valid(H + _NB + "    torch.cuda.synchronize()\n    return y.item()\n", "synchronised first"),
+        Valid(H + _NB + "    event = torch.cuda.Event()\n    event.record()\n    event.synchronize()\n"
+              "    return y.tolist()\n", "an event synchronised"),
+        Valid(H + "def f(x, done):\n    y = x.to(\"cpu\", non_blocking=True).numpy()\n    done.synchronize()\n"
+              "    return y.sum()\n", ".numpy() is a view: all reads after the sync"),
+        Valid(H + _NB + "    return y\n", "handed to the caller"),
+        Valid(H + _NB + "    n = y.shape[0]\n    return n\n", "only the shape"),
+        Valid(H + "def f(x):\n    y = x.to(\"cpu\")\n    return y.item()\n", "a blocking copy"),
+        Valid(H + "def f():\n    x = torch.zeros(3)\n    y = x.to(\"cpu\", non_blocking=True)\n    return y.item()\n",
+              "the source is on the host: no copy"),
+        Valid(H + "def f(x):\n    y = x.to(\"cuda\", non_blocking=True)\n    return y.sum()\n", "to the accelerator"),
+        Valid(H + "def f(x, device):\n    y = x.to(device, non_blocking=True)\n    return y.item()\n",
+              "a device of unknown kind"),
+        Valid(H + _NB + "    z = other.item()\n    return y.item()\n", "another blocking read syncs the stream"),
+        Valid(H + _NB + "    y = torch.zeros(3)\n    return y.item()\n", "rebound"),
+        Valid(H + "def f(x, out):\n    buf = torch.empty(3, pin_memory=True)\n    buf.copy_(x, non_blocking=True)\n"
+              "    out.record()\n    return buf\n", "copy_ into a host tensor, not read here"),
+        Valid(H + "def f(x, dst):\n    dst.copy_(x, non_blocking=True)\n    return dst.item()\n",
+              "copy_ into a tensor not shown to be on the host"),
+    ]
+    INVALID = [
+        Invalid(H + _NB + "    return y.item()\n", line=5, col=12, why=".item() before any sync"),
+        Invalid(H + "def f(model, x):\n    out = model(x.cuda())\n    y = out.to(device=\"cpu\", non_blocking=True)\n"
+                "    print(y)\n", line=6, col=5, why="printed; the source is shown on the device"),
+        Invalid(H + "def f(x):\n    y = x.to(torch.device(\"cpu\"), non_blocking=True).numpy()\n    return np.mean(y)\n",
+                line=5, col=12, why="a NumPy read through the .numpy() view"),
+        Invalid(H + "class Cache:\n    def __init__(self):\n        self.buffer = torch.zeros(4, 2, device=\"cpu\", pin_memory=True)\n"
+                "    def put(self, i, top_k):\n        self.buffer[i] = top_k.to(device=\"cpu\", non_blocking=True)\n",
+                line=7, col=26,
+                fixed=H + "class Cache:\n    def __init__(self):\n        self.buffer = torch.zeros(4, 2, device=\"cpu\", pin_memory=True)\n"
+                "    def put(self, i, top_k):\n        self.buffer[i] = top_k.to(device=\"cpu\")\n",
+                unsafe=True, why="an index-put into a host tensor (sglang)"),
+        Invalid(H + "def f(x):\n    cpu = torch.device(\"cpu\")\n    host = torch.empty(3, pin_memory=True)\n"
+                "    host.copy_(x, non_blocking=True)\n    return host.tolist()\n", line=7, col=12, why="copy_ into a host tensor"),
+        Invalid(H + _NB + "    if y[0] > 0:\n        return 1\n", line=5, col=8, why="a comparison"),
+        Invalid(H + "def f(x):\n    return float(x.to(\"cpu\", non_blocking=True).sum())\n", line=4, col=18,
+                fixed=H + "def f(x):\n    return float(x.to(\"cpu\").sum())\n", unsafe=True,
+                why="read in the copy's own statement: the fix drops non_blocking=True"),
+    ]
+
+
+# -- TL504 -----------------------------------------------------------------------------------------------------------
+_M = H + "model = torch.nn.Linear(2, 2)\n"
+
+
+class WriteThroughParameterView(Rule):
+    """
+    ## What it does
+    Flags a NumPy view of a model's parameter or `state_dict()` tensor (`model.fc.weight.detach().numpy()`,
+    `np.asarray(p.data)`, `model.state_dict()[k].numpy()`) that the code then writes into in place: `w *= 2`,
+    `w[0] = 0`, `w.fill(0)`, `w.sort()`, `np.clip(w, lo, hi, out=w)`, `np.copyto(w, ...)`. The message names
+    the view, the tensor and the write.
+
+    ## Why is this bad?
+    `.numpy()`, `np.asarray(t)`, `.detach()` and `.data` copy nothing: the array is the parameter's memory, so
+    the write changes the model's weights, silently. Code that meant to work on a copy (scale the weights for
+    a plot, sort them for a histogram, clip them for an export) corrupts the model it goes on to use.
+
+    The evidence is the analysis's: a parameter (`.weight`/`.bias` of a known module or of something named as
+    a whole model, an element of `model.parameters()`), or a tensor of `m.state_dict()` (taken directly, from a
+    name bound to it, or as a loop variable over its `.values()`/`.items()`). Only steps that copy nothing may
+    lie between it and NumPy (`.detach()`, `.data`, basic indexing, `.T`, `.view()`); `.clone()`, `.copy()`,
+    `np.array(...)`, `.astype(...)` and arithmetic make new arrays. `.cpu()` copies a tensor on an accelerator
+    and returns the same one on the host, so a chain with `.cpu()` is only reported where the model is shown
+    to be on the host (built here and never moved).
+
+    ## Example
+    ```python
+    weights = model.fc.weight.detach().numpy()
+    weights *= 255
+    ```
+
+    ## Use instead
+    ```python
+    weights = model.fc.weight.detach().numpy().copy()
+    weights *= 255
+    ```
+
+    ## Fix safety
+    The fix copies the array (`.numpy()` becomes `.numpy().copy()`): the array holds the same values, and the
+    write no longer reaches the model. It is unsafe because it changes what the code does: if changing the
+    model through NumPy was the point, the fix undoes it (write to the parameter under `torch.no_grad()`
+    instead, which says so).
+
+    ## Known problems
+    Only the function that makes the view is followed: a view returned or stored and written elsewhere is not
+    reported. Buffers are only known through `state_dict()`, and parameters of a model of unknown kind (a
+    function's argument named `layer`) are not reported.
+    """
+
+    code = "TL504"
+    name = "write-through-parameter-view"
+    summary = "In-place write to a NumPy view of a model's parameter or state_dict tensor"
+    fixable = "sometimes"
+    fix_check = FixCheck(snippet="expression", unshares=True)
+    VALID = [
+        Valid(_M + "w = model.weight.detach().numpy().copy()\nw *= 2\n", "a copy"),
+        Valid(_M + "w = np.array(model.weight.detach())\nw[0] = 0\n", "np.array copies"),
+        Valid(_M + "w = model.weight.detach().numpy() * 2\nw *= 2\n", "arithmetic makes a new array"),
+        Valid(_M + "w = model.weight.detach().numpy().astype(np.float64)\nw.fill(0)\n", "astype copies"),
+        Valid(_M + "w = model.weight.detach().numpy()\nw = w * 2\n", "rebound, not written"),
+        Valid(_M + "w = model.weight.detach().numpy()\nprint(w.sum())\n", "only read"),
+        Valid(_M + "model.cuda()\nw = model.weight.detach().cpu().numpy()\nw *= 2\n", ".cpu() of a model on the GPU copies"),
+        Valid(H + "def f(model):\n    w = model.weight.detach().cpu().numpy()\n    w *= 2\n",
+              ".cpu() of a model not shown on the host"),
+        Valid(H + "def f(x):\n    a = x.detach().numpy()\n    a *= 2\n", "not a parameter"),
+        Valid(H + "def f(layer):\n    a = layer.weight.detach().numpy()\n    a *= 2\n", "a module of unknown kind"),
+        Valid(_M + "w = model.weight.detach().numpy()\nv = w[[0, 1]]\nv *= 2\n", "an array index copies"),
+        Valid(_M + "sd = {k: v.clone() for k, v in model.state_dict().items()}\nw = sd['weight'].numpy()\nw *= 2\n",
+              "a dict of clones"),
+    ]
+    INVALID = [
+        Invalid(_M + "w = model.weight.detach().numpy()\nw *= 2\n", line=4, col=5,
+                fixed=_M + "w = model.weight.detach().numpy().copy()\nw *= 2\n", unsafe=True, why="scaled in place"),
+        Invalid(_M + "w = model.weight.data.numpy()\nw[0] = 0\n", line=4, col=5,
+                fixed=_M + "w = model.weight.detach().cpu().numpy().copy()\nw[0] = 0\n", unsafe=True,
+                why="an item assignment (TL201 and TL103 fix the chain too)"),
+        Invalid(_M + "w = np.asarray(model.bias.detach())\nnp.clip(w, -1, 1, out=w)\n", line=4, col=5,
+                fixed=_M + "w = np.asarray(model.bias.detach()).copy()\nnp.clip(w, -1, 1, out=w)\n", unsafe=True,
+                why="np.asarray, out="),
+        Invalid(_M + "for p in model.parameters():\n    a = p.detach().numpy()\n    a.sort()\n", line=5, col=9,
+                fixed=_M + "for p in model.parameters():\n    a = p.detach().numpy().copy()\n    a.sort()\n", unsafe=True,
+                why="a parameter of model.parameters()"),
+        Invalid(_M + "sd = model.state_dict()\nw = sd['weight'].numpy()\nw.fill(0)\n", line=5, col=5,
+                fixed=_M + "sd = model.state_dict()\nw = sd['weight'].numpy().copy()\nw.fill(0)\n", unsafe=True,
+                why="a state_dict tensor"),
+        Invalid(_M + "for k, v in model.state_dict().items():\n    a = v.cpu().numpy()\n    a[:] = 0\n", line=5, col=9,
+                fixed=_M + "for k, v in model.state_dict().items():\n    a = v.cpu().numpy().copy()\n    a[:] = 0\n",
+                unsafe=True, why=".cpu() of a model built here, on the host"),
+        Invalid(_M + "w = model.weight.detach().numpy()\nrow = w[0]\nnp.copyto(row, 1.0)\n", line=4, col=5,
+                fixed=_M + "w = model.weight.detach().numpy().copy()\nrow = w[0]\nnp.copyto(row, 1.0)\n", unsafe=True,
+                why="through a row view"),
+    ]
+
+
+RULES = (Float64IntoFloat32Module, NonBlockingHostRead, WriteThroughParameterView)

@@ -1,0 +1,307 @@
+"""Non-blocking device-to-host copies, and the first host read of what they fill before a synchronisation.
+
+`y = x.to("cpu", non_blocking=True)` (also `device="cpu"`, `torch.device("cpu")`, a name bound to one) and
+`dst.copy_(x, non_blocking=True)` into a host tensor `dst` may return before the data has arrived from the
+accelerator: the host tensor is filled by a DMA still in flight. (`Tensor.cpu()` takes no `non_blocking` on
+torch 2.13.) Reading it on the host before a synchronisation reads stale values.
+
+The evidence (`host_copy`): the target is shown to be the host (`denotes_accelerator` is NO), `non_blocking=True`
+is written, and the source is a value that may be a tensor and is not shown to be on the host already (on the
+host the copy is a no-op and nothing is in flight). A source of unknown device counts: `non_blocking=True`
+only does anything for a copy from an accelerator, so the code was written for one, and there it races.
+
+The read (`first_host_read`): from the copy on, in source order through the rest of the enclosing function
+(or module), following the names the copy is bound to and their views (`.numpy()`, `np.asarray`, indexing,
+`.view()`, `.detach()`), the first use that reads the values on the host: `.item()`, `.tolist()`, reductions and
+arithmetic, `float(y)`, `print(y)`, an f-string, a NumPy or torch function, a test (`if y:`), an index-put
+into a host tensor (`buf[i] = y`), `pickle`/`torch.save`. Only shapes and dtypes, views, passing the value on
+(`return y`, `out.append(y)`, an unknown function) read nothing here. Anything that may synchronise ends the
+search without a finding: a `.synchronize()` (device, stream, event), an event `.query()`, a call whose name
+says it syncs or waits (`self.wait_for_copy()`), and a blocking `.item()`/`.tolist()`/`.cpu()` of another
+value (it waits for the stream the copy was queued on, when that is the current one). So does leaving the
+function, a nested function or a rebinding of the name. Statements are read in source order: a sync on one
+branch of an `if` counts for the code after it, and a loop's next iteration is not followed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional, Sequence, Set
+
+import libcst as cst
+
+from tensorlint.analysis.facts import NO, YES, Evidence, Facts
+from tensorlint.analysis.following import (Header, following_units, loads, nodes_of, parents_of, rebound,
+                                            statement_index)
+from tensorlint.analysis.imports import dotted_name
+
+FactsOf = Callable[[cst.BaseExpression], Facts]
+QualifiedOf = Callable[[cst.BaseExpression], Optional[str]]
+
+# Tensor (and ndarray) methods that read the values on the host.
+READ_METHODS = frozenset({
+    "item", "tolist", "sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "any", "all", "nonzero",
+    "std", "var", "prod", "cumsum", "sort", "argsort", "topk", "unique", "clone", "copy", "eq", "ne", "gt", "ge",
+    "lt", "le", "abs", "float", "double", "long", "int", "half", "bool", "norm", "equal", "allclose", "isnan",
+    "isinf", "round", "astype", "tobytes", "__float__", "__int__", "__bool__", "__index__", "count_nonzero",
+    "median", "mode", "bincount", "histc", "dot", "matmul", "add", "sub", "mul", "div",
+})
+# Methods that give a view (or the same memory) of the value, and nothing read yet.
+VIEW_METHODS = frozenset({
+    "numpy", "view", "view_as", "detach", "t", "permute", "transpose", "squeeze", "unsqueeze", "narrow", "select",
+    "expand", "expand_as", "unbind", "split", "chunk", "cpu", "as_strided", "unfold", "movedim", "swapaxes",
+    "__array__",
+})
+# Attributes that are views of the value; every other attribute (`.shape`, `.dtype`) reads no data.
+VIEW_ATTRIBUTES = frozenset({"T", "mT", "H", "mH", "real", "imag", "data"})
+# (`list(y)`, `tuple(y)` only split it into views of its rows.)
+READ_BUILTINS = frozenset({"float", "int", "bool", "complex", "print", "str", "repr", "format", "sum", "max", "min",
+                           "sorted", "abs", "round", "any", "all"})
+_NUMPY_VIEWS = frozenset({"numpy.asarray", "numpy.asanyarray"})
+_NUMPY_METADATA = frozenset({"numpy.shape", "numpy.ndim", "numpy.size", "numpy.result_type"})
+_TORCH_VIEWS = frozenset({"torch.from_numpy", "torch.as_tensor", "torch.asarray"})
+_TORCH_METADATA = frozenset({"torch.is_tensor", "torch.numel", "torch.is_floating_point", "torch.is_complex"})
+_SERIALIZERS = frozenset({"pickle.dump", "pickle.dumps", "json.dump", "json.dumps", "torch.save"})
+# What may synchronise the host with the copy's stream (see the module docstring).
+_BLOCKING_METHODS = frozenset({"item", "tolist", "cpu"})
+_SYNC_WORDS = ("sync", "wait")
+
+
+@dataclass(frozen=True)
+class HostCopy:
+    """A non-blocking copy to the host: the call, what it copies, and the names its result is first bound to."""
+    call: cst.Call
+    source: cst.BaseExpression
+    source_why: Optional[Evidence]   # what shows the source is on an accelerator (None: only `non_blocking=True`)
+    into: Optional[cst.BaseExpression] = None  # `dst` of `dst.copy_(x, non_blocking=True)`
+
+
+@dataclass(frozen=True)
+class HostRead:
+    node: cst.CSTNode   # the expression that reads
+    read: str           # how it reads, in words ("`.item()`")
+    value: str          # the name read ("y"), or "" when the copy's own result is read directly
+
+
+def host_copy(call: cst.Call, facts_of: FactsOf) -> Optional[HostCopy]:
+    """`x.to(<host>, non_blocking=True)` or `dst.copy_(x, non_blocking=True)` into a host tensor, from a source not
+    shown to be on the host; None otherwise."""
+    func = call.func
+    if not isinstance(func, cst.Attribute) or func.attr.value not in ("to", "copy_"):
+        return None
+    if func.attr.value == "to":
+        if not _keyword_true(call, "non_blocking") or not _targets_host(call, facts_of):
+            return None
+        source, into = func.value, None
+    else:
+        positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+        blocking = _keyword_true(call, "non_blocking") or (len(positional) > 1 and _is_true(positional[1].value))
+        if not positional or not blocking:
+            return None
+        destination = facts_of(func.value)
+        if destination.tensor is not YES or destination.device is not NO:
+            return None
+        source, into = positional[0].value, func.value
+    facts = facts_of(source)
+    if facts.tensor is NO or facts.module is YES or facts.device is NO or facts.items is not None:
+        return None
+    return HostCopy(call, source, facts.device_why if facts.device_evidenced else None, into)
+
+
+def first_host_read(copy: HostCopy, ancestors: Sequence[cst.CSTNode], facts_of: FactsOf,
+                    qualified: QualifiedOf) -> Optional[HostRead]:
+    """The first read on the host of what `copy` fills, before anything that may synchronise (module docstring).
+    `ancestors` is the path from the module to the copy's call (the walker's)."""
+    index = statement_index(ancestors)
+    if index is None:
+        return None
+    reader = _Reader(facts_of, qualified)
+    statement = ancestors[index]
+    parents = parents_of(statement)
+    aliases: Set[str] = set()
+    if copy.into is not None:
+        root = _root_name(copy.into)
+        if root is None:
+            return None
+        aliases.add(root)
+    else:
+        use = reader.use(copy.call, parents)
+        if isinstance(use, HostRead):
+            return use
+        aliases |= use
+    if not aliases:
+        return None
+    for unit in following_units(ancestors, index):
+        found = reader.scan(unit, aliases)
+        if found is not None:
+            return found if isinstance(found, HostRead) else None
+        if not aliases:
+            return None
+    return None
+
+
+class _Reader:
+    def __init__(self, facts_of: FactsOf, qualified: QualifiedOf) -> None:
+        self.facts_of = facts_of
+        self.qualified = qualified
+
+    def scan(self, unit: cst.CSTNode, aliases: Set[str]):
+        """A HostRead, True when the unit may synchronise (the search ends), None to go on; updates `aliases`."""
+        parents = parents_of(unit)
+        if any(isinstance(node, cst.Call) and self._syncs(node, aliases) for node in nodes_of(unit)):
+            return True
+        added: Set[str] = set()
+        for node in loads(unit, aliases, parents):
+            use = self.use(node, parents, name=dotted_name(node) or "")
+            if isinstance(use, HostRead):
+                return use
+            added |= use
+        aliases -= rebound(unit) - added
+        aliases |= added
+        return None
+
+    def use(self, node: cst.BaseExpression, parents: Dict[int, cst.CSTNode], name: str = ""):
+        """How the code uses `node`, a value the copy fills: a HostRead, or the names it is bound to (a set)."""
+        current = node
+        while True:
+            parent = parents.get(id(current))
+            if isinstance(parent, cst.Attribute) and parent.value is current:
+                call = parents.get(id(parent))
+                attr = parent.attr.value
+                if isinstance(call, cst.Call) and call.func is parent:
+                    if attr in READ_METHODS:
+                        return HostRead(call, f"`.{attr}()`", name)
+                    if attr in VIEW_METHODS or attr == "to" and _only_host_or_keywords(call, self.facts_of):
+                        current = call
+                        continue
+                    return set()
+                if attr in VIEW_ATTRIBUTES:
+                    current = parent
+                    continue
+                return set()
+            if isinstance(parent, cst.Subscript) and parent.value is current:
+                current = parent
+                continue
+            if isinstance(parent, cst.Arg):
+                call = parents.get(id(parent))
+                if not isinstance(call, cst.Call) or parent.value is not current:
+                    return set()
+                if parent.keyword is not None and parent.keyword.value == "out":
+                    return set()
+                kind = self._call_kind(call)
+                if kind == "read":
+                    return HostRead(call, f"`{_callee_text(call)}(...)`", name)
+                if kind == "view" and parent.keyword is None:
+                    current = call
+                    continue
+                return set()
+            if isinstance(parent, (cst.Element, cst.List, cst.Tuple)):
+                container = parent if not isinstance(parent, cst.Element) else parents.get(id(parent))
+                holder = parents.get(id(container))
+                call = parents.get(id(holder)) if isinstance(holder, cst.Arg) else None
+                if isinstance(call, cst.Call) and self._call_kind(call) == "read" and _callee_root(call, self.qualified):
+                    return HostRead(call, f"`{_callee_text(call)}(...)`", name)
+                return set()
+            if isinstance(parent, (cst.BinaryOperation, cst.UnaryOperation, cst.BooleanOperation)):
+                return HostRead(parent, "arithmetic on it" if not isinstance(parent, cst.BooleanOperation)
+                                else "a truth test", name)
+            if isinstance(parent, cst.ComparisonTarget) or isinstance(parent, cst.Comparison):
+                comparison = parent if isinstance(parent, cst.Comparison) else parents.get(id(parent))
+                if isinstance(comparison, cst.Comparison) and not any(
+                        isinstance(t.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for t in comparison.comparisons):
+                    return HostRead(comparison, "a comparison", name)
+                return set()
+            if isinstance(parent, (cst.Assert, cst.IfExp)) and parent.test is current or \
+                    isinstance(parent, Header) and parent.test:
+                return HostRead(current, "a truth test", name)
+            if isinstance(parent, cst.FormattedStringExpression):
+                return HostRead(current, "string formatting", name)
+            if isinstance(parent, cst.AugAssign) and parent.target is current:
+                return HostRead(parent, "an in-place operation", name)
+            if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is current:
+                targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+                for target in targets:
+                    if isinstance(target, cst.Subscript) and self._host_tensor(target.value):
+                        return HostRead(current, f"the index-put into the host tensor `{_text(target.value)}`", name)
+                return {found for target in targets for found in [dotted_name(target)] if found}
+            return set()
+
+    def _call_kind(self, call: cst.Call) -> str:
+        """"read", "view" (the result is the same memory) or "" (unknown: nothing known to be read here)."""
+        qualified = self.qualified(call.func) or ""
+        if isinstance(call.func, cst.Name) and not qualified:
+            return "read" if call.func.value in READ_BUILTINS else ""
+        if qualified in _NUMPY_VIEWS:
+            return "view" if not any(a.keyword is not None and a.keyword.value == "dtype" for a in call.args) else "read"
+        if qualified in _TORCH_VIEWS:
+            return "view"
+        if qualified in _NUMPY_METADATA or qualified in _TORCH_METADATA:
+            return ""
+        if qualified in _SERIALIZERS:
+            return "read"
+        if qualified.startswith(("numpy.", "torch.")) and not qualified.startswith(("torch.cuda.", "torch.distributed.")):
+            return "read"
+        return ""
+
+    def _host_tensor(self, node: cst.BaseExpression) -> bool:
+        facts = self.facts_of(node)
+        return facts.tensor is YES and facts.device is NO and facts.items is None
+
+    def _syncs(self, call: cst.Call, aliases: Set[str]) -> bool:
+        func = call.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        lowered = name.lower()
+        if any(word in lowered for word in _SYNC_WORDS) or name == "query":
+            return True
+        if isinstance(func, cst.Attribute) and name in _BLOCKING_METHODS:  # of another value (not `y.sum().item()`)
+            return not any(isinstance(node, (cst.Name, cst.Attribute)) and dotted_name(node) in aliases
+                           for node in nodes_of(func.value))
+        return False
+
+
+def _root_name(node: cst.BaseExpression) -> Optional[str]:
+    """`buf` of `buf[:n]`, `buf.view(-1)[0]`: the name whose memory the expression is."""
+    while True:
+        if isinstance(node, cst.Subscript):
+            node = node.value
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in VIEW_METHODS:
+            node = node.func.value
+        else:
+            return dotted_name(node)
+
+
+def _only_host_or_keywords(call: cst.Call, facts_of: FactsOf) -> bool:
+    """`.to("cpu")` of a host tensor returns it: still the same memory."""
+    positional = [arg.value for arg in call.args if arg.keyword is None]
+    device = [arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == "device"]
+    targets = positional + device
+    return len(targets) == 1 and facts_of(targets[0]).denotes_accelerator is NO and len(call.args) == len(targets)
+
+
+def _targets_host(call: cst.Call, facts_of: FactsOf) -> bool:
+    devices = [arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == "device"]
+    if not devices:
+        devices = [arg.value for arg in call.args if arg.keyword is None and not arg.star][:1]
+    return len(devices) == 1 and facts_of(devices[0]).denotes_accelerator is NO
+
+
+def _keyword_true(call: cst.Call, keyword: str) -> bool:
+    return any(arg.keyword is not None and arg.keyword.value == keyword and _is_true(arg.value) for arg in call.args)
+
+
+def _is_true(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"
+
+
+def _callee_text(call: cst.Call) -> str:
+    return dotted_name(call.func) or "..."
+
+
+def _callee_root(call: cst.Call, qualified: QualifiedOf) -> bool:
+    return bool(qualified(call.func))
+
+
+def _text(node: cst.CSTNode) -> str:
+    return dotted_name(node) or cst.Module([]).code_for_node(node)
+
+
+__all__ = ["HostCopy", "HostRead", "READ_METHODS", "VIEW_METHODS", "first_host_read", "host_copy"]
