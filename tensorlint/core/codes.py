@@ -20,6 +20,7 @@ RULES = (
     ('TL402', 'per-step-host-copy', True),
     ('TL403', 'per-step-synchronize', True),
     ('TL404', 'graph-retention', True),
+    ('TL503', 'refilled-buffer-kept', True),
 )
 CODES = tuple(code for code, _, _ in RULES)
 DEFAULT_CODES = frozenset(code for code, _, default in RULES if default)
@@ -42,4 +43,5 @@ FIX_CHECKS = {
     'TL402': FixCheck(snippet='loop', raises=(), measures='sync', dtypes=()),
     'TL403': FixCheck(snippet='loop', raises=(), measures='sync', dtypes=()),
     'TL404': FixCheck(snippet='loop', raises=(), measures='graph', dtypes=()),
+    'TL503': FixCheck(snippet='aliasing', raises=(), measures='sync', dtypes=()),
 }

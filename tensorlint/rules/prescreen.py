@@ -33,9 +33,10 @@ from tensorlint.analysis.ast_scan import FileScan
 from tensorlint.rules.conversion import prescreen as conversion
 from tensorlint.rules.data import prescreen as data
 from tensorlint.rules.numpy_names import prescreen as numpy_names
+from tensorlint.rules.silent import prescreen as silent
 from tensorlint.rules.sync import prescreen as sync
 
-CONDITIONS = {"TL1": conversion, "TL2": data, "TL3": numpy_names, "TL4": sync}
+CONDITIONS = {"TL1": conversion, "TL2": data, "TL3": numpy_names, "TL4": sync, "TL5": silent}
 FAMILIES = tuple(CONDITIONS)  # the families with a condition; any other family always runs
 _ATTRIBUTES = frozenset().union(*(condition.ATTRIBUTES for condition in CONDITIONS.values()))
 _METHODS = frozenset().union(*(condition.METHODS for condition in CONDITIONS.values()))
