@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from tensorlint.verify import sandbox
+from tensorlint.verify.aliasing_check import AliasingVerifier
 from tensorlint.verify.evaluation import job_result
 from tensorlint.verify.numpy_check import NumpyVerifier
 from tensorlint.verify.sync_count import emulated_synchronize, record
@@ -64,6 +65,7 @@ def main() -> int:
 
     tensors = TensorVerifier(real_cuda, emit)
     names = NumpyVerifier(emit)
+    aliasing = AliasingVerifier(emit)  # TL503's loop snippets
     memory = os.environ.get("TENSORLINT_VERIFY_MEMORY_BYTES")
     sandbox.confine(os.getcwd(), int(memory) if memory else sandbox.DEFAULT_MEMORY_BYTES,
                     limit_address_space=not real_cuda)
@@ -75,7 +77,7 @@ def main() -> int:
         current["id"] = request["id"]
         try:
             job = request["job"]
-            result = (names if job["kind"] == "numpy" else tensors).verify(job)
+            result = {"numpy": names, "aliasing": aliasing}.get(job["kind"], tensors).verify(job)
         except Exception as error:  # noqa: BLE001 - one job's crash is that job's error
             tail = traceback.format_exc(limit=3).strip().splitlines()[-1]
             result = job_result("SKIPPED", error=f"verifier error: {type(error).__name__}: {error} ({tail})")

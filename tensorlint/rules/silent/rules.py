@@ -106,9 +106,9 @@ class RefilledBufferKept(Rule):
         Invalid(_refilled("f.readinto(buf)\nbatch.insert(0, torch.from_numpy(buf)[:2])"), line=7, col=21,
                 fixed=_refilled("f.readinto(buf)\nbatch.insert(0, torch.from_numpy(buf.copy())[:2])"),
                 why="readinto, a slice"),
-        Invalid(H + "buf = np.zeros(4)\ncache = {}\nfor i in range(3):\n    buf *= 2\n"
+        Invalid(H + "buf = np.ones(4)\ncache = {}\nfor i in range(3):\n    buf *= 2\n"
                 "    cache[i] = torch.asarray(buf)\n", line=7, col=16,
-                fixed=H + "buf = np.zeros(4)\ncache = {}\nfor i in range(3):\n    buf *= 2\n"
+                fixed=H + "buf = np.ones(4)\ncache = {}\nfor i in range(3):\n    buf *= 2\n"
                 "    cache[i] = torch.asarray(buf.copy())\n", why="a dict, an augmented assignment"),
         Invalid(H + "class Recorder:\n    def __init__(self):\n        self.frames = []\n"
                 "    def run(self, env):\n        obs = np.zeros(8, np.float32)\n        while True:\n"
