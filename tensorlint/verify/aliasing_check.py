@@ -22,7 +22,7 @@ SIZE = 4  # what a name in the buffer's creation stands for (`np.empty((n, 3))`)
 
 
 class Size(int):
-    """A size of the buffer's creation (`n`, `cfg.width`, `shape[0]`): SIZE, whatever is asked of it."""
+    """A size of the buffer's creation (`n`, `cfg.width`, `cfg.size()`): SIZE, whatever attribute is asked of it."""
 
     def __new__(cls, value: int = SIZE) -> "Size":
         return super().__new__(cls, value)
@@ -32,9 +32,7 @@ class Size(int):
             raise AttributeError(name)
         return self
 
-    def __getitem__(self, key: Any) -> "Size":
-        return self
-
+    # (no `__getitem__`: NumPy would take it for a sequence without end)
     def __call__(self, *args: Any, **kwargs: Any) -> "Size":
         return self
 
@@ -65,6 +63,9 @@ class Source:
 
     def __getitem__(self, key: Any) -> float:
         return self.next()
+
+    def __iter__(self):  # a finite stream (iterating by `__getitem__` would never end)
+        return iter([self.next() for _ in range(SIZE)])
 
     def __array__(self, dtype=None, copy=None):
         return np.asarray(self.next(), dtype=dtype)
