@@ -34,6 +34,7 @@ from tensorlint.analysis.walk import walk
 Qualify = Callable[[cst.BaseExpression], Optional[str]]
 
 SHARING_CONSTRUCTORS = frozenset({"torch.from_numpy", "torch.as_tensor", "torch.asarray"})
+_SHARING_NAMES = frozenset(name.rsplit(".", 1)[1] for name in SHARING_CONSTRUCTORS)
 # NumPy functions that return a new ndarray (never the argument itself, never another type).
 NUMPY_FACTORIES = frozenset(f"numpy.{name}" for name in (
     "empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like", "full_like", "array", "arange",
@@ -101,8 +102,12 @@ def kept_shared_tensor(call: cst.Call, ancestors: Sequence[cst.CSTNode], qualifi
 def shared_buffer(call: cst.Call, qualified: Qualify) -> Optional[cst.Name]:
     """`a` when `call` is `torch.from_numpy(a)`, or `torch.as_tensor(a)` / `torch.asarray(a)` asked for no copy
     (no dtype, no device but "cpu", `copy` absent or False), `a` a plain name."""
-    name = qualified(call.func)
-    if name not in SHARING_CONSTRUCTORS or not call.args:
+    func = call.func
+    spelled = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    if not call.args or spelled not in _SHARING_NAMES and not isinstance(func, cst.Name):
+        return None  # (cheap before the import map: most calls are no sharing construction)
+    name = qualified(func)
+    if name not in SHARING_CONSTRUCTORS:
         return None
     first, rest = call.args[0], call.args[1:]
     if first.keyword is not None or first.star or not isinstance(first.value, cst.Name):
