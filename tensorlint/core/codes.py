@@ -22,6 +22,7 @@ RULES = (
     ('TL404', 'graph-retention', True),
     ('TL501', 'float64-into-float32-module', True),
     ('TL502', 'non-blocking-host-read', True),
+    ('TL503', 'refilled-buffer-kept', True),
     ('TL504', 'write-through-parameter-view', True),
 )
 CODES = tuple(code for code, _, _ in RULES)
@@ -47,5 +48,6 @@ FIX_CHECKS = {
     'TL404': FixCheck(snippet='loop', raises=(), measures='graph', dtypes=(), unshares=False),
     'TL501': FixCheck(snippet='module_input', raises=(('RuntimeError', '(mat1 and mat2 must have the same dtype, but got Double and Float|expected m1 and m2 to have the same dtype, but got: double != float|Input type \\(double\\) and bias type \\(float\\) should be the same|expected scalar type Double but found Float)'),), measures='sync', dtypes=('float64',), unshares=False),
     'TL502': FixCheck(snippet='expression', raises=(), measures='sync', dtypes=(), unshares=False),
+    'TL503': FixCheck(snippet='aliasing', raises=(), measures='sync', dtypes=(), unshares=False),
     'TL504': FixCheck(snippet='expression', raises=(), measures='sync', dtypes=(), unshares=True),
 }

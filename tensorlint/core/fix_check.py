@@ -14,7 +14,8 @@ class FixCheck:
     # What the verifier runs: the rewritten "expression", a "conversion" (that expression, and where it is the
     # argument of an implicit conversion, also the enclosing NumPy call and `np.asarray(...)` around it), the
     # whole "statement" (a TL202 write wrapped in `torch.no_grad()`), a "numpy" name resolved across versions,
-    # or the step "loop" around a TL4 finding.
+    # or the step "loop" around a TL4 finding, or the "aliasing" loop around a TL503 finding (the buffer's creation,
+    # its refills, the sharing construction and the keeping, run on real NumPy/torch: verify/aliasing_snippet.py).
     snippet: str = "expression"
     # (exception class name, message regex) the unfixed code raises on the bindings the rule is about: a fix
     # whose original does not raise one of these on any binding is not shown to fix that hazard.

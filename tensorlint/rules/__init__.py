@@ -8,13 +8,14 @@ from tensorlint.rules.conversion.checker import ConversionChecker
 from tensorlint.rules.data.checker import DataChecker
 from tensorlint.rules.files import FILE_RULES
 from tensorlint.rules.numpy_names.checker import NumpyNamesChecker
+from tensorlint.rules.silent.buffer_reuse import BufferReuseChecker
 from tensorlint.rules.silent.float64 import Float64Checker
 from tensorlint.rules.silent.non_blocking import NonBlockingChecker
 from tensorlint.rules.silent.parameter_view import ParameterViewChecker
 from tensorlint.rules.sync.checker import SyncChecker
 
 FAMILIES: Tuple[type, ...] = (ConversionChecker, DataChecker, SyncChecker, NumpyNamesChecker,
-                              Float64Checker, NonBlockingChecker, ParameterViewChecker,)
+                              Float64Checker, NonBlockingChecker, BufferReuseChecker, ParameterViewChecker,)
 # FILE_RULES (TL0) have no checker: the CLI reports files it could not read or parse under them.
 ALL_RULES: Tuple[type, ...] = FILE_RULES + tuple(rule for family in FAMILIES for rule in family.rules)
 RULES_BY_CODE: Dict[str, type] = {rule.code: rule for rule in ALL_RULES}

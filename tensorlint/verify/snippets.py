@@ -31,12 +31,13 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from tensorlint.core.codes import FIX_CHECKS
 from tensorlint.core.diagnostics import Diagnostic, Edit, Fix
 from tensorlint.core.fix_check import FixCheck
+from tensorlint.verify import aliasing_snippet
 from tensorlint.verify.source_model import SourceModel, dotted, grad_modes, imports_of
 
 # When the rules of one fix declare different snippets, the most specific wins: a NumPy name is part of
 # an expression, a conversion is a kind of expression, an expression is part of a statement, and a
 # statement is what a loop runs.
-SNIPPET_SPECIFICITY = ("numpy", "module_input", "conversion", "expression", "statement", "loop")
+SNIPPET_SPECIFICITY = ("numpy", "module_input", "conversion", "expression", "statement", "loop", "aliasing")
 _UNDECLARED = FixCheck()  # a code no rule declares (a diagnostic a test builds) is checked as an expression
 _IMPORT_LINE = re.compile(r"\A\s*(?:import|from)\s+[\w.]+.*\n?\Z", re.DOTALL)
 _SINK_ROOTS = ("numpy",)  # an implicit conversion evaluated inside its own call when the callee is NumPy's
@@ -103,6 +104,7 @@ class Case:
     problem: str = ""             # set when the fix cannot be extracted: reported SKIPPED with this reason
     notes: List[str] = field(default_factory=list)
     conversion: bool = False      # the expression is converted to NumPy: its implicit conversion is evaluated too
+    extra: Dict[str, object] = field(default_factory=dict)  # what a kind's own checker needs (aliasing_snippet.py)
 
     @property
     def codes(self) -> List[str]:
@@ -129,6 +131,7 @@ class Case:
             # what the fix takes for a torch tensor without proof: bound also to look-alikes (plan.py)
             "assumes": list(self.fix.assumes) if self.fix is not None else [],
             "unproven": self.fix is not None and not self.fix.is_safe,
+            "extra": self.extra,
         }
 
 
@@ -250,6 +253,12 @@ def _extract(model: SourceModel, case: Case, fixes: Sequence[Fix]) -> None:
     others = [f for f in fixes if f != case.fix]
     if case.kind == "numpy":
         _extract_numpy(model, case, fix, others, region)
+        return
+    if case.kind == "aliasing":  # TL503: the loop around the finding, reduced to its evidence
+        try:
+            aliasing_snippet.extract(model, case, fix, others, _region_texts, _flagged)
+        except aliasing_snippet.Unextractable as problem:
+            raise _Unextractable(str(problem)) from None
         return
     if case.kind in ("expression", "module_input"):  # module_input: the expression that makes a module's input
         node = model.covering(*region, kinds=(ast.expr,))

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from tensorlint.verify import sandbox
+from tensorlint.verify.aliasing_check import AliasingVerifier
 from tensorlint.verify.evaluation import job_result
 from tensorlint.verify.module_input import ModuleInputVerifier
 from tensorlint.verify.numpy_check import NumpyVerifier
@@ -65,7 +66,7 @@ def main() -> int:
 
     tensors = TensorVerifier(real_cuda, emit)
     names = NumpyVerifier(emit)
-    verifiers = {"numpy": names, "module_input": ModuleInputVerifier(emit)}
+    verifiers = {"numpy": names, "module_input": ModuleInputVerifier(emit), "aliasing": AliasingVerifier(emit)}
     memory = os.environ.get("TENSORLINT_VERIFY_MEMORY_BYTES")
     sandbox.confine(os.getcwd(), int(memory) if memory else sandbox.DEFAULT_MEMORY_BYTES,
                     limit_address_space=not real_cuda)

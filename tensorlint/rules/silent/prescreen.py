@@ -1,6 +1,12 @@
 """TL5's necessary condition, on the file's `ast` (rules/prescreen.py runs it; analysis/ast_scan.py reads the file).
 
 `may_report(scan)` is the OR of each hazard's own condition below; each says why it is necessary.
+
+Soundness, TL503 (`BufferReuseChecker`): it reports only from `visit_Call`, at a call with at least one
+argument whose callee `ImportMap.qualified` resolves to `torch.from_numpy`, `torch.as_tensor` or
+`torch.asarray`. Such a callee is either a dotted name ending in one of those attributes (a watched method
+call with arguments, whatever its root), or a bare name that an import from `torch` binds (a call head
+bound to the `torch` package), or, with a star import, a bare name with that very spelling.
 """
 from __future__ import annotations
 
@@ -18,8 +24,11 @@ _VIEW_METHODS = frozenset({"numpy"})
 _ASARRAY = frozenset({"asarray", "asanyarray"})
 _NUMPY = frozenset({"numpy"})
 
+# TL503: see the module docstring.
+_SHARING = frozenset({"from_numpy", "as_tensor", "asarray"})
+
 ATTRIBUTES: frozenset = _ASARRAY
-METHODS = _NON_BLOCKING_METHODS | _VIEW_METHODS
+METHODS = _NON_BLOCKING_METHODS | _VIEW_METHODS | _SHARING
 
 
 def non_blocking_may_report(scan: FileScan) -> bool:
@@ -37,6 +46,15 @@ def parameter_view_may_report(scan: FileScan) -> bool:
         return True
     owners = {owner for name in _ASARRAY for owner in scan.attribute_owners.get(name, ()) if owner}
     return not owners.isdisjoint(scan.names_bound_to(_NUMPY))
+
+
+def refilled_buffer_kept(scan: FileScan) -> bool:
+    """TL503: a call of `torch.from_numpy`/`as_tensor`/`asarray` with arguments may be in the file."""
+    if any(has_arguments for method in _SHARING for _, has_arguments in scan.method_calls.get(method, ())):
+        return True
+    if not scan.call_heads.isdisjoint(scan.names_bound_to(frozenset({"torch"}))):
+        return True
+    return scan.star_import and not scan.call_heads.isdisjoint(_SHARING)
 
 
 def float64_may_report(scan: FileScan) -> bool:
@@ -57,4 +75,5 @@ def float64_may_report(scan: FileScan) -> bool:
 
 
 def may_report(scan: FileScan) -> bool:
-    return float64_may_report(scan) or non_blocking_may_report(scan) or parameter_view_may_report(scan)
+    return (float64_may_report(scan) or non_blocking_may_report(scan) or refilled_buffer_kept(scan)
+            or parameter_view_may_report(scan))
