@@ -112,17 +112,17 @@ class Resolver:
                 elif wanted.get(module, set()) is not None:
                     wanted.setdefault(module, set()).update(heads)
             todo = {m: w for m, w in wanted.items() if not self._covers(m, w)}
-            if not todo:
-                return
             for module, heads in todo.items():
                 if heads is not None and self._wanted.get(module):
                     heads |= self._wanted[module]      # summarised before for other names: once more, for all
                 self._wanted[module] = heads
-            job = _Summaries(self.paths_by_module,
-                             {m: None if w is None else tuple(sorted(w)) for m, w in todo.items()},
-                             self.cache_directory)
-            for module, encoded in self.run_files(job, sorted(todo), self.jobs):
-                self.summaries[module] = ModuleSummary.decode(encoded) if encoded is not None else None
+            if todo:
+                job = _Summaries(self.paths_by_module,
+                                 {m: None if w is None else tuple(sorted(w)) for m, w in todo.items()},
+                                 self.cache_directory)
+                for module, encoded in self.run_files(job, sorted(todo), self.jobs):
+                    self.summaries[module] = ModuleSummary.decode(encoded) if encoded is not None else None
+            # also when phase 1's summaries covered every name: their base classes may still be missing
             following: Set[str] = set()
             for name in pending:
                 found = self._resolve(name.lstrip("*"), hops=0, follow=following)
@@ -131,6 +131,8 @@ class Resolver:
                 elif isinstance(found, ModuleSummary) and name.startswith("*"):
                     following.update(q for q in found.exports(name[1:]).values() if self.module_of(q))
             pending = {name for name in following if not self._covers(*self.wants(name))}
+            if not pending:
+                return
 
     def wants(self, name: str) -> Tuple[str, Optional[Set[str]]]:
         """(module, the names wanted of it: None for all) for one name `prepare` was given."""

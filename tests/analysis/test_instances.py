@@ -307,3 +307,11 @@ def _init(body: str) -> cst.FunctionDef:
 ])
 def test_freezes_every_parameter(body, frozen):
     assert freezes_every_parameter(_init(body)) is frozen
+
+
+def test_an_inherited_method_is_found_when_the_base_classs_module_was_walked_too(tmp_path, monkeypatch):
+    """Without the prescreen every file is walked, and its summary (of the names the run imports) comes from that
+    walk: the base class no import names must still be summarised for the subclass's inherited method."""
+    monkeypatch.setenv("TENSORLINT_PRESCREEN", "0")
+    caller = "def f(x):\n    model = Child()\n    return model.hidden(x.cuda()).detach().numpy()\n"
+    assert run(tmp_path, caller) == ["pkg/caller.py:8:12: TL102"]
