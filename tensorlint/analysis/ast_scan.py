@@ -53,6 +53,8 @@ class FileScan:
         self.attribute_owners: Dict[str, Set[str]] = {}  # watched attribute → names it is read on ("": not a name)
         self.method_calls: Dict[str, List[Tuple[str, bool]]] = {}  # watched method → (root name, has arguments)
         self.call_heads: Set[str] = set()         # heads of (dotted) callees called with arguments
+        self.call_keywords: Set[str] = set()      # keyword argument names of every call (`non_blocking`)
+        self.method_arity: Dict[str, int] = {}     # watched method → most positional arguments it is called with
         self.method_names: Set[str] = set()       # names of the methods defined directly in a class body
         self.step_iteration_call = False          # a call inside a loop that may be a step loop
         self.data_loop = False                    # a `for` over a loader-like name: a step loop, call or not
@@ -131,8 +133,12 @@ class FileScan:
             callee = func.attr
             if callee in self._watched_methods:
                 self.method_calls.setdefault(callee, []).append((_root_name(func.value), has_arguments))
+                self.method_arity[callee] = max(self.method_arity.get(callee, 0), len(node.args))
         elif type(func) is ast.Name:
             callee = func.id
+        for keyword in node.keywords:
+            if keyword.arg is not None:
+                self.call_keywords.add(keyword.arg)
         if has_arguments:
             head = func
             while type(head) is ast.Attribute:

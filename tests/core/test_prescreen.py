@@ -86,6 +86,17 @@ def kept(source):
                  id="a def under an if in a class body is no method"),
     pytest.param("import torch\nclass M:\n    def build(self):\n        for i in range(3):\n"
                  "            self.add(i)\n", "TL4", id="a plain class's method"),
+    pytest.param("y = x.to('cpu', non_blocking=True)\n", "TL5", id="a non_blocking keyword"),
+    pytest.param("dst.copy_(x, True)\n", "TL5", id="copy_ with a positional non_blocking"),
+    pytest.param("import torch\nt = torch.from_numpy(buf)\n", "TL5", id="torch.from_numpy"),
+    pytest.param("import torch as th\nt = th.as_tensor(buf)\n", "TL5", id="an alias of torch"),
+    pytest.param("from torch import from_numpy as wrap\nt = wrap(buf)\n", "TL5", id="imported from torch, renamed"),
+    pytest.param("from .common import *\nt = from_numpy(buf)\n", "TL5", id="a star import may bind from_numpy"),
+    pytest.param("from .common import *\nw = np.asarray(p)\n", "TL5", id="a star import may bind np"),
+    pytest.param("from numpy import asarray as arr\nw = arr(p)\n", "TL5", id="asarray imported from numpy"),
+    pytest.param("w = p.detach().numpy()\n", "TL5", id="a .numpy() call"),
+    pytest.param("import numpy as np\nimport torch\nt = torch.from_numpy(np.zeros(3))\n", "TL5",
+                 id="numpy and torch calls"),
 ])
 def test_family_kept(source, family):
     assert family in kept(source)
@@ -122,6 +133,12 @@ def test_family_kept(source, family):
     pytest.param("import torch\nclass A(nn.Module):\n    pass\n\nclass B(A):\n    def build(self):\n"
                  "        for i in range(3):\n            self.add(i)\n", "TL4", id="a module class of the file"),
     pytest.param("import torch\ndef step(b):\n    b.backward()\n", "TL4", id="a helper no loop calls"),
+    pytest.param("import torch\ny = x.to(device)\nz = torch.zeros(3)\n", "TL5",
+                 id="a move without non_blocking, torch calls, no numpy"),
+    pytest.param("from .common import *\nfrom .models import *\n__all__ = names()\n", "TL5",
+                 id="star imports alone: no call spelled like a TL5 site"),
+    pytest.param("import numpy as np\nimport jax.numpy as jnp\ny = jnp.asarray(t)\n", "TL5",
+                 id="jax's asarray, no torch call"),
 ])
 def test_family_ruled_out(source, family):
     assert family not in kept(source)

@@ -4,18 +4,19 @@
 
 Soundness, TL503 (`BufferReuseChecker`): it reports only from `visit_Call`, at a call with at least one
 argument whose callee `ImportMap.qualified` resolves to `torch.from_numpy`, `torch.as_tensor` or
-`torch.asarray`. Such a callee is either a dotted name ending in one of those attributes (a watched method
-call with arguments, whatever its root), or a bare name that an import from `torch` binds (a call head
-bound to the `torch` package), or, with a star import, a bare name with that very spelling.
+`torch.asarray`. Such a callee is either a dotted name ending in one of those attributes whose root an import
+binds to `torch` (a root that is no plain name, or any root after a star import, counts too), or a bare name
+that `from torch import ...` binds (any call may then be it), or, with a star import, a bare name with that
+very spelling.
 """
 from __future__ import annotations
 
 from tensorlint.analysis.ast_scan import FileScan
 
 # TL502: `NonBlockingChecker` reports only where `analysis.non_blocking.host_copy` found a call `x.to(...)` or
-# `dst.copy_(...)` with `non_blocking=True` (a keyword, or `copy_`'s second positional argument): a method call
-# named `to` or `copy_` with arguments.
-_NON_BLOCKING_METHODS = frozenset({"to", "copy_"})
+# `dst.copy_(...)` with `non_blocking=True`: a keyword `non_blocking` in some call, or `copy_` called with a
+# second positional argument.
+_NON_BLOCKING_METHODS = frozenset({"copy_"})
 
 # TL504: `ParameterViewChecker` reports only at a call `analysis.views.parameter_view` accepts: a method call
 # named `numpy`, or a call of `numpy.asarray`/`numpy.asanyarray` (qualified through an import of numpy, or a
@@ -26,34 +27,40 @@ _NUMPY = frozenset({"numpy"})
 
 # TL503: see the module docstring.
 _SHARING = frozenset({"from_numpy", "as_tensor", "asarray"})
+_TORCH = frozenset({"torch"})
 
 ATTRIBUTES: frozenset = _ASARRAY
 METHODS = _NON_BLOCKING_METHODS | _VIEW_METHODS | _SHARING
 
 
 def non_blocking_may_report(scan: FileScan) -> bool:
-    return any(has_arguments for method in _NON_BLOCKING_METHODS for _, has_arguments in scan.method_calls.get(method, ()))
+    return "non_blocking" in scan.call_keywords or scan.method_arity.get("copy_", 0) >= 2
 
 
 def parameter_view_may_report(scan: FileScan) -> bool:
     if "numpy" in scan.method_calls:
         return True
-    if scan.star_import:
-        return True
-    from_numpy = any(module == "numpy" and not level and not _ASARRAY.isdisjoint(names)
-                     for module, level, names in scan.from_imports)
-    if from_numpy:
-        return True
-    owners = {owner for name in _ASARRAY for owner in scan.attribute_owners.get(name, ()) if owner}
-    return not owners.isdisjoint(scan.names_bound_to(_NUMPY))
+    owners = {owner for name in _ASARRAY for owner in scan.attribute_owners.get(name, ())}
+    if scan.star_import and (owners or not scan.call_heads.isdisjoint(_ASARRAY)):
+        return True  # a star import may bind `np` or `asarray` itself, but the call is still spelled so
+    if any(module == "numpy" and not level and not _ASARRAY.isdisjoint(names)
+           for module, level, names in scan.from_imports):
+        return True  # `from numpy import asarray [as a]`: called under any name
+    return not {owner for owner in owners if owner}.isdisjoint(scan.names_bound_to(_NUMPY))
 
 
 def refilled_buffer_kept(scan: FileScan) -> bool:
-    """TL503: a call of `torch.from_numpy`/`as_tensor`/`asarray` with arguments may be in the file."""
-    if any(has_arguments for method in _SHARING for _, has_arguments in scan.method_calls.get(method, ())):
-        return True
-    if not scan.call_heads.isdisjoint(scan.names_bound_to(frozenset({"torch"}))):
-        return True
+    """TL503: a call of `torch.from_numpy`/`as_tensor`/`asarray` with arguments may be in the file: a method call
+    of one of those names with arguments whose root is a name an import binds to torch (or any root after a star
+    import, or a root that is not a plain name), or an import of one from torch (then any call may be it)."""
+    torch_names = scan.names_bound_to(_TORCH)
+    for method in _SHARING:
+        for root, has_arguments in scan.method_calls.get(method, ()):
+            if has_arguments and (root in torch_names or not root or scan.star_import):
+                return True
+    if any(module.split(".")[0] == "torch" and not level and not _SHARING.isdisjoint(names)
+           for module, level, names in scan.from_imports):
+        return True  # `from torch import from_numpy [as f]`: called under any name
     return scan.star_import and not scan.call_heads.isdisjoint(_SHARING)
 
 
