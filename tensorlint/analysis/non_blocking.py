@@ -281,7 +281,10 @@ def _targets_host(call: cst.Call, facts_of: FactsOf) -> bool:
     devices = [arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == "device"]
     if not devices:
         devices = [arg.value for arg in call.args if arg.keyword is None and not arg.star][:1]
-    return len(devices) == 1 and facts_of(devices[0]).denotes_accelerator is NO
+    # An attribute (`self.device`) is set elsewhere, often from a parameter whose default is "cpu" while the callers
+    # pass an accelerator (then the copy goes to the device, and nothing is read stale): not proof of the host.
+    return len(devices) == 1 and not isinstance(devices[0], cst.Attribute) \
+        and facts_of(devices[0]).denotes_accelerator is NO
 
 
 def _keyword_true(call: cst.Call, keyword: str) -> bool:

@@ -198,6 +198,10 @@ class NonBlockingHostRead(Rule):
         Valid(H + "def f():\n    x = torch.zeros(3)\n    y = x.to(\"cpu\", non_blocking=True)\n    return y.item()\n",
               "the source is on the host: no copy"),
         Valid(H + "def f(x):\n    y = x.to(\"cuda\", non_blocking=True)\n    return y.sum()\n", "to the accelerator"),
+        Valid(H + "class Policy:\n    def __init__(self, device=\"cpu\"):\n        self.device = device\n\n"
+                  "    def run(self, state):\n        state = state.to(self.device, non_blocking=True)\n"
+                  "        return torch.cat((state, state)).sum()\n",
+              "an attribute set from a parameter whose default is \"cpu\": callers pass the accelerator"),
         Valid(H + "def f(x, device):\n    y = x.to(device, non_blocking=True)\n    return y.item()\n",
               "a device of unknown kind"),
         Valid(H + _NB + "    z = other.item()\n    return y.item()\n", "another blocking read syncs the stream"),
