@@ -454,8 +454,8 @@ class _Scanner:
 
 
 def is_dispatch(test: cst.BaseExpression) -> bool:
-    """`isinstance(x, T)`, `is_torch_tensor(x)`, `hasattr(x, "a")`, `kind == "pt"`, `fmt in ("np", "pt")`,
-    `"torch" in str(type(x))`, and those under `not`/`and`/`or`: a test that picks an arm by what a value is."""
+    """`isinstance(x, T)`, `is_torch_tensor(x)`, `hasattr(x, "a")`, `kind == "pt"`, `fmt in ("np", "pt")`, and
+    those under `not`/`and`/`or`: a test that picks an arm by what a value is."""
     if isinstance(test, cst.UnaryOperation):
         return is_dispatch(test.expression)
     if isinstance(test, cst.BooleanOperation):
@@ -464,8 +464,6 @@ def is_dispatch(test: cst.BaseExpression) -> bool:
         name = (dotted_name(test.func) or "").rsplit(".", 1)[-1]
         return name in ("isinstance", "hasattr", "callable") or (name.startswith("is_") and name != "is_available")
     if isinstance(test, cst.Comparison):
-        if isinstance(test.left, (cst.SimpleString, cst.ConcatenatedString)):
-            return True  # `"torch" in str(type(x))`: a type's name tested for a framework's
         return any(isinstance(c.comparator, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))
                    or isinstance(c.comparator, (cst.Tuple, cst.List, cst.Set)) and any(
                        isinstance(e.value, cst.SimpleString) for e in c.comparator.elements)
