@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Dict
+from typing import Dict, Optional
 
 import libcst as cst
 
@@ -75,8 +75,30 @@ def refinements(evaluator, frame: Frame, test: cst.BaseExpression, truth: bool) 
         if qualified == "hasattr" and len(test.args) == 2 and not truth and string_value(test.args[1].value) in _TENSOR_ATTRIBUTES:
             return {path: NOT_TENSOR}
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        named = _other_framework_type_test(test)
+        if named is not None and truth:
+            return {named: NOT_TENSOR}
         return _device_type_refinement(evaluator, frame, test, truth)
     return {}
+
+
+def _other_framework_type_test(test: cst.Comparison) -> Optional[str]:
+    """`x` of `"chainer" in str(type(x))` (also `repr(type(x))`, `type(x).__module__`, `type(x).__name__`) when the
+    word names another framework: true, `x` is no torch tensor (a torch type's name holds none of them)."""
+    comparison = test.comparisons[0]
+    word = string_value(test.left)
+    if not isinstance(comparison.operator, cst.In) or word not in _OTHER_FRAMEWORK_WORDS:
+        return None
+    subject = comparison.comparator
+    if isinstance(subject, cst.Call) and dotted_name(subject.func) in ("str", "repr") and len(subject.args) == 1:
+        subject = subject.args[0].value
+    elif isinstance(subject, cst.Attribute) and subject.attr.value in ("__module__", "__name__", "__qualname__"):
+        subject = subject.value
+    else:
+        return None
+    if not (isinstance(subject, cst.Call) and dotted_name(subject.func) == "type" and len(subject.args) == 1):
+        return None
+    return dotted_name(subject.args[0].value)
 
 
 def _device_type_refinement(evaluator, frame, test: cst.Comparison, truth: bool) -> Dict[str, Facts]:
@@ -126,3 +148,7 @@ def _names_other_types(evaluator, types: cst.BaseExpression) -> bool:
     members = [e.value for e in types.elements] if isinstance(types, cst.Tuple) else [types]
     names = [evaluator.imports.qualified(m) or dotted_name(m) for m in members]
     return bool(names) and all(name in _OTHER_TYPES for name in names)
+
+# Lower-case names of other array frameworks as they appear in their types' module paths.
+_OTHER_FRAMEWORK_WORDS = frozenset({"chainer", "mxnet", "tensorflow", "jax", "jaxlib", "cupy", "paddle", "caffe2",
+                                    "theano", "numpy", "pandas", "oneflow", "mindspore"})
