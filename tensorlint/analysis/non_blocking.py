@@ -82,14 +82,15 @@ class HostRead:
     value: str          # the name read ("y"), or "" when the copy's own result is read directly
 
 
-def host_copy(call: cst.Call, facts_of: FactsOf) -> Optional[HostCopy]:
+def host_copy(call: cst.Call, facts_of: FactsOf, ancestors: Sequence[cst.CSTNode] = ()) -> Optional[HostCopy]:
     """`x.to(<host>, non_blocking=True)` or `dst.copy_(x, non_blocking=True)` into a host tensor, from a source not
-    shown to be on the host; None otherwise."""
+    shown to be on the host; None otherwise. `ancestors` (the walker's path to the call) name the enclosing
+    function, whose parameters are no proof of the host."""
     func = call.func
     if not isinstance(func, cst.Attribute) or func.attr.value not in ("to", "copy_"):
         return None
     if func.attr.value == "to":
-        if not _keyword_true(call, "non_blocking") or not _targets_host(call, facts_of):
+        if not _keyword_true(call, "non_blocking") or not _targets_host(call, facts_of, _parameter_names(ancestors)):
             return None
         source, into = func.value, None
     else:
@@ -277,13 +278,23 @@ def _only_host_or_keywords(call: cst.Call, facts_of: FactsOf) -> bool:
     return len(targets) == 1 and facts_of(targets[0]).denotes_accelerator is NO and len(call.args) == len(targets)
 
 
-def _targets_host(call: cst.Call, facts_of: FactsOf) -> bool:
+def _parameter_names(ancestors: Sequence[cst.CSTNode]) -> frozenset:
+    function = next((node for node in reversed(ancestors) if isinstance(node, cst.FunctionDef)), None)
+    if function is None:
+        return frozenset()
+    params = function.params
+    return frozenset(p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params))
+
+
+def _targets_host(call: cst.Call, facts_of: FactsOf, parameters: frozenset = frozenset()) -> bool:
     devices = [arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == "device"]
     if not devices:
         devices = [arg.value for arg in call.args if arg.keyword is None and not arg.star][:1]
     # An attribute (`self.device`) is set elsewhere, often from a parameter whose default is "cpu" while the callers
     # pass an accelerator (then the copy goes to the device, and nothing is read stale): not proof of the host.
+    # A parameter is "cpu" by its default only: a caller may pass the accelerator, as for an attribute.
     return len(devices) == 1 and not isinstance(devices[0], cst.Attribute) \
+        and not (isinstance(devices[0], cst.Name) and devices[0].value in parameters) \
         and facts_of(devices[0]).denotes_accelerator is NO
 
 

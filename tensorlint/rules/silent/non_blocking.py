@@ -18,7 +18,7 @@ class NonBlockingChecker(FamilyChecker):
         if not self.wants(NonBlockingHostRead) or not self.semantic.reachable:
             return
         semantic = self.semantic
-        copy = host_copy(node, semantic.facts)
+        copy = host_copy(node, semantic.facts, semantic.ancestors)
         if copy is None:
             return
         read = first_host_read(copy, semantic.ancestors, semantic.facts, semantic.qualified)

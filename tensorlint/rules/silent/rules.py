@@ -202,6 +202,8 @@ class NonBlockingHostRead(Rule):
                   "    def run(self, state):\n        state = state.to(self.device, non_blocking=True)\n"
                   "        return torch.cat((state, state)).sum()\n",
               "an attribute set from a parameter whose default is \"cpu\": callers pass the accelerator"),
+        Valid(H + "def f(x, device=\"cpu\"):\n    y = x.to(device, non_blocking=True)\n    return y.item()\n",
+              "a parameter that defaults to \"cpu\": callers may pass the accelerator"),
         Valid(H + "def f(x, device):\n    y = x.to(device, non_blocking=True)\n    return y.item()\n",
               "a device of unknown kind"),
         Valid(H + _NB + "    z = other.item()\n    return y.item()\n", "another blocking read syncs the stream"),
