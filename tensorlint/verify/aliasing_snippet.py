@@ -36,9 +36,11 @@ class Unextractable(Exception):
     pass
 
 
-def extract(model: SourceModel, case, fix: Fix, others: Sequence[Fix], region_texts, flagged_in) -> None:
-    """Fill `case` (a snippets.Case of kind "aliasing") with the loop snippet around its finding.
-    `region_texts` and `flagged_in` are snippets.py's (original/fixed text of a region; the flagged span)."""
+def extract(model: SourceModel, case, fix: Fix, others: Sequence[Fix], region_texts, flagged_in
+            ) -> Tuple[str, str, str, object, str]:
+    """Mark `case` (a snippets.Case) as an "aliasing" case and return its candidate's parts (original text, fixed
+    text, description, flagged span, mode): the loop snippet around its finding. `region_texts` and `flagged_in`
+    are snippets.py's (original/fixed text of a region; the flagged span); snippets.py builds the Candidate."""
     first = case.first
     call = model.covering(first.start_offset, first.end_offset, kinds=(ast.Call,))
     if call is None or not call.args or not isinstance(call.args[0], ast.Name):
@@ -85,9 +87,7 @@ def extract(model: SourceModel, case, fix: Fix, others: Sequence[Fix], region_te
                   [n for n in sizes if n not in modules and not hasattr(builtins, n)],
                   "sources": [n for n in sources if n != "self"], "self": "self" in set(free) | set(sizes) or any(
                       c.startswith("self.") for c in containers)}
-    from tensorlint.verify.snippets import Candidate  # (snippets imports this module)
-    case.candidates.append(Candidate(original_text, fixed_text, "loop around the finding, reduced to its evidence",
-                                     flagged, "exec"))
+    return original_text, fixed_text, "loop around the finding, reduced to its evidence", flagged, "exec"
 
 
 def _loop_and_scope(model: SourceModel, call: ast.Call, buffer: str):

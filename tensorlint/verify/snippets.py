@@ -256,7 +256,8 @@ def _extract(model: SourceModel, case: Case, fixes: Sequence[Fix]) -> None:
         return
     if case.kind == "aliasing":  # TL503: the loop around the finding, reduced to its evidence
         try:
-            aliasing_snippet.extract(model, case, fix, others, _region_texts, _flagged)
+            case.candidates.append(Candidate(*aliasing_snippet.extract(model, case, fix, others, _region_texts,
+                                                                       _flagged)))
         except aliasing_snippet.Unextractable as problem:
             raise _Unextractable(str(problem)) from None
         return
