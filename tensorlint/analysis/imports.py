@@ -5,6 +5,8 @@ from typing import Dict, Iterable, Optional
 
 import libcst as cst
 
+from tensorlint.analysis.walk import descendants
+
 OTHER_ARRAY_FRAMEWORKS = ("tensorflow", "jax", "cupy", "mxnet", "paddle", "keras", "mindspore", "oneflow")
 # Frameworks whose values carry a `.data` of their own (chainer's Variable: its NumPy/CuPy array) and tensor-like
 # methods (`reshape`, `log_softmax`): in their files a method name says nothing about whose `.data` it is.
@@ -150,7 +152,7 @@ _OTHER_FRAMEWORK_WORDS = OTHER_ARRAY_FRAMEWORKS + ("tf", "jnp", "caffe", "coreml
 def names_other_framework(test: cst.BaseExpression, imports: "ImportMap") -> bool:
     """Does a branch test mention another framework: a name bound to one (`tf.Tensor`), or a string naming one
     (`backend == "tensorflow"`)? Its arm handles that framework's objects, whatever their method names."""
-    for node in _subexpressions(test):
+    for node in descendants(test):
         if isinstance(node, (cst.Name, cst.Attribute)):
             qualified = imports.qualified(node) or dotted_name(node) or ""
             if qualified.split(".", 1)[0].lower() in _OTHER_FRAMEWORK_WORDS:
@@ -160,11 +162,3 @@ def names_other_framework(test: cst.BaseExpression, imports: "ImportMap") -> boo
             if text in _OTHER_FRAMEWORK_WORDS or text in ("tensorflow", "keras", "jax", "pt_tf", "np_tf"):
                 return True
     return False
-
-
-def _subexpressions(node: cst.CSTNode):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)

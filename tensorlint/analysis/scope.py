@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import FrozenSet, Iterator, Sequence
+from typing import Dict, FrozenSet, Iterator, Sequence, Set, Tuple
 
 import libcst as cst
 
 from tensorlint.analysis.imports import dotted_name
+from tensorlint.analysis.walk import descendants
 
 
 def target_names(target: cst.CSTNode) -> Iterator[str]:
@@ -147,3 +148,52 @@ def mutates_in_place(scope: cst.CSTNode, name: str) -> bool:
 
     scope.visit(Finder())
     return found
+
+
+def calls_directly_in(scope: cst.CSTNode) -> Set[int]:
+    """ids of the calls in `scope`'s own body (not in the functions, classes or lambdas it defines)."""
+    found: Set[int] = set()
+
+    class _Calls(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.add(id(call))
+
+        def visit_FunctionDef(self, inner: cst.FunctionDef) -> bool:
+            return inner is scope
+
+        def visit_ClassDef(self, inner: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, inner: cst.Lambda) -> bool:
+            return inner is scope
+
+    scope.visit(_Calls())
+    return found
+
+
+def call_bindings_and_loads(scope: cst.CSTNode) -> Tuple[Dict[int, str], Dict[str, int]]:
+    """(id of each call in an assignment `name = ...` of the scope → that name, name → how often it is read)."""
+    bound: Dict[int, str] = {}
+    loads: Dict[str, int] = {}
+    stored: Set[int] = set()
+    for node in descendants(scope):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                stored.update(id(n) for n in descendants(target.target) if isinstance(n, cst.Name))
+            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                for inner in descendants(node.value):
+                    if isinstance(inner, cst.Call):
+                        bound[id(inner)] = node.targets[0].target.value
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+            stored.update(id(n) for n in descendants(node.target) if isinstance(n, cst.Name))
+        elif isinstance(node, cst.Attribute):
+            stored.add(id(node.attr))
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Param, cst.Arg, cst.AsName, cst.ImportAlias)):
+            for field in ("name", "keyword"):
+                value = getattr(node, field, None)
+                if isinstance(value, cst.Name):
+                    stored.add(id(value))
+    for node in descendants(scope):
+        if isinstance(node, cst.Name) and id(node) not in stored:
+            loads[node.value] = loads.get(node.value, 0) + 1
+    return bound, loads

@@ -58,6 +58,15 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     visitor.on_leave(node)
 
 
+def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """`node` and every node under it (whitespace nodes included), without recursion; in no particular order."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
+
+
 def children(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
     """The node's children other than trivia, in libcst's visiting order."""
     cls = type(node)

@@ -9,6 +9,8 @@ import libcst as cst
 from tensorlint.analysis.facts import YES, Evidence
 from tensorlint.analysis.numpy_dtypes import (WEIGHTED_FUNCTIONS, changes_default_dtype, float64_from_array,
                                               has_default_parameters)
+from tensorlint.analysis.scope import call_bindings_and_loads, calls_directly_in
+from tensorlint.analysis.walk import descendants
 from tensorlint.core.diagnostics import Fix, Safety
 from tensorlint.rules.base import FamilyChecker
 from tensorlint.rules.silent.rules import Float64IntoFloat32Module
@@ -74,12 +76,13 @@ class Float64Checker(FamilyChecker):
     def _only_use(self, made: cst.Call, argument: cst.BaseExpression) -> bool:
         """Is the module call the tensor's only use (made in its argument, or bound to a name read only there)?
         Then the fix changes nothing but the call that raised; other uses would see float32 values."""
-        if _contains(argument, made):
+        if any(node is made for node in descendants(argument)):
             return True
         scope = self._scope()
-        bound, loads = self._bindings.get(id(scope)) or self._bindings.setdefault(id(scope), _names_of(scope))
+        bound, loads = self._bindings.get(id(scope)) or self._bindings.setdefault(id(scope), call_bindings_and_loads(scope))
         name = bound.get(id(made))
-        return name is not None and loads.get(name, 0) == 1 and _reads_name(argument, name)
+        return name is not None and loads.get(name, 0) == 1 and any(
+            isinstance(node, cst.Name) and node.value == name for node in descendants(argument))
 
     def _scope(self) -> cst.CSTNode:
         return next((a for a in reversed(self.semantic.ancestors) if isinstance(a, (cst.FunctionDef, cst.Lambda))),
@@ -92,7 +95,7 @@ class Float64Checker(FamilyChecker):
         scope = self._scope()
         calls = self._calls_in.get(id(scope))
         if calls is None:
-            calls = self._calls_in[id(scope)] = _calls_directly_in(scope)
+            calls = self._calls_in[id(scope)] = calls_directly_in(scope)
         return id(made) in calls
 
     def _short(self, node: cst.CSTNode) -> str:
@@ -121,77 +124,3 @@ class Float64Checker(FamilyChecker):
         if "Conv" in kind:
             return NO_BIAS_CONV_ERROR if no_bias else CONV_ERROR
         return NO_BIAS_LINEAR_ERROR if no_bias else LINEAR_ERROR
-
-
-def _calls_directly_in(scope: cst.CSTNode) -> Set[int]:
-    """ids of the calls in `scope`'s own body (not in the functions, classes or lambdas it defines)."""
-    found: Set[int] = set()
-
-    class _Calls(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            found.add(id(call))
-
-        def visit_FunctionDef(self, inner: cst.FunctionDef) -> bool:
-            return inner is scope
-
-        def visit_ClassDef(self, inner: cst.ClassDef) -> bool:
-            return False
-
-        def visit_Lambda(self, inner: cst.Lambda) -> bool:
-            return inner is scope
-
-    scope.visit(_Calls())
-    return found
-
-
-def _contains(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
-    found = []
-
-    class _Find(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if node is inner:
-                found.append(node)
-            return not found
-
-    outer.visit(_Find())
-    return bool(found)
-
-
-def _reads_name(expression: cst.CSTNode, name: str) -> bool:
-    return any(isinstance(node, cst.Name) and node.value == name for node in _walk(expression))
-
-
-def _walk(node: cst.CSTNode):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
-
-
-def _names_of(scope: cst.CSTNode) -> Tuple[Dict[int, str], Dict[str, int]]:
-    """(id of each call in an assignment `name = ...` of the scope → that name, name → how often it is read)."""
-    bound: Dict[int, str] = {}
-    loads: Dict[str, int] = {}
-    stored: Set[int] = set()
-    for node in _walk(scope):
-        if isinstance(node, cst.Assign):
-            for target in node.targets:
-                stored.update(id(n) for n in _walk(target.target) if isinstance(n, cst.Name))
-            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-                for inner in _walk(node.value):
-                    if isinstance(inner, cst.Call):
-                        bound[id(inner)] = node.targets[0].target.value
-        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
-            stored.update(id(n) for n in _walk(node.target) if isinstance(n, cst.Name))
-        elif isinstance(node, cst.Attribute):
-            stored.add(id(node.attr))
-        elif isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Param, cst.Arg, cst.AsName, cst.ImportAlias)):
-            for field in ("name", "keyword"):
-                value = getattr(node, field, None)
-                if isinstance(value, cst.Name):
-                    stored.add(id(value))
-    for node in _walk(scope):
-        if isinstance(node, cst.Name) and id(node) not in stored:
-            loads[node.value] = loads.get(node.value, 0) + 1
-    return bound, loads
