@@ -150,7 +150,15 @@ def statement_index(ancestors: Sequence[cst.CSTNode]) -> Optional[int]:
 
 def nodes_of(unit) -> Iterator[cst.CSTNode]:
     """The unit's nodes, outside nested scopes."""
-    stack = list(unit.children) if isinstance(unit, Header) else [unit]
+    return nodes_under(unit) if isinstance(unit, Header) else _nodes_from([unit])
+
+
+def nodes_under(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The nodes under `node` (a function's or module's body, a header's parts), outside nested scopes."""
+    return _nodes_from(list(node.children))
+
+
+def _nodes_from(stack: List[cst.CSTNode]) -> Iterator[cst.CSTNode]:
     while stack:
         node = stack.pop()
         if isinstance(node, SCOPES):

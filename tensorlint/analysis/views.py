@@ -32,7 +32,7 @@ from typing import Callable, Dict, Optional, Sequence, Set
 import libcst as cst
 
 from tensorlint.analysis.facts import IS_PARAMETER, NO, YES, Facts
-from tensorlint.analysis.following import (SCOPES, following_units, loads, parents_of, rebound, statement_index)
+from tensorlint.analysis.following import following_units, loads, nodes_under, parents_of, rebound, statement_index
 from tensorlint.analysis.imports import dotted_name
 
 FactsOf = Callable[[cst.BaseExpression], Facts]
@@ -201,7 +201,7 @@ def _names_a_parameter(node: cst.BaseExpression, ancestors: Sequence[cst.CSTNode
         return False
     if assigned[0] is not None:
         return isinstance(assigned[0], cst.Attribute) and assigned[0].attr.value in _PARAMETER_ATTRIBUTES
-    loops = [n for n in _walk(scope) if isinstance(n, (cst.For, cst.CompFor)) and _binds(n.target, node.value)]
+    loops = [n for n in nodes_under(scope) if isinstance(n, (cst.For, cst.CompFor)) and _binds(n.target, node.value)]
     if len(loops) != 1:
         return False
     iterable, target = loops[0].iter, loops[0].target
@@ -280,7 +280,7 @@ def _state_dict_item(node: cst.BaseExpression, facts_of: FactsOf,
     if not isinstance(node, cst.Name):
         return None
     scope = _scope(ancestors)
-    loops = [n for n in _walk(scope) if isinstance(n, (cst.For, cst.CompFor)) and _binds(n.target, node.value)]
+    loops = [n for n in nodes_under(scope) if isinstance(n, (cst.For, cst.CompFor)) and _binds(n.target, node.value)]
     if len(loops) != 1 or len(_assigned(scope, node.value)) != 1:  # bound by that loop only
         return None
     loop = loops[0]
@@ -319,20 +319,10 @@ def _scope(ancestors: Sequence[cst.CSTNode]) -> cst.CSTNode:
     return next((node for node in reversed(ancestors) if isinstance(node, (cst.FunctionDef, cst.Module))), ancestors[0])
 
 
-def _walk(scope: cst.CSTNode):
-    stack = list(scope.children)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, SCOPES):
-            continue
-        yield node
-        stack.extend(node.children)
-
-
 def _assigned(scope: cst.CSTNode, name: str) -> list:
     """The values `name` is bound to in the scope (None for a binding that is not a plain assignment)."""
     found = []
-    for node in _walk(scope):
+    for node in nodes_under(scope):
         if isinstance(node, cst.Assign):
             for target in node.targets:
                 if _binds(target.target, name):
