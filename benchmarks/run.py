@@ -37,7 +37,7 @@ FLAKE8_VENV = HERE / ".venv-flake8"
 # TorchFix 0.7.0 needs libcst < 1.6; installed without dependencies so that nothing pulls in torch.
 TORCHFIX_PACKAGES = ("TorchFix==0.7.0", "libcst==1.5.1", "PyYAML==6.0.2", "flake8==7.1.1", "pyflakes==3.2.0",
                      "pycodestyle==2.12.1", "mccabe==0.7.0")
-GROUPS = ("floors", "tensorlint", "scaling", "files", "flake8", "torchfix", "prescreen")
+GROUPS = ("floors", "tensorlint", "fix", "scaling", "files", "flake8", "torchfix", "prescreen")
 SETS = ("all", "half", "quarter", "sixteenth")
 FINDING = re.compile(r":\d+:\d+: (TL\d{3}) ")
 
@@ -196,6 +196,16 @@ def main(argv: Optional[List[str]] = None) -> int:
                     runs[name] = tensorlint(name, main_set, everything, count, cache_root / f"baseline-j{count}",
                                             baseline=args.baseline)
             report["findings"] = dict(sorted(findings(runs[f"tensorlint -j{jobs} cold"]).items()))
+        if "fix" in groups:
+            # `fix` goes one file at a time (each with the summaries of what it imports) and writes no cache;
+            # `--diff` leaves the corpus as it is
+            print("tensorlint fix --diff --unsafe-fixes", flush=True)
+            for label, tree in (("tensorlint", None), ("baseline", args.baseline)):
+                if label == "baseline" and tree is None:
+                    continue
+                name = f"{label} fix -j{jobs}"
+                runs[name] = measure(name, main_set, [python, "-m", "tensorlint", "fix", "--diff", "--unsafe-fixes",
+                                                      "-j", str(jobs), str(everything)], with_tree(tree))
         if "scaling" in groups:
             print(f"scaling (tensorlint -j{jobs}, no cache)", flush=True)
             for subset in ("quarter", "half"):

@@ -321,6 +321,9 @@ class ProjectContext:
     outgoing: Dict[int, OutgoingCall] = field(default_factory=dict)   # by id of the call node, during the walk
     calls_out: List[OutgoingCall] = field(default_factory=list)        # after it, with lines and text
     walked: bool = False                                               # some family ran on the file
+    # Walk the file for its calls out even where no family runs on it (a project run's callers of a walked
+    # module: their calls into it are evidence there, whatever the prescreen and the selection say of the caller)
+    walk_for_calls: bool = False
     screened_out: Optional[FrozenSet[str]] = None                     # families its prescreen ruled out
     # (libcst module, Semantic) of the file once its check ran: its own summary reuses the parse and the index
     analysed: Optional[tuple] = None

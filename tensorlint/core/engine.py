@@ -63,7 +63,7 @@ def _lint(source: str, codes: FrozenSet[str], module: Optional[cst.Module], sett
                 project.screened_out = frozenset(excluded)
                 excluded = set(excluded) - project.families_beyond_prescreen()
             families = [f for f in families if family_prefix(f) not in excluded]
-    if not families:
+    if not families and not (project is not None and project.walk_for_calls):
         return []
     if project is not None:
         project.walked = True

@@ -13,8 +13,8 @@ project root of the current directory, else in the current directory) as
 place: concurrent workers and runs never see half an entry, and two writers of one key write the
 same bytes. An unreadable or corrupt entry is a miss. A cache that cannot be written is skipped
 silently: it only ever saves time. Only `check` caches results; `fix` always re-checks. Module
-summaries (`project_run.summarize_file`) live here too, which flake8, `fix` and the editor also use
-for the modules a file imports, and whole project runs (`run_replay.py`: keyed by the run's options, valid
+summaries (`summaries.summarize_file`) live here too, which flake8 and the editor also use for the
+modules a file imports (`fix` writes no cache: its summaries are kept in memory for the run), and whole project runs (`run_replay.py`: keyed by the run's options, valid
 while a snapshot of what the run read holds).
 """
 from __future__ import annotations

@@ -5,7 +5,10 @@ answer questions but are not checked.
 1. **Check** every file alone (the prescreen applies, results cached as usual). Each walked file records
    what its analysis asked about other modules of the project and could not answer (*queries*: an imported
    function it called or a base class), and the calls it made into them with something specific
-   (*calls out*). A file the prescreen left alone records the project names it imports (from its `ast`).
+   (*calls out*). A file the prescreen left alone records the project names it imports (from its `ast`); if
+   one of them lies in a module that was walked, the file is walked again for its calls out alone
+   (`_callers_left_alone`), so that what the project finds in that module depends neither on the caller's
+   own text nor on the rules selected.
 2. **Summarise** the modules those name (`analysis/summarize.py`), following re-exports
    (`from .utils import to_np` in a package's `__init__`), cached per module text. A file that phase 1
    parsed brings its whole summary along from that parse (cached with its result); only the modules the
@@ -67,16 +70,20 @@ class ProjectFile:
     leads: List[str] = field(default_factory=list)
     # NumPy names some module of the project assigns back (`np.float = np.float_`): found in every file's text
     restored_numpy: Tuple[str, ...] = ()
+    # phase 1 again for a file the prescreen left alone that calls into a walked module: walked for its calls out
+    walk_for_calls: bool = False
 
     def cache_context(self) -> str:
         return json.dumps([self.module, self.is_package, self.context, *([list(self.restored_numpy)] if self.restored_numpy
-                                                                           else [])],
+                                                                           else []),
+                           *(["calls"] if self.walk_for_calls else [])],
                           sort_keys=True, separators=(",", ":"))
 
     def check(self, text: str, select: Sequence[str], settings: Settings, tree: Optional[ast.Module]):
         from tensorlint.api import check_source  # only on a cache miss: a warm run loads neither libcst nor the rules
         project = decode_context(self.module, self.is_package, self.context)
         project.restored_numpy_names = frozenset(self.restored_numpy)
+        project.walk_for_calls = self.walk_for_calls
         diagnostics = check_source(text, None, select, None, settings=settings, tree=tree, project=project)
         self.queries = sorted(project.queries)
         self.calls_out = project.calls_out
@@ -141,7 +148,7 @@ class _Phase:
         if place is None:
             return inspect_file(self.job, path).result, None
         project = ProjectFile(*place[:3], imported=place[3] if len(place) > 3 else None,
-                              restored_numpy=self.restored_numpy)
+                              restored_numpy=self.restored_numpy, walk_for_calls=len(place) > 4 and place[4])
         result = inspect_file(self.job, path, project).result
         return result, project
 
@@ -180,9 +187,14 @@ def _check_project(job, files: Sequence[str], run_files, jobs: int,
     restored: Set[str] = set()
     imported = imported_somewhere(places, restored)
     restored_numpy = tuple(sorted(restored))
-    first = list(run_files(_Phase(job, {path: (*place, _names_wanted(imported, place[0]))
-                                        for path, place in places.items()}, restored_numpy), files, jobs))
+    phase_one = {path: (*place, _names_wanted(imported, place[0])) for path, place in places.items()}
+    first = list(run_files(_Phase(job, phase_one, restored_numpy), files, jobs))
     records = {path: project for path, (_, project) in zip(files, first) if project is not None}
+    callers = _callers_left_alone(records, places)
+    if callers:  # their findings stay phase 1's (the prescreen still holds); only their calls out are new
+        again = run_files(_Phase(job, {path: (*phase_one[path], True) for path in callers}, restored_numpy),
+                          callers, jobs)
+        records.update((path, project) for path, (_, project) in zip(callers, again) if project is not None)
     paths_by_module: Dict[str, Tuple[str, bool]] = {}
     claimed: Dict[str, int] = {}
     for path, (module, package, _) in places.items():
@@ -310,6 +322,27 @@ def _modules_on_disk(places: Dict[str, Tuple[str, bool, Optional[dict]]]) -> Dic
                 ambiguous.add(module)   # scripts of one name in two folders: which one an import means is unknown
             found[module] = place
     return {module: place for module, place in found.items() if module not in ambiguous}
+
+
+def _callers_left_alone(records: Dict[str, ProjectFile], places: Dict[str, Tuple[str, bool, Optional[dict]]]
+                        ) -> List[str]:
+    """The files phase 1 did not walk (the prescreen, or the selection, left them alone) that import from a module
+    it did walk: a call they make into it with something specific (`glorot(self.weight)`) is evidence for a
+    finding there, so they are walked for their calls out; otherwise what the project finds in a module would
+    depend on which rules are selected and on what the callers' own text holds."""
+    walked = {places[path][0] for path, project in records.items() if project.walked}
+    if not walked:
+        return []
+    found = []
+    for path, project in records.items():
+        if project.walked:
+            continue
+        for name in project.imports:
+            dotted = name.lstrip("*")
+            if dotted in walked or dotted.rpartition(".")[0] in walked:
+                found.append(path)
+                break
+    return found
 
 
 def _idle_files(records: Dict[str, ProjectFile], paths_by_module: Dict[str, Tuple[str, bool]],

@@ -3,6 +3,7 @@ answers a qualified name with the summary of the module defining it, following r
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
@@ -49,17 +50,36 @@ def summarize_analysed(parsed, semantic, module: str, is_package: bool,
         return None
 
 
+# Summaries this process made or loaded, by cache key (the module's text and what was asked of it), so
+# that files checked one at a time in one process (`fix` over a tree, flake8's workers) summarise a module
+# they all import once, not once per importer; the key holds the text, so an edited module is a new entry.
+MEMO_ENTRIES = 4096
+_memo: "OrderedDict[str, Optional[dict]]" = OrderedDict()
+
+
 def summarize_file(path: str, module: str, is_package: bool, cache_directory: Optional[str],
                    wanted: Optional[Tuple[str, ...]] = None) -> Optional[dict]:
     """The encoded summary of one module (of the `wanted` names, None: all), or None when it cannot be read
     or parsed (its check says why)."""
-    from tensorlint.core.deep import parse_module, with_deep_recursion  # libcst: not for a cached summary
     try:
         text = read_source_file(path).text
     except (SourceError, OSError):
         return None
-    cache = Cache(cache_directory) if cache_directory is not None else None
     key = cache_key(text, Settings(), frozenset(), json.dumps([SUMMARY_CONTEXT, module, is_package, wanted]))
+    if key in _memo:
+        _memo.move_to_end(key)
+        return _memo[key]
+    encoded = _summarize_text(text, module, is_package, cache_directory, wanted, key)
+    _memo[key] = encoded
+    if len(_memo) > MEMO_ENTRIES:
+        _memo.popitem(last=False)
+    return encoded
+
+
+def _summarize_text(text: str, module: str, is_package: bool, cache_directory: Optional[str],
+                    wanted: Optional[Tuple[str, ...]], key: str) -> Optional[dict]:
+    from tensorlint.core.deep import parse_module, with_deep_recursion  # libcst: not for a cached summary
+    cache = Cache(cache_directory) if cache_directory is not None else None
     if cache is not None:
         cached = cache.load_entry(key)
         if cached is not None and isinstance(cached[1], dict):
