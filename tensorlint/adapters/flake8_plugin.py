@@ -61,6 +61,11 @@ class TensorlintChecker:
                     raise ExecutionError(f"--{option.replace('_', '-')}: {error}") from None
         cls.target_numpy = options.tensorlint_target_numpy
         cls.target_torch = options.tensorlint_target_torch
+        try:  # the project flake8 runs in, read here in the main process: with -j, a worker's error could hang the
+            load_config(".")  # pool (flake8 terminating it with the other workers mid-file); it stops flake8 now
+            settings_for(".", cls.target_numpy, cls.target_torch)
+        except (ConfigError, ProjectConfigError) as error:
+            raise ExecutionError(f"tensorlint: {error}") from None
         cls.flake8_chooses_codes = _names_our_codes(options)
         cls.flake8_codes = DEFAULT_CODES | _opt_in_codes_named(options)
 

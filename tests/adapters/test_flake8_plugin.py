@@ -176,4 +176,5 @@ def test_broken_tool_tensorlint_is_one_clear_error(tmp_path, jobs):
     output = completed.stdout + completed.stderr  # flake8 prints its critical errors on stdout
     assert completed.returncode == 1 and not any(": TL" in line for line in lines)
     assert "tensorlint: pyproject.toml: [tool.tensorlint]: unknown key 'bogus'" in output
+    assert output.count("unknown key 'bogus'") == 1   # read once, in flake8's main process, before any worker
     assert "Traceback" not in output
