@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tensorlint.analysis.crossmodule import guards_reached, literal_defaults
+from tensorlint.analysis.crossmodule import CallFlags, flags_reach, guards_reached, literal_defaults
 from tensorlint.analysis.index import bound_names
 from tensorlint.analysis.literals import literal_truth
 
@@ -20,15 +20,29 @@ def call_rules_out(call: cst.Call, function: cst.FunctionDef, ancestors) -> bool
     if not (isinstance(func, cst.Name) and func.value == name
             or isinstance(func, cst.Attribute) and func.attr.value == name):
         return False   # called under another name (a `partial`): its arguments bind differently
+    bound = _guards_on_params(function, ancestors, isinstance(func, cst.Attribute))
+    return bound is not None and not guards_reached(bound[0], call, bound[1], dict(literal_defaults(function)))
+
+
+def flags_rule_out(flags: CallFlags, function: cst.FunctionDef, ancestors, method: bool) -> bool:
+    """`call_rules_out` for a call another module makes, known by its flags (`crossmodule.call_flags`):
+    `normalize(p)` there, with `sparse=False` the default, does not reach `if sparse: return to_host(adj)` here."""
+    bound = _guards_on_params(function, ancestors, method)
+    return bound is not None and not flags_reach(bound[0], flags, bound[1], dict(literal_defaults(function)))
+
+
+def _guards_on_params(function: cst.FunctionDef, ancestors, method: bool):
+    """(the `if param:` guards above the current node on the function's parameters, the parameters a call
+    binds), or None when there is none (or `self` is missing from a method's parameters)."""
     declared = function.params
     params = [p.name.value for p in (*declared.posonly_params, *declared.params, *declared.kwonly_params)]
-    if isinstance(func, cst.Attribute):
+    if method:
         if params[:1] not in (["self"], ["cls"]):
-            return False
+            return None
         params = params[1:]
     guards = [(param, truth) for param, truth in branch_guards(function, ancestors) if param in params]
     guards = [(param, truth) for param, truth in guards if not _assigns(function, param)]
-    return bool(guards) and not guards_reached(guards, call, tuple(params), dict(literal_defaults(function)))
+    return (guards, tuple(params)) if guards else None
 
 
 def literal_flags(call: cst.Call) -> tuple:

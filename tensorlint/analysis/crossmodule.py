@@ -259,15 +259,50 @@ class OutgoingCall:
     grad_enabled: bool
     line: int
     text: str                                     # the call as written, shortened
+    flags: CallFlags = ()                         # what each argument is, for the branches it rules out
 
     def encode(self):
         return [self.callee, [[k, encode_facts(f)] for k, f in self.arguments], self.in_step_loop,
-                self.grad_enabled, self.line, self.text]
+                self.grad_enabled, self.line, self.text, _encode_flags(self.flags)]
 
     @classmethod
     def decode(cls, data) -> "OutgoingCall":
-        callee, arguments, step, grad, line, text = data
-        return cls(callee, tuple((k, decode_facts(f)) for k, f in arguments), step, grad, line, text)
+        callee, arguments, step, grad, line, text, flags = data
+        return cls(callee, tuple((k, decode_facts(f)) for k, f in arguments), step, grad, line, text,
+                   _decode_flags(flags))
+
+
+# `call_flags`: each argument of a call by keyword or position ("0"), with the truth of a literal passed
+# (None: not a literal); None for the whole when `*args`/`**kwargs` make the binding unknowable.
+CallFlags = Optional[Tuple[Tuple[str, Optional[bool]], ...]]
+
+
+def call_flags(call) -> CallFlags:
+    if any(arg.star for arg in call.args):
+        return None
+    return tuple((arg.keyword.value if arg.keyword is not None else str(i), literal_truth(arg.value))
+                 for i, arg in enumerate(call.args))
+
+
+def flags_reach(guards, flags: CallFlags, params: Tuple[str, ...], defaults: Dict[str, bool]) -> bool:
+    """Does a call with these `flags` reach code under these `if param:` guards ((param, truth) each)? As
+    `guards_reached`, for a call known by its flags (one another module makes)."""
+    if flags is None:
+        return True
+    passed = {params[int(key)] if key.isdigit() and int(key) < len(params) else key: truth for key, truth in flags}
+    for param, truth in guards:
+        value = passed[param] if param in passed else defaults.get(param)
+        if value is not None and value != truth:
+            return False
+    return True
+
+
+def _encode_flags(flags: CallFlags):
+    return None if flags is None else [[key, truth] for key, truth in flags]
+
+
+def _decode_flags(data) -> CallFlags:
+    return None if data is None else tuple((key, truth) for key, truth in data)
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -296,15 +331,17 @@ class IncomingCall:
     grad_enabled: bool
     where: str                                    # "train.py:42"
     text: str
+    flags: CallFlags = ()
 
     def encode(self):
         return [self.function, [[k, encode_facts(f)] for k, f in self.arguments], self.in_step_loop,
-                self.grad_enabled, self.where, self.text]
+                self.grad_enabled, self.where, self.text, _encode_flags(self.flags)]
 
     @classmethod
     def decode(cls, data) -> "IncomingCall":
-        function, arguments, step, grad, where, text = data
-        return cls(function, tuple((k, decode_facts(f)) for k, f in arguments), step, grad, where, text)
+        function, arguments, step, grad, where, text, flags = data
+        return cls(function, tuple((k, decode_facts(f)) for k, f in arguments), step, grad, where, text,
+                   _decode_flags(flags))
 
 
 @dataclass

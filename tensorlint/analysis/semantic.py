@@ -16,7 +16,7 @@ import libcst as cst
 
 from tensorlint.analysis import torch_api as api
 from tensorlint.analysis.calls import Callee, SameFileCalls
-from tensorlint.analysis.crossmodule import OutgoingCall, ProjectContext, is_project_name
+from tensorlint.analysis.crossmodule import CallFlags, OutgoingCall, ProjectContext, call_flags, is_project_name
 from tensorlint.analysis.evaluate import (
     Evaluator, bind_target, combine, element_of, forget, unknown_named,
 )
@@ -26,7 +26,7 @@ from tensorlint.analysis.facts import (
 )
 from tensorlint.analysis.peers import PeerIndex
 from tensorlint.analysis.frame import ClassInfo, Frame, store
-from tensorlint.analysis.branches import call_rules_out, literal_flags
+from tensorlint.analysis.branches import call_rules_out, flags_rule_out, literal_flags
 from tensorlint.analysis.refine import refinements
 from tensorlint.analysis.imports import ImportMap, dotted_name, names_other_framework
 from tensorlint.analysis.index import FileIndex, apply_evidence, bound_names
@@ -98,6 +98,9 @@ class Semantic(cst.CSTVisitor):
         self._backward_roots: Dict[int, set] = {}
         self._reset: Dict[int, set] = {}
         self._call_site: Optional[cst.Call] = None    # the call whose context the walk is in
+        self._incoming_walk = False                    # walking for another module's call (`_leave_Module`)
+        self._incoming_flags: CallFlags = None         # that call's flags, and
+        self._incoming_method = False                  # whether it calls a method
         self._context_depth = 0
         self._outgoing_nodes: Dict[int, cst.Call] = {}
 
@@ -222,12 +225,20 @@ class Semantic(cst.CSTVisitor):
         """The same-file call whose arguments or step loop the current node is judged with, if any."""
         return self._call_site
 
+    def walked_for_another_module(self) -> bool:
+        """Is the walk in a function of this file walked for a call another module makes (at any depth: also in
+        a helper that function calls)?"""
+        return self._incoming_walk
+
     def ruled_out_by_call(self) -> bool:
         """Is the current node, in a callee walked for a same-file call, on a branch a flag of that call rules out
         (`if ret_np:` with `ret_np` left at `False`; branches.call_rules_out)?"""
         call = self._call_site
-        return isinstance(call, cst.Call) and bool(self.functions) and call_rules_out(
-            call, self.functions[0].node, self.ancestors)
+        if not self.functions or call is None:
+            return False
+        if isinstance(call, cst.Call):
+            return call_rules_out(call, self.functions[0].node, self.ancestors)
+        return flags_rule_out(self._incoming_flags, self.functions[0].node, self.ancestors, self._incoming_method)
 
     def loop_info(self, node: cst.CSTNode) -> LoopInfo:
         """Is this loop a step loop? (Decided once per loop from its body and the facts before it.)"""
@@ -451,6 +462,8 @@ class Semantic(cst.CSTVisitor):
             return
         if any(f.node is callee.function.node for f in self.functions):
             return
+        if self.ruled_out_by_call():  # `if sparse: to_host(adj)` in a helper walked for a call leaving `sparse` False
+            return
         arguments = self.calls.arguments(callee, node, self.facts)
         if arguments is None:
             return
@@ -510,11 +523,12 @@ class Semantic(cst.CSTVisitor):
             callee = Callee(function, self._class_info(cls) if cls is not None else None, cls is not None)
             step = LoopInfo(function.node, True, False, trains_or_reads_data=True) if incoming.in_step_loop else None
             self._call_site = f"`{incoming.text}` at {incoming.where}"
-            self._context_depth = 1
+            self._incoming_flags, self._incoming_method = incoming.flags, cls is not None
+            self._context_depth, self._incoming_walk = 1, True
             try:
                 self._walk_callee(callee, arguments, incoming.grad_enabled, context=_CallContext(None, step))
             finally:
-                self._context_depth = 0
+                self._context_depth, self._incoming_walk = 0, False
                 self._call_site = None
         self.frame, self.reachable, self._control, self.functions = self.module_frame, True, [], []
         self.ancestors = [node]
@@ -555,7 +569,8 @@ class Semantic(cst.CSTVisitor):
         specific = tuple((k, f) for k, f in arguments.items() if f.tensor is YES or f.holds_tensors or f.module is YES)
         step = self.step_loop() is not None
         if specific or step or not self.frame.grad_enabled:
-            self.project.outgoing[id(node)] = OutgoingCall(qualified, specific, step, self.frame.grad_enabled, 0, "")
+            self.project.outgoing[id(node)] = OutgoingCall(qualified, specific, step, self.frame.grad_enabled, 0, "",
+                                                           call_flags(node))
             self._outgoing_nodes[id(node)] = node
 
     def _parameters(self, node: cst.FunctionDef, cls: Optional[ClassInfo]) -> Dict[str, Facts]:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from tensorlint.analysis.dtypes import ALIASES, TORCH_DTYPES
+
 FACTORIES = frozenset({
     "zeros", "ones", "empty", "full", "rand", "randn", "randint", "randperm", "arange", "range",
     "linspace", "logspace", "eye", "empty_strided", "tensor", "as_tensor", "asarray", "from_numpy",
@@ -70,11 +72,7 @@ MODULE_WRAPPERS = frozenset({"torch.compile", "torch.jit.script", "torch.jit.tra
 # Wrappers that scatter to the accelerators (evidence of a device); the others keep where the module is.
 DEVICE_WRAPPERS = frozenset({"torch.nn.DataParallel", "torch.nn.parallel.DistributedDataParallel"})
 
-DTYPE_NAMES = frozenset({
-    "float", "float16", "float32", "float64", "half", "double", "bfloat16", "int", "int8", "int16",
-    "int32", "int64", "long", "short", "uint8", "bool", "complex64", "complex128", "cfloat", "cdouble",
-    "float8_e4m3fn", "float8_e5m2", "uint16", "uint32", "uint64", "qint8", "quint8",
-})
+DTYPE_NAMES = TORCH_DTYPES | frozenset(ALIASES)   # `torch.<name>` of a dtype: canonical names and aliases
 ACCELERATOR_PREFIXES = ("cuda", "mps", "xpu", "hpu", "npu", "xla", "meta", "privateuseone", "mtia", "ipu")
 
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",

@@ -396,13 +396,13 @@ def _incoming_calls(records: Dict[str, ProjectFile], resolver: "Resolver", job) 
             if target is None:
                 continue
             target_path, local = target
-            key = (target_path, local, call.arguments, call.in_step_loop, call.grad_enabled)
+            key = (target_path, local, call.arguments, call.in_step_loop, call.grad_enabled, call.flags)
             if key in seen or len(found.get(target_path, ())) >= MAX_INCOMING_PER_FILE:
                 continue
             seen.add(key)
             found.setdefault(target_path, []).append(IncomingCall(
                 local, call.arguments, call.in_step_loop, call.grad_enabled,
-                f"{job.shown(path)}:{call.line}", call.text))
+                f"{job.shown(path)}:{call.line}", call.text, call.flags))
     return found
 
 

@@ -284,6 +284,28 @@ def mel(audio, device=None):
 
 
 @pytest.mark.parametrize(("call", "expected"), [
+    pytest.param("normalize(p)", [], id="the default leaves sparse False: to_host is not reached"),
+    pytest.param("normalize(p, False)", [], id="a literal False passed by position"),
+    pytest.param("normalize(p, sparse=flag)", ["same.py:12:12: TL101"], id="an unknown flag may take the branch"),
+    pytest.param("normalize(p, sparse=True)", ["same.py:12:12: TL101"], id="the branch taken"),
+])
+def test_a_helper_on_a_branch_the_call_rules_out_is_not_walked(tmp_path, call, expected):
+    """`normalize(p)` walks `normalize` with `p`; its `if sparse: return to_host(adj)` is a branch the call's
+    default rules out, so `to_host` is not walked for it (nor reported in it) from there."""
+    (tmp_path / "same.py").write_text(GUARDED + f"\n\ndef f(p: torch.nn.Parameter, flag):\n    return {call}\n",
+                                      encoding="utf-8")
+    out = StringIO()
+    previous = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with redirect_stdout(out):
+            main(["check", "--no-cache", "same.py"])
+    finally:
+        os.chdir(previous)
+    assert short([line for line in out.getvalue().splitlines() if ": TL" in line]) == expected
+
+
+@pytest.mark.parametrize(("call", "expected"), [
     pytest.param("normalize(p)", [], id="the branch the default does not take"),
     pytest.param("normalize(p, sparse=False)", [], id="the branch a literal argument does not take"),
     pytest.param("normalize(p, True)", ["pkg/caller.py:7:22: TL101"], id="the branch a literal argument takes"),
