@@ -145,7 +145,23 @@ class Evaluator:
         if attr in api.DERIVED_ATTRIBUTES and receiver.tensor is YES:
             derived = self._derived(receiver, frame)
             return derived.with_(dtype=None, dtype_why=None) if attr in ("real", "imag") else derived
+        if receiver.tensor is YES and receiver.module is not YES:
+            field = self._model_output_field(attr, receiver, frame)
+            if field is not None:
+                return field
         return unknown_named(attr)
+
+    def _model_output_field(self, attr: str, output: Facts, frame) -> Optional[Facts]:
+        """`model(**batch).last_hidden_state`: a field of what the model returned, computed where and how it was
+        (its grad and device; the model's dtype for hidden states, none for scores a head may upcast)."""
+        field = self._derived(output, frame)
+        if attr in api.MODEL_OUTPUT_STATES:
+            return field
+        if attr in api.MODEL_OUTPUT_STATE_TUPLES:  # one tensor per layer
+            return container_of(field)
+        if attr in api.MODEL_OUTPUT_SCORES:
+            return field.with_(dtype=None, dtype_why=None)
+        return None
 
     def _enclosing_module(self, node: cst.BaseExpression, frame) -> Optional[Facts]:
         """`model` in `model.fc2`, `model.encoder.layer`: the nearest known module the attribute path starts from."""

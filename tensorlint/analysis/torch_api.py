@@ -41,6 +41,14 @@ NON_TENSOR_ATTRIBUTES = frozenset({
 })
 # Attributes of a tensor that are tensors derived from it.
 DERIVED_ATTRIBUTES = frozenset({"T", "mT", "H", "mH", "real", "imag"})
+# Fields of a transformers `ModelOutput`, what a model call returns: no tensor has these attributes, so a value
+# the analysis takes for a model's output tensor that the code reads one of is that output. The hidden states
+# are what the layers computed, in the model's dtype; the scores are computed from them, but some heads upcast
+# them (`LlamaForCausalLM` returned `logits.float()` in transformers 4.36-4.44), so they keep no dtype.
+MODEL_OUTPUT_STATES = frozenset({"last_hidden_state", "pooler_output", "encoder_last_hidden_state", "image_embeds",
+                                 "text_embeds"})
+MODEL_OUTPUT_STATE_TUPLES = frozenset({"hidden_states", "encoder_hidden_states", "decoder_hidden_states"})
+MODEL_OUTPUT_SCORES = frozenset({"logits", "start_logits", "end_logits", "logits_per_image", "logits_per_text"})
 
 # Methods that return a (values, indices) pair when given a dimension.
 VALUES_INDICES_METHODS = frozenset({"max", "min", "sort", "topk", "kthvalue", "mode", "median", "cummax", "cummin", "aminmax"})

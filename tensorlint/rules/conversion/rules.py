@@ -191,6 +191,12 @@ class NumpyWithoutDetach(Rule):
                 fixed=H + "def fit(model, crit, x, y):\n    out = model(x)\n    crit(out, y).backward()\n"
                           "    return out.detach().cpu().numpy()\n",
                 why="a parameter model in a function that back-propagates is being trained"),
+        Invalid(H + "from transformers import AutoModel\n\n\ndef embed(batch):\n    model = AutoModel.from_pretrained('x')\n"
+                "    out = model(**batch)\n    vectors = out.last_hidden_state.numpy()\n    return vectors\n", line=9, col=15,
+                fixed=H + "from transformers import AutoModel\n\n\ndef embed(batch):\n    model = AutoModel.from_pretrained('x')\n"
+                          "    out = model(**batch)\n    vectors = out.last_hidden_state.detach().cpu().numpy()\n"
+                          "    return vectors\n",
+                why="a field of a model's output (transformers' ModelOutput) was computed with grad"),
         Invalid(H + "def f(model, x):\n    model.train()\n    return model(x).numpy()\n", line=5, col=12, unsafe=True,
                 fixed=H + "def f(model, x):\n    model.train()\n    return model(x).detach().cpu().numpy()\n",
                 why="`model.train()` says it trains"),
@@ -747,8 +753,9 @@ class NumpyOfLowPrecisionFloat(Rule):
     Flags a conversion to NumPy (`.numpy()`, `np.asarray(t)`, `np.array(t)`, plotting and metric calls) of
     a tensor that the code shows is bfloat16 or a float8 type: converted by `.bfloat16()`,
     `.to(torch.bfloat16)`, `.type(torch.bfloat16)`, created with `dtype=torch.bfloat16`, or computed by a
-    model converted or loaded that way (`AutoModel.from_pretrained(..., torch_dtype=torch.bfloat16)`),
-    with nothing on the way that changes the dtype.
+    model converted or loaded that way (`AutoModel.from_pretrained(..., torch_dtype=torch.bfloat16)`: its
+    output, and the hidden states it holds, `out.last_hidden_state`, `out.hidden_states[-1]`), with nothing
+    on the way that changes the dtype. Scores (`out.logits`) are not evidence: some heads upcast them.
 
     ## Why is this bad?
     NumPy has no bfloat16 or float8 type, so the conversion always raises
@@ -798,6 +805,9 @@ class NumpyOfLowPrecisionFloat(Rule):
         Valid(H + "x = torch.randn(3).bfloat16()\ny = x.argmax().numpy()\n", "indices are integers"),
         Valid(H + "x = torch.randn(3).bfloat16() if low else torch.randn(3)\ny = x.numpy()\n",
               "bfloat16 on one path only"),
+        Valid(H + "from transformers import AutoModelForCausalLM as M\n"
+              "m = M.from_pretrained('x', torch_dtype=torch.bfloat16)\nwith torch.no_grad():\n    out = m(**batch)\n"
+              "y = out.logits.cpu().numpy()\n", "scores: a head may upcast them (Llama's logits.float())"),
     ]
     INVALID = [
         Invalid(H + "x = torch.randn(3).bfloat16()\ny = x.numpy()\n", line=4, col=5,
@@ -817,6 +827,11 @@ class NumpyOfLowPrecisionFloat(Rule):
                 "    y = m(torch.ones(1, 2).bfloat16())\nz = y.numpy()\n", line=7, col=5,
                 fixed=H + "import torch.nn as nn\nm = nn.Linear(2, 2).bfloat16()\nwith torch.no_grad():\n    y = m(torch.ones(1, 2).bfloat16())\n"
                 "z = y.float().numpy()\n", why="a module converted to bfloat16"),
+        Invalid(H + "from transformers import AutoModel\nm = AutoModel.from_pretrained('x', torch_dtype=torch.bfloat16)\n"
+                "with torch.no_grad():\n    out = m(**batch)\ny = out.last_hidden_state.cpu().numpy()\n", line=7, col=5,
+                fixed=H + "from transformers import AutoModel\nm = AutoModel.from_pretrained('x', torch_dtype=torch.bfloat16)\n"
+                "with torch.no_grad():\n    out = m(**batch)\ny = out.last_hidden_state.cpu().float().numpy()\n",
+                why="a hidden state of a bfloat16 model's output"),
         Invalid(H + "a = torch.randn(3).bfloat16()\ny = np.stack([a])\n", line=4, col=15,
                 fixed=H + "a = torch.randn(3).bfloat16()\ny = np.stack([a.float()])\n", why="an element of a list"),
         Invalid(H + "a = torch.randn(3).bfloat16()\ntensors = [a, a]\ny = np.stack(tensors)\n", line=5, col=14,
