@@ -21,6 +21,24 @@ from tensorlint.analysis.facts import UNKNOWN
 from tensorlint.analysis.summarize import summarize_module
 from tensorlint.adapters.cli.main import main
 
+
+def run_cli(cwd, arguments) -> str:
+    """What `tensorlint ARGUMENTS` prints, run in `cwd`."""
+    out = StringIO()
+    previous = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with redirect_stdout(out):
+            main(arguments)
+    finally:
+        os.chdir(previous)
+    return out.getvalue()
+
+
+def output_lines(output: str) -> list:
+    return [line for line in output.splitlines() if ": TL" in line]
+
+
 HELPERS = """\
 import numpy as np
 import matplotlib.pyplot as plt
@@ -80,15 +98,8 @@ def project(tmp_path: Path, caller: str, *extra: str):
     (package / "__init__.py").write_text("", encoding="utf-8")
     (package / "helpers.py").write_text(HELPERS, encoding="utf-8")
     (package / "caller.py").write_text(HEAD + caller, encoding="utf-8")
-    out = StringIO()
-    previous = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        with redirect_stdout(out):
-            main(["check", "--no-cache", "--project", *extra, "pkg"])
-    finally:
-        os.chdir(previous)
-    return [line for line in out.getvalue().splitlines() if ": TL" in line]
+    output = run_cli(tmp_path, ["check", "--no-cache", "--project", *extra, "pkg"])
+    return output_lines(output)
 
 
 def short(lines):
@@ -151,15 +162,8 @@ def test_the_fix_at_the_call_is_unsafe(tmp_path):
     """The helper may use its parameter for more than the conversion: rewriting the argument is right for the
     conversion only, so it needs `--unsafe-fixes`."""
     project(tmp_path, "def f(x):\n    net = nn.Linear(2, 2)\n    return to_np(net(x))\n")
-    out = StringIO()
-    previous = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        with redirect_stdout(out):
-            main(["check", "--no-cache", "--project", "--select", "TL101", "pkg"])
-    finally:
-        os.chdir(previous)
-    assert out.getvalue().endswith("Found 1 problem (1 fixable with `tensorlint fix --unsafe-fixes`).\n")
+    output = run_cli(tmp_path, ["check", "--no-cache", "--project", "--select", "TL101", "pkg"])
+    assert output.endswith("Found 1 problem (1 fixable with `tensorlint fix --unsafe-fixes`).\n")
 
 
 def test_the_helper_itself_stays_silent(tmp_path):
@@ -175,15 +179,8 @@ def test_a_same_file_caller_is_reported_in_the_helper(tmp_path):
     (package / "one.py").write_text(
         "import numpy as np\nfrom torch import nn\n\n\ndef to_np(t):\n    return np.asarray(t)\n\n\n"
         "def f(x):\n    return to_np(nn.Linear(2, 2)(x))\n", encoding="utf-8")
-    out = StringIO()
-    previous = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        with redirect_stdout(out):
-            main(["check", "--no-cache", "pkg"])
-    finally:
-        os.chdir(previous)
-    lines = [line for line in out.getvalue().splitlines() if ": TL" in line]
+    output = run_cli(tmp_path, ["check", "--no-cache", "pkg"])
+    lines = output_lines(output)
     assert short(lines) == ["pkg/one.py:6:23: TL101"]
     assert lines[0].endswith("(reached from the call `to_np(nn.Linear(2, 2)(x))` at line 10)")
 
@@ -232,15 +229,8 @@ def test_a_base_class_method_in_another_module_returns_what_it_was_given(tmp_pat
     (package / "sub.py").write_text(
         "import torch\nfrom .base import Base\n\n\nclass Sub(Base):\n    def run(self):\n"
         "        w = torch.ones(2).cuda()\n        return self.prepare(w).numpy()\n", encoding="utf-8")
-    out = StringIO()
-    previous = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        with redirect_stdout(out):
-            main(["check", "--no-cache", "--project", "pkg"])
-    finally:
-        os.chdir(previous)
-    assert short([line for line in out.getvalue().splitlines() if ": TL" in line]) == ["pkg/sub.py:8:16: TL102"]
+    output = run_cli(tmp_path, ["check", "--no-cache", "--project", "pkg"])
+    assert short(output_lines(output)) == ["pkg/sub.py:8:16: TL102"]
 
 
 GUARDED = """\
@@ -294,15 +284,8 @@ def test_a_helper_on_a_branch_the_call_rules_out_is_not_walked(tmp_path, call, e
     default rules out, so `to_host` is not walked for it (nor reported in it) from there."""
     (tmp_path / "same.py").write_text(GUARDED + f"\n\ndef f(p: torch.nn.Parameter, flag):\n    return {call}\n",
                                       encoding="utf-8")
-    out = StringIO()
-    previous = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        with redirect_stdout(out):
-            main(["check", "--no-cache", "same.py"])
-    finally:
-        os.chdir(previous)
-    assert short([line for line in out.getvalue().splitlines() if ": TL" in line]) == expected
+    output = run_cli(tmp_path, ["check", "--no-cache", "same.py"])
+    assert short(output_lines(output)) == expected
 
 
 @pytest.mark.parametrize(("call", "expected"), [
@@ -330,12 +313,5 @@ def test_guards_and_paths(tmp_path, call, expected):
     (package / "caller.py").write_text(
         "import numpy as np\nimport torch\nfrom .graph import degrees, early, mel, normalize, weighted\n\n\n"
         f"def f(p: torch.nn.Parameter, flag):\n    return {call}\n", encoding="utf-8")
-    out = StringIO()
-    previous = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        with redirect_stdout(out):
-            main(["check", "--no-cache", "--project", "pkg"])
-    finally:
-        os.chdir(previous)
-    assert short([line for line in out.getvalue().splitlines() if ": TL" in line]) == expected
+    output = run_cli(tmp_path, ["check", "--no-cache", "--project", "pkg"])
+    assert short(output_lines(output)) == expected
