@@ -17,8 +17,9 @@ arithmetic, `float(y)`, `print(y)`, an f-string, a NumPy or torch function, a te
 into a host tensor (`buf[i] = y`), `pickle`/`torch.save`. Only shapes and dtypes, views, passing the value on
 (`return y`, `out.append(y)`, an unknown function) read nothing here. Anything that may synchronise ends the
 search without a finding: a `.synchronize()` (device, stream, event), an event `.query()`, a call whose name
-says it syncs or waits (`self.wait_for_copy()`), and a blocking `.item()`/`.tolist()`/`.cpu()` of another
-value (it waits for the stream the copy was queued on, when that is the current one). So does leaving the
+says it syncs or waits (`self.wait_for_copy()`), and a blocking `.item()`/`.tolist()`/`.cpu()`/`.to(<host>)`
+of another value (it waits for the stream the copy was queued on, when that is the current one). `torch.split`,
+`torch.chunk` and the other view functions read nothing either. So does leaving the
 function, a nested function or a rebinding of the name. Statements are read in source order: a sync on one
 branch of an `if` counts for the code after it, and a loop's next iteration is not followed.
 """
@@ -58,7 +59,10 @@ READ_BUILTINS = frozenset({"float", "int", "bool", "complex", "print", "str", "r
                            "sorted", "abs", "round", "any", "all"})
 _NUMPY_VIEWS = frozenset({"numpy.asarray", "numpy.asanyarray"})
 _NUMPY_METADATA = frozenset({"numpy.shape", "numpy.ndim", "numpy.size", "numpy.result_type"})
-_TORCH_VIEWS = frozenset({"torch.from_numpy", "torch.as_tensor", "torch.asarray"})
+_TORCH_VIEWS = frozenset({"torch.from_numpy", "torch.as_tensor", "torch.asarray", "torch.split", "torch.chunk",
+                          "torch.unbind", "torch.narrow", "torch.tensor_split", "torch.hsplit", "torch.vsplit",
+                          "torch.dsplit", "torch.select", "torch.squeeze", "torch.unsqueeze", "torch.permute",
+                          "torch.transpose", "torch.t", "torch.movedim", "torch.swapaxes", "torch.detach"})
 _TORCH_METADATA = frozenset({"torch.is_tensor", "torch.numel", "torch.is_floating_point", "torch.is_complex"})
 _SERIALIZERS = frozenset({"pickle.dump", "pickle.dumps", "json.dump", "json.dumps", "torch.save"})
 # What may synchronise the host with the copy's stream (see the module docstring).
@@ -253,7 +257,9 @@ class _Reader:
         lowered = name.lower()
         if any(word in lowered for word in _SYNC_WORDS) or name == "query":
             return True
-        if isinstance(func, cst.Attribute) and name in _BLOCKING_METHODS:  # of another value (not `y.sum().item()`)
+        blocking_copy = name == "to" and not _keyword_true(call, "non_blocking") and _targets_host(call, self.facts_of)
+        if isinstance(func, cst.Attribute) and (name in _BLOCKING_METHODS or blocking_copy):
+            # of another value (not `y.sum().item()`): it waits for the stream the copy was queued on
             return not any(isinstance(node, (cst.Name, cst.Attribute)) and dotted_name(node) in aliases
                            for node in nodes_of(func.value))
         return False

@@ -29,8 +29,8 @@ class NonBlockingChecker(FamilyChecker):
     def _message(self, copy: HostCopy, read: HostRead) -> str:
         context = self.context
         what = f"`{read.value}`" if read.value else "its result"
-        copy_text = context.one_line(copy.call, 60) or "the copy"
-        source = context.one_line(copy.source, 40) or "the source"
+        copy_text = _shortened(context.one_line(copy.call), 60)
+        source = _shortened(context.one_line(copy.source), 40)
         if copy.source_why is not None:
             evidence = f"`{source}` {copy.source_why.describe(context)}"
         else:
@@ -56,3 +56,8 @@ class NonBlockingChecker(FamilyChecker):
             return None
         edit = context.edit(start, end, "")
         return Fix("Drop `non_blocking=True` (a blocking copy)", (edit,), Safety.UNSAFE) if edit is not None else None
+
+
+def _shortened(code: str, limit: int) -> str:
+    """A long expression named in a message by its start (`x.view(ep, -1).sum(dim=1).to(torch.dev...`)."""
+    return code if len(code) <= limit else code[:limit - 3] + "..."

@@ -207,6 +207,10 @@ class NonBlockingHostRead(Rule):
         Valid(H + "def f(x, device):\n    y = x.to(device, non_blocking=True)\n    return y.item()\n",
               "a device of unknown kind"),
         Valid(H + _NB + "    z = other.item()\n    return y.item()\n", "another blocking read syncs the stream"),
+        Valid(H + _NB + "    z = other.to(\"cpu\", non_blocking=False)\n    return y.tolist(), z.tolist()\n",
+              "a blocking copy of another tensor waits for the stream too (torchtitan's token dispatcher)"),
+        Valid(H + _NB + "    parts = torch.split(y, 2)\n    done.synchronize()\n    return parts[0].sum()\n",
+              "torch.split makes views: nothing is read before the sync (gptqmodel's tile copies)"),
         Valid(H + _NB + "    y = torch.zeros(3)\n    return y.item()\n", "rebound"),
         Valid(H + "def f(x, out):\n    buf = torch.empty(3, pin_memory=True)\n    buf.copy_(x, non_blocking=True)\n"
               "    out.record()\n    return buf\n", "copy_ into a host tensor, not read here"),
