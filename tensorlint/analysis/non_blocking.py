@@ -7,8 +7,11 @@ torch 2.13.) Reading it on the host before a synchronisation reads stale values.
 
 The evidence (`host_copy`): the target is shown to be the host (`denotes_accelerator` is NO), `non_blocking=True`
 is written, and the source is a value that may be a tensor and is not shown to be on the host already (on the
-host the copy is a no-op and nothing is in flight). A source of unknown device counts: `non_blocking=True`
-only does anything for a copy from an accelerator, so the code was written for one, and there it races.
+host the copy is a no-op and nothing is in flight). Where the source's device is not shown either, the code
+around the copy must show that it works with an accelerator (`accelerator_context`: a pinned buffer, a
+`torch.cuda.*` call, `.cuda()`, a `"cuda"` device in the function or its class): `non_blocking=True` alone only
+says what the author expected, and a helper called with host tensors copies nothing (sample-factory's
+`_build_pack_info_from_dones`).
 
 The read (`first_host_read`): from the copy on, in source order through the rest of the enclosing function
 (or module), following the names the copy is bound to and their views (`.numpy()`, `np.asarray`, indexing,
@@ -34,6 +37,7 @@ from tensorlint.analysis.facts import NO, YES, Evidence, Facts
 from tensorlint.analysis.following import (Header, following_units, loads, nodes_of, parents_of, rebound,
                                             statement_index)
 from tensorlint.analysis.imports import dotted_name
+from tensorlint.analysis.walk import descendants
 
 FactsOf = Callable[[cst.BaseExpression], Facts]
 QualifiedOf = Callable[[cst.BaseExpression], Optional[str]]
@@ -75,8 +79,10 @@ class HostCopy:
     """A non-blocking copy to the host: the call, what it copies, and the names its result is first bound to."""
     call: cst.Call
     source: cst.BaseExpression
-    source_why: Optional[Evidence]   # what shows the source is on an accelerator (None: only `non_blocking=True`)
+    source_why: Optional[Evidence]   # what shows the source is on an accelerator (None: not shown)
     into: Optional[cst.BaseExpression] = None  # `dst` of `dst.copy_(x, non_blocking=True)`
+    # when the source's device is not shown: what shows the code around the copy works with an accelerator
+    around: Optional[Evidence] = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,8 @@ class HostRead:
     value: str          # the name read ("y"), or "" when the copy's own result is read directly
 
 
-def host_copy(call: cst.Call, facts_of: FactsOf, ancestors: Sequence[cst.CSTNode] = ()) -> Optional[HostCopy]:
+def host_copy(call: cst.Call, facts_of: FactsOf, ancestors: Sequence[cst.CSTNode] = (),
+              qualified_of: Optional[QualifiedOf] = None) -> Optional[HostCopy]:
     """`x.to(<host>, non_blocking=True)` or `dst.copy_(x, non_blocking=True)` into a host tensor, from a source not
     shown to be on the host; None otherwise. `ancestors` (the walker's path to the call) name the enclosing
     function, whose parameters are no proof of the host."""
@@ -109,7 +116,37 @@ def host_copy(call: cst.Call, facts_of: FactsOf, ancestors: Sequence[cst.CSTNode
     facts = facts_of(source)
     if facts.tensor is NO or facts.module is YES or facts.device is NO or facts.items is not None:
         return None
-    return HostCopy(call, source, facts.device_why if facts.device_evidenced else None, into)
+    if facts.device_evidenced:
+        return HostCopy(call, source, facts.device_why, into)
+    around = accelerator_context(ancestors, qualified_of)
+    return HostCopy(call, source, None, into, around) if around is not None else None
+
+
+def accelerator_context(ancestors: Sequence[cst.CSTNode], qualified_of: Optional[QualifiedOf]) -> Optional[Evidence]:
+    """What shows that the code around a copy works with an accelerator, when its source's device is not shown:
+    in the enclosing function, or the class around it, host memory pinned for transfers (`pin_memory=True`,
+    `.pin_memory()`), a `torch.cuda.*` call, `.cuda()` or a `"cuda"` device. A helper that only moves what it
+    is given (`lengths.to("cpu", non_blocking=True)` of a parameter, called with host tensors) shows none."""
+    scopes = [node for node in ancestors if isinstance(node, (cst.FunctionDef, cst.ClassDef))]
+    for scope in reversed(scopes[-2:]):
+        for node in descendants(scope):
+            if isinstance(node, cst.Arg) and node.keyword is not None and node.keyword.value == "pin_memory" \
+                    and _is_true(node.value):
+                return Evidence("`pin_memory=True`{line}", node)
+            if isinstance(node, cst.Call):
+                func = node.func
+                if isinstance(func, cst.Attribute) and func.attr.value in ("cuda", "pin_memory"):
+                    return Evidence(_WORKS_WITH, node)
+                qualified = qualified_of(func) if qualified_of is not None else None
+                if (qualified or "").startswith("torch.cuda."):
+                    return Evidence(_WORKS_WITH, node)
+            if isinstance(node, cst.SimpleString) and node.evaluated_value in ("cuda",) or \
+                    isinstance(node, cst.SimpleString) and str(node.evaluated_value).startswith("cuda:"):
+                return Evidence(_WORKS_WITH, node)
+    return None
+
+
+_WORKS_WITH = "`{code}`{line}"
 
 
 def first_host_read(copy: HostCopy, ancestors: Sequence[cst.CSTNode], facts_of: FactsOf,

@@ -22,6 +22,14 @@ def _call(code):
     return cst.parse_expression(code)
 
 
+def _copy_in_function(code, facts_of, header="def f(x, device='cuda'):"):
+    """host_copy of the call `code`, written in a function (by default one whose `"cuda"` default shows it works
+    with an accelerator)."""
+    module = cst.parse_module(f"{header}\n    {code}\n")
+    path = _path_to(module, lambda node: isinstance(node, cst.Call) and module.code_for_node(node) == code)
+    return host_copy(path[-1], facts_of, path)
+
+
 @pytest.mark.parametrize("code, table, found", [
     pytest.param('x.to("cpu", non_blocking=True)', {}, True, id="unknown source"),
     pytest.param('x.to("cpu", non_blocking=True)', {"x": ON_DEVICE}, True, id="a device source"),
@@ -37,15 +45,32 @@ def _call(code):
                  id="copy_ host to host"),
 ])
 def test_host_copy(code, table, found):
-    assert (host_copy(_call(code), _facts(table)) is not None) is found
+    assert (_copy_in_function(code, _facts(table)) is not None) is found
+
+
+@pytest.mark.parametrize("header, found", [
+    pytest.param("def f(x):", False, id="nothing shows an accelerator"),
+    pytest.param("def f(x, device='cuda:0'):", True, id="a cuda device"),
+    pytest.param("@torch.cuda.amp.autocast()\ndef f(x):", True, id="a torch.cuda call"),
+    pytest.param("class Cache:\n  def __init__(self):\n    self.b = torch.zeros(2, pin_memory=True)\n  def f(self, x):",
+                 True, id="the class pins host memory"),
+])
+def test_a_source_of_unknown_device_needs_an_accelerator_around_the_copy(header, found):
+    indent = "  " if header.startswith("class") else ""
+    module = cst.parse_module(f"import torch\n{header}\n    {indent}y = x.to('cpu', non_blocking=True)\n")
+    path = _path_to(module, lambda node: isinstance(node, cst.Call) and getattr(node.func, "attr", None) is not None
+                    and node.func.attr.value == "to")
+    qualified = lambda node: "torch.cuda.amp.autocast" if "cuda" in cst.Module([]).code_for_node(node) else None
+    assert (host_copy(path[-1], _facts({}), path, qualified) is not None) is found
 
 
 def test_host_copy_keeps_the_source_evidence_only_when_there_is_some():
     from tensorlint.analysis.facts import Evidence
     why = Evidence("is moved by `x.cuda()`")
-    copy = host_copy(_call('x.to("cpu", non_blocking=True)'), _facts({"x": ON_DEVICE.with_(device_why=why)}))
-    assert copy.source_why is why
-    assert host_copy(_call('x.to("cpu", non_blocking=True)'), _facts({"x": ON_DEVICE.with_(device=MAYBE)})).source_why is None
+    copy = _copy_in_function('x.to("cpu", non_blocking=True)', _facts({"x": ON_DEVICE.with_(device_why=why)}))
+    assert copy.source_why is why and copy.around is None
+    copy = _copy_in_function('x.to("cpu", non_blocking=True)', _facts({"x": ON_DEVICE.with_(device=MAYBE)}))
+    assert copy.source_why is None and copy.around is not None
 
 
 def _path_to(module, predicate):
@@ -70,28 +95,28 @@ def _copy_path(source):
 def _read(source, table=None):
     path = _copy_path(source)
     facts_of = _facts(table or {})
-    copy = host_copy(path[-1], facts_of)
+    copy = host_copy(path[-1], facts_of, path)
     return first_host_read(copy, path, facts_of, lambda node: {"np.mean": "numpy.mean"}.get(
         cst.Module([]).code_for_node(node)))
 
 
 def test_the_read_names_how_and_what():
-    found = _read("def f(x):\n    y = x.to('cpu', non_blocking=True)\n    z = y\n    return np.mean(z)\n")
+    found = _read("def f(x, device='cuda'):\n    y = x.to('cpu', non_blocking=True)\n    z = y\n    return np.mean(z)\n")
     assert (found.read, found.value) == ("`np.mean(...)`", "z")
 
 
 def test_a_read_in_the_else_branch_after_a_sync_in_the_if_is_not_reported():
-    source = "def f(x):\n    y = x.to('cpu', non_blocking=True)\n    if a:\n        s.synchronize()\n    else:\n        y.item()\n"
+    source = "def f(x, device='cuda'):\n    y = x.to('cpu', non_blocking=True)\n    if a:\n        s.synchronize()\n    else:\n        y.item()\n"
     assert _read(source) is None
 
 
 def test_a_copy_in_an_if_branch_is_not_followed_into_the_else_branch():
-    source = "def f(x):\n    if a:\n        y = x.to('cpu', non_blocking=True)\n    else:\n        y.item()\n"
+    source = "def f(x, device='cuda'):\n    if a:\n        y = x.to('cpu', non_blocking=True)\n    else:\n        y.item()\n"
     assert _read(source) is None
 
 
 def test_after_a_loop_the_search_goes_on_after_it():
-    source = "def f(x):\n    for i in r:\n        y = x.to('cpu', non_blocking=True)\n    print(y)\n"
+    source = "def f(x, device='cuda'):\n    for i in r:\n        y = x.to('cpu', non_blocking=True)\n    print(y)\n"
     assert _read(source).read == "`print(...)`"
 
 

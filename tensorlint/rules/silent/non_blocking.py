@@ -18,7 +18,7 @@ class NonBlockingChecker(FamilyChecker):
         if not self.wants(NonBlockingHostRead) or not self.semantic.reachable:
             return
         semantic = self.semantic
-        copy = host_copy(node, semantic.facts, semantic.ancestors)
+        copy = host_copy(node, semantic.facts, semantic.ancestors, semantic.qualified)
         if copy is None:
             return
         read = first_host_read(copy, semantic.ancestors, semantic.facts, semantic.qualified)
@@ -33,8 +33,9 @@ class NonBlockingChecker(FamilyChecker):
         source = _shortened(context.one_line(copy.source), 40)
         if copy.source_why is not None:
             evidence = f"`{source}` {copy.source_why.describe(context)}"
-        else:
-            evidence = f"`non_blocking=True` only matters if `{source}` is on an accelerator"
+        else:  # not shown: the code around the copy works with an accelerator
+            evidence = (f"`{source}` is not shown on the host, and the code around the copy works with an accelerator: "
+                        f"{copy.around.describe(context)}")
         return (f"{read.read} reads {what} on the host before any synchronisation, but the non-blocking copy "
                 f"`{copy_text}` (line {context.span(copy.call)[0]}) may not have finished: stale values "
                 f"({evidence}); synchronise first (`torch.cuda.synchronize()`, an event's `.synchronize()`) "

@@ -129,7 +129,7 @@ class Float64IntoFloat32Module(Rule):
 
 
 # -- TL502 -----------------------------------------------------------------------------------------------------------
-_NB = "def f(x):\n    y = x.to(\"cpu\", non_blocking=True)\n"
+_NB = "def f(x, device=\"cuda\"):\n    y = x.to(\"cpu\", non_blocking=True)\n"
 
 
 class NonBlockingHostRead(Rule):
@@ -147,22 +147,26 @@ class NonBlockingHostRead(Rule):
     event recorded after the copy, or the device) may read stale values: zeros or the previous batch, at
     random. There is no error, only wrong numbers.
 
-    The copy's source must not be shown to be on the host already (then nothing is in flight); a source of
-    unknown device is reported, since `non_blocking=True` only matters for a copy from an accelerator.
-    `.numpy()`, indexing, `.view()` and `.shape` read nothing, so
-    `y = x.to("cpu", non_blocking=True).numpy()` followed by `event.synchronize()` and then the reads is fine.
-    Anything that may synchronise ends the search: a `.synchronize()` of any kind, an event `.query()`, a call
-    whose name says it syncs or waits, or a blocking `.item()`/`.tolist()`/`.cpu()` of another tensor (it waits
-    for the stream the copy is queued on, when that is the current one).
+    The copy's source must be shown to be on an accelerator (`model(images.cuda())`), or, where its device is
+    not shown, the code around the copy (its function, or that function's class) must show that it works with
+    an accelerator: a pinned host buffer (`pin_memory=True`), a `torch.cuda.*` call, `.cuda()`, a `"cuda"`
+    device. `non_blocking=True` alone only says what the author expected: a helper that its callers give host
+    tensors copies nothing, and is not reported. `.numpy()`, indexing, `.view()`, `torch.split` and `.shape`
+    read nothing, so `y = x.to("cpu", non_blocking=True).numpy()` followed by `event.synchronize()` and then
+    the reads is fine. Anything that may synchronise ends the search: a `.synchronize()` of any kind, an event
+    `.query()`, a call whose name says it syncs or waits, or a blocking `.item()`/`.tolist()`/`.cpu()`/
+    `.to("cpu")` of another tensor (it waits for the stream the copy is queued on, when that is the current one).
 
     ## Example
     ```python
+    logits = model(images.cuda())
     scores = logits.to("cpu", non_blocking=True)
     best = scores.argmax().item()
     ```
 
     ## Use instead
     ```python
+    logits = model(images.cuda())
     scores = logits.to("cpu", non_blocking=True)
     torch.cuda.current_stream().synchronize()
     best = scores.argmax().item()
@@ -188,16 +192,19 @@ class NonBlockingHostRead(Rule):
     fix_check = FixCheck(snippet="expression")
     VALID = [
         Valid(H + _NB + "    torch.cuda.synchronize()\n    return y.item()\n", "synchronised first"),
+        Valid(H + "def lengths_on_host(lengths):\n    cpu_lengths = lengths.to(device=\"cpu\", non_blocking=True)\n"
+              "    return int(cpu_lengths[0].item())\n",
+              "nothing shows an accelerator: a helper its callers give host tensors copies nothing (sample-factory)"),
         Valid(H + _NB + "    event = torch.cuda.Event()\n    event.record()\n    event.synchronize()\n"
               "    return y.tolist()\n", "an event synchronised"),
         Valid(H + "def f(x, done):\n    y = x.to(\"cpu\", non_blocking=True).numpy()\n    done.synchronize()\n"
               "    return y.sum()\n", ".numpy() is a view: all reads after the sync"),
         Valid(H + _NB + "    return y\n", "handed to the caller"),
         Valid(H + _NB + "    n = y.shape[0]\n    return n\n", "only the shape"),
-        Valid(H + "def f(x):\n    y = x.to(\"cpu\")\n    return y.item()\n", "a blocking copy"),
+        Valid(H + "def f(x, device=\"cuda\"):\n    y = x.to(\"cpu\")\n    return y.item()\n", "a blocking copy"),
         Valid(H + "def f():\n    x = torch.zeros(3)\n    y = x.to(\"cpu\", non_blocking=True)\n    return y.item()\n",
               "the source is on the host: no copy"),
-        Valid(H + "def f(x):\n    y = x.to(\"cuda\", non_blocking=True)\n    return y.sum()\n", "to the accelerator"),
+        Valid(H + "def f(x, device=\"cuda\"):\n    y = x.to(\"cuda\", non_blocking=True)\n    return y.sum()\n", "to the accelerator"),
         Valid(H + "class Policy:\n    def __init__(self, device=\"cpu\"):\n        self.device = device\n\n"
                   "    def run(self, state):\n        state = state.to(self.device, non_blocking=True)\n"
                   "        return torch.cat((state, state)).sum()\n",
@@ -221,7 +228,7 @@ class NonBlockingHostRead(Rule):
         Invalid(H + _NB + "    return y.item()\n", line=5, col=12, why=".item() before any sync"),
         Invalid(H + "def f(model, x):\n    out = model(x.cuda())\n    y = out.to(device=\"cpu\", non_blocking=True)\n"
                 "    print(y)\n", line=6, col=5, why="printed; the source is shown on the device"),
-        Invalid(H + "def f(x):\n    y = x.to(torch.device(\"cpu\"), non_blocking=True).numpy()\n    return np.mean(y)\n",
+        Invalid(H + "def f(x, device=\"cuda\"):\n    y = x.to(torch.device(\"cpu\"), non_blocking=True).numpy()\n    return np.mean(y)\n",
                 line=5, col=12, why="a NumPy read through the .numpy() view"),
         Invalid(H + "class Cache:\n    def __init__(self):\n        self.buffer = torch.zeros(4, 2, device=\"cpu\", pin_memory=True)\n"
                 "    def put(self, i, top_k):\n        self.buffer[i] = top_k.to(device=\"cpu\", non_blocking=True)\n",
@@ -232,8 +239,8 @@ class NonBlockingHostRead(Rule):
         Invalid(H + "def f(x):\n    cpu = torch.device(\"cpu\")\n    host = torch.empty(3, pin_memory=True)\n"
                 "    host.copy_(x, non_blocking=True)\n    return host.tolist()\n", line=7, col=12, why="copy_ into a host tensor"),
         Invalid(H + _NB + "    if y[0] > 0:\n        return 1\n", line=5, col=8, why="a comparison"),
-        Invalid(H + "def f(x):\n    return float(x.to(\"cpu\", non_blocking=True).sum())\n", line=4, col=18,
-                fixed=H + "def f(x):\n    return float(x.to(\"cpu\").sum())\n", unsafe=True,
+        Invalid(H + "def f(x, device=\"cuda\"):\n    return float(x.to(\"cpu\", non_blocking=True).sum())\n", line=4, col=18,
+                fixed=H + "def f(x, device=\"cuda\"):\n    return float(x.to(\"cpu\").sum())\n", unsafe=True,
                 why="read in the copy's own statement: the fix drops non_blocking=True"),
     ]
 

@@ -4,7 +4,7 @@ import pytest
 from tensorlint import check_source, fix_source
 
 H = "import numpy as np\nimport torch\n"
-COPY = "import pickle\n" + H + "def f(x):\n    y = x.to(\"cpu\", non_blocking=True)\n"
+COPY = "import pickle\n" + H + "def f(x, device='cuda'):\n    y = x.to(\"cpu\", non_blocking=True)\n"
 
 
 def _found(source):
@@ -47,12 +47,12 @@ def test_no_read_before_a_sync(tail):
 
 
 @pytest.mark.parametrize("source", [
-    pytest.param(H + "def f(x):\n    return x.to(\"cpu\", non_blocking=True)\n", id="returned"),
-    pytest.param(H + "def f(x):\n    x = x.cpu()\n    y = x.to(\"cpu\", non_blocking=True)\n    return y.item()\n",
+    pytest.param(H + "def f(x, device='cuda'):\n    return x.to(\"cpu\", non_blocking=True)\n", id="returned"),
+    pytest.param(H + "def f(x, device='cuda'):\n    x = x.cpu()\n    y = x.to(\"cpu\", non_blocking=True)\n    return y.item()\n",
                  id="the source is on the host"),
-    pytest.param(H + "def f(x):\n    y = x.to(\"cpu\", non_blocking=False)\n    return y.item()\n", id="blocking"),
-    pytest.param(H + "def f(x):\n    y = x.to(\"cuda\", non_blocking=True)\n    return y.item()\n", id="to the device"),
-    pytest.param(H + "def f(x):\n    y = x.to(torch.float16, non_blocking=True)\n    return y.item()\n",
+    pytest.param(H + "def f(x, device='cuda'):\n    y = x.to(\"cpu\", non_blocking=False)\n    return y.item()\n", id="blocking"),
+    pytest.param(H + "def f(x, device='cuda'):\n    y = x.to(\"cuda\", non_blocking=True)\n    return y.item()\n", id="to the device"),
+    pytest.param(H + "def f(x, device='cuda'):\n    y = x.to(torch.float16, non_blocking=True)\n    return y.item()\n",
                  id="a dtype, no device"),
     pytest.param(H + "def f(m):\n    m = torch.nn.Linear(2, 2)\n    y = m.to(\"cpu\", non_blocking=True)\n"
                  "    return y(1)\n", id="a module"),
@@ -71,20 +71,23 @@ def test_message_names_the_copy_the_read_and_the_evidence():
     assert diagnostic.fix is None  # the read is not in the copy's statement
 
 
-def test_unknown_source_device_is_reported_and_says_why():
+def test_unknown_source_device_is_reported_where_the_code_works_with_an_accelerator_and_says_why():
     [diagnostic] = check_source(COPY + "    return y.item()\n", select=["TL502"])
-    assert "`non_blocking=True` only matters if `x` is on an accelerator" in diagnostic.message
+    assert ("`x` is not shown on the host, and the code around the copy works with an accelerator: `'cuda'` (line 4)"
+            in diagnostic.message)
+    assert check_source(COPY.replace("def f(x, device='cuda'):", "def f(x):") + "    return y.item()\n",
+                        select=["TL502"]) == []
 
 
 def test_fix_drops_non_blocking_where_the_read_is_in_the_copy_statement():
-    source = H + "def f(x):\n    return x.to(non_blocking=True, device=\"cpu\").sum().item()\n"
+    source = H + "def f(x, device='cuda'):\n    return x.to(non_blocking=True, device=\"cpu\").sum().item()\n"
     assert fix_source(source, select=["TL502"]).source == source  # unsafe
     fixed = fix_source(source, select=["TL502"], unsafe_fixes=True).source
-    assert fixed == H + "def f(x):\n    return x.to(device=\"cpu\").sum().item()\n"
+    assert fixed == H + "def f(x, device='cuda'):\n    return x.to(device=\"cpu\").sum().item()\n"
 
 
 def test_a_name_bound_to_the_host_device_is_the_host():
-    source = H + "def f(x):\n    cpu = torch.device(\"cpu\")\n    y = x.to(cpu, non_blocking=True)\n    return y.item()\n"
+    source = H + "def f(x, device='cuda'):\n    cpu = torch.device(\"cpu\")\n    y = x.to(cpu, non_blocking=True)\n    return y.item()\n"
     assert _found(source) == [(6, 12)]
 
 
