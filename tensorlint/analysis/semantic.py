@@ -961,6 +961,8 @@ class Semantic(cst.CSTVisitor):
             if isinstance(flag, cst.Name) and flag.value in ("True", "False"):
                 return flag.value == "True"
             return True  # unknown: grad may be on, so the grad check may run
+        if not (qualified or "").startswith("torch.") and api.names_no_grad_context(dotted_name(context.func)):
+            return False  # the project's own `settings.INFERENCE_MODE()` (surya): what it enters is not known
         return mode
 
     # -- statements that change facts -------------------------------------------------------

@@ -83,6 +83,13 @@ DEVICE_WRAPPERS = frozenset({"torch.nn.DataParallel", "torch.nn.parallel.Distrib
 DTYPE_NAMES = TORCH_DTYPES | frozenset(ALIASES)   # `torch.<name>` of a dtype: canonical names and aliases
 ACCELERATOR_PREFIXES = ("cuda", "mps", "xpu", "hpu", "npu", "xla", "meta", "privateuseone", "mtia", "ipu")
 
+def names_no_grad_context(name) -> bool:
+    """`settings.INFERENCE_MODE()`, `self.no_grad_context()`: a context of the project's own whose name says it turns
+    grad off. Its code is not seen, so grad may well be off inside: not evidence enough to report grad there."""
+    last = (name or "").rsplit(".", 1)[-1].lower()
+    return "inference_mode" in last or "no_grad" in last
+
+
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
                               "torch.autograd.inference_mode", "torch.autograd.grad_mode.no_grad",
                               "torch.autograd.grad_mode.inference_mode"})

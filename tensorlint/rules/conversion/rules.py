@@ -93,6 +93,11 @@ class NumpyWithoutDetach(Rule):
     summary = "Conversion to NumPy of a tensor that may require grad, without `.detach()`"
     fixable = "sometimes"
     VALID = [
+        Valid(H + "from transformers import AutoModel\nfrom .settings import settings\n\n\ndef detect(batch):\n"
+              "    model = AutoModel.from_pretrained('x')\n"
+              "    with settings.INFERENCE_MODE():\n        pred = model(batch.cuda())\n"
+              "    logits = pred.logits.float().cpu().numpy()\n    return logits\n",
+              "the project's own context says inference mode (surya's settings.INFERENCE_MODE())"),
         Valid(H + "t = torch.zeros(3)\nt.numpy()\n", "host factory without requires_grad"),
         Valid(H + "a = np.ones(3)\nt = torch.from_numpy(a)\nt.numpy()\n", "from_numpy"),
         Valid(H + "t = torch.as_tensor([1.0, 2.0])\nt.numpy()\n", "as_tensor of a list"),
