@@ -98,7 +98,6 @@ class Semantic(cst.CSTVisitor):
         self._backward_roots: Dict[int, set] = {}
         self._reset: Dict[int, set] = {}
         self._call_site: Optional[cst.Call] = None    # the call whose context the walk is in
-        self._incoming_walk = False                    # walking for another module's call (`_leave_Module`)
         self._incoming_flags: CallFlags = None         # that call's flags, and
         self._incoming_method = False                  # whether it calls a method
         self._context_depth = 0
@@ -224,11 +223,6 @@ class Semantic(cst.CSTVisitor):
     def current_call_site(self) -> Optional[cst.Call]:
         """The same-file call whose arguments or step loop the current node is judged with, if any."""
         return self._call_site
-
-    def walked_for_another_module(self) -> bool:
-        """Is the walk in a function of this file walked for a call another module makes (at any depth: also in
-        a helper that function calls)?"""
-        return self._incoming_walk
 
     def ruled_out_by_call(self) -> bool:
         """Is the current node, in a callee walked for a same-file call, on a branch a flag of that call rules out
@@ -524,11 +518,11 @@ class Semantic(cst.CSTVisitor):
             step = LoopInfo(function.node, True, False, trains_or_reads_data=True) if incoming.in_step_loop else None
             self._call_site = f"`{incoming.text}` at {incoming.where}"
             self._incoming_flags, self._incoming_method = incoming.flags, cls is not None
-            self._context_depth, self._incoming_walk = 1, True
+            self._context_depth = 1
             try:
                 self._walk_callee(callee, arguments, incoming.grad_enabled, context=_CallContext(None, step))
             finally:
-                self._context_depth, self._incoming_walk = 0, False
+                self._context_depth = 0
                 self._call_site = None
         self.frame, self.reachable, self._control, self.functions = self.module_frame, True, [], []
         self.ancestors = [node]

@@ -112,7 +112,7 @@ class ConversionChecker(FamilyChecker):
 
     # -- judging a site ---------------------------------------------------------------------
     def _judge(self, site: Site) -> None:
-        if self.wants(NumpyOfLowPrecisionFloat) and not self.semantic.walked_for_another_module() \
+        if self.wants(NumpyOfLowPrecisionFloat) and not isinstance(self.semantic.current_call_site(), str) \
                 and not self.semantic.ruled_out_by_call():
             finding = low_precision_finding(site, self.context, self.semantic, self._subject(site))
             if finding is not None:
@@ -139,7 +139,7 @@ class ConversionChecker(FamilyChecker):
             if device_hazard and self.wants(NumpyWithoutCpu):
                 self.report(NumpyWithoutCpu, site.report_node, self._device_message(site), fix)
             return
-        if (grad_hazard or device_hazard) and self.semantic.walked_for_another_module():
+        if (grad_hazard or device_hazard) and isinstance(self.semantic.current_call_site(), str):
             return  # a call from another module: reported at that call (`latent_sites`), not here
         if (grad_hazard or device_hazard) and self.semantic.ruled_out_by_call():
             return  # the call's flag (or its default) rules out this branch: `if ret_np:` with `ret_np=False`

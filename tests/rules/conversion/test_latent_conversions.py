@@ -291,13 +291,19 @@ def test_a_helper_on_a_branch_the_call_rules_out_is_not_walked(tmp_path, call, e
 @pytest.mark.parametrize(("call", "expected"), [
     pytest.param("normalize(p)", [], id="the branch the default does not take"),
     pytest.param("normalize(p, sparse=False)", [], id="the branch a literal argument does not take"),
-    pytest.param("normalize(p, True)", ["pkg/caller.py:7:22: TL101"], id="the branch a literal argument takes"),
-    pytest.param("normalize(p, flag)", ["pkg/caller.py:7:22: TL101"], id="an unknown flag may take it"),
+    # reported at the call (the summary's latent conversion) and, walked for that call, in the helper `normalize`
+    # calls: a conversion in a nested helper is not always a latent site of the outer one (deeprobust's
+    # `np.log(d_min - 0.5)` in `compute_alpha`, reached through `likelihood_ratio_filter`), so it is not dropped
+    pytest.param("normalize(p, True)", ["pkg/caller.py:7:22: TL101", "pkg/graph.py:12:12: TL101"],
+                 id="the branch a literal argument takes"),
+    pytest.param("normalize(p, flag)", ["pkg/caller.py:7:22: TL101", "pkg/graph.py:12:12: TL101"],
+                 id="an unknown flag may take it"),
     pytest.param("degrees(p)", [], id="a fallback in an except handler"),
     pytest.param("np.asarray(weighted(torch.ones(2), torch.ones(2)))", [],
                  id="an annotation is not the caller's evidence"),
     pytest.param("early(p)", [], id="the default returns before the conversion"),
-    pytest.param("early(p, sparse=True)", ["pkg/caller.py:7:18: TL101"], id="a literal argument gets past the return"),
+    pytest.param("early(p, sparse=True)", ["pkg/caller.py:7:18: TL101", "pkg/graph.py:12:12: TL101"],
+                 id="a literal argument gets past the return"),
     pytest.param("np.asarray(mel(torch.ones(2)))", [], id="a None-default device left out: nothing moved"),
     pytest.param("np.asarray(mel(torch.ones(2), None))", [], id="a None device passed: nothing moved"),
     pytest.param("np.asarray(mel(torch.ones(2), 'cuda'))", ["pkg/caller.py:7:23: TL102"],
