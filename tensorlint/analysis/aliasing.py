@@ -27,6 +27,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
+from tensorlint.analysis.following import basic_index
 from tensorlint.analysis.imports import dotted_name
 from tensorlint.analysis.scope import names_bound_by
 from tensorlint.analysis.walk import walk
@@ -324,7 +325,7 @@ def _climb(node: cst.CSTNode, path: Sequence[cst.CSTNode]) -> cst.CSTNode:
         if isinstance(parent, cst.Attribute) and parent.value is node and isinstance(grandparent, cst.Call) and \
                 grandparent.func is parent and _keeps_memory(grandparent):
             node, index = grandparent, index - 2
-        elif isinstance(parent, cst.Subscript) and parent.value is node and _basic_index(parent):
+        elif isinstance(parent, cst.Subscript) and parent.value is node and basic_index(parent):
             node, index = parent, index - 1
         else:
             break
@@ -349,21 +350,6 @@ def _keeps_memory(call: cst.Call) -> bool:
     return (arg.keyword is None or arg.keyword.value == "device") and _is_cpu(arg.value)
 
 
-def _basic_index(subscript: cst.Subscript) -> bool:
-    """`t[0]`, `t[1:]`, `t[..., :3]`, `t[None]`: basic indexing returns a view."""
-    for element in subscript.slice:
-        inner = element.slice
-        if isinstance(inner, cst.Slice):
-            continue
-        value = inner.value
-        if isinstance(value, (cst.Integer, cst.Ellipsis)) or isinstance(value, cst.Name) and value.value == "None":
-            continue
-        if isinstance(value, cst.UnaryOperation) and isinstance(value.expression, cst.Integer):
-            continue
-        return False
-    return True
-
-
 def _stored(value: cst.BaseExpression) -> List[cst.BaseExpression]:
     """What a keeping site stores: the value, or each element of a tuple/list display (nested), each as the
     tensor its views come from when it is a name (`t.unsqueeze(0)` stores `t`'s memory)."""
@@ -375,7 +361,7 @@ def _stored(value: cst.BaseExpression) -> List[cst.BaseExpression]:
     while True:
         if isinstance(base, cst.Call) and isinstance(base.func, cst.Attribute) and _keeps_memory(base):
             base = base.func.value
-        elif isinstance(base, cst.Subscript) and _basic_index(base):
+        elif isinstance(base, cst.Subscript) and basic_index(base):
             base = base.value
         else:
             break

@@ -10,7 +10,7 @@ iteration is not followed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -167,6 +167,38 @@ def _nodes_from(stack: List[cst.CSTNode]) -> Iterator[cst.CSTNode]:
         stack.extend(node.children)
 
 
+def first_use(unit: cst.CSTNode, aliases: Set[str], use_of: Callable) -> Optional[object]:
+    """Follow the names `aliases` through one unit: `use_of(node, parents, name)` of each load of them gives what a
+    rule looks for (returned at once) or the names the value is bound to next (a set); then `aliases` becomes the
+    names that still hold the value after the unit (those it rebinds drop out). None when nothing was found."""
+    parents = parents_of(unit)
+    added: Set[str] = set()
+    for node in loads(unit, aliases, parents):
+        use = use_of(node, parents, dotted_name(node) or "")
+        if not isinstance(use, set):
+            return use
+        added |= use
+    aliases -= rebound(unit) - added
+    aliases |= added
+    return None
+
+
+def basic_index(subscript: cst.Subscript) -> bool:
+    """`t[0]`, `t[-1]`, `t[1:]`, `t[..., :3]`, `t[None]`: basic indexing, which returns a view of the same memory
+    (an index array or a mask copies)."""
+    for element in subscript.slice:
+        inner = element.slice
+        if isinstance(inner, cst.Slice):
+            continue
+        value = inner.value
+        if isinstance(value, cst.UnaryOperation) and isinstance(value.expression, cst.Integer):
+            continue
+        if isinstance(value, (cst.Integer, cst.Ellipsis)) or isinstance(value, cst.Name) and value.value == "None":
+            continue
+        return False
+    return True
+
+
 def parents_of(root) -> Dict[int, cst.CSTNode]:
     parents: Dict[int, cst.CSTNode] = {}
     stack = [root]
@@ -178,4 +210,4 @@ def parents_of(root) -> Dict[int, cst.CSTNode]:
     return parents
 
 
-__all__ = ["Header", "SCOPES", "following_units", "loads", "nodes_of", "parents_of", "rebound", "statement_index"]
+__all__ = ["Header", "SCOPES", "basic_index", "first_use", "following_units", "loads", "nodes_of", "parents_of", "rebound", "statement_index"]

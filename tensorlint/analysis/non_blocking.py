@@ -34,8 +34,7 @@ from typing import Callable, Dict, Optional, Sequence, Set
 import libcst as cst
 
 from tensorlint.analysis.facts import NO, YES, Evidence, Facts
-from tensorlint.analysis.following import (Header, following_units, loads, nodes_of, parents_of, rebound,
-                                            statement_index)
+from tensorlint.analysis.following import Header, first_use, following_units, nodes_of, parents_of, statement_index
 from tensorlint.analysis.imports import dotted_name
 from tensorlint.analysis.walk import descendants
 
@@ -188,18 +187,9 @@ class _Reader:
 
     def scan(self, unit: cst.CSTNode, aliases: Set[str]):
         """A HostRead, True when the unit may synchronise (the search ends), None to go on; updates `aliases`."""
-        parents = parents_of(unit)
         if any(isinstance(node, cst.Call) and self._syncs(node, aliases) for node in nodes_of(unit)):
             return True
-        added: Set[str] = set()
-        for node in loads(unit, aliases, parents):
-            use = self.use(node, parents, name=dotted_name(node) or "")
-            if isinstance(use, HostRead):
-                return use
-            added |= use
-        aliases -= rebound(unit) - added
-        aliases |= added
-        return None
+        return first_use(unit, aliases, self.use)
 
     def use(self, node: cst.BaseExpression, parents: Dict[int, cst.CSTNode], name: str = ""):
         """How the code uses `node`, a value the copy fills: a HostRead, or the names it is bound to (a set)."""

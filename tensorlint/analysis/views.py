@@ -32,7 +32,8 @@ from typing import Callable, Dict, Optional, Sequence, Set
 import libcst as cst
 
 from tensorlint.analysis.facts import IS_PARAMETER, NO, YES, Facts
-from tensorlint.analysis.following import following_units, loads, nodes_under, parents_of, rebound, statement_index
+from tensorlint.analysis.following import (basic_index, first_use, following_units, nodes_under, parents_of,
+                                          statement_index)
 from tensorlint.analysis.imports import dotted_name
 
 FactsOf = Callable[[cst.BaseExpression], Facts]
@@ -79,7 +80,7 @@ def parameter_view(call: cst.Call, facts_of: FactsOf, qualified: QualifiedOf,
         arg.keyword is not None and arg.keyword.value == "force" for arg in call.args)
     node = tensor
     while True:
-        if isinstance(node, cst.Subscript) and _basic_index(node):
+        if isinstance(node, cst.Subscript) and basic_index(node):
             node = node.value
         elif isinstance(node, cst.Attribute) and node.attr.value in _TENSOR_VIEW_ATTRIBUTES:
             node = node.value
@@ -122,15 +123,9 @@ def first_write(view: ParameterView, ancestors: Sequence[cst.CSTNode], qualified
     for unit in following_units(ancestors, index):
         if not aliases:
             return None
-        parents = parents_of(unit)
-        added: Set[str] = set()
-        for node in loads(unit, aliases, parents):
-            use = writer.use(node, parents, dotted_name(node) or "")
-            if isinstance(use, ViewWrite):
-                return use
-            added |= use
-        aliases -= rebound(unit) - added
-        aliases |= added
+        found = first_use(unit, aliases, writer.use)
+        if found is not None:
+            return found
     return None
 
 
@@ -147,7 +142,7 @@ class _Writer:
                 holder = parents.get(id(parent))
                 if isinstance(holder, (cst.AssignTarget, cst.AugAssign)) and holder.target is parent:
                     return ViewWrite(holder if isinstance(holder, cst.AugAssign) else parents.get(id(holder)), name)
-                if not _basic_index(parent):
+                if not basic_index(parent):
                     return set()
                 current = parent
                 continue
@@ -238,21 +233,6 @@ def _converted(call: cst.Call, qualified: QualifiedOf) -> Optional[cst.BaseExpre
             and not call.args[0].star:
         return call.args[0].value
     return None
-
-
-def _basic_index(subscript: cst.Subscript) -> bool:
-    """`w[0]`, `w[:, 1:3]`, `w[..., None]`: basic indexing, a view (an array index copies)."""
-    for element in subscript.slice:
-        index = element.slice
-        if isinstance(index, cst.Slice):
-            continue
-        value = index.value
-        if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus):
-            value = value.expression
-        if isinstance(value, (cst.Integer, cst.Ellipsis)) or isinstance(value, cst.Name) and value.value == "None":
-            continue
-        return False
-    return True
 
 
 def _dtype_view(call: cst.Call, qualified: QualifiedOf) -> bool:
