@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tensorlint.analysis.crossmodule import CallFlags, flags_reach, guards_reached, literal_defaults
+from tensorlint.analysis.crossmodule import CallFlags, call_flags, flags_reach, literal_defaults
 from tensorlint.analysis.index import bound_names
 from tensorlint.analysis.literals import literal_truth
 
@@ -14,14 +14,13 @@ def call_rules_out(call: cst.Call, function: cst.FunctionDef, ancestors) -> bool
     `if flag:` (or `else`) branch that the call's literal argument for the parameter `flag`, or the parameter's
     literal default where the call passes none, rules out? (`self._grad(utility=x)` does not reach
     `if ret_np: return g.cpu().numpy()` when `ret_np=False` is the default.) The rule latent conversions of other
-    modules follow (crossmodule.guards_reached); a parameter the body assigns again is no flag of the call's."""
+    modules follow (crossmodule.flags_reach); a parameter the body assigns again is no flag of the call's."""
     name = function.name.value
     func = call.func
     if not (isinstance(func, cst.Name) and func.value == name
             or isinstance(func, cst.Attribute) and func.attr.value == name):
         return False   # called under another name (a `partial`): its arguments bind differently
-    bound = _guards_on_params(function, ancestors, isinstance(func, cst.Attribute))
-    return bound is not None and not guards_reached(bound[0], call, bound[1], dict(literal_defaults(function)))
+    return flags_rule_out(call_flags(call), function, ancestors, isinstance(func, cst.Attribute))
 
 
 def flags_rule_out(flags: CallFlags, function: cst.FunctionDef, ancestors, method: bool) -> bool:

@@ -101,14 +101,7 @@ def guards_reached(guards, call, params: Tuple[str, ...], defaults: Dict[str, bo
     """Does `call` reach code under these `if param:` guards, (param, truth) each? Not when its literal argument
     for a guard's parameter, or the parameter's literal default where it passes none, has the other truth value
     (`to_np(x)` does not reach `if ret_np: return g.numpy()` with `ret_np=False` its default)."""
-    passed = bind_arguments(params, call)
-    if any(arg.star for arg in call.args):
-        return True  # `f(*args)`: which parameters it passes is not known
-    for param, truth in guards:
-        value = literal_truth(passed[param]) if param in passed else defaults.get(param)
-        if value is not None and value != truth:
-            return False
-    return True
+    return flags_reach(guards, call_flags(call), params, defaults)
 
 
 def literal_defaults(function) -> Tuple[Tuple[str, bool], ...]:
@@ -288,7 +281,7 @@ def flags_reach(guards, flags: CallFlags, params: Tuple[str, ...], defaults: Dic
     """Does a call with these `flags` reach code under these `if param:` guards ((param, truth) each)? As
     `guards_reached`, for a call known by its flags (one another module makes)."""
     if flags is None:
-        return True
+        return True  # `f(*args)`: which parameters it passes is not known
     passed = {params[int(key)] if key.isdigit() and int(key) < len(params) else key: truth for key, truth in flags}
     for param, truth in guards:
         value = passed[param] if param in passed else defaults.get(param)
